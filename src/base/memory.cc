@@ -1,0 +1,7 @@
+#include "base/memory.h"
+
+namespace ferrite::memory {
+std::atomic<int64_t> g_used{0};
+std::atomic<int64_t> g_peak{0};
+bool g_hooked = false;
+}  // namespace ferrite::memory

@@ -1,0 +1,67 @@
+#include "base/strutil.h"
+
+#include <gtest/gtest.h>
+
+namespace ferrite {
+namespace {
+
+TEST(StrUtil, ParseInt64Strict) {
+  int64_t v;
+  EXPECT_TRUE(ParseInt64("0", &v));
+  EXPECT_EQ(v, 0);
+  EXPECT_TRUE(ParseInt64("-9223372036854775808", &v));
+  EXPECT_EQ(v, INT64_MIN);
+  EXPECT_TRUE(ParseInt64("9223372036854775807", &v));
+  EXPECT_EQ(v, INT64_MAX);
+  EXPECT_FALSE(ParseInt64("9223372036854775808", &v));
+  EXPECT_FALSE(ParseInt64("-0", &v));
+  EXPECT_FALSE(ParseInt64("01", &v));
+  EXPECT_FALSE(ParseInt64("+1", &v));
+  EXPECT_FALSE(ParseInt64(" 1", &v));
+  EXPECT_FALSE(ParseInt64("1 ", &v));
+  EXPECT_FALSE(ParseInt64("", &v));
+  EXPECT_FALSE(ParseInt64("-", &v));
+}
+
+TEST(StrUtil, FormatLongDoubleHumanMatchesRedis) {
+  EXPECT_EQ(FormatLongDoubleHuman(10.6L), "10.6");
+  EXPECT_EQ(FormatLongDoubleHuman(5000.0L), "5000");
+  EXPECT_EQ(FormatLongDoubleHuman(-0.0L), "0");
+  EXPECT_EQ(FormatLongDoubleHuman(3.0e-5L), "0.00003");
+}
+
+TEST(StrUtil, ParseDouble) {
+  double d;
+  EXPECT_TRUE(ParseDouble("1.5", &d));
+  EXPECT_EQ(d, 1.5);
+  EXPECT_TRUE(ParseDouble("-inf", &d));
+  EXPECT_FALSE(ParseDouble("inf", &d, false));
+  EXPECT_FALSE(ParseDouble("nan", &d));
+  EXPECT_FALSE(ParseDouble(" 1", &d));
+  EXPECT_FALSE(ParseDouble("1x", &d));
+}
+
+TEST(StrUtil, GlobMatchLikeRedis) {
+  EXPECT_TRUE(GlobMatch("*", "anything"));
+  EXPECT_TRUE(GlobMatch("h?llo", "hello"));
+  EXPECT_TRUE(GlobMatch("h*llo", "heeeello"));
+  EXPECT_TRUE(GlobMatch("h[ae]llo", "hallo"));
+  EXPECT_FALSE(GlobMatch("h[ae]llo", "hillo"));
+  EXPECT_TRUE(GlobMatch("h[^e]llo", "hallo"));
+  EXPECT_FALSE(GlobMatch("h[^e]llo", "hello"));
+  EXPECT_TRUE(GlobMatch("h[a-b]llo", "hbllo"));
+  EXPECT_TRUE(GlobMatch("h\\*llo", "h*llo"));
+  EXPECT_FALSE(GlobMatch("h\\*llo", "hello"));
+  EXPECT_TRUE(GlobMatch("MAXMEM*", "maxmemory", true));
+  EXPECT_FALSE(GlobMatch("a*", ""));
+  EXPECT_TRUE(GlobMatch("", ""));
+}
+
+TEST(StrUtil, GlobPathologicalPatternTerminates) {
+  std::string pat(200, '*');
+  pat += "b";
+  EXPECT_FALSE(GlobMatch(pat, std::string(60, 'a')));
+}
+
+}  // namespace
+}  // namespace ferrite

@@ -1,0 +1,310 @@
+#include "commands/engine.h"
+
+#include <random>
+
+#include "base/memory.h"
+#include "base/strutil.h"
+#include "commands/errors.h"
+
+namespace ferrite {
+namespace {
+
+std::string RandomHex(size_t n) {
+  std::random_device rd;
+  std::mt19937_64 rng(rd());
+  static const char* kHex = "0123456789abcdef";
+  std::string s(n, '0');
+  for (auto& c : s) c = kHex[rng() & 15];
+  return s;
+}
+
+std::string WatchKey(int db, std::string_view key) {
+  std::string k = std::to_string(db);
+  k.push_back(':');
+  k.append(key);
+  return k;
+}
+
+}  // namespace
+
+Database& CommandContext::db() { return engine.db(session.db); }
+
+void CommandContext::PropagateAs(std::vector<std::string> argv) {
+  custom_propagation = true;
+  propagated.push_back(std::move(argv));
+}
+
+bool CommandContext::propagating() const { return engine.propagating(); }
+
+void CommandContext::NotifyModified(std::string_view key) {
+  dirty++;
+  engine.OnKeyModified(session.db, key);
+}
+
+bool ParseIntArg(CommandContext& ctx, std::string_view s, int64_t* out, const char* err) {
+  if (ParseInt64(s, out)) return true;
+  ctx.rb.Error(err ? err : err::kNotInt);
+  return false;
+}
+
+Engine::Engine(Config config, Clock* clock)
+    : config_(std::move(config)), clock_(clock), start_ms_(clock->NowMs()), run_id_(RandomHex(40)) {
+  registry_ = std::make_unique<ConfigRegistry>(config_);
+  for (int i = 0; i < config_.server.databases; i++) {
+    dbs_.push_back(std::make_unique<Database>(i, this, &ks_stats_));
+  }
+}
+
+Engine::~Engine() = default;
+
+Session* Engine::NewSession() {
+  auto* s = new Session();
+  s->id = next_session_id_++;
+  s->authenticated = config_.server.requirepass.empty();
+  s->conn.created_ms = clock_->NowMs();
+  s->conn.last_interaction_ms = s->conn.created_ms;
+  sessions_[s->id] = s;
+  stats_.total_connections++;
+  return s;
+}
+
+void Engine::DropSession(Session* s) {
+  UnwatchAll(*s);
+  sessions_.erase(s->id);
+  delete s;
+}
+
+Session* Engine::FindSession(uint64_t id) {
+  auto it = sessions_.find(id);
+  return it == sessions_.end() ? nullptr : it->second;
+}
+
+void Engine::RecordError(std::string_view text) {
+  stats_.total_error_replies++;
+  size_t sp = text.find(' ');
+  stats_.error_counts[std::string(text.substr(0, sp))]++;
+}
+
+void Engine::Execute(Session& s, ArgList args, ReplyBuilder& rb) {
+  if (args.empty()) return;
+  const CommandSpec* spec = table_.Find(args[0]);
+  uint64_t errors_before = rb.errors_written();
+  auto reject = [&](std::string_view msg) {
+    rb.Error(msg);
+    if (s.in_multi) s.multi_error = true;
+    if (spec) cmd_stats_[spec].rejected_calls++;
+  };
+  s.conn.tot_cmds++;
+  if (!spec) {
+    std::string msg = "ERR unknown command '" + std::string(args[0].substr(0, 128)) +
+                      "', with args beginning with: ";
+    for (size_t i = 1; i < args.size() && msg.size() < 512; i++) {
+      msg += "'" + std::string(args[i].substr(0, 128)) + "' ";
+    }
+    reject(msg);
+  } else if ((spec->arity > 0 && int(args.size()) != spec->arity) ||
+             (spec->arity < 0 && int(args.size()) < -spec->arity)) {
+    reject("ERR wrong number of arguments for '" + std::string(spec->name) + "' command");
+  } else if (!s.authenticated && !(spec->flags & cmd::kNoAuth)) {
+    reject(err::kNoAuth);
+  } else if (loading_ && !(spec->flags & cmd::kLoading)) {
+    reject(err::kLoading);
+  } else if (s.in_multi && !(spec->flags & cmd::kNoMulti)) {
+    s.queued.emplace_back(args.begin(), args.end());
+    rb.SimpleString("QUEUED");
+  } else if (config_.server.maxmemory > 0 && (spec->flags & cmd::kDenyOom) &&
+             !PerformEviction()) {
+    reject(err::kOom);
+  } else {
+    s.last_cmd = spec->name;
+    Call(s, *spec, args, rb);
+  }
+  if (rb.errors_written() != errors_before) RecordError(rb.last_error());
+}
+
+void Engine::Call(Session& s, const CommandSpec& spec, ArgList args, ReplyBuilder& rb) {
+  CommandContext ctx{*this, s, rb, args, clock_->NowMs()};
+  uint64_t errors_before = rb.errors_written();
+  int64_t t0 = clock_->MonotonicUs();
+  spec.handler(ctx);
+  int64_t t1 = clock_->MonotonicUs();
+  CommandStats& st = cmd_stats_[&spec];
+  st.calls++;
+  st.usec += uint64_t(t1 - t0);
+  if (rb.errors_written() != errors_before) st.failed_calls++;
+  stats_.total_commands++;
+  dirty_ += ctx.dirty;
+  if ((ctx.dirty > 0 || ctx.custom_propagation) && (sink_ || collecting_multi_)) {
+    if (ctx.custom_propagation) {
+      for (auto& argv : ctx.propagated) Propagate(s.db, argv);
+    } else if (spec.flags & cmd::kWrite) {
+      Propagate(s.db, std::vector<std::string>(args.begin(), args.end()));
+    }
+  }
+}
+
+void Engine::Propagate(int db, const std::vector<std::string>& argv) {
+  if (collecting_multi_) {
+    multi_effects_.emplace_back(db, argv);
+    return;
+  }
+  if (sink_) sink_->Propagate(db, argv);
+}
+
+void Engine::ExecMulti(Session& s, ReplyBuilder& rb) {
+  auto queued = std::move(s.queued);
+  s.queued.clear();
+  s.in_multi = false;
+  bool aborted = s.multi_error;
+  s.multi_error = false;
+  if (aborted) {
+    UnwatchAll(s);
+    rb.Error(err::kExecAbort);
+    return;
+  }
+  if (s.watch_dirty) {
+    UnwatchAll(s);
+    rb.NullArray();
+    return;
+  }
+  UnwatchAll(s);
+  rb.ArrayHeader(queued.size());
+  collecting_multi_ = true;
+  multi_effects_.clear();
+  std::vector<std::string_view> argv;
+  for (auto& cmdline : queued) {
+    argv.assign(cmdline.begin(), cmdline.end());
+    const CommandSpec* spec = table_.Find(argv[0]);
+    uint64_t errors_before = rb.errors_written();
+    if (config_.server.maxmemory > 0 && (spec->flags & cmd::kDenyOom) && !PerformEviction()) {
+      rb.Error(err::kOom);
+    } else {
+      s.last_cmd = spec->name;
+      Call(s, *spec, argv, rb);
+    }
+    if (rb.errors_written() != errors_before) RecordError(rb.last_error());
+  }
+  collecting_multi_ = false;
+  if (!multi_effects_.empty() && sink_) {
+    sink_->Propagate(multi_effects_.front().first, {"MULTI"});
+    for (auto& [db, eff] : multi_effects_) sink_->Propagate(db, eff);
+    sink_->Propagate(multi_effects_.back().first, {"EXEC"});
+  }
+  multi_effects_.clear();
+}
+
+// ---------------------------------------------------------------- WATCH
+void Engine::Watch(Session& s, int db, std::string_view key) {
+  for (auto& [d, k] : s.watched) {
+    if (d == db && k == key) return;
+  }
+  s.watched.emplace_back(db, std::string(key));
+  watched_keys_[WatchKey(db, key)].push_back(&s);
+  watched_count_++;
+}
+
+void Engine::UnwatchAll(Session& s) {
+  for (auto& [d, k] : s.watched) {
+    auto it = watched_keys_.find(WatchKey(d, k));
+    if (it == watched_keys_.end()) continue;
+    auto& v = it->second;
+    std::erase(v, &s);
+    watched_count_--;
+    if (v.empty()) watched_keys_.erase(it);
+  }
+  s.watched.clear();
+  s.watch_dirty = false;
+}
+
+void Engine::OnKeyModified(int db, std::string_view key) {
+  if (watched_count_ == 0) return;
+  auto it = watched_keys_.find(WatchKey(db, key));
+  if (it == watched_keys_.end()) return;
+  for (Session* s : it->second) s->watch_dirty = true;
+}
+
+void Engine::TouchAllWatched(int db) {
+  if (watched_count_ == 0) return;
+  for (auto& [id, s] : sessions_) {
+    for (auto& [d, k] : s->watched) {
+      if (d == db) s->watch_dirty = true;
+    }
+  }
+}
+
+void Engine::OnKeyExpired(int db, std::string_view key) {
+  Propagate(db, {"DEL", std::string(key)});
+}
+
+// ---------------------------------------------------------------- eviction & cron
+bool Engine::PerformEviction() {
+  const auto& sc = config_.server;
+  if (sc.maxmemory <= 0) return true;
+  if (UsedMemory() <= size_t(sc.maxmemory)) return true;
+  const std::string& policy = sc.maxmemory_policy;
+  if (policy == "noeviction") return false;
+  bool volatile_only = policy.rfind("volatile-", 0) == 0;
+  bool lru = policy.ends_with("-lru"), lfu = policy.ends_with("-lfu"), ttl = policy == "volatile-ttl";
+  thread_local std::mt19937_64 rng(0xfe771e);
+  int64_t now = clock_->NowMs();
+  for (int round = 0; round < 100000 && UsedMemory() > size_t(sc.maxmemory); round++) {
+    // Candidates from every database, best by the policy's score (lower = evict first).
+    Database* best_db = nullptr;
+    std::string best_key;
+    double best_score = 0;
+    for (auto& d : dbs_) {
+      if (d->size() == 0 || (volatile_only && d->expires() == 0)) continue;
+      for (int i = 0; i < sc.maxmemory_samples * (volatile_only ? 4 : 1); i++) {
+        Entry* e = d->RandomEntry(rng());
+        if (!e || (volatile_only && !e->has_expire())) continue;
+        double score = 0;
+        if (lru) score = double(e->lru);
+        else if (lfu) score = double(Database::LfuDecayed(*e, now));
+        else if (ttl) score = double(e->expire_ms);
+        else score = double(rng() & 0xFFFF);
+        if (!best_db || score < best_score) {
+          best_db = d.get();
+          best_key.assign(e->key());
+          best_score = score;
+        }
+      }
+    }
+    if (!best_db) return false;
+    best_db->Delete(best_key);
+    ks_stats_.evicted_keys++;
+    OnKeyModified(best_db->index(), best_key);
+    Propagate(best_db->index(), {"DEL", best_key});
+  }
+  return UsedMemory() <= size_t(sc.maxmemory);
+}
+
+void Engine::Cron() {
+  int64_t now = clock_->NowMs();
+  int effort = int(std::clamp<int64_t>(config_.server.active_expire_effort, 1, 10));
+  int64_t t0 = clock_->MonotonicUs();
+  int64_t deadline = t0 + 1000 * (1 + effort);  // ~2-11 ms per cycle at hz 10
+  for (auto& d : dbs_) {
+    if (d->expires() == 0 || !active_expire_enabled) continue;
+    d->ActiveExpire(now, size_t(256 * effort), deadline, clock_);
+    if (clock_->MonotonicUs() > deadline) break;
+  }
+  ks_stats_.expire_cycle_cpu_us += uint64_t(clock_->MonotonicUs() - t0);
+  if (config_.server.maxmemory > 0) PerformEviction();
+  memory::UpdatePeak();
+  // instantaneous_ops_per_sec: average rate over the last 16 samples (one per cron tick).
+  int64_t mono = clock_->MonotonicUs();
+  int i = stats_.ops_sample_idx;
+  stats_.ops_sample_time[i] = mono;
+  stats_.ops_sample_cmds[i] = stats_.total_commands;
+  int oldest = (i + 1) % 16;
+  stats_.ops_sample_idx = oldest;
+  if (stats_.ops_sample_time[oldest] > 0 && mono > stats_.ops_sample_time[oldest]) {
+    stats_.instantaneous_ops = (stats_.total_commands - stats_.ops_sample_cmds[oldest]) * 1000000 /
+                               uint64_t(mono - stats_.ops_sample_time[oldest]);
+  }
+}
+
+size_t Engine::UsedMemory() { return memory::Used(); }
+size_t Engine::PeakMemory() { return memory::Peak(); }
+
+}  // namespace ferrite

@@ -1,0 +1,155 @@
+#pragma once
+// Engine: everything a command can reach — databases, configuration, statistics,
+// sessions, WATCH bookkeeping and the propagation sink (the AOF). One per process, owned
+// by the server and used by the loop thread only.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "base/clock.h"
+#include "commands/command.h"
+#include "commands/command_table.h"
+#include "commands/session.h"
+#include "config/config.h"
+#include "config/registry.h"
+#include "keyspace/db.h"
+
+namespace ferrite {
+
+// Receives the effect of every write, in execution order (AOF; replicas later).
+class PropagationSink {
+ public:
+  virtual ~PropagationSink() = default;
+  virtual void Propagate(int db, const std::vector<std::string>& argv) = 0;
+};
+
+struct CommandStats {
+  uint64_t calls = 0;
+  uint64_t usec = 0;
+  uint64_t rejected_calls = 0;
+  uint64_t failed_calls = 0;
+};
+
+struct ServerStats {
+  uint64_t total_commands = 0;
+  uint64_t total_connections = 0;
+  uint64_t rejected_connections = 0;
+  uint64_t net_input_bytes = 0;
+  uint64_t net_output_bytes = 0;
+  uint64_t total_error_replies = 0;
+  uint64_t client_qbuf_limit_disconnections = 0;
+  uint64_t client_outbuf_limit_disconnections = 0;
+  uint64_t unexpected_error_replies = 0;
+  uint64_t reads_processed = 0;
+  uint64_t writes_processed = 0;
+  uint64_t instantaneous_ops = 0;
+  // Samples for instantaneous_ops_per_sec: (monotonic us, total_commands), ring of 16.
+  int64_t ops_sample_time[16] = {};
+  uint64_t ops_sample_cmds[16] = {};
+  int ops_sample_idx = 0;
+  std::map<std::string, uint64_t> error_counts;  // by error code ("ERR", "WRONGTYPE")
+};
+
+class Engine : public KeyspaceListener {
+ public:
+  Engine(Config config, Clock* clock);
+  ~Engine() override;
+
+  // Runs one command line for a session and writes its reply. Handles AUTH gating,
+  // MULTI queueing, arity, OOM, loading, stats and propagation.
+  void Execute(Session& s, ArgList args, ReplyBuilder& rb);
+  // EXEC: runs the session's queued commands; their effects are propagated wrapped in
+  // MULTI/EXEC so a transaction replays whole or not at all.
+  void ExecMulti(Session& s, ReplyBuilder& rb);
+
+  // Sessions (registered by the net layer).
+  Session* NewSession();
+  void DropSession(Session* s);
+  const std::map<uint64_t, Session*>& sessions() const { return sessions_; }
+  Session* FindSession(uint64_t id);
+
+  Database& db(int i) { return *dbs_[size_t(i)]; }
+  int db_count() const { return int(dbs_.size()); }
+  Config& config() { return config_; }
+  ConfigRegistry& registry() { return *registry_; }
+  const CommandTable& commands() const { return table_; }
+  Clock* clock() const { return clock_; }
+  KeyspaceStats& ks_stats() { return ks_stats_; }
+  ServerStats& stats() { return stats_; }
+  std::unordered_map<const CommandSpec*, CommandStats>& command_stats() { return cmd_stats_; }
+
+  void set_propagation_sink(PropagationSink* sink) { sink_ = sink; }
+  PropagationSink* propagation_sink() const { return sink_; }
+  // True when effects are recorded (an AOF is on, or a transaction is collecting them);
+  // handlers skip building PropagateAs() arguments otherwise.
+  bool propagating() const { return sink_ != nullptr || collecting_multi_; }
+  void Propagate(int db, const std::vector<std::string>& argv);
+
+  // WATCH
+  void Watch(Session& s, int db, std::string_view key);
+  void UnwatchAll(Session& s);
+  void TouchAllWatched(int db);  // FLUSHDB / SWAPDB
+  void OnKeyModified(int db, std::string_view key) override;
+  void OnKeyExpired(int db, std::string_view key) override;
+
+  // Periodic work (called by the loop at hz): active expiry, eviction, stats.
+  void Cron();
+  // Evicts keys until used memory is under maxmemory; false if it could not.
+  bool PerformEviction();
+
+  uint64_t dirty() const { return dirty_; }           // changes since last save
+  void reset_dirty() { dirty_ = 0; }
+  int64_t start_time_ms() const { return start_ms_; }
+  const std::string& run_id() const { return run_id_; }
+  bool loading() const { return loading_; }
+  void set_loading(bool v) { loading_ = v; }
+
+  // Lifecycle requests from commands, read by the loop.
+  bool shutdown_requested() const { return shutdown_requested_; }
+  void RequestShutdown() { shutdown_requested_ = true; }
+  int tcp_port = 0;  // the bound port, for INFO
+  bool active_expire_enabled = true;  // DEBUG SET-ACTIVE-EXPIRE
+  bool pending_kills = false;         // CLIENT KILL marked sessions; the loop closes them
+  std::string executable_path;
+  std::string config_file;
+
+  // Process memory as counted by the allocator hooks (server/alloc.cc); 0 if not linked.
+  static size_t UsedMemory();
+  static size_t PeakMemory();
+
+ private:
+  void Call(Session& s, const CommandSpec& spec, ArgList args, ReplyBuilder& rb);
+  void RecordError(std::string_view text);
+
+  Config config_;
+  std::unique_ptr<ConfigRegistry> registry_;
+  Clock* clock_;
+  CommandTable table_;
+  std::vector<std::unique_ptr<Database>> dbs_;
+  KeyspaceStats ks_stats_;
+  ServerStats stats_;
+  std::unordered_map<const CommandSpec*, CommandStats> cmd_stats_;
+  std::map<uint64_t, Session*> sessions_;
+  uint64_t next_session_id_ = 1;
+  // (db, key) -> watching sessions
+  std::unordered_map<std::string, std::vector<Session*>> watched_keys_;
+  size_t watched_count_ = 0;
+  PropagationSink* sink_ = nullptr;
+  uint64_t dirty_ = 0;
+  int64_t start_ms_;
+  std::string run_id_;
+  bool loading_ = false;
+  bool shutdown_requested_ = false;
+  bool collecting_multi_ = false;
+  std::vector<std::pair<int, std::vector<std::string>>> multi_effects_;
+};
+
+// Common argument helpers for handlers.
+bool ParseIntArg(CommandContext& ctx, std::string_view s, int64_t* out,
+                 const char* err = nullptr);
+
+}  // namespace ferrite

@@ -1,0 +1,332 @@
+// Generic keyspace commands: DEL, EXISTS, TYPE, RENAME, COPY, MOVE, KEYS, SCAN, RANDOMKEY,
+// the EXPIRE family, TTL family, PERSIST, OBJECT.
+
+#include <random>
+
+#include "base/strutil.h"
+#include "commands/command_table.h"
+#include "commands/family_util.h"
+
+namespace ferrite {
+namespace {
+
+const char* TypeName(ValueType t) {
+  switch (t) {
+    case ValueType::kString: return "string";
+    case ValueType::kList: return "list";
+    case ValueType::kSet: return "set";
+    case ValueType::kZSet: return "zset";
+    case ValueType::kHash: return "hash";
+    default: return "none";
+  }
+}
+
+void Del(CommandContext& ctx) {
+  int64_t n = 0;
+  for (size_t i = 1; i < ctx.args.size(); i++) {
+    if (ctx.db().Peek(ctx.args[i], ctx.now_ms) && ctx.db().Delete(ctx.args[i])) {
+      ctx.NotifyModified(ctx.args[i]);
+      n++;
+    }
+  }
+  ctx.rb.Integer(n);
+}
+
+void Exists(CommandContext& ctx) {
+  int64_t n = 0;
+  for (size_t i = 1; i < ctx.args.size(); i++) {
+    if (ctx.db().Find(ctx.args[i], ctx.now_ms)) n++;
+  }
+  ctx.rb.Integer(n);
+}
+
+void Touch(CommandContext& ctx) { Exists(ctx); }
+
+void Type(CommandContext& ctx) {
+  Entry* e = ctx.db().Peek(ctx.args[1], ctx.now_ms);
+  ctx.rb.SimpleString(e ? TypeName(e->value.type()) : "none");
+}
+
+// Moves src's value and TTL to dst in db_dst (overwriting). Both keys already checked.
+void MoveEntry(CommandContext& ctx, Database& src_db, std::string_view src, Database& dst_db,
+               std::string_view dst) {
+  Entry* e = src_db.FindForWrite(src, ctx.now_ms);
+  Value v = std::move(e->value);
+  int64_t expire = e->expire_ms;
+  std::string src_key(src);
+  src_db.Delete(e);
+  Entry* d = dst_db.Set(dst, std::move(v), false, ctx.now_ms);
+  if (expire) dst_db.SetExpire(d, expire);
+  src_db.NotifyModified(src_key);
+  dst_db.NotifyModified(dst);
+  ctx.dirty += 2;
+}
+
+void RenameGeneric(CommandContext& ctx, bool nx) {
+  Database& db = ctx.db();
+  std::string_view src = ctx.args[1], dst = ctx.args[2];
+  if (!db.Peek(src, ctx.now_ms)) return ctx.rb.Error(err::kNoSuchKey);
+  if (src == dst) return nx ? ctx.rb.Integer(0) : ctx.rb.Ok();
+  if (nx && db.Peek(dst, ctx.now_ms)) return ctx.rb.Integer(0);
+  MoveEntry(ctx, db, src, db, dst);
+  if (nx) ctx.rb.Integer(1);
+  else ctx.rb.Ok();
+}
+void Rename(CommandContext& ctx) { RenameGeneric(ctx, false); }
+void RenameNx(CommandContext& ctx) { RenameGeneric(ctx, true); }
+
+void Copy(CommandContext& ctx) {
+  auto& a = ctx.args;
+  int dst_index = ctx.session.db;
+  bool replace = false;
+  for (size_t i = 3; i < a.size(); i++) {
+    if (ArgIs(a[i], "REPLACE")) {
+      replace = true;
+    } else if (ArgIs(a[i], "DB") && i + 1 < a.size()) {
+      int64_t d;
+      if (!ParseInt64(a[++i], &d)) return ctx.rb.Error(err::kNotInt);
+      if (d < 0 || d >= ctx.engine.db_count()) return ctx.rb.Error(err::kDbIndex);
+      dst_index = int(d);
+    } else {
+      return ctx.rb.Error(err::kSyntax);
+    }
+  }
+  if (dst_index == ctx.session.db && a[1] == a[2]) return ctx.rb.Error(err::kSameObject);
+  Database& src = ctx.db();
+  Database& dst = ctx.engine.db(dst_index);
+  Entry* e = src.Find(a[1], ctx.now_ms);
+  if (!e) return ctx.rb.Integer(0);
+  if (dst.Peek(a[2], ctx.now_ms) && !replace) return ctx.rb.Integer(0);
+  Value v = e->value.Clone();
+  if (v.empty()) return ctx.rb.Error("ERR COPY is not supported for this type yet");
+  int64_t expire = e->expire_ms;
+  Entry* d = dst.Set(a[2], std::move(v), false, ctx.now_ms);
+  if (expire) dst.SetExpire(d, expire);
+  dst.NotifyModified(a[2]);
+  ctx.dirty++;
+  ctx.rb.Integer(1);
+}
+
+void Move(CommandContext& ctx) {
+  int64_t d;
+  if (!ParseInt64(ctx.args[2], &d)) return ctx.rb.Error(err::kNotInt);
+  if (d < 0 || d >= ctx.engine.db_count()) return ctx.rb.Error(err::kDbIndex);
+  if (d == ctx.session.db) return ctx.rb.Error(err::kSameObject);
+  Database& src = ctx.db();
+  Database& dst = ctx.engine.db(int(d));
+  if (!src.Peek(ctx.args[1], ctx.now_ms)) return ctx.rb.Integer(0);
+  if (dst.Peek(ctx.args[1], ctx.now_ms)) return ctx.rb.Integer(0);
+  MoveEntry(ctx, src, ctx.args[1], dst, ctx.args[1]);
+  ctx.rb.Integer(1);
+}
+
+void Keys(CommandContext& ctx) {
+  std::string_view pattern = ctx.args[1];
+  bool all = pattern == "*";
+  std::vector<std::string> out;
+  Database& db = ctx.db();
+  db.ForEach([&](const Entry& e) {
+    if (db.IsExpired(e, ctx.now_ms)) return;
+    if (all || GlobMatch(pattern, e.key())) out.emplace_back(e.key());
+  });
+  ctx.rb.ArrayHeader(out.size());
+  for (auto& k : out) ctx.rb.Bulk(k);
+}
+
+void Scan(CommandContext& ctx) {
+  auto& a = ctx.args;
+  uint64_t cursor;
+  if (!ParseUint64(a[1], &cursor)) return ctx.rb.Error(err::kInvalidCursor);
+  std::string_view pattern, type;
+  int64_t count = 10;
+  for (size_t i = 2; i < a.size(); i++) {
+    if (ArgIs(a[i], "MATCH") && i + 1 < a.size()) {
+      pattern = a[++i];
+    } else if (ArgIs(a[i], "COUNT") && i + 1 < a.size()) {
+      if (!ParseInt64(a[++i], &count)) return ctx.rb.Error(err::kNotInt);
+      if (count < 1) return ctx.rb.Error(err::kSyntax);
+    } else if (ArgIs(a[i], "TYPE") && i + 1 < a.size()) {
+      type = a[++i];
+    } else {
+      return ctx.rb.Error(err::kSyntax);
+    }
+  }
+  Database& db = ctx.db();
+  std::vector<std::string> keys;
+  int64_t max_iter = count * 10;
+  do {
+    cursor = db.Scan(cursor, [&](Entry& e) {
+      if (db.IsExpired(e, ctx.now_ms)) return;
+      if (!pattern.empty() && pattern != "*" && !GlobMatch(pattern, e.key())) return;
+      if (!type.empty() && !EqualsIgnoreCase(type, TypeName(e.value.type()))) return;
+      keys.emplace_back(e.key());
+    });
+  } while (cursor != 0 && --max_iter > 0 && int64_t(keys.size()) < count);
+  ctx.rb.ArrayHeader(2);
+  ctx.rb.Bulk(FormatInt64(int64_t(cursor)));
+  ctx.rb.ArrayHeader(keys.size());
+  for (auto& k : keys) ctx.rb.Bulk(k);
+}
+
+void RandomKey(CommandContext& ctx) {
+  Database& db = ctx.db();
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  for (int tries = 0; tries < 100 && db.size() > 0; tries++) {
+    Entry* e = db.RandomEntry(rng());
+    if (!e) break;
+    if (db.IsExpired(*e, ctx.now_ms)) {
+      std::string k(e->key());
+      db.Peek(k, ctx.now_ms);  // expires it (and propagates the DEL)
+      continue;
+    }
+    return ctx.rb.Bulk(e->key());
+  }
+  ctx.rb.Null();
+}
+
+// EXPIRE / PEXPIRE / EXPIREAT / PEXPIREAT key time [NX|XX|GT|LT]
+void ExpireGeneric(CommandContext& ctx, bool ms, bool absolute, const char* name) {
+  auto& a = ctx.args;
+  bool nx = false, xx = false, gt = false, lt = false;
+  for (size_t i = 3; i < a.size(); i++) {
+    if (ArgIs(a[i], "NX")) nx = true;
+    else if (ArgIs(a[i], "XX")) xx = true;
+    else if (ArgIs(a[i], "GT")) gt = true;
+    else if (ArgIs(a[i], "LT")) lt = true;
+    else return ctx.rb.Error("ERR Unsupported option " + std::string(a[i]));
+  }
+  if (nx && (xx || gt || lt)) return ctx.rb.Error(err::kExpireNxXxGtLt);
+  if (gt && lt) return ctx.rb.Error("ERR GT and LT options at the same time are not compatible");
+  int64_t when;
+  if (!ParseInt64(a[2], &when)) return ctx.rb.Error(err::kNotInt);
+  std::string bad = std::string("ERR invalid expire time in '") + name + "' command";
+  if (!ms) {
+    if (when > INT64_MAX / 1000 || when < INT64_MIN / 1000) return ctx.rb.Error(bad);
+    when *= 1000;
+  }
+  if (!absolute) {
+    if ((when > 0 && ctx.now_ms > INT64_MAX - when) || (when < 0 && ctx.now_ms < INT64_MIN - when))
+      return ctx.rb.Error(bad);
+    when += ctx.now_ms;
+  }
+  Database& db = ctx.db();
+  Entry* e = db.FindForWrite(a[1], ctx.now_ms);
+  if (!e) return ctx.rb.Integer(0);
+  int64_t cur = e->expire_ms;  // 0 = persistent (infinite TTL)
+  if (nx && cur) return ctx.rb.Integer(0);
+  if (xx && !cur) return ctx.rb.Integer(0);
+  if (gt && (!cur || when <= cur)) return ctx.rb.Integer(0);
+  if (lt && cur && when >= cur) return ctx.rb.Integer(0);
+  std::string key(a[1]);
+  if (when <= ctx.now_ms) {
+    db.Delete(e);
+    ctx.PropagateAs({"DEL", key});
+  } else {
+    db.SetExpire(e, when);
+    ctx.PropagateAs({"PEXPIREAT", key, FormatInt64(when)});
+  }
+  ctx.NotifyModified(key);
+  ctx.rb.Integer(1);
+}
+void Expire(CommandContext& ctx) { ExpireGeneric(ctx, false, false, "expire"); }
+void PExpire(CommandContext& ctx) { ExpireGeneric(ctx, true, false, "pexpire"); }
+void ExpireAt(CommandContext& ctx) { ExpireGeneric(ctx, false, true, "expireat"); }
+void PExpireAt(CommandContext& ctx) { ExpireGeneric(ctx, true, true, "pexpireat"); }
+
+void TtlGeneric(CommandContext& ctx, bool ms, bool absolute) {
+  Entry* e = ctx.db().Peek(ctx.args[1], ctx.now_ms);
+  if (!e) return ctx.rb.Integer(-2);
+  if (!e->expire_ms) return ctx.rb.Integer(-1);
+  if (absolute) return ctx.rb.Integer(ms ? e->expire_ms : (e->expire_ms + 500) / 1000);
+  int64_t ttl = std::max<int64_t>(e->expire_ms - ctx.now_ms, 0);
+  ctx.rb.Integer(ms ? ttl : (ttl + 500) / 1000);
+}
+void Ttl(CommandContext& ctx) { TtlGeneric(ctx, false, false); }
+void PTtl(CommandContext& ctx) { TtlGeneric(ctx, true, false); }
+void ExpireTime(CommandContext& ctx) { TtlGeneric(ctx, false, true); }
+void PExpireTime(CommandContext& ctx) { TtlGeneric(ctx, true, true); }
+
+void Persist(CommandContext& ctx) {
+  Entry* e = ctx.db().FindForWrite(ctx.args[1], ctx.now_ms);
+  if (!e || !e->expire_ms) return ctx.rb.Integer(0);
+  ctx.db().ClearExpire(e);
+  ctx.NotifyModified(ctx.args[1]);
+  ctx.rb.Integer(1);
+}
+
+void ObjectCmd(CommandContext& ctx) {
+  auto& a = ctx.args;
+  std::string_view sub = a[1];
+  if (ArgIs(sub, "HELP")) {
+    ctx.rb.ArrayHeader(5);
+    ctx.rb.SimpleString("OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
+    ctx.rb.SimpleString("ENCODING <key>");
+    ctx.rb.SimpleString("FREQ <key>");
+    ctx.rb.SimpleString("IDLETIME <key>");
+    ctx.rb.SimpleString("REFCOUNT <key>");
+    return;
+  }
+  if (a.size() != 3 || !(ArgIs(sub, "ENCODING") || ArgIs(sub, "FREQ") || ArgIs(sub, "IDLETIME") ||
+                         ArgIs(sub, "REFCOUNT"))) {
+    return ctx.rb.Error("ERR unknown subcommand or wrong number of arguments for '" +
+                        std::string(sub) + "'. Try OBJECT HELP.");
+  }
+  Entry* e = ctx.db().Peek(a[2], ctx.now_ms);
+  if (!e) return ctx.rb.Null();
+  const std::string& policy = ctx.engine.config().server.maxmemory_policy;
+  bool lfu = policy.ends_with("-lfu");
+  if (ArgIs(sub, "ENCODING")) return ctx.rb.Bulk(e->value.EncodingName());
+  if (ArgIs(sub, "FREQ")) {
+    if (!lfu)
+      return ctx.rb.Error(
+          "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please "
+          "note that when switching between policies at runtime LRU and LFU data will take some "
+          "time to adjust.");
+    return ctx.rb.Integer(Database::LfuDecayed(*e, ctx.now_ms));
+  }
+  if (ArgIs(sub, "IDLETIME")) {
+    if (lfu)
+      return ctx.rb.Error(
+          "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that "
+          "when switching between policies at runtime LRU and LFU data will take some time to "
+          "adjust.");
+    int64_t idle = ctx.now_ms / 1000 - int64_t(e->lru);
+    return ctx.rb.Integer(std::max<int64_t>(idle, 0));
+  }
+  // REFCOUNT: Redis shares the integers 0..9999 (reported as INT_MAX); others have 1.
+  int64_t iv;
+  if (e->value.encoding() == Encoding::kInt && e->value.GetInt(&iv) && iv >= 0 && iv < 10000)
+    return ctx.rb.Integer(2147483647);
+  ctx.rb.Integer(1);
+}
+
+}  // namespace
+
+void RegisterKeysFamily(CommandTable& t) {
+  using namespace cmd;
+  const char* g = "generic";
+  t.Add({"del", -2, kWrite, 1, -1, 1, Del, g, "Deletes one or more keys.", "1.0.0", "@keyspace @write @slow"});
+  t.Add({"unlink", -2, kWrite | kFast, 1, -1, 1, Del, g, "Asynchronously deletes one or more keys.", "4.0.0", "@keyspace @write @fast"});
+  t.Add({"exists", -2, kReadOnly | kFast, 1, -1, 1, Exists, g, "Determines whether one or more keys exist.", "1.0.0", "@keyspace @read @fast"});
+  t.Add({"touch", -2, kReadOnly | kFast, 1, -1, 1, Touch, g, "Returns the number of existing keys out of those specified after updating the time they were last accessed.", "3.2.1", "@keyspace @read @fast"});
+  t.Add({"type", 2, kReadOnly | kFast, 1, 1, 1, Type, g, "Determines the type of value stored at a key.", "1.0.0", "@keyspace @read @fast"});
+  t.Add({"rename", 3, kWrite, 1, 2, 1, Rename, g, "Renames a key and overwrites the destination.", "1.0.0", "@keyspace @write @slow"});
+  t.Add({"renamenx", 3, kWrite | kFast, 1, 2, 1, RenameNx, g, "Renames a key only when the target key name doesn't exist.", "1.0.0", "@keyspace @write @fast"});
+  t.Add({"copy", -3, kWrite | kDenyOom, 1, 2, 1, Copy, g, "Copies the value of a key to a new key.", "6.2.0", "@keyspace @write @slow"});
+  t.Add({"move", 3, kWrite | kFast, 1, 1, 1, Move, g, "Moves a key to another database.", "1.0.0", "@keyspace @write @fast"});
+  t.Add({"keys", 2, kReadOnly, 0, 0, 0, Keys, g, "Returns all key names that match a pattern.", "1.0.0", "@keyspace @read @slow @dangerous"});
+  t.Add({"scan", -2, kReadOnly, 0, 0, 0, Scan, g, "Iterates over the key names in the database.", "2.8.0", "@keyspace @read @slow"});
+  t.Add({"randomkey", 1, kReadOnly, 0, 0, 0, RandomKey, g, "Returns a random key name from the database.", "1.0.0", "@keyspace @read @slow"});
+  t.Add({"expire", -3, kWrite | kFast, 1, 1, 1, Expire, g, "Sets the expiration time of a key in seconds.", "1.0.0", "@keyspace @write @fast"});
+  t.Add({"pexpire", -3, kWrite | kFast, 1, 1, 1, PExpire, g, "Sets the expiration time of a key in milliseconds.", "2.6.0", "@keyspace @write @fast"});
+  t.Add({"expireat", -3, kWrite | kFast, 1, 1, 1, ExpireAt, g, "Sets the expiration time of a key to a Unix timestamp.", "1.2.0", "@keyspace @write @fast"});
+  t.Add({"pexpireat", -3, kWrite | kFast, 1, 1, 1, PExpireAt, g, "Sets the expiration time of a key to a Unix milliseconds timestamp.", "2.6.0", "@keyspace @write @fast"});
+  t.Add({"ttl", 2, kReadOnly | kFast, 1, 1, 1, Ttl, g, "Returns the expiration time in seconds of a key.", "1.0.0", "@keyspace @read @fast"});
+  t.Add({"pttl", 2, kReadOnly | kFast, 1, 1, 1, PTtl, g, "Returns the expiration time in milliseconds of a key.", "2.6.0", "@keyspace @read @fast"});
+  t.Add({"expiretime", 2, kReadOnly | kFast, 1, 1, 1, ExpireTime, g, "Returns the expiration time of a key as a Unix timestamp.", "7.0.0", "@keyspace @read @fast"});
+  t.Add({"pexpiretime", 2, kReadOnly | kFast, 1, 1, 1, PExpireTime, g, "Returns the expiration time of a key as a Unix milliseconds timestamp.", "7.0.0", "@keyspace @read @fast"});
+  t.Add({"persist", 2, kWrite | kFast, 1, 1, 1, Persist, g, "Removes the expiration time of a key.", "2.2.0", "@keyspace @write @fast"});
+  t.Add({"object", -2, kReadOnly, 2, 2, 1, ObjectCmd, g, "A container for object introspection commands.", "2.2.3", "@keyspace @read @slow"});
+}
+
+}  // namespace ferrite

@@ -1,0 +1,52 @@
+#pragma once
+// Session: a client's command-level state (database, protocol, auth, MULTI, WATCH).
+// The net layer owns one per connection and fills in ConnInfo for CLIENT LIST.
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace ferrite {
+
+struct ConnInfo {
+  int fd = -1;
+  std::string addr;   // "ip:port"
+  std::string laddr;
+  int64_t created_ms = 0;
+  int64_t last_interaction_ms = 0;
+  size_t qbuf = 0;       // unparsed query bytes
+  size_t qbuf_free = 0;
+  size_t obl = 0;        // pending output bytes
+  size_t omem = 0;       // output buffer memory
+  uint64_t tot_net_in = 0;
+  uint64_t tot_net_out = 0;
+  uint64_t tot_cmds = 0;
+  bool is_unix = false;
+  bool is_local() const { return addr.rfind("127.", 0) == 0 || addr.rfind("[::1]", 0) == 0 || is_unix; }
+};
+
+struct Session {
+  uint64_t id = 0;
+  int db = 0;
+  bool resp3 = false;
+  bool authenticated = false;
+  std::string name;
+  std::string lib_name, lib_ver;
+  ConnInfo conn;
+  std::string last_cmd = "NULL";
+
+  // MULTI/EXEC
+  bool in_multi = false;
+  bool multi_error = false;       // a queued command was rejected: EXEC aborts
+  std::vector<std::vector<std::string>> queued;
+  // WATCH: (db, key) pairs; dirty is set by the engine when one of them changes.
+  std::vector<std::pair<int, std::string>> watched;
+  bool watch_dirty = false;
+
+  // Set by QUIT or CLIENT KILL; the net layer closes after flushing replies.
+  bool close_after_reply = false;
+  bool kill_now = false;
+};
+
+}  // namespace ferrite

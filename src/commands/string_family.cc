@@ -1,0 +1,391 @@
+// String commands: GET/SET and friends, counters, ranges. Bit commands live in
+// bitops_family.cc.
+
+#include <cmath>
+
+#include "base/strutil.h"
+#include "commands/command_table.h"
+#include "commands/family_util.h"
+
+namespace ferrite {
+namespace {
+
+constexpr int64_t kMaxExpireMs = INT64_MAX / 2;  // keeps now + ttl from overflowing
+
+// Reads a string key. Replies WRONGTYPE on other types. Returns false if it replied.
+bool GetStringValue(CommandContext& ctx, std::string_view key, std::string* scratch,
+                    std::string_view* out, bool* found) {
+  bool wrong;
+  Entry* e = FindTyped(ctx, key, ValueType::kString, &wrong);
+  if (wrong) return false;
+  *found = e != nullptr;
+  if (e) *out = e->value.GetString(scratch);
+  return true;
+}
+
+// Parses an EX/PX/EXAT/PXAT amount into an absolute unix ms time. Replies on error.
+bool ParseExpireArg(CommandContext& ctx, std::string_view unit, std::string_view amount,
+                    const char* cmd, int64_t* when_ms) {
+  int64_t v;
+  if (!ParseInt64(amount, &v)) {
+    ctx.rb.Error(err::kNotInt);
+    return false;
+  }
+  bool secs = EqualsIgnoreCase(unit, "ex") || EqualsIgnoreCase(unit, "exat");
+  bool absolute = EqualsIgnoreCase(unit, "exat") || EqualsIgnoreCase(unit, "pxat");
+  if (v <= 0 || (secs && v > kMaxExpireMs / 1000)) {
+    ctx.rb.Error(std::string("ERR invalid expire time in '") + cmd + "' command");
+    return false;
+  }
+  if (secs) v *= 1000;
+  if (!absolute) {
+    if (v > kMaxExpireMs - ctx.now_ms) {
+      ctx.rb.Error(std::string("ERR invalid expire time in '") + cmd + "' command");
+      return false;
+    }
+    v += ctx.now_ms;
+  }
+  *when_ms = v;
+  return true;
+}
+
+void Get(CommandContext& ctx) {
+  std::string scratch;
+  std::string_view v;
+  bool found;
+  if (!GetStringValue(ctx, ctx.args[1], &scratch, &v, &found)) return;
+  if (found) ctx.rb.Bulk(v);
+  else ctx.rb.Null();
+}
+
+// Sets key to value with an optional absolute expiry (0 = none), propagating the effect
+// with an absolute PXAT so replay does not extend TTLs.
+void DoSet(CommandContext& ctx, std::string_view key, std::string_view value, int64_t when_ms,
+           bool keep_ttl) {
+  Database& db = ctx.db();
+  Entry* e = db.Set(key, Value::String(value), keep_ttl, ctx.now_ms);
+  ctx.NotifyModified(key);
+  if (!ctx.propagating()) {
+    ctx.custom_propagation = true;
+    if (when_ms > 0 && when_ms <= ctx.now_ms) db.Delete(e);
+    else if (when_ms > 0) db.SetExpire(e, when_ms);
+    return;
+  }
+  if (when_ms > 0) {
+    if (when_ms <= ctx.now_ms) {  // already expired: the key is gone
+      db.Delete(e);
+      ctx.PropagateAs({"DEL", std::string(key)});
+      return;
+    }
+    db.SetExpire(e, when_ms);
+    ctx.PropagateAs({"SET", std::string(key), std::string(value), "PXAT", FormatInt64(when_ms)});
+  } else if (keep_ttl) {
+    ctx.PropagateAs({"SET", std::string(key), std::string(value), "KEEPTTL"});
+  } else {
+    ctx.PropagateAs({"SET", std::string(key), std::string(value)});
+  }
+}
+
+void Set(CommandContext& ctx) {
+  auto& a = ctx.args;
+  bool nx = false, xx = false, get = false, keep_ttl = false;
+  std::string_view exp_unit, exp_amount;
+  for (size_t i = 3; i < a.size(); i++) {
+    std::string_view o = a[i];
+    bool has_next = i + 1 < a.size();
+    if (ArgIs(o, "NX") && !xx) nx = true;
+    else if (ArgIs(o, "XX") && !nx) xx = true;
+    else if (ArgIs(o, "GET")) get = true;
+    else if (ArgIs(o, "KEEPTTL") && exp_unit.empty()) keep_ttl = true;
+    else if ((ArgIs(o, "EX") || ArgIs(o, "PX") || ArgIs(o, "EXAT") || ArgIs(o, "PXAT")) &&
+             exp_unit.empty() && !keep_ttl && has_next) {
+      exp_unit = o;
+      exp_amount = a[++i];
+    } else {
+      return ctx.rb.Error(err::kSyntax);
+    }
+  }
+  int64_t when = 0;
+  if (!exp_unit.empty() && !ParseExpireArg(ctx, exp_unit, exp_amount, "set", &when)) return;
+  std::string old;
+  bool had_old = false;
+  Database& db = ctx.db();
+  Entry* e = db.Find(a[1], ctx.now_ms);
+  if (get && e) {
+    if (!e->value.is_string()) return ctx.rb.Error(err::kWrongType);
+    std::string scratch;
+    old.assign(e->value.GetString(&scratch));
+    had_old = true;
+  }
+  bool ok = !((nx && e) || (xx && !e));
+  if (ok) DoSet(ctx, a[1], a[2], when, keep_ttl);
+  if (get) {
+    if (had_old) ctx.rb.Bulk(old);
+    else ctx.rb.Null();
+  } else if (ok) {
+    ctx.rb.Ok();
+  } else {
+    ctx.rb.Null();
+  }
+}
+
+void SetNx(CommandContext& ctx) {
+  if (ctx.db().Find(ctx.args[1], ctx.now_ms)) return ctx.rb.Integer(0);
+  DoSet(ctx, ctx.args[1], ctx.args[2], 0, false);
+  ctx.rb.Integer(1);
+}
+
+void SetExGeneric(CommandContext& ctx, const char* unit, const char* name) {
+  int64_t when;
+  if (!ParseExpireArg(ctx, unit, ctx.args[2], name, &when)) return;
+  DoSet(ctx, ctx.args[1], ctx.args[3], when, false);
+  ctx.rb.Ok();
+}
+void SetEx(CommandContext& ctx) { SetExGeneric(ctx, "ex", "setex"); }
+void PSetEx(CommandContext& ctx) { SetExGeneric(ctx, "px", "psetex"); }
+
+void GetSet(CommandContext& ctx) {
+  std::string scratch, old;
+  std::string_view v;
+  bool found;
+  if (!GetStringValue(ctx, ctx.args[1], &scratch, &v, &found)) return;
+  if (found) old.assign(v);
+  DoSet(ctx, ctx.args[1], ctx.args[2], 0, false);
+  if (found) ctx.rb.Bulk(old);
+  else ctx.rb.Null();
+}
+
+void GetDel(CommandContext& ctx) {
+  std::string scratch;
+  std::string_view v;
+  bool found;
+  if (!GetStringValue(ctx, ctx.args[1], &scratch, &v, &found)) return;
+  if (!found) return ctx.rb.Null();
+  std::string old(v);
+  ctx.db().Delete(ctx.args[1]);
+  ctx.NotifyModified(ctx.args[1]);
+  ctx.PropagateAs({"DEL", std::string(ctx.args[1])});
+  ctx.rb.Bulk(old);
+}
+
+void GetEx(CommandContext& ctx) {
+  auto& a = ctx.args;
+  std::string_view unit, amount;
+  bool persist = false;
+  for (size_t i = 2; i < a.size(); i++) {
+    if ((ArgIs(a[i], "EX") || ArgIs(a[i], "PX") || ArgIs(a[i], "EXAT") || ArgIs(a[i], "PXAT")) &&
+        unit.empty() && !persist && i + 1 < a.size()) {
+      unit = a[i];
+      amount = a[++i];
+    } else if (ArgIs(a[i], "PERSIST") && unit.empty() && !persist) {
+      persist = true;
+    } else {
+      return ctx.rb.Error(err::kSyntax);
+    }
+  }
+  int64_t when = 0;
+  if (!unit.empty() && !ParseExpireArg(ctx, unit, amount, "getex", &when)) return;
+  bool wrong;
+  Entry* e = FindTyped(ctx, a[1], ValueType::kString, &wrong, !unit.empty() || persist);
+  if (wrong) return;
+  if (!e) return ctx.rb.Null();
+  std::string scratch;
+  std::string val(e->value.GetString(&scratch));
+  Database& db = ctx.db();
+  std::string key(a[1]);
+  if (!unit.empty()) {
+    if (when <= ctx.now_ms) {
+      db.Delete(e);
+      ctx.PropagateAs({"DEL", key});
+    } else {
+      db.SetExpire(e, when);
+      ctx.PropagateAs({"PEXPIREAT", key, FormatInt64(when)});
+    }
+    ctx.NotifyModified(key);
+  } else if (persist && e->has_expire()) {
+    db.ClearExpire(e);
+    ctx.PropagateAs({"PERSIST", key});
+    ctx.NotifyModified(key);
+  }
+  ctx.rb.Bulk(val);
+}
+
+void MGet(CommandContext& ctx) {
+  ctx.rb.ArrayHeader(ctx.args.size() - 1);
+  std::string scratch;
+  for (size_t i = 1; i < ctx.args.size(); i++) {
+    Entry* e = ctx.db().Find(ctx.args[i], ctx.now_ms);
+    if (e && e->value.is_string()) ctx.rb.Bulk(e->value.GetString(&scratch));
+    else ctx.rb.Null();
+  }
+}
+
+void MSetGeneric(CommandContext& ctx, bool nx) {
+  if (ctx.args.size() % 2 == 0) {
+    return ctx.rb.Error(std::string("ERR wrong number of arguments for '") +
+                        (nx ? "msetnx" : "mset") + "' command");
+  }
+  if (nx) {
+    for (size_t i = 1; i < ctx.args.size(); i += 2) {
+      if (ctx.db().Find(ctx.args[i], ctx.now_ms)) return ctx.rb.Integer(0);
+    }
+  }
+  for (size_t i = 1; i < ctx.args.size(); i += 2) {
+    ctx.db().Set(ctx.args[i], Value::String(ctx.args[i + 1]), false, ctx.now_ms);
+    ctx.NotifyModified(ctx.args[i]);
+  }
+  if (nx) ctx.rb.Integer(1);
+  else ctx.rb.Ok();
+}
+void MSet(CommandContext& ctx) { MSetGeneric(ctx, false); }
+void MSetNx(CommandContext& ctx) { MSetGeneric(ctx, true); }
+
+void IncrByGeneric(CommandContext& ctx, int64_t by) {
+  bool wrong;
+  Entry* e = FindTyped(ctx, ctx.args[1], ValueType::kString, &wrong, true);
+  if (wrong) return;
+  int64_t cur = 0;
+  if (e && !e->value.GetInt(&cur)) return ctx.rb.Error(err::kNotInt);
+  if ((by < 0 && cur < 0 && by < INT64_MIN - cur) || (by > 0 && cur > 0 && by > INT64_MAX - cur)) {
+    return ctx.rb.Error(err::kOverflow);
+  }
+  int64_t nv = cur + by;
+  if (e) e->value = Value::Int(nv);  // keeps the TTL, as Redis does
+  else ctx.db().Insert(ctx.args[1], Value::Int(nv));
+  ctx.NotifyModified(ctx.args[1]);
+  ctx.rb.Integer(nv);
+}
+
+void Incr(CommandContext& ctx) { IncrByGeneric(ctx, 1); }
+void Decr(CommandContext& ctx) { IncrByGeneric(ctx, -1); }
+void IncrBy(CommandContext& ctx) {
+  int64_t by;
+  if (ParseIntArg(ctx, ctx.args[2], &by)) IncrByGeneric(ctx, by);
+}
+void DecrBy(CommandContext& ctx) {
+  int64_t by;
+  if (!ParseIntArg(ctx, ctx.args[2], &by)) return;
+  if (by == INT64_MIN) return ctx.rb.Error("ERR decrement would overflow");
+  IncrByGeneric(ctx, -by);
+}
+
+void IncrByFloat(CommandContext& ctx) {
+  long double by;
+  if (!ParseLongDouble(ctx.args[2], &by) || std::isinf(by)) return ctx.rb.Error(err::kNotFloat);
+  bool wrong;
+  Entry* e = FindTyped(ctx, ctx.args[1], ValueType::kString, &wrong, true);
+  if (wrong) return;
+  long double cur = 0;
+  if (e) {
+    std::string scratch;
+    if (!ParseLongDouble(e->value.GetString(&scratch), &cur) || std::isinf(cur))
+      return ctx.rb.Error(err::kNotFloat);
+  }
+  long double nv = cur + by;
+  if (std::isnan(nv) || std::isinf(nv)) return ctx.rb.Error(err::kNanOrInf);
+  std::string s = FormatLongDoubleHuman(nv);
+  if (e) e->value = Value::String(s);
+  else ctx.db().Insert(ctx.args[1], Value::String(s));
+  ctx.NotifyModified(ctx.args[1]);
+  // The effect, not the increment: replay must not depend on float rounding.
+  ctx.PropagateAs({"SET", std::string(ctx.args[1]), s, "KEEPTTL"});
+  ctx.rb.Bulk(s);
+}
+
+void Append(CommandContext& ctx) {
+  bool wrong;
+  Entry* e = FindTyped(ctx, ctx.args[1], ValueType::kString, &wrong, true);
+  if (wrong) return;
+  std::string_view add = ctx.args[2];
+  if (!e) {
+    ctx.db().Insert(ctx.args[1], Value::String(add));
+    ctx.NotifyModified(ctx.args[1]);
+    return ctx.rb.Integer(int64_t(add.size()));
+  }
+  size_t old = e->value.StringLength();
+  if (!CheckStringSize(ctx, old + add.size())) return;
+  char* p = e->value.MutableString(old + add.size());
+  memcpy(p + old, add.data(), add.size());
+  ctx.NotifyModified(ctx.args[1]);
+  ctx.rb.Integer(int64_t(old + add.size()));
+}
+
+void StrLen(CommandContext& ctx) {
+  bool wrong;
+  Entry* e = FindTyped(ctx, ctx.args[1], ValueType::kString, &wrong);
+  if (wrong) return;
+  ctx.rb.Integer(e ? int64_t(e->value.StringLength()) : 0);
+}
+
+void GetRange(CommandContext& ctx) {
+  int64_t start, end;
+  if (!ParseIntArg(ctx, ctx.args[2], &start) || !ParseIntArg(ctx, ctx.args[3], &end)) return;
+  std::string scratch;
+  std::string_view v;
+  bool found;
+  if (!GetStringValue(ctx, ctx.args[1], &scratch, &v, &found)) return;
+  int64_t len = int64_t(v.size());
+  if (!found || len == 0 || (start < 0 && end < 0 && start > end)) return ctx.rb.Bulk("");
+  if (start < 0) start += len;
+  if (end < 0) end += len;
+  if (start < 0) start = 0;
+  if (end < 0) end = 0;
+  if (end >= len) end = len - 1;
+  if (start > end) return ctx.rb.Bulk("");
+  ctx.rb.Bulk(v.substr(size_t(start), size_t(end - start + 1)));
+}
+
+void SetRange(CommandContext& ctx) {
+  int64_t off;
+  if (!ParseIntArg(ctx, ctx.args[2], &off)) return;
+  if (off < 0) return ctx.rb.Error("ERR offset is out of range");
+  std::string_view val = ctx.args[3];
+  bool wrong;
+  Entry* e = FindTyped(ctx, ctx.args[1], ValueType::kString, &wrong, true);
+  if (wrong) return;
+  if (!e) {
+    if (val.empty()) return ctx.rb.Integer(0);
+    if (!CheckStringSize(ctx, uint64_t(off) + val.size())) return;
+    e = ctx.db().Insert(ctx.args[1], Value::String(""));
+  } else if (val.empty()) {
+    return ctx.rb.Integer(int64_t(e->value.StringLength()));
+  } else if (!CheckStringSize(ctx, uint64_t(off) + val.size())) {
+    return;
+  }
+  size_t old = e->value.StringLength();
+  size_t need = std::max(old, size_t(off) + val.size());
+  char* p = e->value.MutableString(need);
+  memcpy(p + off, val.data(), val.size());
+  ctx.NotifyModified(ctx.args[1]);
+  ctx.rb.Integer(int64_t(need));
+}
+
+}  // namespace
+
+void RegisterStringFamily(CommandTable& t) {
+  using namespace cmd;
+  const char* g = "string";
+  t.Add({"get", 2, kReadOnly | kFast, 1, 1, 1, Get, g, "Returns the string value of a key.", "1.0.0", "@read @string @fast"});
+  t.Add({"set", -3, kWrite | kDenyOom, 1, 1, 1, Set, g, "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", "1.0.0", "@write @string @slow"});
+  t.Add({"setnx", 3, kWrite | kDenyOom | kFast, 1, 1, 1, SetNx, g, "Set the string value of a key only when the key doesn't exist.", "1.0.0", "@write @string @fast"});
+  t.Add({"setex", 4, kWrite | kDenyOom, 1, 1, 1, SetEx, g, "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.", "2.0.0", "@write @string @slow"});
+  t.Add({"psetex", 4, kWrite | kDenyOom, 1, 1, 1, PSetEx, g, "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.", "2.6.0", "@write @string @slow"});
+  t.Add({"getset", 3, kWrite | kDenyOom | kFast, 1, 1, 1, GetSet, g, "Returns the previous string value of a key after setting it to a new value.", "1.0.0", "@write @string @fast"});
+  t.Add({"getdel", 2, kWrite | kFast, 1, 1, 1, GetDel, g, "Returns the string value of a key after deleting the key.", "6.2.0", "@write @string @fast"});
+  t.Add({"getex", -2, kWrite | kFast, 1, 1, 1, GetEx, g, "Returns the string value of a key after setting its expiration time.", "6.2.0", "@write @string @fast"});
+  t.Add({"mget", -2, kReadOnly | kFast, 1, -1, 1, MGet, g, "Atomically returns the string values of one or more keys.", "1.0.0", "@read @string @fast"});
+  t.Add({"mset", -3, kWrite | kDenyOom, 1, -1, 2, MSet, g, "Atomically creates or modifies the string values of one or more keys.", "1.0.1", "@write @string @slow"});
+  t.Add({"msetnx", -3, kWrite | kDenyOom, 1, -1, 2, MSetNx, g, "Atomically modifies the string values of one or more keys only when all keys don't exist.", "1.0.1", "@write @string @slow"});
+  t.Add({"incr", 2, kWrite | kDenyOom | kFast, 1, 1, 1, Incr, g, "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", "1.0.0", "@write @string @fast"});
+  t.Add({"decr", 2, kWrite | kDenyOom | kFast, 1, 1, 1, Decr, g, "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", "1.0.0", "@write @string @fast"});
+  t.Add({"incrby", 3, kWrite | kDenyOom | kFast, 1, 1, 1, IncrBy, g, "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.", "1.0.0", "@write @string @fast"});
+  t.Add({"decrby", 3, kWrite | kDenyOom | kFast, 1, 1, 1, DecrBy, g, "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", "1.0.0", "@write @string @fast"});
+  t.Add({"incrbyfloat", 3, kWrite | kDenyOom | kFast, 1, 1, 1, IncrByFloat, g, "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.", "2.6.0", "@write @string @fast"});
+  t.Add({"append", 3, kWrite | kDenyOom | kFast, 1, 1, 1, Append, g, "Appends a string to the value of a key. Creates the key if it doesn't exist.", "2.0.0", "@write @string @fast"});
+  t.Add({"strlen", 2, kReadOnly | kFast, 1, 1, 1, StrLen, g, "Returns the length of a string value.", "2.2.0", "@read @string @fast"});
+  t.Add({"getrange", 4, kReadOnly, 1, 1, 1, GetRange, g, "Returns a substring of the string stored at a key.", "2.4.0", "@read @string @slow"});
+  t.Add({"substr", 4, kReadOnly, 1, 1, 1, GetRange, g, "Returns a substring from a string value.", "1.0.0", "@read @string @slow"});
+  t.Add({"setrange", 4, kWrite | kDenyOom, 1, 1, 1, SetRange, g, "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.", "2.2.0", "@write @string @slow"});
+}
+
+}  // namespace ferrite

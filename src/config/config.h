@@ -1,0 +1,117 @@
+#pragma once
+// The typed configuration: one struct per TOML section, fields named as the TOML keys.
+// Sizes are bytes, durations milliseconds (both int64_t). The schema (names, types,
+// defaults, Redis names, runtime mutability) lives in schema.cc; every key is documented
+// in docs/configuration.md.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+
+namespace ferrite {
+
+struct SaveRule {
+  int64_t seconds = 0;
+  int64_t changes = 0;
+  bool operator==(const SaveRule&) const = default;
+};
+
+struct Config {
+  struct Server {
+    std::string bind = "127.0.0.1";
+    int64_t port = 6379;
+    std::string dir = "./data";
+    int64_t databases = 16;
+    std::string requirepass;
+    int64_t maxclients = 10000;
+    int64_t maxmemory = 0;
+    std::string maxmemory_policy = "noeviction";
+    int64_t maxmemory_samples = 5;
+    int64_t timeout = 0;              // ms; 0 = never
+    int64_t tcp_keepalive = 300'000;  // ms
+    int64_t hz = 10;
+    std::string loglevel = "notice";
+    std::string logfile;
+    std::string pidfile;
+    std::string enable_debug_command = "local";
+    int64_t proto_max_bulk_len = 512LL << 20;
+    int64_t client_query_buffer_limit = 1LL << 30;
+    int64_t output_buffer_hard_limit = 256LL << 20;
+    int64_t output_buffer_soft_limit = 64LL << 20;
+    int64_t output_buffer_soft_seconds = 60;
+    int64_t pubsub_output_buffer_hard_limit = 32LL << 20;
+    int64_t pubsub_output_buffer_soft_limit = 8LL << 20;
+    int64_t pubsub_output_buffer_soft_seconds = 60;
+    int64_t slowlog_log_slower_than = 10000;  // microseconds
+    int64_t slowlog_max_len = 128;
+    int64_t latency_monitor_threshold = 0;    // ms
+    int64_t active_expire_effort = 1;
+    bool stop_writes_on_bgsave_error = true;
+  } server;
+  struct Encoding {
+    int64_t hash_max_listpack_entries = 128;
+    int64_t hash_max_listpack_value = 64;
+    int64_t set_max_intset_entries = 512;
+    int64_t set_max_listpack_entries = 128;
+    int64_t set_max_listpack_value = 64;
+    int64_t zset_max_listpack_entries = 128;
+    int64_t zset_max_listpack_value = 64;
+    int64_t list_max_listpack_size = -2;
+    int64_t list_compress_depth = 0;
+  } encoding;
+  struct Persistence {
+    bool aof_enabled = false;
+    std::string aof_file = "ferrite.aof";
+    std::string aof_sync_policy = "everysec";
+    int64_t aof_rewrite_percentage = 100;
+    int64_t aof_rewrite_min_size = 64LL << 20;
+    bool aof_use_checkpoint_preamble = true;
+    bool aof_timestamp_enabled = false;
+    bool checkpoint_enabled = true;
+    std::string checkpoint_file = "ferrite.rdb";
+    int64_t checkpoint_interval = 300'000;  // ms; 0 = off
+    int64_t checkpoint_changes = 0;
+    std::vector<SaveRule> checkpoint_rules = {{3600, 1}, {300, 100}, {60, 10000}};
+    std::string checkpoint_compression = "lz4";
+    std::string recovery_priority = "checkpoint";
+  } persistence;
+  struct Storage {
+    int64_t hot_tier_size = 512LL << 20;
+    int64_t warm_tier_size = 2LL << 30;
+    std::string cold_tier_path;
+    std::string cold_tier_compression = "lz4";
+    struct Archive {
+      bool enabled = false;
+      std::string provider = "s3";
+      std::string bucket;
+      int64_t archive_after = 30LL * 86'400'000;  // ms
+      std::string endpoint;
+      std::string region = "us-east-1";
+      std::string access_key_id;
+      std::string secret_access_key;
+      bool path_style = false;
+    } archive;
+  } storage;
+  struct Recovery {
+    bool verify_checksum = true;
+    int64_t max_recovery_time = 300'000;  // ms; 0 = unlimited
+    std::string max_recovery_time_action = "abort";
+    std::string on_corruption = "truncate";
+  } recovery;
+  struct Metrics {
+    bool enabled = false;
+    std::string bind = "127.0.0.1";
+    int64_t port = 9379;
+  } metrics;
+};
+
+Config DefaultConfig();
+// Parses TOML text; errors name source, line, full key and what was expected.
+Result<Config> ParseConfig(std::string_view toml_text, std::string_view source_name);
+Result<Config> LoadConfigFile(const std::string& path);
+Status ValidateConfig(const Config& c);
+
+}  // namespace ferrite

@@ -1,0 +1,234 @@
+// Configuration: defaults, the spec's TOML snippets, units, error messages (file, line,
+// key, expectation), CONFIG GET/SET under Redis and canonical names.
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "config/config.h"
+#include "config/registry.h"
+#include "config/schema.h"
+#include "config/units.h"
+
+namespace ferrite {
+namespace {
+
+std::string ErrorOf(std::string_view toml) {
+  auto r = ParseConfig(toml, "ferrite.toml");
+  EXPECT_FALSE(r.ok()) << toml;
+  return r.ok() ? "" : r.status().message();
+}
+
+TEST(Units, Durations) {
+  EXPECT_EQ(ParseDurationMs("15min").value(), 900'000);
+  EXPECT_EQ(ParseDurationMs("1h").value(), 3'600'000);
+  EXPECT_EQ(ParseDurationMs("30d").value(), 30LL * 86'400'000);
+  EXPECT_EQ(ParseDurationMs("300s").value(), 300'000);
+  EXPECT_EQ(ParseDurationMs("500ms").value(), 500);
+  EXPECT_EQ(ParseDurationMs("42").value(), 42'000);
+  EXPECT_FALSE(ParseDurationMs("-1s").ok());
+  EXPECT_FALSE(ParseDurationMs("5 min").ok());
+  EXPECT_FALSE(ParseDurationMs("5parsecs").ok());
+  EXPECT_FALSE(ParseDurationMs("").ok());
+  EXPECT_EQ(FormatDuration(900'000), "15min");
+  EXPECT_EQ(FormatDuration(3'600'000), "1h");
+  EXPECT_EQ(FormatDuration(1500), "1500ms");
+}
+
+TEST(Units, Sizes) {
+  EXPECT_EQ(ParseSize("64MB").value(), 64LL << 20);
+  EXPECT_EQ(ParseSize("2GB").value(), 2LL << 30);
+  EXPECT_EQ(ParseSize("512kb").value(), 512 * 1024);
+  EXPECT_EQ(ParseSize("1k").value(), 1000);
+  EXPECT_EQ(ParseSize("100").value(), 100);
+  EXPECT_FALSE(ParseSize("12XB").ok());
+  EXPECT_FALSE(ParseSize("999999999999TB").ok());
+  EXPECT_EQ(FormatSize(64LL << 20), "64MB");
+  EXPECT_EQ(FormatSize(0), "0");
+}
+
+TEST(Config, Defaults) {
+  Config c = DefaultConfig();
+  EXPECT_EQ(c.server.port, 6379);
+  EXPECT_EQ(c.server.bind, "127.0.0.1");
+  EXPECT_EQ(c.server.dir, "./data");
+  EXPECT_EQ(c.persistence.aof_sync_policy, "everysec");
+  EXPECT_EQ(c.persistence.checkpoint_rules.size(), 3u);
+  EXPECT_TRUE(ValidateConfig(c).ok());
+}
+
+TEST(Config, SpecExamplesParse) {
+  const char* spec = R"(
+[persistence]
+aof_enabled = true
+aof_file = "ferrite.aof"
+aof_sync_policy = "everysec"  # "no", "everysec", or "always"
+aof_rewrite_percentage = 100    # Rewrite when 100% larger
+aof_rewrite_min_size = "64MB"   # Minimum size to trigger
+checkpoint_enabled = true
+checkpoint_file = "ferrite.rdb"
+checkpoint_interval = "15min"    # Time-based
+checkpoint_changes = 1000        # Or change-based
+checkpoint_rules = [
+    { seconds = 900, changes = 1 },
+    { seconds = 300, changes = 10 },
+    { seconds = 60, changes = 10000 }
+]
+recovery_priority = "checkpoint"  # Load checkpoint first
+aof_use_checkpoint_preamble = true
+
+[storage]
+hot_tier_size = "512MB"
+warm_tier_size = "2GB"
+cold_tier_path = "/data/ferrite/cold"
+cold_tier_compression = "lz4"
+
+[storage.archive]
+enabled = true
+provider = "s3"
+bucket = "ferrite-archive"
+archive_after = "30d"
+
+[recovery]
+verify_checksum = true
+max_recovery_time = "5min"
+on_corruption = "truncate"  # or "abort"
+)";
+  auto r = ParseConfig(spec, "spec.toml");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  const Config& c = r.value();
+  EXPECT_TRUE(c.persistence.aof_enabled);
+  EXPECT_EQ(c.persistence.aof_rewrite_min_size, 64LL << 20);
+  EXPECT_EQ(c.persistence.checkpoint_interval, 900'000);
+  EXPECT_EQ(c.persistence.checkpoint_changes, 1000);
+  std::vector<SaveRule> want = {{900, 1}, {300, 10}, {60, 10000}};
+  EXPECT_EQ(c.persistence.checkpoint_rules, want);
+  EXPECT_EQ(c.storage.warm_tier_size, 2LL << 30);
+  EXPECT_EQ(c.storage.archive.archive_after, 30LL * 86'400'000);
+  EXPECT_EQ(c.recovery.max_recovery_time, 300'000);
+  EXPECT_TRUE(ValidateConfig(c).ok());
+}
+
+TEST(Config, FsyncPolicyAlias) {
+  auto r = ParseConfig("[persistence]\naof_fsync_policy = \"always\"\n", "a.toml");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.value().persistence.aof_sync_policy, "always");
+  std::string e = ErrorOf("[persistence]\naof_sync_policy = \"no\"\naof_fsync_policy = \"always\"\n");
+  EXPECT_NE(e.find("both set"), std::string::npos) << e;
+}
+
+TEST(Config, ErrorsNameFileLineKeyAndExpectation) {
+  std::string e = ErrorOf("[server]\nport = 6379\n\n[persistence]\naof_sync_policy = \"sometimes\"\n");
+  EXPECT_EQ(e, "ferrite.toml:5: persistence.aof_sync_policy: expected one of \"no\", \"everysec\", "
+               "\"always\", got \"sometimes\"");
+  e = ErrorOf("[server]\nport = \"6379\"\n");
+  EXPECT_EQ(e, "ferrite.toml:2: server.port: expected an integer, got a string");
+  e = ErrorOf("[server]\nport = 70000\n");
+  EXPECT_NE(e.find("ferrite.toml:2: server.port: expected an integer from 0 to 65535"), std::string::npos) << e;
+  e = ErrorOf("[persistence]\naof_syncpolicy = \"always\"\n");
+  EXPECT_EQ(e, "ferrite.toml:2: unknown key persistence.aof_syncpolicy (did you mean aof_sync_policy?)");
+  e = ErrorOf("[serverx]\nport = 1\n");
+  EXPECT_NE(e.find("ferrite.toml:1: unknown section [serverx]"), std::string::npos) << e;
+  e = ErrorOf("[server]\nmaxmemory = \"12 apples\"\n");
+  EXPECT_NE(e.find("ferrite.toml:2: server.maxmemory: expected a size"), std::string::npos) << e;
+  e = ErrorOf("[persistence]\ncheckpoint_interval = \"soon\"\n");
+  EXPECT_NE(e.find("ferrite.toml:2: persistence.checkpoint_interval: expected a duration"), std::string::npos) << e;
+  e = ErrorOf("[persistence]\ncheckpoint_rules = [ { seconds = 0, changes = 1 } ]\n");
+  EXPECT_NE(e.find("persistence.checkpoint_rules.seconds"), std::string::npos) << e;
+  e = ErrorOf("[server]\nport = \n");
+  EXPECT_NE(e.find("ferrite.toml:2:"), std::string::npos) << e;
+  EXPECT_NE(e.find("TOML syntax error"), std::string::npos) << e;
+}
+
+TEST(Config, MissingFileNamesPath) {
+  auto r = LoadConfigFile("/nonexistent/ferrite.toml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("/nonexistent/ferrite.toml"), std::string::npos);
+}
+
+TEST(Registry, GetByGlobUnderBothNames) {
+  Config c = DefaultConfig();
+  ConfigRegistry reg(c);
+  auto v = reg.Get("maxmemory*");
+  std::map<std::string, std::string> m(v.begin(), v.end());
+  EXPECT_EQ(m.at("maxmemory"), "0");
+  EXPECT_EQ(m.at("maxmemory-policy"), "noeviction");
+  EXPECT_EQ(m.at("maxmemory-samples"), "5");
+  auto a = reg.Get("appendfsync");
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_EQ(a[0].second, "everysec");
+  auto canon = reg.Get("persistence.aof_rewrite_min_size");
+  ASSERT_EQ(canon.size(), 1u);
+  EXPECT_EQ(canon[0].second, "64MB");
+  auto save = reg.Get("save");
+  ASSERT_EQ(save.size(), 1u);
+  EXPECT_EQ(save[0].second, "3600 1 300 100 60 10000");
+  EXPECT_EQ(reg.Get("appendonly")[0].second, "no");
+  EXPECT_GE(reg.Get("*").size(), ConfigSchema().size());
+}
+
+TEST(Registry, SetRoundTripsAndErrors) {
+  Config c = DefaultConfig();
+  ConfigRegistry reg(c);
+  ASSERT_TRUE(reg.Set({{"save", "900 1 300 10"}}).ok());
+  std::vector<SaveRule> want = {{900, 1}, {300, 10}};
+  EXPECT_EQ(c.persistence.checkpoint_rules, want);
+  ASSERT_TRUE(reg.Set({{"save", ""}}).ok());
+  EXPECT_TRUE(c.persistence.checkpoint_rules.empty());
+  ASSERT_TRUE(reg.Set({{"appendonly", "yes"}}).ok());
+  EXPECT_TRUE(c.persistence.aof_enabled);
+  ASSERT_TRUE(reg.Set({{"maxmemory", "100mb"}}).ok());
+  EXPECT_EQ(c.server.maxmemory, 104857600);
+  ASSERT_TRUE(reg.Set({{"client-output-buffer-limit", "normal 1mb 512kb 1"}}).ok());
+  EXPECT_EQ(c.server.output_buffer_hard_limit, 1 << 20);
+  EXPECT_EQ(c.server.output_buffer_soft_seconds, 1);
+  EXPECT_EQ(reg.Get("client-output-buffer-limit")[0].second,
+            "normal 1048576 524288 1 replica 268435456 67108864 60 pubsub 33554432 8388608 60");
+  ASSERT_TRUE(reg.Set({{"timeout", "30"}}).ok());
+  EXPECT_EQ(c.server.timeout, 30'000);
+
+  EXPECT_EQ(reg.Set({{"foo", "bar"}}).message(),
+            "Unknown option or number of arguments for CONFIG SET - 'foo'");
+  EXPECT_EQ(reg.Set({{"maxmemory", "lots"}}).message(),
+            "CONFIG SET failed (possibly related to argument 'maxmemory') - argument must be a memory value");
+  EXPECT_EQ(reg.Set({{"appendfsync", "sometimes"}}).message(),
+            "CONFIG SET failed (possibly related to argument 'appendfsync') - argument(s) must be one "
+            "of the following: no, everysec, always");
+  EXPECT_EQ(reg.Set({{"databases", "4"}}).message(),
+            "CONFIG SET failed (possibly related to argument 'databases') - can't set immutable config");
+  EXPECT_EQ(reg.Set({{"maxmemory", "1"}, {"maxmemory", "2"}}).message(),
+            "CONFIG SET failed (possibly related to argument 'maxmemory') - duplicate parameter");
+  // All or nothing: the valid first pair is undone with the failing second.
+  int64_t before = c.server.maxmemory;
+  EXPECT_FALSE(reg.Set({{"maxmemory", "5mb"}, {"hz", "abc"}}).ok());
+  EXPECT_EQ(c.server.maxmemory, before);
+}
+
+TEST(Registry, ApplyHookFailureReverts) {
+  Config c = DefaultConfig();
+  ConfigRegistry reg(c);
+  reg.SetApplyHook([](const std::vector<std::string>& changed, const Config&) {
+    if (changed[0] == "persistence.aof_enabled") return Status::IOError("disk on fire");
+    return Status::Ok();
+  });
+  Status st = reg.Set({{"appendonly", "yes"}});
+  EXPECT_EQ(st.message(), "CONFIG SET failed (possibly related to argument 'appendonly') - disk on fire");
+  EXPECT_FALSE(c.persistence.aof_enabled);
+}
+
+TEST(Registry, RenderedTomlParsesBackToTheSameConfig) {
+  Config c = DefaultConfig();
+  c.server.port = 7001;
+  c.persistence.checkpoint_rules = {{10, 2}};
+  c.storage.archive.bucket = "b\"q";
+  std::string toml = RenderToml(c);
+  auto r = ParseConfig(toml, "rendered.toml");
+  ASSERT_TRUE(r.ok()) << r.status().message() << "\n" << toml;
+  Config& d = r.value();
+  for (const Param& p : ConfigSchema()) {
+    EXPECT_EQ(FormatParam(p, c, false), FormatParam(p, d, false)) << p.canonical();
+  }
+}
+
+}  // namespace
+}  // namespace ferrite

@@ -1,0 +1,110 @@
+#pragma once
+// Database: one of the numbered keyspaces (SELECT n). Owns a SegmentedTable of Entry and
+// keeps what the table does not: expiry counts, lazy and active expiry, access stats.
+//
+// Thread: the loop only. Entry pointers returned here follow the table's rule: valid
+// until the next insert/erase on this database.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "base/clock.h"
+#include "keyspace/entry.h"
+#include "keyspace/segmented_table.h"
+
+namespace ferrite {
+
+using Table = SegmentedTable<Entry>;
+
+// Implemented by the command layer: WATCH invalidation, expiry propagation, stats.
+class KeyspaceListener {
+ public:
+  virtual ~KeyspaceListener() = default;
+  virtual void OnKeyModified(int db, std::string_view key) = 0;
+  virtual void OnKeyExpired(int db, std::string_view key) = 0;
+};
+
+struct KeyspaceStats {
+  uint64_t expired_keys = 0;
+  uint64_t evicted_keys = 0;
+  uint64_t hits = 0;
+  uint64_t misses = 0;
+  uint64_t expire_cycle_cpu_us = 0;
+};
+
+class Database {
+ public:
+  Database(int index, KeyspaceListener* listener, KeyspaceStats* stats);
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  int index() const { return index_; }
+  size_t size() const { return table_->size(); }
+  size_t expires() const { return expires_; }
+
+  // Lookups. An expired key is deleted on the spot (as Redis does on a master) and the
+  // listener is told, so the deletion reaches the AOF. now_ms < 0 disables expiry checks
+  // (used while loading data).
+  Entry* Find(std::string_view key, int64_t now_ms);
+  Entry* FindForWrite(std::string_view key, int64_t now_ms);
+  // Read without touching LRU/LFU or hit/miss stats (OBJECT, TYPE-like introspection).
+  Entry* Peek(std::string_view key, int64_t now_ms);
+
+  // Sets key to value; keeps or clears the TTL. Returns the entry.
+  Entry* Set(std::string_view key, Value value, bool keep_ttl, int64_t now_ms);
+  // Inserts an absent key (caller checked).
+  Entry* Insert(std::string_view key, Value value);
+  bool Delete(std::string_view key);
+  void Delete(Entry* e);
+
+  void SetExpire(Entry* e, int64_t when_ms);
+  void ClearExpire(Entry* e);
+  bool IsExpired(const Entry& e, int64_t now_ms) const {
+    return e.expire_ms != 0 && now_ms >= 0 && e.expire_ms <= now_ms;
+  }
+
+  // Marks an entry as touched by a client read (LRU clock, LFU counter).
+  void Touch(Entry* e, int64_t now_ms);
+  static uint8_t LfuDecayed(const Entry& e, int64_t now_ms);
+
+  // Notifies WATCHers that a key changed (every write command calls this via the context).
+  void NotifyModified(std::string_view key) {
+    if (listener_) listener_->OnKeyModified(index_, key);
+  }
+
+  uint64_t Scan(uint64_t cursor, const std::function<void(Entry&)>& fn) {
+    return table_->Scan(cursor, fn);
+  }
+  Entry* RandomEntry(uint64_t random) { return table_->RandomEntry(random); }
+  template <typename F>
+  void ForEach(F&& fn) {
+    table_->ForEach(std::forward<F>(fn));
+  }
+
+  void Clear();
+  void SwapWith(Database& other);  // SWAPDB: contents swap, indexes stay
+
+  // Active expiry: walks up to max_buckets bucket positions from a saved cursor, deleting
+  // expired keys; stops early when the time budget (monotonic us deadline) passes.
+  // Returns the number of keys expired.
+  size_t ActiveExpire(int64_t now_ms, size_t max_buckets, int64_t deadline_us,
+                      const Clock* clock);
+
+  Table& table() { return *table_; }
+  size_t MemoryUsage() const { return table_->MemoryUsage(); }
+
+ private:
+  void ExpireNow(Entry* e);
+
+  int index_;
+  KeyspaceListener* listener_;
+  KeyspaceStats* stats_;
+  std::unique_ptr<Table> table_;
+  size_t expires_ = 0;
+  uint64_t expire_cursor_ = 0;
+};
+
+}  // namespace ferrite

@@ -1,0 +1,424 @@
+#include "net/server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include <spdlog/spdlog.h>
+
+#include "commands/errors.h"
+
+namespace ferrite {
+
+namespace {
+constexpr size_t kReadChunk = 16 * 1024;  // as Redis's PROTO_IOBUF_LEN
+constexpr int kMaxEvents = 1024;
+enum : uint64_t { kTagListen = 1, kTagWake = 2, kTagSignal = 3 };
+
+std::string AddrString(const sockaddr_storage& ss) {
+  char ip[INET6_ADDRSTRLEN] = "?";
+  int port = 0;
+  if (ss.ss_family == AF_INET) {
+    auto* a = reinterpret_cast<const sockaddr_in*>(&ss);
+    inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
+    port = ntohs(a->sin_port);
+    return std::string(ip) + ":" + std::to_string(port);
+  }
+  if (ss.ss_family == AF_INET6) {
+    auto* a = reinterpret_cast<const sockaddr_in6*>(&ss);
+    inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip));
+    port = ntohs(a->sin6_port);
+    return "[" + std::string(ip) + "]:" + std::to_string(port);
+  }
+  return "?:0";
+}
+}  // namespace
+
+struct NetServer::Conn {
+  int fd = -1;
+  Session* session = nullptr;
+  IoBuffer in;
+  RespParser parser;
+  std::string out;
+  size_t out_pos = 0;
+  bool pending_write = false;
+  bool epollout = false;
+  bool closed = false;
+  int64_t soft_since_ms = 0;
+  size_t pending() const { return out.size() - out_pos; }
+};
+
+NetServer::NetServer(Engine* engine) : engine_(engine) {
+  epfd_ = epoll_create1(EPOLL_CLOEXEC);
+  wakefd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = kTagWake;
+  epoll_ctl(epfd_, EPOLL_CTL_ADD, wakefd_, &ev);
+  // SIGTERM/SIGINT arrive as readable events on the loop: shutdown is an ordinary,
+  // orderly step of the loop, never work inside a signal handler.
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &mask, nullptr);
+  sigfd_ = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+  ev.data.u64 = kTagSignal;
+  epoll_ctl(epfd_, EPOLL_CTL_ADD, sigfd_, &ev);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+NetServer::~NetServer() {
+  for (Conn* c : conns_) {
+    if (c) {
+      if (!c->closed) {
+        close(c->fd);
+        engine_->DropSession(c->session);
+      }
+      delete c;
+    }
+  }
+  for (int fd : listen_fds_) close(fd);
+  close(epfd_);
+  close(wakefd_);
+  close(sigfd_);
+}
+
+Status NetServer::Listen(const std::string& bind, int port) {
+  std::vector<std::string> addrs;
+  size_t i = 0;
+  while (i < bind.size()) {
+    size_t j = bind.find(' ', i);
+    if (j == std::string::npos) j = bind.size();
+    if (j > i) addrs.push_back(bind.substr(i, j - i));
+    i = j + 1;
+  }
+  if (addrs.empty()) addrs.push_back("127.0.0.1");
+  for (auto& a : addrs) {
+    bool v6 = a.find(':') != std::string::npos;
+    int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return Status::IOError(std::string("socket: ") + strerror(errno));
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    sockaddr_storage ss{};
+    socklen_t len;
+    if (v6) {
+      auto* s6 = reinterpret_cast<sockaddr_in6*>(&ss);
+      s6->sin6_family = AF_INET6;
+      s6->sin6_port = htons(uint16_t(port));
+      setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+      if (inet_pton(AF_INET6, a.c_str(), &s6->sin6_addr) != 1) {
+        close(fd);
+        return Status::InvalidArgument("invalid bind address '" + a + "'");
+      }
+      len = sizeof(sockaddr_in6);
+    } else {
+      auto* s4 = reinterpret_cast<sockaddr_in*>(&ss);
+      s4->sin_family = AF_INET;
+      s4->sin_port = htons(uint16_t(port));
+      if (inet_pton(AF_INET, a.c_str(), &s4->sin_addr) != 1) {
+        close(fd);
+        return Status::InvalidArgument("invalid bind address '" + a + "'");
+      }
+      len = sizeof(sockaddr_in);
+    }
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 || listen(fd, 511) != 0) {
+      std::string e = strerror(errno);
+      close(fd);
+      return Status::IOError("could not listen on " + a + ":" + std::to_string(port) + ": " + e);
+    }
+    if (port == 0) {  // ephemeral port: learn it (tests)
+      getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+      port = ntohs(v6 ? reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port
+                      : reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = kTagListen | (uint64_t(fd) << 8);
+    epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev);
+    listen_fds_.push_back(fd);
+  }
+  port_ = port;
+  engine_->tcp_port = port;
+  return Status::Ok();
+}
+
+void NetServer::Post(std::function<void()> fn) {
+  {
+    std::lock_guard<std::mutex> lk(post_mu_);
+    posted_.push_back(std::move(fn));
+  }
+  uint64_t one = 1;
+  ssize_t r = write(wakefd_, &one, sizeof(one));
+  (void)r;
+}
+
+void NetServer::Accept(int lfd) {
+  const auto& sc = engine_->config().server;
+  for (int n = 0; n < 1000; n++) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof(ss);
+    int fd = accept4(lfd, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return;
+    if (conn_count_ >= size_t(sc.maxclients)) {
+      static const char kMsg[] = "-ERR max number of clients reached\r\n";
+      ssize_t r = write(fd, kMsg, sizeof(kMsg) - 1);
+      (void)r;
+      close(fd);
+      engine_->stats().rejected_connections++;
+      continue;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (sc.tcp_keepalive > 0) setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+    auto* c = new Conn();
+    c->fd = fd;
+    c->parser = RespParser(RespLimits{size_t(sc.proto_max_bulk_len), 64 * 1024, 1024 * 1024});
+    c->session = engine_->NewSession();
+    c->session->conn.fd = fd;
+    c->session->conn.addr = AddrString(ss);
+    sockaddr_storage ls{};
+    socklen_t llen = sizeof(ls);
+    getsockname(fd, reinterpret_cast<sockaddr*>(&ls), &llen);
+    c->session->conn.laddr = AddrString(ls);
+    if (size_t(fd) >= conns_.size()) conns_.resize(size_t(fd) * 2 + 1, nullptr);
+    conns_[size_t(fd)] = c;
+    conn_count_++;
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.ptr = c;
+    epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev);
+  }
+}
+
+void NetServer::UpdateEvents(Conn* c, bool want_write) {
+  if (c->epollout == want_write) return;
+  epoll_event ev{};
+  ev.events = want_write ? uint32_t(EPOLLIN | EPOLLOUT) : uint32_t(EPOLLIN);
+  ev.data.ptr = c;
+  epoll_ctl(epfd_, EPOLL_CTL_MOD, c->fd, &ev);
+  c->epollout = want_write;
+}
+
+void NetServer::HandleRead(Conn* c) {
+  const auto& sc = engine_->config().server;
+  size_t want = kReadChunk;
+  // A big bulk argument in flight: read it in large pieces, not 16 KB at a time.
+  size_t bulk = c->parser.pending_bulk_len();
+  if (bulk > 32 * 1024) want = std::min<size_t>(bulk + 2, size_t(sc.client_query_buffer_limit));
+  c->in.Reserve(want);
+  ssize_t n = read(c->fd, c->in.write_ptr(), c->in.writable());
+  if (n == 0) return Close(c);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EINTR) return;
+    return Close(c);
+  }
+  c->in.Produced(size_t(n));
+  engine_->stats().net_input_bytes += uint64_t(n);
+  engine_->stats().reads_processed++;
+  c->session->conn.tot_net_in += uint64_t(n);
+  c->session->conn.last_interaction_ms = engine_->clock()->NowMs();
+  if (c->in.readable() > size_t(sc.client_query_buffer_limit)) {
+    spdlog::warn("Closing client {} that reached max query buffer length ({} bytes)",
+                 c->session->conn.addr, c->in.readable());
+    engine_->stats().client_qbuf_limit_disconnections++;
+    return Close(c);
+  }
+  ProcessInput(c);
+}
+
+void NetServer::ProcessInput(Conn* c) {
+  Session* s = c->session;
+  ReplyBuilder rb(&c->out);
+  rb.set_resp3(s->resp3);
+  while (c->in.readable() > 0 && !s->close_after_reply && !c->closed) {
+    RespParser::Result r = c->parser.Parse(c->in.read_ptr(), c->in.readable());
+    if (r == RespParser::Result::kIncomplete) break;
+    if (r == RespParser::Result::kError) {
+      rb.Error("ERR " + c->parser.error().substr(0, std::string::npos));
+      spdlog::info("Protocol error ({}) from client: {}", c->parser.error(), s->conn.addr);
+      s->close_after_reply = true;
+      c->in.Consumed(c->in.readable());
+      break;
+    }
+    const auto& args = c->parser.args();
+    if (!args.empty()) engine_->Execute(*s, args, rb);
+    c->in.Consumed(c->parser.consumed());
+    if (c->pending() > 0) {
+      CheckOutputLimits(c);
+      if (c->closed) return;
+    }
+  }
+  s->conn.qbuf = c->in.readable();
+  s->conn.qbuf_free = c->in.writable();
+  c->in.ShrinkIfIdle(256 * 1024);
+  if ((c->pending() > 0 || s->close_after_reply) && !c->pending_write) {
+    c->pending_write = true;
+    pending_writes_.push_back(c);
+  }
+}
+
+void NetServer::CheckOutputLimits(Conn* c) {
+  const auto& sc = engine_->config().server;
+  size_t pending = c->pending();
+  c->session->conn.obl = pending;
+  c->session->conn.omem = c->out.capacity();
+  bool close_now = sc.output_buffer_hard_limit > 0 && pending > size_t(sc.output_buffer_hard_limit);
+  if (!close_now && sc.output_buffer_soft_limit > 0 && pending > size_t(sc.output_buffer_soft_limit)) {
+    int64_t now = engine_->clock()->NowMs();
+    if (c->soft_since_ms == 0) c->soft_since_ms = now;
+    else if (now - c->soft_since_ms > int64_t(sc.output_buffer_soft_seconds) * 1000) close_now = true;
+  } else if (pending <= size_t(sc.output_buffer_soft_limit)) {
+    c->soft_since_ms = 0;
+  }
+  if (close_now) {
+    spdlog::warn("Client {} closed for overcoming of output buffer limits ({} bytes pending)",
+                 c->session->conn.addr, pending);
+    engine_->stats().client_outbuf_limit_disconnections++;
+    Close(c);
+  }
+}
+
+bool NetServer::WriteConn(Conn* c) {
+  while (c->pending() > 0) {
+    ssize_t n = write(c->fd, c->out.data() + c->out_pos, c->pending());
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EINTR) break;
+      Close(c);
+      return false;
+    }
+    c->out_pos += size_t(n);
+    engine_->stats().net_output_bytes += uint64_t(n);
+    c->session->conn.tot_net_out += uint64_t(n);
+  }
+  engine_->stats().writes_processed++;
+  if (c->pending() == 0) {
+    if (c->out.capacity() > 1024 * 1024) std::string().swap(c->out);
+    else c->out.clear();
+    c->out_pos = 0;
+    c->session->conn.obl = 0;
+    UpdateEvents(c, false);
+    if (c->session->close_after_reply) {
+      Close(c);
+      return false;
+    }
+    return true;
+  }
+  UpdateEvents(c, true);
+  return true;
+}
+
+void NetServer::FlushWrites() {
+  for (size_t i = 0; i < pending_writes_.size(); i++) {
+    Conn* c = pending_writes_[i];
+    c->pending_write = false;
+    if (c->closed) continue;
+    WriteConn(c);
+  }
+  pending_writes_.clear();
+}
+
+void NetServer::Close(Conn* c) {
+  if (c->closed) return;
+  c->closed = true;
+  epoll_ctl(epfd_, EPOLL_CTL_DEL, c->fd, nullptr);
+  close(c->fd);
+  conns_[size_t(c->fd)] = nullptr;
+  engine_->DropSession(c->session);
+  c->session = nullptr;
+  conn_count_--;
+  to_close_.push_back(c);
+}
+
+void NetServer::Cron() {
+  engine_->Cron();
+  const auto& sc = engine_->config().server;
+  int64_t now = engine_->clock()->NowMs();
+  if (sc.timeout > 0) {
+    for (Conn* c : conns_) {
+      if (c && !c->closed && now - c->session->conn.last_interaction_ms > sc.timeout &&
+          !c->session->in_multi) {
+        Close(c);
+      }
+    }
+  }
+}
+
+int NetServer::Run() {
+  epoll_event events[kMaxEvents];
+  Clock* clock = engine_->clock();
+  int hz = std::max<int>(1, std::min<int>(500, int(engine_->config().server.hz)));
+  next_cron_us_ = clock->MonotonicUs() + 1000000 / hz;
+  while (!stop_) {
+    int64_t now = clock->MonotonicUs();
+    int timeout_ms = int(std::max<int64_t>(0, (next_cron_us_ - now + 999) / 1000));
+    int n = epoll_wait(epfd_, events, kMaxEvents, timeout_ms);
+    for (int i = 0; i < n; i++) {
+      uint64_t tag = events[i].data.u64;
+      // Connection pointers are at least 8-aligned, so a low byte of 1..3 is a tag.
+      if ((tag & 0xFF) == kTagListen) {
+        Accept(int(tag >> 8));
+        continue;
+      }
+      if (tag == kTagWake) {
+        uint64_t v;
+        ssize_t r = read(wakefd_, &v, sizeof(v));
+        (void)r;
+        std::vector<std::function<void()>> fns;
+        {
+          std::lock_guard<std::mutex> lk(post_mu_);
+          fns.swap(posted_);
+        }
+        for (auto& fn : fns) fn();
+        continue;
+      }
+      if (tag == kTagSignal) {
+        signalfd_siginfo si;
+        while (read(sigfd_, &si, sizeof(si)) == sizeof(si)) {
+          if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+            spdlog::warn("Received {}, scheduling shutdown...",
+                         si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+            stop_ = true;
+          }
+        }
+        continue;
+      }
+      Conn* c = static_cast<Conn*>(events[i].data.ptr);
+      if (c->closed) continue;
+      if (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) HandleRead(c);
+      if (!c->closed && (events[i].events & EPOLLOUT)) WriteConn(c);
+    }
+    if (clock->MonotonicUs() >= next_cron_us_) {
+      Cron();
+      next_cron_us_ = clock->MonotonicUs() + 1000000 / hz;
+    }
+    if (engine_->shutdown_requested()) stop_ = true;
+    for (auto& hook : before_sleep_hooks) hook();
+    FlushWrites();
+    if (engine_->pending_kills) {
+      engine_->pending_kills = false;
+      for (Conn* c : conns_) {
+        if (c && !c->closed && c->session->kill_now) Close(c);
+      }
+    }
+    for (Conn* c : to_close_) delete c;
+    to_close_.clear();
+  }
+  spdlog::warn("User requested shutdown...");
+  for (auto& hook : shutdown_hooks) hook();
+  for (auto& hook : before_sleep_hooks) hook();
+  FlushWrites();
+  return 0;
+}
+
+}  // namespace ferrite

@@ -1,0 +1,67 @@
+#pragma once
+// NetServer: the single execution thread. An epoll loop accepts connections, reads and
+// parses requests, runs them through the Engine, and writes replies in one batch per loop
+// iteration (so pipelined replies leave in as few write() calls as possible).
+//
+// Other threads talk to the loop only through Post(), which wakes it with an eventfd.
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "commands/engine.h"
+#include "net/buffer.h"
+#include "protocol/resp_parser.h"
+
+namespace ferrite {
+
+class NetServer {
+ public:
+  explicit NetServer(Engine* engine);
+  ~NetServer();
+
+  // Binds the listening socket (bind address list separated by spaces, port).
+  Status Listen(const std::string& bind, int port);
+  int port() const { return port_; }
+  // Runs until shutdown is requested (SHUTDOWN, SIGTERM, SIGINT). Returns the exit code.
+  int Run();
+  // Thread-safe: runs fn on the loop thread soon.
+  void Post(std::function<void()> fn);
+  // Hooks run by the loop: before it sleeps (AOF write + fsync go here, before replies
+  // are sent) and at shutdown.
+  std::vector<std::function<void()>> before_sleep_hooks;
+  std::vector<std::function<void()>> shutdown_hooks;
+
+ private:
+  struct Conn;
+  void Accept(int lfd);
+  void HandleRead(Conn* c);
+  void ProcessInput(Conn* c);
+  void FlushWrites();
+  bool WriteConn(Conn* c);
+  void Close(Conn* c);
+  void CheckOutputLimits(Conn* c);
+  void Cron();
+  void UpdateEvents(Conn* c, bool want_write);
+
+  Engine* engine_;
+  int epfd_ = -1;
+  int wakefd_ = -1;
+  int sigfd_ = -1;
+  std::vector<int> listen_fds_;
+  int port_ = 0;
+  std::vector<Conn*> pending_writes_;
+  std::vector<Conn*> to_close_;
+  std::mutex post_mu_;
+  std::vector<std::function<void()>> posted_;
+  int64_t next_cron_us_ = 0;
+  bool stop_ = false;
+  size_t conn_count_ = 0;
+  std::vector<Conn*> conns_;  // by fd
+};
+
+}  // namespace ferrite

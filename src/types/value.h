@@ -1,0 +1,114 @@
+#pragma once
+// Value: a 16-byte tagged value held in a keyspace entry.
+//
+//   string, int encoding:     int64 in the payload ("12345" stored as 12345)
+//   string, inline encoding:  up to 14 bytes in the payload
+//   string, heap encoding:    pointer to a StrBlock {cap, bytes...} + length
+//   collections:              pointer to an Object (types/object.h), owned
+//
+//   [ payload: 8 bytes ptr/int | 4 bytes len | 2 bytes | ilen | meta ]
+//   meta = type (low 4 bits) | encoding (high 4 bits)
+//
+// A later tier location (segment id + offset) fits the same payload with its own
+// encoding, so entries need not grow when values move out of RAM.
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+namespace ferrite {
+
+enum class ValueType : uint8_t { kNone = 0, kString = 1, kList = 2, kSet = 3, kZSet = 4, kHash = 5 };
+
+enum class Encoding : uint8_t {
+  kInt = 0,     // string holding a canonical int64
+  kInline = 1,  // string <= 14 bytes inline
+  kHeap = 2,    // string in a heap block
+  kObject = 3,  // collection object
+};
+
+// Collections derive from Object; the Value owns it.
+class Object {
+ public:
+  virtual ~Object() = default;
+  virtual ValueType type() const = 0;
+  virtual const char* encoding_name() const = 0;
+  virtual size_t MemoryUsage() const = 0;
+};
+
+class Value {
+ public:
+  static constexpr size_t kInlineMax = 14;
+
+  Value() { Reset(); }
+  ~Value() { Free(); }
+  Value(Value&& o) noexcept {
+    memcpy(static_cast<void*>(this), &o, sizeof(Value));
+    o.Reset();
+  }
+  Value& operator=(Value&& o) noexcept {
+    if (this != &o) {
+      Free();
+      memcpy(static_cast<void*>(this), &o, sizeof(Value));
+      o.Reset();
+    }
+    return *this;
+  }
+  Value(const Value&) = delete;
+  Value& operator=(const Value&) = delete;
+
+  // Builds a string value, choosing int / inline / heap encoding.
+  static Value String(std::string_view s);
+  static Value Int(int64_t v);
+  static Value FromObject(Object* obj);  // takes ownership
+  Value Clone() const;                   // deep copy (COPY command)
+
+  ValueType type() const { return static_cast<ValueType>(meta_ & 0x0F); }
+  Encoding encoding() const { return static_cast<Encoding>(meta_ >> 4); }
+  bool is_string() const { return type() == ValueType::kString; }
+  bool empty() const { return type() == ValueType::kNone; }
+
+  // String access. For int encoding, formats into scratch; the view is valid while
+  // both the value and scratch live unchanged.
+  std::string_view GetString(std::string* scratch) const;
+  bool GetInt(int64_t* out) const;  // true if the string is a canonical int64
+  size_t StringLength() const;
+  // Mutable string bytes (converts to heap encoding); resize keeps content, zero-fills.
+  char* MutableString(size_t new_len);
+  // Modified in place (Redis "raw"); only heap strings carry the flag.
+  bool raw() const { return encoding() == Encoding::kHeap && (flags_ & kRawFlag); }
+
+  Object* object() const { return encoding() == Encoding::kObject ? ptr() : nullptr; }
+  template <typename T>
+  T* As() const { return static_cast<T*>(object()); }
+
+  // Redis's OBJECT ENCODING name.
+  const char* EncodingName() const;
+  size_t MemoryUsage() const;  // heap bytes owned by the value (not the 16 inline bytes)
+
+ private:
+  static constexpr uint8_t kRawFlag = 1;
+  void Reset() {
+    memset(static_cast<void*>(this), 0, sizeof(Value));
+  }
+  void Free();
+  Object* ptr() const {
+    Object* p;
+    memcpy(&p, payload_, sizeof(p));
+    return p;
+  }
+  void set_meta(ValueType t, Encoding e) {
+    meta_ = static_cast<uint8_t>(static_cast<uint8_t>(t) | (static_cast<uint8_t>(e) << 4));
+  }
+
+  alignas(8) char payload_[8];
+  uint32_t len_;
+  uint8_t flags_;
+  uint8_t pad_;
+  uint8_t ilen_;
+  uint8_t meta_;
+};
+static_assert(sizeof(Value) == 16);
+
+}  // namespace ferrite
