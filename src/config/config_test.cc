@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <map>
+#include <sstream>
 
 #include "config/config.h"
 #include "config/registry.h"
@@ -227,6 +229,31 @@ TEST(Registry, RenderedTomlParsesBackToTheSameConfig) {
   Config& d = r.value();
   for (const Param& p : ConfigSchema()) {
     EXPECT_EQ(FormatParam(p, c, false), FormatParam(p, d, false)) << p.canonical();
+  }
+}
+
+}  // namespace
+}  // namespace ferrite
+
+namespace ferrite {
+namespace {
+
+// The documentation and the example file cannot drift from the schema.
+TEST(ConfigDocs, EveryKeyDocumentedAndExampleParses) {
+  std::ifstream doc(std::string(FERRITE_SOURCE_DIR) + "/docs/configuration.md");
+  ASSERT_TRUE(doc) << "docs/configuration.md missing";
+  std::stringstream ss;
+  ss << doc.rdbuf();
+  std::string text = ss.str();
+  for (const Param& p : ConfigSchema()) {
+    EXPECT_NE(text.find("## [" + p.section + "]"), std::string::npos) << p.section;
+    EXPECT_NE(text.find("| `" + p.key + "` |"), std::string::npos) << p.canonical();
+  }
+  auto r = LoadConfigFile(std::string(FERRITE_SOURCE_DIR) + "/ferrite.example.toml");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  Config def = DefaultConfig();
+  for (const Param& p : ConfigSchema()) {
+    EXPECT_EQ(FormatParam(p, r.value(), false), FormatParam(p, def, false)) << p.canonical();
   }
 }
 
