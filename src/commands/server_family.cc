@@ -487,7 +487,10 @@ void Command(CommandContext& ctx) {
     for (auto* c : list) CommandDocsReply(ctx.rb, *c);
     return;
   }
-  if (ArgIs(sub, "GETKEYS") && a.size() >= 3) {
+  if (ArgIs(sub, "GETKEYS") && a.size() < 4) {
+    return ctx.rb.Error("ERR wrong number of arguments for 'command|getkeys' command");
+  }
+  if (ArgIs(sub, "GETKEYS")) {
     const CommandSpec* c = t.Find(a[2]);
     if (!c) return ctx.rb.Error("ERR Invalid command specified");
     ArgList line = a.subspan(2);
