@@ -95,6 +95,7 @@ void Engine::Execute(Session& s, ArgList args, ReplyBuilder& rb) {
     if (spec) cmd_stats_[spec].rejected_calls++;
   };
   s.conn.tot_cmds++;
+  std::string refusal;
   if (!spec) {
     std::string msg = "ERR unknown command '" + std::string(args[0].substr(0, 128)) +
                       "', with args beginning with: ";
@@ -107,14 +108,17 @@ void Engine::Execute(Session& s, ArgList args, ReplyBuilder& rb) {
     reject("ERR wrong number of arguments for '" + std::string(spec->name) + "' command");
   } else if (!s.authenticated && !(spec->flags & cmd::kNoAuth)) {
     reject(err::kNoAuth);
-  } else if (loading_ && !(spec->flags & cmd::kLoading)) {
+  } else if (loading_ && !s.replaying && !(spec->flags & cmd::kLoading)) {
     reject(err::kLoading);
   } else if (s.in_multi && !(spec->flags & cmd::kNoMulti)) {
     s.queued.emplace_back(args.begin(), args.end());
     rb.SimpleString("QUEUED");
-  } else if (config_.server.maxmemory > 0 && (spec->flags & cmd::kDenyOom) &&
+  } else if (config_.server.maxmemory > 0 && (spec->flags & cmd::kDenyOom) && !s.replaying &&
              !PerformEviction()) {
     reject(err::kOom);
+  } else if ((spec->flags & cmd::kWrite) && persistence_ && !s.replaying &&
+             !(refusal = persistence_->WriteRefusal()).empty()) {
+    reject(refusal);
   } else {
     s.last_cmd = spec->name;
     Call(s, *spec, args, rb);

@@ -27,6 +27,17 @@ class PropagationSink {
   virtual void Propagate(int db, const std::vector<std::string>& argv) = 0;
 };
 
+// Implemented by the persistence layer (server wiring); commands reach it through the
+// engine: BGREWRITEAOF, the -MISCONF write refusal, INFO persistence.
+class PersistenceControl {
+ public:
+  virtual ~PersistenceControl() = default;
+  virtual Status RewriteAof() = 0;
+  // Non-empty: writes are refused with this error text (e.g. after an AOF write error).
+  virtual std::string WriteRefusal() = 0;
+  virtual std::string InfoSection(Engine& e) = 0;
+};
+
 struct CommandStats {
   uint64_t calls = 0;
   uint64_t usec = 0;
@@ -83,6 +94,8 @@ class Engine : public KeyspaceListener {
   std::unordered_map<const CommandSpec*, CommandStats>& command_stats() { return cmd_stats_; }
 
   void set_propagation_sink(PropagationSink* sink) { sink_ = sink; }
+  void set_persistence(PersistenceControl* p) { persistence_ = p; }
+  PersistenceControl* persistence() const { return persistence_; }
   PropagationSink* propagation_sink() const { return sink_; }
   // True when effects are recorded (an AOF is on, or a transaction is collecting them);
   // handlers skip building PropagateAs() arguments otherwise.
@@ -139,6 +152,7 @@ class Engine : public KeyspaceListener {
   std::unordered_map<std::string, std::vector<Session*>> watched_keys_;
   size_t watched_count_ = 0;
   PropagationSink* sink_ = nullptr;
+  PersistenceControl* persistence_ = nullptr;
   uint64_t dirty_ = 0;
   int64_t start_ms_;
   std::string run_id_;

@@ -237,6 +237,7 @@ std::string KeyspaceSection(Engine& e) {
 // (no save ever ran; changes since start are counted; last save time = start, as Redis).
 std::string PersistenceSection(Engine& e) {
   std::string o = "# Persistence\r\n";
+  if (e.persistence()) return e.persistence()->InfoSection(e);
   Line(o, "loading", e.loading() ? 1 : 0);
   Line(o, "async_loading", 0);
   Line(o, "current_cow_peak", 0);
@@ -304,7 +305,7 @@ std::string BuildInfo(Engine& e, const std::vector<std::string>& sections) {
   for (const Builtin& b : kBuiltins) {
     if (!wanted(b.name, b.in_default)) continue;
     // A subsystem's provider (persistence, tiering, ...) replaces the builtin section.
-    std::string (*render)(Engine&) = b.render;
+    std::function<std::string(Engine&)> render = b.render;
     for (auto& p : Providers()) {
       if (p.name == b.name) render = p.render;
     }

@@ -1,6 +1,7 @@
 #pragma once
 // INFO: Redis's format, section by section, with the fields tools read.
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,7 +18,7 @@ std::string BuildInfo(Engine& engine, const std::vector<std::string>& sections);
 struct InfoProvider {
   std::string name;       // lower-case section name
   bool in_default;
-  std::string (*render)(Engine&);
+  std::function<std::string(Engine&)> render;
 };
 void RegisterInfoProvider(InfoProvider p);
 

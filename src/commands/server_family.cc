@@ -690,6 +690,14 @@ void Shutdown(CommandContext& ctx) {
   ctx.session.close_after_reply = true;  // no reply: the connection closes, as Redis
 }
 
+void BgRewriteAof(CommandContext& ctx) {
+  PersistenceControl* p = ctx.engine.persistence();
+  if (!p) return ctx.rb.Error("ERR persistence is not available in this process");
+  Status st = p->RewriteAof();
+  if (!st.ok()) return ctx.rb.Error("ERR Background append only file rewriting failed: " + st.message());
+  ctx.rb.SimpleString("Background append only file rewriting started");
+}
+
 }  // namespace
 
 void RegisterServerFamily(CommandTable& t) {
@@ -722,6 +730,7 @@ void RegisterServerFamily(CommandTable& t) {
   t.Add({"discard", 1, kNoScript | kLoading | kStale | kFast | kNoMulti, 0, 0, 0, Discard, tx, "Discards a transaction.", "2.0.0", "@fast @transaction"});
   t.Add({"watch", -2, kNoScript | kLoading | kStale | kFast | kNoMulti, 1, -1, 1, Watch, tx, "Monitors changes to keys to determine the execution of a transaction.", "2.2.0", "@fast @transaction"});
   t.Add({"unwatch", 1, kNoScript | kLoading | kStale | kFast, 0, 0, 0, Unwatch, tx, "Forgets about watched keys of a transaction.", "2.2.0", "@fast @transaction"});
+  t.Add({"bgrewriteaof", 1, kAdmin | kNoScript, 0, 0, 0, BgRewriteAof, s, "Asynchronously rewrites the append-only file to disk.", "1.0.0", "@admin @slow @dangerous"});
   (void)k;
 }
 

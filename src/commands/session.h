@@ -46,6 +46,8 @@ struct Session {
 
   // Set by QUIT or CLIENT KILL; the net layer closes after flushing replies.
   bool close_after_reply = false;
+  // The AOF loader's session: bypasses auth, LOADING, OOM and write refusal.
+  bool replaying = false;
   bool kill_now = false;
 };
 

@@ -362,6 +362,7 @@ int NetServer::Run() {
   while (!stop_) {
     int64_t now = clock->MonotonicUs();
     int timeout_ms = int(std::max<int64_t>(0, (next_cron_us_ - now + 999) / 1000));
+    if (held_replies_) timeout_ms = std::min(timeout_ms, 10);  // retry the held flush soon
     int n = epoll_wait(epfd_, events, kMaxEvents, timeout_ms);
     for (int i = 0; i < n; i++) {
       uint64_t tag = events[i].data.u64;
@@ -403,8 +404,10 @@ int NetServer::Run() {
       next_cron_us_ = clock->MonotonicUs() + 1000000 / hz;
     }
     if (engine_->shutdown_requested()) stop_ = true;
-    for (auto& hook : before_sleep_hooks) hook();
-    FlushWrites();
+    bool release = true;
+    for (auto& hook : before_sleep_hooks) release &= hook();
+    held_replies_ = !release;
+    if (release) FlushWrites();
     if (engine_->pending_kills) {
       engine_->pending_kills = false;
       for (Conn* c : conns_) {
@@ -415,9 +418,9 @@ int NetServer::Run() {
     to_close_.clear();
   }
   spdlog::warn("User requested shutdown...");
-  for (auto& hook : shutdown_hooks) hook();
   for (auto& hook : before_sleep_hooks) hook();
   FlushWrites();
+  for (auto& hook : shutdown_hooks) hook();
   return 0;
 }
 

@@ -32,8 +32,9 @@ class NetServer {
   // Thread-safe: runs fn on the loop thread soon.
   void Post(std::function<void()> fn);
   // Hooks run by the loop: before it sleeps (AOF write + fsync go here, before replies
-  // are sent) and at shutdown.
-  std::vector<std::function<void()>> before_sleep_hooks;
+  // are sent; a hook returning false holds every reply this iteration, e.g. when an
+  // `always` fsync failed) and at shutdown.
+  std::vector<std::function<bool()>> before_sleep_hooks;
   std::vector<std::function<void()>> shutdown_hooks;
 
  private:
@@ -60,6 +61,7 @@ class NetServer {
   std::vector<std::function<void()>> posted_;
   int64_t next_cron_us_ = 0;
   bool stop_ = false;
+  bool held_replies_ = false;
   size_t conn_count_ = 0;
   std::vector<Conn*> conns_;  // by fd
 };

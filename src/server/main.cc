@@ -23,7 +23,9 @@
 #include "base/memory.h"
 #include "commands/engine.h"
 #include "config/config.h"
+#include "io/file_system.h"
 #include "net/server.h"
+#include "persistence/manager.h"
 
 namespace ferrite {
 namespace {
@@ -58,10 +60,6 @@ Status SetupLogging(const Config& c) {
 // Features whose configuration is accepted before their implementation lands say so at
 // start-up, so nobody believes data is being persisted when it is not.
 void WarnUnimplemented(const Config& c) {
-  if (c.persistence.aof_enabled) {
-    spdlog::warn("persistence.aof_enabled = true, but this build has no AOF yet: writes are "
-                 "NOT logged to disk");
-  }
   if (c.persistence.checkpoint_enabled) {
     spdlog::warn("checkpoints are not implemented in this build yet: data lives in memory only");
   }
@@ -144,7 +142,15 @@ int main(int argc, char** argv) {
   spdlog::info("Ferrite {} starting, pid={}, data dir {}", kVersion, getpid(), abs_dir);
   WarnUnimplemented(config);
 
+  PersistenceManager persistence(engine.get(), FileSystem::Default(), Clock::Real());
+  if (Status st = persistence.Start(); !st.ok()) {
+    spdlog::critical("{}", st.message());
+    return 1;
+  }
+
   NetServer server(engine.get());
+  server.before_sleep_hooks.push_back([&persistence] { return persistence.BeforeSleep(); });
+  server.shutdown_hooks.push_back([&persistence] { persistence.Shutdown(); });
   if (Status st = server.Listen(config.server.bind, int(config.server.port)); !st.ok()) {
     spdlog::critical("{}", st.message());
     return 1;

@@ -1,0 +1,302 @@
+#include "persistence/aof/aof.h"
+
+#include <spdlog/spdlog.h>
+
+#include "base/strutil.h"
+#include "persistence/aof/aof_format.h"
+
+namespace ferrite {
+
+FsyncPolicy ParseFsyncPolicy(const std::string& s) {
+  if (s == "always") return FsyncPolicy::kAlways;
+  if (s == "no") return FsyncPolicy::kNo;
+  return FsyncPolicy::kEverySec;
+}
+
+Aof::Aof(Engine* engine, FileSystem* fs, std::string dir, std::string file, FsyncPolicy policy,
+         bool timestamps, Clock* clock)
+    : engine_(engine),
+      dir_(std::move(dir)),
+      file_(std::move(file)),
+      policy_(policy),
+      timestamps_(timestamps),
+      clock_(clock),
+      fs_(fs) {}
+
+Aof::~Aof() { Close(); }
+
+// ------------------------------------------------------------------ load
+Status Aof::Load(const std::string& on_corruption) {
+  std::string p = path();
+  if (!fs_->FileExists(p)) return Status::Ok();
+  auto file = fs_->NewSequentialFile(p);
+  if (!file.ok()) return file.status();
+  uint64_t total = fs_->GetFileSize(p).value();
+  spdlog::info("Reading the append only file {} ({} bytes)", p, total);
+  int64_t t0 = clock_->MonotonicUs();
+  aof::AofReader reader;
+  Session* s = engine_->NewSession();
+  s->authenticated = true;
+  s->replaying = true;
+  std::string scratch_out;
+  ReplyBuilder rb(&scratch_out);
+  std::vector<char> chunk(1 << 20);
+  uint64_t multi_offset = 0, multi_line = 0;
+  uint64_t last_progress_us = uint64_t(t0);
+  Status result = Status::Ok();
+  bool eof = false;
+  while (result.ok()) {
+    aof::AofRecord rec;
+    auto r = reader.Next(&rec);
+    if (r == aof::AofReader::Result::kNeedMore) {
+      if (eof) break;
+      auto n = file.value()->Read(chunk.size(), chunk.data());
+      if (!n.ok()) {
+        result = n.status();
+        break;
+      }
+      if (n.value() == 0) eof = true;
+      else reader.Feed(std::string_view(chunk.data(), n.value()));
+      continue;
+    }
+    if (r == aof::AofReader::Result::kError) {
+      result = Status::Corruption(fmt::format(
+          "Bad file format reading the append only file {} at offset {} (line {}): {}. This is "
+          "damage inside the file, not a torn tail: everything after it would be lost. Inspect "
+          "it with `ferrite-check-aof {}`",
+          p, reader.error_offset(), reader.error_line(), reader.error(), p));
+      break;
+    }
+    if (rec.kind == aof::AofRecord::kAnnotation) continue;
+    std::string_view name = rec.args[0];
+    if (!s->in_multi && EqualsIgnoreCase(name, "MULTI")) {
+      multi_offset = rec.offset;
+      multi_line = rec.line;
+    }
+    if (!engine_->commands().Find(name)) {
+      result = Status::Corruption(fmt::format(
+          "Unknown command '{}' reading the append only file {} at offset {} (line {})",
+          std::string(name.substr(0, 64)), p, rec.offset, rec.line));
+      break;
+    }
+    scratch_out.clear();
+    engine_->Execute(*s, rec.args, rb);
+    uint64_t now = uint64_t(clock_->MonotonicUs());
+    if (now - last_progress_us > 2'000'000) {
+      last_progress_us = now;
+      spdlog::info("Loading AOF: {:.1f}% ({} commands)",
+                   total ? 100.0 * double(reader.offset()) / double(total) : 100.0,
+                   reader.commands());
+    }
+  }
+  bool in_multi = s->in_multi;
+  engine_->DropSession(s);
+  if (!result.ok()) return result;
+  // What is left: a torn tail (crash mid-write), or an unfinished MULTI whose EXEC never
+  // made it to disk. Both are cut back to the last whole command (or the MULTI).
+  uint64_t good = in_multi ? multi_offset : reader.offset();
+  uint64_t good_line = in_multi ? multi_line : reader.line();
+  if (!reader.AtCleanEnd() || in_multi) {
+    uint64_t dropped = total - good;
+    std::string what = in_multi ? "an unfinished MULTI/EXEC transaction" : "an incomplete command";
+    if (on_corruption != "truncate") {
+      return Status::Corruption(fmt::format(
+          "The append only file {} ends with {} at offset {} (line {}; {} bytes). Start-up "
+          "refused (recovery.on_corruption = \"abort\"). To cut it back to the last whole "
+          "command run: ferrite-check-aof --fix {}",
+          p, what, good, good_line, dropped, p));
+    }
+    spdlog::warn("AOF {} ends with {} at offset {} (line {}): truncating {} bytes", p, what, good,
+                 good_line, dropped);
+    if (Status st = fs_->TruncateFile(p, good); !st.ok()) return st;
+  }
+  spdlog::info("DB loaded from append only file: {:.3f} seconds, {} commands",
+               double(clock_->MonotonicUs() - t0) / 1e6, reader.commands());
+  return Status::Ok();
+}
+
+// ------------------------------------------------------------------ writer
+Status Aof::Open() {
+  std::string p = path();
+  bool existed = fs_->FileExists(p);
+  auto f = fs_->NewWritableFile(p, /*append=*/true);
+  if (!f.ok()) return f.status();
+  out_ = std::move(f.value());
+  if (!existed) {
+    if (Status st = fs_->SyncDir(dir_); !st.ok()) return st;
+  }
+  size_ = out_->Size();
+  stats_.base_size = size_;
+  selected_db_ = -1;
+  // The helper runs under every policy so CONFIG SET appendfsync can switch at any time;
+  // it only fsyncs under everysec.
+  stop_ = false;
+  fsync_thread_ = std::thread([this] { FsyncThread(); });
+  return Status::Ok();
+}
+
+void Aof::Close() {
+  if (fsync_thread_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    fsync_thread_.join();
+  }
+  if (out_) {
+    (void)FlushAndSync();
+    (void)out_->Close();
+    out_.reset();
+  }
+}
+
+void Aof::Propagate(int db, const std::vector<std::string>& argv) {
+  if (timestamps_) {
+    int64_t now = clock_->NowMs() / 1000;
+    if (now != last_ts_) {
+      aof::AppendTimestamp(&buf_, now);
+      last_ts_ = now;
+    }
+  }
+  if (db != selected_db_) {
+    aof::AppendCommand(&buf_, {"SELECT", FormatInt64(db)});
+    selected_db_ = db;
+  }
+  aof::AppendCommand(&buf_, argv);
+}
+
+Status Aof::WriteBuffer() {
+  if (buf_.empty()) return Status::Ok();
+  uint64_t before = out_->Size();
+  Status st = out_->Append(buf_);
+  if (st.ok()) st = out_->Flush();
+  if (!st.ok()) {
+    // A torn write must not stay in the file: the next successful write would follow
+    // garbage. Cut the file back; the bytes stay in buf_ for the retry.
+    Status tr = out_->Truncate(before);
+    if (!tr.ok()) spdlog::warn("Could not truncate the AOF after a failed write: {}", tr.message());
+    return st;
+  }
+  size_ = out_->Size();
+  buf_.clear();
+  pending_fsync_ = true;
+  return Status::Ok();
+}
+
+bool Aof::BeforeSleep() {
+  if (!out_) return true;
+  if (buf_.empty() && !write_error()) return true;
+  if (policy_ == FsyncPolicy::kEverySec && fsync_in_progress_.load()) {
+    // A write while the helper fsyncs the same file can block the loop: postpone it, but
+    // never more than 2 seconds (then write anyway, as Redis does, and count it).
+    int64_t now = clock_->MonotonicUs();
+    if (postponed_since_us_ == 0) postponed_since_us_ = now;
+    if (now - postponed_since_us_ < 2'000'000) return true;
+    stats_.delayed_fsync++;
+  }
+  postponed_since_us_ = 0;
+  Status st = WriteBuffer();
+  if (st.ok() && policy_ == FsyncPolicy::kAlways) {
+    st = out_->SyncData();
+    if (st.ok()) pending_fsync_ = false;
+  }
+  if (st.ok() && fsync_errno_.load() != 0) {
+    st = ErrnoStatus("fsync", path(), fsync_errno_.load());
+    fsync_errno_ = 0;
+  }
+  if (!st.ok()) {
+    if (stats_.last_write_error.empty()) {
+      spdlog::warn("Error writing to the AOF file: {}. Writes are refused until it works again.",
+                   st.message());
+    }
+    stats_.last_write_error = st.message();
+    // Under `always` nothing may be acknowledged before it is durable: hold replies.
+    return policy_ != FsyncPolicy::kAlways;
+  }
+  if (!stats_.last_write_error.empty()) {
+    spdlog::warn("AOF write error is solved, the AOF works again.");
+    stats_.last_write_error.clear();
+  }
+  return true;
+}
+
+Status Aof::FlushAndSync() {
+  if (!out_) return Status::Ok();
+  if (Status st = WriteBuffer(); !st.ok()) return st;
+  if (Status st = out_->SyncData(); !st.ok()) return st;
+  pending_fsync_ = false;
+  return Status::Ok();
+}
+
+void Aof::FsyncThread() {
+  std::unique_lock<std::mutex> lk(mu_);
+  while (!stop_) {
+    cv_.wait_for(lk, std::chrono::seconds(1), [this] { return stop_; });
+    if (stop_) break;
+    if (policy_ != FsyncPolicy::kEverySec || !pending_fsync_.load() || !out_) continue;
+    lk.unlock();
+    fsync_in_progress_ = true;
+    pending_fsync_ = false;
+    Status st = out_->SyncData();
+    fsync_in_progress_ = false;
+    if (!st.ok()) {
+      pending_fsync_ = true;
+      fsync_errno_ = EIO;
+    }
+    lk.lock();
+  }
+}
+
+// ------------------------------------------------------------------ rewrite
+void Aof::AppendDump(std::string* out) {
+  std::string scratch;
+  int64_t now = clock_->NowMs();
+  for (int i = 0; i < engine_->db_count(); i++) {
+    Database& db = engine_->db(i);
+    if (db.size() == 0) continue;
+    aof::AppendCommand(out, {"SELECT", FormatInt64(i)});
+    db.ForEach([&](const Entry& e) {
+      if (db.IsExpired(e, now)) return;
+      if (e.value.is_string()) {
+        aof::AppendCommand(out, {"SET", e.key(), e.value.GetString(&scratch)});
+      }
+      if (e.expire_ms) aof::AppendCommand(out, {"PEXPIREAT", e.key(), FormatInt64(e.expire_ms)});
+    });
+  }
+}
+
+Status Aof::Rewrite() {
+  int64_t t0 = clock_->MonotonicUs();
+  std::string tmp = path() + ".rewrite.tmp";
+  auto f = fs_->NewWritableFile(tmp, /*append=*/false);
+  Status st = f.status();
+  if (st.ok()) {
+    std::string data;
+    AppendDump(&data);
+    st = f.value()->Append(data);
+    if (st.ok()) st = f.value()->Sync();
+    if (st.ok()) st = f.value()->Close();
+  }
+  if (st.ok()) st = fs_->RenameFile(tmp, path());
+  if (st.ok()) st = fs_->SyncDir(dir_);
+  if (!st.ok()) {
+    (void)fs_->DeleteFile(tmp);
+    stats_.last_rewrite_ok = false;
+    return st;
+  }
+  // The new base holds everything executed so far, including what buf_ still held.
+  buf_.clear();
+  Close();
+  if (Status o = Open(); !o.ok()) {
+    stats_.last_rewrite_ok = false;
+    return o;
+  }
+  stats_.rewrites++;
+  stats_.last_rewrite_ok = true;
+  stats_.last_rewrite_ms = (clock_->MonotonicUs() - t0) / 1000;
+  spdlog::info("Append only file rewritten: {} bytes in {} ms", size_, stats_.last_rewrite_ms);
+  return Status::Ok();
+}
+
+}  // namespace ferrite

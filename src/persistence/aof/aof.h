@@ -1,0 +1,103 @@
+#pragma once
+// The append-only file: the writer (a PropagationSink fed by the engine with every
+// write's effect), the fsync policies, start-up replay and the rewrite.
+//
+// Thread model: Propagate() and BeforeSleep() run on the loop thread. Under everysec one
+// helper thread calls fdatasync() once a second; it touches only the fd and atomics.
+//
+// Write path: effects are encoded into buf_ while commands run; BeforeSleep() (called by
+// the loop after it processed all ready clients and before it sends their replies) writes
+// buf_ in one write() and, under `always`, fdatasyncs it — so no reply leaves before the
+// fsync that covers it, and every write of one loop iteration shares that fsync (group
+// commit). If the write or fsync fails, BeforeSleep() says replies must be held, keeps the
+// bytes and retries; the engine refuses new writes with -MISCONF until the disk works.
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/status.h"
+#include "commands/engine.h"
+#include "io/file_system.h"
+
+namespace ferrite {
+
+enum class FsyncPolicy { kNo, kEverySec, kAlways };
+FsyncPolicy ParseFsyncPolicy(const std::string& s);
+
+struct AofStats {
+  uint64_t base_size = 0;          // size after the last rewrite (or at open)
+  int64_t last_rewrite_ms = -1;    // duration of the last rewrite
+  bool last_rewrite_ok = true;
+  uint64_t rewrites = 0;
+  uint64_t delayed_fsync = 0;      // times a write waited for a slow fsync (everysec)
+  std::string last_write_error;    // empty = ok
+};
+
+class Aof : public PropagationSink {
+ public:
+  Aof(Engine* engine, FileSystem* fs, std::string dir, std::string file, FsyncPolicy policy,
+      bool timestamps, Clock* clock);
+  ~Aof() override;
+
+  // Replays an existing file into the engine (start-up). on_corruption: "truncate" cuts a
+  // torn tail back to the last whole command; "abort" refuses. Damage in the middle of the
+  // file always fails with the offset and line.
+  Status Load(const std::string& on_corruption);
+  // Opens the file for appending (creating it, and fsyncing the directory, if new).
+  Status Open();
+  void Close();
+
+  void Propagate(int db, const std::vector<std::string>& argv) override;
+  // Writes (and under `always` fsyncs) what was propagated. False: hold the replies.
+  bool BeforeSleep();
+  // Flushes and fsyncs everything (shutdown).
+  Status FlushAndSync();
+
+  // Rewrites the file from the current dataset: a base of plain commands (SET, PEXPIREAT,
+  // SELECT), written to a temp file, fsynced and renamed over the AOF. Blocking.
+  Status Rewrite();
+
+  void set_policy(FsyncPolicy p) { policy_ = p; }
+  FsyncPolicy policy() const { return policy_; }
+  bool write_error() const { return !stats_.last_write_error.empty(); }
+  const AofStats& stats() const { return stats_; }
+  uint64_t current_size() const { return size_; }
+  size_t buffer_length() const { return buf_.size(); }
+  bool fsync_pending() const { return pending_fsync_.load(); }
+  std::string path() const { return dir_ + "/" + file_; }
+
+ private:
+  Status WriteBuffer();
+  void FsyncThread();
+  void AppendDump(std::string* out);
+
+  Engine* engine_;
+  std::string dir_, file_;
+  FsyncPolicy policy_;
+  bool timestamps_;
+  Clock* clock_;
+  FileSystem* fs_;
+  std::unique_ptr<WritableFile> out_;
+  uint64_t size_ = 0;
+  std::string buf_;
+  int selected_db_ = -1;
+  int64_t last_ts_ = -1;
+  AofStats stats_;
+  // everysec helper
+  std::thread fsync_thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::atomic<bool> pending_fsync_{false};     // written since the last fsync
+  std::atomic<bool> fsync_in_progress_{false};
+  std::atomic<int> fsync_errno_{0};
+  int64_t postponed_since_us_ = 0;
+};
+
+}  // namespace ferrite

@@ -1,0 +1,343 @@
+// AOF: the format reader (torn tails, damage, timestamps), replay to the same digest,
+// Redis's AOF scenarios, and fault injection (EIO, ENOSPC, torn writes, fsync errors,
+// power loss) through the FileSystem interface.
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "commands/test_util.h"
+#include "io/fault_injection_fs.h"
+#include "persistence/aof/aof.h"
+#include "persistence/aof/aof_format.h"
+
+namespace ferrite {
+namespace {
+
+std::string ReadFile(const std::string& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+void WriteFile(const std::string& p, const std::string& data) {
+  std::ofstream f(p, std::ios::binary | std::ios::trunc);
+  f << data;
+}
+
+std::string Cmd(std::initializer_list<std::string_view> args) {
+  std::string out;
+  aof::AppendCommand(&out, args);
+  return out;
+}
+
+TEST(AofFormat, RoundTripWithTimestampsAndLines) {
+  std::string data;
+  aof::AppendTimestamp(&data, 1705312800);
+  aof::AppendCommand(&data, {"SET", "k", "a\r\nb"});
+  aof::AppendCommand(&data, {"DEL", "k"});
+  aof::AofReader r;
+  r.Feed(data);
+  aof::AofRecord rec;
+  ASSERT_EQ(r.Next(&rec), aof::AofReader::Result::kRecord);
+  EXPECT_EQ(rec.kind, aof::AofRecord::kAnnotation);
+  EXPECT_EQ(rec.timestamp, 1705312800);
+  ASSERT_EQ(r.Next(&rec), aof::AofReader::Result::kRecord);
+  EXPECT_EQ(rec.line, 2u);
+  EXPECT_EQ(rec.args[2], "a\r\nb");
+  ASSERT_EQ(r.Next(&rec), aof::AofReader::Result::kRecord);
+  EXPECT_EQ(rec.args[0], "DEL");
+  EXPECT_EQ(rec.line, 10u);  // the value's own CRLF counts, as `grep -n` counts lines
+  EXPECT_EQ(r.Next(&rec), aof::AofReader::Result::kNeedMore);
+  EXPECT_TRUE(r.AtCleanEnd());
+}
+
+TEST(AofFormat, TornTailIsIncompleteAtTheLastWholeCommand) {
+  std::string whole = Cmd({"SET", "a", "1"});
+  std::string next = Cmd({"SET", "b", "2"});
+  for (size_t cut = 1; cut < next.size(); cut++) {
+    aof::AofReader r;
+    r.Feed(whole + next.substr(0, cut));
+    aof::AofRecord rec;
+    ASSERT_EQ(r.Next(&rec), aof::AofReader::Result::kRecord);
+    ASSERT_EQ(r.Next(&rec), aof::AofReader::Result::kNeedMore);
+    EXPECT_FALSE(r.AtCleanEnd());
+    EXPECT_EQ(r.offset(), whole.size());
+  }
+}
+
+TEST(AofFormat, GarbageInTheMiddleIsAnErrorWithOffsetAndLine) {
+  std::string data = Cmd({"SET", "a", "1"}) + "garbage\r\n" + Cmd({"SET", "b", "2"});
+  aof::AofReader r;
+  r.Feed(data);
+  aof::AofRecord rec;
+  ASSERT_EQ(r.Next(&rec), aof::AofReader::Result::kRecord);
+  ASSERT_EQ(r.Next(&rec), aof::AofReader::Result::kError);
+  EXPECT_EQ(r.error_offset(), Cmd({"SET", "a", "1"}).size());
+  EXPECT_EQ(r.error_line(), 8u);
+  EXPECT_NE(r.error().find("expected '*'"), std::string::npos);
+}
+
+class AofTest : public ::testing::Test {
+ protected:
+  AofTest() {
+    char tmpl[] = "/tmp/ferrite-aof-test-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+  }
+  ~AofTest() override { std::filesystem::remove_all(dir_); }
+  std::string path() const { return dir_ + "/ferrite.aof"; }
+
+  // Runs commands on a fresh engine with an AOF under policy, then returns the digest.
+  std::string WriteWith(FileSystem* fs, FsyncPolicy policy,
+                        const std::vector<std::vector<std::string>>& cmds) {
+    EngineHarness h;
+    Aof aof(&h.engine(), fs, dir_, "ferrite.aof", policy, false, &h.clock());
+    EXPECT_TRUE(aof.Open().ok());
+    h.engine().set_propagation_sink(&aof);
+    for (auto& c : cmds) h.Run(c);
+    EXPECT_TRUE(aof.BeforeSleep());
+    h.engine().set_propagation_sink(nullptr);
+    return h.Run({"debug", "digest"});
+  }
+
+  // Loads the file into a fresh engine; returns the load status and fills digest.
+  Status LoadInto(EngineHarness& h, const std::string& on_corruption) {
+    Aof aof(&h.engine(), FileSystem::Default(), dir_, "ferrite.aof", FsyncPolicy::kNo, false,
+            &h.clock());
+    return aof.Load(on_corruption);
+  }
+
+  std::string dir_;
+};
+
+TEST_F(AofTest, ReplayRebuildsTheSameDigest) {
+  std::vector<std::vector<std::string>> cmds = {
+      {"set", "a", "1"},          {"incr", "a"},         {"set", "b", "x", "EX", "1000"},
+      {"select", "3"},            {"set", "c", "3"},     {"append", "c", "more"},
+      {"incrbyfloat", "f", "1.5"}, {"select", "0"},      {"expire", "a", "5000"},
+      {"del", "nothing"},         {"setbit", "bits", "100", "1"}, {"multi"},
+      {"set", "t1", "1"},         {"set", "t2", "2"},    {"exec"},
+      {"rename", "b", "b2"},      {"debug", "populate", "100"}};
+  std::string want = WriteWith(FileSystem::Default(), FsyncPolicy::kAlways, cmds);
+  EngineHarness h;
+  ASSERT_TRUE(LoadInto(h, "truncate").ok());
+  EXPECT_EQ(h.Run({"debug", "digest"}), want);
+  EXPECT_NE(want, "+" + std::string(40, '0') + "\r\n");
+  std::string file = ReadFile(path());
+  EXPECT_NE(file.find("PEXPIREAT"), std::string::npos);   // EXPIRE logged as its effect
+  EXPECT_EQ(file.find("INCRBYFLOAT"), std::string::npos);  // logged as SET
+  EXPECT_NE(file.find("MULTI"), std::string::npos);
+}
+
+// Redis's aof.tcl scenario: five INCRs, a torn sixth; the value is 5 and the next INCR 6.
+TEST_F(AofTest, TornSixthIncrIsTruncated) {
+  std::string data = Cmd({"SELECT", "0"});
+  for (int i = 0; i < 5; i++) data += Cmd({"INCR", "foo"});
+  std::string sixth = Cmd({"INCR", "foo"});
+  size_t good = data.size();
+  WriteFile(path(), data + sixth.substr(0, sixth.size() - 3));
+  {
+    EngineHarness h;
+    Status st = LoadInto(h, "abort");
+    ASSERT_FALSE(st.ok());
+    EXPECT_NE(st.message().find("offset " + std::to_string(good)), std::string::npos) << st.message();
+    EXPECT_NE(st.message().find("ferrite-check-aof --fix " + path()), std::string::npos);
+  }
+  EngineHarness h;
+  ASSERT_TRUE(LoadInto(h, "truncate").ok());
+  EXPECT_EQ(h.Run({"get", "foo"}), "$1\r\n5\r\n");
+  EXPECT_EQ(std::filesystem::file_size(path()), good);
+  Aof aof(&h.engine(), FileSystem::Default(), dir_, "ferrite.aof", FsyncPolicy::kAlways, false, &h.clock());
+  ASSERT_TRUE(aof.Open().ok());
+  h.engine().set_propagation_sink(&aof);
+  EXPECT_EQ(h.Run({"incr", "foo"}), ":6\r\n");
+  ASSERT_TRUE(aof.BeforeSleep());
+  h.engine().set_propagation_sink(nullptr);
+  EngineHarness again;
+  ASSERT_TRUE(LoadInto(again, "abort").ok());
+  EXPECT_EQ(again.Run({"get", "foo"}), "$1\r\n6\r\n");
+}
+
+TEST_F(AofTest, UnfinishedMultiIsCutBackToTheMulti) {
+  std::string head = Cmd({"SET", "a", "1"});
+  WriteFile(path(), head + Cmd({"MULTI"}) + Cmd({"SET", "b", "2"}));
+  EngineHarness h1;
+  EXPECT_FALSE(LoadInto(h1, "abort").ok());
+  EngineHarness h;
+  ASSERT_TRUE(LoadInto(h, "truncate").ok());
+  EXPECT_EQ(h.Run({"get", "a"}), "$1\r\n1\r\n");
+  EXPECT_EQ(h.Run({"get", "b"}), "$-1\r\n");
+  EXPECT_EQ(std::filesystem::file_size(path()), head.size());
+}
+
+TEST_F(AofTest, GarbageInTheMiddleRefusesEvenUnderTruncate) {
+  std::string data = Cmd({"SET", "a", "1"}) + "!!garbage\r\n" + Cmd({"SET", "b", "2"});
+  WriteFile(path(), data);
+  EngineHarness h;
+  Status st = LoadInto(h, "truncate");
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("offset " + std::to_string(Cmd({"SET", "a", "1"}).size())),
+            std::string::npos) << st.message();
+  EXPECT_EQ(std::filesystem::file_size(path()), data.size());  // nothing cut
+}
+
+TEST_F(AofTest, UnknownCommandRefused) {
+  WriteFile(path(), Cmd({"FROBNICATE", "x"}));
+  EngineHarness h;
+  Status st = LoadInto(h, "truncate");
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("Unknown command 'FROBNICATE'"), std::string::npos);
+}
+
+TEST_F(AofTest, WriteErrorHoldsRepliesRefusesWritesAndRecovers) {
+  FaultInjectionFileSystem fs(FileSystem::Default());
+  EngineHarness h;
+  Aof aof(&h.engine(), &fs, dir_, "ferrite.aof", FsyncPolicy::kAlways, false, &h.clock());
+  ASSERT_TRUE(aof.Open().ok());
+  h.engine().set_propagation_sink(&aof);
+  h.Run({"set", "a", "1"});
+  ASSERT_TRUE(aof.BeforeSleep());
+  fs.FailAppends(ErrnoStatus("write", aof.path(), EIO));
+  h.Run({"set", "b", "2"});
+  EXPECT_FALSE(aof.BeforeSleep());  // `always`: the reply for b must not leave
+  EXPECT_TRUE(aof.write_error());
+  fs.ClearFaults();
+  EXPECT_TRUE(aof.BeforeSleep());   // retried: b is on disk now
+  EXPECT_FALSE(aof.write_error());
+  h.engine().set_propagation_sink(nullptr);
+  EngineHarness h2;
+  ASSERT_TRUE(LoadInto(h2, "abort").ok());
+  EXPECT_EQ(h2.Run({"get", "b"}), "$1\r\n2\r\n");
+}
+
+TEST_F(AofTest, NoSpaceIsReportedAndNothingAcknowledgedIsLost) {
+  FaultInjectionFileSystem fs(FileSystem::Default());
+  EngineHarness h;
+  Aof aof(&h.engine(), &fs, dir_, "ferrite.aof", FsyncPolicy::kAlways, false, &h.clock());
+  ASSERT_TRUE(aof.Open().ok());
+  h.engine().set_propagation_sink(&aof);
+  fs.SetSpaceLimit(200);
+  int acknowledged = 0;
+  for (int i = 0; i < 20; i++) {
+    h.Run({"set", "k" + std::to_string(i), std::string(30, 'v')});
+    if (aof.BeforeSleep()) acknowledged = i + 1;
+    else break;
+  }
+  EXPECT_TRUE(aof.write_error());
+  EXPECT_NE(aof.stats().last_write_error.find("No space left on device"), std::string::npos);
+  EXPECT_GT(acknowledged, 0);
+  EXPECT_LT(acknowledged, 20);
+  h.engine().set_propagation_sink(nullptr);
+  EngineHarness h2;
+  ASSERT_TRUE(LoadInto(h2, "abort").ok());  // no torn command was left behind
+  for (int i = 0; i < acknowledged; i++) {
+    EXPECT_EQ(h2.Run({"exists", "k" + std::to_string(i)}), ":1\r\n") << i;
+  }
+}
+
+TEST_F(AofTest, TornWriteIsCutBackBeforeTheRetry) {
+  FaultInjectionFileSystem fs(FileSystem::Default());
+  EngineHarness h;
+  Aof aof(&h.engine(), &fs, dir_, "ferrite.aof", FsyncPolicy::kAlways, false, &h.clock());
+  ASSERT_TRUE(aof.Open().ok());
+  h.engine().set_propagation_sink(&aof);
+  h.Run({"set", "a", "1"});
+  ASSERT_TRUE(aof.BeforeSleep());
+  uint64_t good = std::filesystem::file_size(path());
+  fs.TornNextAppend(7);
+  h.Run({"set", "b", "2"});
+  EXPECT_FALSE(aof.BeforeSleep());
+  EXPECT_EQ(std::filesystem::file_size(path()), good);  // the 7 torn bytes were removed
+  EXPECT_TRUE(aof.BeforeSleep());
+  h.engine().set_propagation_sink(nullptr);
+  EngineHarness h2;
+  ASSERT_TRUE(LoadInto(h2, "abort").ok());
+  EXPECT_EQ(h2.Run({"get", "b"}), "$1\r\n2\r\n");
+}
+
+TEST_F(AofTest, FsyncErrorUnderAlwaysHoldsReplies) {
+  FaultInjectionFileSystem fs(FileSystem::Default());
+  EngineHarness h;
+  Aof aof(&h.engine(), &fs, dir_, "ferrite.aof", FsyncPolicy::kAlways, false, &h.clock());
+  ASSERT_TRUE(aof.Open().ok());
+  h.engine().set_propagation_sink(&aof);
+  fs.FailSyncs(1);
+  h.Run({"set", "a", "1"});
+  EXPECT_FALSE(aof.BeforeSleep());
+  EXPECT_TRUE(aof.write_error());
+  EXPECT_TRUE(aof.BeforeSleep());
+  h.engine().set_propagation_sink(nullptr);
+}
+
+TEST_F(AofTest, PowerLossKeepsWhatAlwaysAcknowledged) {
+  FaultInjectionFileSystem fs(FileSystem::Default());
+  {
+    EngineHarness h;
+    Aof aof(&h.engine(), &fs, dir_, "ferrite.aof", FsyncPolicy::kAlways, false, &h.clock());
+    ASSERT_TRUE(aof.Open().ok());
+    h.engine().set_propagation_sink(&aof);
+    for (int i = 0; i < 100; i++) {
+      h.Run({"incr", "counter"});
+      ASSERT_TRUE(aof.BeforeSleep());
+    }
+    ASSERT_TRUE(fs.SimulateCrash().ok());
+    h.engine().set_propagation_sink(nullptr);
+  }
+  EngineHarness h2;
+  ASSERT_TRUE(LoadInto(h2, "abort").ok());
+  EXPECT_EQ(h2.Run({"get", "counter"}), "$3\r\n100\r\n");
+}
+
+TEST_F(AofTest, PowerLossUnderNoDropsTheUnsyncedTail) {
+  FaultInjectionFileSystem fs(FileSystem::Default());
+  EngineHarness h;
+  Aof aof(&h.engine(), &fs, dir_, "ferrite.aof", FsyncPolicy::kNo, false, &h.clock());
+  ASSERT_TRUE(aof.Open().ok());
+  h.engine().set_propagation_sink(&aof);
+  h.Run({"set", "a", "1"});
+  ASSERT_TRUE(aof.FlushAndSync().ok());
+  h.Run({"set", "b", "2"});
+  ASSERT_TRUE(aof.BeforeSleep());
+  ASSERT_TRUE(fs.SimulateCrash().ok());
+  h.engine().set_propagation_sink(nullptr);
+  EngineHarness h2;
+  ASSERT_TRUE(LoadInto(h2, "abort").ok());
+  EXPECT_EQ(h2.Run({"get", "a"}), "$1\r\n1\r\n");
+  EXPECT_EQ(h2.Run({"get", "b"}), "$-1\r\n");
+}
+
+TEST_F(AofTest, RewriteKeepsTheDataInFewerBytes) {
+  EngineHarness h;
+  Aof aof(&h.engine(), FileSystem::Default(), dir_, "ferrite.aof", FsyncPolicy::kEverySec, false,
+          &h.clock());
+  ASSERT_TRUE(aof.Open().ok());
+  h.engine().set_propagation_sink(&aof);
+  h.Run({"set", "counter", "0"});
+  for (int i = 0; i < 1000; i++) h.Run({"incr", "counter"});
+  h.Run({"set", "t", "v", "EX", "1000"});
+  h.Run({"del", "oldkey"});
+  ASSERT_TRUE(aof.BeforeSleep());
+  uint64_t before = std::filesystem::file_size(path());
+  std::string want = h.Run({"debug", "digest"});
+  ASSERT_TRUE(aof.Rewrite().ok());
+  uint64_t after = std::filesystem::file_size(path());
+  EXPECT_LT(after * 10, before);
+  EXPECT_NE(ReadFile(path()).find("1000"), std::string::npos);  // SET counter 1000
+  h.Run({"incr", "counter"});
+  ASSERT_TRUE(aof.BeforeSleep());
+  ASSERT_TRUE(aof.FlushAndSync().ok());
+  want = h.Run({"debug", "digest"});
+  h.engine().set_propagation_sink(nullptr);
+  EngineHarness h2;
+  ASSERT_TRUE(LoadInto(h2, "abort").ok());
+  EXPECT_EQ(h2.Run({"debug", "digest"}), want);
+  EXPECT_EQ(h2.Run({"get", "counter"}), "$4\r\n1001\r\n");
+  EXPECT_FALSE(std::filesystem::exists(path() + ".rewrite.tmp"));
+}
+
+}  // namespace
+}  // namespace ferrite
