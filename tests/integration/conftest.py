@@ -40,17 +40,24 @@ REDIS_FLAG = {
 class Server:
     """One server process on a free port in its own temporary directory."""
 
-    def __init__(self, **settings):
-        self.dir = tempfile.mkdtemp(prefix="ferrite-it-")
+    def __init__(self, dir=None, aof=None, timestamps=False, **settings):
+        """aof: None (off) or an fsync policy ("always", "everysec", "no"). dir: reuse a data
+        directory (a restart); the directory is then kept when the server stops."""
+        self.own_dir = dir is None
+        self.dir = dir or tempfile.mkdtemp(prefix="ferrite-it-")
         self.port = free_port()
+        self.aof = aof
         self.settings = settings
-        self.log_path = os.path.join(self.dir, "server.log")
+        self.log_path = os.path.join(self.dir, f"server-{self.port}.log")
         if IS_REDIS:
             cmd = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
                    "--dir", self.dir, "--save", "", "--appendonly", "no",
                    "--enable-debug-command", "yes"]
             for k, v in settings.items():
                 cmd += [REDIS_FLAG[k], str(v)]
+            if aof:
+                cmd += ["--appendonly", "yes", "--appendfsync", aof,
+                        "--auto-aof-rewrite-percentage", "0"]
         else:
             binary = os.environ.get("FERRITE_BIN")
             if not binary:
@@ -60,11 +67,15 @@ class Server:
                      f'dir = "{self.dir}"', 'enable_debug_command = "yes"']
             for k, v in settings.items():
                 lines.append(f"{k} = {v}" if isinstance(v, int) else f'{k} = "{v}"')
-            lines += ["[persistence]", "aof_enabled = false", "checkpoint_enabled = false"]
+            lines += ["[persistence]", f"aof_enabled = {'true' if aof else 'false'}",
+                      f'aof_sync_policy = "{aof or "everysec"}"', "aof_rewrite_percentage = 0",
+                      f"aof_timestamp_enabled = {'true' if timestamps else 'false'}",
+                      "checkpoint_enabled = false"]
             with open(conf, "w") as f:
                 f.write("\n".join(lines) + "\n")
             cmd = [binary, "--config", conf]
         self.log = open(self.log_path, "w")
+        self.cmd = cmd
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 10
         while time.time() < deadline:
@@ -101,7 +112,18 @@ class Server:
                 self.proc.kill()
                 self.proc.wait(5)
         self.log.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        if self.own_dir and not getattr(self, "keep", False):
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def kill(self):
+        """SIGKILL: a crash. The data directory is kept for a restart."""
+        self.keep = True
+        self.proc.kill()
+        self.proc.wait(10)
+        self.log.close()
+
+    def aof_path(self):
+        return os.path.join(self.dir, "ferrite.aof")
 
 
 @pytest.fixture(scope="session")
@@ -138,7 +160,11 @@ def server_factory():
 
     yield make
     for s in started:
-        s.stop()
+        if s.proc.poll() is None:
+            s.stop()
+    for s in started:
+        if s.own_dir:
+            shutil.rmtree(s.dir, ignore_errors=True)
 
 
 class Raw:

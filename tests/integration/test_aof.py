@@ -1,0 +1,265 @@
+"""The append-only file with real servers: restart, crashes under `always`, runtime switch,
+rewrite, repair and point-in-time recovery. Tests marked ferrite-only use Ferrite's own
+file and tools (Redis 7 keeps a multi-part AOF in a directory instead)."""
+import os
+import random
+import subprocess
+import threading
+import time
+
+import pytest
+import redis
+
+from conftest import IS_REDIS, Server
+
+ferrite_only = pytest.mark.skipif(IS_REDIS, reason="Ferrite's single-file AOF and tools")
+TOOLS = os.environ.get("FERRITE_TOOLS_DIR", "")
+
+
+def check_aof(*args, stdin=None):
+    exe = os.path.join(TOOLS, "ferrite-check-aof") if TOOLS else "ferrite-check-aof"
+    return subprocess.run([exe, *args], input=stdin, capture_output=True, timeout=60)
+
+
+def fill(c):
+    c.set("s", "v")
+    c.set("n", 41)
+    c.incr("n")
+    c.set("ttl", "x", ex=1000)
+    c.incrbyfloat("f", 1.5)
+    c.append("s", "more")
+    c.setbit("bits", 77, 1)
+    p = c.pipeline(transaction=True)
+    p.set("t1", 1).set("t2", 2)
+    p.execute()
+    c.execute_command("SELECT", "3")
+    c.set("in3", "yes")
+    c.execute_command("SELECT", "0")
+    c.delete("t1")
+    c.expire("s", 5000)
+
+
+def test_restart_replays_to_the_same_digest(server_factory):
+    s = server_factory(aof="always")
+    c = s.client()
+    fill(c)
+    digest = c.execute_command("DEBUG", "DIGEST")
+    s.stop_keep = True
+    s.keep = True
+    s.stop()
+    s2 = server_factory(dir=s.dir, aof="always")
+    c2 = s2.client()
+    assert c2.execute_command("DEBUG", "DIGEST") == digest
+    assert c2.get("n") == b"42"
+    c2.execute_command("SELECT", "3")
+    assert c2.get("in3") == b"yes"
+
+
+def test_sigkill_under_always_loses_no_acknowledged_write(server_factory):
+    """Writers INCR their own counters and record every acknowledged value; the server is
+    SIGKILLed at a random moment; after restart each counter is at least its last
+    acknowledged value, and at most one above it (the INCR in flight)."""
+    rng = random.Random(7)
+    s = server_factory(aof="always")
+    acked = {}
+    stop = threading.Event()
+
+    def writer(key):
+        c = s.client(socket_timeout=5)
+        n = 0
+        while not stop.is_set() and n < 100000:
+            try:
+                n = c.incr(key)
+            except (redis.ConnectionError, redis.TimeoutError):
+                return
+            acked[key] = n
+
+    threads = [threading.Thread(target=writer, args=(f"counter:{i}",)) for i in range(8)]
+    for t in threads:
+        t.start()
+    time.sleep(0.5 + rng.random())
+    s.kill()
+    stop.set()
+    for t in threads:
+        t.join(10)
+    assert sum(acked.values()) > 100
+    s2 = server_factory(dir=s.dir, aof="always")
+    c = s2.client()
+    for key, n in acked.items():
+        got = int(c.get(key) or 0)
+        assert n <= got <= n + 1, (key, n, got)
+
+
+def test_config_set_appendonly_writes_a_base_first(server_factory):
+    s = server_factory()
+    c = s.client()
+    c.set("before", "1")
+    assert c.config_set("appendonly", "yes")
+    assert c.info("persistence")["aof_enabled"] == 1
+    c.set("after", "2")
+    digest = c.execute_command("DEBUG", "DIGEST")
+    time.sleep(1.2)  # everysec
+    s.keep = True
+    s.stop()
+    s2 = server_factory(dir=s.dir, aof="everysec")
+    c2 = s2.client()
+    assert c2.get("before") == b"1" and c2.get("after") == b"2"
+    assert c2.execute_command("DEBUG", "DIGEST") == digest
+
+
+@ferrite_only
+def test_bgrewriteaof_compacts_history(server_factory):
+    s = server_factory(aof="everysec")
+    c = s.client()
+    c.set("counter", 0)
+    pipe = c.pipeline(transaction=False)
+    for _ in range(5000):
+        pipe.incr("counter")
+    pipe.execute()
+    c.delete("oldkey")
+    before = os.path.getsize(s.aof_path())
+    c.execute_command("BGREWRITEAOF")
+    after = os.path.getsize(s.aof_path())
+    assert after * 10 < before
+    with open(s.aof_path(), "rb") as f:
+        data = f.read()
+    assert b"$7\r\ncounter\r\n$4\r\n5000\r\n" in data
+    assert b"INCR" not in data
+    assert c.info("persistence")["aof_rewrites"] == 1
+    digest = c.execute_command("DEBUG", "DIGEST")
+    s.keep = True
+    s.stop()
+    s2 = server_factory(dir=s.dir, aof="everysec")
+    assert s2.client().execute_command("DEBUG", "DIGEST") == digest
+
+
+@ferrite_only
+def test_file_is_greppable_resp(server_factory):
+    s = server_factory(aof="always")
+    c = s.client()
+    c.set("key1", "value1")
+    c.set("key2", "value2")
+    c.delete("key1")
+    c.expire("key2", 100)
+    with open(s.aof_path(), "rb") as f:
+        data = f.read()
+    assert b"*3\r\n$3\r\nSET\r\n$4\r\nkey1\r\n$6\r\nvalue1\r\n" in data
+    assert b"*2\r\n$3\r\nDEL\r\n$4\r\nkey1\r\n" in data
+    assert b"PEXPIREAT" in data and b"EXPIRE\r\n" not in data
+
+
+@ferrite_only
+def test_torn_tail_check_and_fix(server_factory):
+    s = server_factory(aof="always")
+    c = s.client()
+    for _ in range(5):
+        c.incr("foo")
+    s.kill()
+    path = s.aof_path()
+    good = os.path.getsize(path)
+    with open(path, "ab") as f:
+        f.write(b"*2\r\n$4\r\nINCR\r\n$3\r\nfo")
+    out = check_aof(path)
+    assert out.returncode == 1, out.stdout
+    assert f"at offset {good}".encode() in out.stdout
+    out = check_aof("--fix", path, stdin=b"n\n")
+    assert out.returncode == 1 and os.path.getsize(path) > good
+    out = check_aof("--fix", "-y", path)
+    assert out.returncode == 0, out.stdout
+    assert os.path.getsize(path) == good
+    assert check_aof(path).returncode == 0
+    s2 = server_factory(dir=s.dir, aof="always")
+    c2 = s2.client()
+    assert c2.get("foo") == b"5"
+    assert c2.incr("foo") == 6
+
+
+@ferrite_only
+def test_torn_tail_truncated_at_start_under_default_policy(server_factory):
+    s = server_factory(aof="always")
+    s.client().set("a", "1")
+    s.kill()
+    with open(s.aof_path(), "ab") as f:
+        f.write(b"*3\r\n$3\r\nSET\r\n$1\r\nb")
+    s2 = server_factory(dir=s.dir, aof="always")
+    assert s2.client().get("a") == b"1"
+    assert "truncating" in s2.logs()
+
+
+@ferrite_only
+def test_damage_in_the_middle_refuses_to_start(server_factory):
+    s = server_factory(aof="always")
+    c = s.client()
+    c.set("a", "1")
+    c.set("b", "2")
+    s.kill()
+    with open(s.aof_path(), "rb") as f:
+        data = f.read()
+    mid = data.index(b"*3\r\n$3\r\nSET\r\n$1\r\nb")
+    with open(s.aof_path(), "wb") as f:
+        f.write(data[:mid] + b"GARBAGE" + data[mid:])
+    with pytest.raises(RuntimeError) as e:
+        server_factory(dir=s.dir, aof="always")
+    assert f"offset {mid}" in str(e.value)
+    assert check_aof(s.aof_path()).returncode == 2
+
+
+@ferrite_only
+def test_point_in_time_recovery(server_factory):
+    s = server_factory(aof="always", timestamps=True)
+    c = s.client()
+    c.set("early", "1")
+    time.sleep(1.1)
+    cut = int(time.time())
+    time.sleep(1.1)
+    c.set("late", "2")
+    s.kill()
+    with open(s.aof_path(), "rb") as f:
+        data = f.read()
+    assert b"#TS:" in data
+    out = check_aof("--truncate-to-timestamp", str(cut), "-y", s.aof_path())
+    assert out.returncode == 0, out.stdout
+    s2 = server_factory(dir=s.dir, aof="always")
+    c2 = s2.client()
+    assert c2.get("early") == b"1"
+    assert c2.get("late") is None
+
+
+def test_rewrite_under_write_load_keeps_every_incr(server_factory):
+    """20 clients INCR one counter while the AOF is rewritten; after a restart the counter
+    is exactly the number of INCRs (none lost, none applied twice)."""
+    s = server_factory(aof="everysec")
+    per_client = 2000
+    errors = []
+
+    def writer():
+        c = s.client()
+        try:
+            pipe_every = 50
+            for i in range(0, per_client, pipe_every):
+                p = c.pipeline(transaction=False)
+                for _ in range(pipe_every):
+                    p.incr("counter")
+                p.execute()
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=writer) for _ in range(20)]
+    for t in threads:
+        t.start()
+    c = s.client()
+    for _ in range(3):
+        time.sleep(0.1)
+        c.execute_command("BGREWRITEAOF")
+        deadline = time.time() + 30
+        while c.info("persistence")["aof_rewrite_in_progress"] and time.time() < deadline:
+            time.sleep(0.05)
+    for t in threads:
+        t.join(60)
+    assert not errors
+    assert int(c.get("counter")) == 20 * per_client
+    time.sleep(1.2)
+    s.keep = True
+    s.stop()
+    s2 = server_factory(dir=s.dir, aof="everysec")
+    assert int(s2.client().get("counter")) == 20 * per_client
