@@ -1,7 +1,7 @@
 # Project-wide helpers: warnings, sanitizers, one library per src/ folder, tests with labels.
 
 set(FERRITE_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wcast-align
-    -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough -Wno-missing-field-initializers)
+    -Woverloaded-virtual -Wimplicit-fallthrough -Wno-missing-field-initializers)
 if(FERRITE_WERROR)
   list(APPEND FERRITE_WARNINGS -Werror)
 endif()
