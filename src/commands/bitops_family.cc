@@ -158,7 +158,7 @@ void BitPos(CommandContext& ctx) {
   auto& a = ctx.args;
   int64_t bit;
   if (!ParseIntArg(ctx, a[2], &bit)) return;
-  if (bit != 0 && bit != 1) return ctx.rb.Error("ERR The bit argument must be 1 or 0.");
+  if (bit != 0 && bit != 1) return ctx.rb.Error(err::kBitArg);
   bool wrong;
   Entry* e = FindTyped(ctx, a[1], ValueType::kString, &wrong);
   if (wrong) return;
@@ -217,7 +217,7 @@ void BitOp(CommandContext& ctx) {
   else if (ArgIs(op, "NOT")) kind = kNot;
   else return ctx.rb.Error(err::kSyntax);
   if (kind == kNot && a.size() != 4) {
-    return ctx.rb.Error("ERR BITOP NOT must be called with a single source key.");
+    return ctx.rb.Error(err::kBitopNot);
   }
   std::vector<std::string> srcs;
   size_t maxlen = 0;
@@ -270,8 +270,7 @@ bool ParseFieldType(CommandContext& ctx, std::string_view t, bool* sign, int* bi
   if (t.size() < 2 || (t[0] != 'i' && t[0] != 'u' && t[0] != 'I' && t[0] != 'U') ||
       !ParseInt64(t.substr(1), &n) || n < 1 || ((t[0] == 'i' || t[0] == 'I') && n > 64) ||
       ((t[0] == 'u' || t[0] == 'U') && n > 63)) {
-    ctx.rb.Error("ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not "
-                 "supported but i64 is.");
+    ctx.rb.Error(err::kBitfieldType);
     return false;
   }
   *sign = t[0] == 'i' || t[0] == 'I';
@@ -369,7 +368,7 @@ void BitFieldGeneric(CommandContext& ctx, bool readonly) {
       ops.push_back(op);
       i += 2;
     } else if ((ArgIs(sub, "SET") || ArgIs(sub, "INCRBY")) && left >= 3) {
-      if (readonly) return ctx.rb.Error("ERR BITFIELD_RO only supports the GET subcommand");
+      if (readonly) return ctx.rb.Error(err::kBitfieldRo);
       FieldOp op{ArgIs(sub, "SET") ? FieldOp::kSet : FieldOp::kIncrBy, false, 0, 0, 0, ow};
       if (!ParseFieldType(ctx, a[i + 1], &op.sign, &op.bits)) return;
       if (!ParseBitOffset(ctx, a[i + 2], true, op.bits, &op.offset)) return;
@@ -379,16 +378,16 @@ void BitFieldGeneric(CommandContext& ctx, bool readonly) {
       highest = std::max(highest, op.offset + uint64_t(op.bits) - 1);
       i += 3;
     } else if (ArgIs(sub, "OVERFLOW") && left >= 1) {
-      if (readonly) return ctx.rb.Error("ERR BITFIELD_RO only supports the GET subcommand");
+      if (readonly) return ctx.rb.Error(err::kBitfieldRo);
       std::string_view t = a[i + 1];
       if (ArgIs(t, "WRAP")) ow = Overflow::kWrap;
       else if (ArgIs(t, "SAT")) ow = Overflow::kSat;
       else if (ArgIs(t, "FAIL")) ow = Overflow::kFail;
-      else return ctx.rb.Error("ERR Invalid OVERFLOW type specified");
+      else return ctx.rb.Error(err::kBitfieldOverflow);
       i += 1;
     } else {
       if (readonly && (ArgIs(sub, "SET") || ArgIs(sub, "INCRBY"))) {
-        return ctx.rb.Error("ERR BITFIELD_RO only supports the GET subcommand");
+        return ctx.rb.Error(err::kBitfieldRo);
       }
       return ctx.rb.Error(err::kSyntax);
     }

@@ -97,15 +97,10 @@ void Engine::Execute(Session& s, ArgList args, ReplyBuilder& rb) {
   s.conn.tot_cmds++;
   std::string refusal;
   if (!spec) {
-    std::string msg = "ERR unknown command '" + std::string(args[0].substr(0, 128)) +
-                      "', with args beginning with: ";
-    for (size_t i = 1; i < args.size() && msg.size() < 512; i++) {
-      msg += "'" + std::string(args[i].substr(0, 128)) + "' ";
-    }
-    reject(msg);
+    reject(err::UnknownCommand(args[0], args));
   } else if ((spec->arity > 0 && int(args.size()) != spec->arity) ||
              (spec->arity < 0 && int(args.size()) < -spec->arity)) {
-    reject("ERR wrong number of arguments for '" + std::string(spec->name) + "' command");
+    reject(err::WrongArity(spec->name));
   } else if (!s.authenticated && !(spec->flags & cmd::kNoAuth)) {
     reject(err::kNoAuth);
   } else if (loading_ && !s.replaying && !(spec->flags & cmd::kLoading)) {

@@ -1,6 +1,10 @@
 #pragma once
 // Redis's error texts, one place. Replies send them verbatim (after the leading '-').
 
+#include <span>
+#include <string>
+#include <string_view>
+
 namespace ferrite::err {
 
 inline constexpr const char* kSyntax = "ERR syntax error";
@@ -42,11 +46,84 @@ inline constexpr const char* kDebugDisabled =
     "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", "
     "you can run it from a local connection, otherwise you need to set this option in the "
     "configuration file, and then restart the server.";
-inline constexpr const char* kMisconf =
-    "MISCONF Errors writing to the AOF file or saving the checkpoint; writes are refused "
-    "until persistence works again (see the server log)";
+inline constexpr const char* kMisconfAof = "MISCONF Errors writing to the AOF file: ";
 inline constexpr const char* kPubSubContext =
     "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are "
     "allowed in this context";
+
+inline constexpr const char* kBitArg = "ERR The bit argument must be 1 or 0.";
+inline constexpr const char* kBitopNot = "ERR BITOP NOT must be called with a single source key.";
+inline constexpr const char* kBitfieldRo = "ERR BITFIELD_RO only supports the GET subcommand";
+inline constexpr const char* kBitfieldOverflow = "ERR Invalid OVERFLOW type specified";
+inline constexpr const char* kCopyUnsupported = "ERR COPY is not supported for this type yet";
+inline constexpr const char* kGtAndLt = "ERR GT and LT options at the same time are not compatible";
+inline constexpr const char* kProtoVersion = "ERR Protocol version is not an integer or out of range";
+inline constexpr const char* kClientName = "ERR Client names cannot contain spaces, newlines or special characters.";
+inline constexpr const char* kInvalidFirstDb = "ERR invalid first DB index";
+inline constexpr const char* kInvalidSecondDb = "ERR invalid second DB index";
+inline constexpr const char* kInvalidClientId = "ERR Invalid client ID";
+inline constexpr const char* kNoSuchClient = "ERR No such client";
+inline constexpr const char* kClientIdZero = "ERR client-id should be greater than 0";
+inline constexpr const char* kGetkeysArity = "ERR wrong number of arguments for 'command|getkeys' command";
+inline constexpr const char* kInvalidCommand = "ERR Invalid command specified";
+inline constexpr const char* kInvalidCommandArgs = "ERR Invalid number of arguments specified for command";
+inline constexpr const char* kNoKeyArgs = "ERR The command has no key arguments";
+inline constexpr const char* kCountNotInt = "ERR count is not an integer or out of range";
+inline constexpr const char* kSizeNotInt = "ERR size is not an integer or out of range";
+inline constexpr const char* kNoShutdown = "ERR No shutdown in progress.";
+inline constexpr const char* kNoPersistence = "ERR persistence is not available in this process";
+inline constexpr const char* kDecrOverflow = "ERR decrement would overflow";
+inline constexpr const char* kOffsetRange = "ERR offset is out of range";
+inline constexpr const char* kPingArity = "ERR wrong number of arguments for 'ping' command";
+inline constexpr const char* kBitfieldType =
+    "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but "
+    "i64 is.";
+inline constexpr const char* kHelloNoAuth =
+    "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO "
+    "<proto> AUTH <user> <pass> option can be used to authenticate the client and select the "
+    "RESP protocol version at the same time";
+inline constexpr const char* kLfuNotSelected =
+    "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note "
+    "that when switching between policies at runtime LRU and LFU data will take some time to "
+    "adjust.";
+inline constexpr const char* kLfuSelected =
+    "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when "
+    "switching between policies at runtime LRU and LFU data will take some time to adjust.";
+
+inline constexpr const char* kRewriteFailed = "ERR Background append only file rewriting failed: ";
+
+// Texts with a part taken from the request.
+inline std::string UnknownCommand(std::string_view name, std::span<const std::string_view> args) {
+  std::string msg = "ERR unknown command '" + std::string(name.substr(0, 128)) +
+                    "', with args beginning with: ";
+  for (size_t i = 1; i < args.size() && msg.size() < 512; i++) {
+    msg += "'" + std::string(args[i].substr(0, 128)) + "' ";
+  }
+  return msg;
+}
+inline std::string UnknownSubcommand(std::string_view sub, std::string_view cmd) {
+  return "ERR unknown subcommand or wrong number of arguments for '" + std::string(sub) +
+         "'. Try " + std::string(cmd) + " HELP.";
+}
+inline std::string WrongArity(std::string_view cmd) {
+  return "ERR wrong number of arguments for '" + std::string(cmd) + "' command";
+}
+inline std::string InvalidExpireTime(std::string_view cmd) {
+  return "ERR invalid expire time in '" + std::string(cmd) + "' command";
+}
+inline std::string UnsupportedOption(std::string_view o) { return "ERR Unsupported option " + std::string(o); }
+inline std::string HelloSyntax(std::string_view o) {
+  return "ERR Syntax error in HELLO option '" + std::string(o) + "'";
+}
+inline std::string UnrecognizedOption(std::string_view o) {
+  return "ERR Unrecognized option '" + std::string(o) + "'";
+}
+inline std::string UnknownClientType(std::string_view t) {
+  return "ERR Unknown client type '" + std::string(t) + "'";
+}
+inline std::string NoSuchUser(std::string_view u) { return "ERR No such user '" + std::string(u) + "'"; }
+inline std::string UnknownConfigOption(std::string_view o) {
+  return "ERR Unknown option or number of arguments for CONFIG SET - '" + std::string(o) + "'";
+}
 
 }  // namespace ferrite::err

@@ -98,7 +98,7 @@ void Copy(CommandContext& ctx) {
   if (!e) return ctx.rb.Integer(0);
   if (dst.Peek(a[2], ctx.now_ms) && !replace) return ctx.rb.Integer(0);
   Value v = e->value.Clone();
-  if (v.empty()) return ctx.rb.Error("ERR COPY is not supported for this type yet");
+  if (v.empty()) return ctx.rb.Error(err::kCopyUnsupported);
   int64_t expire = e->expire_ms;
   Entry* d = dst.Set(a[2], std::move(v), false, ctx.now_ms);
   if (expire) dst.SetExpire(d, expire);
@@ -193,13 +193,13 @@ void ExpireGeneric(CommandContext& ctx, bool ms, bool absolute, const char* name
     else if (ArgIs(a[i], "XX")) xx = true;
     else if (ArgIs(a[i], "GT")) gt = true;
     else if (ArgIs(a[i], "LT")) lt = true;
-    else return ctx.rb.Error("ERR Unsupported option " + std::string(a[i]));
+    else return ctx.rb.Error(err::UnsupportedOption(a[i]));
   }
   if (nx && (xx || gt || lt)) return ctx.rb.Error(err::kExpireNxXxGtLt);
-  if (gt && lt) return ctx.rb.Error("ERR GT and LT options at the same time are not compatible");
+  if (gt && lt) return ctx.rb.Error(err::kGtAndLt);
   int64_t when;
   if (!ParseInt64(a[2], &when)) return ctx.rb.Error(err::kNotInt);
-  std::string bad = std::string("ERR invalid expire time in '") + name + "' command";
+  std::string bad = err::InvalidExpireTime(name);
   if (!ms) {
     if (when > INT64_MAX / 1000 || when < INT64_MIN / 1000) return ctx.rb.Error(bad);
     when *= 1000;
@@ -268,8 +268,7 @@ void ObjectCmd(CommandContext& ctx) {
   }
   if (a.size() != 3 || !(ArgIs(sub, "ENCODING") || ArgIs(sub, "FREQ") || ArgIs(sub, "IDLETIME") ||
                          ArgIs(sub, "REFCOUNT"))) {
-    return ctx.rb.Error("ERR unknown subcommand or wrong number of arguments for '" +
-                        std::string(sub) + "'. Try OBJECT HELP.");
+    return ctx.rb.Error(err::UnknownSubcommand(sub, "OBJECT"));
   }
   Entry* e = ctx.db().Peek(a[2], ctx.now_ms);
   if (!e) return ctx.rb.Null();
@@ -278,18 +277,12 @@ void ObjectCmd(CommandContext& ctx) {
   if (ArgIs(sub, "ENCODING")) return ctx.rb.Bulk(e->value.EncodingName());
   if (ArgIs(sub, "FREQ")) {
     if (!lfu)
-      return ctx.rb.Error(
-          "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please "
-          "note that when switching between policies at runtime LRU and LFU data will take some "
-          "time to adjust.");
+      return ctx.rb.Error(err::kLfuNotSelected);
     return ctx.rb.Integer(Database::LfuDecayed(*e, ctx.now_ms));
   }
   if (ArgIs(sub, "IDLETIME")) {
     if (lfu)
-      return ctx.rb.Error(
-          "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that "
-          "when switching between policies at runtime LRU and LFU data will take some time to "
-          "adjust.");
+      return ctx.rb.Error(err::kLfuSelected);
     int64_t idle = ctx.now_ms / 1000 - int64_t(e->lru);
     return ctx.rb.Integer(std::max<int64_t>(idle, 0));
   }

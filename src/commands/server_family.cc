@@ -21,7 +21,7 @@ namespace {
 
 // ---------------------------------------------------------------- connection
 void Ping(CommandContext& ctx) {
-  if (ctx.args.size() > 2) return ctx.rb.Error("ERR wrong number of arguments for 'ping' command");
+  if (ctx.args.size() > 2) return ctx.rb.Error(err::kPingArity);
   if (ctx.args.size() == 2) return ctx.rb.Bulk(ctx.args[1]);
   ctx.rb.SimpleString("PONG");
 }
@@ -82,7 +82,7 @@ void Hello(CommandContext& ctx) {
   size_t i = 1;
   if (a.size() >= 2) {
     if (!ParseInt64(a[1], &ver)) {
-      return ctx.rb.Error("ERR Protocol version is not an integer or out of range");
+      return ctx.rb.Error(err::kProtoVersion);
     }
     if (ver < 2 || ver > 3) return ctx.rb.Error(err::kNoProto);
     i = 2;
@@ -98,17 +98,14 @@ void Hello(CommandContext& ctx) {
       setname = a[++i];
       has_setname = true;
       if (!ValidClientName(setname)) {
-        return ctx.rb.Error("ERR Client names cannot contain spaces, newlines or special characters.");
+        return ctx.rb.Error(err::kClientName);
       }
     } else {
-      return ctx.rb.Error("ERR Syntax error in HELLO option '" + std::string(a[i]) + "'");
+      return ctx.rb.Error(err::HelloSyntax(a[i]));
     }
   }
   if (!s.authenticated) {
-    return ctx.rb.Error("NOAUTH HELLO must be called with the client already authenticated, "
-                        "otherwise the HELLO <proto> AUTH <user> <pass> option can be used to "
-                        "authenticate the client and select the RESP protocol version at the "
-                        "same time");
+    return ctx.rb.Error(err::kHelloNoAuth);
   }
   if (has_setname) s.name.assign(setname);
   s.resp3 = ver == 3;
@@ -142,8 +139,8 @@ void Select(CommandContext& ctx) {
 // ---------------------------------------------------------------- databases
 void SwapDb(CommandContext& ctx) {
   int64_t a, b;
-  if (!ParseInt64(ctx.args[1], &a)) return ctx.rb.Error("ERR invalid first DB index");
-  if (!ParseInt64(ctx.args[2], &b)) return ctx.rb.Error("ERR invalid second DB index");
+  if (!ParseInt64(ctx.args[1], &a)) return ctx.rb.Error(err::kInvalidFirstDb);
+  if (!ParseInt64(ctx.args[2], &b)) return ctx.rb.Error(err::kInvalidSecondDb);
   int n = ctx.engine.db_count();
   if (a < 0 || a >= n || b < 0 || b >= n) return ctx.rb.Error(err::kDbIndex);
   if (a != b) {
@@ -231,8 +228,7 @@ void ConfigCmd(CommandContext& ctx) {
     return ctx.rb.Ok();
   }
   if (ArgIs(sub, "SET") && a.size() >= 3) {
-    return ctx.rb.Error("ERR Unknown option or number of arguments for CONFIG SET - '" +
-                        std::string(a[2]) + "'");
+    return ctx.rb.Error(err::UnknownConfigOption(a[2]));
   }
   if (ArgIs(sub, "RESETSTAT") && a.size() == 2) {
     ctx.engine.stats() = ServerStats();
@@ -249,8 +245,7 @@ void ConfigCmd(CommandContext& ctx) {
     ctx.rb.SimpleString("RESETSTAT");
     return;
   }
-  ctx.rb.Error("ERR unknown subcommand or wrong number of arguments for '" + std::string(sub) +
-               "'. Try CONFIG HELP.");
+  ctx.rb.Error(err::UnknownSubcommand(sub, "CONFIG"));
 }
 
 std::string ClientLine(Engine& e, const Session& s) {
@@ -277,7 +272,7 @@ void Client(CommandContext& ctx) {
   }
   if (ArgIs(sub, "SETNAME") && a.size() == 3) {
     if (!ValidClientName(a[2])) {
-      return ctx.rb.Error("ERR Client names cannot contain spaces, newlines or special characters.");
+      return ctx.rb.Error(err::kClientName);
     }
     s.name.assign(a[2]);
     return ctx.rb.Ok();
@@ -285,7 +280,7 @@ void Client(CommandContext& ctx) {
   if (ArgIs(sub, "SETINFO") && a.size() == 4) {
     if (ArgIs(a[2], "LIB-NAME")) s.lib_name.assign(a[3]);
     else if (ArgIs(a[2], "LIB-VER")) s.lib_ver.assign(a[3]);
-    else return ctx.rb.Error("ERR Unrecognized option '" + std::string(a[2]) + "'");
+    else return ctx.rb.Error(err::UnrecognizedOption(a[2]));
     return ctx.rb.Ok();
   }
   if (ArgIs(sub, "INFO") && a.size() == 2) {
@@ -299,14 +294,14 @@ void Client(CommandContext& ctx) {
         i++;
         if (!ArgIs(a[i], "normal") && !ArgIs(a[i], "master") && !ArgIs(a[i], "replica") &&
             !ArgIs(a[i], "pubsub")) {
-          return ctx.rb.Error("ERR Unknown client type '" + std::string(a[i]) + "'");
+          return ctx.rb.Error(err::UnknownClientType(a[i]));
         }
         if (!ArgIs(a[i], "normal")) return ctx.rb.Verbatim("");
       } else if (ArgIs(a[i], "ID")) {
         filter_ids = true;
         for (i++; i < a.size(); i++) {
           uint64_t id;
-          if (!ParseUint64(a[i], &id) || id == 0) return ctx.rb.Error("ERR Invalid client ID");
+          if (!ParseUint64(a[i], &id) || id == 0) return ctx.rb.Error(err::kInvalidClientId);
           ids.push_back(id);
         }
       } else {
@@ -329,7 +324,7 @@ void Client(CommandContext& ctx) {
           return ctx.rb.Ok();
         }
       }
-      return ctx.rb.Error("ERR No such client");
+      return ctx.rb.Error(err::kNoSuchClient);
     }
     if (a.size() % 2 != 0) return ctx.rb.Error(err::kSyntax);
     uint64_t want_id = 0;
@@ -342,7 +337,7 @@ void Client(CommandContext& ctx) {
       any_filter = true;
       if (ArgIs(k, "ID")) {
         if (!ParseUint64(v, &want_id) || want_id == 0) {
-          return ctx.rb.Error("ERR client-id should be greater than 0");
+          return ctx.rb.Error(err::kClientIdZero);
         }
       } else if (ArgIs(k, "ADDR")) {
         want_addr = v;
@@ -351,10 +346,10 @@ void Client(CommandContext& ctx) {
       } else if (ArgIs(k, "TYPE")) {
         if (!ArgIs(v, "normal") && !ArgIs(v, "master") && !ArgIs(v, "replica") &&
             !ArgIs(v, "slave") && !ArgIs(v, "pubsub")) {
-          return ctx.rb.Error("ERR Unknown client type '" + std::string(v) + "'");
+          return ctx.rb.Error(err::UnknownClientType(v));
         }
       } else if (ArgIs(k, "USER")) {
-        if (v != "default") return ctx.rb.Error("ERR No such user '" + std::string(v) + "'");
+        if (v != "default") return ctx.rb.Error(err::NoSuchUser(v));
       } else if (ArgIs(k, "SKIPME")) {
         if (ArgIs(v, "yes")) skipme = true;
         else if (ArgIs(v, "no")) skipme = false;
@@ -389,8 +384,7 @@ void Client(CommandContext& ctx) {
                         "GETNAME, SETNAME, SETINFO, INFO, LIST, KILL");
     return;
   }
-  ctx.rb.Error("ERR unknown subcommand or wrong number of arguments for '" + std::string(sub) +
-               "'. Try CLIENT HELP.");
+  ctx.rb.Error(err::UnknownSubcommand(sub, "CLIENT"));
 }
 
 // ---------------------------------------------------------------- COMMAND
@@ -488,24 +482,23 @@ void Command(CommandContext& ctx) {
     return;
   }
   if (ArgIs(sub, "GETKEYS") && a.size() < 4) {
-    return ctx.rb.Error("ERR wrong number of arguments for 'command|getkeys' command");
+    return ctx.rb.Error(err::kGetkeysArity);
   }
   if (ArgIs(sub, "GETKEYS")) {
     const CommandSpec* c = t.Find(a[2]);
-    if (!c) return ctx.rb.Error("ERR Invalid command specified");
+    if (!c) return ctx.rb.Error(err::kInvalidCommand);
     ArgList line = a.subspan(2);
     if ((c->arity > 0 && int(line.size()) != c->arity) ||
         (c->arity < 0 && int(line.size()) < -c->arity)) {
-      return ctx.rb.Error("ERR Invalid number of arguments specified for command");
+      return ctx.rb.Error(err::kInvalidCommandArgs);
     }
     auto pos = CommandTable::KeyPositions(*c, line);
-    if (pos.empty()) return ctx.rb.Error("ERR The command has no key arguments");
+    if (pos.empty()) return ctx.rb.Error(err::kNoKeyArgs);
     ctx.rb.ArrayHeader(pos.size());
     for (int p : pos) ctx.rb.Bulk(line[size_t(p)]);
     return;
   }
-  ctx.rb.Error("ERR unknown subcommand or wrong number of arguments for '" + std::string(sub) +
-               "'. Try COMMAND HELP.");
+  ctx.rb.Error(err::UnknownSubcommand(sub, "COMMAND"));
 }
 
 // ---------------------------------------------------------------- DEBUG
@@ -583,11 +576,11 @@ void Debug(CommandContext& ctx) {
   if (ArgIs(sub, "POPULATE") && a.size() >= 3 && a.size() <= 5) {
     int64_t count, size = -1;
     if (!ParseInt64(a[2], &count) || count < 0) {
-      return ctx.rb.Error("ERR count is not an integer or out of range");
+      return ctx.rb.Error(err::kCountNotInt);
     }
     std::string prefix = a.size() >= 4 ? std::string(a[3]) : "key";
     if (a.size() == 5 && (!ParseInt64(a[4], &size) || size < 0)) {
-      return ctx.rb.Error("ERR size is not an integer or out of range");
+      return ctx.rb.Error(err::kSizeNotInt);
     }
     Database& db = ctx.db();
     for (int64_t i = 0; i < count; i++) {
@@ -625,8 +618,7 @@ void Debug(CommandContext& ctx) {
     ctx.rb.SimpleString("OBJECT <key> | SET-ACTIVE-EXPIRE <0|1>");
     return;
   }
-  ctx.rb.Error("ERR unknown subcommand or wrong number of arguments for '" + std::string(sub) +
-               "'. Try DEBUG HELP.");
+  ctx.rb.Error(err::UnknownSubcommand(sub, "DEBUG"));
 }
 
 void Memory(CommandContext& ctx) {
@@ -636,8 +628,7 @@ void Memory(CommandContext& ctx) {
     if (!e) return ctx.rb.Null();
     return ctx.rb.Integer(int64_t(sizeof(Entry) + e->key_.heap_bytes() + e->value.MemoryUsage()));
   }
-  ctx.rb.Error("ERR unknown subcommand or wrong number of arguments for '" + std::string(a[1]) +
-               "'. Try MEMORY HELP.");
+  ctx.rb.Error(err::UnknownSubcommand(a[1], "MEMORY"));
 }
 
 // ---------------------------------------------------------------- transactions
@@ -684,7 +675,7 @@ void Shutdown(CommandContext& ctx) {
           ArgIs(o, "ABORT"))) {
       return ctx.rb.Error(err::kSyntax);
     }
-    if (ArgIs(o, "ABORT")) return ctx.rb.Error("ERR No shutdown in progress.");
+    if (ArgIs(o, "ABORT")) return ctx.rb.Error(err::kNoShutdown);
   }
   ctx.engine.RequestShutdown();
   ctx.session.close_after_reply = true;  // no reply: the connection closes, as Redis
@@ -692,9 +683,9 @@ void Shutdown(CommandContext& ctx) {
 
 void BgRewriteAof(CommandContext& ctx) {
   PersistenceControl* p = ctx.engine.persistence();
-  if (!p) return ctx.rb.Error("ERR persistence is not available in this process");
+  if (!p) return ctx.rb.Error(err::kNoPersistence);
   Status st = p->RewriteAof();
-  if (!st.ok()) return ctx.rb.Error("ERR Background append only file rewriting failed: " + st.message());
+  if (!st.ok()) return ctx.rb.Error(std::string(err::kRewriteFailed) + st.message());
   ctx.rb.SimpleString("Background append only file rewriting started");
 }
 

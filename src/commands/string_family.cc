@@ -34,13 +34,13 @@ bool ParseExpireArg(CommandContext& ctx, std::string_view unit, std::string_view
   bool secs = EqualsIgnoreCase(unit, "ex") || EqualsIgnoreCase(unit, "exat");
   bool absolute = EqualsIgnoreCase(unit, "exat") || EqualsIgnoreCase(unit, "pxat");
   if (v <= 0 || (secs && v > kMaxExpireMs / 1000)) {
-    ctx.rb.Error(std::string("ERR invalid expire time in '") + cmd + "' command");
+    ctx.rb.Error(err::InvalidExpireTime(cmd));
     return false;
   }
   if (secs) v *= 1000;
   if (!absolute) {
     if (v > kMaxExpireMs - ctx.now_ms) {
-      ctx.rb.Error(std::string("ERR invalid expire time in '") + cmd + "' command");
+      ctx.rb.Error(err::InvalidExpireTime(cmd));
       return false;
     }
     v += ctx.now_ms;
@@ -222,8 +222,7 @@ void MGet(CommandContext& ctx) {
 
 void MSetGeneric(CommandContext& ctx, bool nx) {
   if (ctx.args.size() % 2 == 0) {
-    return ctx.rb.Error(std::string("ERR wrong number of arguments for '") +
-                        (nx ? "msetnx" : "mset") + "' command");
+    return ctx.rb.Error(err::WrongArity(nx ? "msetnx" : "mset"));
   }
   if (nx) {
     for (size_t i = 1; i < ctx.args.size(); i += 2) {
@@ -265,7 +264,7 @@ void IncrBy(CommandContext& ctx) {
 void DecrBy(CommandContext& ctx) {
   int64_t by;
   if (!ParseIntArg(ctx, ctx.args[2], &by)) return;
-  if (by == INT64_MIN) return ctx.rb.Error("ERR decrement would overflow");
+  if (by == INT64_MIN) return ctx.rb.Error(err::kDecrOverflow);
   IncrByGeneric(ctx, -by);
 }
 
@@ -338,7 +337,7 @@ void GetRange(CommandContext& ctx) {
 void SetRange(CommandContext& ctx) {
   int64_t off;
   if (!ParseIntArg(ctx, ctx.args[2], &off)) return;
-  if (off < 0) return ctx.rb.Error("ERR offset is out of range");
+  if (off < 0) return ctx.rb.Error(err::kOffsetRange);
   std::string_view val = ctx.args[3];
   bool wrong;
   Entry* e = FindTyped(ctx, ctx.args[1], ValueType::kString, &wrong, true);

@@ -1,5 +1,7 @@
 #include "persistence/manager.h"
 
+#include "commands/errors.h"
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -96,7 +98,7 @@ Status PersistenceManager::RewriteAof() {
 
 std::string PersistenceManager::WriteRefusal() {
   if (aof_ && aof_->write_error()) {
-    return "MISCONF Errors writing to the AOF file: " + aof_->stats().last_write_error;
+    return err::kMisconfAof + aof_->stats().last_write_error;
   }
   return "";
 }
