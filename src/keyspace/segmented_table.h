@@ -270,9 +270,13 @@ class SegmentedTable {
     ::operator delete(s);
   }
   void DestroyAll() {
+    // Collect first: several directory slots point at one segment, so freeing while
+    // walking would read freed segments.
+    std::vector<Segment*> unique;
     for (size_t i = 0; i < dir_.size(); i++) {
-      if (FirstIndex(dir_[i]) == i) FreeSegment(dir_[i]);
+      if (FirstIndex(dir_[i]) == i) unique.push_back(dir_[i]);
     }
+    for (Segment* s : unique) FreeSegment(s);
     dir_.clear();
     segments_ = 0;
   }
