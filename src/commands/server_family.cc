@@ -685,6 +685,7 @@ void BgRewriteAof(CommandContext& ctx) {
   PersistenceControl* p = ctx.engine.persistence();
   if (!p) return ctx.rb.Error(err::kNoPersistence);
   Status st = p->RewriteAof();
+  if (st.code() == Status::Code::kBusy) return ctx.rb.Error("ERR " + st.message());
   if (!st.ok()) return ctx.rb.Error(std::string(err::kRewriteFailed) + st.message());
   ctx.rb.SimpleString("Background append only file rewriting started");
 }

@@ -363,6 +363,9 @@ int NetServer::Run() {
     int64_t now = clock->MonotonicUs();
     int timeout_ms = int(std::max<int64_t>(0, (next_cron_us_ - now + 999) / 1000));
     if (held_replies_) timeout_ms = std::min(timeout_ms, 10);  // retry the held flush soon
+    for (auto& busy : busy_probes) {
+      if (busy()) timeout_ms = 0;
+    }
     int n = epoll_wait(epfd_, events, kMaxEvents, timeout_ms);
     for (int i = 0; i < n; i++) {
       uint64_t tag = events[i].data.u64;

@@ -36,6 +36,9 @@ class NetServer {
   // `always` fsync failed) and at shutdown.
   std::vector<std::function<bool()>> before_sleep_hooks;
   std::vector<std::function<void()>> shutdown_hooks;
+  // While any probe says true (a background rewrite is running), the loop polls instead
+  // of sleeping, so the paced background work keeps moving when clients are idle.
+  std::vector<std::function<bool()>> busy_probes;
 
  private:
   struct Conn;

@@ -21,8 +21,11 @@ class PersistenceManager : public PersistenceControl {
 
   // Start-up: replays the AOF if enabled and present, then opens it for appending.
   Status Start();
-  // Loop hook, before replies are sent. False: hold replies (an `always` write failed).
+  // Loop hook, before replies are sent: paces a running background rewrite, then writes
+  // the AOF. False: hold replies (an `always` write failed).
   bool BeforeSleep();
+  // True while background work (a rewrite) wants the loop not to sleep.
+  bool Busy() const { return aof_ && aof_->rewriting(); }
   // Orderly shutdown: everything written and fsynced.
   void Shutdown();
   // CONFIG SET side effects (registered as the registry's apply hook).
@@ -42,7 +45,7 @@ class PersistenceManager : public PersistenceControl {
   FileSystem* fs_;
   Clock* clock_;
   std::unique_ptr<Aof> aof_;
-  int64_t rewrite_started_ms_ = -1;
+  uint64_t epoch_ = 0;  // last snapshot epoch handed out (tables start at 0)
 };
 
 }  // namespace ferrite

@@ -151,6 +151,7 @@ int main(int argc, char** argv) {
   NetServer server(engine.get());
   server.before_sleep_hooks.push_back([&persistence] { return persistence.BeforeSleep(); });
   server.shutdown_hooks.push_back([&persistence] { persistence.Shutdown(); });
+  server.busy_probes.push_back([&persistence] { return persistence.Busy(); });
   if (Status st = server.Listen(config.server.bind, int(config.server.port)); !st.ok()) {
     spdlog::critical("{}", st.message());
     return 1;

@@ -136,6 +136,7 @@ Status Aof::Open() {
 }
 
 void Aof::Close() {
+  if (snapshot_) AbortRewrite("the AOF is being closed");
   if (fsync_thread_.joinable()) {
     {
       std::lock_guard<std::mutex> lk(mu_);
@@ -179,6 +180,12 @@ Status Aof::WriteBuffer() {
     return st;
   }
   size_ = out_->Size();
+  if (incr_out_ && rewrite_error_.ok()) {
+    // The incremental part of a running rewrite: the same bytes, in a file of its own.
+    Status is = incr_out_->Append(buf_);
+    if (is.ok()) is = incr_out_->Flush();
+    if (!is.ok()) rewrite_error_ = is;
+  }
   buf_.clear();
   pending_fsync_ = true;
   return Status::Ok();
@@ -264,6 +271,132 @@ void Aof::AppendDump(std::string* out) {
       if (e.expire_ms) aof::AppendCommand(out, {"PEXPIREAT", e.key(), FormatInt64(e.expire_ms)});
     });
   }
+}
+
+void Aof::RemoveStrayFiles(FileSystem* fs, const std::string& dir, const std::string& file) {
+  for (const char* suffix : {".rewrite.tmp", ".incr.tmp"}) {
+    std::string p = dir + "/" + file + suffix;
+    if (fs->FileExists(p)) {
+      spdlog::warn("Removing {} left by an interrupted rewrite", p);
+      (void)fs->DeleteFile(p);
+    }
+  }
+}
+
+void Aof::EmitFrozen(int db, const Entry& e) {
+  if (e.expire_ms && e.expire_ms <= freeze_ms_) return;  // already expired at the cut
+  if (db != base_selected_db_) {
+    aof::AppendCommand(&base_buf_, {"SELECT", FormatInt64(db)});
+    base_selected_db_ = db;
+  }
+  std::string scratch;
+  if (e.value.is_string()) {
+    aof::AppendCommand(&base_buf_, {"SET", e.key(), e.value.GetString(&scratch)});
+  }
+  if (e.expire_ms) aof::AppendCommand(&base_buf_, {"PEXPIREAT", e.key(), FormatInt64(e.expire_ms)});
+  if (base_buf_.size() >= (1 << 20) && rewrite_error_.ok()) {
+    rewrite_error_ = base_out_->Append(base_buf_);
+    base_buf_.clear();
+  }
+}
+
+Status Aof::StartRewrite(uint64_t epoch) {
+  if (snapshot_) return Status::Busy("Background append only file rewriting already in progress");
+  if (!out_) return Status::InvalidArgument("the AOF is off");
+  // Everything executed before the cut must be in the old file, so the incremental part
+  // starts exactly at the cut.
+  if (Status st = WriteBuffer(); !st.ok()) return st;
+  auto base = fs_->NewWritableFile(path() + ".rewrite.tmp", /*append=*/false);
+  if (!base.ok()) return base.status();
+  auto incr = fs_->NewWritableFile(path() + ".incr.tmp", /*append=*/false);
+  if (!incr.ok()) {
+    (void)fs_->DeleteFile(path() + ".rewrite.tmp");
+    return incr.status();
+  }
+  base_out_ = std::move(base.value());
+  incr_out_ = std::move(incr.value());
+  base_buf_.clear();
+  base_selected_db_ = -1;
+  selected_db_ = -1;  // the incremental part starts with its own SELECT
+  rewrite_error_ = Status::Ok();
+  freeze_ms_ = clock_->NowMs();
+  rewrite_start_us_ = clock_->MonotonicUs();
+  snapshot_ = std::make_unique<Snapshot>(engine_, clock_,
+                                         [this](int db, const Entry& e) { EmitFrozen(db, e); });
+  snapshot_->Start(epoch);
+  spdlog::info("Background append only file rewriting started (fork-less, epoch {})", epoch);
+  return Status::Ok();
+}
+
+int64_t Aof::rewrite_elapsed_ms() const {
+  return snapshot_ ? (clock_->MonotonicUs() - rewrite_start_us_) / 1000 : -1;
+}
+
+void Aof::AbortRewrite(const std::string& why) {
+  if (!snapshot_) return;
+  snapshot_->Stop();
+  snapshot_.reset();
+  if (base_out_) (void)base_out_->Close();
+  if (incr_out_) (void)incr_out_->Close();
+  base_out_.reset();
+  incr_out_.reset();
+  base_buf_.clear();
+  (void)fs_->DeleteFile(path() + ".rewrite.tmp");
+  (void)fs_->DeleteFile(path() + ".incr.tmp");
+  stats_.last_rewrite_ok = false;
+  spdlog::warn("Background AOF rewrite aborted: {}", why);
+}
+
+void Aof::RewriteStep(int64_t budget_us, size_t max_buckets) {
+  if (!snapshot_) return;
+  bool complete = snapshot_->Step(budget_us, max_buckets);
+  if (!rewrite_error_.ok()) return AbortRewrite(rewrite_error_.message());
+  if (!complete) return;
+  Status st = FinishRewrite();
+  if (!st.ok()) AbortRewrite(st.message());
+}
+
+Status Aof::FinishRewrite() {
+  snapshot_->Stop();
+  if (Status st = WriteBuffer(); !st.ok()) return st;
+  if (!rewrite_error_.ok()) return rewrite_error_;
+  Status st = base_out_->Append(base_buf_);
+  base_buf_.clear();
+  // Append the incremental part, read back from disk in chunks.
+  if (st.ok()) st = incr_out_->Close();
+  if (st.ok()) {
+    auto in = fs_->NewSequentialFile(path() + ".incr.tmp");
+    st = in.status();
+    std::vector<char> chunk(1 << 20);
+    while (st.ok()) {
+      auto n = in.value()->Read(chunk.size(), chunk.data());
+      if (!n.ok()) {
+        st = n.status();
+        break;
+      }
+      if (n.value() == 0) break;
+      st = base_out_->Append(std::string_view(chunk.data(), n.value()));
+    }
+  }
+  if (st.ok()) st = base_out_->Sync();
+  if (st.ok()) st = base_out_->Close();
+  if (st.ok()) st = fs_->RenameFile(path() + ".rewrite.tmp", path());
+  if (st.ok()) st = fs_->SyncDir(dir_);
+  if (!st.ok()) return st;
+  uint64_t emitted = snapshot_->entries_emitted();
+  snapshot_.reset();
+  base_out_.reset();
+  incr_out_.reset();
+  (void)fs_->DeleteFile(path() + ".incr.tmp");
+  // Switch to the new file: the old descriptor (and the fsync helper using it) go.
+  Close();
+  if (Status o = Open(); !o.ok()) return o;
+  stats_.rewrites++;
+  stats_.last_rewrite_ok = true;
+  stats_.last_rewrite_ms = (clock_->MonotonicUs() - rewrite_start_us_) / 1000;
+  spdlog::info("Background AOF rewrite finished: {} keys, {} bytes, {} ms", emitted, size_,
+               stats_.last_rewrite_ms);
+  return Status::Ok();
 }
 
 Status Aof::Rewrite() {

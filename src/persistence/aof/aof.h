@@ -24,6 +24,7 @@
 #include "base/status.h"
 #include "commands/engine.h"
 #include "io/file_system.h"
+#include "persistence/snapshot.h"
 
 namespace ferrite {
 
@@ -60,8 +61,22 @@ class Aof : public PropagationSink {
   Status FlushAndSync();
 
   // Rewrites the file from the current dataset: a base of plain commands (SET, PEXPIREAT,
-  // SELECT), written to a temp file, fsynced and renamed over the AOF. Blocking.
+  // SELECT), written to a temp file, fsynced and renamed over the AOF. Blocking: used when
+  // the AOF is switched on at run time (nothing else is being written then).
   Status Rewrite();
+
+  // BGREWRITEAOF without fork(): freezes the dataset (Snapshot), streams the frozen image
+  // into <aof>.rewrite.tmp from the pre-mutation hook and paced RewriteStep() slices, while
+  // new writes keep going to the current AOF *and* to <aof>.incr.tmp on disk (never an
+  // unbounded RAM buffer). When the image is complete, the incremental part is appended
+  // to it, the result fsynced and renamed over the AOF: one atomic switch. A crash at any
+  // moment leaves the old AOF complete; stray temp files are removed at the next start.
+  Status StartRewrite(uint64_t epoch);
+  void RewriteStep(int64_t budget_us, size_t max_buckets = SIZE_MAX);
+  bool rewriting() const { return snapshot_ != nullptr; }
+  void AbortRewrite(const std::string& why);
+  int64_t rewrite_elapsed_ms() const;
+  static void RemoveStrayFiles(FileSystem* fs, const std::string& dir, const std::string& file);
 
   void set_policy(FsyncPolicy p) { policy_ = p; }
   FsyncPolicy policy() const { return policy_; }
@@ -76,6 +91,8 @@ class Aof : public PropagationSink {
   Status WriteBuffer();
   void FsyncThread();
   void AppendDump(std::string* out);
+  Status FinishRewrite();
+  void EmitFrozen(int db, const Entry& e);
 
   Engine* engine_;
   std::string dir_, file_;
@@ -98,6 +115,15 @@ class Aof : public PropagationSink {
   std::atomic<bool> fsync_in_progress_{false};
   std::atomic<int> fsync_errno_{0};
   int64_t postponed_since_us_ = 0;
+  // Background rewrite state.
+  std::unique_ptr<Snapshot> snapshot_;
+  std::unique_ptr<WritableFile> base_out_;
+  std::unique_ptr<WritableFile> incr_out_;
+  std::string base_buf_;
+  int base_selected_db_ = -1;
+  int64_t freeze_ms_ = 0;
+  int64_t rewrite_start_us_ = 0;
+  Status rewrite_error_;
 };
 
 }  // namespace ferrite

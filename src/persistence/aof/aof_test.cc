@@ -339,5 +339,87 @@ TEST_F(AofTest, RewriteKeepsTheDataInFewerBytes) {
   EXPECT_FALSE(std::filesystem::exists(path() + ".rewrite.tmp"));
 }
 
+// The fork-less background rewrite: writes of every kind interleaved with the paced pass;
+// the rewritten file replays to exactly the live dataset.
+TEST_F(AofTest, BackgroundRewriteUnderWritesReplaysToTheLiveDigest) {
+  EngineHarness h;
+  Aof aof(&h.engine(), FileSystem::Default(), dir_, "ferrite.aof", FsyncPolicy::kEverySec, false,
+          &h.clock());
+  ASSERT_TRUE(aof.Open().ok());
+  h.engine().set_propagation_sink(&aof);
+  for (int i = 0; i < 30000; i++) h.Run({"set", "k" + std::to_string(i), "v" + std::to_string(i)});
+  h.Run({"select", "2"});
+  for (int i = 0; i < 2000; i++) h.Run({"set", "d2:" + std::to_string(i), "x", "EX", "1000"});
+  h.Run({"select", "0"});
+  h.Run({"set", "counter", "0"});
+  ASSERT_TRUE(aof.BeforeSleep());
+  uint64_t before = std::filesystem::file_size(path());
+  ASSERT_TRUE(aof.StartRewrite(1).ok());
+  EXPECT_FALSE(aof.StartRewrite(2).ok());  // one at a time
+  int round = 0;
+  while (aof.rewriting()) {
+    aof.RewriteStep(1000, 3);  // tiny slices: many interleavings
+    for (int j = 0; j < 20; j++, round++) {
+      std::string k = "k" + std::to_string((round * 7919) % 40000);
+      switch (round % 6) {
+        case 0: h.Run({"set", k, "new" + std::to_string(round)}); break;  // also new keys (splits)
+        case 1: h.Run({"del", k}); break;
+        case 2: h.Run({"incr", "counter"}); break;
+        case 3: h.Run({"append", k, "+"}); break;
+        case 4: h.Run({"expire", k, "500"}); break;
+        case 5: h.Run({"swapdb", "2", "3"}); break;
+      }
+    }
+    ASSERT_TRUE(aof.BeforeSleep());
+    ASSERT_LT(round, 10'000'000);
+  }
+  EXPECT_TRUE(aof.stats().last_rewrite_ok);
+  EXPECT_EQ(aof.stats().rewrites, 1u);
+  h.Run({"incr", "counter"});  // a write after the switch lands in the new file
+  ASSERT_TRUE(aof.BeforeSleep());
+  ASSERT_TRUE(aof.FlushAndSync().ok());
+  std::string want = h.Run({"debug", "digest"});
+  h.engine().set_propagation_sink(nullptr);
+  EXPECT_FALSE(std::filesystem::exists(path() + ".rewrite.tmp"));
+  EXPECT_FALSE(std::filesystem::exists(path() + ".incr.tmp"));
+  EngineHarness h2;
+  ASSERT_TRUE(LoadInto(h2, "abort").ok());
+  EXPECT_EQ(h2.Run({"debug", "digest"}), want);
+  EXPECT_GT(round, 100);
+  (void)before;
+}
+
+// A crash in the middle of a rewrite leaves the old AOF complete; the temp files are
+// removed at the next start.
+TEST_F(AofTest, CrashDuringRewriteKeepsTheOldFile) {
+  std::string want;
+  {
+    EngineHarness h;
+    Aof aof(&h.engine(), FileSystem::Default(), dir_, "ferrite.aof", FsyncPolicy::kAlways, false,
+            &h.clock());
+    ASSERT_TRUE(aof.Open().ok());
+    h.engine().set_propagation_sink(&aof);
+    for (int i = 0; i < 5000; i++) h.Run({"set", "k" + std::to_string(i), "v"});
+    ASSERT_TRUE(aof.BeforeSleep());
+    ASSERT_TRUE(aof.StartRewrite(1).ok());
+    aof.RewriteStep(1000, 10);
+    h.Run({"set", "during", "1"});
+    ASSERT_TRUE(aof.BeforeSleep());
+    want = h.Run({"debug", "digest"});
+    h.engine().set_propagation_sink(nullptr);
+    // "Crash": copy the files as they are now, before any orderly close.
+    std::filesystem::copy_file(path(), path() + ".crash");
+    EXPECT_TRUE(std::filesystem::exists(path() + ".rewrite.tmp"));
+    std::filesystem::copy_file(path() + ".rewrite.tmp", dir_ + "/saved.rewrite.tmp");
+  }
+  std::filesystem::rename(path() + ".crash", path());
+  std::filesystem::rename(dir_ + "/saved.rewrite.tmp", path() + ".rewrite.tmp");
+  Aof::RemoveStrayFiles(FileSystem::Default(), dir_, "ferrite.aof");
+  EXPECT_FALSE(std::filesystem::exists(path() + ".rewrite.tmp"));
+  EngineHarness h2;
+  ASSERT_TRUE(LoadInto(h2, "abort").ok());
+  EXPECT_EQ(h2.Run({"debug", "digest"}), want);
+}
+
 }  // namespace
 }  // namespace ferrite
