@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace ferrite {
 
 PersistenceManager::PersistenceManager(Engine* engine, FileSystem* fs, Clock* clock)
@@ -64,7 +66,37 @@ bool PersistenceManager::BeforeSleep() {
   // About 1 ms of the frozen-image pass per loop iteration: a rewrite must not starve
   // clients (DESIGN.md: "a save must not pin the CPU").
   if (aof_->rewriting()) aof_->RewriteStep(1000);
+  else MaybeAutoRewrite();
   return aof_->BeforeSleep();
+}
+
+void PersistenceManager::MaybeAutoRewrite() {
+  const auto& p = engine_->config().persistence;
+  const AofStats& st = aof_->stats();
+  // Track the outcome of the last rewrite for the backoff.
+  if (st.rewrites != rewrites_seen_) {
+    rewrites_seen_ = st.rewrites;
+    rewrite_failures_ = 0;
+  }
+  if (p.aof_rewrite_percentage <= 0) return;
+  uint64_t size = aof_->current_size();
+  if (size < uint64_t(p.aof_rewrite_min_size)) return;
+  uint64_t base = std::max<uint64_t>(st.base_size, 1);
+  if ((size - std::min(size, base)) * 100 / base < uint64_t(p.aof_rewrite_percentage)) return;
+  int64_t now = clock_->NowMs();
+  if (now < next_auto_rewrite_ms_) return;
+  spdlog::info("Starting automatic rewriting of AOF on {}% growth",
+               (size - std::min(size, base)) * 100 / base);
+  Status s = aof_->StartRewrite(++epoch_);
+  if (!s.ok()) {
+    rewrite_failures_++;
+    next_auto_rewrite_ms_ = now + std::min<int64_t>(60'000, int64_t(1000) << std::min(rewrite_failures_, 6));
+    spdlog::warn("Automatic AOF rewrite could not start: {} (next try in {} ms)", s.message(),
+                 next_auto_rewrite_ms_ - now);
+    return;
+  }
+  // If this one fails later, the next automatic attempt waits too.
+  next_auto_rewrite_ms_ = now + std::min<int64_t>(60'000, int64_t(1000) << std::min(rewrite_failures_++, 6));
 }
 
 void PersistenceManager::Shutdown() {

@@ -45,7 +45,13 @@ class PersistenceManager : public PersistenceControl {
   FileSystem* fs_;
   Clock* clock_;
   std::unique_ptr<Aof> aof_;
+  void MaybeAutoRewrite();
+
   uint64_t epoch_ = 0;  // last snapshot epoch handed out (tables start at 0)
+  // Automatic rewrites back off after failures: 1 s, 2 s, 4 s … up to 60 s.
+  int rewrite_failures_ = 0;
+  int64_t next_auto_rewrite_ms_ = 0;
+  uint64_t rewrites_seen_ = 0;
 };
 
 }  // namespace ferrite

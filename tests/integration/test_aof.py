@@ -287,3 +287,28 @@ def test_sigkill_during_background_rewrite(server_factory):
     assert not [f for f in os.listdir(s.dir) if f.endswith(".tmp")]
     # The kill landed mid-rewrite (temp files existed) at least in this run's setup.
     assert in_progress == 1 or not leftovers
+
+
+@ferrite_only
+def test_automatic_rewrite_on_growth(server_factory):
+    s = server_factory(aof="everysec")
+    c = s.client()
+    c.config_set("auto-aof-rewrite-min-size", "64kb")
+    c.config_set("auto-aof-rewrite-percentage", "100")
+    c.set("counter", 0)
+    pipe = c.pipeline(transaction=False)
+    for _ in range(20000):
+        pipe.incr("counter")
+    pipe.execute()
+    # Rewrites run while the INCRs stream in; once writes stop, the next automatic rewrite
+    # (after its backoff) leaves the file small.
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        info = c.info("persistence")
+        if info["aof_rewrites"] >= 1 and info["aof_current_size"] < 64 * 1024:
+            break
+        c.incr("counter")
+        time.sleep(0.05)
+    assert info["aof_rewrites"] >= 1
+    assert info["aof_current_size"] < 64 * 1024
+    assert int(c.get("counter")) >= 20000
