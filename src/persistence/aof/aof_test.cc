@@ -339,6 +339,40 @@ TEST_F(AofTest, RewriteKeepsTheDataInFewerBytes) {
   EXPECT_FALSE(std::filesystem::exists(path() + ".rewrite.tmp"));
 }
 
+// everysec on power loss: what survives is what the helper thread fsynced, so the loss
+// window is about one second. Measured here with the fault-injection file system.
+TEST_F(AofTest, PowerLossUnderEverysecLosesAboutOneSecond) {
+  FaultInjectionFileSystem fs(FileSystem::Default());
+  std::vector<int64_t> ack_time_us;  // ack_time_us[v-1]: when INCR returned v
+  int64_t crash_us;
+  {
+    EngineHarness h;
+    Aof aof(&h.engine(), &fs, dir_, "ferrite.aof", FsyncPolicy::kEverySec, false, Clock::Real());
+    ASSERT_TRUE(aof.Open().ok());
+    h.engine().set_propagation_sink(&aof);
+    int64_t start = Clock::Real()->MonotonicUs();
+    while (Clock::Real()->MonotonicUs() - start < 2'500'000) {
+      h.Run({"incr", "counter"});
+      ASSERT_TRUE(aof.BeforeSleep());
+      ack_time_us.push_back(Clock::Real()->MonotonicUs());
+      usleep(200);
+    }
+    crash_us = Clock::Real()->MonotonicUs();
+    ASSERT_TRUE(fs.SimulateCrash().ok());
+    h.engine().set_propagation_sink(nullptr);
+  }
+  EngineHarness h2;
+  ASSERT_TRUE(LoadInto(h2, "truncate").ok());
+  std::string reply = h2.Run({"get", "counter"});
+  int64_t survived = reply == "$-1\r\n" ? 0 : std::stoll(reply.substr(reply.find("\r\n") + 2));
+  ASSERT_GT(survived, 0);
+  int64_t lost = int64_t(ack_time_us.size()) - survived;
+  double window_s = double(crash_us - ack_time_us[size_t(survived - 1)]) / 1e6;
+  printf("everysec power loss: %lld of %zu acknowledged writes lost, window %.3f s\n",
+         static_cast<long long>(lost), ack_time_us.size(), window_s);
+  EXPECT_LE(window_s, 1.6);
+}
+
 // The fork-less background rewrite: writes of every kind interleaved with the paced pass;
 // the rewritten file replays to exactly the live dataset.
 TEST_F(AofTest, BackgroundRewriteUnderWritesReplaysToTheLiveDigest) {
