@@ -82,6 +82,18 @@ TEST(AofFormat, GarbageInTheMiddleIsAnErrorWithOffsetAndLine) {
   EXPECT_NE(r.error().find("expected '*'"), std::string::npos);
 }
 
+// An engine whose writes go to an open AOF: the common set-up of the tests below.
+struct LiveAof {
+  LiveAof(FileSystem* fs, const std::string& dir, FsyncPolicy policy, Clock* clock = nullptr)
+      : aof(&h.engine(), fs, dir, "ferrite.aof", policy, false, clock ? clock : &h.clock()) {
+    EXPECT_TRUE(aof.Open().ok());
+    h.engine().set_propagation_sink(&aof);
+  }
+  ~LiveAof() { h.engine().set_propagation_sink(nullptr); }
+  EngineHarness h;
+  Aof aof;
+};
+
 class AofTest : public ::testing::Test {
  protected:
   AofTest() {
@@ -94,14 +106,10 @@ class AofTest : public ::testing::Test {
   // Runs commands on a fresh engine with an AOF under policy, then returns the digest.
   std::string WriteWith(FileSystem* fs, FsyncPolicy policy,
                         const std::vector<std::vector<std::string>>& cmds) {
-    EngineHarness h;
-    Aof aof(&h.engine(), fs, dir_, "ferrite.aof", policy, false, &h.clock());
-    EXPECT_TRUE(aof.Open().ok());
-    h.engine().set_propagation_sink(&aof);
-    for (auto& c : cmds) h.Run(c);
-    EXPECT_TRUE(aof.BeforeSleep());
-    h.engine().set_propagation_sink(nullptr);
-    return h.Run({"debug", "digest"});
+    LiveAof live(fs, dir_, policy);
+    for (auto& c : cmds) live.h.Run(c);
+    EXPECT_TRUE(live.aof.BeforeSleep());
+    return live.h.Run({"debug", "digest"});
   }
 
   // Loads the file into a fresh engine; returns the load status and fills digest.
@@ -195,10 +203,9 @@ TEST_F(AofTest, UnknownCommandRefused) {
 
 TEST_F(AofTest, WriteErrorHoldsRepliesRefusesWritesAndRecovers) {
   FaultInjectionFileSystem fs(FileSystem::Default());
-  EngineHarness h;
-  Aof aof(&h.engine(), &fs, dir_, "ferrite.aof", FsyncPolicy::kAlways, false, &h.clock());
-  ASSERT_TRUE(aof.Open().ok());
-  h.engine().set_propagation_sink(&aof);
+  LiveAof live(&fs, dir_, FsyncPolicy::kAlways);
+  EngineHarness& h = live.h;
+  Aof& aof = live.aof;
   h.Run({"set", "a", "1"});
   ASSERT_TRUE(aof.BeforeSleep());
   fs.FailAppends(ErrnoStatus("write", aof.path(), EIO));
@@ -216,10 +223,9 @@ TEST_F(AofTest, WriteErrorHoldsRepliesRefusesWritesAndRecovers) {
 
 TEST_F(AofTest, NoSpaceIsReportedAndNothingAcknowledgedIsLost) {
   FaultInjectionFileSystem fs(FileSystem::Default());
-  EngineHarness h;
-  Aof aof(&h.engine(), &fs, dir_, "ferrite.aof", FsyncPolicy::kAlways, false, &h.clock());
-  ASSERT_TRUE(aof.Open().ok());
-  h.engine().set_propagation_sink(&aof);
+  LiveAof live(&fs, dir_, FsyncPolicy::kAlways);
+  EngineHarness& h = live.h;
+  Aof& aof = live.aof;
   fs.SetSpaceLimit(200);
   int acknowledged = 0;
   for (int i = 0; i < 20; i++) {
@@ -241,10 +247,9 @@ TEST_F(AofTest, NoSpaceIsReportedAndNothingAcknowledgedIsLost) {
 
 TEST_F(AofTest, TornWriteIsCutBackBeforeTheRetry) {
   FaultInjectionFileSystem fs(FileSystem::Default());
-  EngineHarness h;
-  Aof aof(&h.engine(), &fs, dir_, "ferrite.aof", FsyncPolicy::kAlways, false, &h.clock());
-  ASSERT_TRUE(aof.Open().ok());
-  h.engine().set_propagation_sink(&aof);
+  LiveAof live(&fs, dir_, FsyncPolicy::kAlways);
+  EngineHarness& h = live.h;
+  Aof& aof = live.aof;
   h.Run({"set", "a", "1"});
   ASSERT_TRUE(aof.BeforeSleep());
   uint64_t good = std::filesystem::file_size(path());
@@ -261,10 +266,9 @@ TEST_F(AofTest, TornWriteIsCutBackBeforeTheRetry) {
 
 TEST_F(AofTest, FsyncErrorUnderAlwaysHoldsReplies) {
   FaultInjectionFileSystem fs(FileSystem::Default());
-  EngineHarness h;
-  Aof aof(&h.engine(), &fs, dir_, "ferrite.aof", FsyncPolicy::kAlways, false, &h.clock());
-  ASSERT_TRUE(aof.Open().ok());
-  h.engine().set_propagation_sink(&aof);
+  LiveAof live(&fs, dir_, FsyncPolicy::kAlways);
+  EngineHarness& h = live.h;
+  Aof& aof = live.aof;
   fs.FailSyncs(1);
   h.Run({"set", "a", "1"});
   EXPECT_FALSE(aof.BeforeSleep());
@@ -276,10 +280,9 @@ TEST_F(AofTest, FsyncErrorUnderAlwaysHoldsReplies) {
 TEST_F(AofTest, PowerLossKeepsWhatAlwaysAcknowledged) {
   FaultInjectionFileSystem fs(FileSystem::Default());
   {
-    EngineHarness h;
-    Aof aof(&h.engine(), &fs, dir_, "ferrite.aof", FsyncPolicy::kAlways, false, &h.clock());
-    ASSERT_TRUE(aof.Open().ok());
-    h.engine().set_propagation_sink(&aof);
+    LiveAof live(&fs, dir_, FsyncPolicy::kAlways);
+    EngineHarness& h = live.h;
+    Aof& aof = live.aof;
     for (int i = 0; i < 100; i++) {
       h.Run({"incr", "counter"});
       ASSERT_TRUE(aof.BeforeSleep());
@@ -294,10 +297,9 @@ TEST_F(AofTest, PowerLossKeepsWhatAlwaysAcknowledged) {
 
 TEST_F(AofTest, PowerLossUnderNoDropsTheUnsyncedTail) {
   FaultInjectionFileSystem fs(FileSystem::Default());
-  EngineHarness h;
-  Aof aof(&h.engine(), &fs, dir_, "ferrite.aof", FsyncPolicy::kNo, false, &h.clock());
-  ASSERT_TRUE(aof.Open().ok());
-  h.engine().set_propagation_sink(&aof);
+  LiveAof live(&fs, dir_, FsyncPolicy::kNo);
+  EngineHarness& h = live.h;
+  Aof& aof = live.aof;
   h.Run({"set", "a", "1"});
   ASSERT_TRUE(aof.FlushAndSync().ok());
   h.Run({"set", "b", "2"});
@@ -311,11 +313,9 @@ TEST_F(AofTest, PowerLossUnderNoDropsTheUnsyncedTail) {
 }
 
 TEST_F(AofTest, RewriteKeepsTheDataInFewerBytes) {
-  EngineHarness h;
-  Aof aof(&h.engine(), FileSystem::Default(), dir_, "ferrite.aof", FsyncPolicy::kEverySec, false,
-          &h.clock());
-  ASSERT_TRUE(aof.Open().ok());
-  h.engine().set_propagation_sink(&aof);
+  LiveAof live(FileSystem::Default(), dir_, FsyncPolicy::kEverySec);
+  EngineHarness& h = live.h;
+  Aof& aof = live.aof;
   h.Run({"set", "counter", "0"});
   for (int i = 0; i < 1000; i++) h.Run({"incr", "counter"});
   h.Run({"set", "t", "v", "EX", "1000"});
@@ -346,10 +346,9 @@ TEST_F(AofTest, PowerLossUnderEverysecLosesAboutOneSecond) {
   std::vector<int64_t> ack_time_us;  // ack_time_us[v-1]: when INCR returned v
   int64_t crash_us;
   {
-    EngineHarness h;
-    Aof aof(&h.engine(), &fs, dir_, "ferrite.aof", FsyncPolicy::kEverySec, false, Clock::Real());
-    ASSERT_TRUE(aof.Open().ok());
-    h.engine().set_propagation_sink(&aof);
+    LiveAof live(&fs, dir_, FsyncPolicy::kEverySec, Clock::Real());
+    EngineHarness& h = live.h;
+    Aof& aof = live.aof;
     int64_t start = Clock::Real()->MonotonicUs();
     while (Clock::Real()->MonotonicUs() - start < 2'500'000) {
       h.Run({"incr", "counter"});
@@ -376,11 +375,9 @@ TEST_F(AofTest, PowerLossUnderEverysecLosesAboutOneSecond) {
 // The fork-less background rewrite: writes of every kind interleaved with the paced pass;
 // the rewritten file replays to exactly the live dataset.
 TEST_F(AofTest, BackgroundRewriteUnderWritesReplaysToTheLiveDigest) {
-  EngineHarness h;
-  Aof aof(&h.engine(), FileSystem::Default(), dir_, "ferrite.aof", FsyncPolicy::kEverySec, false,
-          &h.clock());
-  ASSERT_TRUE(aof.Open().ok());
-  h.engine().set_propagation_sink(&aof);
+  LiveAof live(FileSystem::Default(), dir_, FsyncPolicy::kEverySec);
+  EngineHarness& h = live.h;
+  Aof& aof = live.aof;
   for (int i = 0; i < 30000; i++) h.Run({"set", "k" + std::to_string(i), "v" + std::to_string(i)});
   h.Run({"select", "2"});
   for (int i = 0; i < 2000; i++) h.Run({"set", "d2:" + std::to_string(i), "x", "EX", "1000"});
@@ -428,11 +425,9 @@ TEST_F(AofTest, BackgroundRewriteUnderWritesReplaysToTheLiveDigest) {
 TEST_F(AofTest, CrashDuringRewriteKeepsTheOldFile) {
   std::string want;
   {
-    EngineHarness h;
-    Aof aof(&h.engine(), FileSystem::Default(), dir_, "ferrite.aof", FsyncPolicy::kAlways, false,
-            &h.clock());
-    ASSERT_TRUE(aof.Open().ok());
-    h.engine().set_propagation_sink(&aof);
+    LiveAof live(FileSystem::Default(), dir_, FsyncPolicy::kAlways);
+    EngineHarness& h = live.h;
+    Aof& aof = live.aof;
     for (int i = 0; i < 5000; i++) h.Run({"set", "k" + std::to_string(i), "v"});
     ASSERT_TRUE(aof.BeforeSleep());
     ASSERT_TRUE(aof.StartRewrite(1).ok());
