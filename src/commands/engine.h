@@ -3,6 +3,7 @@
 // sessions, WATCH bookkeeping and the propagation sink (the AOF). One per process, owned
 // by the server and used by the loop thread only.
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -36,6 +37,10 @@ class PersistenceControl {
   // Non-empty: writes are refused with this error text (e.g. after an AOF write error).
   virtual std::string WriteRefusal() = 0;
   virtual std::string InfoSection(Engine& e) = 0;
+  // Checkpoints: SAVE (blocking), BGSAVE (fork-less, background), LASTSAVE.
+  virtual Status Save() = 0;
+  virtual Status BgSave(bool schedule, std::string* reply) = 0;
+  virtual int64_t LastSave() = 0;
 };
 
 struct CommandStats {
@@ -115,7 +120,7 @@ class Engine : public KeyspaceListener {
   bool PerformEviction();
 
   uint64_t dirty() const { return dirty_; }           // changes since last save
-  void reset_dirty() { dirty_ = 0; }
+  void ConsumeDirty(uint64_t n) { dirty_ -= std::min(n, dirty_); }
   int64_t start_time_ms() const { return start_ms_; }
   const std::string& run_id() const { return run_id_; }
   bool loading() const { return loading_; }
@@ -123,7 +128,11 @@ class Engine : public KeyspaceListener {
 
   // Lifecycle requests from commands, read by the loop.
   bool shutdown_requested() const { return shutdown_requested_; }
-  void RequestShutdown() { shutdown_requested_ = true; }
+  void RequestShutdown(int save_mode = 0) {
+    shutdown_requested_ = true;
+    shutdown_save_mode = save_mode;
+  }
+  int shutdown_save_mode = 0;  // SHUTDOWN: 1 SAVE, -1 NOSAVE, 0 by the save rules
   int tcp_port = 0;  // the bound port, for INFO
   bool active_expire_enabled = true;  // DEBUG SET-ACTIVE-EXPIRE
   bool pending_kills = false;         // CLIENT KILL marked sessions; the loop closes them

@@ -46,6 +46,12 @@ inline constexpr const char* kDebugDisabled =
     "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", "
     "you can run it from a local connection, otherwise you need to set this option in the "
     "configuration file, and then restart the server.";
+inline constexpr const char* kMisconfCheckpoint =
+    "MISCONF Ferrite is configured to save checkpoints, but it's currently unable to persist "
+    "to disk. Commands that may modify the data set are disabled, because this instance is "
+    "configured to report errors during writes if checkpointing fails "
+    "(stop-writes-on-bgsave-error option). Please check the Ferrite logs for details about "
+    "the error.";
 inline constexpr const char* kMisconfAof = "MISCONF Errors writing to the AOF file: ";
 inline constexpr const char* kPubSubContext =
     "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are "

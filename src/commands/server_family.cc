@@ -669,7 +669,10 @@ void Unwatch(CommandContext& ctx) {
 }
 
 void Shutdown(CommandContext& ctx) {
+  int save_mode = 0;
   for (size_t i = 1; i < ctx.args.size(); i++) {
+    if (ArgIs(ctx.args[i], "NOSAVE")) save_mode = -1;
+    if (ArgIs(ctx.args[i], "SAVE")) save_mode = 1;
     std::string_view o = ctx.args[i];
     if (!(ArgIs(o, "NOSAVE") || ArgIs(o, "SAVE") || ArgIs(o, "NOW") || ArgIs(o, "FORCE") ||
           ArgIs(o, "ABORT"))) {
@@ -677,7 +680,7 @@ void Shutdown(CommandContext& ctx) {
     }
     if (ArgIs(o, "ABORT")) return ctx.rb.Error(err::kNoShutdown);
   }
-  ctx.engine.RequestShutdown();
+  ctx.engine.RequestShutdown(save_mode);
   ctx.session.close_after_reply = true;  // no reply: the connection closes, as Redis
 }
 
@@ -688,6 +691,30 @@ void BgRewriteAof(CommandContext& ctx) {
   if (st.code() == Status::Code::kBusy) return ctx.rb.Error("ERR " + st.message());
   if (!st.ok()) return ctx.rb.Error(std::string(err::kRewriteFailed) + st.message());
   ctx.rb.SimpleString("Background append only file rewriting started");
+}
+
+void Save(CommandContext& ctx) {
+  PersistenceControl* p = ctx.engine.persistence();
+  if (!p) return ctx.rb.Error(err::kNoPersistence);
+  Status st = p->Save();
+  if (!st.ok()) return ctx.rb.Error("ERR " + st.message());
+  ctx.rb.Ok();
+}
+
+void BgSave(CommandContext& ctx) {
+  PersistenceControl* p = ctx.engine.persistence();
+  if (!p) return ctx.rb.Error(err::kNoPersistence);
+  bool schedule = ctx.args.size() == 2 && ArgIs(ctx.args[1], "SCHEDULE");
+  if (ctx.args.size() == 2 && !schedule) return ctx.rb.Error(err::kSyntax);
+  std::string reply;
+  Status st = p->BgSave(schedule, &reply);
+  if (!st.ok()) return ctx.rb.Error("ERR " + st.message());
+  ctx.rb.SimpleString(reply);
+}
+
+void LastSave(CommandContext& ctx) {
+  PersistenceControl* p = ctx.engine.persistence();
+  ctx.rb.Integer(p ? p->LastSave() : ctx.engine.start_time_ms() / 1000);
 }
 
 }  // namespace
@@ -723,6 +750,9 @@ void RegisterServerFamily(CommandTable& t) {
   t.Add({"watch", -2, kNoScript | kLoading | kStale | kFast | kNoMulti, 1, -1, 1, Watch, tx, "Monitors changes to keys to determine the execution of a transaction.", "2.2.0", "@fast @transaction"});
   t.Add({"unwatch", 1, kNoScript | kLoading | kStale | kFast, 0, 0, 0, Unwatch, tx, "Forgets about watched keys of a transaction.", "2.2.0", "@fast @transaction"});
   t.Add({"bgrewriteaof", 1, kAdmin | kNoScript, 0, 0, 0, BgRewriteAof, s, "Asynchronously rewrites the append-only file to disk.", "1.0.0", "@admin @slow @dangerous"});
+  t.Add({"save", 1, kAdmin | kNoScript, 0, 0, 0, Save, s, "Synchronously saves the database(s) to disk.", "1.0.0", "@admin @slow @dangerous"});
+  t.Add({"bgsave", -1, kAdmin | kNoScript, 0, 0, 0, BgSave, s, "Asynchronously saves the database(s) to disk.", "1.0.0", "@admin @slow @dangerous"});
+  t.Add({"lastsave", 1, kLoading | kStale | kFast, 0, 0, 0, LastSave, s, "Returns the Unix timestamp of the last successful save to disk.", "1.0.0", "@admin @fast @dangerous"});
   (void)k;
 }
 

@@ -161,7 +161,10 @@ class SegmentedTable {
   void Clear() {
     DestroyAll();
     Reset();
+    clears_++;
   }
+  // How many times Clear() ran: a snapshot in progress notices a FLUSHALL by it.
+  uint64_t clears() const { return clears_; }
 
   // Visits the bucket at the cursor; returns the next cursor (0 = traversal complete).
   template <typename F>
@@ -447,6 +450,7 @@ class SegmentedTable {
   size_t segments_ = 0;
   size_t size_ = 0;
   uint64_t epoch_ = 0;
+  uint64_t clears_ = 0;
   Hook hook_;
 };
 

@@ -11,6 +11,8 @@
 #include "commands/engine.h"
 #include "io/file_system.h"
 #include "persistence/aof/aof.h"
+#include "persistence/checkpoint/checkpoint_format.h"
+#include "persistence/snapshot.h"
 
 namespace ferrite {
 
@@ -25,7 +27,7 @@ class PersistenceManager : public PersistenceControl {
   // the AOF. False: hold replies (an `always` write failed).
   bool BeforeSleep();
   // True while background work (a rewrite) wants the loop not to sleep.
-  bool Busy() const { return aof_ && aof_->rewriting(); }
+  bool Busy() const { return ckpt_snapshot_ || (aof_ && aof_->rewriting()); }
   // Orderly shutdown: everything written and fsynced.
   void Shutdown();
   // CONFIG SET side effects (registered as the registry's apply hook).
@@ -34,6 +36,13 @@ class PersistenceManager : public PersistenceControl {
   Status RewriteAof() override;
   std::string WriteRefusal() override;
   std::string InfoSection(Engine& e) override;
+  Status Save() override;
+  Status BgSave(bool schedule, std::string* reply) override;
+  int64_t LastSave() override { return last_save_s_; }
+  bool saving() const { return ckpt_snapshot_ != nullptr; }
+  std::string checkpoint_path() const;
+  // Tests: cap each background slice at n bucket positions, to interleave finely.
+  void TEST_set_step_buckets(size_t n) { step_buckets_ = n; }
 
   Aof* aof() { return aof_.get(); }
 
@@ -46,12 +55,34 @@ class PersistenceManager : public PersistenceControl {
   Clock* clock_;
   std::unique_ptr<Aof> aof_;
   void MaybeAutoRewrite();
+  // Checkpoints: start (freeze), pace, finish; the save triggers.
+  Status StartCheckpoint();
+  void CheckpointStep(int64_t budget_us);
+  Status FinishCheckpoint();
+  void FailCheckpoint(const std::string& why);
+  void MaybeScheduledSave();
+  Status LoadCheckpoint(bool* loaded);
 
   uint64_t epoch_ = 0;  // last snapshot epoch handed out (tables start at 0)
   // Automatic rewrites back off after failures: 1 s, 2 s, 4 s … up to 60 s.
   int rewrite_failures_ = 0;
   int64_t next_auto_rewrite_ms_ = 0;
   uint64_t rewrites_seen_ = 0;
+  bool rewrite_scheduled_ = false;
+  // Checkpoint state.
+  std::unique_ptr<Snapshot> ckpt_snapshot_;
+  std::unique_ptr<ckpt::Writer> ckpt_writer_;
+  Status ckpt_error_;
+  int64_t last_save_s_ = 0;
+  bool last_bgsave_ok_ = true;
+  int64_t last_bgsave_ms_ = -1;
+  int64_t bgsave_start_us_ = 0;
+  uint64_t dirty_at_start_ = 0;
+  uint64_t saves_ = 0;
+  bool bgsave_scheduled_ = false;
+  int64_t next_save_try_ms_ = 0;
+  uint64_t loaded_keys_ = 0;
+  size_t step_buckets_ = SIZE_MAX;
 };
 
 }  // namespace ferrite

@@ -12,7 +12,7 @@ void Snapshot::Start(uint64_t epoch) {
   next_table_ = 0;
   for (int i = 0; i < engine_->db_count(); i++) {
     Table* t = &engine_->db(i).table();
-    tables_.push_back({t, i, 0});
+    tables_.push_back({t, i, 0, t->clears()});
     t->set_epoch(epoch);
     int db = i;
     t->SetPreMutationHook([this, db](Table::BucketView v) {
@@ -48,6 +48,13 @@ bool Snapshot::Step(int64_t budget_us, size_t max_buckets) {
     if (--max_buckets == 0 || clock_->MonotonicUs() > deadline) return done();
   }
   return true;
+}
+
+bool Snapshot::invalidated() const {
+  for (const Frozen& f : tables_) {
+    if (f.table->clears() != f.clears) return true;
+  }
+  return false;
 }
 
 void Snapshot::Stop() {

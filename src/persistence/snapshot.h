@@ -41,12 +41,16 @@ class Snapshot {
   // Removes the hooks (also on abort). Safe to call twice.
   void Stop();
   uint64_t entries_emitted() const { return emitted_; }
+  // True if a table was cleared (FLUSHALL/FLUSHDB) after Start(): frozen entries were
+  // dropped without being emitted, so the image is incomplete.
+  bool invalidated() const;
 
  private:
   struct Frozen {
     Table* table;
     int db;
     uint64_t cursor = 0;
+    uint64_t clears = 0;
   };
   Engine* engine_;
   Clock* clock_;

@@ -60,8 +60,12 @@ Status SetupLogging(const Config& c) {
 // Features whose configuration is accepted before their implementation lands say so at
 // start-up, so nobody believes data is being persisted when it is not.
 void WarnUnimplemented(const Config& c) {
-  if (c.persistence.checkpoint_enabled) {
-    spdlog::warn("checkpoints are not implemented in this build yet: data lives in memory only");
+  if (c.persistence.checkpoint_compression != "none") {
+    spdlog::info("persistence.checkpoint_compression = \"{}\" is accepted; this build writes "
+                 "uncompressed checkpoint blocks", c.persistence.checkpoint_compression);
+  }
+  if (!c.persistence.aof_enabled && !c.persistence.checkpoint_enabled) {
+    spdlog::warn("persistence is off (no AOF, no checkpoints): data lives in memory only");
   }
   if (!c.storage.cold_tier_path.empty() || c.storage.archive.enabled) {
     spdlog::warn("tiered storage is configured but not implemented in this build yet");

@@ -1,0 +1,258 @@
+#include "persistence/checkpoint/checkpoint_format.h"
+
+#define XXH_STATIC_LINKING_ONLY  // XXH3_state_t on the stack
+#include <xxhash.h>
+
+#include <cstring>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace ferrite::ckpt {
+namespace {
+
+void PutU32(std::string* s, uint32_t v) { s->append(reinterpret_cast<const char*>(&v), 4); }
+void PutU64(std::string* s, uint64_t v) { s->append(reinterpret_cast<const char*>(&v), 8); }
+void PutVarint(std::string* s, uint64_t v) {
+  while (v >= 0x80) {
+    s->push_back(char(v | 0x80));
+    v >>= 7;
+  }
+  s->push_back(char(v));
+}
+
+XXH3_state_t* State(const std::shared_ptr<void>& p) { return static_cast<XXH3_state_t*>(p.get()); }
+
+// Bounds-checked cursor over a block payload.
+struct Cursor {
+  const char* p;
+  const char* end;
+  bool U8(uint8_t* v) {
+    if (end - p < 1) return false;
+    *v = uint8_t(*p++);
+    return true;
+  }
+  bool U32(uint32_t* v) {
+    if (end - p < 4) return false;
+    memcpy(v, p, 4);
+    p += 4;
+    return true;
+  }
+  bool U64(uint64_t* v) {
+    if (end - p < 8) return false;
+    memcpy(v, p, 8);
+    p += 8;
+    return true;
+  }
+  bool Varint(uint64_t* v) {
+    uint64_t r = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (p >= end) return false;
+      uint8_t b = uint8_t(*p++);
+      r |= uint64_t(b & 0x7F) << shift;
+      if (!(b & 0x80)) {
+        *v = r;
+        return true;
+      }
+    }
+    return false;
+  }
+  bool Bytes(uint64_t n, std::string_view* out) {
+    if (uint64_t(end - p) < n) return false;
+    *out = std::string_view(p, size_t(n));
+    p += n;
+    return true;
+  }
+};
+
+}  // namespace
+
+Status Writer::WriteBlock(uint8_t type, std::string_view payload) {
+  std::string head;
+  head.push_back(char(type));
+  PutU32(&head, uint32_t(payload.size()));
+  XXH3_state_t block;
+  XXH3_64bits_reset(&block);
+  XXH3_64bits_update(&block, head.data(), head.size());
+  XXH3_64bits_update(&block, payload.data(), payload.size());
+  std::string tail;
+  PutU64(&tail, XXH3_64bits_digest(&block));
+  for (std::string_view part : {std::string_view(head), payload, std::string_view(tail)}) {
+    XXH3_64bits_update(State(file_hash_), part.data(), part.size());
+    if (Status st = out_->Append(part); !st.ok()) return st;
+  }
+  return Status::Ok();
+}
+
+Status Writer::Begin(const Header& h) {
+  file_hash_ = std::shared_ptr<void>(XXH3_createState(), [](void* s) {
+    XXH3_freeState(static_cast<XXH3_state_t*>(s));
+  });
+  XXH3_64bits_reset(State(file_hash_));
+  std::string start(kMagic, 8);
+  PutU32(&start, kVersion);
+  XXH3_64bits_update(State(file_hash_), start.data(), start.size());
+  if (Status st = out_->Append(start); !st.ok()) return st;
+  std::string payload;
+  PutU64(&payload, uint64_t(h.created_ms));
+  PutU64(&payload, h.aof_offset);
+  PutU32(&payload, h.databases);
+  PutU32(&payload, h.flags);
+  return WriteBlock(kHeader, payload);
+}
+
+Status Writer::Add(const Record& r) {
+  PutVarint(&block_, r.db);
+  block_.push_back(char(r.type));
+  block_.push_back(char(r.expire_ms ? 1 : 0));
+  if (r.expire_ms) PutU64(&block_, uint64_t(r.expire_ms));
+  PutVarint(&block_, r.key.size());
+  block_.append(r.key);
+  PutVarint(&block_, r.value.size());
+  block_.append(r.value);
+  keys_++;
+  if (block_.size() >= kBlockTarget) {
+    Status st = WriteBlock(kEntries, block_);
+    block_.clear();
+    return st;
+  }
+  return Status::Ok();
+}
+
+Status Writer::Finish() {
+  if (!block_.empty()) {
+    if (Status st = WriteBlock(kEntries, block_); !st.ok()) return st;
+    block_.clear();
+  }
+  std::string footer;
+  PutU64(&footer, keys_);
+  PutU64(&footer, XXH3_64bits_digest(State(file_hash_)));
+  if (Status st = WriteBlock(kFooter, footer); !st.ok()) return st;
+  if (Status st = out_->Sync(); !st.ok()) return st;
+  return out_->Close();
+}
+
+Status Read(FileSystem* fs, const std::string& path, bool verify,
+            const std::function<Status(const Record&)>& fn, ReadStats* stats) {
+  auto f = fs->NewSequentialFile(path);
+  if (!f.ok()) return f.status();
+  auto size = fs->GetFileSize(path);
+  if (!size.ok()) return size.status();
+  uint64_t total = size.value();
+  // Read the whole file in chunks into a rolling buffer, one block at a time.
+  std::string buf;
+  uint64_t buf_offset = 0;  // file offset of buf[0]
+  std::vector<char> chunk(1 << 20);
+  bool eof = false;
+  auto need = [&](uint64_t off, uint64_t n) -> Status {
+    while (buf_offset + buf.size() < off + n && !eof) {
+      auto r = f.value()->Read(chunk.size(), chunk.data());
+      if (!r.ok()) return r.status();
+      if (r.value() == 0) eof = true;
+      buf.append(chunk.data(), r.value());
+    }
+    if (buf_offset + buf.size() < off + n) {
+      return Status::Corruption(fmt::format("{}: truncated at offset {} (file is {} bytes, {} more needed)",
+                                            path, off, total, off + n - total));
+    }
+    return Status::Ok();
+  };
+  XXH3_state_t file_hash;
+  XXH3_64bits_reset(&file_hash);
+  if (Status st = need(0, 12); !st.ok()) return st;
+  if (memcmp(buf.data(), kMagic, 8) != 0) {
+    return Status::Corruption(path + ": not a Ferrite checkpoint (bad magic at offset 0)");
+  }
+  uint32_t version;
+  memcpy(&version, buf.data() + 8, 4);
+  if (version > kVersion || version == 0) {
+    return Status::NotSupported(fmt::format(
+        "{}: checkpoint format version {} at offset 8; this build reads version {}", path,
+        version, kVersion));
+  }
+  XXH3_64bits_update(&file_hash, buf.data(), 12);
+  uint64_t off = 12;
+  ReadStats st_local;
+  ReadStats& rs = stats ? *stats : st_local;
+  bool header_seen = false;
+  while (true) {
+    if (buf_offset < off && off - buf_offset > (8u << 20)) {  // drop consumed bytes
+      buf.erase(0, size_t(off - buf_offset));
+      buf_offset = off;
+    }
+    if (Status s = need(off, 5); !s.ok()) return s;
+    const char* h = buf.data() + (off - buf_offset);
+    uint8_t type = uint8_t(h[0]);
+    uint32_t len;
+    memcpy(&len, h + 1, 4);
+    if (off + 5 + uint64_t(len) + 8 > total) {
+      return Status::Corruption(fmt::format(
+          "{}: block at offset {} (type 0x{:02x}) claims {} bytes but the file ends at {}", path,
+          off, type, len, total));
+    }
+    if (Status s = need(off, 5 + uint64_t(len) + 8); !s.ok()) return s;
+    h = buf.data() + (off - buf_offset);
+    uint64_t stored;
+    memcpy(&stored, h + 5 + len, 8);
+    if (verify && XXH3_64bits(h, 5 + size_t(len)) != stored) {
+      return Status::Corruption(fmt::format("{}: bad block at offset {} (type 0x{:02x}, {} bytes): "
+                                            "checksum mismatch", path, off, type, len));
+    }
+    std::string_view payload(h + 5, len);
+    Cursor c{payload.data(), payload.data() + payload.size()};
+    if (type == kFooter) {
+      uint64_t keys, file_sum;
+      if (!c.U64(&keys) || !c.U64(&file_sum)) {
+        return Status::Corruption(fmt::format("{}: short footer at offset {}", path, off));
+      }
+      if (verify && file_sum != XXH3_64bits_digest(&file_hash)) {
+        return Status::Corruption(fmt::format("{}: whole-file checksum mismatch (footer at offset {})", path, off));
+      }
+      if (keys != rs.keys) {
+        return Status::Corruption(fmt::format("{}: footer at offset {} says {} keys, the blocks hold {}",
+                                              path, off, keys, rs.keys));
+      }
+      if (off + 5 + len + 8 != total) {
+        return Status::Corruption(fmt::format("{}: {} unexpected bytes after the footer at offset {}",
+                                              path, total - (off + 5 + len + 8), off));
+      }
+      rs.bytes = total;
+      return Status::Ok();
+    }
+    XXH3_64bits_update(&file_hash, h, 5 + size_t(len) + 8);
+    rs.blocks++;
+    if (type == kHeader) {
+      uint64_t created, aof;
+      if (!c.U64(&created) || !c.U64(&aof) || !c.U32(&rs.header.databases) || !c.U32(&rs.header.flags)) {
+        return Status::Corruption(fmt::format("{}: short header block at offset {}", path, off));
+      }
+      rs.header.created_ms = int64_t(created);
+      rs.header.aof_offset = aof;
+      header_seen = true;
+    } else if (type == kEntries) {
+      if (!header_seen) return Status::Corruption(fmt::format("{}: entries before the header at offset {}", path, off));
+      while (c.p < c.end) {
+        Record r{};
+        uint64_t db, klen, vlen;
+        uint8_t has_exp;
+        uint64_t exp = 0;
+        if (!c.Varint(&db) || !c.U8(&r.type) || !c.U8(&has_exp) || (has_exp && !c.U64(&exp)) ||
+            !c.Varint(&klen) || !c.Bytes(klen, &r.key) || !c.Varint(&vlen) || !c.Bytes(vlen, &r.value) ||
+            db >= rs.header.databases) {
+          return Status::Corruption(fmt::format("{}: malformed record in the block at offset {} (record at +{})",
+                                                path, off, size_t(c.p - payload.data())));
+        }
+        r.db = uint32_t(db);
+        r.expire_ms = int64_t(exp);
+        rs.keys++;
+        if (Status s = fn(r); !s.ok()) return s;
+      }
+    } else if (type < 0x80) {
+      return Status::NotSupported(fmt::format("{}: unknown block type 0x{:02x} at offset {} (not optional)",
+                                              path, type, off));
+    }
+    off += 5 + uint64_t(len) + 8;
+  }
+}
+
+}  // namespace ferrite::ckpt

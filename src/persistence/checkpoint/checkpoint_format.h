@@ -1,0 +1,82 @@
+#pragma once
+// The checkpoint file format, version 1. See docs/formats.md.
+//
+//   file   = magic "FERRCKPT" (8 bytes) , u32 version , block* , footer-block
+//   block  = u8 type , u32 length , payload[length] , u64 checksum
+//            checksum = XXH3-64 of type, length and payload
+//   types  = 0x01 header:  u64 created_ms , u64 aof_offset , u32 databases , u32 flags
+//            0x02 entries: record* ; record = varint db , u8 value-type , u8 has-expire ,
+//                          [u64 expire_ms] , varint key-len , key , varint value-len , value
+//            0x7F footer:  u64 key-count , u64 file-checksum (XXH3-64 of every byte before
+//                          the footer block)
+//            0x80-0xFE optional records: a reader that does not know one skips it
+//   integers little-endian; varint = LEB128.
+//
+// Readers never trust a length before checking it against what is left of the file, and
+// report damage as "<path>: <what> at offset <n>".
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "base/status.h"
+#include "io/file_system.h"
+
+namespace ferrite::ckpt {
+
+inline constexpr char kMagic[8] = {'F', 'E', 'R', 'R', 'C', 'K', 'P', 'T'};
+inline constexpr uint32_t kVersion = 1;
+enum BlockType : uint8_t { kHeader = 0x01, kEntries = 0x02, kFooter = 0x7F };
+inline constexpr size_t kBlockTarget = 64 * 1024;  // entries per block: about this many bytes
+
+struct Header {
+  int64_t created_ms = 0;
+  uint64_t aof_offset = 0;
+  uint32_t databases = 16;
+  uint32_t flags = 0;
+};
+
+// One key as stored. Views are valid during the visitor call only.
+struct Record {
+  uint32_t db;
+  uint8_t type;  // ValueType
+  int64_t expire_ms;  // 0 = none
+  std::string_view key;
+  std::string_view value;
+};
+
+// Streams blocks into a WritableFile. Not thread-safe; the owner appends in order.
+class Writer {
+ public:
+  explicit Writer(std::unique_ptr<WritableFile> out) : out_(std::move(out)) {}
+  Status Begin(const Header& h);
+  Status Add(const Record& r);
+  // Writes the last entries block and the footer, fsyncs and closes the file.
+  Status Finish();
+  uint64_t keys() const { return keys_; }
+  uint64_t bytes() const { return out_ ? out_->Size() : 0; }
+
+ private:
+  Status WriteBlock(uint8_t type, std::string_view payload);
+  std::unique_ptr<WritableFile> out_;
+  std::string block_;
+  uint64_t keys_ = 0;
+  std::shared_ptr<void> file_hash_;  // XXH3 streaming state over every byte written
+};
+
+struct ReadStats {
+  Header header;
+  uint64_t keys = 0;
+  uint64_t blocks = 0;
+  uint64_t bytes = 0;
+};
+
+// Reads and verifies a checkpoint; calls fn for every record. A damaged, truncated or
+// newer-version file is an error naming the path and offset; fn is not called for
+// anything after the damage, but may have been called for earlier records.
+Status Read(FileSystem* fs, const std::string& path, bool verify_checksums,
+            const std::function<Status(const Record&)>& fn, ReadStats* stats);
+
+}  // namespace ferrite::ckpt
