@@ -95,6 +95,15 @@ def test_config_set_appendonly_writes_a_base_first(server_factory):
     c = s.client()
     c.set("before", "1")
     assert c.config_set("appendonly", "yes")
+    # Redis writes the base with a background rewrite and counts the AOF as on only once
+    # it is done: wait for it (bounded) before stopping.
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        info = c.info("persistence")
+        if info["aof_enabled"] == 1 and not info["aof_rewrite_in_progress"] and \
+                not info["aof_rewrite_scheduled"]:
+            break
+        time.sleep(0.05)
     assert c.info("persistence")["aof_enabled"] == 1
     c.set("after", "2")
     digest = c.execute_command("DEBUG", "DIGEST")
