@@ -66,3 +66,35 @@ def test_bgsave_info_fields(server_factory):
     assert info["rdb_saves"] >= 1
     assert info["rdb_last_cow_size"] == 0
     assert info["rdb_last_bgsave_status"] == "ok"
+
+
+@pytest.mark.skipif(IS_REDIS, reason="Ferrite's checkpoint format and tool")
+def test_check_rdb_tool_and_corruption(server_factory):
+    import os
+    import subprocess
+    tools = os.environ.get("FERRITE_TOOLS_DIR", "")
+    exe = os.path.join(tools, "ferrite-check-rdb") if tools else "ferrite-check-rdb"
+    s = server_factory()
+    c = s.client()
+    c.execute_command("DEBUG", "POPULATE", "5000")
+    c.execute_command("SELECT", "2")
+    c.set("x", "1", ex=100)
+    assert c.save()
+    path = os.path.join(s.dir, "ferrite.rdb")
+    out = subprocess.run([exe, path], capture_output=True, timeout=60)
+    assert out.returncode == 0, out.stdout
+    assert b"db0 string: 5000 keys" in out.stdout and b"db2 string: 1 keys" in out.stdout
+    with open(path, "r+b") as f:
+        f.seek(3000)
+        b = f.read(1)
+        f.seek(3000)
+        f.write(bytes([b[0] ^ 0xFF]))
+    out = subprocess.run([exe, path], capture_output=True, timeout=60)
+    assert out.returncode == 1
+    assert b"offset" in out.stdout
+    # The server refuses to start on it rather than serve part of the data.
+    s.keep = True
+    s.stop()
+    with pytest.raises(RuntimeError) as e:
+        server_factory(dir=s.dir)
+    assert "checkpoint" in str(e.value)
