@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 
 namespace ferrite {
 
@@ -74,6 +75,7 @@ Status PersistenceManager::Start() {
 }
 
 bool PersistenceManager::BeforeSleep() {
+  PollFinishing(/*wait=*/false);
   // About 1 ms of the frozen-image pass per loop iteration: a save or rewrite must not
   // starve clients (DESIGN.md: "a save must not pin the CPU"). One freeze at a time.
   if (ckpt_snapshot_) {
@@ -83,7 +85,7 @@ bool PersistenceManager::BeforeSleep() {
   } else if (rewrite_scheduled_ && aof_) {
     rewrite_scheduled_ = false;
     (void)aof_->StartRewrite(++epoch_);
-  } else {
+  } else if (!finishing_.valid()) {
     MaybeScheduledSave();
     if (!ckpt_snapshot_ && aof_) MaybeAutoRewrite();
   }
@@ -140,7 +142,7 @@ Status PersistenceManager::LoadCheckpoint(bool* loaded) {
 }
 
 Status PersistenceManager::StartCheckpoint() {
-  if (ckpt_snapshot_) return Status::Busy("Background save already in progress");
+  if (saving()) return Status::Busy("Background save already in progress");
   if (aof_ && aof_->rewriting()) {
     return Status::Busy("Another background operation is in progress (an AOF rewrite): can't BGSAVE "
                         "right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.");
@@ -205,23 +207,37 @@ void PersistenceManager::CheckpointStep(int64_t budget_us) {
 
 Status PersistenceManager::FinishCheckpoint() {
   ckpt_snapshot_->Stop();
-  uint64_t keys = ckpt_writer_->keys();
-  Status st = ckpt_writer_->Finish();
-  if (st.ok()) st = fs_->RenameFile(checkpoint_path() + ".tmp", checkpoint_path());
-  if (st.ok()) st = fs_->SyncDir(engine_->config().server.dir);
-  if (!st.ok()) return st;
   ckpt_snapshot_.reset();
-  ckpt_writer_.reset();
+  finishing_keys_ = ckpt_writer_->keys();
+  std::shared_ptr<ckpt::Writer> writer(std::move(ckpt_writer_));
+  FileSystem* fs = fs_;
+  std::string tmp = checkpoint_path() + ".tmp", final_path = checkpoint_path();
+  std::string dir = engine_->config().server.dir;
+  finishing_ = std::async(std::launch::async, [writer, fs, tmp, final_path, dir] {
+    Status st = writer->Finish();
+    if (st.ok()) st = fs->RenameFile(tmp, final_path);
+    if (st.ok()) st = fs->SyncDir(dir);
+    return st;
+  });
+  return Status::Ok();
+}
+
+void PersistenceManager::PollFinishing(bool wait) {
+  if (!finishing_.valid()) return;
+  if (!wait && finishing_.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return;
+  Status st = finishing_.get();
+  if (!st.ok()) return FailCheckpoint(st.message());
   engine_->ConsumeDirty(dirty_at_start_);
   last_save_s_ = clock_->NowMs() / 1000;
   last_bgsave_ok_ = true;
   last_bgsave_ms_ = (clock_->MonotonicUs() - bgsave_start_us_) / 1000;
   saves_++;
-  spdlog::info("Background saving terminated with success: {} keys in {} ms", keys, last_bgsave_ms_);
-  return Status::Ok();
+  spdlog::info("Background saving terminated with success: {} keys in {} ms", finishing_keys_,
+               last_bgsave_ms_);
 }
 
 Status PersistenceManager::Save() {
+  PollFinishing(/*wait=*/true);
   if (ckpt_snapshot_) return Status::Busy("Background save already in progress");
   if (aof_ && aof_->rewriting()) {
     // One freeze at a time: finish the rewrite first (SAVE blocks anyway).
@@ -229,12 +245,13 @@ Status PersistenceManager::Save() {
   }
   if (Status st = StartCheckpoint(); !st.ok()) return st;
   while (ckpt_snapshot_) CheckpointStep(1000000);
+  PollFinishing(/*wait=*/true);
   if (!last_bgsave_ok_) return Status::IOError("Error saving the checkpoint; see the log");
   return Status::Ok();
 }
 
 Status PersistenceManager::BgSave(bool schedule, std::string* reply) {
-  if (ckpt_snapshot_) {
+  if (saving()) {
     if (schedule) {
       *reply = "Background saving scheduled";
       bgsave_scheduled_ = true;
@@ -313,14 +330,14 @@ void PersistenceManager::Shutdown() {
   int mode = engine_->shutdown_save_mode;
   bool rules = p.checkpoint_enabled && !p.checkpoint_rules.empty();
   if (mode == 1 || (mode == 0 && rules && engine_->dirty() > 0)) {
-    if (ckpt_snapshot_) {
-      while (ckpt_snapshot_) CheckpointStep(1000000);
-    }
+    while (ckpt_snapshot_) CheckpointStep(1000000);
+    PollFinishing(/*wait=*/true);
     spdlog::info("Saving the final checkpoint before exiting");
     if (Status st = Save(); !st.ok()) spdlog::warn("Error saving at shutdown: {}", st.message());
   } else if (ckpt_snapshot_) {
     FailCheckpoint("shutdown");
   }
+  PollFinishing(/*wait=*/true);
   engine_->shutdown_save_mode = -1;  // saved once; a second call does not save again
   if (!aof_) return;
   if (Status st = aof_->FlushAndSync(); !st.ok()) {
@@ -351,7 +368,7 @@ Status PersistenceManager::RewriteAof() {
   if (!aof_) {
     return Status::InvalidArgument("the AOF is off; CONFIG SET appendonly yes writes a new one");
   }
-  if (ckpt_snapshot_) {  // one freeze at a time: run it after the save
+  if (saving()) {  // one freeze at a time: run it after the save
     rewrite_scheduled_ = true;
     return Status::Ok();
   }
@@ -379,12 +396,12 @@ std::string PersistenceManager::InfoSection(Engine& e) {
   line("current_fork_perc", "0.00");
   line("current_save_keys_processed", ckpt_writer_ ? ckpt_writer_->keys() : 0);
   line("rdb_changes_since_last_save", e.dirty());
-  line("rdb_bgsave_in_progress", ckpt_snapshot_ ? 1 : 0);
+  line("rdb_bgsave_in_progress", saving() ? 1 : 0);
   line("rdb_last_save_time", last_save_s_);
   line("rdb_last_bgsave_status", last_bgsave_ok_ ? "ok" : "err");
   line("rdb_last_bgsave_time_sec", last_bgsave_ms_ >= 0 ? last_bgsave_ms_ / 1000 : -1);
   line("rdb_current_bgsave_time_sec",
-       ckpt_snapshot_ ? (clock_->MonotonicUs() - bgsave_start_us_) / 1000000 : -1);
+       saving() ? (clock_->MonotonicUs() - bgsave_start_us_) / 1000000 : -1);
   line("rdb_saves", saves_);
   line("rdb_last_cow_size", 0);  // no fork, no copy-on-write
   line("rdb_last_load_keys_loaded", loaded_keys_);

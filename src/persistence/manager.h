@@ -3,6 +3,7 @@
 // recovery, reacts to CONFIG SET, and answers the engine's PersistenceControl calls.
 // Loop thread only.
 
+#include <future>
 #include <memory>
 #include <string>
 #include <vector>
@@ -39,7 +40,7 @@ class PersistenceManager : public PersistenceControl {
   Status Save() override;
   Status BgSave(bool schedule, std::string* reply) override;
   int64_t LastSave() override { return last_save_s_; }
-  bool saving() const { return ckpt_snapshot_ != nullptr; }
+  bool saving() const { return ckpt_snapshot_ != nullptr || finishing_.valid(); }
   std::string checkpoint_path() const;
   // Tests: cap each background slice at n bucket positions, to interleave finely.
   void TEST_set_step_buckets(size_t n) { step_buckets_ = n; }
@@ -61,6 +62,9 @@ class PersistenceManager : public PersistenceControl {
   Status FinishCheckpoint();
   void FailCheckpoint(const std::string& why);
   void MaybeScheduledSave();
+  // The last step of a save (footer, fsync, rename, directory fsync) runs on a helper
+  // thread so a multi-GB fsync never stalls clients; the loop polls for its end.
+  void PollFinishing(bool wait);
   Status LoadCheckpoint(bool* loaded);
 
   uint64_t epoch_ = 0;  // last snapshot epoch handed out (tables start at 0)
@@ -83,6 +87,8 @@ class PersistenceManager : public PersistenceControl {
   int64_t next_save_try_ms_ = 0;
   uint64_t loaded_keys_ = 0;
   size_t step_buckets_ = SIZE_MAX;
+  std::future<Status> finishing_;
+  uint64_t finishing_keys_ = 0;
 };
 
 }  // namespace ferrite
