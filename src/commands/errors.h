@@ -38,10 +38,8 @@ inline constexpr const char* kMaxClients = "ERR max number of clients reached";
 inline constexpr const char* kLoading = "LOADING Ferrite is loading the dataset in memory";
 inline constexpr const char* kNoProto = "NOPROTO unsupported protocol version";
 inline constexpr const char* kSameObject = "ERR source and destination objects are the same";
-inline constexpr const char* kTimeout = "ERR timeout is not an integer or out of range";
 inline constexpr const char* kExpireNxXxGtLt =
     "ERR NX and XX, GT or LT options at the same time are not compatible";
-inline constexpr const char* kGtLtNx = "ERR GT, LT, and/or NX options at the same time are not compatible";
 inline constexpr const char* kDebugDisabled =
     "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", "
     "you can run it from a local connection, otherwise you need to set this option in the "
@@ -53,9 +51,6 @@ inline constexpr const char* kMisconfCheckpoint =
     "(stop-writes-on-bgsave-error option). Please check the Ferrite logs for details about "
     "the error.";
 inline constexpr const char* kMisconfAof = "MISCONF Errors writing to the AOF file: ";
-inline constexpr const char* kPubSubContext =
-    "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are "
-    "allowed in this context";
 
 inline constexpr const char* kBitArg = "ERR The bit argument must be 1 or 0.";
 inline constexpr const char* kBitopNot = "ERR BITOP NOT must be called with a single source key.";

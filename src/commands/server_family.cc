@@ -330,11 +330,9 @@ void Client(CommandContext& ctx) {
     uint64_t want_id = 0;
     std::string_view want_addr, want_laddr;
     bool skipme = true;
-    bool any_filter = false;
     int64_t maxage = 0;
     for (size_t i = 2; i + 1 < a.size(); i += 2) {
       std::string_view k = a[i], v = a[i + 1];
-      any_filter = true;
       if (ArgIs(k, "ID")) {
         if (!ParseUint64(v, &want_id) || want_id == 0) {
           return ctx.rb.Error(err::kClientIdZero);
@@ -360,7 +358,6 @@ void Client(CommandContext& ctx) {
         return ctx.rb.Error(err::kSyntax);
       }
     }
-    (void)any_filter;
     int64_t killed = 0;
     int64_t now = ctx.engine.clock()->NowMs();
     for (auto& [id, other] : ctx.engine.sessions()) {
@@ -724,7 +721,6 @@ void RegisterServerFamily(CommandTable& t) {
   const char* c = "connection";
   const char* s = "server";
   const char* tx = "transactions";
-  const char* k = "generic";
   t.Add({"ping", -1, kFast | kStale | kLoading, 0, 0, 0, Ping, c, "Returns the server's liveliness response.", "1.0.0", "@fast @connection"});
   t.Add({"echo", 2, kFast | kLoading | kStale, 0, 0, 0, Echo, c, "Returns the given string.", "1.0.0", "@fast @connection"});
   t.Add({"quit", -1, kNoAuth | kNoMulti | kLoading | kStale | kFast, 0, 0, 0, Quit, c, "Closes the connection.", "1.0.0", "@fast @connection"});
@@ -753,7 +749,6 @@ void RegisterServerFamily(CommandTable& t) {
   t.Add({"save", 1, kAdmin | kNoScript, 0, 0, 0, Save, s, "Synchronously saves the database(s) to disk.", "1.0.0", "@admin @slow @dangerous"});
   t.Add({"bgsave", -1, kAdmin | kNoScript, 0, 0, 0, BgSave, s, "Asynchronously saves the database(s) to disk.", "1.0.0", "@admin @slow @dangerous"});
   t.Add({"lastsave", 1, kLoading | kStale | kFast, 0, 0, 0, LastSave, s, "Returns the Unix timestamp of the last successful save to disk.", "1.0.0", "@admin @fast @dangerous"});
-  (void)k;
 }
 
 }  // namespace ferrite

@@ -171,8 +171,8 @@ void NetServer::Accept(int lfd) {
     int fd = accept4(lfd, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;
     if (conn_count_ >= size_t(sc.maxclients)) {
-      static const char kMsg[] = "-ERR max number of clients reached\r\n";
-      ssize_t r = write(fd, kMsg, sizeof(kMsg) - 1);
+      std::string msg = std::string("-") + err::kMaxClients + "\r\n";
+      ssize_t r = write(fd, msg.data(), msg.size());
       (void)r;
       close(fd);
       engine_->stats().rejected_connections++;

@@ -85,7 +85,10 @@ bool PersistenceManager::BeforeSleep() {
   } else if (rewrite_scheduled_ && aof_) {
     rewrite_scheduled_ = false;
     (void)aof_->StartRewrite(++epoch_);
-  } else if (!finishing_.valid()) {
+  } else if (!finishing_.valid() &&
+             (bgsave_scheduled_ || clock_->NowMs() >= next_trigger_check_ms_)) {
+    // Trigger checks are not per-iteration work: ten times a second is plenty.
+    next_trigger_check_ms_ = clock_->NowMs() + 100;
     MaybeScheduledSave();
     if (!ckpt_snapshot_ && aof_) MaybeAutoRewrite();
   }

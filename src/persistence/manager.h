@@ -86,6 +86,7 @@ class PersistenceManager : public PersistenceControl {
   bool bgsave_scheduled_ = false;
   int64_t next_save_try_ms_ = 0;
   uint64_t loaded_keys_ = 0;
+  int64_t next_trigger_check_ms_ = 0;  // save/rewrite triggers: checked every 100 ms
   size_t step_buckets_ = SIZE_MAX;
   std::future<Status> finishing_;
   uint64_t finishing_keys_ = 0;

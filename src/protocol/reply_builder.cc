@@ -88,9 +88,5 @@ void ReplyBuilder::Verbatim(std::string_view s, std::string_view fmt) {
   out_->append("\r\n", 2);
 }
 
-void ReplyBuilder::BulkArray(std::initializer_list<std::string_view> items) {
-  ArrayHeader(items.size());
-  for (auto s : items) Bulk(s);
-}
 
 }  // namespace ferrite

@@ -33,7 +33,6 @@ class ReplyBuilder {
   void Bool(bool v);                            // #t / :1
   void Verbatim(std::string_view s, std::string_view fmt = "txt");  // =n txt:s / bulk
   void EmptyArray() { out_->append("*0\r\n", 4); }
-  void BulkArray(std::initializer_list<std::string_view> items);
 
   // Counts errors for INFO errorstats; set by the owner.
   uint64_t errors_written() const { return errors_; }

@@ -256,19 +256,28 @@ void Aof::FsyncThread() {
 }
 
 // ------------------------------------------------------------------ rewrite
-void Aof::AppendDump(std::string* out) {
+namespace {
+
+// One key of a rewritten base, as the commands that recreate it. Shared by the blocking
+// base (AppendDump) and the background rewrite (EmitFrozen). Collections arrive with #3.
+void AppendEntry(std::string* out, const Entry& e) {
   std::string scratch;
+  if (e.value.is_string()) {
+    aof::AppendCommand(out, {"SET", e.key(), e.value.GetString(&scratch)});
+  }
+  if (e.expire_ms) aof::AppendCommand(out, {"PEXPIREAT", e.key(), FormatInt64(e.expire_ms)});
+}
+
+}  // namespace
+
+void Aof::AppendDump(std::string* out) {
   int64_t now = clock_->NowMs();
   for (int i = 0; i < engine_->db_count(); i++) {
     Database& db = engine_->db(i);
     if (db.size() == 0) continue;
     aof::AppendCommand(out, {"SELECT", FormatInt64(i)});
     db.ForEach([&](const Entry& e) {
-      if (db.IsExpired(e, now)) return;
-      if (e.value.is_string()) {
-        aof::AppendCommand(out, {"SET", e.key(), e.value.GetString(&scratch)});
-      }
-      if (e.expire_ms) aof::AppendCommand(out, {"PEXPIREAT", e.key(), FormatInt64(e.expire_ms)});
+      if (!db.IsExpired(e, now)) AppendEntry(out, e);
     });
   }
 }
@@ -289,11 +298,7 @@ void Aof::EmitFrozen(int db, const Entry& e) {
     aof::AppendCommand(&base_buf_, {"SELECT", FormatInt64(db)});
     base_selected_db_ = db;
   }
-  std::string scratch;
-  if (e.value.is_string()) {
-    aof::AppendCommand(&base_buf_, {"SET", e.key(), e.value.GetString(&scratch)});
-  }
-  if (e.expire_ms) aof::AppendCommand(&base_buf_, {"PEXPIREAT", e.key(), FormatInt64(e.expire_ms)});
+  AppendEntry(&base_buf_, e);
   if (base_buf_.size() >= (1 << 20) && rewrite_error_.ok()) {
     rewrite_error_ = base_out_->Append(base_buf_);
     base_buf_.clear();
