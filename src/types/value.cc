@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include "base/strutil.h"
+#include "types/pack.h"
 
 namespace ferrite {
 namespace {
@@ -59,6 +60,13 @@ Value Value::FromObject(Object* obj) {
   return v;
 }
 
+Value Value::FromPack(ValueType t, PackBlock* b, Encoding e) {
+  Value v;
+  v.set_meta(t, e);
+  memcpy(v.payload_, &b, sizeof(b));
+  return v;
+}
+
 void Value::Free() {
   switch (encoding()) {
     case Encoding::kHeap:
@@ -70,6 +78,10 @@ void Value::Free() {
       break;
     case Encoding::kObject:
       delete ptr();
+      break;
+    case Encoding::kPack:
+    case Encoding::kIntSet:
+      pack::Free(pack());
       break;
     default:
       break;
@@ -156,7 +168,15 @@ Value Value::Clone() const {
     Value v = String(GetString(&scratch));
     return v;
   }
-  return Value();  // collections: cloned by their families (types/object_clone)
+  switch (encoding()) {
+    case Encoding::kPack:
+    case Encoding::kIntSet:
+      return FromPack(type(), pack::Clone(pack()), encoding());
+    case Encoding::kObject:
+      return FromObject(ptr()->Clone());
+    default:
+      return Value();
+  }
 }
 
 const char* Value::EncodingName() const {
@@ -165,6 +185,8 @@ const char* Value::EncodingName() const {
     case Encoding::kInline: return "embstr";  // flags_ bytes hold string data here
     case Encoding::kHeap: return (raw() || len_ > 44) ? "raw" : "embstr";
     case Encoding::kObject: return ptr()->encoding_name();
+    case Encoding::kPack: return "listpack";
+    case Encoding::kIntSet: return "intset";
   }
   return "unknown";
 }
@@ -177,6 +199,8 @@ size_t Value::MemoryUsage() const {
       return sizeof(uint32_t) + b->cap;
     }
     case Encoding::kObject: return ptr()->MemoryUsage();
+    case Encoding::kPack:
+    case Encoding::kIntSet: return pack::AllocSize(pack());
     default: return 0;
   }
 }

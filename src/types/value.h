@@ -25,8 +25,12 @@ enum class Encoding : uint8_t {
   kInt = 0,     // string holding a canonical int64
   kInline = 1,  // string <= 14 bytes inline
   kHeap = 2,    // string in a heap block
-  kObject = 3,  // collection object
+  kObject = 3,  // collection object (full structure)
+  kPack = 4,    // small collection packed in one PackBlock (types/pack.h): "listpack"
+  kIntSet = 5,  // small set of integers: a PackBlock of sorted int64s: "intset"
 };
+
+struct PackBlock;
 
 // Collections derive from Object; the Value owns it.
 class Object {
@@ -35,6 +39,7 @@ class Object {
   virtual ValueType type() const = 0;
   virtual const char* encoding_name() const = 0;
   virtual size_t MemoryUsage() const = 0;
+  virtual Object* Clone() const = 0;
 };
 
 class Value {
@@ -62,6 +67,7 @@ class Value {
   static Value String(std::string_view s);
   static Value Int(int64_t v);
   static Value FromObject(Object* obj);  // takes ownership
+  static Value FromPack(ValueType t, PackBlock* b, Encoding e = Encoding::kPack);
   Value Clone() const;                   // deep copy (COPY command)
 
   ValueType type() const { return static_cast<ValueType>(meta_ & 0x0F); }
@@ -80,6 +86,13 @@ class Value {
   bool raw() const { return encoding() == Encoding::kHeap && (flags_ & kRawFlag); }
 
   Object* object() const { return encoding() == Encoding::kObject ? ptr() : nullptr; }
+  // The block of a kPack / kIntSet value; set_pack replaces it after a mutator moved it.
+  PackBlock* pack() const {
+    PackBlock* p;
+    memcpy(&p, payload_, sizeof(p));
+    return p;
+  }
+  void set_pack(PackBlock* b) { memcpy(payload_, &b, sizeof(b)); }
   template <typename T>
   T* As() const { return static_cast<T*>(object()); }
 
