@@ -80,5 +80,11 @@ void RegisterStringFamily(CommandTable& t);
 void RegisterKeysFamily(CommandTable& t);
 void RegisterServerFamily(CommandTable& t);
 void RegisterBitopsFamily(CommandTable& t);
+void RegisterHashFamily(CommandTable& t);
+void RegisterListFamily(CommandTable& t);
+void RegisterSetFamily(CommandTable& t);
+void RegisterZSetFamily(CommandTable& t);
+void RegisterHllFamily(CommandTable& t);
+void RegisterPubSubFamily(CommandTable& t);
 
 }  // namespace ferrite

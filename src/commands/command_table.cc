@@ -9,9 +9,13 @@ CommandTable::CommandTable() {
   RegisterServerFamily(*this);
   RegisterKeysFamily(*this);
   RegisterStringFamily(*this);
-#ifdef FERRITE_HAVE_BITOPS
   RegisterBitopsFamily(*this);
-#endif
+  RegisterHashFamily(*this);
+  RegisterListFamily(*this);
+  RegisterSetFamily(*this);
+  RegisterZSetFamily(*this);
+  RegisterHllFamily(*this);
+  RegisterPubSubFamily(*this);
   all_.clear();
   for (auto& [name, spec] : by_name_) all_.push_back(&spec);
 }

@@ -41,6 +41,18 @@ void CommandContext::NotifyModified(std::string_view key) {
   engine.OnKeyModified(session.db, key);
 }
 
+// A RESP2 client in subscribed mode may only run these.
+bool AllowedWhileSubscribed(std::string_view name) {
+  return name == "subscribe" || name == "unsubscribe" || name == "psubscribe" ||
+         name == "punsubscribe" || name == "ssubscribe" || name == "sunsubscribe" ||
+         name == "ping" || name == "quit" || name == "reset";
+}
+
+uint64_t CommandRandom() {
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  return rng();
+}
+
 bool ParseIntArg(CommandContext& ctx, std::string_view s, int64_t* out, const char* err) {
   if (ParseInt64(s, out)) return true;
   ctx.rb.Error(err ? err : err::kNotInt);
@@ -70,6 +82,10 @@ Session* Engine::NewSession() {
 
 void Engine::DropSession(Session* s) {
   UnwatchAll(*s);
+  if (s->blocked) UnblockSession(*s);
+  while (!s->channels.empty()) Unsubscribe(*s, std::string(s->channels.back()), false);
+  while (!s->patterns.empty()) Unsubscribe(*s, std::string(s->patterns.back()), true);
+  woken_.erase(std::remove(woken_.begin(), woken_.end(), s), woken_.end());
   sessions_.erase(s->id);
   delete s;
 }
@@ -103,6 +119,10 @@ void Engine::Execute(Session& s, ArgList args, ReplyBuilder& rb) {
     reject(err::WrongArity(spec->name));
   } else if (!s.authenticated && !(spec->flags & cmd::kNoAuth)) {
     reject(err::kNoAuth);
+  } else if (!s.resp3 && s.subscriptions() > 0 && !AllowedWhileSubscribed(spec->name)) {
+    reject("ERR Can't execute '" + std::string(spec->name) +
+           "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this "
+           "context");
   } else if (loading_ && !s.replaying && !(spec->flags & cmd::kLoading)) {
     reject(err::kLoading);
   } else if (s.in_multi && !(spec->flags & cmd::kNoMulti)) {
@@ -119,6 +139,7 @@ void Engine::Execute(Session& s, ArgList args, ReplyBuilder& rb) {
     Call(s, *spec, args, rb);
   }
   if (rb.errors_written() != errors_before) RecordError(rb.last_error());
+  if (!ready_keys_.empty()) ServeReadyKeys();
 }
 
 void Engine::Call(Session& s, const CommandSpec& spec, ArgList args, ReplyBuilder& rb) {
@@ -168,6 +189,7 @@ void Engine::ExecMulti(Session& s, ReplyBuilder& rb) {
   }
   UnwatchAll(s);
   rb.ArrayHeader(queued.size());
+  s.in_exec = true;
   collecting_multi_ = true;
   multi_effects_.clear();
   std::vector<std::string_view> argv;
@@ -184,6 +206,7 @@ void Engine::ExecMulti(Session& s, ReplyBuilder& rb) {
     if (rb.errors_written() != errors_before) RecordError(rb.last_error());
   }
   collecting_multi_ = false;
+  s.in_exec = false;
   if (!multi_effects_.empty() && sink_) {
     sink_->Propagate(multi_effects_.front().first, {"MULTI"});
     for (auto& [db, eff] : multi_effects_) sink_->Propagate(db, eff);
@@ -216,6 +239,7 @@ void Engine::UnwatchAll(Session& s) {
 }
 
 void Engine::OnKeyModified(int db, std::string_view key) {
+  if (!blocked_by_key_.empty()) SignalKeyReady(db, key);
   if (watched_count_ == 0) return;
   auto it = watched_keys_.find(WatchKey(db, key));
   if (it == watched_keys_.end()) return;

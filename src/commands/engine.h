@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "base/clock.h"
@@ -18,6 +19,7 @@
 #include "config/config.h"
 #include "config/registry.h"
 #include "keyspace/db.h"
+#include "types/collections.h"
 
 namespace ferrite {
 
@@ -114,6 +116,31 @@ class Engine : public KeyspaceListener {
   void OnKeyModified(int db, std::string_view key) override;
   void OnKeyExpired(int db, std::string_view key) override;
 
+  // Blocking commands (blocking.cc). A handler that finds no data calls BlockSession; any
+  // later change to one of the keys re-runs the command for the sessions waiting on it,
+  // first come first served, after the command that made the change.
+  void BlockSession(Session& s, ArgList args, const std::vector<std::string>& keys, int64_t deadline_ms,
+                    bool null_array_on_timeout);
+  void ServeReadyKeys();
+  // Answers sessions whose timeout passed with the null reply.
+  void ExpireBlocked(int64_t now_ms);
+  int64_t NextBlockDeadline() const;  // earliest deadline (unix ms), 0 = none
+  size_t blocked_clients() const { return blocked_.size(); }
+  // Sessions given output outside their own command; the net layer flushes them and
+  // resumes their input.
+  void Wake(Session* s) { woken_.push_back(s); }
+  bool has_woken() const { return !woken_.empty(); }
+  std::vector<Session*> TakeWoken() { return std::exchange(woken_, {}); }
+  // Writes into another session's output buffer (or a sink when it has none).
+  std::string* OutputOf(Session& s) { return s.out ? s.out : &discard_; }
+
+  // Pub/sub (pubsub_family.cc).
+  size_t Publish(std::string_view channel, std::string_view message);
+  void Subscribe(Session& s, std::string_view channel, bool pattern);
+  bool Unsubscribe(Session& s, std::string_view channel, bool pattern);
+  const std::map<std::string, std::vector<Session*>>& pubsub_channels() const { return channels_; }
+  const std::map<std::string, std::vector<Session*>>& pubsub_patterns() const { return patterns_; }
+
   // Periodic work (called by the loop at hz): active expiry, eviction, stats.
   void Cron();
   // Evicts keys until used memory is under maxmemory; false if it could not.
@@ -169,7 +196,33 @@ class Engine : public KeyspaceListener {
   bool shutdown_requested_ = false;
   bool collecting_multi_ = false;
   std::vector<std::pair<int, std::vector<std::string>>> multi_effects_;
+  // Blocking: waiting sessions per (db, key), keys changed while sessions wait on them.
+  std::map<std::pair<int, std::string>, std::vector<Session*>> blocked_by_key_;
+  std::vector<std::pair<int, std::string>> ready_keys_;
+  std::vector<Session*> blocked_;
+  std::vector<Session*> woken_;
+  bool serving_ready_ = false;
+  std::string discard_;
+  std::map<std::string, std::vector<Session*>> channels_;
+  std::map<std::string, std::vector<Session*>> patterns_;
+  void UnblockSession(Session& s);
+  void SignalKeyReady(int db, std::string_view key);
 };
+
+// The packed-encoding limits from the [encoding] config section.
+inline CollectionLimits LimitsFromConfig(const Config& c) {
+  const auto& e = c.encoding;
+  CollectionLimits l;
+  l.hash_entries = size_t(e.hash_max_listpack_entries);
+  l.hash_value = size_t(e.hash_max_listpack_value);
+  l.set_intset = size_t(e.set_max_intset_entries);
+  l.set_entries = size_t(e.set_max_listpack_entries);
+  l.set_value = size_t(e.set_max_listpack_value);
+  l.zset_entries = size_t(e.zset_max_listpack_entries);
+  l.zset_value = size_t(e.zset_max_listpack_value);
+  l.list_size = e.list_max_listpack_size;
+  return l;
+}
 
 // Common argument helpers for handlers.
 bool ParseIntArg(CommandContext& ctx, std::string_view s, int64_t* out,

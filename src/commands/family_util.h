@@ -2,6 +2,8 @@
 // Small helpers shared by the *_family.cc handlers.
 
 #include <string>
+#include <unordered_set>
+#include <vector>
 #include <string_view>
 
 #include "commands/command.h"
@@ -9,6 +11,7 @@
 #include "commands/errors.h"
 #include "base/strutil.h"
 #include "keyspace/db.h"
+#include "types/collections.h"
 
 namespace ferrite {
 
@@ -39,5 +42,55 @@ inline bool CheckStringSize(CommandContext& ctx, uint64_t size) {
   }
   return true;
 }
+
+inline CollectionLimits Limits(CommandContext& ctx) { return LimitsFromConfig(ctx.engine.config()); }
+
+// Deletes the key if its collection became empty (Redis never keeps empty collections).
+inline void DeleteIfEmpty(CommandContext& ctx, Entry* e, size_t len) {
+  if (len == 0) ctx.db().Delete(e);
+}
+
+// Parses a COUNT-style non-negative integer; replies and returns false on error.
+inline bool ParsePositive(CommandContext& ctx, std::string_view s, int64_t* out, const char* err) {
+  if (!ParseInt64(s, out) || *out < 0) {
+    ctx.rb.Error(err);
+    return false;
+  }
+  return true;
+}
+
+// SCAN-family options after the cursor: MATCH pattern, COUNT n. Replies on error.
+struct ScanOpts {
+  std::string_view pattern;
+  int64_t count = 10;
+  bool novalues = false;
+};
+inline bool ParseScanOpts(CommandContext& ctx, size_t from, ScanOpts* o) {
+  auto& a = ctx.args;
+  for (size_t i = from; i < a.size(); i++) {
+    if (ArgIs(a[i], "MATCH") && i + 1 < a.size()) {
+      o->pattern = a[++i];
+    } else if (ArgIs(a[i], "COUNT") && i + 1 < a.size()) {
+      if (!ParseInt64(a[++i], &o->count)) {
+        ctx.rb.Error(err::kNotInt);
+        return false;
+      }
+      if (o->count < 1) {
+        ctx.rb.Error(err::kSyntax);
+        return false;
+      }
+    } else {
+      ctx.rb.Error(err::kSyntax);
+      return false;
+    }
+  }
+  return true;
+}
+inline bool ScanMatch(const ScanOpts& o, std::string_view s) {
+  return o.pattern.empty() || o.pattern == "*" || GlobMatch(o.pattern, s);
+}
+
+// Random numbers for SPOP / SRANDMEMBER / HRANDFIELD / ZRANDMEMBER.
+uint64_t CommandRandom();
 
 }  // namespace ferrite

@@ -100,9 +100,14 @@ std::string ClientsSection(Engine& e) {
   Line(o, "maxclients", e.config().server.maxclients);
   Line(o, "client_recent_max_input_buffer", max_in);
   Line(o, "client_recent_max_output_buffer", max_out);
-  Line(o, "blocked_clients", 0);
+  Line(o, "blocked_clients", e.blocked_clients());
   Line(o, "tracking_clients", 0);
-  Line(o, "clients_in_timeout_table", 0);
+  size_t in_timeout = 0;
+  for (auto& [id, s] : e.sessions()) in_timeout += s->blocked && s->block_deadline_ms != 0;
+  Line(o, "clients_in_timeout_table", in_timeout);
+  size_t pubsub = 0;
+  for (auto& [id, s] : e.sessions()) pubsub += s->subscriptions() > 0;
+  Line(o, "pubsub_clients", pubsub);
   return o;
 }
 
@@ -157,8 +162,8 @@ std::string StatsSection(Engine& e) {
   Line(o, "evicted_clients", 0);
   Line(o, "keyspace_hits", ks.hits);
   Line(o, "keyspace_misses", ks.misses);
-  Line(o, "pubsub_channels", 0);
-  Line(o, "pubsub_patterns", 0);
+  Line(o, "pubsub_channels", e.pubsub_channels().size());
+  Line(o, "pubsub_patterns", e.pubsub_patterns().size());
   Line(o, "latest_fork_usec", 0);
   Line(o, "total_forks", 0);
   Line(o, "unexpected_error_replies", st.unexpected_error_replies);

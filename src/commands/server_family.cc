@@ -13,6 +13,7 @@
 
 #include "base/strutil.h"
 #include "commands/command_table.h"
+#include "types/serialize.h"
 #include "commands/family_util.h"
 #include "commands/info.h"
 
@@ -22,6 +23,12 @@ namespace {
 // ---------------------------------------------------------------- connection
 void Ping(CommandContext& ctx) {
   if (ctx.args.size() > 2) return ctx.rb.Error(err::kPingArity);
+  if (!ctx.session.resp3 && ctx.session.subscriptions() > 0) {  // RESP2 subscriber
+    ctx.rb.ArrayHeader(2);
+    ctx.rb.Bulk("pong");
+    ctx.rb.Bulk(ctx.args.size() == 2 ? ctx.args[1] : "");
+    return;
+  }
   if (ctx.args.size() == 2) return ctx.rb.Bulk(ctx.args[1]);
   ctx.rb.SimpleString("PONG");
 }
@@ -504,13 +511,8 @@ void Command(CommandContext& ctx) {
 // empty, as Redis's DEBUG DIGEST.
 std::string ValueDigestBytes(const Entry& e) {
   std::string buf;
-  std::string scratch;
   buf.push_back(char(e.value.type()));
-  if (e.value.is_string()) {
-    buf.append(e.value.GetString(&scratch));
-  } else if (Object* o = e.value.object()) {
-    buf.append(o->encoding_name());  // families refine this when their types land
-  }
+  buf.append(CanonicalBytes(e.value));
   return buf;
 }
 

@@ -49,6 +49,27 @@ struct Session {
   // The AOF loader's session: bypasses auth, LOADING, OOM and write refusal.
   bool replaying = false;
   bool kill_now = false;
+
+  // Output outside the session's own command (pub/sub messages, a blocked command served
+  // later): the connection's output buffer, set by the net layer (nullptr in unit tests).
+  std::string* out = nullptr;
+  void* net_conn = nullptr;
+  bool in_exec = false;  // running EXEC's queued commands: blocking commands never block
+
+  // Blocking commands (BLPOP & co.): the command is re-run when one of its keys changes.
+  bool blocked = false;
+  bool reexec = false;         // being re-run by the engine
+  bool still_blocked = false;  // the re-run found nothing and asked to keep waiting
+  int block_db = 0;
+  int64_t block_deadline_ms = 0;   // 0 = forever
+  bool block_null_array = true;    // timeout reply: *-1 (BLPOP) or $-1 (BLMOVE)
+  std::vector<std::string> block_keys;
+  std::vector<std::string> block_argv;
+
+  // Pub/sub subscriptions.
+  std::vector<std::string> channels;
+  std::vector<std::string> patterns;
+  size_t subscriptions() const { return channels.size() + patterns.size(); }
 };
 
 }  // namespace ferrite

@@ -53,6 +53,7 @@ struct NetServer::Conn {
   bool pending_write = false;
   bool epollout = false;
   bool closed = false;
+  bool processing = false;  // inside ProcessInput (guards re-entry from DrainWoken)
   int64_t soft_since_ms = 0;
   size_t pending() const { return out.size() - out_pos; }
 };
@@ -186,6 +187,8 @@ void NetServer::Accept(int lfd) {
     c->parser = RespParser(RespLimits{size_t(sc.proto_max_bulk_len), 64 * 1024, 1024 * 1024});
     c->session = engine_->NewSession();
     c->session->conn.fd = fd;
+    c->session->out = &c->out;
+    c->session->net_conn = c;
     c->session->conn.addr = AddrString(ss);
     sockaddr_storage ls{};
     socklen_t llen = sizeof(ls);
@@ -238,10 +241,16 @@ void NetServer::HandleRead(Conn* c) {
 }
 
 void NetServer::ProcessInput(Conn* c) {
+  c->processing = true;
+  ProcessInputLoop(c);
+  c->processing = false;
+}
+
+void NetServer::ProcessInputLoop(Conn* c) {
   Session* s = c->session;
   ReplyBuilder rb(&c->out);
   rb.set_resp3(s->resp3);
-  while (c->in.readable() > 0 && !s->close_after_reply && !c->closed) {
+  while (c->in.readable() > 0 && !s->close_after_reply && !c->closed && !s->blocked) {
     RespParser::Result r = c->parser.Parse(c->in.read_ptr(), c->in.readable());
     if (r == RespParser::Result::kIncomplete) break;
     if (r == RespParser::Result::kError) {
@@ -254,6 +263,7 @@ void NetServer::ProcessInput(Conn* c) {
     const auto& args = c->parser.args();
     if (!args.empty()) engine_->Execute(*s, args, rb);
     c->in.Consumed(c->parser.consumed());
+    if (engine_->has_woken()) DrainWoken(c);
     if (c->pending() > 0) {
       CheckOutputLimits(c);
       if (c->closed) return;
@@ -268,17 +278,42 @@ void NetServer::ProcessInput(Conn* c) {
   }
 }
 
+// Sessions that got output outside their own command (a published message, a blocked
+// command served or timed out): schedule their writes, and resume the input of those no
+// longer blocked. `current` is the connection being processed (its input loop goes on).
+void NetServer::DrainWoken(Conn* current) {
+  while (engine_->has_woken()) {
+    for (Session* s : engine_->TakeWoken()) {
+      auto* c = static_cast<Conn*>(s->net_conn);
+      if (!c || c->closed) continue;
+      if (c->pending() > 0) {
+        CheckOutputLimits(c);
+        if (c->closed) continue;
+      }
+      if (!c->pending_write && (c->pending() > 0 || s->close_after_reply)) {
+        c->pending_write = true;
+        pending_writes_.push_back(c);
+      }
+      if (c != current && !c->processing && !s->blocked && c->in.readable() > 0) ProcessInput(c);
+    }
+  }
+}
+
 void NetServer::CheckOutputLimits(Conn* c) {
   const auto& sc = engine_->config().server;
   size_t pending = c->pending();
   c->session->conn.obl = pending;
   c->session->conn.omem = c->out.capacity();
-  bool close_now = sc.output_buffer_hard_limit > 0 && pending > size_t(sc.output_buffer_hard_limit);
-  if (!close_now && sc.output_buffer_soft_limit > 0 && pending > size_t(sc.output_buffer_soft_limit)) {
+  bool pubsub = c->session->subscriptions() > 0;
+  int64_t hard = pubsub ? sc.pubsub_output_buffer_hard_limit : sc.output_buffer_hard_limit;
+  int64_t soft = pubsub ? sc.pubsub_output_buffer_soft_limit : sc.output_buffer_soft_limit;
+  int64_t soft_secs = pubsub ? sc.pubsub_output_buffer_soft_seconds : sc.output_buffer_soft_seconds;
+  bool close_now = hard > 0 && pending > size_t(hard);
+  if (!close_now && soft > 0 && pending > size_t(soft)) {
     int64_t now = engine_->clock()->NowMs();
     if (c->soft_since_ms == 0) c->soft_since_ms = now;
-    else if (now - c->soft_since_ms > int64_t(sc.output_buffer_soft_seconds) * 1000) close_now = true;
-  } else if (pending <= size_t(sc.output_buffer_soft_limit)) {
+    else if (now - c->soft_since_ms > soft_secs * 1000) close_now = true;
+  } else if (pending <= size_t(soft)) {
     c->soft_since_ms = 0;
   }
   if (close_now) {
@@ -347,7 +382,7 @@ void NetServer::Cron() {
   if (sc.timeout > 0) {
     for (Conn* c : conns_) {
       if (c && !c->closed && now - c->session->conn.last_interaction_ms > sc.timeout &&
-          !c->session->in_multi) {
+          !c->session->in_multi && !c->session->blocked && c->session->subscriptions() == 0) {
         Close(c);
       }
     }
@@ -363,6 +398,10 @@ int NetServer::Run() {
     int64_t now = clock->MonotonicUs();
     int timeout_ms = int(std::max<int64_t>(0, (next_cron_us_ - now + 999) / 1000));
     if (held_replies_) timeout_ms = std::min(timeout_ms, 10);  // retry the held flush soon
+    if (int64_t deadline = engine_->NextBlockDeadline()) {  // a blocked client's timeout
+      int64_t left = deadline - clock->NowMs();
+      timeout_ms = std::min<int>(timeout_ms, int(std::clamp<int64_t>(left, 0, 1000)));
+    }
     for (auto& busy : busy_probes) {
       if (busy()) timeout_ms = 0;
     }
@@ -406,6 +445,8 @@ int NetServer::Run() {
       Cron();
       next_cron_us_ = clock->MonotonicUs() + 1000000 / hz;
     }
+    if (engine_->blocked_clients() > 0) engine_->ExpireBlocked(clock->NowMs());
+    if (engine_->has_woken()) DrainWoken(nullptr);
     if (engine_->shutdown_requested()) stop_ = true;
     bool release = true;
     for (auto& hook : before_sleep_hooks) release &= hook();

@@ -45,10 +45,12 @@ class NetServer {
   void Accept(int lfd);
   void HandleRead(Conn* c);
   void ProcessInput(Conn* c);
+  void ProcessInputLoop(Conn* c);
   void FlushWrites();
   bool WriteConn(Conn* c);
   void Close(Conn* c);
   void CheckOutputLimits(Conn* c);
+  void DrainWoken(Conn* current);
   void Cron();
   void UpdateEvents(Conn* c, bool want_write);
 

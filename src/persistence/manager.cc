@@ -1,5 +1,7 @@
 #include "persistence/manager.h"
 
+#include "types/serialize.h"
+
 #include "commands/errors.h"
 
 #include <fmt/format.h>
@@ -110,13 +112,14 @@ Status PersistenceManager::LoadCheckpoint(bool* loaded) {
   engine_->set_loading(true);
   ckpt::ReadStats stats;
   int64_t now = clock_->NowMs();
+  const CollectionLimits limits = LimitsFromConfig(c);
   uint64_t expired = 0;
   Status st = ckpt::Read(fs_, path, c.recovery.verify_checksum, [&](const ckpt::Record& r) {
     if (r.db >= uint32_t(engine_->db_count())) {
       return Status::Corruption(fmt::format("{}: database {} does not exist here (server.databases = {})",
                                             path, r.db, engine_->db_count()));
     }
-    if (r.type != uint8_t(ValueType::kString)) {
+    if (r.type < uint8_t(ValueType::kString) || r.type > uint8_t(ValueType::kHash)) {
       return Status::NotSupported(fmt::format("{}: value type {} of key '{}' is not supported by this build",
                                               path, r.type, std::string(r.key.substr(0, 64))));
     }
@@ -124,8 +127,19 @@ Status PersistenceManager::LoadCheckpoint(bool* loaded) {
       expired++;
       return Status::Ok();
     }
+    Value v;
+    if (r.type == uint8_t(ValueType::kString)) {
+      v = Value::String(r.value);
+    } else {
+      auto decoded = DecodeCollection(ValueType(r.type), r.value, limits);
+      if (!decoded.ok()) {
+        return Status::Corruption(fmt::format("{}: key '{}': {}", path, std::string(r.key.substr(0, 64)),
+                                              decoded.status().message()));
+      }
+      v = std::move(decoded.value());
+    }
     Database& db = engine_->db(int(r.db));
-    Entry* e = db.Insert(r.key, Value::String(r.value));
+    Entry* e = db.Insert(r.key, std::move(v));
     if (r.expire_ms) db.SetExpire(e, r.expire_ms);
     return Status::Ok();
   }, &stats);
@@ -171,9 +185,14 @@ Status PersistenceManager::StartCheckpoint() {
     if (!ckpt_error_.ok()) return;
     if (e.expire_ms && e.expire_ms <= freeze_ms) return;
     std::string scratch;
-    if (!e.value.is_string()) return;  // collections land with #3
-    ckpt::Record r{uint32_t(db), uint8_t(ValueType::kString), e.expire_ms, e.key(),
-                   e.value.GetString(&scratch)};
+    std::string_view bytes;
+    if (e.value.is_string()) {
+      bytes = e.value.GetString(&scratch);
+    } else {
+      EncodeCollection(e.value, &scratch);
+      bytes = scratch;
+    }
+    ckpt::Record r{uint32_t(db), uint8_t(e.value.type()), e.expire_ms, e.key(), bytes};
     ckpt_error_ = ckpt_writer_->Add(r);
   });
   ckpt_snapshot_->Start(++epoch_);

@@ -1,5 +1,7 @@
 #include "persistence/aof/aof.h"
 
+#include "types/serialize.h"
+
 #include <spdlog/spdlog.h>
 
 #include "base/strutil.h"
@@ -259,11 +261,16 @@ void Aof::FsyncThread() {
 namespace {
 
 // One key of a rewritten base, as the commands that recreate it. Shared by the blocking
-// base (AppendDump) and the background rewrite (EmitFrozen). Collections arrive with #3.
+// base (AppendDump) and the background rewrite (EmitFrozen). Collections become commands
+// of at most 64 items each (RPUSH, SADD, ZADD, HSET).
 void AppendEntry(std::string* out, const Entry& e) {
   std::string scratch;
   if (e.value.is_string()) {
     aof::AppendCommand(out, {"SET", e.key(), e.value.GetString(&scratch)});
+  } else {
+    ForEachRebuildCommand(e.key(), e.value, 64, [&](const std::vector<std::string_view>& argv) {
+      aof::AppendCommand(out, argv);
+    });
   }
   if (e.expire_ms) aof::AppendCommand(out, {"PEXPIREAT", e.key(), FormatInt64(e.expire_ms)});
 }

@@ -29,6 +29,7 @@ inline constexpr std::string_view kTimestampPrefix = "#TS:";
 // Appends one command in RESP to out.
 void AppendCommand(std::string* out, const std::vector<std::string>& argv);
 void AppendCommand(std::string* out, std::initializer_list<std::string_view> argv);
+void AppendCommand(std::string* out, const std::vector<std::string_view>& argv);
 void AppendTimestamp(std::string* out, int64_t unix_secs);
 
 struct AofRecord {

@@ -1,0 +1,479 @@
+// List commands, including the blocking ones (BLPOP & co.; the engine side of blocking is
+// in blocking.cc). Lists live packed until list_max_listpack_size, then as a deque.
+
+#include <cmath>
+
+#include "commands/command_table.h"
+#include "commands/family_util.h"
+
+namespace ferrite {
+namespace {
+
+constexpr const char* kTimeoutNotFloat = "ERR timeout is not a float or out of range";
+constexpr const char* kTimeoutNegative = "ERR timeout is negative";
+constexpr const char* kIndexRange = "ERR index out of range";
+constexpr const char* kCountPositive = "ERR value is out of range, must be positive";
+constexpr const char* kNumkeys = "ERR numkeys should be greater than 0";
+constexpr const char* kCountGreater = "ERR count should be greater than 0";
+
+bool SkipForeign(CommandContext& ctx, std::string_view key, ValueType t);
+
+// Normalizes a Redis [start, stop] range (negative from the end) to [b, e); false if empty.
+bool NormalizeRange(int64_t start, int64_t stop, size_t len, size_t* b, size_t* e) {
+  int64_t n = int64_t(len);
+  if (start < 0) start += n;
+  if (stop < 0) stop += n;
+  if (start < 0) start = 0;
+  if (start > stop || start >= n) return false;
+  if (stop >= n) stop = n - 1;
+  *b = size_t(start);
+  *e = size_t(stop) + 1;
+  return true;
+}
+
+void Push(CommandContext& ctx, bool front, bool only_existing) {
+  auto& a = ctx.args;
+  bool wrong;
+  Entry* e = FindTyped(ctx, a[1], ValueType::kList, &wrong, true);
+  if (wrong) return;
+  if (!e) {
+    if (only_existing) return ctx.rb.Integer(0);
+    e = ctx.db().Insert(a[1], listv::New());
+  }
+  CollectionLimits lim = Limits(ctx);
+  for (size_t i = 2; i < a.size(); i++) listv::Push(e->value, a[i], front, lim);
+  int64_t len = int64_t(listv::Len(e->value));
+  ctx.NotifyModified(a[1]);
+  ctx.rb.Integer(len);
+}
+void LPush(CommandContext& ctx) { Push(ctx, true, false); }
+void RPush(CommandContext& ctx) { Push(ctx, false, false); }
+void LPushX(CommandContext& ctx) { Push(ctx, true, true); }
+void RPushX(CommandContext& ctx) { Push(ctx, false, true); }
+
+// Pops up to n elements from an existing list entry; deletes the key when emptied.
+std::vector<std::string> PopN(CommandContext& ctx, Entry* e, std::string_view key, bool front,
+                              size_t n) {
+  std::vector<std::string> out;
+  std::string s;
+  while (out.size() < n && listv::Pop(e->value, front, &s)) out.push_back(s);
+  std::string k(key);
+  DeleteIfEmpty(ctx, e, listv::Len(e->value));
+  ctx.NotifyModified(k);
+  return out;
+}
+
+void Pop(CommandContext& ctx, bool front) {
+  auto& a = ctx.args;
+  if (a.size() > 3) return ctx.rb.Error(err::kSyntax);
+  int64_t count = -1;
+  if (a.size() == 3 && !ParsePositive(ctx, a[2], &count, kCountPositive)) return;
+  bool wrong;
+  Entry* e = FindTyped(ctx, a[1], ValueType::kList, &wrong, true);
+  if (wrong) return;
+  if (!e) {
+    if (count >= 0) ctx.rb.NullArray();
+    else ctx.rb.Null();
+    return;
+  }
+  if (count == 0) return ctx.rb.EmptyArray();
+  auto out = PopN(ctx, e, a[1], front, count < 0 ? 1 : size_t(count));
+  if (count < 0) return ctx.rb.Bulk(out[0]);
+  ctx.rb.ArrayHeader(out.size());
+  for (auto& s : out) ctx.rb.Bulk(s);
+}
+void LPop(CommandContext& ctx) { Pop(ctx, true); }
+void RPop(CommandContext& ctx) { Pop(ctx, false); }
+
+void LLen(CommandContext& ctx) {
+  bool wrong;
+  Entry* e = FindTyped(ctx, ctx.args[1], ValueType::kList, &wrong);
+  if (wrong) return;
+  ctx.rb.Integer(e ? int64_t(listv::Len(e->value)) : 0);
+}
+
+void LIndex(CommandContext& ctx) {
+  int64_t idx;
+  if (!ParseIntArg(ctx, ctx.args[2], &idx)) return;
+  bool wrong;
+  Entry* e = FindTyped(ctx, ctx.args[1], ValueType::kList, &wrong);
+  if (wrong) return;
+  if (!e) return ctx.rb.Null();
+  int64_t len = int64_t(listv::Len(e->value));
+  if (idx < 0) idx += len;
+  if (idx < 0 || idx >= len) return ctx.rb.Null();
+  std::string scratch;
+  ctx.rb.Bulk(listv::At(e->value, size_t(idx), &scratch));
+}
+
+void LSet(CommandContext& ctx) {
+  auto& a = ctx.args;
+  int64_t idx;
+  if (!ParseIntArg(ctx, a[2], &idx)) return;
+  bool wrong;
+  Entry* e = FindTyped(ctx, a[1], ValueType::kList, &wrong, true);
+  if (wrong) return;
+  if (!e) return ctx.rb.Error(err::kNoSuchKey);
+  int64_t len = int64_t(listv::Len(e->value));
+  if (idx < 0) idx += len;
+  if (idx < 0 || idx >= len) return ctx.rb.Error(kIndexRange);
+  listv::SetAt(e->value, size_t(idx), a[3], Limits(ctx));
+  ctx.NotifyModified(a[1]);
+  ctx.rb.Ok();
+}
+
+void LRange(CommandContext& ctx) {
+  int64_t start, stop;
+  if (!ParseIntArg(ctx, ctx.args[2], &start) || !ParseIntArg(ctx, ctx.args[3], &stop)) return;
+  bool wrong;
+  Entry* e = FindTyped(ctx, ctx.args[1], ValueType::kList, &wrong);
+  if (wrong) return;
+  size_t b, en;
+  if (!e || !NormalizeRange(start, stop, listv::Len(e->value), &b, &en)) return ctx.rb.EmptyArray();
+  ctx.rb.ArrayHeader(en - b);
+  listv::ForRange(e->value, b, en, [&](std::string_view s) {
+    ctx.rb.Bulk(s);
+    return true;
+  });
+}
+
+void LTrim(CommandContext& ctx) {
+  int64_t start, stop;
+  if (!ParseIntArg(ctx, ctx.args[2], &start) || !ParseIntArg(ctx, ctx.args[3], &stop)) return;
+  bool wrong;
+  Entry* e = FindTyped(ctx, ctx.args[1], ValueType::kList, &wrong, true);
+  if (wrong) return;
+  if (!e) return ctx.rb.Ok();
+  size_t b = 0, en = 0;
+  if (!NormalizeRange(start, stop, listv::Len(e->value), &b, &en)) b = en = 0;
+  listv::Trim(e->value, b, en);
+  DeleteIfEmpty(ctx, e, listv::Len(e->value));
+  ctx.NotifyModified(ctx.args[1]);
+  ctx.rb.Ok();
+}
+
+void LRem(CommandContext& ctx) {
+  int64_t count;
+  if (!ParseIntArg(ctx, ctx.args[2], &count)) return;
+  bool wrong;
+  Entry* e = FindTyped(ctx, ctx.args[1], ValueType::kList, &wrong, true);
+  if (wrong) return;
+  if (!e) return ctx.rb.Integer(0);
+  size_t n = listv::Remove(e->value, count, ctx.args[3]);
+  if (n) {
+    DeleteIfEmpty(ctx, e, listv::Len(e->value));
+    ctx.NotifyModified(ctx.args[1]);
+  }
+  ctx.rb.Integer(int64_t(n));
+}
+
+void LInsert(CommandContext& ctx) {
+  auto& a = ctx.args;
+  bool after;
+  if (ArgIs(a[2], "AFTER")) after = true;
+  else if (ArgIs(a[2], "BEFORE")) after = false;
+  else return ctx.rb.Error(err::kSyntax);
+  bool wrong;
+  Entry* e = FindTyped(ctx, a[1], ValueType::kList, &wrong, true);
+  if (wrong) return;
+  if (!e) return ctx.rb.Integer(0);
+  if (!listv::InsertAt(e->value, a[3], a[4], after, Limits(ctx))) return ctx.rb.Integer(-1);
+  ctx.NotifyModified(a[1]);
+  ctx.rb.Integer(int64_t(listv::Len(e->value)));
+}
+
+void LPos(CommandContext& ctx) {
+  auto& a = ctx.args;
+  int64_t rank = 1, count = -1, maxlen = 0;
+  for (size_t i = 3; i < a.size(); i++) {
+    if (i + 1 >= a.size()) return ctx.rb.Error(err::kSyntax);
+    if (ArgIs(a[i], "RANK")) {
+      if (!ParseIntArg(ctx, a[++i], &rank)) return;
+      if (rank == 0)
+        return ctx.rb.Error("ERR RANK can't be zero: use 1 to start from the first match, 2 from "
+                            "the second ... or use negative to start from the end of the list");
+      if (rank == INT64_MIN) return ctx.rb.Error("ERR value is out of range");
+    } else if (ArgIs(a[i], "COUNT")) {
+      if (!ParsePositive(ctx, a[++i], &count, "ERR COUNT can't be negative")) return;
+    } else if (ArgIs(a[i], "MAXLEN")) {
+      if (!ParsePositive(ctx, a[++i], &maxlen, "ERR MAXLEN can't be negative")) return;
+    } else {
+      return ctx.rb.Error(err::kSyntax);
+    }
+  }
+  bool wrong;
+  Entry* e = FindTyped(ctx, a[1], ValueType::kList, &wrong);
+  if (wrong) return;
+  std::vector<int64_t> found;
+  size_t want = count < 0 ? 1 : (count == 0 ? SIZE_MAX : size_t(count));
+  if (e) {
+    size_t len = listv::Len(e->value);
+    size_t limit = maxlen == 0 ? len : std::min(len, size_t(maxlen));
+    int64_t skip = (rank > 0 ? rank : -rank) - 1;
+    std::string scratch;
+    for (size_t step = 0; step < limit && found.size() < want; step++) {
+      size_t idx = rank > 0 ? step : len - 1 - step;
+      if (listv::At(e->value, idx, &scratch) == a[2]) {
+        if (skip > 0) --skip;
+        else found.push_back(int64_t(idx));
+      }
+    }
+  }
+  if (count < 0) {
+    if (found.empty()) ctx.rb.Null();
+    else ctx.rb.Integer(found[0]);
+    return;
+  }
+  ctx.rb.ArrayHeader(found.size());
+  for (int64_t i : found) ctx.rb.Integer(i);
+}
+
+bool ParseSide(std::string_view s, bool* left) {
+  if (ArgIs(s, "LEFT")) *left = true;
+  else if (ArgIs(s, "RIGHT")) *left = false;
+  else return false;
+  return true;
+}
+
+// LMOVE core: false if src has no element (nothing replied). Replies on WRONGTYPE.
+bool Move(CommandContext& ctx, std::string_view src, std::string_view dst, bool from_left,
+          bool to_left, bool* replied) {
+  *replied = false;
+  bool wrong;
+  Entry* s = FindTyped(ctx, src, ValueType::kList, &wrong, true);
+  if (wrong) return *replied = true;
+  if (!s) return false;
+  Entry* d = FindTyped(ctx, dst, ValueType::kList, &wrong, true);
+  if (wrong) return *replied = true;
+  std::string elem;
+  listv::Pop(s->value, from_left, &elem);
+  bool same = src == dst;
+  if (!same) DeleteIfEmpty(ctx, s, listv::Len(s->value));
+  // Entries may have moved after the delete: look the destination up again.
+  Database& db = ctx.db();
+  d = db.FindForWrite(dst, ctx.now_ms);
+  if (!d) d = db.Insert(dst, listv::New());
+  listv::Push(d->value, elem, to_left, Limits(ctx));
+  ctx.NotifyModified(src);
+  if (!same) ctx.NotifyModified(dst);
+  ctx.rb.Bulk(elem);
+  *replied = true;
+  return true;
+}
+
+void LMove(CommandContext& ctx) {
+  auto& a = ctx.args;
+  bool from_left, to_left;
+  if (!ParseSide(a[3], &from_left) || !ParseSide(a[4], &to_left)) return ctx.rb.Error(err::kSyntax);
+  bool replied;
+  if (!Move(ctx, a[1], a[2], from_left, to_left, &replied)) ctx.rb.Null();
+}
+
+void RPopLPush(CommandContext& ctx) {
+  bool replied;
+  if (!Move(ctx, ctx.args[1], ctx.args[2], false, true, &replied)) ctx.rb.Null();
+}
+
+// LMPOP / BLMPOP argument tail: numkeys key... LEFT|RIGHT [COUNT n].
+bool ParseMpop(CommandContext& ctx, size_t at, std::vector<std::string>* keys, bool* left,
+               int64_t* count) {
+  auto& a = ctx.args;
+  int64_t numkeys;
+  if (!ParseInt64(a[at], &numkeys)) numkeys = 0;
+  if (numkeys <= 0 || numkeys > int64_t(a.size())) {
+    ctx.rb.Error(numkeys <= 0 ? kNumkeys : err::kSyntax);
+    return false;
+  }
+  size_t i = at + 1;
+  if (i + size_t(numkeys) >= a.size()) {
+    ctx.rb.Error(err::kSyntax);
+    return false;
+  }
+  for (int64_t k = 0; k < numkeys; k++) keys->emplace_back(a[i++]);
+  if (!ParseSide(a[i++], left)) {
+    ctx.rb.Error(err::kSyntax);
+    return false;
+  }
+  *count = 1;
+  bool seen_count = false;
+  while (i < a.size()) {
+    if (ArgIs(a[i], "COUNT") && i + 1 < a.size() && !seen_count) {
+      seen_count = true;
+      if (!ParseInt64(a[i + 1], count) || *count <= 0) {
+        ctx.rb.Error(kCountGreater);
+        return false;
+      }
+      i += 2;
+    } else {
+      ctx.rb.Error(err::kSyntax);
+      return false;
+    }
+  }
+  return true;
+}
+
+// Pops from the first non-empty list among keys: [key, [elems]]. False if all empty.
+bool MpopFirst(CommandContext& ctx, const std::vector<std::string>& keys, bool left,
+               int64_t count, bool* replied) {
+  *replied = false;
+  for (const auto& k : keys) {
+    if (SkipForeign(ctx, k, ValueType::kList)) continue;
+    bool wrong;
+    Entry* e = FindTyped(ctx, k, ValueType::kList, &wrong, true);
+    if (wrong) return *replied = true;
+    if (!e) continue;
+    auto out = PopN(ctx, e, k, left, size_t(count));
+    if (ctx.propagating()) {
+      ctx.PropagateAs({left ? "LPOP" : "RPOP", k, FormatInt64(int64_t(out.size()))});
+    }
+    ctx.rb.ArrayHeader(2);
+    ctx.rb.Bulk(k);
+    ctx.rb.ArrayHeader(out.size());
+    for (auto& s : out) ctx.rb.Bulk(s);
+    return *replied = true;
+  }
+  return false;
+}
+
+void LMPop(CommandContext& ctx) {
+  std::vector<std::string> keys;
+  bool left, replied;
+  int64_t count;
+  if (!ParseMpop(ctx, 1, &keys, &left, &count)) return;
+  if (!MpopFirst(ctx, keys, left, count, &replied)) ctx.rb.NullArray();
+}
+
+// ---- blocking ------------------------------------------------------------------------
+
+// Parses a timeout in seconds (fractional) to an absolute deadline; 0 = forever.
+bool ParseTimeout(CommandContext& ctx, std::string_view s, int64_t* deadline_ms) {
+  long double t;
+  if (!ParseLongDouble(s, &t) || std::isinf(t)) {
+    ctx.rb.Error(kTimeoutNotFloat);
+    return false;
+  }
+  if (t < 0) {
+    ctx.rb.Error(kTimeoutNegative);
+    return false;
+  }
+  long double ms = t * 1000.0L;
+  if (ms > 1e15L) {
+    ctx.rb.Error(kTimeoutNotFloat);
+    return false;
+  }
+  *deadline_ms = ms == 0 ? 0 : ctx.now_ms + std::max<int64_t>(1, int64_t(std::ceil(ms)));
+  return true;
+}
+
+// Blocks the session unless inside EXEC or a replay, where the null reply comes at once.
+// Timeouts answer *-1 for every blocking list command (BLMOVE too, as Redis 7.0); inside
+// EXEC the moves answer $-1 and the pops *-1.
+void BlockOrNull(CommandContext& ctx, const std::vector<std::string>& keys, int64_t deadline,
+                 bool null_array) {
+  if (ctx.session.in_exec || ctx.session.replaying) {
+    if (null_array) ctx.rb.NullArray();
+    else ctx.rb.Null();
+    return;
+  }
+  ctx.engine.BlockSession(ctx.session, ctx.args, keys, deadline, true);
+}
+
+// A re-run (a key the session waits on changed) skips keys now holding another type, so a
+// waiter is neither answered WRONGTYPE nor woken by them.
+bool SkipForeign(CommandContext& ctx, std::string_view key, ValueType t) {
+  if (!ctx.session.reexec) return false;
+  Entry* e = ctx.db().Peek(key, ctx.now_ms);
+  return e && e->value.type() != t;
+}
+
+void BPop(CommandContext& ctx, bool left) {
+  auto& a = ctx.args;
+  int64_t deadline;
+  if (!ParseTimeout(ctx, a.back(), &deadline)) return;
+  std::vector<std::string> keys(a.begin() + 1, a.end() - 1);
+  for (const auto& k : keys) {
+    if (SkipForeign(ctx, k, ValueType::kList)) continue;
+    bool wrong;
+    Entry* e = FindTyped(ctx, k, ValueType::kList, &wrong, true);
+    if (wrong) return;
+    if (!e) continue;
+    auto out = PopN(ctx, e, k, left, 1);
+    if (ctx.propagating()) ctx.PropagateAs({left ? "LPOP" : "RPOP", k});
+    ctx.rb.ArrayHeader(2);
+    ctx.rb.Bulk(k);
+    ctx.rb.Bulk(out[0]);
+    return;
+  }
+  BlockOrNull(ctx, keys, deadline, true);
+}
+void BLPop(CommandContext& ctx) { BPop(ctx, true); }
+void BRPop(CommandContext& ctx) { BPop(ctx, false); }
+
+void BMoveImpl(CommandContext& ctx, std::string_view src, std::string_view dst, bool from_left,
+               bool to_left, std::string_view timeout) {
+  int64_t deadline;
+  if (!ParseTimeout(ctx, timeout, &deadline)) return;
+  if (SkipForeign(ctx, src, ValueType::kList)) return BlockOrNull(ctx, {std::string(src)}, deadline, false);
+  bool replied;
+  if (Move(ctx, src, dst, from_left, to_left, &replied)) {
+    if (ctx.propagating() && ctx.dirty)
+      ctx.PropagateAs({"LMOVE", std::string(src), std::string(dst), from_left ? "LEFT" : "RIGHT",
+                       to_left ? "LEFT" : "RIGHT"});
+    return;
+  }
+  if (replied) return;
+  BlockOrNull(ctx, {std::string(src)}, deadline, false);
+}
+
+void BLMove(CommandContext& ctx) {
+  auto& a = ctx.args;
+  bool from_left, to_left;
+  if (!ParseSide(a[3], &from_left) || !ParseSide(a[4], &to_left)) return ctx.rb.Error(err::kSyntax);
+  BMoveImpl(ctx, a[1], a[2], from_left, to_left, a[5]);
+}
+
+void BRPopLPush(CommandContext& ctx) {
+  BMoveImpl(ctx, ctx.args[1], ctx.args[2], false, true, ctx.args[3]);
+}
+
+void BLMPop(CommandContext& ctx) {
+  int64_t deadline;
+  if (!ParseTimeout(ctx, ctx.args[1], &deadline)) return;
+  std::vector<std::string> keys;
+  bool left, replied;
+  int64_t count;
+  if (!ParseMpop(ctx, 2, &keys, &left, &count)) return;
+  if (MpopFirst(ctx, keys, left, count, &replied) || replied) return;
+  BlockOrNull(ctx, keys, deadline, true);
+}
+
+}  // namespace
+
+void RegisterListFamily(CommandTable& t) {
+  using namespace cmd;
+  const char* g = "list";
+  t.Add({"lpush", -3, kWrite | kDenyOom | kFast, 1, 1, 1, LPush, g, "Prepends one or more elements to a list.", "1.0.0", "@write @list @fast"});
+  t.Add({"rpush", -3, kWrite | kDenyOom | kFast, 1, 1, 1, RPush, g, "Appends one or more elements to a list.", "1.0.0", "@write @list @fast"});
+  t.Add({"lpushx", -3, kWrite | kDenyOom | kFast, 1, 1, 1, LPushX, g, "Prepends one or more elements to a list only when the list exists.", "2.2.0", "@write @list @fast"});
+  t.Add({"rpushx", -3, kWrite | kDenyOom | kFast, 1, 1, 1, RPushX, g, "Appends an element to a list only when the list exists.", "2.2.0", "@write @list @fast"});
+  t.Add({"lpop", -2, kWrite | kFast, 1, 1, 1, LPop, g, "Returns the first elements in a list after removing it.", "1.0.0", "@write @list @fast"});
+  t.Add({"rpop", -2, kWrite | kFast, 1, 1, 1, RPop, g, "Returns and removes the last elements of a list.", "1.0.0", "@write @list @fast"});
+  t.Add({"llen", 2, kReadOnly | kFast, 1, 1, 1, LLen, g, "Returns the length of a list.", "1.0.0", "@read @list @fast"});
+  t.Add({"lindex", 3, kReadOnly, 1, 1, 1, LIndex, g, "Returns an element from a list by its index.", "1.0.0", "@read @list @slow"});
+  t.Add({"lset", 4, kWrite | kDenyOom, 1, 1, 1, LSet, g, "Sets the value of an element in a list by its index.", "1.0.0", "@write @list @slow"});
+  t.Add({"lrange", 4, kReadOnly, 1, 1, 1, LRange, g, "Returns a range of elements from a list.", "1.0.0", "@read @list @slow"});
+  t.Add({"ltrim", 4, kWrite, 1, 1, 1, LTrim, g, "Removes elements from both ends a list.", "1.0.0", "@write @list @slow"});
+  t.Add({"lrem", 4, kWrite, 1, 1, 1, LRem, g, "Removes elements from a list.", "1.0.0", "@write @list @slow"});
+  t.Add({"linsert", 5, kWrite | kDenyOom, 1, 1, 1, LInsert, g, "Inserts an element before or after another element in a list.", "2.2.0", "@write @list @slow"});
+  t.Add({"lpos", -3, kReadOnly, 1, 1, 1, LPos, g, "Returns the index of matching elements in a list.", "6.0.6", "@read @list @slow"});
+  t.Add({"lmove", 5, kWrite | kDenyOom, 1, 2, 1, LMove, g, "Returns an element after popping it from one list and pushing it to another.", "6.2.0", "@write @list @slow"});
+  t.Add({"rpoplpush", 3, kWrite | kDenyOom, 1, 2, 1, RPopLPush, g, "Returns the last element of a list after removing and pushing it to another list.", "1.2.0", "@write @list @slow"});
+  t.Add({"lmpop", -4, kWrite, 0, 0, 0, LMPop, g, "Returns multiple elements from a list after removing them.", "7.0.0", "@write @list @slow"});
+  t.Add({"blpop", -3, kWrite | kBlocking, 1, -2, 1, BLPop, g, "Removes and returns the first element in a list. Blocks until an element is available otherwise.", "2.0.0", "@write @list @slow @blocking"});
+  t.Add({"brpop", -3, kWrite | kBlocking, 1, -2, 1, BRPop, g, "Removes and returns the last element in a list. Blocks until an element is available otherwise.", "2.0.0", "@write @list @slow @blocking"});
+  t.Add({"brpoplpush", 4, kWrite | kDenyOom | kBlocking, 1, 2, 1, BRPopLPush, g, "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise.", "2.2.0", "@write @list @slow @blocking"});
+  t.Add({"blmove", 6, kWrite | kDenyOom | kBlocking, 1, 2, 1, BLMove, g, "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise.", "6.2.0", "@write @list @slow @blocking"});
+  t.Add({"blmpop", -5, kWrite | kBlocking, 0, 0, 0, BLMPop, g, "Pops the first element from one of multiple lists. Blocks until an element is available otherwise.", "7.0.0", "@write @list @slow @blocking"});
+}
+
+}  // namespace ferrite

@@ -1,0 +1,970 @@
+// Sorted-set commands. Ranges by index, score and lex all become a rank interval
+// [lo, hi) over the (score, member) order (zsetv::CountWhile), then one walk.
+
+#include <cmath>
+#include <map>
+#include <random>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "commands/command_table.h"
+#include "commands/family_util.h"
+
+namespace ferrite {
+namespace {
+
+constexpr const char* kMinMaxNotFloat = "ERR min or max is not a float";
+constexpr const char* kLexRange = "ERR min or max not valid string range item";
+constexpr const char* kNaN = "ERR resulting score is not a number (NaN)";
+constexpr const char* kCountPositive = "ERR value is out of range, must be positive";
+constexpr const char* kTimeoutNotFloat = "ERR timeout is not a float or out of range";
+constexpr const char* kTimeoutNegative = "ERR timeout is negative";
+
+bool ParseScore(CommandContext& ctx, std::string_view s, double* out) {
+  if (!ParseDouble(s, out)) {
+    ctx.rb.Error(err::kNotFloat);
+    return false;
+  }
+  *out += 0.0;  // -0 is stored as 0 (Redis prints "0")
+  return true;
+}
+
+struct ScoreRange {
+  double min, max;
+  bool minex = false, maxex = false;
+};
+bool ParseScoreBound(std::string_view s, double* v, bool* ex) {
+  *ex = false;
+  if (!s.empty() && s[0] == '(') {
+    *ex = true;
+    s.remove_prefix(1);
+  }
+  return ParseDouble(s, v);
+}
+bool ParseScoreRange(std::string_view min, std::string_view max, ScoreRange* r) {
+  return ParseScoreBound(min, &r->min, &r->minex) && ParseScoreBound(max, &r->max, &r->maxex);
+}
+
+struct LexBound {
+  enum Kind { kMinusInf, kPlusInf, kIncl, kExcl } kind;
+  std::string s;
+};
+bool ParseLexBound(std::string_view s, LexBound* b) {
+  if (s == "-") b->kind = LexBound::kMinusInf;
+  else if (s == "+") b->kind = LexBound::kPlusInf;
+  else if (!s.empty() && s[0] == '[') b->kind = LexBound::kIncl;
+  else if (!s.empty() && s[0] == '(') b->kind = LexBound::kExcl;
+  else return false;
+  if (b->kind >= LexBound::kIncl) b->s.assign(s.substr(1));
+  return true;
+}
+// member < bound (for the low end: members strictly before the range)
+bool BeforeLow(std::string_view m, const LexBound& b) {
+  switch (b.kind) {
+    case LexBound::kMinusInf: return false;
+    case LexBound::kPlusInf: return true;
+    case LexBound::kIncl: return m < b.s;
+    case LexBound::kExcl: return m <= b.s;
+  }
+  return false;
+}
+// member within the high end
+bool UpToHigh(std::string_view m, const LexBound& b) {
+  switch (b.kind) {
+    case LexBound::kMinusInf: return false;
+    case LexBound::kPlusInf: return true;
+    case LexBound::kIncl: return m <= b.s;
+    case LexBound::kExcl: return m < b.s;
+  }
+  return false;
+}
+
+void ScoreInterval(const Value& z, const ScoreRange& r, size_t* lo, size_t* hi) {
+  *lo = zsetv::CountWhile(z, [&](std::string_view, double s) { return r.minex ? s <= r.min : s < r.min; });
+  *hi = zsetv::CountWhile(z, [&](std::string_view, double s) { return r.maxex ? s < r.max : s <= r.max; });
+  if (*hi < *lo) *hi = *lo;
+}
+void LexInterval(const Value& z, const LexBound& min, const LexBound& max, size_t* lo, size_t* hi) {
+  *lo = zsetv::CountWhile(z, [&](std::string_view m, double) { return BeforeLow(m, min); });
+  *hi = zsetv::CountWhile(z, [&](std::string_view m, double) { return UpToHigh(m, max); });
+  if (*hi < *lo) *hi = *lo;
+}
+
+void ReplyScore(CommandContext& ctx, double d) { ctx.rb.Double(d); }
+
+// [member, score] pairs: flat in RESP2, nested pairs in RESP3.
+void ReplyPairs(CommandContext& ctx, const std::vector<std::pair<std::string, double>>& v,
+                bool withscores) {
+  bool nested = withscores && ctx.rb.resp3();
+  ctx.rb.ArrayHeader(withscores && !nested ? v.size() * 2 : v.size());
+  for (auto& [m, s] : v) {
+    if (nested) ctx.rb.ArrayHeader(2);
+    ctx.rb.Bulk(m);
+    if (withscores) ReplyScore(ctx, s);
+  }
+}
+
+Entry* ZSetForRead(CommandContext& ctx, std::string_view key, bool* wrong, bool for_write = false) {
+  return FindTyped(ctx, key, ValueType::kZSet, wrong, for_write);
+}
+
+// ---- ZADD / ZINCRBY ------------------------------------------------------------------
+
+void ZAddGeneric(CommandContext& ctx, bool incr_cmd) {
+  auto& a = ctx.args;
+  bool nx = false, xx = false, gt = false, lt = false, ch = false, incr = incr_cmd;
+  size_t i = 2;
+  if (!incr_cmd) {
+    for (; i < a.size(); i++) {
+      if (ArgIs(a[i], "NX")) nx = true;
+      else if (ArgIs(a[i], "XX")) xx = true;
+      else if (ArgIs(a[i], "GT")) gt = true;
+      else if (ArgIs(a[i], "LT")) lt = true;
+      else if (ArgIs(a[i], "CH")) ch = true;
+      else if (ArgIs(a[i], "INCR")) incr = true;
+      else break;
+    }
+  }
+  size_t pairs_at = i;
+  size_t nargs = a.size() - pairs_at;
+  if (nargs == 0 || nargs % 2) return ctx.rb.Error(err::kSyntax);
+  if (nx && xx) return ctx.rb.Error("ERR XX and NX options at the same time are not compatible");
+  if ((gt && nx) || (lt && nx) || (gt && lt))
+    return ctx.rb.Error("ERR GT, LT, and/or NX options at the same time are not compatible");
+  if (incr && nargs > 2)
+    return ctx.rb.Error("ERR INCR option supports a single increment-element pair");
+  std::vector<double> scores(nargs / 2);
+  size_t maxlen = 0;
+  for (size_t k = 0; k < nargs / 2; k++) {
+    if (!ParseScore(ctx, a[pairs_at + 2 * k], &scores[k])) return;
+    maxlen = std::max(maxlen, a[pairs_at + 2 * k + 1].size());
+  }
+  bool wrong;
+  Entry* e = ZSetForRead(ctx, a[1], &wrong, true);
+  if (wrong) return;
+  CollectionLimits lim = Limits(ctx);
+  if (!e) {
+    if (xx) {  // nothing to update: no key is created
+      if (incr) ctx.rb.Null();
+      else ctx.rb.Integer(0);
+      return;
+    }
+    e = ctx.db().Insert(a[1], zsetv::New(nargs / 2, maxlen, lim));
+  }
+  int64_t added = 0, changed = 0;
+  double result = 0;
+  bool aborted = false;
+  for (size_t k = 0; k < nargs / 2; k++) {
+    std::string_view m = a[pairs_at + 2 * k + 1];
+    double score = scores[k], cur;
+    bool exists = zsetv::Score(e->value, m, &cur);
+    if (exists) {
+      if (nx) {
+        aborted = true;
+        continue;
+      }
+      if (incr) {
+        score += cur;
+        if (std::isnan(score)) {
+          DeleteIfEmpty(ctx, e, zsetv::Card(e->value));
+          return ctx.rb.Error(kNaN);
+        }
+      }
+      if ((gt && score <= cur) || (lt && score >= cur)) {
+        aborted = true;
+        continue;
+      }
+      result = score;
+      if (score != cur) {
+        zsetv::Set(e->value, m, score, lim);
+        ++changed;
+      }
+    } else {
+      if (xx) {
+        aborted = true;
+        continue;
+      }
+      zsetv::Set(e->value, m, score, lim);
+      result = score;
+      ++added;
+    }
+  }
+  size_t card = zsetv::Card(e->value);
+  DeleteIfEmpty(ctx, e, card);
+  if (added || changed) ctx.NotifyModified(a[1]);
+  if (incr) {
+    if (aborted) return ctx.rb.Null();
+    if (added || changed) {
+      // Log the resulting score, not the increment (replay must not depend on rounding).
+      if (ctx.propagating()) ctx.PropagateAs({"ZADD", std::string(a[1]), FormatDouble(result), std::string(a[pairs_at + 1])});
+    }
+    return ReplyScore(ctx, result);
+  }
+  ctx.rb.Integer(ch ? added + changed : added);
+}
+void ZAdd(CommandContext& ctx) { ZAddGeneric(ctx, false); }
+
+void ZIncrBy(CommandContext& ctx) {
+  // ZINCRBY key increment member == ZADD key INCR increment member
+  ZAddGeneric(ctx, true);
+}
+
+// ---- reads ---------------------------------------------------------------------------
+
+void ZScore(CommandContext& ctx) {
+  bool wrong;
+  Entry* e = ZSetForRead(ctx, ctx.args[1], &wrong);
+  if (wrong) return;
+  double s;
+  if (e && zsetv::Score(e->value, ctx.args[2], &s)) ReplyScore(ctx, s);
+  else ctx.rb.Null();
+}
+
+void ZMScore(CommandContext& ctx) {
+  bool wrong;
+  Entry* e = ZSetForRead(ctx, ctx.args[1], &wrong);
+  if (wrong) return;
+  ctx.rb.ArrayHeader(ctx.args.size() - 2);
+  double s;
+  for (size_t i = 2; i < ctx.args.size(); i++) {
+    if (e && zsetv::Score(e->value, ctx.args[i], &s)) ReplyScore(ctx, s);
+    else ctx.rb.Null();
+  }
+}
+
+void ZCard(CommandContext& ctx) {
+  bool wrong;
+  Entry* e = ZSetForRead(ctx, ctx.args[1], &wrong);
+  if (wrong) return;
+  ctx.rb.Integer(e ? int64_t(zsetv::Card(e->value)) : 0);
+}
+
+void ZCount(CommandContext& ctx) {
+  ScoreRange r;
+  if (!ParseScoreRange(ctx.args[2], ctx.args[3], &r)) return ctx.rb.Error(kMinMaxNotFloat);
+  bool wrong;
+  Entry* e = ZSetForRead(ctx, ctx.args[1], &wrong);
+  if (wrong) return;
+  if (!e) return ctx.rb.Integer(0);
+  size_t lo, hi;
+  ScoreInterval(e->value, r, &lo, &hi);
+  ctx.rb.Integer(int64_t(hi - lo));
+}
+
+void ZLexCount(CommandContext& ctx) {
+  LexBound min, max;
+  if (!ParseLexBound(ctx.args[2], &min) || !ParseLexBound(ctx.args[3], &max))
+    return ctx.rb.Error(kLexRange);
+  bool wrong;
+  Entry* e = ZSetForRead(ctx, ctx.args[1], &wrong);
+  if (wrong) return;
+  if (!e) return ctx.rb.Integer(0);
+  size_t lo, hi;
+  LexInterval(e->value, min, max, &lo, &hi);
+  ctx.rb.Integer(int64_t(hi - lo));
+}
+
+enum class RangeBy { kIndex, kScore, kLex };
+
+struct RangeSpec {
+  RangeBy by = RangeBy::kIndex;
+  bool rev = false;
+  bool withscores = false;
+  bool limit = false;
+  int64_t offset = 0, count = -1;
+  std::string_view min, max;  // as given (for REV by score/lex: max first)
+};
+
+// Collects the members a range selects, in reply order.
+bool CollectRange(CommandContext& ctx, const Value* z, const RangeSpec& rs,
+                  std::vector<std::pair<std::string, double>>* out) {
+  size_t lo = 0, hi = 0;
+  if (rs.by == RangeBy::kIndex) {
+    int64_t start, stop;
+    if (!ParseIntArg(ctx, rs.min, &start) || !ParseIntArg(ctx, rs.max, &stop)) return false;
+    if (!z) return true;
+    int64_t n = int64_t(zsetv::Card(*z));
+    if (start < 0) start += n;
+    if (stop < 0) stop += n;
+    if (start < 0) start = 0;
+    if (start > stop || start >= n) return true;
+    if (stop >= n) stop = n - 1;
+    if (rs.rev) {
+      lo = size_t(n - 1 - stop);
+      hi = size_t(n - start);
+    } else {
+      lo = size_t(start);
+      hi = size_t(stop + 1);
+    }
+  } else if (rs.by == RangeBy::kScore) {
+    ScoreRange r;
+    bool ok = rs.rev ? ParseScoreRange(rs.max, rs.min, &r) : ParseScoreRange(rs.min, rs.max, &r);
+    if (!ok) {
+      ctx.rb.Error(kMinMaxNotFloat);
+      return false;
+    }
+    if (!z) return true;
+    ScoreInterval(*z, r, &lo, &hi);
+  } else {
+    LexBound min, max;
+    bool ok = rs.rev ? ParseLexBound(rs.max, &min) && ParseLexBound(rs.min, &max)
+                     : ParseLexBound(rs.min, &min) && ParseLexBound(rs.max, &max);
+    if (!ok) {
+      ctx.rb.Error(kLexRange);
+      return false;
+    }
+    if (!z) return true;
+    LexInterval(*z, min, max, &lo, &hi);
+  }
+  if (rs.limit) {
+    if (rs.offset < 0) return true;
+    size_t off = size_t(rs.offset);
+    if (off >= hi - lo) return true;
+    if (rs.rev) hi -= off;
+    else lo += off;
+    if (rs.count >= 0 && size_t(rs.count) < hi - lo) {
+      if (rs.rev) lo = hi - size_t(rs.count);
+      else hi = lo + size_t(rs.count);
+    }
+  }
+  zsetv::ForRange(*z, lo, hi, rs.rev, [&](std::string_view m, double s) {
+    out->emplace_back(m, s);
+    return true;
+  });
+  return true;
+}
+
+// Parses ZRANGE-style options from index `from`. Replies on error.
+bool ParseRangeOpts(CommandContext& ctx, size_t from, RangeSpec* rs, bool allow_withscores,
+                    bool legacy = false) {
+  auto& a = ctx.args;
+  int bys = 0;
+  for (size_t i = from; i < a.size(); i++) {
+    if (ArgIs(a[i], "WITHSCORES") && allow_withscores) rs->withscores = true;
+    else if (!legacy && ArgIs(a[i], "BYSCORE")) rs->by = RangeBy::kScore, ++bys;
+    else if (!legacy && ArgIs(a[i], "BYLEX")) rs->by = RangeBy::kLex, ++bys;
+    else if (!legacy && ArgIs(a[i], "REV")) rs->rev = true;
+    else if (ArgIs(a[i], "LIMIT") && i + 2 < a.size()) {
+      if (!ParseIntArg(ctx, a[i + 1], &rs->offset) || !ParseIntArg(ctx, a[i + 2], &rs->count))
+        return false;
+      rs->limit = true;
+      i += 2;
+    } else {
+      ctx.rb.Error(err::kSyntax);
+      return false;
+    }
+  }
+  if (bys > 1) {
+    ctx.rb.Error(err::kSyntax);
+    return false;
+  }
+  if (rs->limit && rs->by == RangeBy::kIndex) {
+    ctx.rb.Error("ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX");
+    return false;
+  }
+  if (rs->withscores && rs->by == RangeBy::kLex) {
+    ctx.rb.Error("ERR syntax error, WITHSCORES not supported in combination with BYLEX");
+    return false;
+  }
+  return true;
+}
+
+void RangeReply(CommandContext& ctx, std::string_view key, const RangeSpec& rs) {
+  bool wrong;
+  Entry* e = ZSetForRead(ctx, key, &wrong);
+  if (wrong) return;
+  std::vector<std::pair<std::string, double>> out;
+  if (!CollectRange(ctx, e ? &e->value : nullptr, rs, &out)) return;
+  ReplyPairs(ctx, out, rs.withscores);
+}
+
+void ZRange(CommandContext& ctx) {
+  RangeSpec rs;
+  if (!ParseRangeOpts(ctx, 4, &rs, true)) return;
+  rs.min = ctx.args[2];
+  rs.max = ctx.args[3];
+  RangeReply(ctx, ctx.args[1], rs);
+}
+
+// Legacy forms: ZRANGEBYSCORE key min max [WITHSCORES] [LIMIT o c] and friends.
+void LegacyRange(CommandContext& ctx, RangeBy by, bool rev) {
+  RangeSpec rs;
+  rs.by = by;
+  if (by == RangeBy::kIndex) {  // ZREVRANGE key start stop [WITHSCORES]
+    if (ctx.args.size() > 5 || (ctx.args.size() == 5 && !ArgIs(ctx.args[4], "WITHSCORES")))
+      return ctx.rb.Error(err::kSyntax);
+    rs.withscores = ctx.args.size() == 5;
+  } else if (!ParseRangeOpts(ctx, 4, &rs, by != RangeBy::kLex, true)) {
+    return;
+  }
+  rs.rev = rev;
+  rs.min = ctx.args[2];
+  rs.max = ctx.args[3];
+  RangeReply(ctx, ctx.args[1], rs);
+}
+void ZRangeByScore(CommandContext& ctx) { LegacyRange(ctx, RangeBy::kScore, false); }
+void ZRevRangeByScore(CommandContext& ctx) { LegacyRange(ctx, RangeBy::kScore, true); }
+void ZRangeByLex(CommandContext& ctx) { LegacyRange(ctx, RangeBy::kLex, false); }
+void ZRevRangeByLex(CommandContext& ctx) { LegacyRange(ctx, RangeBy::kLex, true); }
+void ZRevRange(CommandContext& ctx) { LegacyRange(ctx, RangeBy::kIndex, true); }
+
+Value BuildZSet(const std::vector<std::pair<std::string, double>>& items, const CollectionLimits& lim) {
+  size_t maxlen = 0;
+  for (auto& [m, s] : items) maxlen = std::max(maxlen, m.size());
+  Value v = zsetv::New(items.size(), maxlen, lim);
+  for (auto& [m, s] : items) zsetv::Set(v, m, s, lim);
+  return v;
+}
+
+void StoreResult(CommandContext& ctx, std::string_view dst,
+                 const std::vector<std::pair<std::string, double>>& items) {
+  Database& db = ctx.db();
+  if (items.empty()) {
+    if (db.Delete(dst)) ctx.NotifyModified(dst);
+  } else {
+    db.Set(dst, BuildZSet(items, Limits(ctx)), false, ctx.now_ms);
+    ctx.NotifyModified(dst);
+  }
+  ctx.rb.Integer(int64_t(items.size()));
+}
+
+void ZRangeStore(CommandContext& ctx) {
+  RangeSpec rs;
+  if (!ParseRangeOpts(ctx, 5, &rs, false)) return;
+  rs.min = ctx.args[3];
+  rs.max = ctx.args[4];
+  bool wrong;
+  Entry* e = ZSetForRead(ctx, ctx.args[2], &wrong);
+  if (wrong) return;
+  std::vector<std::pair<std::string, double>> out;
+  if (!CollectRange(ctx, e ? &e->value : nullptr, rs, &out)) return;
+  StoreResult(ctx, ctx.args[1], out);
+}
+
+void RankGeneric(CommandContext& ctx, bool rev) {
+  auto& a = ctx.args;
+  bool withscore = false;
+  if (a.size() == 4) {
+    if (!ArgIs(a[3], "WITHSCORE")) return ctx.rb.Error(err::kSyntax);
+    withscore = true;
+  } else if (a.size() > 4) {
+    return ctx.rb.Error(err::kSyntax);
+  }
+  bool wrong;
+  Entry* e = ZSetForRead(ctx, a[1], &wrong);
+  if (wrong) return;
+  size_t rank;
+  if (!e || !zsetv::Rank(e->value, a[2], &rank)) {
+    if (withscore) ctx.rb.NullArray();
+    else ctx.rb.Null();
+    return;
+  }
+  if (rev) rank = zsetv::Card(e->value) - 1 - rank;
+  if (!withscore) return ctx.rb.Integer(int64_t(rank));
+  double s;
+  zsetv::Score(e->value, a[2], &s);
+  ctx.rb.ArrayHeader(2);
+  ctx.rb.Integer(int64_t(rank));
+  ReplyScore(ctx, s);
+}
+void ZRank(CommandContext& ctx) { RankGeneric(ctx, false); }
+void ZRevRank(CommandContext& ctx) { RankGeneric(ctx, true); }
+
+// ---- removal -------------------------------------------------------------------------
+
+void ZRem(CommandContext& ctx) {
+  bool wrong;
+  Entry* e = ZSetForRead(ctx, ctx.args[1], &wrong, true);
+  if (wrong) return;
+  if (!e) return ctx.rb.Integer(0);
+  int64_t n = 0;
+  for (size_t i = 2; i < ctx.args.size(); i++) n += zsetv::Remove(e->value, ctx.args[i]);
+  if (n) {
+    DeleteIfEmpty(ctx, e, zsetv::Card(e->value));
+    ctx.NotifyModified(ctx.args[1]);
+  }
+  ctx.rb.Integer(n);
+}
+
+void ZRemRange(CommandContext& ctx, RangeBy by) {
+  RangeSpec rs;
+  rs.by = by;
+  rs.min = ctx.args[2];
+  rs.max = ctx.args[3];
+  bool wrong;
+  Entry* e = ZSetForRead(ctx, ctx.args[1], &wrong, true);
+  if (wrong) return;
+  std::vector<std::pair<std::string, double>> out;
+  if (!CollectRange(ctx, e ? &e->value : nullptr, rs, &out)) return;
+  if (!e || out.empty()) return ctx.rb.Integer(0);
+  for (auto& [m, s] : out) zsetv::Remove(e->value, m);
+  DeleteIfEmpty(ctx, e, zsetv::Card(e->value));
+  ctx.NotifyModified(ctx.args[1]);
+  ctx.rb.Integer(int64_t(out.size()));
+}
+void ZRemRangeByRank(CommandContext& ctx) { ZRemRange(ctx, RangeBy::kIndex); }
+void ZRemRangeByScore(CommandContext& ctx) { ZRemRange(ctx, RangeBy::kScore); }
+void ZRemRangeByLex(CommandContext& ctx) { ZRemRange(ctx, RangeBy::kLex); }
+
+// Pops up to n from the min or max end of an existing zset entry; deletes it when empty.
+std::vector<std::pair<std::string, double>> PopN(CommandContext& ctx, Entry* e,
+                                                 std::string_view key, bool max, size_t n) {
+  std::vector<std::pair<std::string, double>> out;
+  size_t card = zsetv::Card(e->value);
+  n = std::min(n, card);
+  if (max) zsetv::ForRange(e->value, card - n, card, true, [&](std::string_view m, double s) {
+    out.emplace_back(m, s);
+    return true;
+  });
+  else zsetv::ForRange(e->value, 0, n, false, [&](std::string_view m, double s) {
+    out.emplace_back(m, s);
+    return true;
+  });
+  for (auto& [m, s] : out) zsetv::Remove(e->value, m);
+  std::string k(key);
+  DeleteIfEmpty(ctx, e, zsetv::Card(e->value));
+  if (!out.empty()) ctx.NotifyModified(k);
+  return out;
+}
+
+void ZPop(CommandContext& ctx, bool max) {
+  auto& a = ctx.args;
+  if (a.size() > 3) return ctx.rb.Error(err::kSyntax);
+  int64_t count = 1;
+  bool has_count = a.size() == 3;
+  if (has_count && !ParsePositive(ctx, a[2], &count, kCountPositive)) return;
+  bool wrong;
+  Entry* e = ZSetForRead(ctx, a[1], &wrong, true);
+  if (wrong) return;
+  if (!e || count == 0) return ctx.rb.EmptyArray();
+  auto out = PopN(ctx, e, a[1], max, size_t(count));
+  if (!has_count) {  // a flat [member, score] in both protocols
+    ctx.rb.ArrayHeader(2);
+    ctx.rb.Bulk(out[0].first);
+    return ReplyScore(ctx, out[0].second);
+  }
+  ReplyPairs(ctx, out, true);
+}
+void ZPopMin(CommandContext& ctx) { ZPop(ctx, false); }
+void ZPopMax(CommandContext& ctx) { ZPop(ctx, true); }
+
+bool ParseTimeout(CommandContext& ctx, std::string_view s, int64_t* deadline_ms) {
+  long double t;
+  if (!ParseLongDouble(s, &t) || std::isinf(t) || t * 1000.0L > 1e15L) {
+    ctx.rb.Error(kTimeoutNotFloat);
+    return false;
+  }
+  if (t < 0) {
+    ctx.rb.Error(kTimeoutNegative);
+    return false;
+  }
+  long double ms = t * 1000.0L;
+  *deadline_ms = ms == 0 ? 0 : ctx.now_ms + std::max<int64_t>(1, int64_t(std::ceil(ms)));
+  return true;
+}
+
+// A re-run skips keys that now hold another type (no WRONGTYPE to a waiter).
+bool SkipForeign(CommandContext& ctx, std::string_view key) {
+  if (!ctx.session.reexec) return false;
+  Entry* e = ctx.db().Peek(key, ctx.now_ms);
+  return e && e->value.type() != ValueType::kZSet;
+}
+
+void BlockOrNull(CommandContext& ctx, const std::vector<std::string>& keys, int64_t deadline) {
+  if (ctx.session.in_exec || ctx.session.replaying) return ctx.rb.NullArray();
+  ctx.engine.BlockSession(ctx.session, ctx.args, keys, deadline, true);
+}
+
+void BZPop(CommandContext& ctx, bool max) {
+  auto& a = ctx.args;
+  int64_t deadline;
+  if (!ParseTimeout(ctx, a.back(), &deadline)) return;
+  std::vector<std::string> keys(a.begin() + 1, a.end() - 1);
+  for (const auto& k : keys) {
+    if (SkipForeign(ctx, k)) continue;
+    bool wrong;
+    Entry* e = ZSetForRead(ctx, k, &wrong, true);
+    if (wrong) return;
+    if (!e) continue;
+    auto out = PopN(ctx, e, k, max, 1);
+    if (ctx.propagating()) ctx.PropagateAs({max ? "ZPOPMAX" : "ZPOPMIN", k});
+    ctx.rb.ArrayHeader(3);
+    ctx.rb.Bulk(k);
+    ctx.rb.Bulk(out[0].first);
+    ReplyScore(ctx, out[0].second);
+    return;
+  }
+  BlockOrNull(ctx, keys, deadline);
+}
+void BZPopMin(CommandContext& ctx) { BZPop(ctx, false); }
+void BZPopMax(CommandContext& ctx) { BZPop(ctx, true); }
+
+bool ParseZMpop(CommandContext& ctx, size_t at, std::vector<std::string>* keys, bool* max,
+                int64_t* count) {
+  auto& a = ctx.args;
+  int64_t numkeys;
+  if (!ParseInt64(a[at], &numkeys)) numkeys = 0;
+  if (numkeys <= 0) {
+    ctx.rb.Error("ERR numkeys should be greater than 0");
+    return false;
+  }
+  size_t i = at + 1;
+  if (numkeys > int64_t(a.size()) || i + size_t(numkeys) >= a.size()) {
+    ctx.rb.Error(err::kSyntax);
+    return false;
+  }
+  for (int64_t k = 0; k < numkeys; k++) keys->emplace_back(a[i++]);
+  if (ArgIs(a[i], "MIN")) *max = false;
+  else if (ArgIs(a[i], "MAX")) *max = true;
+  else {
+    ctx.rb.Error(err::kSyntax);
+    return false;
+  }
+  ++i;
+  *count = 1;
+  bool seen = false;
+  while (i < a.size()) {
+    if (ArgIs(a[i], "COUNT") && i + 1 < a.size() && !seen) {
+      seen = true;
+      if (!ParseInt64(a[i + 1], count) || *count <= 0) {
+        ctx.rb.Error("ERR count should be greater than 0");
+        return false;
+      }
+      i += 2;
+    } else {
+      ctx.rb.Error(err::kSyntax);
+      return false;
+    }
+  }
+  return true;
+}
+
+bool ZMpopFirst(CommandContext& ctx, const std::vector<std::string>& keys, bool max,
+                int64_t count, bool* replied) {
+  *replied = false;
+  for (const auto& k : keys) {
+    if (SkipForeign(ctx, k)) continue;
+    bool wrong;
+    Entry* e = ZSetForRead(ctx, k, &wrong, true);
+    if (wrong) return *replied = true;
+    if (!e) continue;
+    auto out = PopN(ctx, e, k, max, size_t(count));
+    if (ctx.propagating())
+      ctx.PropagateAs({max ? "ZPOPMAX" : "ZPOPMIN", k, FormatInt64(int64_t(out.size()))});
+    ctx.rb.ArrayHeader(2);
+    ctx.rb.Bulk(k);
+    ctx.rb.ArrayHeader(out.size());
+    for (auto& [m, s] : out) {
+      ctx.rb.ArrayHeader(2);
+      ctx.rb.Bulk(m);
+      ReplyScore(ctx, s);
+    }
+    return *replied = true;
+  }
+  return false;
+}
+
+void ZMPop(CommandContext& ctx) {
+  std::vector<std::string> keys;
+  bool max, replied;
+  int64_t count;
+  if (!ParseZMpop(ctx, 1, &keys, &max, &count)) return;
+  if (!ZMpopFirst(ctx, keys, max, count, &replied)) ctx.rb.NullArray();
+}
+
+void BZMPop(CommandContext& ctx) {
+  int64_t deadline;
+  if (!ParseTimeout(ctx, ctx.args[1], &deadline)) return;
+  std::vector<std::string> keys;
+  bool max, replied;
+  int64_t count;
+  if (!ParseZMpop(ctx, 2, &keys, &max, &count)) return;
+  if (ZMpopFirst(ctx, keys, max, count, &replied) || replied) return;
+  BlockOrNull(ctx, keys, deadline);
+}
+
+void ZRandMember(CommandContext& ctx) {
+  auto& a = ctx.args;
+  if (a.size() > 4 || (a.size() == 4 && !ArgIs(a[3], "WITHSCORES"))) return ctx.rb.Error(err::kSyntax);
+  bool with_count = a.size() >= 3;
+  int64_t count = 0;
+  if (with_count && !ParseIntArg(ctx, a[2], &count)) return;
+  bool withscores = a.size() == 4;
+  if (withscores && count < -(INT64_MAX / 2)) return ctx.rb.Error("ERR value is out of range");
+  bool wrong;
+  Entry* e = ZSetForRead(ctx, a[1], &wrong);
+  if (wrong) return;
+  if (!e) {
+    if (with_count) ctx.rb.EmptyArray();
+    else ctx.rb.Null();
+    return;
+  }
+  const Value& z = e->value;
+  size_t card = zsetv::Card(z);
+  auto at = [&](size_t rank) {
+    std::pair<std::string, double> p;
+    zsetv::ForRange(z, rank, rank + 1, false, [&](std::string_view m, double s) {
+      p = {std::string(m), s};
+      return false;
+    });
+    return p;
+  };
+  if (!with_count) return ctx.rb.Bulk(at(CommandRandom() % card).first);
+  std::vector<std::pair<std::string, double>> out;
+  if (count < 0) {
+    for (int64_t i = 0; i < -count; i++) out.push_back(at(CommandRandom() % card));
+  } else if (size_t(count) >= card) {
+    zsetv::ForEach(z, [&](std::string_view m, double s) {
+      out.emplace_back(m, s);
+      return true;
+    });
+  } else {
+    std::vector<size_t> ranks(card);
+    for (size_t i = 0; i < card; i++) ranks[i] = i;
+    std::mt19937_64 rng(CommandRandom());
+    std::shuffle(ranks.begin(), ranks.end(), rng);
+    for (size_t i = 0; i < size_t(count); i++) out.push_back(at(ranks[i]));
+  }
+  ReplyPairs(ctx, out, withscores);
+}
+
+// ---- ZUNION / ZINTER / ZDIFF ---------------------------------------------------------
+
+enum class ZOp { kUnion, kInter, kDiff };
+
+// Parses numkeys, keys, WEIGHTS, AGGREGATE, WITHSCORES from args[at] and computes the
+// result sorted by (score, member). Replies and returns false on error.
+bool ZSetOp(CommandContext& ctx, size_t at, ZOp op, bool allow_withscores, bool* withscores,
+            std::vector<std::pair<std::string, double>>* result, size_t limit = 0,
+            bool card_only = false) {
+  auto& a = ctx.args;
+  int64_t numkeys;
+  if (!ParseIntArg(ctx, a[at], &numkeys)) return false;
+  if (numkeys < 1) {
+    ctx.rb.Error("ERR at least 1 input key is needed for '" + ToLower(a[0]) + "' command");
+    return false;
+  }
+  if (numkeys > int64_t(a.size() - at - 1)) {
+    ctx.rb.Error(card_only ? "ERR Number of keys can't be greater than number of args" : err::kSyntax);
+    return false;
+  }
+  std::vector<std::string_view> keys(a.begin() + long(at) + 1, a.begin() + long(at) + 1 + numkeys);
+  std::vector<double> weights(keys.size(), 1.0);
+  enum { kSum, kMin, kMax } agg = kSum;
+  *withscores = false;
+  for (size_t i = at + 1 + size_t(numkeys); i < a.size(); i++) {
+    if (op != ZOp::kDiff && !card_only && ArgIs(a[i], "WEIGHTS") &&
+        i + keys.size() < a.size()) {
+      for (size_t k = 0; k < keys.size(); k++) {
+        if (!ParseDouble(a[i + 1 + k], &weights[k])) {
+          ctx.rb.Error("ERR weight value is not a float");
+          return false;
+        }
+      }
+      i += keys.size();
+    } else if (op != ZOp::kDiff && !card_only && ArgIs(a[i], "AGGREGATE") && i + 1 < a.size()) {
+      ++i;
+      if (ArgIs(a[i], "SUM")) agg = kSum;
+      else if (ArgIs(a[i], "MIN")) agg = kMin;
+      else if (ArgIs(a[i], "MAX")) agg = kMax;
+      else {
+        ctx.rb.Error(err::kSyntax);
+        return false;
+      }
+    } else if (allow_withscores && ArgIs(a[i], "WITHSCORES")) {
+      *withscores = true;
+    } else if (card_only && ArgIs(a[i], "LIMIT") && i + 1 < a.size()) {
+      int64_t l;
+      if (!ParsePositive(ctx, a[++i], &l, "ERR LIMIT can't be negative")) return false;
+      limit = size_t(l);
+    } else {
+      ctx.rb.Error(err::kSyntax);
+      return false;
+    }
+  }
+  // Sources: sorted sets, or sets (every member scores 1).
+  Database& db = ctx.db();
+  std::vector<const Value*> src;
+  for (auto k : keys) {
+    Entry* e = db.Find(k, ctx.now_ms);
+    if (e && e->value.type() != ValueType::kZSet && e->value.type() != ValueType::kSet) {
+      ctx.rb.Error(err::kWrongType);
+      return false;
+    }
+    src.push_back(e ? &e->value : nullptr);
+  }
+  auto for_each = [](const Value* v, const std::function<void(std::string_view, double)>& fn) {
+    if (!v) return;
+    if (v->type() == ValueType::kSet) {
+      setv::ForEach(*v, [&](std::string_view m) {
+        fn(m, 1.0);
+        return true;
+      });
+    } else {
+      zsetv::ForEach(*v, [&](std::string_view m, double s) {
+        fn(m, s);
+        return true;
+      });
+    }
+  };
+  auto card = [](const Value* v) -> size_t {
+    if (!v) return 0;
+    return v->type() == ValueType::kSet ? setv::Card(*v) : zsetv::Card(*v);
+  };
+  auto lookup = [](const Value* v, std::string_view m, double* s) {
+    if (!v) return false;
+    if (v->type() == ValueType::kSet) {
+      *s = 1.0;
+      return setv::Contains(*v, m);
+    }
+    return zsetv::Score(*v, m, s);
+  };
+  auto combine = [&](double acc, double x) {
+    if (agg == kSum) {
+      double r = acc + x;
+      return std::isnan(r) ? 0.0 : r;  // inf + -inf: 0, as Redis
+    }
+    return agg == kMin ? std::min(acc, x) : std::max(acc, x);
+  };
+  auto weighted = [](double s, double w) {
+    double r = s * w;
+    return std::isnan(r) ? 0.0 : r;
+  };
+  std::unordered_map<std::string, double> acc;
+  if (op == ZOp::kUnion) {
+    for (size_t k = 0; k < src.size(); k++) {
+      for_each(src[k], [&](std::string_view m, double s) {
+        double w = weighted(s, weights[k]);
+        auto [it, fresh] = acc.try_emplace(std::string(m), w);
+        if (!fresh) it->second = combine(it->second, w);
+      });
+    }
+  } else if (op == ZOp::kInter) {
+    size_t smallest = 0;
+    for (size_t k = 0; k < src.size(); k++) {
+      if (!src[k]) return true;  // an empty input: empty result
+      if (card(src[k]) < card(src[smallest])) smallest = k;
+    }
+    bool stop = false;
+    for_each(src[smallest], [&](std::string_view m, double s) {
+      if (stop) return;
+      // Aggregate in key order, so float rounding matches Redis's.
+      double total = 0;
+      for (size_t k = 0; k < src.size(); k++) {
+        double x = s;
+        if (k != smallest && !lookup(src[k], m, &x)) return;
+        x = weighted(x, weights[k]);
+        total = k == 0 ? x : combine(total, x);
+      }
+      acc.emplace(std::string(m), total);
+      if (limit && acc.size() >= limit) stop = true;
+    });
+  } else {
+    for_each(src[0], [&](std::string_view m, double s) {
+      double x;
+      for (size_t k = 1; k < src.size(); k++)
+        if (lookup(src[k], m, &x)) return;
+      acc.emplace(std::string(m), s);
+    });
+  }
+  result->reserve(acc.size());
+  for (auto& [m, s] : acc) result->emplace_back(m, s);
+  std::sort(result->begin(), result->end(), [](const auto& x, const auto& y) {
+    return x.second != y.second ? x.second < y.second : x.first < y.first;
+  });
+  return true;
+}
+
+void ZOpReply(CommandContext& ctx, ZOp op) {
+  bool withscores;
+  std::vector<std::pair<std::string, double>> out;
+  if (!ZSetOp(ctx, 1, op, true, &withscores, &out)) return;
+  ReplyPairs(ctx, out, withscores);
+}
+void ZUnion(CommandContext& ctx) { ZOpReply(ctx, ZOp::kUnion); }
+void ZInter(CommandContext& ctx) { ZOpReply(ctx, ZOp::kInter); }
+void ZDiff(CommandContext& ctx) { ZOpReply(ctx, ZOp::kDiff); }
+
+void ZOpStore(CommandContext& ctx, ZOp op) {
+  bool withscores;
+  std::vector<std::pair<std::string, double>> out;
+  if (!ZSetOp(ctx, 2, op, false, &withscores, &out)) return;
+  StoreResult(ctx, ctx.args[1], out);
+}
+void ZUnionStore(CommandContext& ctx) { ZOpStore(ctx, ZOp::kUnion); }
+void ZInterStore(CommandContext& ctx) { ZOpStore(ctx, ZOp::kInter); }
+void ZDiffStore(CommandContext& ctx) { ZOpStore(ctx, ZOp::kDiff); }
+
+void ZInterCard(CommandContext& ctx) {
+  bool withscores;
+  std::vector<std::pair<std::string, double>> out;
+  if (!ZSetOp(ctx, 1, ZOp::kInter, false, &withscores, &out, 0, true)) return;
+  ctx.rb.Integer(int64_t(out.size()));
+}
+
+void ZScan(CommandContext& ctx) {
+  auto& a = ctx.args;
+  uint64_t cursor;
+  if (!ParseUint64(a[2], &cursor)) return ctx.rb.Error(err::kInvalidCursor);
+  ScanOpts o;
+  if (!ParseScanOpts(ctx, 3, &o)) return;
+  bool wrong;
+  Entry* e = ZSetForRead(ctx, a[1], &wrong);
+  if (wrong) return;
+  std::vector<std::pair<std::string, double>> out;
+  cursor = e ? zsetv::Scan(e->value, cursor, size_t(o.count), [&](std::string_view m, double s) {
+    if (ScanMatch(o, m)) out.emplace_back(m, s);
+    return true;
+  }) : 0;
+  ctx.rb.ArrayHeader(2);
+  ctx.rb.Bulk(FormatInt64(int64_t(cursor)));
+  ctx.rb.ArrayHeader(out.size() * 2);
+  for (auto& [m, s] : out) {
+    ctx.rb.Bulk(m);
+    ctx.rb.Bulk(FormatDouble(s));
+  }
+}
+
+}  // namespace
+
+void RegisterZSetFamily(CommandTable& t) {
+  using namespace cmd;
+  const char* g = "sorted-set";
+  t.Add({"zadd", -4, kWrite | kDenyOom | kFast, 1, 1, 1, ZAdd, g, "Adds one or more members to a sorted set, or updates their scores.", "1.2.0", "@write @sortedset @fast"});
+  t.Add({"zincrby", 4, kWrite | kDenyOom | kFast, 1, 1, 1, ZIncrBy, g, "Increments the score of a member in a sorted set.", "1.2.0", "@write @sortedset @fast"});
+  t.Add({"zscore", 3, kReadOnly | kFast, 1, 1, 1, ZScore, g, "Returns the score of a member in a sorted set.", "1.2.0", "@read @sortedset @fast"});
+  t.Add({"zmscore", -3, kReadOnly | kFast, 1, 1, 1, ZMScore, g, "Returns the score of one or more members in a sorted set.", "6.2.0", "@read @sortedset @fast"});
+  t.Add({"zcard", 2, kReadOnly | kFast, 1, 1, 1, ZCard, g, "Returns the number of members in a sorted set.", "1.2.0", "@read @sortedset @fast"});
+  t.Add({"zcount", 4, kReadOnly | kFast, 1, 1, 1, ZCount, g, "Returns the count of members in a sorted set that have scores within a range.", "2.0.0", "@read @sortedset @fast"});
+  t.Add({"zlexcount", 4, kReadOnly | kFast, 1, 1, 1, ZLexCount, g, "Returns the number of members in a sorted set within a lexicographical range.", "2.8.9", "@read @sortedset @fast"});
+  t.Add({"zrange", -4, kReadOnly, 1, 1, 1, ZRange, g, "Returns members in a sorted set within a range of indexes.", "1.2.0", "@read @sortedset @slow"});
+  t.Add({"zrangestore", -5, kWrite | kDenyOom, 1, 2, 1, ZRangeStore, g, "Stores a range of members from sorted set in a key.", "6.2.0", "@write @sortedset @slow"});
+  t.Add({"zrangebyscore", -4, kReadOnly, 1, 1, 1, ZRangeByScore, g, "Returns members in a sorted set within a range of scores.", "1.0.5", "@read @sortedset @slow"});
+  t.Add({"zrevrangebyscore", -4, kReadOnly, 1, 1, 1, ZRevRangeByScore, g, "Returns members in a sorted set within a range of scores in reverse order.", "2.2.0", "@read @sortedset @slow"});
+  t.Add({"zrangebylex", -4, kReadOnly, 1, 1, 1, ZRangeByLex, g, "Returns members in a sorted set within a lexicographical range.", "2.8.9", "@read @sortedset @slow"});
+  t.Add({"zrevrangebylex", -4, kReadOnly, 1, 1, 1, ZRevRangeByLex, g, "Returns members in a sorted set within a lexicographical range in reverse order.", "2.8.9", "@read @sortedset @slow"});
+  t.Add({"zrevrange", -4, kReadOnly, 1, 1, 1, ZRevRange, g, "Returns members in a sorted set within a range of indexes in reverse order.", "1.2.0", "@read @sortedset @slow"});
+  t.Add({"zrank", -3, kReadOnly | kFast, 1, 1, 1, ZRank, g, "Returns the index of a member in a sorted set ordered by ascending scores.", "2.0.0", "@read @sortedset @fast"});
+  t.Add({"zrevrank", -3, kReadOnly | kFast, 1, 1, 1, ZRevRank, g, "Returns the index of a member in a sorted set ordered by descending scores.", "2.0.0", "@read @sortedset @fast"});
+  t.Add({"zrem", -3, kWrite | kFast, 1, 1, 1, ZRem, g, "Removes one or more members from a sorted set.", "1.2.0", "@write @sortedset @fast"});
+  t.Add({"zremrangebyrank", 4, kWrite, 1, 1, 1, ZRemRangeByRank, g, "Removes members in a sorted set within a range of indexes.", "2.0.0", "@write @sortedset @slow"});
+  t.Add({"zremrangebyscore", 4, kWrite, 1, 1, 1, ZRemRangeByScore, g, "Removes members in a sorted set within a range of scores.", "1.2.0", "@write @sortedset @slow"});
+  t.Add({"zremrangebylex", 4, kWrite, 1, 1, 1, ZRemRangeByLex, g, "Removes members in a sorted set within a lexicographical range.", "2.8.9", "@write @sortedset @slow"});
+  t.Add({"zpopmin", -2, kWrite | kFast, 1, 1, 1, ZPopMin, g, "Returns the lowest-scoring members from a sorted set after removing them.", "5.0.0", "@write @sortedset @fast"});
+  t.Add({"zpopmax", -2, kWrite | kFast, 1, 1, 1, ZPopMax, g, "Returns the highest-scoring members from a sorted set after removing them.", "5.0.0", "@write @sortedset @fast"});
+  t.Add({"bzpopmin", -3, kWrite | kFast | kBlocking, 1, -2, 1, BZPopMin, g, "Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise.", "5.0.0", "@write @sortedset @fast @blocking"});
+  t.Add({"bzpopmax", -3, kWrite | kFast | kBlocking, 1, -2, 1, BZPopMax, g, "Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member available otherwise.", "5.0.0", "@write @sortedset @fast @blocking"});
+  t.Add({"zmpop", -4, kWrite, 0, 0, 0, ZMPop, g, "Returns the highest- or lowest-scoring members from one or more sorted sets after removing them.", "7.0.0", "@write @sortedset @slow"});
+  t.Add({"bzmpop", -5, kWrite | kBlocking, 0, 0, 0, BZMPop, g, "Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise.", "7.0.0", "@write @sortedset @slow @blocking"});
+  t.Add({"zrandmember", -2, kReadOnly, 1, 1, 1, ZRandMember, g, "Returns one or more random members from a sorted set.", "6.2.0", "@read @sortedset @slow"});
+  t.Add({"zunion", -3, kReadOnly, 0, 0, 0, ZUnion, g, "Returns the union of multiple sorted sets.", "6.2.0", "@read @sortedset @slow"});
+  t.Add({"zinter", -3, kReadOnly, 0, 0, 0, ZInter, g, "Returns the intersect of multiple sorted sets.", "6.2.0", "@read @sortedset @slow"});
+  t.Add({"zdiff", -3, kReadOnly, 0, 0, 0, ZDiff, g, "Returns the difference between multiple sorted sets.", "6.2.0", "@read @sortedset @slow"});
+  t.Add({"zunionstore", -4, kWrite | kDenyOom, 1, 1, 1, ZUnionStore, g, "Stores the union of multiple sorted sets in a key.", "2.0.0", "@write @sortedset @slow"});
+  t.Add({"zinterstore", -4, kWrite | kDenyOom, 1, 1, 1, ZInterStore, g, "Stores the intersect of multiple sorted sets in a key.", "2.0.0", "@write @sortedset @slow"});
+  t.Add({"zdiffstore", -4, kWrite | kDenyOom, 1, 1, 1, ZDiffStore, g, "Stores the difference of multiple sorted sets in a key.", "6.2.0", "@write @sortedset @slow"});
+  t.Add({"zintercard", -3, kReadOnly, 0, 0, 0, ZInterCard, g, "Returns the number of members of the intersect of multiple sorted sets.", "7.0.0", "@read @sortedset @slow"});
+  t.Add({"zscan", -3, kReadOnly, 1, 1, 1, ZScan, g, "Iterates over members and scores of a sorted set.", "2.8.0", "@read @sortedset @slow"});
+}
+
+}  // namespace ferrite
