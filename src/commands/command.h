@@ -86,5 +86,6 @@ void RegisterSetFamily(CommandTable& t);
 void RegisterZSetFamily(CommandTable& t);
 void RegisterHllFamily(CommandTable& t);
 void RegisterPubSubFamily(CommandTable& t);
+void RegisterSortFamily(CommandTable& t);
 
 }  // namespace ferrite

@@ -16,6 +16,7 @@ CommandTable::CommandTable() {
   RegisterZSetFamily(*this);
   RegisterHllFamily(*this);
   RegisterPubSubFamily(*this);
+  RegisterSortFamily(*this);
   all_.clear();
   for (auto& [name, spec] : by_name_) all_.push_back(&spec);
 }

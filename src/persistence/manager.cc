@@ -60,7 +60,7 @@ Status PersistenceManager::Start() {
   }
   bool aof_present = fs_->FileExists(c.server.dir + "/" + c.persistence.aof_file);
   if (!c.persistence.aof_enabled || !aof_present) {
-    // No AOF to replay: the checkpoint is the data (hybrid checkpoint + AOF replay is #6).
+    // No AOF to replay: the checkpoint is the data.
     bool loaded = false;
     if (Status st = LoadCheckpoint(&loaded); !st.ok()) return st;
     if (!c.persistence.aof_enabled) return Status::Ok();
@@ -69,11 +69,43 @@ Status PersistenceManager::Start() {
   }
   Aof loader(engine_, fs_, c.server.dir, c.persistence.aof_file,
              ParseFsyncPolicy(c.persistence.aof_sync_policy), false, clock_);
+  // Hybrid recovery: a checkpoint that continues this very AOF (same #ID) is loaded, and
+  // only the AOF's tail after the checkpoint's position is replayed. Anything else (no
+  // checkpoint, another AOF generation, recovery_priority = "aof"): the AOF alone.
+  uint64_t start = 0;
+  bool write_base = false;
+  std::string aof_path = c.server.dir + "/" + c.persistence.aof_file;
+  if (c.persistence.recovery_priority == "checkpoint" && fs_->FileExists(checkpoint_path())) {
+    ckpt::Header h;
+    uint64_t aof_id = Aof::ReadId(fs_, aof_path);
+    auto size = fs_->GetFileSize(aof_path);
+    uint64_t aof_size = size.ok() ? size.value() : 0;
+    if (Status hs = ckpt::ReadHeader(fs_, checkpoint_path(), &h); !hs.ok()) {
+      return Status::Corruption("Cannot read the checkpoint header: " + hs.message());
+    }
+    if (h.aof_id != 0 && h.aof_id == aof_id) {
+      bool loaded = false;
+      if (Status st = LoadCheckpoint(&loaded); !st.ok()) return st;
+      if (h.aof_offset <= aof_size) {
+        start = h.aof_offset;
+      } else {
+        // The AOF lost its tail (e.g. everysec and a power cut) but the checkpoint holds
+        // it: keep the checkpoint's data and start a fresh AOF base from it.
+        spdlog::warn("The append only file {} ({} bytes) ends before the checkpoint's position {}: "
+                     "using the checkpoint and rewriting the AOF from it", aof_path, aof_size,
+                     h.aof_offset);
+        return EnableAof(/*write_base=*/true);
+      }
+    } else {
+      spdlog::info("The checkpoint {} does not continue the append only file {} (it was taken "
+                   "before the AOF's last rewrite): replaying the AOF alone", checkpoint_path(), aof_path);
+    }
+  }
   engine_->set_loading(true);
-  Status st = loader.Load(c.recovery.on_corruption);
+  Status st = loader.Load(c.recovery.on_corruption, start);
   engine_->set_loading(false);
   if (!st.ok()) return st;
-  return EnableAof(/*write_base=*/false);
+  return EnableAof(write_base);
 }
 
 bool PersistenceManager::BeforeSleep() {
@@ -172,6 +204,8 @@ Status PersistenceManager::StartCheckpoint() {
   ckpt::Header h;
   h.created_ms = clock_->NowMs();
   h.aof_offset = aof_ ? aof_->current_size() + aof_->buffer_length() : 0;
+  h.aof_id = aof_ ? aof_->id() : 0;
+  if (aof_) aof_->ForceSelect();
   h.databases = uint32_t(c.server.databases);
   if (Status st = ckpt_writer_->Begin(h); !st.ok()) {
     ckpt_writer_.reset();

@@ -2,6 +2,11 @@
 
 #include "types/serialize.h"
 
+#include <unistd.h>
+
+#include <cstring>
+#include <random>
+
 #include <spdlog/spdlog.h>
 
 #include "base/strutil.h"
@@ -28,15 +33,54 @@ Aof::Aof(Engine* engine, FileSystem* fs, std::string dir, std::string file, Fsyn
 Aof::~Aof() { Close(); }
 
 // ------------------------------------------------------------------ load
-Status Aof::Load(const std::string& on_corruption) {
+namespace {
+
+std::string IdLine(uint64_t id) { return fmt::format("#ID:{:016x}\r\n", id); }
+
+uint64_t NewId() {
+  static std::mt19937_64 rng(std::random_device{}() ^ uint64_t(::getpid()) << 32);
+  uint64_t id;
+  do id = rng(); while (id == 0);
+  return id;
+}
+
+}  // namespace
+
+uint64_t Aof::ReadId(FileSystem* fs, const std::string& path) {
+  auto f = fs->NewSequentialFile(path);
+  if (!f.ok()) return 0;
+  char buf[32];
+  auto n = f.value()->Read(sizeof(buf), buf);
+  if (!n.ok() || n.value() < 22 || memcmp(buf, "#ID:", 4) != 0 || buf[20] != '\r') return 0;
+  uint64_t id = 0;
+  for (int i = 4; i < 20; i++) {
+    char c = buf[i];
+    int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (d < 0) return 0;
+    id = id << 4 | uint64_t(d);
+  }
+  return id;
+}
+
+Status Aof::Load(const std::string& on_corruption, uint64_t start_offset) {
   std::string p = path();
   if (!fs_->FileExists(p)) return Status::Ok();
   auto file = fs_->NewSequentialFile(p);
   if (!file.ok()) return file.status();
   uint64_t total = fs_->GetFileSize(p).value();
-  spdlog::info("Reading the append only file {} ({} bytes)", p, total);
+  if (start_offset > total) {
+    return Status::Corruption(fmt::format("{}: replay start {} is past the end of the file ({} bytes)",
+                                          p, start_offset, total));
+  }
+  if (start_offset > 0) {
+    if (Status st = file.value()->Skip(start_offset); !st.ok()) return st;
+    spdlog::info("Replaying the append only file {} from offset {} ({} of {} bytes)", p,
+                 start_offset, total - start_offset, total);
+  } else {
+    spdlog::info("Reading the append only file {} ({} bytes)", p, total);
+  }
   int64_t t0 = clock_->MonotonicUs();
-  aof::AofReader reader;
+  aof::AofReader reader(start_offset, 1);
   Session* s = engine_->NewSession();
   s->authenticated = true;
   s->replaying = true;
@@ -128,6 +172,16 @@ Status Aof::Open() {
     if (Status st = fs_->SyncDir(dir_); !st.ok()) return st;
   }
   size_ = out_->Size();
+  if (size_ == 0) {
+    // A new file starts with its identity, which checkpoints record (hybrid recovery).
+    id_ = NewId();
+    std::string line = IdLine(id_);
+    if (Status st = out_->Append(line); !st.ok()) return st;
+    if (Status st = out_->Sync(); !st.ok()) return st;
+    size_ = line.size();
+  } else {
+    id_ = ReadId(fs_, p);
+  }
   stats_.base_size = size_;
   selected_db_ = -1;
   // The helper runs under every policy so CONFIG SET appendfsync can switch at any time;
@@ -327,7 +381,7 @@ Status Aof::StartRewrite(uint64_t epoch) {
   }
   base_out_ = std::move(base.value());
   incr_out_ = std::move(incr.value());
-  base_buf_.clear();
+  base_buf_ = IdLine(NewId());
   base_selected_db_ = -1;
   selected_db_ = -1;  // the incremental part starts with its own SELECT
   rewrite_error_ = Status::Ok();
@@ -417,7 +471,7 @@ Status Aof::Rewrite() {
   auto f = fs_->NewWritableFile(tmp, /*append=*/false);
   Status st = f.status();
   if (st.ok()) {
-    std::string data;
+    std::string data = IdLine(NewId());
     AppendDump(&data);
     st = f.value()->Append(data);
     if (st.ok()) st = f.value()->Sync();

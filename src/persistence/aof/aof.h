@@ -49,7 +49,14 @@ class Aof : public PropagationSink {
   // Replays an existing file into the engine (start-up). on_corruption: "truncate" cuts a
   // torn tail back to the last whole command; "abort" refuses. Damage in the middle of the
   // file always fails with the offset and line.
-  Status Load(const std::string& on_corruption);
+  // start_offset > 0: replay from that byte (hybrid recovery, after a checkpoint).
+  Status Load(const std::string& on_corruption, uint64_t start_offset = 0);
+  // The identity on a file's first line ("#ID:<16 hex>"), 0 if it has none.
+  static uint64_t ReadId(FileSystem* fs, const std::string& path);
+  uint64_t id() const { return id_; }
+  // The next command gets its own SELECT: a replay may start right here (a checkpoint's
+  // position), with no earlier SELECT in effect.
+  void ForceSelect() { selected_db_ = -1; }
   // Opens the file for appending (creating it, and fsyncing the directory, if new).
   Status Open();
   void Close();
@@ -102,6 +109,7 @@ class Aof : public PropagationSink {
   FileSystem* fs_;
   std::unique_ptr<WritableFile> out_;
   uint64_t size_ = 0;
+  uint64_t id_ = 0;
   std::string buf_;
   int selected_db_ = -1;
   int64_t last_ts_ = -1;

@@ -98,7 +98,11 @@ Status Writer::Begin(const Header& h) {
   PutU64(&payload, h.aof_offset);
   PutU32(&payload, h.databases);
   PutU32(&payload, h.flags);
-  return WriteBlock(kHeader, payload);
+  if (Status st = WriteBlock(kHeader, payload); !st.ok()) return st;
+  if (h.aof_id == 0) return Status::Ok();
+  std::string link;
+  PutU64(&link, h.aof_id);
+  return WriteBlock(kAofLink, link);
 }
 
 Status Writer::Add(const Record& r) {
@@ -132,8 +136,28 @@ Status Writer::Finish() {
   return out_->Close();
 }
 
+namespace {
+Status ReadImpl(FileSystem* fs, const std::string& path, bool verify,
+                const std::function<Status(const Record&)>& fn, ReadStats* stats,
+                bool header_only);
+}  // namespace
+
 Status Read(FileSystem* fs, const std::string& path, bool verify,
             const std::function<Status(const Record&)>& fn, ReadStats* stats) {
+  return ReadImpl(fs, path, verify, fn, stats, false);
+}
+
+Status ReadHeader(FileSystem* fs, const std::string& path, Header* header) {
+  ReadStats rs;
+  Status st = ReadImpl(fs, path, true, nullptr, &rs, true);
+  *header = rs.header;
+  return st;
+}
+
+namespace {
+Status ReadImpl(FileSystem* fs, const std::string& path, bool verify,
+                const std::function<Status(const Record&)>& fn, ReadStats* stats,
+                bool header_only) {
   auto f = fs->NewSequentialFile(path);
   if (!f.ok()) return f.status();
   auto size = fs->GetFileSize(path);
@@ -229,6 +253,12 @@ Status Read(FileSystem* fs, const std::string& path, bool verify,
       rs.header.created_ms = int64_t(created);
       rs.header.aof_offset = aof;
       header_seen = true;
+    } else if (type == kAofLink) {
+      if (!c.U64(&rs.header.aof_id)) {
+        return Status::Corruption(fmt::format("{}: short AOF link block at offset {}", path, off));
+      }
+    } else if (type == kEntries && header_only) {
+      return header_seen ? Status::Ok() : Status::Corruption(fmt::format("{}: entries before the header at offset {}", path, off));
     } else if (type == kEntries) {
       if (!header_seen) return Status::Corruption(fmt::format("{}: entries before the header at offset {}", path, off));
       while (c.p < c.end) {
@@ -254,5 +284,6 @@ Status Read(FileSystem* fs, const std::string& path, bool verify,
     off += 5 + uint64_t(len) + 8;
   }
 }
+}  // namespace
 
 }  // namespace ferrite::ckpt

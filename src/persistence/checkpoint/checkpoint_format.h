@@ -28,7 +28,7 @@ namespace ferrite::ckpt {
 
 inline constexpr char kMagic[8] = {'F', 'E', 'R', 'R', 'C', 'K', 'P', 'T'};
 inline constexpr uint32_t kVersion = 1;
-enum BlockType : uint8_t { kHeader = 0x01, kEntries = 0x02, kFooter = 0x7F };
+enum BlockType : uint8_t { kHeader = 0x01, kEntries = 0x02, kFooter = 0x7F, kAofLink = 0x80 };
 inline constexpr size_t kBlockTarget = 64 * 1024;  // entries per block: about this many bytes
 
 struct Header {
@@ -36,6 +36,10 @@ struct Header {
   uint64_t aof_offset = 0;
   uint32_t databases = 16;
   uint32_t flags = 0;
+  // The AOF this checkpoint continues (its #ID line), 0 = none. Written as the optional
+  // block 0x80 right after the header; with aof_offset it lets recovery replay only the
+  // AOF's tail after loading the checkpoint.
+  uint64_t aof_id = 0;
 };
 
 // One key as stored. Views are valid during the visitor call only.
@@ -78,5 +82,7 @@ struct ReadStats {
 // anything after the damage, but may have been called for earlier records.
 Status Read(FileSystem* fs, const std::string& path, bool verify_checksums,
             const std::function<Status(const Record&)>& fn, ReadStats* stats);
+// Reads the header (and AOF link) only: the blocks before the first entries block.
+Status ReadHeader(FileSystem* fs, const std::string& path, Header* header);
 
 }  // namespace ferrite::ckpt

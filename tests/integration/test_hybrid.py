@@ -1,0 +1,118 @@
+"""Hybrid recovery: a checkpoint plus the AOF's tail after the checkpoint's position.
+Every write is applied exactly once (also one made while the checkpoint was being taken).
+The scenario tests run against Redis too (its AOF alone restores everything); the checks
+that the checkpoint was actually used read Ferrite's log."""
+import time
+
+import pytest
+
+from conftest import IS_REDIS
+
+ferrite_only = pytest.mark.skipif(IS_REDIS, reason="reads Ferrite's recovery log")
+
+
+def bgsave_and_wait(c, timeout=60):
+    t0 = c.lastsave().timestamp()
+    while int(time.time()) <= t0:  # LASTSAVE has one-second resolution
+        time.sleep(0.05)
+    assert c.bgsave()
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if c.lastsave().timestamp() > t0 and c.info("persistence")["rdb_bgsave_in_progress"] == 0:
+            return
+        time.sleep(0.05)
+    raise AssertionError("BGSAVE did not finish")
+
+
+def test_set_bgsave_set_then_kill_restores_everything(server_factory):
+    """Redis's own scenario: SET a, SET b, BGSAVE, SET c, SIGKILL: a, b and c all back."""
+    s = server_factory(aof="always")
+    c = s.client()
+    c.set("a", "1")
+    c.set("b", "2")
+    bgsave_and_wait(c)
+    c.set("c", "3")
+    c.rpush("list", "x", "y")
+    digest = c.execute_command("DEBUG", "DIGEST")
+    s.kill()
+    s2 = server_factory(dir=s.dir, aof="always")
+    c2 = s2.client()
+    assert c2.mget("a", "b", "c") == [b"1", b"2", b"3"]
+    assert c2.execute_command("DEBUG", "DIGEST") == digest
+
+
+@ferrite_only
+def test_restart_loads_the_checkpoint_and_replays_only_the_tail(server_factory):
+    s = server_factory(aof="always")
+    c = s.client()
+    c.execute_command("DEBUG", "POPULATE", "20000")
+    c.hset("h", mapping={"f": "v"})
+    bgsave_and_wait(c)
+    for _ in range(5):
+        c.incr("counter")
+    c.execute_command("SELECT", "3")
+    c.set("in3", "yes")  # the tail needs its own SELECT
+    c.execute_command("SELECT", "0")
+    c.zadd("z", {"m": 1.5})
+    digest = c.execute_command("DEBUG", "DIGEST")
+    s.kill()
+    s2 = server_factory(dir=s.dir, aof="always")
+    c2 = s2.client()
+    log = s2.logs()
+    assert "Loading checkpoint" in log
+    assert "from offset" in log, log
+    assert c2.get("counter") == b"5"  # each INCR applied once: not in the checkpoint, once in the tail
+    assert c2.execute_command("DEBUG", "DIGEST") == digest
+    c2.execute_command("SELECT", "3")
+    assert c2.get("in3") == b"yes"
+
+
+@ferrite_only
+def test_writes_during_the_checkpoint_are_applied_exactly_once(server_factory):
+    s = server_factory(aof="always")
+    c = s.client()
+    c.execute_command("DEBUG", "POPULATE", "300000")
+    t0 = c.lastsave().timestamp()
+    while int(time.time()) <= t0:
+        time.sleep(0.05)
+    assert c.bgsave()
+    # INCRs land while the freeze is being written (the pass takes a while at 300 k keys).
+    for _ in range(50):
+        c.incr("during")
+    deadline = time.time() + 60
+    while c.lastsave().timestamp() <= t0 and time.time() < deadline:
+        c.incr("during")
+        time.sleep(0.01)
+    n = int(c.get("during"))
+    digest = c.execute_command("DEBUG", "DIGEST")
+    s.kill()
+    s2 = server_factory(dir=s.dir, aof="always")
+    c2 = s2.client()
+    assert "from offset" in s2.logs()
+    assert int(c2.get("during")) == n
+    assert c2.execute_command("DEBUG", "DIGEST") == digest
+
+
+@ferrite_only
+def test_a_checkpoint_older_than_the_last_rewrite_is_not_combined(server_factory):
+    """After BGREWRITEAOF the AOF is a new generation: the checkpoint's position means nothing
+    in it, so recovery replays the AOF alone (and still restores everything)."""
+    s = server_factory(aof="always")
+    c = s.client()
+    c.set("k", "1")
+    bgsave_and_wait(c)
+    c.set("k", "2")
+    c.bgrewriteaof()
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        p = c.info("persistence")
+        if p["aof_rewrite_in_progress"] == 0 and p["aof_rewrite_scheduled"] == 0:
+            break
+        time.sleep(0.05)
+    c.incr("n")
+    s.kill()
+    s2 = server_factory(dir=s.dir, aof="always")
+    c2 = s2.client()
+    assert "does not continue the append only file" in s2.logs()
+    assert c2.get("k") == b"2"
+    assert c2.get("n") == b"1"
