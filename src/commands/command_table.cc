@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include "base/strutil.h"
+
 namespace ferrite {
 
 CommandTable::CommandTable() {
@@ -33,8 +35,44 @@ const CommandSpec* CommandTable::Find(std::string_view name) const {
   return it == by_name_.end() ? nullptr : &it->second;
 }
 
+namespace {
+
+// Commands whose keys follow a numkeys argument: where numkeys is, and whether a
+// destination key comes first.
+struct NumkeysSpec {
+  const char* name;
+  int numkeys_at;
+  bool dest_first;
+};
+constexpr NumkeysSpec kNumkeys[] = {
+    {"lmpop", 1, false},       {"zmpop", 1, false},      {"sintercard", 1, false},
+    {"zunion", 1, false},      {"zinter", 1, false},     {"zdiff", 1, false},
+    {"zintercard", 1, false},  {"blmpop", 2, false},     {"bzmpop", 2, false},
+    {"zunionstore", 2, true},  {"zinterstore", 2, true}, {"zdiffstore", 2, true},
+};
+
+}  // namespace
+
 std::vector<int> CommandTable::KeyPositions(const CommandSpec& spec, ArgList args) {
   std::vector<int> out;
+  std::string_view name = spec.name;
+  for (const auto& nk : kNumkeys) {
+    if (name != nk.name) continue;
+    int64_t n;
+    if (size_t(nk.numkeys_at) >= args.size() || !ParseInt64(args[size_t(nk.numkeys_at)], &n) || n <= 0)
+      return out;
+    if (nk.dest_first) out.push_back(1);
+    for (int64_t i = 0; i < n && nk.numkeys_at + 1 + i < int64_t(args.size()); i++)
+      out.push_back(int(nk.numkeys_at + 1 + i));
+    return out;
+  }
+  if (name == "sort" || name == "sort_ro") {  // the key, and a STORE destination
+    if (args.size() > 1) out.push_back(1);
+    for (size_t i = 2; i + 1 < args.size(); i++) {
+      if (EqualsIgnoreCase(args[i], "STORE")) out.push_back(int(++i));
+    }
+    return out;
+  }
   if (spec.first_key <= 0) return out;
   int last = spec.last_key < 0 ? int(args.size()) + spec.last_key : spec.last_key;
   for (int i = spec.first_key; i <= last && i < int(args.size()); i += spec.key_step) {

@@ -102,9 +102,10 @@ inline std::string UnknownCommand(std::string_view name, std::span<const std::st
   }
   return msg;
 }
+// Redis 7's text for a command with subcommands (CONFIG, CLIENT, PUBSUB, OBJECT …).
 inline std::string UnknownSubcommand(std::string_view sub, std::string_view cmd) {
-  return "ERR unknown subcommand or wrong number of arguments for '" + std::string(sub) +
-         "'. Try " + std::string(cmd) + " HELP.";
+  return "ERR unknown subcommand '" + std::string(sub.substr(0, 128)) + "'. Try " +
+         std::string(cmd) + " HELP.";
 }
 inline std::string WrongArity(std::string_view cmd) {
   return "ERR wrong number of arguments for '" + std::string(cmd) + "' command";

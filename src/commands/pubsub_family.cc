@@ -59,18 +59,19 @@ void PubSub(CommandContext& ctx) {
     ctx.rb.ArrayHeader(out.size());
     for (auto ch : out) ctx.rb.Bulk(ch);
   } else if (ArgIs(a[1], "NUMSUB")) {
-    ctx.rb.MapHeader(a.size() - 2);
+    ctx.rb.ArrayHeader((a.size() - 2) * 2);  // a flat array in RESP3 too, as Redis
     for (size_t i = 2; i < a.size(); i++) {
       auto it = e.pubsub_channels().find(std::string(a[i]));
       ctx.rb.Bulk(a[i]);
       ctx.rb.Integer(it == e.pubsub_channels().end() ? 0 : int64_t(it->second.size()));
     }
-  } else if (ArgIs(a[1], "NUMPAT") && a.size() == 2) {
+  } else if (ArgIs(a[1], "NUMPAT")) {
+    if (a.size() != 2) return ctx.rb.Error(err::WrongArity("pubsub|numpat"));
     ctx.rb.Integer(int64_t(e.pubsub_patterns().size()));
   } else if (ArgIs(a[1], "SHARDCHANNELS") && a.size() <= 3) {
     ctx.rb.EmptyArray();
   } else if (ArgIs(a[1], "SHARDNUMSUB")) {
-    ctx.rb.MapHeader(a.size() - 2);
+    ctx.rb.ArrayHeader((a.size() - 2) * 2);
     for (size_t i = 2; i < a.size(); i++) {
       ctx.rb.Bulk(a[i]);
       ctx.rb.Integer(0);

@@ -43,6 +43,8 @@ void Quit(CommandContext& ctx) {
 void Reset(CommandContext& ctx) {
   Session& s = ctx.session;
   ctx.engine.UnwatchAll(s);
+  while (!s.channels.empty()) ctx.engine.Unsubscribe(s, std::string(s.channels.back()), false);
+  while (!s.patterns.empty()) ctx.engine.Unsubscribe(s, std::string(s.patterns.back()), true);
   s.in_multi = false;
   s.multi_error = false;
   s.queued.clear();

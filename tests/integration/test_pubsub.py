@@ -17,8 +17,6 @@ from conftest import IS_REDIS, redis_cli
 SUBSCRIBED_ONLY = ("ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / "
                    "QUIT / RESET are allowed in this context")
 
-ferrite_bug = pytest.mark.xfail(not IS_REDIS, strict=True,
-                                reason="known Ferrite divergence from Redis (see docstring)")
 
 
 def next_message(p, timeout=2.0):
@@ -223,7 +221,6 @@ def test_subscribing_twice_counts_once(raw, r):
     assert c.reply() == [b"unsubscribe", b"ps9:a", 1]
 
 
-@ferrite_bug
 def test_reset_leaves_subscribed_mode(raw, r):
     """Ferrite: RESET keeps the subscriptions (GET is still refused, NUMSUB stays 1)."""
     c = raw()
@@ -353,7 +350,6 @@ def test_resp2_and_resp3_subscribers_together(raw, r):
     assert push(c3, 3) == [b"message", b"ps14:ch", b"m"]
 
 
-@ferrite_bug
 def test_resp3_numsub_is_a_flat_array(raw):
     """Ferrite replies PUBSUB NUMSUB with a RESP3 map; Redis keeps the flat array."""
     c = raw()
