@@ -24,6 +24,7 @@
 
 #include "base/strutil.h"
 #include "persistence/aof/aof_format.h"
+#include "persistence/checkpoint/checkpoint_format.h"
 
 namespace {
 
@@ -38,12 +39,37 @@ struct Scan {
   uint64_t error_offset = 0, error_line = 0;
   int64_t cut_offset = -1;     // --truncate-to-timestamp: where to cut
   int64_t last_ts_kept = -1;
+  uint64_t preamble_keys = 0;  // keys in a checkpoint preamble
 };
 
 Scan Analyze(const std::string& path, int64_t ts_limit) {
   Scan s;
   std::ifstream f(path, std::ios::binary);
-  ferrite::aof::AofReader r;
+  // A checkpoint preamble (aof_use_checkpoint_preamble): verify it with the checkpoint
+  // reader, then scan the RESP tail after its footer.
+  uint64_t start = 0;
+  char magic[8] = {};
+  f.read(magic, 8);
+  if (f.gcount() == 8 && memcmp(magic, "FERRCKPT", 8) == 0) {
+    ferrite::ckpt::ReadStats rs;
+    ferrite::Status st = ferrite::ckpt::ReadPrefix(
+        ferrite::FileSystem::Default(), path, true,
+        [](const ferrite::ckpt::Record&) { return ferrite::Status::Ok(); }, &rs);
+    if (!st.ok()) {
+      s.damaged = true;
+      s.error = "damaged checkpoint preamble: " + st.message();
+      f.seekg(0, std::ios::end);
+      s.size = uint64_t(f.tellg());
+      return s;
+    }
+    start = rs.bytes;
+    s.preamble_keys = rs.keys;
+  }
+  f.clear();
+  f.seekg(std::streamoff(start));
+  s.size = start;
+  s.ok_up_to = start;
+  ferrite::aof::AofReader r(start, 1);
   std::vector<char> buf(1 << 20);
   bool eof = false, in_multi = false;
   uint64_t multi_offset = 0, multi_line = 0;
@@ -128,6 +154,13 @@ int main(int argc, char** argv) {
   std::cout << "AOF analyzed: filename=" << path << ", size=" << s.size
             << ", ok_up_to=" << s.ok_up_to << ", ok_up_to_line=" << s.ok_up_to_line
             << ", diff=" << (s.size - s.ok_up_to) << ", commands=" << s.commands << "\n";
+  if (s.preamble_keys) std::cout << "Checkpoint preamble: " << s.preamble_keys << " keys, valid\n";
+  if (s.damaged && s.error.rfind("damaged checkpoint preamble", 0) == 0) {
+    std::cout << "AOF " << path << " has a " << s.error
+              << "\nThe preamble holds the rewritten base of the data: --fix does not cut it. "
+                 "Restore the file from a backup, or start from the last checkpoint.\n";
+    return 2;
+  }
   if (s.damaged) {
     std::cout << "AOF " << path << " is damaged at offset " << s.error_offset << " (line "
               << s.error_line << "): " << s.error << "\n"

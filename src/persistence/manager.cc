@@ -1,6 +1,6 @@
 #include "persistence/manager.h"
 
-#include "types/serialize.h"
+#include "persistence/apply_record.h"
 
 #include "commands/errors.h"
 
@@ -32,6 +32,7 @@ Status PersistenceManager::EnableAof(bool write_base) {
   auto aof = std::make_unique<Aof>(engine_, fs_, c.server.dir, c.persistence.aof_file,
                                    ParseFsyncPolicy(c.persistence.aof_sync_policy),
                                    c.persistence.aof_timestamp_enabled, clock_);
+  aof->set_preamble(c.persistence.aof_use_checkpoint_preamble);
   if (write_base) {
     // Turning the AOF on at run time: the file must first hold the whole dataset, as
     // Redis does with a rewrite, or a restart would replay only what came after.
@@ -118,6 +119,7 @@ bool PersistenceManager::BeforeSleep() {
     aof_->RewriteStep(1000);
   } else if (rewrite_scheduled_ && aof_) {
     rewrite_scheduled_ = false;
+    aof_->set_preamble(engine_->config().persistence.aof_use_checkpoint_preamble);
     (void)aof_->StartRewrite(++epoch_);
   } else if (!finishing_.valid() &&
              (bgsave_scheduled_ || clock_->NowMs() >= next_trigger_check_ms_)) {
@@ -147,33 +149,7 @@ Status PersistenceManager::LoadCheckpoint(bool* loaded) {
   const CollectionLimits limits = LimitsFromConfig(c);
   uint64_t expired = 0;
   Status st = ckpt::Read(fs_, path, c.recovery.verify_checksum, [&](const ckpt::Record& r) {
-    if (r.db >= uint32_t(engine_->db_count())) {
-      return Status::Corruption(fmt::format("{}: database {} does not exist here (server.databases = {})",
-                                            path, r.db, engine_->db_count()));
-    }
-    if (r.type < uint8_t(ValueType::kString) || r.type > uint8_t(ValueType::kHash)) {
-      return Status::NotSupported(fmt::format("{}: value type {} of key '{}' is not supported by this build",
-                                              path, r.type, std::string(r.key.substr(0, 64))));
-    }
-    if (r.expire_ms && r.expire_ms <= now) {
-      expired++;
-      return Status::Ok();
-    }
-    Value v;
-    if (r.type == uint8_t(ValueType::kString)) {
-      v = Value::String(r.value);
-    } else {
-      auto decoded = DecodeCollection(ValueType(r.type), r.value, limits);
-      if (!decoded.ok()) {
-        return Status::Corruption(fmt::format("{}: key '{}': {}", path, std::string(r.key.substr(0, 64)),
-                                              decoded.status().message()));
-      }
-      v = std::move(decoded.value());
-    }
-    Database& db = engine_->db(int(r.db));
-    Entry* e = db.Insert(r.key, std::move(v));
-    if (r.expire_ms) db.SetExpire(e, r.expire_ms);
-    return Status::Ok();
+    return ApplyRecord(engine_, path, r, limits, now, &expired);
   }, &stats);
   engine_->set_loading(false);
   if (!st.ok()) {
@@ -219,15 +195,7 @@ Status PersistenceManager::StartCheckpoint() {
     if (!ckpt_error_.ok()) return;
     if (e.expire_ms && e.expire_ms <= freeze_ms) return;
     std::string scratch;
-    std::string_view bytes;
-    if (e.value.is_string()) {
-      bytes = e.value.GetString(&scratch);
-    } else {
-      EncodeCollection(e.value, &scratch);
-      bytes = scratch;
-    }
-    ckpt::Record r{uint32_t(db), uint8_t(e.value.type()), e.expire_ms, e.key(), bytes};
-    ckpt_error_ = ckpt_writer_->Add(r);
+    ckpt_error_ = ckpt_writer_->Add(MakeRecord(db, e, &scratch));
   });
   ckpt_snapshot_->Start(++epoch_);
   return Status::Ok();
@@ -369,6 +337,7 @@ void PersistenceManager::MaybeAutoRewrite() {
   if (now < next_auto_rewrite_ms_) return;
   spdlog::info("Starting automatic rewriting of AOF on {}% growth",
                (size - std::min(size, base)) * 100 / base);
+  aof_->set_preamble(engine_->config().persistence.aof_use_checkpoint_preamble);
   Status s = aof_->StartRewrite(++epoch_);
   if (!s.ok()) {
     rewrite_failures_++;
@@ -428,6 +397,7 @@ Status PersistenceManager::RewriteAof() {
     rewrite_scheduled_ = true;
     return Status::Ok();
   }
+  aof_->set_preamble(engine_->config().persistence.aof_use_checkpoint_preamble);
   return aof_->StartRewrite(++epoch_);
 }
 

@@ -40,7 +40,7 @@ REDIS_FLAG = {
 class Server:
     """One server process on a free port in its own temporary directory."""
 
-    def __init__(self, dir=None, aof=None, timestamps=False, **settings):
+    def __init__(self, dir=None, aof=None, timestamps=False, persistence=None, **settings):
         """aof: None (off) or an fsync policy ("always", "everysec", "no"). dir: reuse a data
         directory (a restart); the directory is then kept when the server stops."""
         self.own_dir = dir is None
@@ -58,6 +58,9 @@ class Server:
             if aof:
                 cmd += ["--appendonly", "yes", "--appendfsync", aof,
                         "--auto-aof-rewrite-percentage", "0"]
+            for k, v in (persistence or {}).items():
+                if k == "aof_use_checkpoint_preamble":
+                    cmd += ["--aof-use-rdb-preamble", "yes" if v else "no"]
         else:
             binary = os.environ.get("FERRITE_BIN")
             if not binary:
@@ -71,6 +74,12 @@ class Server:
                       f'aof_sync_policy = "{aof or "everysec"}"', "aof_rewrite_percentage = 0",
                       f"aof_timestamp_enabled = {'true' if timestamps else 'false'}",
                       "checkpoint_enabled = false"]
+            # Tests read the AOF as RESP; the preamble (on by default, as Redis's) is tested
+            # where a test asks for it.
+            persistence = {"aof_use_checkpoint_preamble": False, **(persistence or {})}
+            for k, v in persistence.items():  # extra [persistence] keys
+                lines.append(f"{k} = {str(v).lower()}" if isinstance(v, bool) else
+                             f"{k} = {v}" if isinstance(v, int) else f'{k} = "{v}"')
             with open(conf, "w") as f:
                 f.write("\n".join(lines) + "\n")
             cmd = [binary, "--config", conf]

@@ -321,3 +321,38 @@ def test_automatic_rewrite_on_growth(server_factory):
     assert info["aof_rewrites"] >= 1
     assert info["aof_current_size"] < 64 * 1024
     assert int(c.get("counter")) >= 20000
+
+
+@ferrite_only
+def test_checkpoint_preamble_rewrite_and_restart(server_factory):
+    """aof_use_checkpoint_preamble: the rewritten base is a checkpoint (FERRCKPT...), then RESP
+    commands follow; a restart (and a crash) restore everything; ferrite-check-aof checks
+    both parts."""
+    pre = {"aof_use_checkpoint_preamble": True}
+    s = server_factory(aof="always", persistence=pre)
+    c = s.client()
+    c.execute_command("DEBUG", "POPULATE", "10000")
+    c.rpush("list", *range(300))
+    c.hset("hash", mapping={"f": "v"})
+    c.zadd("z", {"a": 1, "b": 2})
+    assert c.execute_command("BGREWRITEAOF") is True
+    deadline = time.time() + 30
+    while c.info("persistence")["aof_rewrite_in_progress"] and time.time() < deadline:
+        time.sleep(0.05)
+    c.incr("after-rewrite")
+    c.rpush("list", "tail")
+    with open(s.aof_path(), "rb") as f:
+        data = f.read()
+    assert data.startswith(b"FERRCKPT")
+    assert data.endswith(b"$4\r\ntail\r\n")
+    digest = c.execute_command("DEBUG", "DIGEST")
+    tool = os.path.join(os.environ["FERRITE_TOOLS_DIR"], "ferrite-check-aof")
+    out = subprocess.run([tool, s.aof_path()], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "Checkpoint preamble: 10003 keys" in out.stdout
+    s.kill()
+    s2 = server_factory(dir=s.dir, aof="always", persistence=pre)
+    c2 = s2.client()
+    assert "checkpoint preamble" in s2.logs()
+    assert c2.execute_command("DEBUG", "DIGEST") == digest
+    assert c2.lrange("list", -1, -1) == [b"tail"]

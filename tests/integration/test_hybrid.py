@@ -116,3 +116,28 @@ def test_a_checkpoint_older_than_the_last_rewrite_is_not_combined(server_factory
     assert "does not continue the append only file" in s2.logs()
     assert c2.get("k") == b"2"
     assert c2.get("n") == b"1"
+
+
+@ferrite_only
+def test_hybrid_over_an_aof_with_a_checkpoint_preamble(server_factory):
+    """The AOF's identity lives in its preamble's header: a checkpoint taken after the
+    rewrite still continues it, so only the tail is replayed."""
+    pre = {"aof_use_checkpoint_preamble": True}
+    s = server_factory(aof="always", persistence=pre)
+    c = s.client()
+    c.execute_command("DEBUG", "POPULATE", "5000")
+    c.bgrewriteaof()
+    deadline = time.time() + 30
+    while c.info("persistence")["aof_rewrite_in_progress"] and time.time() < deadline:
+        time.sleep(0.05)
+    c.incr("n")
+    bgsave_and_wait(c)
+    c.incr("n")
+    c.sadd("s", "a", "b")
+    digest = c.execute_command("DEBUG", "DIGEST")
+    s.kill()
+    s2 = server_factory(dir=s.dir, aof="always", persistence=pre)
+    c2 = s2.client()
+    assert "from offset" in s2.logs()
+    assert c2.get("n") == b"2"
+    assert c2.execute_command("DEBUG", "DIGEST") == digest

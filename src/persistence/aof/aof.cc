@@ -1,5 +1,6 @@
 #include "persistence/aof/aof.h"
 
+#include "persistence/apply_record.h"
 #include "types/serialize.h"
 
 #include <unistd.h>
@@ -51,6 +52,10 @@ uint64_t Aof::ReadId(FileSystem* fs, const std::string& path) {
   if (!f.ok()) return 0;
   char buf[32];
   auto n = f.value()->Read(sizeof(buf), buf);
+  if (n.ok() && n.value() >= 8 && memcmp(buf, "FERRCKPT", 8) == 0) {  // checkpoint preamble
+    ckpt::Header h;
+    return ckpt::ReadHeader(fs, path, &h).ok() ? h.aof_id : 0;
+  }
   if (!n.ok() || n.value() < 22 || memcmp(buf, "#ID:", 4) != 0 || buf[20] != '\r') return 0;
   uint64_t id = 0;
   for (int i = 4; i < 20; i++) {
@@ -80,6 +85,31 @@ Status Aof::Load(const std::string& on_corruption, uint64_t start_offset) {
     spdlog::info("Reading the append only file {} ({} bytes)", p, total);
   }
   int64_t t0 = clock_->MonotonicUs();
+  if (start_offset == 0) {
+    char magic[8] = {};
+    auto peek = fs_->NewSequentialFile(p);
+    if (peek.ok()) {
+      auto n = peek.value()->Read(8, magic);
+      if (n.ok() && n.value() == 8 && memcmp(magic, "FERRCKPT", 8) == 0) {
+        // A checkpoint preamble: load it with the checkpoint codec, replay what follows.
+        ckpt::ReadStats rs;
+        uint64_t expired = 0;
+        const CollectionLimits limits = LimitsFromConfig(engine_->config());
+        int64_t now = clock_->NowMs();
+        Status st = ckpt::ReadPrefix(fs_, p, engine_->config().recovery.verify_checksum,
+                                     [&](const ckpt::Record& r) {
+                                       return ApplyRecord(engine_, p, r, limits, now, &expired);
+                                     }, &rs);
+        if (!st.ok()) {
+          return Status::Corruption("Cannot load the checkpoint preamble of the append only file: " +
+                                    st.message());
+        }
+        spdlog::info("AOF checkpoint preamble: {} keys in {} bytes", rs.keys - expired, rs.bytes);
+        start_offset = rs.bytes;
+        if (Status sk = file.value()->Skip(start_offset); !sk.ok()) return sk;
+      }
+    }
+  }
   aof::AofReader reader(start_offset, 1);
   Session* s = engine_->NewSession();
   s->authenticated = true;
@@ -331,6 +361,30 @@ void AppendEntry(std::string* out, const Entry& e) {
 
 }  // namespace
 
+ckpt::Header Aof::PreambleHeader() {
+  ckpt::Header h;
+  h.created_ms = clock_->NowMs();
+  h.databases = uint32_t(engine_->db_count());
+  h.aof_id = NewId();  // the new file's identity, as the #ID line would carry it
+  return h;
+}
+
+Status Aof::WritePreambleBase(WritableFile* out) {
+  ckpt::Writer w(ckpt::Borrow(out));
+  if (Status st = w.Begin(PreambleHeader()); !st.ok()) return st;
+  int64_t now = clock_->NowMs();
+  std::string scratch;
+  for (int i = 0; i < engine_->db_count(); i++) {
+    Database& db = engine_->db(i);
+    Status st = Status::Ok();
+    db.ForEach([&](const Entry& e) {
+      if (st.ok() && !db.IsExpired(e, now)) st = w.Add(MakeRecord(i, e, &scratch));
+    });
+    if (!st.ok()) return st;
+  }
+  return w.Finish();
+}
+
 void Aof::AppendDump(std::string* out) {
   int64_t now = clock_->NowMs();
   for (int i = 0; i < engine_->db_count(); i++) {
@@ -355,6 +409,11 @@ void Aof::RemoveStrayFiles(FileSystem* fs, const std::string& dir, const std::st
 
 void Aof::EmitFrozen(int db, const Entry& e) {
   if (e.expire_ms && e.expire_ms <= freeze_ms_) return;  // already expired at the cut
+  if (base_ckpt_) {
+    std::string scratch;
+    if (rewrite_error_.ok()) rewrite_error_ = base_ckpt_->Add(MakeRecord(db, e, &scratch));
+    return;
+  }
   if (db != base_selected_db_) {
     aof::AppendCommand(&base_buf_, {"SELECT", FormatInt64(db)});
     base_selected_db_ = db;
@@ -381,7 +440,20 @@ Status Aof::StartRewrite(uint64_t epoch) {
   }
   base_out_ = std::move(base.value());
   incr_out_ = std::move(incr.value());
-  base_buf_ = IdLine(NewId());
+  base_buf_.clear();
+  if (preamble_) {
+    base_ckpt_ = std::make_unique<ckpt::Writer>(ckpt::Borrow(base_out_.get()));
+    if (Status st = base_ckpt_->Begin(PreambleHeader()); !st.ok()) {
+      base_ckpt_.reset();
+      base_out_.reset();
+      incr_out_.reset();
+      (void)fs_->DeleteFile(path() + ".rewrite.tmp");
+      (void)fs_->DeleteFile(path() + ".incr.tmp");
+      return st;
+    }
+  } else {
+    base_buf_ = IdLine(NewId());
+  }
   base_selected_db_ = -1;
   selected_db_ = -1;  // the incremental part starts with its own SELECT
   rewrite_error_ = Status::Ok();
@@ -402,6 +474,7 @@ void Aof::AbortRewrite(const std::string& why) {
   if (!snapshot_) return;
   snapshot_->Stop();
   snapshot_.reset();
+  base_ckpt_.reset();
   if (base_out_) (void)base_out_->Close();
   if (incr_out_) (void)incr_out_->Close();
   base_out_.reset();
@@ -426,7 +499,12 @@ Status Aof::FinishRewrite() {
   snapshot_->Stop();
   if (Status st = WriteBuffer(); !st.ok()) return st;
   if (!rewrite_error_.ok()) return rewrite_error_;
-  Status st = base_out_->Append(base_buf_);
+  Status st = Status::Ok();
+  if (base_ckpt_) {
+    st = base_ckpt_->Finish();  // footer; the RESP tail follows it
+    base_ckpt_.reset();
+  }
+  if (st.ok()) st = base_out_->Append(base_buf_);
   base_buf_.clear();
   // Append the incremental part, read back from disk in chunks.
   if (st.ok()) st = incr_out_->Close();
@@ -471,9 +549,14 @@ Status Aof::Rewrite() {
   auto f = fs_->NewWritableFile(tmp, /*append=*/false);
   Status st = f.status();
   if (st.ok()) {
-    std::string data = IdLine(NewId());
-    AppendDump(&data);
-    st = f.value()->Append(data);
+    std::string data;
+    if (preamble_) {
+      st = WritePreambleBase(f.value().get());
+    } else {
+      data = IdLine(NewId());
+      AppendDump(&data);
+    }
+    if (st.ok()) st = f.value()->Append(data);
     if (st.ok()) st = f.value()->Sync();
     if (st.ok()) st = f.value()->Close();
   }

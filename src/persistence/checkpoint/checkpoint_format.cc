@@ -139,12 +139,37 @@ Status Writer::Finish() {
 namespace {
 Status ReadImpl(FileSystem* fs, const std::string& path, bool verify,
                 const std::function<Status(const Record&)>& fn, ReadStats* stats,
-                bool header_only);
+                bool header_only, bool prefix = false);
+
+class BorrowedFile final : public WritableFile {
+ public:
+  explicit BorrowedFile(WritableFile* t) : t_(t) {}
+  Status Append(std::string_view data) override { return t_->Append(data); }
+  Status Flush() override { return t_->Flush(); }
+  Status Sync() override { return t_->Flush(); }
+  Status SyncData() override { return Status::Ok(); }
+  Status Close() override { return t_->Flush(); }
+  uint64_t Size() const override { return t_->Size(); }
+  Status Truncate(uint64_t size) override { return t_->Truncate(size); }
+  const std::string& path() const override { return t_->path(); }
+
+ private:
+  WritableFile* t_;
+};
 }  // namespace
+
+std::unique_ptr<WritableFile> Borrow(WritableFile* target) {
+  return std::make_unique<BorrowedFile>(target);
+}
 
 Status Read(FileSystem* fs, const std::string& path, bool verify,
             const std::function<Status(const Record&)>& fn, ReadStats* stats) {
   return ReadImpl(fs, path, verify, fn, stats, false);
+}
+
+Status ReadPrefix(FileSystem* fs, const std::string& path, bool verify,
+                  const std::function<Status(const Record&)>& fn, ReadStats* stats) {
+  return ReadImpl(fs, path, verify, fn, stats, false, true);
 }
 
 Status ReadHeader(FileSystem* fs, const std::string& path, Header* header) {
@@ -157,7 +182,7 @@ Status ReadHeader(FileSystem* fs, const std::string& path, Header* header) {
 namespace {
 Status ReadImpl(FileSystem* fs, const std::string& path, bool verify,
                 const std::function<Status(const Record&)>& fn, ReadStats* stats,
-                bool header_only) {
+                bool header_only, bool prefix) {
   auto f = fs->NewSequentialFile(path);
   if (!f.ok()) return f.status();
   auto size = fs->GetFileSize(path);
@@ -235,6 +260,10 @@ Status ReadImpl(FileSystem* fs, const std::string& path, bool verify,
       if (keys != rs.keys) {
         return Status::Corruption(fmt::format("{}: footer at offset {} says {} keys, the blocks hold {}",
                                               path, off, keys, rs.keys));
+      }
+      if (prefix) {
+        rs.bytes = off + 5 + len + 8;
+        return Status::Ok();
       }
       if (off + 5 + len + 8 != total) {
         return Status::Corruption(fmt::format("{}: {} unexpected bytes after the footer at offset {}",

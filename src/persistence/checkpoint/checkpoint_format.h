@@ -52,6 +52,10 @@ struct Record {
 };
 
 // Streams blocks into a WritableFile. Not thread-safe; the owner appends in order.
+// A WritableFile that appends to another one it does not own, and leaves syncing and
+// closing to that owner: lets a Writer emit a checkpoint into the middle of a file.
+std::unique_ptr<WritableFile> Borrow(WritableFile* target);
+
 class Writer {
  public:
   explicit Writer(std::unique_ptr<WritableFile> out) : out_(std::move(out)) {}
@@ -82,6 +86,10 @@ struct ReadStats {
 // anything after the damage, but may have been called for earlier records.
 Status Read(FileSystem* fs, const std::string& path, bool verify_checksums,
             const std::function<Status(const Record&)>& fn, ReadStats* stats);
+// Reads a checkpoint at the start of a longer file (the AOF's checkpoint preamble): the
+// same checks, but bytes may follow the footer; stats->bytes is where the footer ends.
+Status ReadPrefix(FileSystem* fs, const std::string& path, bool verify_checksums,
+                  const std::function<Status(const Record&)>& fn, ReadStats* stats);
 // Reads the header (and AOF link) only: the blocks before the first entries block.
 Status ReadHeader(FileSystem* fs, const std::string& path, Header* header);
 
