@@ -53,7 +53,8 @@ int main(int argc, char** argv) {
     if (r.expire_ms) with_ttl++;
     return ferrite::Status::Ok();
   }, &stats);
-  printf("checkpoint %s: format version %u\n", path.c_str(), ferrite::ckpt::kVersion);
+  printf("checkpoint %s: format version %u (this build reads 1..%u)\n", path.c_str(), stats.version,
+         ferrite::ckpt::kVersion);
   if (stats.blocks > 0) {
     printf("created_ms=%lld aof_offset=%llu databases=%u\n",
            static_cast<long long>(stats.header.created_ms),

@@ -175,7 +175,11 @@ Status PersistenceManager::StartCheckpoint() {
   const Config& c = engine_->config();
   auto f = fs_->NewWritableFile(checkpoint_path() + ".tmp", /*append=*/false);
   if (!f.ok()) return f.status();
-  ckpt_writer_ = std::make_unique<ckpt::Writer>(std::move(f.value()));
+  // Records are encoded on the loop; a writer thread compresses, checksums and writes.
+  ckpt::WriterOptions wo;
+  wo.lz4 = c.persistence.checkpoint_compression == "lz4";
+  wo.threaded = true;
+  ckpt_writer_ = std::make_unique<ckpt::Writer>(std::move(f.value()), wo);
   ckpt_error_ = Status::Ok();
   ckpt::Header h;
   h.created_ms = clock_->NowMs();

@@ -369,8 +369,14 @@ ckpt::Header Aof::PreambleHeader() {
   return h;
 }
 
+ckpt::WriterOptions Aof::PreambleOptions() const {
+  ckpt::WriterOptions o;
+  o.lz4 = engine_->config().persistence.checkpoint_compression == "lz4";
+  return o;
+}
+
 Status Aof::WritePreambleBase(WritableFile* out) {
-  ckpt::Writer w(ckpt::Borrow(out));
+  ckpt::Writer w(ckpt::Borrow(out), PreambleOptions());
   if (Status st = w.Begin(PreambleHeader()); !st.ok()) return st;
   int64_t now = clock_->NowMs();
   std::string scratch;
@@ -442,7 +448,7 @@ Status Aof::StartRewrite(uint64_t epoch) {
   incr_out_ = std::move(incr.value());
   base_buf_.clear();
   if (preamble_) {
-    base_ckpt_ = std::make_unique<ckpt::Writer>(ckpt::Borrow(base_out_.get()));
+    base_ckpt_ = std::make_unique<ckpt::Writer>(ckpt::Borrow(base_out_.get()), PreambleOptions());
     if (Status st = base_ckpt_->Begin(PreambleHeader()); !st.ok()) {
       base_ckpt_.reset();
       base_out_.reset();

@@ -103,6 +103,7 @@ class Aof : public PropagationSink {
   void FsyncThread();
   void AppendDump(std::string* out);
   ckpt::Header PreambleHeader();
+  ckpt::WriterOptions PreambleOptions() const;
   Status WritePreambleBase(WritableFile* out);
   Status FinishRewrite();
   void EmitFrozen(int db, const Entry& e);

@@ -3,7 +3,13 @@
 #define XXH_STATIC_LINKING_ONLY  // XXH3_state_t on the stack
 #include <xxhash.h>
 
+#include <lz4.h>
+
+#include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -67,6 +73,15 @@ struct Cursor {
 
 }  // namespace
 
+struct Writer::Queue {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::string> blocks;
+  bool done = false;
+  Status error = Status::Ok();
+  std::thread thread;
+};
+
 Status Writer::WriteBlock(uint8_t type, std::string_view payload) {
   std::string head;
   head.push_back(char(type));
@@ -90,7 +105,7 @@ Status Writer::Begin(const Header& h) {
   });
   XXH3_64bits_reset(State(file_hash_));
   std::string start(kMagic, 8);
-  PutU32(&start, kVersion);
+  PutU32(&start, options_.lz4 ? kVersion : 1);  // version 1 when nothing needs version 2
   XXH3_64bits_update(State(file_hash_), start.data(), start.size());
   if (Status st = out_->Append(start); !st.ok()) return st;
   std::string payload;
@@ -99,10 +114,78 @@ Status Writer::Begin(const Header& h) {
   PutU32(&payload, h.databases);
   PutU32(&payload, h.flags);
   if (Status st = WriteBlock(kHeader, payload); !st.ok()) return st;
-  if (h.aof_id == 0) return Status::Ok();
-  std::string link;
-  PutU64(&link, h.aof_id);
-  return WriteBlock(kAofLink, link);
+  if (h.aof_id != 0) {
+    std::string link;
+    PutU64(&link, h.aof_id);
+    if (Status st = WriteBlock(kAofLink, link); !st.ok()) return st;
+  }
+  block_.reserve(kBlockTarget + 1024);
+  if (options_.threaded) {
+    queue_ = std::make_unique<Queue>();
+    queue_->thread = std::thread([this] { WriterLoop(); });
+  }
+  return Status::Ok();
+}
+
+Writer::Writer(std::unique_ptr<WritableFile> out, WriterOptions options)
+    : out_(std::move(out)), options_(options) {}
+
+Writer::~Writer() {
+  if (queue_ && queue_->thread.joinable()) {
+    {
+      std::lock_guard<std::mutex> lk(queue_->mu);
+      queue_->done = true;
+      queue_->blocks.clear();
+    }
+    queue_->cv.notify_all();
+    queue_->thread.join();
+  }
+}
+
+Status Writer::WriteEntries(std::string_view raw) {
+  if (options_.lz4 && raw.size() > 64) {
+    int bound = LZ4_compressBound(int(raw.size()));
+    lz4_buf_.resize(4 + size_t(bound));
+    uint32_t raw_len = uint32_t(raw.size());
+    memcpy(lz4_buf_.data(), &raw_len, 4);
+    int n = LZ4_compress_default(raw.data(), lz4_buf_.data() + 4, int(raw.size()), bound);
+    if (n > 0 && size_t(n) + 4 < raw.size()) {
+      return WriteBlock(kEntriesLz4, std::string_view(lz4_buf_.data(), 4 + size_t(n)));
+    }
+  }
+  return WriteBlock(kEntries, raw);
+}
+
+void Writer::WriterLoop() {
+  Queue& q = *queue_;
+  while (true) {
+    std::string block;
+    {
+      std::unique_lock<std::mutex> lk(q.mu);
+      q.cv.wait(lk, [&] { return q.done || !q.blocks.empty(); });
+      if (q.blocks.empty()) return;  // done and drained
+      block = std::move(q.blocks.front());
+      q.blocks.pop_front();
+    }
+    q.cv.notify_all();  // room in the queue
+    Status st = WriteEntries(block);
+    if (!st.ok()) {
+      std::lock_guard<std::mutex> lk(q.mu);
+      if (q.error.ok()) q.error = st;
+    }
+  }
+}
+
+Status Writer::Submit(std::string block) {
+  if (!queue_) return WriteEntries(block);
+  Queue& q = *queue_;
+  std::unique_lock<std::mutex> lk(q.mu);
+  q.cv.wait(lk, [&] { return q.blocks.size() < options_.queue_blocks || !q.error.ok(); });
+  if (!q.error.ok()) return q.error;
+  q.blocks.push_back(std::move(block));
+  lk.unlock();
+  q.cv.notify_all();
+  return Status::Ok();
 }
 
 Status Writer::Add(const Record& r) {
@@ -116,8 +199,9 @@ Status Writer::Add(const Record& r) {
   block_.append(r.value);
   keys_++;
   if (block_.size() >= kBlockTarget) {
-    Status st = WriteBlock(kEntries, block_);
-    block_.clear();
+    Status st = Submit(std::move(block_));
+    block_ = std::string();
+    block_.reserve(kBlockTarget + 1024);
     return st;
   }
   return Status::Ok();
@@ -125,8 +209,19 @@ Status Writer::Add(const Record& r) {
 
 Status Writer::Finish() {
   if (!block_.empty()) {
-    if (Status st = WriteBlock(kEntries, block_); !st.ok()) return st;
+    if (Status st = Submit(std::move(block_)); !st.ok()) return st;
     block_.clear();
+  }
+  if (queue_) {  // drain the queue, then the footer is written here
+    {
+      std::lock_guard<std::mutex> lk(queue_->mu);
+      queue_->done = true;
+    }
+    queue_->cv.notify_all();
+    queue_->thread.join();
+    Status err = queue_->error;
+    queue_.reset();
+    if (!err.ok()) return err;
   }
   std::string footer;
   PutU64(&footer, keys_);
@@ -223,7 +318,9 @@ Status ReadImpl(FileSystem* fs, const std::string& path, bool verify,
   uint64_t off = 12;
   ReadStats st_local;
   ReadStats& rs = stats ? *stats : st_local;
+  rs.version = version;
   bool header_seen = false;
+  std::string inflated;  // decompressed lz4 entries
   while (true) {
     if (buf_offset < off && off - buf_offset > (8u << 20)) {  // drop consumed bytes
       buf.erase(0, size_t(off - buf_offset));
@@ -286,10 +383,24 @@ Status ReadImpl(FileSystem* fs, const std::string& path, bool verify,
       if (!c.U64(&rs.header.aof_id)) {
         return Status::Corruption(fmt::format("{}: short AOF link block at offset {}", path, off));
       }
-    } else if (type == kEntries && header_only) {
+    } else if ((type == kEntries || type == kEntriesLz4) && header_only) {
       return header_seen ? Status::Ok() : Status::Corruption(fmt::format("{}: entries before the header at offset {}", path, off));
-    } else if (type == kEntries) {
+    } else if (type == kEntries || type == kEntriesLz4) {
       if (!header_seen) return Status::Corruption(fmt::format("{}: entries before the header at offset {}", path, off));
+      if (type == kEntriesLz4) {
+        uint32_t raw_len;
+        if (!c.U32(&raw_len) || raw_len > (1u << 30)) {
+          return Status::Corruption(fmt::format("{}: bad lz4 block header at offset {}", path, off));
+        }
+        inflated.resize(raw_len);
+        int n = LZ4_decompress_safe(c.p, inflated.data(), int(c.end - c.p), int(raw_len));
+        if (n < 0 || uint32_t(n) != raw_len) {
+          return Status::Corruption(fmt::format("{}: lz4 block at offset {} does not decompress "
+                                                "to its {} bytes", path, off, raw_len));
+        }
+        payload = std::string_view(inflated.data(), raw_len);
+        c = Cursor{payload.data(), payload.data() + payload.size()};
+      }
       while (c.p < c.end) {
         Record r{};
         uint64_t db, klen, vlen;

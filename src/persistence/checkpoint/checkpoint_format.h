@@ -27,8 +27,15 @@
 namespace ferrite::ckpt {
 
 inline constexpr char kMagic[8] = {'F', 'E', 'R', 'R', 'C', 'K', 'P', 'T'};
-inline constexpr uint32_t kVersion = 1;
-enum BlockType : uint8_t { kHeader = 0x01, kEntries = 0x02, kFooter = 0x7F, kAofLink = 0x80 };
+// Version 2 adds lz4-compressed entries blocks (0x03); a version-1 file is read as before.
+inline constexpr uint32_t kVersion = 2;
+enum BlockType : uint8_t {
+  kHeader = 0x01,
+  kEntries = 0x02,
+  kEntriesLz4 = 0x03,  // u32 raw length, then the lz4 block of an entries payload
+  kFooter = 0x7F,
+  kAofLink = 0x80,
+};
 inline constexpr size_t kBlockTarget = 64 * 1024;  // entries per block: about this many bytes
 
 struct Header {
@@ -56,9 +63,20 @@ struct Record {
 // closing to that owner: lets a Writer emit a checkpoint into the middle of a file.
 std::unique_ptr<WritableFile> Borrow(WritableFile* target);
 
+struct WriterOptions {
+  bool lz4 = false;      // compress entries blocks (kept raw when lz4 does not shrink them)
+  bool threaded = false; // compress + checksum + write on a writer thread, fed by a
+                         // bounded queue of full blocks (the caller only encodes records)
+  size_t queue_blocks = 16;  // queue bound: at most this many blocks (~64 KB each) waiting
+};
+
+// Streams blocks into a WritableFile. Add() is for one thread (the owner); with
+// options.threaded the file is written by the writer's own thread, and Add() waits only
+// when the queue is full. Finish() may run on another thread once Add() calls are over.
 class Writer {
  public:
-  explicit Writer(std::unique_ptr<WritableFile> out) : out_(std::move(out)) {}
+  explicit Writer(std::unique_ptr<WritableFile> out, WriterOptions options = {});
+  ~Writer();
   Status Begin(const Header& h);
   Status Add(const Record& r);
   // Writes the last entries block and the footer, fsyncs and closes the file.
@@ -67,14 +85,22 @@ class Writer {
   uint64_t bytes() const { return out_ ? out_->Size() : 0; }
 
  private:
+  struct Queue;
   Status WriteBlock(uint8_t type, std::string_view payload);
+  Status WriteEntries(std::string_view raw);  // compresses if asked
+  Status Submit(std::string block);           // queue (threaded) or write
+  void WriterLoop();
   std::unique_ptr<WritableFile> out_;
+  WriterOptions options_;
   std::string block_;
+  std::string lz4_buf_;
   uint64_t keys_ = 0;
   std::shared_ptr<void> file_hash_;  // XXH3 streaming state over every byte written
+  std::unique_ptr<Queue> queue_;
 };
 
 struct ReadStats {
+  uint32_t version = 0;  // the file's format version
   Header header;
   uint64_t keys = 0;
   uint64_t blocks = 0;
