@@ -307,12 +307,12 @@ void Engine::Cron() {
   int64_t t0 = clock_->MonotonicUs();
   int64_t deadline = t0 + 1000 * (1 + effort);  // ~2-11 ms per cycle at hz 10
   for (auto& d : dbs_) {
-    if (d->expires() == 0 || !active_expire_enabled) continue;
+    if (d->expires() == 0 || !active_expire_enabled || loading_) continue;  // not mid-load
     d->ActiveExpire(now, size_t(256 * effort), deadline, clock_);
     if (clock_->MonotonicUs() > deadline) break;
   }
   ks_stats_.expire_cycle_cpu_us += uint64_t(clock_->MonotonicUs() - t0);
-  if (config_.server.maxmemory > 0) PerformEviction();
+  if (config_.server.maxmemory > 0 && !loading_) PerformEviction();
   memory::UpdatePeak();
   // instantaneous_ops_per_sec: average rate over the last 16 samples (one per cron tick).
   int64_t mono = clock_->MonotonicUs();

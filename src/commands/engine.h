@@ -160,6 +160,7 @@ class Engine : public KeyspaceListener {
     shutdown_save_mode = save_mode;
   }
   int shutdown_save_mode = 0;  // SHUTDOWN: 1 SAVE, -1 NOSAVE, 0 by the save rules
+  int exit_code = 0;           // non-zero: the process exits with it (a failed start-up load)
   int tcp_port = 0;  // the bound port, for INFO
   bool active_expire_enabled = true;  // DEBUG SET-ACTIVE-EXPIRE
   bool pending_kills = false;         // CLIENT KILL marked sessions; the loop closes them

@@ -741,7 +741,7 @@ void RegisterServerFamily(CommandTable& t) {
   t.Add({"info", -1, kLoading | kStale, 0, 0, 0, Info, s, "Returns information and statistics about the server.", "1.0.0", "@slow @dangerous"});
   t.Add({"config", -2, kAdmin | kNoScript | kLoading | kStale, 0, 0, 0, ConfigCmd, s, "A container for server configuration commands.", "2.0.0", "@admin @slow @dangerous"});
   t.Add({"command", -1, kLoading | kStale, 0, 0, 0, Command, s, "Returns detailed information about all commands.", "2.8.13", "@slow @connection"});
-  t.Add({"debug", -2, kAdmin | kNoScript | kLoading | kStale, 0, 0, 0, Debug, s, "A container for debugging commands.", "1.0.0", "@admin @slow @dangerous"});
+  t.Add({"debug", -2, kAdmin | kNoScript | kStale, 0, 0, 0, Debug, s, "A container for debugging commands.", "1.0.0", "@admin @slow @dangerous"});
   t.Add({"memory", -2, kReadOnly, 0, 0, 0, Memory, s, "A container for memory diagnostics commands.", "4.0.0", "@read @slow"});
   t.Add({"shutdown", -1, kAdmin | kNoScript | kLoading | kStale | kNoMulti, 0, 0, 0, Shutdown, s, "Synchronously saves the database(s) to disk and shuts down the Redis server.", "1.0.0", "@admin @slow @dangerous"});
   t.Add({"multi", 1, kNoScript | kLoading | kStale | kFast | kNoMulti, 0, 0, 0, Multi, tx, "Starts a transaction.", "1.2.0", "@fast @transaction"});

@@ -1,6 +1,8 @@
 #include "persistence/manager.h"
 
 #include "persistence/apply_record.h"
+#include "persistence/loader.h"
+#include "types/serialize.h"
 
 #include "commands/errors.h"
 
@@ -53,30 +55,38 @@ void PersistenceManager::DisableAof() {
 }
 
 Status PersistenceManager::Start() {
+  if (Status st = StartLoading(); !st.ok()) return st;
+  return WaitLoaded();
+}
+
+Status PersistenceManager::WaitLoaded() {
+  while (loader_) {
+    if (Status st = LoadStep(1'000'000); !st.ok()) return st;
+  }
+  return Status::Ok();
+}
+
+Status PersistenceManager::StartLoading() {
   const Config& c = engine_->config();
   Aof::RemoveStrayFiles(fs_, c.server.dir, c.persistence.aof_file);
   if (fs_->FileExists(checkpoint_path() + ".tmp")) {
     spdlog::warn("Removing {} left by an interrupted checkpoint", checkpoint_path() + ".tmp");
     (void)fs_->DeleteFile(checkpoint_path() + ".tmp");
   }
-  bool aof_present = fs_->FileExists(c.server.dir + "/" + c.persistence.aof_file);
-  if (!c.persistence.aof_enabled || !aof_present) {
-    // No AOF to replay: the checkpoint is the data.
-    bool loaded = false;
-    if (Status st = LoadCheckpoint(&loaded); !st.ok()) return st;
-    if (!c.persistence.aof_enabled) return Status::Ok();
-    // AOF on but no file yet: write a base holding what the checkpoint brought.
-    return EnableAof(/*write_base=*/loaded);
-  }
-  Aof loader(engine_, fs_, c.server.dir, c.persistence.aof_file,
-             ParseFsyncPolicy(c.persistence.aof_sync_policy), false, clock_);
-  // Hybrid recovery: a checkpoint that continues this very AOF (same #ID) is loaded, and
-  // only the AOF's tail after the checkpoint's position is replayed. Anything else (no
-  // checkpoint, another AOF generation, recovery_priority = "aof"): the AOF alone.
-  uint64_t start = 0;
-  bool write_base = false;
+  // The plan: which files to read, from where (recovery_priority, the AOF's generation).
   std::string aof_path = c.server.dir + "/" + c.persistence.aof_file;
-  if (c.persistence.recovery_priority == "checkpoint" && fs_->FileExists(checkpoint_path())) {
+  bool aof_present = c.persistence.aof_enabled && fs_->FileExists(aof_path);
+  bool ckpt_present = fs_->FileExists(checkpoint_path());
+  bool use_ckpt = false, use_aof = aof_present;
+  uint64_t aof_start = 0;
+  load_write_base_ = false;
+  if (!aof_present) {
+    use_ckpt = ckpt_present;
+    // AOF on but no file yet: write a base holding what the checkpoint brought.
+    load_write_base_ = c.persistence.aof_enabled && ckpt_present;
+  } else if (c.persistence.recovery_priority == "checkpoint" && ckpt_present) {
+    // Hybrid recovery: a checkpoint that continues this very AOF (same identity) is
+    // loaded, and only the AOF's tail after the checkpoint's position is replayed.
     ckpt::Header h;
     uint64_t aof_id = Aof::ReadId(fs_, aof_path);
     auto size = fs_->GetFileSize(aof_path);
@@ -85,31 +95,161 @@ Status PersistenceManager::Start() {
       return Status::Corruption("Cannot read the checkpoint header: " + hs.message());
     }
     if (h.aof_id != 0 && h.aof_id == aof_id) {
-      bool loaded = false;
-      if (Status st = LoadCheckpoint(&loaded); !st.ok()) return st;
+      use_ckpt = true;
       if (h.aof_offset <= aof_size) {
-        start = h.aof_offset;
+        aof_start = h.aof_offset;
       } else {
         // The AOF lost its tail (e.g. everysec and a power cut) but the checkpoint holds
         // it: keep the checkpoint's data and start a fresh AOF base from it.
         spdlog::warn("The append only file {} ({} bytes) ends before the checkpoint's position {}: "
                      "using the checkpoint and rewriting the AOF from it", aof_path, aof_size,
                      h.aof_offset);
-        return EnableAof(/*write_base=*/true);
+        use_aof = false;
+        load_write_base_ = true;
       }
     } else {
       spdlog::info("The checkpoint {} does not continue the append only file {} (it was taken "
                    "before the AOF's last rewrite): replaying the AOF alone", checkpoint_path(), aof_path);
     }
   }
+  if (!use_ckpt && !use_aof) return c.persistence.aof_enabled ? EnableAof(false) : Status::Ok();
+
+  uint64_t total = 0;
+  if (use_ckpt) {
+    auto sz = fs_->GetFileSize(checkpoint_path());
+    total += sz.ok() ? sz.value() : 0;
+  }
+  if (use_aof) {
+    auto sz = fs_->GetFileSize(aof_path);
+    total += sz.ok() && sz.value() > aof_start ? sz.value() - aof_start : 0;
+  }
   engine_->set_loading(true);
-  Status st = loader.Load(c.recovery.on_corruption, start);
+  load_start_us_ = clock_->MonotonicUs();
+  load_start_s_ = clock_->NowMs() / 1000;
+  loader_ = std::make_unique<BackgroundLoader>(engine_);
+  loader_->bytes_total = total;
+  std::string ckpt_file = checkpoint_path();
+  std::string on_corruption = c.recovery.on_corruption;
+  bool verify = c.recovery.verify_checksum;
+  const CollectionLimits limits = LimitsFromConfig(c);
+  int64_t now = clock_->NowMs();
+  int dbs = engine_->db_count();
+  loader_->Start([=, this](BackgroundLoader& out) -> Status {
+    uint64_t base = 0;
+    // A record becomes a ready Value here, on the loader thread (the decoding is the
+    // expensive part); the loop only inserts it.
+    auto push_record = [&](const std::string& path, const ckpt::Record& r) -> Status {
+      if (r.db >= uint32_t(dbs)) {
+        return Status::Corruption(fmt::format("{}: database {} does not exist here (server.databases = {})",
+                                              path, r.db, dbs));
+      }
+      if (r.type < uint8_t(ValueType::kString) || r.type > uint8_t(ValueType::kHash)) {
+        return Status::NotSupported(fmt::format("{}: value type {} of key '{}' is not supported by this build",
+                                                path, r.type, std::string(r.key.substr(0, 64))));
+      }
+      if (r.expire_ms && r.expire_ms <= now) return Status::Ok();  // expired meanwhile
+      Value v;
+      if (r.type == uint8_t(ValueType::kString)) {
+        v = Value::String(r.value);
+      } else {
+        auto d = DecodeCollection(ValueType(r.type), r.value, limits);
+        if (!d.ok()) {
+          return Status::Corruption(fmt::format("{}: key '{}': {}", path, std::string(r.key.substr(0, 64)),
+                                                d.status().message()));
+        }
+        v = std::move(d.value());
+      }
+      if (!out.PushKey(r.db, r.key, std::move(v), r.expire_ms)) return Status::Busy("cancelled");
+      return Status::Ok();
+    };
+    if (use_ckpt) {
+      spdlog::info("Loading checkpoint {}", ckpt_file);
+      ckpt::ReadStats stats;
+      Status st = ckpt::Read(fs_, ckpt_file, verify, [&](const ckpt::Record& r) {
+        return push_record(ckpt_file, r);
+      }, &stats);
+      if (!st.ok()) {
+        return Status::Corruption("Cannot load the checkpoint: " + st.message() +
+                                  ". Start-up refused rather than serve part of the data; check the "
+                                  "file with `ferrite-check-rdb " + ckpt_file +
+                                  "` or move it away to start empty.");
+      }
+      base = stats.bytes;
+      out.bytes_done.store(base, std::memory_order_relaxed);
+      last_save_loaded_s_ = stats.header.created_ms / 1000;
+      spdlog::info("Checkpoint read: {} keys", stats.keys);
+    }
+    if (use_aof) {
+      Aof reader(engine_, fs_, c.server.dir, c.persistence.aof_file, FsyncPolicy::kNo, false, clock_);
+      Aof::ReplaySink sink;
+      sink.record = [&](const ckpt::Record& r) { return push_record(aof_path, r); };
+      sink.command = [&](ArgList args) -> Status {
+        return out.PushCommand(args) ? Status::Ok() : Status::Busy("cancelled");
+      };
+      std::atomic<uint64_t> progress{0};
+      Status st = reader.Read(on_corruption, aof_start, sink, &progress);
+      out.bytes_done.store(base + progress.load(), std::memory_order_relaxed);
+      if (!st.ok()) return st;
+    }
+    return Status::Ok();
+  });
+  return Status::Ok();
+}
+
+Status PersistenceManager::LoadStep(int64_t budget_us) {
+  if (!loader_) return Status::Ok();
+  const Config& c = engine_->config();
+  int64_t elapsed_ms = (clock_->MonotonicUs() - load_start_us_) / 1000;
+  if (c.recovery.max_recovery_time > 0 && elapsed_ms > c.recovery.max_recovery_time &&
+      !recovery_time_warned_) {
+    recovery_time_warned_ = true;
+    if (c.recovery.max_recovery_time_action == "abort") {
+      loader_.reset();
+      engine_->set_loading(false);
+      return Status::Busy(fmt::format(
+          "Recovery took longer than recovery.max_recovery_time ({} ms): start-up aborted, "
+          "nothing was changed on disk. Raise max_recovery_time (0 = unlimited) or set "
+          "max_recovery_time_action = \"continue\" to let it finish.", c.recovery.max_recovery_time));
+    }
+    spdlog::warn("Recovery is taking longer than recovery.max_recovery_time ({} ms); going on "
+                 "(max_recovery_time_action = \"continue\")", c.recovery.max_recovery_time);
+  }
+  if (now_progress_log_us_ == 0) now_progress_log_us_ = clock_->MonotonicUs();
+  if (clock_->MonotonicUs() - now_progress_log_us_ > 2'000'000) {
+    now_progress_log_us_ = clock_->MonotonicUs();
+    spdlog::info("Loading: {:.1f}% ({} keys, {} commands applied)", LoadedPercent(),
+                 loader_->keys_applied(), loader_->commands_applied());
+  }
+  if (!loader_->Step(budget_us)) return Status::Ok();
+  Status st = loader_->status();
+  uint64_t keys = loader_->keys_applied(), cmds = loader_->commands_applied();
+  loader_.reset();
   engine_->set_loading(false);
   if (!st.ok()) return st;
-  return EnableAof(write_base);
+  if (last_save_loaded_s_) last_save_s_ = last_save_loaded_s_;
+  loaded_keys_ = keys;
+  double secs = double(clock_->MonotonicUs() - load_start_us_) / 1e6;
+  spdlog::info("DB loaded from disk: {:.3f} seconds ({} keys, {} commands)", secs, keys, cmds);
+  if (!c.persistence.aof_enabled) return Status::Ok();
+  return EnableAof(load_write_base_);
+}
+
+double PersistenceManager::LoadedPercent() const {
+  if (!loader_) return 100.0;
+  uint64_t total = loader_->bytes_total.load(), done = loader_->bytes_done.load();
+  return total ? std::min(100.0, 100.0 * double(done) / double(total)) : 0.0;
 }
 
 bool PersistenceManager::BeforeSleep() {
+  if (loader_) {
+    // Loading: ~50 ms of applying per loop iteration, then clients get their answers.
+    if (Status st = LoadStep(50'000); !st.ok()) {
+      spdlog::critical("{}", st.message());
+      engine_->exit_code = 1;
+      engine_->RequestShutdown(-1);
+    }
+    return true;
+  }
   PollFinishing(/*wait=*/false);
   // About 1 ms of the frozen-image pass per loop iteration: a save or rewrite must not
   // starve clients (DESIGN.md: "a save must not pin the CPU"). One freeze at a time.
@@ -134,36 +274,6 @@ bool PersistenceManager::BeforeSleep() {
 std::string PersistenceManager::checkpoint_path() const {
   const Config& c = engine_->config();
   return c.server.dir + "/" + c.persistence.checkpoint_file;
-}
-
-Status PersistenceManager::LoadCheckpoint(bool* loaded) {
-  *loaded = false;
-  std::string path = checkpoint_path();
-  if (!fs_->FileExists(path)) return Status::Ok();
-  const Config& c = engine_->config();
-  int64_t t0 = clock_->MonotonicUs();
-  spdlog::info("Loading checkpoint {}", path);
-  engine_->set_loading(true);
-  ckpt::ReadStats stats;
-  int64_t now = clock_->NowMs();
-  const CollectionLimits limits = LimitsFromConfig(c);
-  uint64_t expired = 0;
-  Status st = ckpt::Read(fs_, path, c.recovery.verify_checksum, [&](const ckpt::Record& r) {
-    return ApplyRecord(engine_, path, r, limits, now, &expired);
-  }, &stats);
-  engine_->set_loading(false);
-  if (!st.ok()) {
-    return Status::Corruption("Cannot load the checkpoint: " + st.message() +
-                              ". Start-up refused rather than serve part of the data; check the file "
-                              "with `ferrite-check-rdb " + path + "` or move it away to start empty.");
-  }
-  loaded_keys_ = stats.keys - expired;
-  last_save_s_ = stats.header.created_ms / 1000;
-  *loaded = true;
-  double secs = double(clock_->MonotonicUs() - t0) / 1e6;
-  spdlog::info("Checkpoint loaded: {} keys ({} already expired skipped) in {:.3f} s ({:.0f} keys/s)",
-               stats.keys - expired, expired, secs, secs > 0 ? double(stats.keys) / secs : 0.0);
-  return Status::Ok();
 }
 
 Status PersistenceManager::StartCheckpoint() {
@@ -355,6 +465,11 @@ void PersistenceManager::MaybeAutoRewrite() {
 }
 
 void PersistenceManager::Shutdown() {
+  if (loader_ || engine_->exit_code != 0) {
+    // Never save or rewrite anything from a partly loaded dataset.
+    loader_.reset();
+    return;
+  }
   const auto& p = engine_->config().persistence;
   int mode = engine_->shutdown_save_mode;
   bool rules = p.checkpoint_enabled && !p.checkpoint_rules.empty();
@@ -421,6 +536,17 @@ std::string PersistenceManager::InfoSection(Engine& e) {
   auto line = [&](std::string_view k, auto v) { o += fmt::format("{}:{}\r\n", k, v); };
   line("loading", e.loading() ? 1 : 0);
   line("async_loading", 0);
+  if (loader_) {
+    double perc = LoadedPercent();
+    double elapsed = double(clock_->MonotonicUs() - load_start_us_) / 1e6;
+    uint64_t total = loader_->bytes_total.load(), done = loader_->bytes_done.load();
+    line("loading_start_time", load_start_s_);
+    line("loading_total_bytes", total);
+    line("loading_rdb_used_mem", 0);
+    line("loading_loaded_bytes", done);
+    line("loading_loaded_perc", fmt::format("{:.2f}", perc));
+    line("loading_eta_seconds", perc > 0 ? int64_t(elapsed * (100.0 - perc) / perc) : 1);
+  }
   line("current_cow_peak", 0);
   line("current_cow_size", 0);
   line("current_fork_perc", "0.00");

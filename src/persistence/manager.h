@@ -12,6 +12,7 @@
 #include "commands/engine.h"
 #include "io/file_system.h"
 #include "persistence/aof/aof.h"
+#include "persistence/loader.h"
 #include "persistence/checkpoint/checkpoint_format.h"
 #include "persistence/snapshot.h"
 
@@ -22,13 +23,19 @@ class PersistenceManager : public PersistenceControl {
   PersistenceManager(Engine* engine, FileSystem* fs, Clock* clock);
   ~PersistenceManager() override;
 
-  // Start-up: replays the AOF if enabled and present, then opens it for appending.
+  // Start-up, synchronously: loads the checkpoint and/or replays the AOF (hybrid recovery),
+  // then opens the AOF for appending.
   Status Start();
+  // The same in the background: the loop serves INFO/PING (others get -LOADING) while
+  // BeforeSleep applies what the loader thread decodes.
+  Status StartLoading();
+  Status WaitLoaded();
+  bool loading() const { return loader_ != nullptr; }
   // Loop hook, before replies are sent: paces a running background rewrite, then writes
   // the AOF. False: hold replies (an `always` write failed).
   bool BeforeSleep();
   // True while background work (a rewrite) wants the loop not to sleep.
-  bool Busy() const { return ckpt_snapshot_ || (aof_ && aof_->rewriting()); }
+  bool Busy() const { return loader_ || ckpt_snapshot_ || (aof_ && aof_->rewriting()); }
   // Orderly shutdown: everything written and fsynced.
   void Shutdown();
   // CONFIG SET side effects (registered as the registry's apply hook).
@@ -65,7 +72,15 @@ class PersistenceManager : public PersistenceControl {
   // The last step of a save (footer, fsync, rename, directory fsync) runs on a helper
   // thread so a multi-GB fsync never stalls clients; the loop polls for its end.
   void PollFinishing(bool wait);
-  Status LoadCheckpoint(bool* loaded);
+  Status LoadStep(int64_t budget_us);
+  double LoadedPercent() const;
+  std::unique_ptr<BackgroundLoader> loader_;
+  bool load_write_base_ = false;
+  bool recovery_time_warned_ = false;
+  int64_t load_start_us_ = 0;
+  int64_t load_start_s_ = 0;
+  int64_t last_save_loaded_s_ = 0;
+  int64_t now_progress_log_us_ = 0;
 
   uint64_t epoch_ = 0;  // last snapshot epoch handed out (tables start at 0)
   // Automatic rewrites back off after failures: 1 s, 2 s, 4 s … up to 60 s.

@@ -147,7 +147,9 @@ int main(int argc, char** argv) {
   WarnUnimplemented(config);
 
   PersistenceManager persistence(engine.get(), FileSystem::Default(), Clock::Real());
-  if (Status st = persistence.Start(); !st.ok()) {
+  // Loading runs in the background once the port is open: INFO and PING answer, other
+  // commands get -LOADING until the data is in (a load failure exits with status 1).
+  if (Status st = persistence.StartLoading(); !st.ok()) {
     spdlog::critical("{}", st.message());
     return 1;
   }
@@ -162,6 +164,7 @@ int main(int argc, char** argv) {
   }
   spdlog::info("Ready to accept connections tcp on {}:{}", config.server.bind, server.port());
   int rc = server.Run();
+  if (rc == 0) rc = engine->exit_code;
   spdlog::info("Ferrite is now ready to exit, bye bye...");
   if (!config.server.pidfile.empty()) unlink(config.server.pidfile.c_str());
   return rc;

@@ -86,10 +86,11 @@ class Server:
         self.log = open(self.log_path, "w")
         self.cmd = cmd
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 10
+        deadline = time.time() + 60
         while time.time() < deadline:
             try:
-                if self.client().ping():
+                # Ferrite answers PING while it loads in the background: wait for loading:0.
+                if self.client().ping() and not int(self.client().info("persistence").get("loading", 0)):
                     return
             except redis.exceptions.AuthenticationError:
                 return

@@ -68,6 +68,29 @@ uint64_t Aof::ReadId(FileSystem* fs, const std::string& path) {
 }
 
 Status Aof::Load(const std::string& on_corruption, uint64_t start_offset) {
+  Session* s = engine_->NewSession();
+  s->authenticated = true;
+  s->replaying = true;
+  std::string scratch_out;
+  ReplyBuilder rb(&scratch_out);
+  const CollectionLimits limits = LimitsFromConfig(engine_->config());
+  int64_t now = clock_->NowMs();
+  uint64_t expired = 0;
+  std::string p = path();
+  ReplaySink sink;
+  sink.record = [&](const ckpt::Record& r) { return ApplyRecord(engine_, p, r, limits, now, &expired); };
+  sink.command = [&](ArgList args) {
+    scratch_out.clear();
+    engine_->Execute(*s, args, rb);
+    return Status::Ok();
+  };
+  Status st = Read(on_corruption, start_offset, sink);
+  engine_->DropSession(s);
+  return st;
+}
+
+Status Aof::Read(const std::string& on_corruption, uint64_t start_offset, const ReplaySink& sink,
+                 std::atomic<uint64_t>* progress) {
   std::string p = path();
   if (!fs_->FileExists(p)) return Status::Ok();
   auto file = fs_->NewSequentialFile(p);
@@ -93,30 +116,21 @@ Status Aof::Load(const std::string& on_corruption, uint64_t start_offset) {
       if (n.ok() && n.value() == 8 && memcmp(magic, "FERRCKPT", 8) == 0) {
         // A checkpoint preamble: load it with the checkpoint codec, replay what follows.
         ckpt::ReadStats rs;
-        uint64_t expired = 0;
-        const CollectionLimits limits = LimitsFromConfig(engine_->config());
-        int64_t now = clock_->NowMs();
         Status st = ckpt::ReadPrefix(fs_, p, engine_->config().recovery.verify_checksum,
-                                     [&](const ckpt::Record& r) {
-                                       return ApplyRecord(engine_, p, r, limits, now, &expired);
-                                     }, &rs);
+                                     sink.record, &rs);
         if (!st.ok()) {
           return Status::Corruption("Cannot load the checkpoint preamble of the append only file: " +
                                     st.message());
         }
-        spdlog::info("AOF checkpoint preamble: {} keys in {} bytes", rs.keys - expired, rs.bytes);
+        spdlog::info("AOF checkpoint preamble: {} keys in {} bytes", rs.keys, rs.bytes);
         start_offset = rs.bytes;
         if (Status sk = file.value()->Skip(start_offset); !sk.ok()) return sk;
       }
     }
   }
   aof::AofReader reader(start_offset, 1);
-  Session* s = engine_->NewSession();
-  s->authenticated = true;
-  s->replaying = true;
-  std::string scratch_out;
-  ReplyBuilder rb(&scratch_out);
   std::vector<char> chunk(1 << 20);
+  bool in_multi = false;
   uint64_t multi_offset = 0, multi_line = 0;
   uint64_t last_progress_us = uint64_t(t0);
   Status result = Status::Ok();
@@ -133,6 +147,7 @@ Status Aof::Load(const std::string& on_corruption, uint64_t start_offset) {
       }
       if (n.value() == 0) eof = true;
       else reader.Feed(std::string_view(chunk.data(), n.value()));
+      if (progress) progress->store(reader.offset(), std::memory_order_relaxed);
       continue;
     }
     if (r == aof::AofReader::Result::kError) {
@@ -145,18 +160,22 @@ Status Aof::Load(const std::string& on_corruption, uint64_t start_offset) {
     }
     if (rec.kind == aof::AofRecord::kAnnotation) continue;
     std::string_view name = rec.args[0];
-    if (!s->in_multi && EqualsIgnoreCase(name, "MULTI")) {
+    // Track transactions here (not through a session): a MULTI whose EXEC never reached
+    // the disk is cut off below, and its commands are never applied.
+    if (!in_multi && EqualsIgnoreCase(name, "MULTI")) {
+      in_multi = true;
       multi_offset = rec.offset;
       multi_line = rec.line;
+    } else if (in_multi && (EqualsIgnoreCase(name, "EXEC") || EqualsIgnoreCase(name, "DISCARD"))) {
+      in_multi = false;
     }
-    if (!engine_->commands().Find(name)) {
+    if (!engine_->commands().Find(name)) {  // the table is immutable: safe off the loop
       result = Status::Corruption(fmt::format(
           "Unknown command '{}' reading the append only file {} at offset {} (line {})",
           std::string(name.substr(0, 64)), p, rec.offset, rec.line));
       break;
     }
-    scratch_out.clear();
-    engine_->Execute(*s, rec.args, rb);
+    result = sink.command(rec.args);
     uint64_t now = uint64_t(clock_->MonotonicUs());
     if (now - last_progress_us > 2'000'000) {
       last_progress_us = now;
@@ -165,8 +184,6 @@ Status Aof::Load(const std::string& on_corruption, uint64_t start_offset) {
                    reader.commands());
     }
   }
-  bool in_multi = s->in_multi;
-  engine_->DropSession(s);
   if (!result.ok()) return result;
   // What is left: a torn tail (crash mid-write), or an unfinished MULTI whose EXEC never
   // made it to disk. Both are cut back to the last whole command (or the MULTI).
@@ -186,6 +203,7 @@ Status Aof::Load(const std::string& on_corruption, uint64_t start_offset) {
                  good_line, dropped);
     if (Status st = fs_->TruncateFile(p, good); !st.ok()) return st;
   }
+  if (progress) progress->store(total, std::memory_order_relaxed);
   spdlog::info("DB loaded from append only file: {:.3f} seconds, {} commands",
                double(clock_->MonotonicUs() - t0) / 1e6, reader.commands());
   return Status::Ok();

@@ -52,6 +52,16 @@ class Aof : public PropagationSink {
   // file always fails with the offset and line.
   // start_offset > 0: replay from that byte (hybrid recovery, after a checkpoint).
   Status Load(const std::string& on_corruption, uint64_t start_offset = 0);
+  // What Load reads, handed to a sink instead of executed: preamble records and commands
+  // (args valid during the call). Touches no engine state (only the immutable command
+  // table and the config), so it may run on a loader thread; the tail repair (truncation
+  // of the file) happens here too. progress: bytes read so far.
+  struct ReplaySink {
+    std::function<Status(const ckpt::Record&)> record;
+    std::function<Status(ArgList)> command;
+  };
+  Status Read(const std::string& on_corruption, uint64_t start_offset, const ReplaySink& sink,
+              std::atomic<uint64_t>* progress = nullptr);
   // The identity on a file's first line ("#ID:<16 hex>"), 0 if it has none.
   static uint64_t ReadId(FileSystem* fs, const std::string& path);
   uint64_t id() const { return id_; }

@@ -1,0 +1,109 @@
+#include "persistence/loader.h"
+
+namespace ferrite {
+
+BackgroundLoader::BackgroundLoader(Engine* engine) : engine_(engine) {}
+
+BackgroundLoader::~BackgroundLoader() {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    cancelled_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  if (session_) engine_->DropSession(session_);
+}
+
+void BackgroundLoader::Start(std::function<Status(BackgroundLoader&)> produce) {
+  session_ = engine_->NewSession();
+  session_->authenticated = true;
+  session_->replaying = true;
+  thread_ = std::thread([this, produce = std::move(produce)] {
+    Status st = produce(*this);
+    Flush();
+    std::lock_guard<std::mutex> lk(mu_);
+    producer_done_ = true;
+    produced_status_ = st;
+    cv_.notify_all();
+  });
+}
+
+bool BackgroundLoader::Push(Item item) {
+  filling_.push_back(std::move(item));
+  if (filling_.size() >= kBatch) Flush();
+  std::lock_guard<std::mutex> lk(mu_);
+  return !cancelled_;
+}
+
+void BackgroundLoader::Flush() {
+  if (filling_.empty()) return;
+  std::unique_lock<std::mutex> lk(mu_);
+  cv_.wait(lk, [&] { return batches_.size() < kMaxBatches || cancelled_; });
+  if (cancelled_) {
+    filling_.clear();
+    return;
+  }
+  batches_.push_back(std::move(filling_));
+  filling_.clear();
+  filling_.reserve(kBatch);
+  cv_.notify_all();
+}
+
+bool BackgroundLoader::PushKey(uint32_t db, std::string_view key, Value value, int64_t expire_ms) {
+  Item it;
+  it.db = db;
+  it.key.assign(key);
+  it.value = std::move(value);
+  it.expire_ms = expire_ms;
+  return Push(std::move(it));
+}
+
+bool BackgroundLoader::PushCommand(ArgList args) {
+  Item it;
+  it.is_command = true;
+  it.argv.assign(args.begin(), args.end());
+  return Push(std::move(it));
+}
+
+bool BackgroundLoader::Step(int64_t budget_us) {
+  if (done_) return true;
+  Clock* clock = engine_->clock();
+  int64_t deadline = clock->MonotonicUs() + budget_us;
+  ReplyBuilder rb(&scratch_out_);
+  std::vector<std::string_view> views;
+  while (clock->MonotonicUs() < deadline) {
+    std::vector<Item> batch;
+    {
+      std::unique_lock<std::mutex> lk(mu_);
+      if (batches_.empty()) {
+        if (producer_done_) {
+          done_ = true;
+          status_ = produced_status_;
+          return true;
+        }
+        // Wait briefly for the producer rather than spin; the loop comes back soon.
+        cv_.wait_for(lk, std::chrono::milliseconds(2));
+        if (batches_.empty()) continue;
+      }
+      batch = std::move(batches_.front());
+      batches_.pop_front();
+    }
+    cv_.notify_all();
+    for (Item& it : batch) {
+      if (it.is_command) {
+        views.assign(it.argv.begin(), it.argv.end());
+        scratch_out_.clear();
+        engine_->Execute(*session_, views, rb);
+        ++commands_;
+      } else {
+        Database& db = engine_->db(int(it.db));
+        Entry* e = db.Insert(it.key, std::move(it.value));
+        if (it.expire_ms) db.SetExpire(e, it.expire_ms);
+        ++keys_;
+      }
+    }
+  }
+  return false;
+}
+
+}  // namespace ferrite

@@ -1,0 +1,77 @@
+#pragma once
+// BackgroundLoader: start-up loading with the port open. A loader thread reads and
+// decodes the files (checkpoint records become ready-made Values, AOF commands owned
+// argument lists) into a bounded queue of batches; the loop thread applies batches in
+// time-boxed slices (Step), so INFO and PING are answered — everything else gets -LOADING
+// — and decoding runs in parallel with inserting.
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/status.h"
+#include "commands/engine.h"
+
+namespace ferrite {
+
+class BackgroundLoader {
+ public:
+  struct Item {
+    bool is_command = false;
+    uint32_t db = 0;
+    int64_t expire_ms = 0;
+    std::string key;
+    Value value;
+    std::vector<std::string> argv;
+  };
+
+  explicit BackgroundLoader(Engine* engine);
+  ~BackgroundLoader();
+
+  // Runs produce on the loader thread; its Status ends the stream.
+  void Start(std::function<Status(BackgroundLoader&)> produce);
+
+  // Producer side (loader thread). False: the load was cancelled, stop producing.
+  bool PushKey(uint32_t db, std::string_view key, Value value, int64_t expire_ms);
+  bool PushCommand(ArgList args);
+
+  // Consumer side (loop thread): applies batches for about budget_us. Returns true once
+  // everything was applied (or failed); status() then says which.
+  bool Step(int64_t budget_us);
+  const Status& status() const { return status_; }
+  bool done() const { return done_; }
+  uint64_t keys_applied() const { return keys_; }
+  uint64_t commands_applied() const { return commands_; }
+
+  // Progress, readable from any thread: bytes of input read and the input's total size.
+  std::atomic<uint64_t> bytes_done{0};
+  std::atomic<uint64_t> bytes_total{0};
+
+ private:
+  static constexpr size_t kBatch = 512;
+  static constexpr size_t kMaxBatches = 64;
+  bool Push(Item item);
+  void Flush();  // producer: hands the current batch over
+
+  Engine* engine_;
+  Session* session_ = nullptr;  // the replay session for AOF commands (loop thread)
+  std::string scratch_out_;
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::vector<Item>> batches_;
+  std::vector<Item> filling_;  // producer's batch
+  bool producer_done_ = false;
+  bool cancelled_ = false;
+  Status produced_status_ = Status::Ok();
+  Status status_ = Status::Ok();
+  bool done_ = false;
+  uint64_t keys_ = 0, commands_ = 0;
+};
+
+}  // namespace ferrite

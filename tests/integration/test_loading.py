@@ -1,0 +1,112 @@
+"""Start-up loading with the port open: while the dataset loads, PING and INFO answer,
+other commands get -LOADING, INFO persistence shows the progress; max_recovery_time."""
+import os
+import subprocess
+import time
+
+import pytest
+import redis
+
+from conftest import IS_REDIS, free_port
+
+pytestmark = pytest.mark.skipif(IS_REDIS, reason="Ferrite's background loading and [recovery] keys")
+
+
+def start(dir, extra=""):
+    port = free_port()
+    conf = os.path.join(dir, "load.toml")
+    with open(conf, "w") as f:
+        f.write(f'[server]\nbind = "127.0.0.1"\nport = {port}\ndir = "{dir}"\n'
+                f'enable_debug_command = "yes"\n'
+                f"[persistence]\naof_enabled = false\ncheckpoint_enabled = false\n{extra}")
+    log = open(os.path.join(dir, f"load-{port}.log"), "w")
+    proc = subprocess.Popen([os.environ["FERRITE_BIN"], "--config", conf], stdout=log,
+                            stderr=subprocess.STDOUT)
+    c = redis.Redis(port=port, socket_timeout=10)
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        try:
+            c.ping()
+            return proc, c, log.name
+        except redis.ConnectionError:
+            if proc.poll() is not None:
+                break
+            time.sleep(0.005)
+    raise RuntimeError("did not start: " + open(log.name).read())
+
+
+def make_checkpoint(server_factory, keys):
+    s = server_factory()
+    c = s.client()
+    c.execute_command("DEBUG", "POPULATE", str(keys), "key", "64")
+    c.rpush("list", *range(1000))
+    digest = c.execute_command("DEBUG", "DIGEST")
+    c.save()
+    s.keep = True
+    s.stop()
+    return s.dir, digest
+
+
+def test_loading_answers_ping_and_info_and_refuses_the_rest(server_factory):
+    dir, digest = make_checkpoint(server_factory, 1_500_000)
+    proc, c, _ = start(dir)
+    try:
+        saw_loading = False
+        perc_seen = set()
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            info = c.info("persistence")
+            if not info["loading"]:
+                break
+            saw_loading = True
+            assert c.ping() is True
+            perc_seen.add(float(info["loading_loaded_perc"]))
+            assert "loading_eta_seconds" in info and "loading_total_bytes" in info
+            with pytest.raises(redis.exceptions.BusyLoadingError) as e:
+                c.get("key:1")
+            assert "LOADING" in str(e.value) or "loading" in str(e.value)
+            time.sleep(0.02)
+        assert saw_loading, "the load finished before it could be observed"
+        assert c.info("persistence")["loading"] == 0
+        assert c.dbsize() == 1_500_001
+        assert c.execute_command("DEBUG", "DIGEST") == digest
+    finally:
+        proc.terminate()
+        proc.wait(20)
+
+
+def test_max_recovery_time_abort_stops_start_up(server_factory):
+    dir, _ = make_checkpoint(server_factory, 300_000)
+    proc, c, log = start(dir, '[recovery]\nmax_recovery_time = "1ms"\nmax_recovery_time_action = "abort"\n')
+    try:
+        rc = proc.wait(60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+    assert rc == 1
+    text = open(log).read()
+    assert "max_recovery_time" in text
+    # Nothing on disk was touched: a normal start loads everything.
+    proc2, c2, _ = start(dir)
+    try:
+        deadline = time.time() + 60
+        while c2.info("persistence")["loading"] and time.time() < deadline:
+            time.sleep(0.05)
+        assert c2.dbsize() == 300_001
+    finally:
+        proc2.terminate()
+        proc2.wait(20)
+
+
+def test_max_recovery_time_continue_finishes(server_factory):
+    dir, digest = make_checkpoint(server_factory, 200_000)
+    proc, c, log = start(dir, '[recovery]\nmax_recovery_time = "1ms"\nmax_recovery_time_action = "continue"\n')
+    try:
+        deadline = time.time() + 60
+        while c.info("persistence")["loading"] and time.time() < deadline:
+            time.sleep(0.05)
+        assert c.execute_command("DEBUG", "DIGEST") == digest
+        assert "going on" in open(log).read()
+    finally:
+        proc.terminate()
+        proc.wait(20)
