@@ -10,6 +10,7 @@ PKGS=(
   libgtest-dev libgmock-dev libbenchmark-dev libhiredis-dev
   python3 python3-redis python3-pytest
   redis-server redis-tools
+  prometheus prometheus-redis-exporter  # promtool + a real Prometheus and redis_exporter for the metrics tests (#8)
   clang libclang-rt-14-dev
 )
 

@@ -87,5 +87,6 @@ void RegisterZSetFamily(CommandTable& t);
 void RegisterHllFamily(CommandTable& t);
 void RegisterPubSubFamily(CommandTable& t);
 void RegisterSortFamily(CommandTable& t);
+void RegisterSlowlogFamily(CommandTable& t);  // #8: SLOWLOG, LATENCY
 
 }  // namespace ferrite

@@ -19,6 +19,7 @@ CommandTable::CommandTable() {
   RegisterHllFamily(*this);
   RegisterPubSubFamily(*this);
   RegisterSortFamily(*this);
+  RegisterSlowlogFamily(*this);  // #8
   all_.clear();
   for (auto& [name, spec] : by_name_) all_.push_back(&spec);
 }

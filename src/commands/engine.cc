@@ -152,6 +152,18 @@ void Engine::Call(Session& s, const CommandSpec& spec, ArgList args, ReplyBuilde
   st.calls++;
   st.usec += uint64_t(t1 - t0);
   if (rb.errors_written() != errors_before) st.failed_calls++;
+  // ---- #8: SLOWLOG + LATENCY. A blocking command that parked is logged when it is served;
+  // commands replayed from the AOF at start-up are not logged (Redis's loader skips call()).
+  if (!s.replaying && !(s.reexec ? s.still_blocked : s.blocked)) {
+    int64_t us = t1 - t0;
+    int64_t slower_than = config_.server.slowlog_log_slower_than;
+    if (slower_than >= 0 && us >= slower_than) SlowlogPush(s, spec, args, us);
+    int64_t threshold = config_.server.latency_monitor_threshold;
+    if (threshold > 0 && us / 1000 >= threshold) {
+      RecordLatency((spec.flags & cmd::kFast) ? "fast-command" : "command", us / 1000);
+    }
+  }
+  // ---- end #8
   stats_.total_commands++;
   dirty_ += ctx.dirty;
   if ((ctx.dirty > 0 || ctx.custom_propagation) && (sink_ || collecting_multi_)) {

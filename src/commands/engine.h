@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -71,6 +72,31 @@ struct ServerStats {
   int ops_sample_idx = 0;
   std::map<std::string, uint64_t> error_counts;  // by error code ("ERR", "WRONGTYPE")
 };
+
+// ---- #8 observability: SLOWLOG and LATENCY records (commands in slowlog_family.cc) ----
+// One SLOWLOG entry, as Redis 7 keeps it: at most 32 arguments (the last one then says how
+// many more there were), each cut at 128 bytes with "... (N more bytes)".
+struct SlowlogEntry {
+  int64_t id = 0;
+  int64_t time = 0;         // unix seconds
+  int64_t duration_us = 0;
+  std::vector<std::string> argv;
+  std::string addr;         // "ip:port" of the client
+  std::string name;         // CLIENT SETNAME, or empty
+};
+// A LATENCY event's time series: the worst latency per second, last 160 seconds with a
+// spike (Redis's LATENCY_TS_LEN), and the all-time maximum.
+struct LatencySeries {
+  static constexpr int kLen = 160;
+  struct Sample {
+    int64_t time = 0;     // unix seconds; 0 = unused slot
+    int64_t latency = 0;  // milliseconds
+  };
+  Sample samples[kLen];
+  int idx = 0;            // next slot to write
+  int64_t max = 0;
+};
+// ---- end #8 ----
 
 class Engine : public KeyspaceListener {
  public:
@@ -167,6 +193,20 @@ class Engine : public KeyspaceListener {
   std::string executable_path;
   std::string config_file;
 
+  // ---- #8 observability (slowlog_family.cc) ----
+  // Adds a LATENCY sample for `event` when latency-monitor-threshold is on (> 0) and
+  // ms >= threshold, as Redis's latencyAddSampleIfNeeded. Loop thread only: a helper thread
+  // Post()s it. Event names as Redis's ("command", "fast-command", "aof-fsync-always",
+  // "aof-write", "expire-cycle", ...).
+  void RecordLatency(const char* event, int64_t ms);
+  // Logs a command that ran for duration_us to the SLOWLOG if slowlog-log-slower-than says
+  // so (called by Call; EXEC itself is not logged, the commands it ran are).
+  void SlowlogPush(const Session& s, const CommandSpec& spec, ArgList args, int64_t duration_us);
+  std::deque<SlowlogEntry>& slowlog() { return slowlog_; }        // newest first
+  int64_t slowlog_next_id() const { return slowlog_next_id_; }
+  std::map<std::string, LatencySeries>& latency_events() { return latency_events_; }
+  // ---- end #8 ----
+
   // Process memory as counted by the allocator hooks (server/alloc.cc); 0 if not linked.
   static size_t UsedMemory();
   static size_t PeakMemory();
@@ -208,6 +248,11 @@ class Engine : public KeyspaceListener {
   std::map<std::string, std::vector<Session*>> patterns_;
   void UnblockSession(Session& s);
   void SignalKeyReady(int db, std::string_view key);
+  // ---- #8 observability ----
+  std::deque<SlowlogEntry> slowlog_;
+  int64_t slowlog_next_id_ = 0;
+  std::map<std::string, LatencySeries> latency_events_;
+  // ---- end #8 ----
 };
 
 // The packed-encoding limits from the [encoding] config section.
