@@ -42,6 +42,7 @@ class PersistenceControl {
   virtual std::string InfoSection(Engine& e) = 0;
   // Checkpoints: SAVE (blocking), BGSAVE (fork-less, background), LASTSAVE.
   virtual Status Save() = 0;
+  virtual Status DebugReload() = 0;
   virtual Status BgSave(bool schedule, std::string* reply) = 0;
   virtual int64_t LastSave() = 0;
 };

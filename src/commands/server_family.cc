@@ -558,6 +558,15 @@ void Debug(CommandContext& ctx) {
     std::this_thread::sleep_for(std::chrono::microseconds(int64_t(secs * 1e6)));
     return ctx.rb.Ok();
   }
+  if (ArgIs(sub, "RELOAD") && a.size() == 2) {
+    // Save a checkpoint, empty the dataset, load the checkpoint back: a round trip of
+    // every key through the on-disk format.
+    PersistenceControl* p = ctx.engine.persistence();
+    if (!p) return ctx.rb.Error("ERR DEBUG RELOAD needs the persistence layer");
+    Status st = p->DebugReload();
+    if (!st.ok()) return ctx.rb.Error("ERR Error trying to load the checkpoint: " + st.message());
+    return ctx.rb.Ok();
+  }
   if (ArgIs(sub, "DIGEST") && a.size() == 2) {
     std::string d;
     Digest(ctx, &d);
@@ -610,11 +619,12 @@ void Debug(CommandContext& ctx) {
     return ctx.rb.Ok();
   }
   if (ArgIs(sub, "HELP")) {
-    ctx.rb.ArrayHeader(6);
+    ctx.rb.ArrayHeader(7);
     ctx.rb.SimpleString("DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
     ctx.rb.SimpleString("SLEEP <seconds>");
     ctx.rb.SimpleString("DIGEST");
     ctx.rb.SimpleString("DIGEST-VALUE <key> [<key> ...]");
+    ctx.rb.SimpleString("RELOAD");
     ctx.rb.SimpleString("POPULATE <count> [<prefix>] [<size>]");
     ctx.rb.SimpleString("OBJECT <key> | SET-ACTIVE-EXPIRE <0|1>");
     return;

@@ -117,7 +117,13 @@ void SPop(CommandContext& ctx) {
     return;
   }
   if (count == 0) return ctx.rb.SetHeader(0);
-  std::vector<std::string> popped = DistinctRandom(e->value, count < 0 ? 1 : size_t(count));
+  std::vector<std::string> popped;
+  if (count < 0) {  // the common single pop: one random draw, no bookkeeping
+    popped.emplace_back();
+    setv::Random(e->value, CommandRandom(), &popped[0]);
+  } else {
+    popped = DistinctRandom(e->value, size_t(count));
+  }
   for (const auto& m : popped) setv::Remove(e->value, m);
   DeleteIfEmpty(ctx, e, setv::Card(e->value));
   ctx.NotifyModified(a[1]);

@@ -510,17 +510,8 @@ void ZRemRangeByLex(CommandContext& ctx) { ZRemRange(ctx, RangeBy::kLex); }
 std::vector<std::pair<std::string, double>> PopN(CommandContext& ctx, Entry* e,
                                                  std::string_view key, bool max, size_t n) {
   std::vector<std::pair<std::string, double>> out;
-  size_t card = zsetv::Card(e->value);
-  n = std::min(n, card);
-  if (max) zsetv::ForRange(e->value, card - n, card, true, [&](std::string_view m, double s) {
-    out.emplace_back(m, s);
-    return true;
-  });
-  else zsetv::ForRange(e->value, 0, n, false, [&](std::string_view m, double s) {
-    out.emplace_back(m, s);
-    return true;
-  });
-  for (auto& [m, s] : out) zsetv::Remove(e->value, m);
+  out.reserve(std::min<size_t>(n, 1024));
+  zsetv::PopEnd(e->value, max, n, &out);
   std::string k(key);
   DeleteIfEmpty(ctx, e, zsetv::Card(e->value));
   if (!out.empty()) ctx.NotifyModified(k);

@@ -113,7 +113,22 @@ Status PersistenceManager::StartLoading() {
     }
   }
   if (!use_ckpt && !use_aof) return c.persistence.aof_enabled ? EnableAof(false) : Status::Ok();
+  enable_aof_after_load_ = true;
+  return LoadFiles(use_ckpt, use_aof, aof_start);
+}
 
+Status PersistenceManager::DebugReload() {
+  if (loader_) return Status::Busy("loading");
+  if (Status st = Save(); !st.ok()) return st;
+  for (int i = 0; i < engine_->db_count(); i++) engine_->db(i).Clear();
+  enable_aof_after_load_ = false;  // the AOF stays as it is: it already holds this data
+  if (Status st = LoadFiles(/*use_ckpt=*/true, /*use_aof=*/false, 0); !st.ok()) return st;
+  return WaitLoaded();
+}
+
+Status PersistenceManager::LoadFiles(bool use_ckpt, bool use_aof, uint64_t aof_start) {
+  const Config& c = engine_->config();
+  std::string aof_path = c.server.dir + "/" + c.persistence.aof_file;
   uint64_t total = 0;
   if (use_ckpt) {
     auto sz = fs_->GetFileSize(checkpoint_path());
@@ -230,7 +245,7 @@ Status PersistenceManager::LoadStep(int64_t budget_us) {
   loaded_keys_ = keys;
   double secs = double(clock_->MonotonicUs() - load_start_us_) / 1e6;
   spdlog::info("DB loaded from disk: {:.3f} seconds ({} keys, {} commands)", secs, keys, cmds);
-  if (!c.persistence.aof_enabled) return Status::Ok();
+  if (!c.persistence.aof_enabled || !enable_aof_after_load_) return Status::Ok();
   return EnableAof(load_write_base_);
 }
 

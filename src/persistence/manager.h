@@ -45,6 +45,8 @@ class PersistenceManager : public PersistenceControl {
   std::string WriteRefusal() override;
   std::string InfoSection(Engine& e) override;
   Status Save() override;
+  // DEBUG RELOAD: save a checkpoint, empty the databases, load it back (synchronously).
+  Status DebugReload() override;
   Status BgSave(bool schedule, std::string* reply) override;
   int64_t LastSave() override { return last_save_s_; }
   bool saving() const { return ckpt_snapshot_ != nullptr || finishing_.valid(); }
@@ -73,6 +75,8 @@ class PersistenceManager : public PersistenceControl {
   // thread so a multi-GB fsync never stalls clients; the loop polls for its end.
   void PollFinishing(bool wait);
   Status LoadStep(int64_t budget_us);
+  Status LoadFiles(bool use_ckpt, bool use_aof, uint64_t aof_start);
+  bool enable_aof_after_load_ = true;
   double LoadedPercent() const;
   std::unique_ptr<BackgroundLoader> loader_;
   bool load_write_base_ = false;

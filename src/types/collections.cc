@@ -183,13 +183,11 @@ bool Set(Value& v, std::string_view field, std::string_view value, const Collect
   }
   StrTable& t = v.As<HashObject>()->table;
   size_t need = VarintSize(value.size()) + value.size();
-  if (StrTable::Node* n = t.Find(field)) {
-    if (HashValueSize(n) != need) n = t.Resize(n, need);
-    WriteHashValue(n, value);
-    return false;
-  }
-  WriteHashValue(t.Insert(field, need), value);
-  return true;
+  bool inserted;
+  StrTable::Node* n = t.FindOrInsert(field, need, &inserted);
+  if (!inserted && HashValueSize(n) != need) n = t.Resize(n, need);
+  WriteHashValue(n, value);
+  return inserted;
 }
 
 bool Del(Value& v, std::string_view field) {
@@ -350,10 +348,9 @@ bool Add(Value& v, std::string_view m, const CollectionLimits& lim) {
       return true;
     }
   }
-  StrTable& t = v.As<SetObject>()->table;
-  if (t.Find(m)) return false;
-  t.Insert(m, 0);
-  return true;
+  bool inserted;
+  v.As<SetObject>()->table.FindOrInsert(m, 0, &inserted);
+  return inserted;
 }
 
 bool Remove(Value& v, std::string_view m) {
@@ -528,12 +525,11 @@ void Set(Value& v, std::string_view m, double score, const CollectionLimits& lim
     }
   }
   auto* o = v.As<ZSetObject>();
-  StrTable::Node* n = o->table.Find(m);
-  if (n) {
+  bool inserted;
+  StrTable::Node* n = o->table.FindOrInsert(m, sizeof(double), &inserted);
+  if (!inserted) {
     if (NodeScore(n) == score) return;
     o->index.Erase(n);
-  } else {
-    n = o->table.Insert(m, sizeof(double));
   }
   memcpy(n->payload(), &score, sizeof(double));
   o->index.Insert(n);
@@ -552,6 +548,28 @@ bool Remove(Value& v, std::string_view m) {
   o->index.Erase(n);
   o->table.Erase(m);
   return true;
+}
+
+void PopEnd(Value& v, bool max, size_t n, std::vector<std::pair<std::string, double>>* out) {
+  if (v.encoding() == Encoding::kPack) {
+    for (; n > 0 && v.pack()->count > 0; --n) {
+      PackBlock* b = v.pack();
+      uint32_t off = max ? pack::OffsetOf(b, b->count - 2) : 0;
+      std::string_view e, s;
+      pack::Read(b, pack::Read(b, off, &e), &s);
+      out->emplace_back(e, BytesScore(s));
+      v.set_pack(pack::Erase(b, off, 2));
+    }
+    return;
+  }
+  auto* o = v.As<ZSetObject>();
+  for (; n > 0 && o->index.size() > 0; --n) {
+    size_t rank = max ? o->index.size() - 1 : 0;
+    const StrTable::Node* node = o->index.At(rank);
+    out->emplace_back(node->key(), NodeScore(node));
+    o->index.EraseAt(rank);
+    o->table.Erase(out->back().first);
+  }
 }
 
 bool Rank(const Value& v, std::string_view m, size_t* rank) {

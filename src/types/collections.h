@@ -119,6 +119,8 @@ bool Score(const Value& v, std::string_view m, double* score);
 // Adds an absent member, or moves a present one to a new score.
 void Set(Value& v, std::string_view m, double score, const CollectionLimits& lim);
 bool Remove(Value& v, std::string_view m);
+// Removes up to n members from the low (or high, if max) end, appending them in pop order.
+void PopEnd(Value& v, bool max, size_t n, std::vector<std::pair<std::string, double>>* out);
 // 0-based rank in ascending order; false if absent.
 bool Rank(const Value& v, std::string_view m, size_t* rank);
 // Ranks [start, end) ascending (or descending from end-1 when reverse).

@@ -156,6 +156,25 @@ TEST(ZSet, RandomOpsMatchOrderedReference) {
   size_t expect = 0;
   for (auto& [s, m] : order) expect += s < 10;
   EXPECT_EQ(below10, expect);
+  // Popping from both ends follows the same order (and shrinks the table too).
+  std::vector<std::pair<std::string, double>> popped;
+  zsetv::PopEnd(v, false, 10, &popped);
+  zsetv::PopEnd(v, true, 10, &popped);
+  auto it = order.begin();
+  for (int k = 0; k < 10; k++, ++it) EXPECT_EQ(popped[size_t(k)], std::make_pair(it->second, it->first));
+  auto rit = order.rbegin();
+  for (int k = 10; k < 20; k++, ++rit) EXPECT_EQ(popped[size_t(k)], std::make_pair(rit->second, rit->first));
+  EXPECT_EQ(zsetv::Card(v), order.size() - 20);
+  double s;
+  EXPECT_FALSE(zsetv::Score(v, popped[0].first, &s));
+  Value small = zsetv::New(0, 0, CollectionLimits{});
+  zsetv::Set(small, "b", 2, CollectionLimits{});
+  zsetv::Set(small, "a", 1, CollectionLimits{});
+  popped.clear();
+  zsetv::PopEnd(small, true, 5, &popped);
+  ASSERT_EQ(popped.size(), 2u);
+  EXPECT_EQ(popped[0].first, "b");
+  EXPECT_EQ(zsetv::Card(small), 0u);
 }
 
 TEST(List, RandomOpsMatchDeque) {

@@ -58,14 +58,32 @@ StrTable::Node* StrTable::Find(std::string_view key) const {
   return nullptr;
 }
 
+StrTable::Node* StrTable::FindOrInsert(std::string_view key, size_t payload_len, bool* inserted) {
+  uint64_t h = Hash(key);
+  if (size_) {
+    for (Node* n = buckets_[h & (nbuckets_ - 1)]; n; n = n->next) {
+      if (n->key() == key) {
+        *inserted = false;
+        return n;
+      }
+    }
+  }
+  *inserted = true;
+  return InsertHashed(key, payload_len, h);
+}
+
 StrTable::Node* StrTable::Insert(std::string_view key, size_t payload_len) {
+  return InsertHashed(key, payload_len, Hash(key));
+}
+
+StrTable::Node* StrTable::InsertHashed(std::string_view key, size_t payload_len, uint64_t h) {
   if (size_ + 1 > nbuckets_) Rehash(nbuckets_ ? nbuckets_ * 2 : 4);
   size_t sz = NodeSize(key.size(), payload_len);
   auto* n = static_cast<Node*>(::operator new(sz));
   auto* p = reinterpret_cast<unsigned char*>(n + 1);
   p += PutVarint(p, key.size());
   memcpy(p, key.data(), key.size());
-  Node** head = &buckets_[Hash(key) & (nbuckets_ - 1)];
+  Node** head = &buckets_[h & (nbuckets_ - 1)];
   n->next = *head;
   *head = n;
   ++size_;

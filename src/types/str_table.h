@@ -55,6 +55,8 @@ class StrTable {
   Node* Find(std::string_view key) const;
   // Inserts an absent key with payload_len bytes of payload (uninitialized; fill it).
   Node* Insert(std::string_view key, size_t payload_len);
+  // Find, or insert with payload_len bytes of uninitialized payload: one hash computation.
+  Node* FindOrInsert(std::string_view key, size_t payload_len, bool* inserted);
   // Re-allocates node with a different payload size, keeping its key and chain position.
   // The returned node's payload is uninitialized.
   Node* Resize(Node* node, size_t payload_len);
@@ -86,6 +88,7 @@ class StrTable {
 
  private:
   static uint64_t Hash(std::string_view key);
+  Node* InsertHashed(std::string_view key, size_t payload_len, uint64_t hash);
   void Rehash(size_t nbuckets);
 
   Node** buckets_ = nullptr;

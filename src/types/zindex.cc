@@ -57,6 +57,23 @@ void ZIndex::Erase(const Node* n) {
   }
 }
 
+void ZIndex::EraseAt(size_t rank) {
+  size_t bi, pos;
+  Locate(rank, &bi, &pos);
+  Block& b = *blocks_[bi];
+  b.erase(b.begin() + long(pos));
+  --size_;
+  if (b.empty()) {
+    delete blocks_[bi];
+    blocks_.erase(blocks_.begin() + long(bi));
+  } else if (bi + 1 < blocks_.size() && b.size() + blocks_[bi + 1]->size() <= kMaxBlock / 2) {
+    Block* next = blocks_[bi + 1];
+    b.insert(b.end(), next->begin(), next->end());
+    delete next;
+    blocks_.erase(blocks_.begin() + long(bi) + 1);
+  }
+}
+
 size_t ZIndex::Rank(const Node* n) const {
   size_t bi = FindBlock(n);
   size_t before = 0;
@@ -66,6 +83,14 @@ size_t ZIndex::Rank(const Node* n) const {
 }
 
 void ZIndex::Locate(size_t rank, size_t* block, size_t* pos) const {
+  if (rank >= size_ / 2) {  // nearer the end: walk from the last block
+    size_t from_end = size_ - 1 - rank;
+    size_t bi = blocks_.size() - 1;
+    while (from_end >= blocks_[bi]->size()) from_end -= blocks_[bi--]->size();
+    *block = bi;
+    *pos = blocks_[bi]->size() - 1 - from_end;
+    return;
+  }
   size_t bi = 0;
   while (rank >= blocks_[bi]->size()) rank -= blocks_[bi++]->size();
   *block = bi;

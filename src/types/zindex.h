@@ -40,6 +40,8 @@ class ZIndex {
   void Insert(const Node* n);
   // Removes n (matched by pointer; its score must be the one it was inserted with).
   void Erase(const Node* n);
+  // Removes the element at rank (0 or size()-1 without any search).
+  void EraseAt(size_t rank);
   // 0-based rank of n, which must be present.
   size_t Rank(const Node* n) const;
   const Node* At(size_t rank) const;

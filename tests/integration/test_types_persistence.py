@@ -232,3 +232,22 @@ def test_empty_collections_never_persist(server_factory, aof):
     s2 = restart(server_factory, s, aof=aof)
     c2 = s2.client()
     assert c2.keys("*") == [b"keep"]
+
+
+def test_debug_reload_round_trips_every_type(server_factory):
+    """DEBUG RELOAD saves, empties and loads back: the digest is unchanged (both servers)."""
+    s = server_factory()
+    c = s.client()
+    c.set("s", "v")
+    c.set("n", 12345)
+    c.rpush("l", *range(500))
+    c.sadd("i", 1, 2, 3)
+    c.sadd("set", *[f"m{i}" for i in range(300)])
+    c.zadd("z", {f"z{i}": i / 3 for i in range(200)})
+    c.hset("h", mapping={f"f{i}": i for i in range(10)})
+    c.set("ttl", "x", ex=1000)
+    digest = c.execute_command("DEBUG", "DIGEST")
+    assert c.execute_command("DEBUG", "RELOAD") in (True, b"OK", "OK")
+    assert c.execute_command("DEBUG", "DIGEST") == digest
+    assert 990 <= c.ttl("ttl") <= 1000
+    assert c.object("encoding", "i") == b"intset"
