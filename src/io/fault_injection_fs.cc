@@ -1,5 +1,7 @@
 #include "io/fault_injection_fs.h"
 
+#include <algorithm>
+
 #include <cerrno>
 
 namespace ferrite {
@@ -70,11 +72,49 @@ void FaultInjectionFileSystem::ClearFaults() {
   sync_fail_count_ = 0;
 }
 
+void FaultInjectionFileSystem::ArmKillPoint(std::string name, int skip) {
+  std::lock_guard<std::mutex> lk(mu_);
+  kill_point_ = std::move(name);
+  kill_skip_ = skip;
+  killed_ = false;
+}
+
+bool FaultInjectionFileSystem::killed() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return killed_;
+}
+
+std::vector<std::string> FaultInjectionFileSystem::kill_points_reached() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return reached_;
+}
+
+void FaultInjectionFileSystem::KillPoint(std::string_view name) {
+  std::lock_guard<std::mutex> lk(mu_);
+  if (std::find(reached_.begin(), reached_.end(), name) == reached_.end()) reached_.emplace_back(name);
+  if (killed_ || kill_point_.empty() || name != kill_point_) return;
+  if (kill_skip_ > 0) {
+    --kill_skip_;
+    return;
+  }
+  killed_ = true;
+}
+
+Status FaultInjectionFileSystem::DeadCheck(const char* op, const std::string& path) {
+  std::lock_guard<std::mutex> lk(mu_);
+  if (!killed_) return Status::Ok();
+  return Status::IOError(std::string(op) + " " + path + ": the process was killed at " + kill_point_);
+}
+
 Status FaultInjectionFileSystem::BeforeAppend(const std::string& path, std::string_view data,
                                               size_t* allowed) {
   std::lock_guard<std::mutex> lk(mu_);
   appends_++;
   *allowed = data.size();
+  if (killed_) {
+    *allowed = 0;
+    return Status::IOError("write " + path + ": the process was killed at " + kill_point_);
+  }
   if (torn_next_) {
     torn_next_ = false;
     *allowed = std::min(torn_bytes_, data.size());
@@ -96,6 +136,7 @@ Status FaultInjectionFileSystem::BeforeAppend(const std::string& path, std::stri
 Status FaultInjectionFileSystem::BeforeSync(const std::string& path) {
   std::lock_guard<std::mutex> lk(mu_);
   syncs_++;
+  if (killed_) return Status::IOError("fsync " + path + ": the process was killed at " + kill_point_);
   if (sync_fail_count_ != 0) {
     if (sync_fail_count_ > 0) sync_fail_count_--;
     return ErrnoStatus("fsync", path, EIO);
@@ -122,6 +163,7 @@ Result<std::unique_ptr<WritableFile>> FaultInjectionFileSystem::NewWritableFile(
 }
 
 Status FaultInjectionFileSystem::RenameFile(const std::string& from, const std::string& to) {
+  if (Status dead = DeadCheck("rename", from); !dead.ok()) return dead;
   Status st = base_->RenameFile(from, to);
   if (st.ok()) {
     std::lock_guard<std::mutex> lk(mu_);
@@ -135,6 +177,7 @@ Status FaultInjectionFileSystem::RenameFile(const std::string& from, const std::
 }
 
 Status FaultInjectionFileSystem::TruncateFile(const std::string& path, uint64_t size) {
+  if (Status dead = DeadCheck("truncate", path); !dead.ok()) return dead;
   Status st = base_->TruncateFile(path, size);
   std::lock_guard<std::mutex> lk(mu_);
   auto it = synced_size_.find(path);

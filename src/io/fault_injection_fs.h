@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "io/file_system.h"
 
@@ -28,6 +29,14 @@ class FaultInjectionFileSystem final : public FileSystem {
   // Power loss: every file written through this wrapper loses what was not synced.
   Status SimulateCrash();
 
+  // Kill points: once `name` is reached (after `skip` earlier passes), the process is
+  // "dead": every later append, fsync, rename, delete, truncate and directory fsync fails
+  // and changes nothing; SimulateCrash() then drops what was not durable.
+  void ArmKillPoint(std::string name, int skip = 0);
+  bool killed() const;
+  std::vector<std::string> kill_points_reached() const;
+  void KillPoint(std::string_view name) override;
+
   int appends() const { return appends_; }
   int syncs() const { return syncs_; }
 
@@ -44,9 +53,15 @@ class FaultInjectionFileSystem final : public FileSystem {
     return base_->GetChildren(dir);
   }
   Status RenameFile(const std::string& from, const std::string& to) override;
-  Status DeleteFile(const std::string& path) override { return base_->DeleteFile(path); }
+  Status DeleteFile(const std::string& path) override {
+    if (Status st = DeadCheck("unlink", path); !st.ok()) return st;
+    return base_->DeleteFile(path);
+  }
   Status CreateDirs(const std::string& dir) override { return base_->CreateDirs(dir); }
-  Status SyncDir(const std::string& dir) override { return base_->SyncDir(dir); }
+  Status SyncDir(const std::string& dir) override {
+    if (Status st = DeadCheck("fsync", dir); !st.ok()) return st;
+    return base_->SyncDir(dir);
+  }
   Status TruncateFile(const std::string& path, uint64_t size) override;
 
  private:
@@ -56,8 +71,14 @@ class FaultInjectionFileSystem final : public FileSystem {
   Status BeforeSync(const std::string& path);
   void Synced(const std::string& path, uint64_t size);
 
+  Status DeadCheck(const char* op, const std::string& path);
+
   FileSystem* base_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
+  std::string kill_point_;
+  int kill_skip_ = 0;
+  bool killed_ = false;
+  std::vector<std::string> reached_;
   Status append_error_;
   int append_fail_count_ = 0;
   size_t torn_bytes_ = 0;

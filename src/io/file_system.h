@@ -47,6 +47,10 @@ class SequentialFile {
 class FileSystem {
  public:
   virtual ~FileSystem() = default;
+  // A named step of a multi-step file operation ("aof.write", "rewrite.before_rename" …).
+  // Nothing happens here; the fault-injection file system can make the process "die" at
+  // a chosen point, so tests crash exactly there and check recovery.
+  virtual void KillPoint(std::string_view name) { (void)name; }
   // append=true keeps existing content and writes after it; false truncates.
   virtual Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path,
                                                                 bool append) = 0;

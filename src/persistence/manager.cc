@@ -368,7 +368,9 @@ Status PersistenceManager::FinishCheckpoint() {
   std::string dir = engine_->config().server.dir;
   finishing_ = std::async(std::launch::async, [writer, fs, tmp, final_path, dir] {
     Status st = writer->Finish();
+    if (st.ok()) fs->KillPoint("checkpoint.before_rename");
     if (st.ok()) st = fs->RenameFile(tmp, final_path);
+    if (st.ok()) fs->KillPoint("checkpoint.after_rename");
     if (st.ok()) st = fs->SyncDir(dir);
     return st;
   });

@@ -273,6 +273,7 @@ void Aof::Propagate(int db, const std::vector<std::string>& argv) {
 
 Status Aof::WriteBuffer() {
   if (buf_.empty()) return Status::Ok();
+  fs_->KillPoint("aof.write");
   uint64_t before = out_->Size();
   Status st = out_->Append(buf_);
   if (st.ok()) st = out_->Flush();
@@ -297,7 +298,10 @@ Status Aof::WriteBuffer() {
 
 bool Aof::BeforeSleep() {
   if (!out_) return true;
-  if (buf_.empty() && !write_error()) return true;
+  // Under `always`, bytes written since the last fsync (also by a rewrite's start or
+  // switch, which flush the buffer first) must be fsynced before any reply goes out.
+  bool unsynced = policy_ == FsyncPolicy::kAlways && pending_fsync_.load();
+  if (buf_.empty() && !write_error() && !unsynced) return true;
   if (policy_ == FsyncPolicy::kEverySec && fsync_in_progress_.load()) {
     // A write while the helper fsyncs the same file can block the loop: postpone it, but
     // never more than 2 seconds (then write anyway, as Redis does, and count it).
@@ -309,6 +313,7 @@ bool Aof::BeforeSleep() {
   postponed_since_us_ = 0;
   Status st = WriteBuffer();
   if (st.ok() && policy_ == FsyncPolicy::kAlways) {
+    fs_->KillPoint("aof.fsync");
     st = out_->SyncData();
     if (st.ok()) pending_fsync_ = false;
   }
@@ -548,7 +553,9 @@ Status Aof::FinishRewrite() {
   }
   if (st.ok()) st = base_out_->Sync();
   if (st.ok()) st = base_out_->Close();
+  if (st.ok()) fs_->KillPoint("rewrite.before_rename");
   if (st.ok()) st = fs_->RenameFile(path() + ".rewrite.tmp", path());
+  if (st.ok()) fs_->KillPoint("rewrite.after_rename");
   if (st.ok()) st = fs_->SyncDir(dir_);
   if (!st.ok()) return st;
   uint64_t emitted = snapshot_->entries_emitted();
