@@ -1,6 +1,8 @@
 #pragma once
 // Small helpers shared by the *_family.cc handlers.
 
+#include <algorithm>
+#include <cmath>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -88,6 +90,31 @@ inline bool ParseScanOpts(CommandContext& ctx, size_t from, ScanOpts* o) {
 }
 inline bool ScanMatch(const ScanOpts& o, std::string_view s) {
   return o.pattern.empty() || o.pattern == "*" || GlobMatch(o.pattern, s);
+}
+
+// Blocking commands: the timeout argument (seconds, fractional; 0 = forever) as an
+// absolute deadline in unix ms. Replies Redis's error and returns false when invalid.
+inline bool ParseBlockTimeout(CommandContext& ctx, std::string_view s, int64_t* deadline_ms) {
+  long double t;
+  if (!ParseLongDouble(s, &t) || std::isinf(t) || t * 1000.0L > 1e15L) {
+    ctx.rb.Error("ERR timeout is not a float or out of range");
+    return false;
+  }
+  if (t < 0) {
+    ctx.rb.Error("ERR timeout is negative");
+    return false;
+  }
+  long double ms = t * 1000.0L;
+  *deadline_ms = ms == 0 ? 0 : ctx.now_ms + std::max<int64_t>(1, int64_t(std::ceil(ms)));
+  return true;
+}
+
+// A blocked command being re-run (a key it waits on changed) skips keys that now hold
+// another type, so a waiter is neither answered WRONGTYPE nor woken by them.
+inline bool SkipForeignType(CommandContext& ctx, std::string_view key, ValueType t) {
+  if (!ctx.session.reexec) return false;
+  Entry* e = ctx.db().Peek(key, ctx.now_ms);
+  return e && e->value.type() != t;
 }
 
 // Random numbers for SPOP / SRANDMEMBER / HRANDFIELD / ZRANDMEMBER.

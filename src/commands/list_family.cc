@@ -9,14 +9,10 @@
 namespace ferrite {
 namespace {
 
-constexpr const char* kTimeoutNotFloat = "ERR timeout is not a float or out of range";
-constexpr const char* kTimeoutNegative = "ERR timeout is negative";
 constexpr const char* kIndexRange = "ERR index out of range";
 constexpr const char* kCountPositive = "ERR value is out of range, must be positive";
 constexpr const char* kNumkeys = "ERR numkeys should be greater than 0";
 constexpr const char* kCountGreater = "ERR count should be greater than 0";
-
-bool SkipForeign(CommandContext& ctx, std::string_view key, ValueType t);
 
 // Normalizes a Redis [start, stop] range (negative from the end) to [b, e); false if empty.
 bool NormalizeRange(int64_t start, int64_t stop, size_t len, size_t* b, size_t* e) {
@@ -317,7 +313,7 @@ bool MpopFirst(CommandContext& ctx, const std::vector<std::string>& keys, bool l
                int64_t count, bool* replied) {
   *replied = false;
   for (const auto& k : keys) {
-    if (SkipForeign(ctx, k, ValueType::kList)) continue;
+    if (SkipForeignType(ctx, k, ValueType::kList)) continue;
     bool wrong;
     Entry* e = FindTyped(ctx, k, ValueType::kList, &wrong, true);
     if (wrong) return *replied = true;
@@ -345,25 +341,6 @@ void LMPop(CommandContext& ctx) {
 
 // ---- blocking ------------------------------------------------------------------------
 
-// Parses a timeout in seconds (fractional) to an absolute deadline; 0 = forever.
-bool ParseTimeout(CommandContext& ctx, std::string_view s, int64_t* deadline_ms) {
-  long double t;
-  if (!ParseLongDouble(s, &t) || std::isinf(t)) {
-    ctx.rb.Error(kTimeoutNotFloat);
-    return false;
-  }
-  if (t < 0) {
-    ctx.rb.Error(kTimeoutNegative);
-    return false;
-  }
-  long double ms = t * 1000.0L;
-  if (ms > 1e15L) {
-    ctx.rb.Error(kTimeoutNotFloat);
-    return false;
-  }
-  *deadline_ms = ms == 0 ? 0 : ctx.now_ms + std::max<int64_t>(1, int64_t(std::ceil(ms)));
-  return true;
-}
 
 // Blocks the session unless inside EXEC or a replay, where the null reply comes at once.
 // Timeouts answer *-1 for every blocking list command (BLMOVE too, as Redis 7.0); inside
@@ -378,21 +355,14 @@ void BlockOrNull(CommandContext& ctx, const std::vector<std::string>& keys, int6
   ctx.engine.BlockSession(ctx.session, ctx.args, keys, deadline, true);
 }
 
-// A re-run (a key the session waits on changed) skips keys now holding another type, so a
-// waiter is neither answered WRONGTYPE nor woken by them.
-bool SkipForeign(CommandContext& ctx, std::string_view key, ValueType t) {
-  if (!ctx.session.reexec) return false;
-  Entry* e = ctx.db().Peek(key, ctx.now_ms);
-  return e && e->value.type() != t;
-}
 
 void BPop(CommandContext& ctx, bool left) {
   auto& a = ctx.args;
   int64_t deadline;
-  if (!ParseTimeout(ctx, a.back(), &deadline)) return;
+  if (!ParseBlockTimeout(ctx, a.back(), &deadline)) return;
   std::vector<std::string> keys(a.begin() + 1, a.end() - 1);
   for (const auto& k : keys) {
-    if (SkipForeign(ctx, k, ValueType::kList)) continue;
+    if (SkipForeignType(ctx, k, ValueType::kList)) continue;
     bool wrong;
     Entry* e = FindTyped(ctx, k, ValueType::kList, &wrong, true);
     if (wrong) return;
@@ -412,8 +382,8 @@ void BRPop(CommandContext& ctx) { BPop(ctx, false); }
 void BMoveImpl(CommandContext& ctx, std::string_view src, std::string_view dst, bool from_left,
                bool to_left, std::string_view timeout) {
   int64_t deadline;
-  if (!ParseTimeout(ctx, timeout, &deadline)) return;
-  if (SkipForeign(ctx, src, ValueType::kList)) return BlockOrNull(ctx, {std::string(src)}, deadline, false);
+  if (!ParseBlockTimeout(ctx, timeout, &deadline)) return;
+  if (SkipForeignType(ctx, src, ValueType::kList)) return BlockOrNull(ctx, {std::string(src)}, deadline, false);
   bool replied;
   if (Move(ctx, src, dst, from_left, to_left, &replied)) {
     if (ctx.propagating() && ctx.dirty)
@@ -438,7 +408,7 @@ void BRPopLPush(CommandContext& ctx) {
 
 void BLMPop(CommandContext& ctx) {
   int64_t deadline;
-  if (!ParseTimeout(ctx, ctx.args[1], &deadline)) return;
+  if (!ParseBlockTimeout(ctx, ctx.args[1], &deadline)) return;
   std::vector<std::string> keys;
   bool left, replied;
   int64_t count;

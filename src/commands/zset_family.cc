@@ -17,8 +17,6 @@ constexpr const char* kMinMaxNotFloat = "ERR min or max is not a float";
 constexpr const char* kLexRange = "ERR min or max not valid string range item";
 constexpr const char* kNaN = "ERR resulting score is not a number (NaN)";
 constexpr const char* kCountPositive = "ERR value is out of range, must be positive";
-constexpr const char* kTimeoutNotFloat = "ERR timeout is not a float or out of range";
-constexpr const char* kTimeoutNegative = "ERR timeout is negative";
 
 bool ParseScore(CommandContext& ctx, std::string_view s, double* out) {
   if (!ParseDouble(s, out)) {
@@ -539,27 +537,7 @@ void ZPop(CommandContext& ctx, bool max) {
 void ZPopMin(CommandContext& ctx) { ZPop(ctx, false); }
 void ZPopMax(CommandContext& ctx) { ZPop(ctx, true); }
 
-bool ParseTimeout(CommandContext& ctx, std::string_view s, int64_t* deadline_ms) {
-  long double t;
-  if (!ParseLongDouble(s, &t) || std::isinf(t) || t * 1000.0L > 1e15L) {
-    ctx.rb.Error(kTimeoutNotFloat);
-    return false;
-  }
-  if (t < 0) {
-    ctx.rb.Error(kTimeoutNegative);
-    return false;
-  }
-  long double ms = t * 1000.0L;
-  *deadline_ms = ms == 0 ? 0 : ctx.now_ms + std::max<int64_t>(1, int64_t(std::ceil(ms)));
-  return true;
-}
 
-// A re-run skips keys that now hold another type (no WRONGTYPE to a waiter).
-bool SkipForeign(CommandContext& ctx, std::string_view key) {
-  if (!ctx.session.reexec) return false;
-  Entry* e = ctx.db().Peek(key, ctx.now_ms);
-  return e && e->value.type() != ValueType::kZSet;
-}
 
 void BlockOrNull(CommandContext& ctx, const std::vector<std::string>& keys, int64_t deadline) {
   if (ctx.session.in_exec || ctx.session.replaying) return ctx.rb.NullArray();
@@ -569,10 +547,10 @@ void BlockOrNull(CommandContext& ctx, const std::vector<std::string>& keys, int6
 void BZPop(CommandContext& ctx, bool max) {
   auto& a = ctx.args;
   int64_t deadline;
-  if (!ParseTimeout(ctx, a.back(), &deadline)) return;
+  if (!ParseBlockTimeout(ctx, a.back(), &deadline)) return;
   std::vector<std::string> keys(a.begin() + 1, a.end() - 1);
   for (const auto& k : keys) {
-    if (SkipForeign(ctx, k)) continue;
+    if (SkipForeignType(ctx, k, ValueType::kZSet)) continue;
     bool wrong;
     Entry* e = ZSetForRead(ctx, k, &wrong, true);
     if (wrong) return;
@@ -634,7 +612,7 @@ bool ZMpopFirst(CommandContext& ctx, const std::vector<std::string>& keys, bool 
                 int64_t count, bool* replied) {
   *replied = false;
   for (const auto& k : keys) {
-    if (SkipForeign(ctx, k)) continue;
+    if (SkipForeignType(ctx, k, ValueType::kZSet)) continue;
     bool wrong;
     Entry* e = ZSetForRead(ctx, k, &wrong, true);
     if (wrong) return *replied = true;
@@ -665,7 +643,7 @@ void ZMPop(CommandContext& ctx) {
 
 void BZMPop(CommandContext& ctx) {
   int64_t deadline;
-  if (!ParseTimeout(ctx, ctx.args[1], &deadline)) return;
+  if (!ParseBlockTimeout(ctx, ctx.args[1], &deadline)) return;
   std::vector<std::string> keys;
   bool max, replied;
   int64_t count;
