@@ -60,8 +60,11 @@ TEST_P(KillPointTest, AcknowledgedWritesSurvive) {
     // write points after 50 more acknowledged writes).
     fs.ArmKillPoint(p.name, std::string(p.trigger) == "write" ? 50 : 0);
     std::string reply;
-    if (std::string(p.trigger) == "rewrite") ASSERT_TRUE(pm.RewriteAof().ok());
-    if (std::string(p.trigger) == "save") ASSERT_TRUE(pm.BgSave(false, &reply).ok());
+    if (std::string(p.trigger) == "rewrite") {
+      ASSERT_TRUE(pm.RewriteAof().ok());
+    } else if (std::string(p.trigger) == "save") {
+      ASSERT_TRUE(pm.BgSave(false, &reply).ok());
+    }
     // Writers keep going; each INCR counts as acknowledged only if the loop released its
     // reply (BeforeSleep true: written and fsynced).
     for (int i = 0; i < 2000 && !fs.killed(); i++) {
