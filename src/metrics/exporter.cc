@@ -216,6 +216,13 @@ std::string Render(Engine& e) {
   w.One("ferrite_aof_rewrites_total", "counter", "Rewrites since start.", f.Num("aof_rewrites"));
   w.One("ferrite_aof_last_write_status", "gauge", "1 if the last write to the append-only file succeeded.",
         f.Ok("aof_last_write_status"));
+  // Gauges, so the spec's alert `ferrite_aof_write_latency_seconds > 0.1` works as written.
+  w.One("ferrite_aof_write_latency_seconds", "gauge",
+        "Worst append-only file write() latency over the last 10-20 seconds.",
+        f.Num("aof_write_latency_max_us") / 1e6);
+  w.One("ferrite_aof_fsync_latency_seconds", "gauge",
+        "Worst append-only file fsync latency over the last 10-20 seconds.",
+        f.Num("aof_fsync_latency_max_us") / 1e6);
 
   // ---- SLOWLOG and LATENCY
   w.One("ferrite_slowlog_length", "gauge", "Entries in the slow log.", e.slowlog().size());

@@ -598,6 +598,9 @@ std::string PersistenceManager::InfoSection(Engine& e) {
     line("aof_pending_bio_fsync", aof_->fsync_pending() ? 1 : 0);
     line("aof_pending_fsync", aof_->fsync_pending() ? 1 : 0);
     line("aof_delayed_fsync", st->delayed_fsync);
+    // Ferrite's: the worst write / fsync latency of the last 10-20 s (metrics gauges).
+    line("aof_write_latency_max_us", aof_->write_latency_max_us());
+    line("aof_fsync_latency_max_us", aof_->fsync_latency_max_us());
   }
   return o;
 }

@@ -356,3 +356,16 @@ def test_checkpoint_preamble_rewrite_and_restart(server_factory):
     assert "checkpoint preamble" in s2.logs()
     assert c2.execute_command("DEBUG", "DIGEST") == digest
     assert c2.lrange("list", -1, -1) == [b"tail"]
+
+
+@ferrite_only
+def test_aof_latency_gauges_in_info(server_factory):
+    """INFO persistence carries the worst recent AOF write and fsync latency (the gauges
+    behind ferrite_aof_write_latency_seconds / ferrite_aof_fsync_latency_seconds)."""
+    s = server_factory(aof="always")
+    c = s.client()
+    for i in range(50):
+        c.set(f"k{i}", "v")
+    p = c.info("persistence")
+    assert p["aof_fsync_latency_max_us"] > 0  # 50 fsyncs under always took some time
+    assert p["aof_write_latency_max_us"] >= 0

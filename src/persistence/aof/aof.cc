@@ -275,8 +275,12 @@ Status Aof::WriteBuffer() {
   if (buf_.empty()) return Status::Ok();
   fs_->KillPoint("aof.write");
   uint64_t before = out_->Size();
+  int64_t t0 = clock_->MonotonicUs();
   Status st = out_->Append(buf_);
   if (st.ok()) st = out_->Flush();
+  int64_t t1 = clock_->MonotonicUs();
+  write_lat_.Record(t1, t1 - t0);
+  engine_->RecordLatency("aof-write", (t1 - t0) / 1000);
   if (!st.ok()) {
     // A torn write must not stay in the file: the next successful write would follow
     // garbage. Cut the file back; the bytes stay in buf_ for the retry.
@@ -314,7 +318,11 @@ bool Aof::BeforeSleep() {
   Status st = WriteBuffer();
   if (st.ok() && policy_ == FsyncPolicy::kAlways) {
     fs_->KillPoint("aof.fsync");
+    int64_t t0 = clock_->MonotonicUs();
     st = out_->SyncData();
+    int64_t t1 = clock_->MonotonicUs();
+    fsync_lat_.Record(t1, t1 - t0);
+    engine_->RecordLatency("aof-fsync-always", (t1 - t0) / 1000);
     if (st.ok()) pending_fsync_ = false;
   }
   if (st.ok() && fsync_errno_.load() != 0) {
@@ -354,7 +362,10 @@ void Aof::FsyncThread() {
     lk.unlock();
     fsync_in_progress_ = true;
     pending_fsync_ = false;
+    int64_t t0 = clock_->MonotonicUs();
     Status st = out_->SyncData();
+    int64_t t1 = clock_->MonotonicUs();
+    fsync_lat_.Record(t1, t1 - t0);
     fsync_in_progress_ = false;
     if (!st.ok()) {
       pending_fsync_ = true;

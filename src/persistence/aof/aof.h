@@ -107,6 +107,10 @@ class Aof : public PropagationSink {
   size_t buffer_length() const { return buf_.size(); }
   bool fsync_pending() const { return pending_fsync_.load(); }
   std::string path() const { return dir_ + "/" + file_; }
+  // The worst write() and fsync latency (µs) seen in the last 10–20 s: the gauges behind
+  // ferrite_aof_write_latency_seconds / ferrite_aof_fsync_latency_seconds and INFO.
+  int64_t write_latency_max_us() const { return write_lat_.Max(clock_->MonotonicUs()); }
+  int64_t fsync_latency_max_us() const { return fsync_lat_.Max(clock_->MonotonicUs()); }
 
  private:
   Status WriteBuffer();
@@ -117,6 +121,30 @@ class Aof : public PropagationSink {
   Status WritePreambleBase(WritableFile* out);
   Status FinishRewrite();
   void EmitFrozen(int db, const Entry& e);
+
+  // Worst latency over two 10-second windows (current and previous); any thread records.
+  struct LatencyWindow {
+    std::atomic<int64_t> window_start_us{0};
+    std::atomic<int64_t> cur_max{0}, prev_max{0};
+    void Record(int64_t now_us, int64_t us) {
+      int64_t start = window_start_us.load(std::memory_order_relaxed);
+      if (now_us - start >= 10'000'000) {
+        prev_max.store(now_us - start >= 20'000'000 ? 0 : cur_max.load(), std::memory_order_relaxed);
+        cur_max.store(0, std::memory_order_relaxed);
+        window_start_us.store(now_us, std::memory_order_relaxed);
+      }
+      int64_t m = cur_max.load(std::memory_order_relaxed);
+      while (us > m && !cur_max.compare_exchange_weak(m, us, std::memory_order_relaxed)) {
+      }
+    }
+    int64_t Max(int64_t now_us) const {
+      int64_t age = now_us - window_start_us.load(std::memory_order_relaxed);
+      if (age >= 20'000'000) return 0;
+      int64_t cur = cur_max.load(std::memory_order_relaxed);
+      return age >= 10'000'000 ? cur : std::max(cur, prev_max.load(std::memory_order_relaxed));
+    }
+  };
+  LatencyWindow write_lat_, fsync_lat_;
 
   Engine* engine_;
   std::string dir_, file_;
