@@ -1,5 +1,7 @@
 #include "commands/engine.h"
 
+#include <fmt/format.h>
+
 #include <random>
 
 #include "base/memory.h"
@@ -82,6 +84,7 @@ Session* Engine::NewSession() {
 
 void Engine::DropSession(Session* s) {
   UnwatchAll(*s);
+  if (s->monitor) monitors_.erase(std::remove(monitors_.begin(), monitors_.end(), s), monitors_.end());
   if (s->blocked) UnblockSession(*s);
   while (!s->channels.empty()) Unsubscribe(*s, std::string(s->channels.back()), false);
   while (!s->patterns.empty()) Unsubscribe(*s, std::string(s->patterns.back()), true);
@@ -142,7 +145,47 @@ void Engine::Execute(Session& s, ArgList args, ReplyBuilder& rb) {
   if (!ready_keys_.empty()) ServeReadyKeys();
 }
 
+void Engine::AddMonitor(Session& s) {
+  if (s.monitor) return;
+  s.monitor = true;
+  monitors_.push_back(&s);
+}
+
+// One MONITOR line, as Redis: +<unix time with µs> [<db> <addr>] "arg" "arg"…, each argument
+// quoted with C-style escapes.
+void Engine::FeedMonitors(const Session& s, const CommandSpec& spec, ArgList args) {
+  if ((spec.flags & cmd::kAdmin) || s.replaying) return;  // as Redis: admin commands are not shown
+  int64_t us = clock_->NowUs();
+  std::string line = fmt::format("+{}.{:06d} [{} {}]", us / 1000000, us % 1000000, s.db,
+                                 s.conn.addr.empty() ? "127.0.0.1:0" : s.conn.addr);
+  for (std::string_view a : args) {
+    line += " \"";
+    for (unsigned char ch : a) {
+      switch (ch) {
+        case '\\': line += "\\\\"; break;
+        case '"': line += "\\\""; break;
+        case '\n': line += "\\n"; break;
+        case '\r': line += "\\r"; break;
+        case '\t': line += "\\t"; break;
+        case '\a': line += "\\a"; break;
+        case '\b': line += "\\b"; break;
+        default:
+          if (ch >= 32 && ch < 127) line += char(ch);
+          else line += fmt::format("\\x{:02x}", ch);
+      }
+    }
+    line += '"';
+  }
+  line += "\r\n";
+  for (Session* m : monitors_) {
+    if (m == &s) continue;
+    OutputOf(*m)->append(line);
+    Wake(m);
+  }
+}
+
 void Engine::Call(Session& s, const CommandSpec& spec, ArgList args, ReplyBuilder& rb) {
+  if (!monitors_.empty()) FeedMonitors(s, spec, args);
   CommandContext ctx{*this, s, rb, args, clock_->NowMs()};
   uint64_t errors_before = rb.errors_written();
   int64_t t0 = clock_->MonotonicUs();

@@ -161,6 +161,9 @@ class Engine : public KeyspaceListener {
   // Writes into another session's output buffer (or a sink when it has none).
   std::string* OutputOf(Session& s) { return s.out ? s.out : &discard_; }
 
+  // MONITOR: s receives a line per executed command from now on.
+  void AddMonitor(Session& s);
+
   // Pub/sub (pubsub_family.cc).
   size_t Publish(std::string_view channel, std::string_view message);
   void Subscribe(Session& s, std::string_view channel, bool pattern);
@@ -249,6 +252,8 @@ class Engine : public KeyspaceListener {
   std::map<std::string, std::vector<Session*>> patterns_;
   void UnblockSession(Session& s);
   void SignalKeyReady(int db, std::string_view key);
+  void FeedMonitors(const Session& s, const CommandSpec& spec, ArgList args);
+  std::vector<Session*> monitors_;
   // ---- #8 observability ----
   std::deque<SlowlogEntry> slowlog_;
   int64_t slowlog_next_id_ = 0;

@@ -35,6 +35,11 @@ void Ping(CommandContext& ctx) {
 
 void Echo(CommandContext& ctx) { ctx.rb.Bulk(ctx.args[1]); }
 
+void Monitor(CommandContext& ctx) {
+  ctx.engine.AddMonitor(ctx.session);
+  ctx.rb.Ok();
+}
+
 void Quit(CommandContext& ctx) {
   ctx.session.close_after_reply = true;
   ctx.rb.Ok();
@@ -735,6 +740,7 @@ void RegisterServerFamily(CommandTable& t) {
   const char* c = "connection";
   const char* s = "server";
   const char* tx = "transactions";
+  t.Add({"monitor", 1, kAdmin | kNoScript | kLoading | kStale, 0, 0, 0, Monitor, s, "Listens for all requests received by the server in real-time.", "1.0.0", "@admin @slow @dangerous"});
   t.Add({"ping", -1, kFast | kStale | kLoading, 0, 0, 0, Ping, c, "Returns the server's liveliness response.", "1.0.0", "@fast @connection"});
   t.Add({"echo", 2, kFast | kLoading | kStale, 0, 0, 0, Echo, c, "Returns the given string.", "1.0.0", "@fast @connection"});
   t.Add({"quit", -1, kNoAuth | kNoMulti | kLoading | kStale | kFast, 0, 0, 0, Quit, c, "Closes the connection.", "1.0.0", "@fast @connection"});

@@ -66,6 +66,8 @@ struct Session {
   std::vector<std::string> block_keys;
   std::vector<std::string> block_argv;
 
+  bool monitor = false;  // MONITOR: receives every command the server executes
+
   // Pub/sub subscriptions.
   std::vector<std::string> channels;
   std::vector<std::string> patterns;
