@@ -235,6 +235,11 @@ Status PersistenceManager::LoadStep(int64_t budget_us) {
     spdlog::info("Loading: {:.1f}% ({} keys, {} commands applied)", LoadedPercent(),
                  loader_->keys_applied(), loader_->commands_applied());
   }
+  if (c.recovery.max_recovery_time > 0 && !recovery_time_warned_) {
+    // Never overshoot the limit by a whole slice: it is checked between slices.
+    int64_t left_us = c.recovery.max_recovery_time * 1000 - (clock_->MonotonicUs() - load_start_us_);
+    budget_us = std::clamp<int64_t>(left_us, 100, budget_us);
+  }
   if (!loader_->Step(budget_us)) return Status::Ok();
   Status st = loader_->status();
   uint64_t keys = loader_->keys_applied(), cmds = loader_->commands_applied();
