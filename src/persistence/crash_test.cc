@@ -110,3 +110,88 @@ INSTANTIATE_TEST_SUITE_P(
 
 }  // namespace
 }  // namespace ferrite
+
+namespace ferrite {
+namespace {
+
+// Disk full during a checkpoint and during an AOF rewrite: the operation fails with a
+// clear status, its temp files go, writes are refused (MISCONF) while the disk is full, and
+// everything works again once space returns — with nothing acknowledged lost.
+TEST(DiskFaults, NoSpaceDuringCheckpointAndRewriteThenRecovery) {
+  char tmpl[] = "/tmp/ferrite-enospc-test-XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  Config c = DefaultConfig();
+  c.server.dir = dir;
+  c.persistence.aof_enabled = true;
+  c.persistence.aof_sync_policy = "always";
+  c.persistence.aof_rewrite_percentage = 0;
+  c.persistence.checkpoint_rules.clear();
+  c.persistence.checkpoint_compression = "none";  // sizes predictable
+  FaultInjectionFileSystem fs(FileSystem::Default());
+  std::string want;
+  {
+    EngineHarness h(c);
+    PersistenceManager pm(&h.engine(), &fs, &h.clock());
+    ASSERT_TRUE(pm.Start().ok());
+    h.engine().set_persistence(&pm);
+    for (int i = 0; i < 20000; i++) h.Run({"set", "key:" + std::to_string(i), std::string(20, 'v')});
+    ASSERT_TRUE(pm.BeforeSleep());
+    auto files = [&] {
+      std::vector<std::string> out;
+      for (auto& e : std::filesystem::directory_iterator(dir)) out.push_back(e.path().filename());
+      return out;
+    };
+    auto has_tmp = [&] {
+      for (auto& f : files())
+        if (f.size() > 4 && f.substr(f.size() - 4) == ".tmp") return true;
+      return false;
+    };
+
+    // 1. Checkpoint into a full disk.
+    fs.SetSpaceLimit(64 * 1024);
+    std::string reply;
+    ASSERT_TRUE(pm.BgSave(false, &reply).ok());
+    for (int i = 0; i < 100000 && pm.saving(); i++) pm.BeforeSleep();
+    EXPECT_NE(h.Run({"info", "persistence"}).find("rdb_last_bgsave_status:err"), std::string::npos);
+    EXPECT_FALSE(has_tmp());
+    EXPECT_EQ(h.Run({"set", "refused", "1"}).substr(0, 8), "-MISCONF");
+    // 2. Space returns: the next save works and writes are accepted again.
+    fs.ClearFaults();
+    ASSERT_TRUE(pm.BgSave(false, &reply).ok());
+    for (int i = 0; i < 100000 && pm.saving(); i++) pm.BeforeSleep();
+    EXPECT_NE(h.Run({"info", "persistence"}).find("rdb_last_bgsave_status:ok"), std::string::npos);
+    ASSERT_TRUE(pm.BeforeSleep());
+    EXPECT_EQ(h.Run({"set", "after-save", "1"}), "+OK\r\n");
+    ASSERT_TRUE(pm.BeforeSleep());
+
+    // 3. AOF rewrite into a full disk: aborted, temp files removed.
+    fs.SetSpaceLimit(64 * 1024);
+    ASSERT_TRUE(pm.RewriteAof().ok());
+    for (int i = 0; i < 100000 && pm.Busy(); i++) pm.BeforeSleep();
+    EXPECT_NE(h.Run({"info", "persistence"}).find("aof_last_bgrewrite_status:err"), std::string::npos);
+    EXPECT_FALSE(has_tmp());
+    // 4. Space returns: writes go through again (the held write error clears) and the next
+    // rewrite succeeds.
+    fs.ClearFaults();
+    for (int i = 0; i < 10 && !pm.BeforeSleep(); i++) {
+    }
+    EXPECT_EQ(h.Run({"set", "after-rewrite", "1"}), "+OK\r\n");
+    ASSERT_TRUE(pm.BeforeSleep());
+    ASSERT_TRUE(pm.RewriteAof().ok());
+    for (int i = 0; i < 100000 && pm.Busy(); i++) pm.BeforeSleep();
+    EXPECT_NE(h.Run({"info", "persistence"}).find("aof_last_bgrewrite_status:ok"), std::string::npos);
+    want = h.Run({"debug", "digest"});
+    h.engine().set_persistence(nullptr);
+    pm.Shutdown();
+  }
+  EngineHarness h2(c);
+  PersistenceManager pm2(&h2.engine(), FileSystem::Default(), &h2.clock());
+  ASSERT_TRUE(pm2.Start().ok());
+  EXPECT_EQ(h2.Run({"debug", "digest"}), want);
+  EXPECT_EQ(h2.Run({"get", "after-rewrite"}), "$1\r\n1\r\n");
+  h2.engine().set_propagation_sink(nullptr);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace ferrite
