@@ -206,6 +206,10 @@ TEST_F(CheckpointTest, BgsaveHoldsExactlyTheDatasetAtTheCut) {
     pm.TEST_set_step_buckets(4);
     for (int i = 0; i < 60000; i++) h.Run({"set", "k" + std::to_string(i), "v" + std::to_string(i)});
     h.Run({"set", "gone", "x", "PX", "10"});
+    // Collections change in place during the save: the file holds each as it was at the cut.
+    for (int k = 0; k < 300; k++) h.Run({"rpush", "list", "e" + std::to_string(k)});
+    h.Run({"hset", "hash", "f", "before"});
+    h.Run({"zadd", "zs", "1", "a"});
     std::string reply;
     ASSERT_TRUE(pm.BgSave(false, &reply).ok());
     EXPECT_EQ(reply, "Background saving started");
@@ -216,6 +220,9 @@ TEST_F(CheckpointTest, BgsaveHoldsExactlyTheDatasetAtTheCut) {
         h.Run({"set", "new" + std::to_string(i), "v"});       // 1000s of inserts: absent
         h.Run({"del", "k" + std::to_string(i * 7 % 60000)});  // deletes: still present
         h.Run({"append", "k" + std::to_string(i * 13 % 60000), "+"});
+        h.Run({"rpush", "list", "late" + std::to_string(i)});  // appended throughout
+        h.Run({"hset", "hash", "f", "after", "g" + std::to_string(i), "x"});
+        h.Run({"zadd", "zs", std::to_string(i), "m" + std::to_string(i)});
       }
       pm.BeforeSleep();
     }
@@ -227,6 +234,9 @@ TEST_F(CheckpointTest, BgsaveHoldsExactlyTheDatasetAtTheCut) {
   ASSERT_TRUE(pm2.Start().ok());
   EXPECT_EQ(h2.Run({"debug", "digest"}), at_cut);
   EXPECT_EQ(h2.Run({"exists", "new5"}), ":0\r\n");
+  EXPECT_EQ(h2.Run({"llen", "list"}), ":300\r\n");  // exactly its length at the cut
+  EXPECT_EQ(h2.Run({"hget", "hash", "f"}), "$6\r\nbefore\r\n");
+  EXPECT_EQ(h2.Run({"zcard", "zs"}), ":1\r\n");
 }
 
 TEST_F(CheckpointTest, FlushallDuringSaveRestartsItCleanly) {
