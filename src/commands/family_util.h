@@ -117,6 +117,49 @@ inline bool SkipForeignType(CommandContext& ctx, std::string_view key, ValueType
   return e && e->value.type() != t;
 }
 
+// LMPOP / ZMPOP and their blocking forms: `numkeys key… <side> [COUNT n]` from args[at].
+// side_a / side_b name the two accepted sides (LEFT/RIGHT, MIN/MAX); *second is true for
+// side_b. Replies Redis's error and returns false when the arguments are wrong.
+inline bool ParseMpopArgs(CommandContext& ctx, size_t at, const char* side_a, const char* side_b,
+                          std::vector<std::string>* keys, bool* second, int64_t* count) {
+  auto& a = ctx.args;
+  int64_t numkeys;
+  if (!ParseInt64(a[at], &numkeys)) numkeys = 0;
+  if (numkeys <= 0) {
+    ctx.rb.Error("ERR numkeys should be greater than 0");
+    return false;
+  }
+  size_t i = at + 1;
+  if (numkeys > int64_t(a.size()) || i + size_t(numkeys) >= a.size()) {
+    ctx.rb.Error(err::kSyntax);
+    return false;
+  }
+  for (int64_t k = 0; k < numkeys; k++) keys->emplace_back(a[i++]);
+  if (ArgIs(a[i], side_a)) *second = false;
+  else if (ArgIs(a[i], side_b)) *second = true;
+  else {
+    ctx.rb.Error(err::kSyntax);
+    return false;
+  }
+  ++i;
+  *count = 1;
+  bool seen = false;
+  while (i < a.size()) {
+    if (ArgIs(a[i], "COUNT") && i + 1 < a.size() && !seen) {
+      seen = true;
+      if (!ParseInt64(a[i + 1], count) || *count <= 0) {
+        ctx.rb.Error("ERR count should be greater than 0");
+        return false;
+      }
+      i += 2;
+    } else {
+      ctx.rb.Error(err::kSyntax);
+      return false;
+    }
+  }
+  return true;
+}
+
 // Random numbers for SPOP / SRANDMEMBER / HRANDFIELD / ZRANDMEMBER.
 uint64_t CommandRandom();
 

@@ -11,8 +11,6 @@ namespace {
 
 constexpr const char* kIndexRange = "ERR index out of range";
 constexpr const char* kCountPositive = "ERR value is out of range, must be positive";
-constexpr const char* kNumkeys = "ERR numkeys should be greater than 0";
-constexpr const char* kCountGreater = "ERR count should be greater than 0";
 
 // Normalizes a Redis [start, stop] range (negative from the end) to [b, e); false if empty.
 bool NormalizeRange(int64_t start, int64_t stop, size_t len, size_t* b, size_t* e) {
@@ -273,38 +271,9 @@ void RPopLPush(CommandContext& ctx) {
 // LMPOP / BLMPOP argument tail: numkeys key... LEFT|RIGHT [COUNT n].
 bool ParseMpop(CommandContext& ctx, size_t at, std::vector<std::string>* keys, bool* left,
                int64_t* count) {
-  auto& a = ctx.args;
-  int64_t numkeys;
-  if (!ParseInt64(a[at], &numkeys)) numkeys = 0;
-  if (numkeys <= 0 || numkeys > int64_t(a.size())) {
-    ctx.rb.Error(numkeys <= 0 ? kNumkeys : err::kSyntax);
-    return false;
-  }
-  size_t i = at + 1;
-  if (i + size_t(numkeys) >= a.size()) {
-    ctx.rb.Error(err::kSyntax);
-    return false;
-  }
-  for (int64_t k = 0; k < numkeys; k++) keys->emplace_back(a[i++]);
-  if (!ParseSide(a[i++], left)) {
-    ctx.rb.Error(err::kSyntax);
-    return false;
-  }
-  *count = 1;
-  bool seen_count = false;
-  while (i < a.size()) {
-    if (ArgIs(a[i], "COUNT") && i + 1 < a.size() && !seen_count) {
-      seen_count = true;
-      if (!ParseInt64(a[i + 1], count) || *count <= 0) {
-        ctx.rb.Error(kCountGreater);
-        return false;
-      }
-      i += 2;
-    } else {
-      ctx.rb.Error(err::kSyntax);
-      return false;
-    }
-  }
+  bool right;
+  if (!ParseMpopArgs(ctx, at, "LEFT", "RIGHT", keys, &right, count)) return false;
+  *left = !right;
   return true;
 }
 

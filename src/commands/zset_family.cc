@@ -570,42 +570,7 @@ void BZPopMax(CommandContext& ctx) { BZPop(ctx, true); }
 
 bool ParseZMpop(CommandContext& ctx, size_t at, std::vector<std::string>* keys, bool* max,
                 int64_t* count) {
-  auto& a = ctx.args;
-  int64_t numkeys;
-  if (!ParseInt64(a[at], &numkeys)) numkeys = 0;
-  if (numkeys <= 0) {
-    ctx.rb.Error("ERR numkeys should be greater than 0");
-    return false;
-  }
-  size_t i = at + 1;
-  if (numkeys > int64_t(a.size()) || i + size_t(numkeys) >= a.size()) {
-    ctx.rb.Error(err::kSyntax);
-    return false;
-  }
-  for (int64_t k = 0; k < numkeys; k++) keys->emplace_back(a[i++]);
-  if (ArgIs(a[i], "MIN")) *max = false;
-  else if (ArgIs(a[i], "MAX")) *max = true;
-  else {
-    ctx.rb.Error(err::kSyntax);
-    return false;
-  }
-  ++i;
-  *count = 1;
-  bool seen = false;
-  while (i < a.size()) {
-    if (ArgIs(a[i], "COUNT") && i + 1 < a.size() && !seen) {
-      seen = true;
-      if (!ParseInt64(a[i + 1], count) || *count <= 0) {
-        ctx.rb.Error("ERR count should be greater than 0");
-        return false;
-      }
-      i += 2;
-    } else {
-      ctx.rb.Error(err::kSyntax);
-      return false;
-    }
-  }
-  return true;
+  return ParseMpopArgs(ctx, at, "MIN", "MAX", keys, max, count);
 }
 
 bool ZMpopFirst(CommandContext& ctx, const std::vector<std::string>& keys, bool max,
