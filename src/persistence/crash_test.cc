@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "commands/test_util.h"
 #include "io/fault_injection_fs.h"
@@ -67,9 +69,12 @@ TEST_P(KillPointTest, AcknowledgedWritesSurvive) {
     }
     // Writers keep going; each INCR counts as acknowledged only if the loop released its
     // reply (BeforeSleep true: written and fsynced).
-    for (int i = 0; i < 2000 && !fs.killed(); i++) {
+    // (By the clock: the checkpoint's rename happens on another thread.)
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!fs.killed() && std::chrono::steady_clock::now() < deadline) {
       h.Run({"incr", "counter"});
       if (pm.BeforeSleep() && !fs.killed()) acked++;
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
     }
     // Writes after the "death" are never acknowledged (the replies stay held).
     for (int i = 0; i < 5; i++) {
@@ -136,6 +141,16 @@ TEST(DiskFaults, NoSpaceDuringCheckpointAndRewriteThenRecovery) {
     h.engine().set_persistence(&pm);
     for (int i = 0; i < 20000; i++) h.Run({"set", "key:" + std::to_string(i), std::string(20, 'v')});
     ASSERT_TRUE(pm.BeforeSleep());
+    // Background work ends on other threads too (the checkpoint's fsync and rename): wait by
+    // the clock, not by a number of loop iterations.
+    auto run_until_idle = [&] {
+      auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+      while (pm.Busy() || pm.saving()) {
+        pm.BeforeSleep();
+        if (std::chrono::steady_clock::now() > deadline) break;
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
+      }
+    };
     auto files = [&] {
       std::vector<std::string> out;
       for (auto& e : std::filesystem::directory_iterator(dir)) out.push_back(e.path().filename());
@@ -151,14 +166,14 @@ TEST(DiskFaults, NoSpaceDuringCheckpointAndRewriteThenRecovery) {
     fs.SetSpaceLimit(64 * 1024);
     std::string reply;
     ASSERT_TRUE(pm.BgSave(false, &reply).ok());
-    for (int i = 0; i < 100000 && pm.saving(); i++) pm.BeforeSleep();
+    run_until_idle();
     EXPECT_NE(h.Run({"info", "persistence"}).find("rdb_last_bgsave_status:err"), std::string::npos);
     EXPECT_FALSE(has_tmp());
     EXPECT_EQ(h.Run({"set", "refused", "1"}).substr(0, 8), "-MISCONF");
     // 2. Space returns: the next save works and writes are accepted again.
     fs.ClearFaults();
     ASSERT_TRUE(pm.BgSave(false, &reply).ok());
-    for (int i = 0; i < 100000 && pm.saving(); i++) pm.BeforeSleep();
+    run_until_idle();
     EXPECT_NE(h.Run({"info", "persistence"}).find("rdb_last_bgsave_status:ok"), std::string::npos);
     ASSERT_TRUE(pm.BeforeSleep());
     EXPECT_EQ(h.Run({"set", "after-save", "1"}), "+OK\r\n");
@@ -167,7 +182,7 @@ TEST(DiskFaults, NoSpaceDuringCheckpointAndRewriteThenRecovery) {
     // 3. AOF rewrite into a full disk: aborted, temp files removed.
     fs.SetSpaceLimit(64 * 1024);
     ASSERT_TRUE(pm.RewriteAof().ok());
-    for (int i = 0; i < 100000 && pm.Busy(); i++) pm.BeforeSleep();
+    run_until_idle();
     EXPECT_NE(h.Run({"info", "persistence"}).find("aof_last_bgrewrite_status:err"), std::string::npos);
     EXPECT_FALSE(has_tmp());
     // 4. Space returns: writes go through again (the held write error clears) and the next
@@ -178,7 +193,7 @@ TEST(DiskFaults, NoSpaceDuringCheckpointAndRewriteThenRecovery) {
     EXPECT_EQ(h.Run({"set", "after-rewrite", "1"}), "+OK\r\n");
     ASSERT_TRUE(pm.BeforeSleep());
     ASSERT_TRUE(pm.RewriteAof().ok());
-    for (int i = 0; i < 100000 && pm.Busy(); i++) pm.BeforeSleep();
+    run_until_idle();
     EXPECT_NE(h.Run({"info", "persistence"}).find("aof_last_bgrewrite_status:ok"), std::string::npos);
     want = h.Run({"debug", "digest"});
     h.engine().set_persistence(nullptr);
