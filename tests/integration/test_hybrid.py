@@ -141,3 +141,20 @@ def test_hybrid_over_an_aof_with_a_checkpoint_preamble(server_factory):
     assert "from offset" in s2.logs()
     assert c2.get("n") == b"2"
     assert c2.execute_command("DEBUG", "DIGEST") == digest
+
+
+@ferrite_only
+def test_recovery_priority_aof_replays_the_aof_alone(server_factory):
+    """recovery_priority = "aof": the checkpoint is not used even when it continues the AOF."""
+    s = server_factory(aof="always")
+    c = s.client()
+    c.set("k", "v")
+    bgsave_and_wait(c)
+    c.set("k2", "v2")
+    digest = c.execute_command("DEBUG", "DIGEST")
+    s.kill()
+    s2 = server_factory(dir=s.dir, aof="always", persistence={"recovery_priority": "aof"})
+    c2 = s2.client()
+    log = s2.logs()
+    assert "Loading checkpoint" not in log and "from offset" not in log
+    assert c2.execute_command("DEBUG", "DIGEST") == digest
