@@ -52,6 +52,23 @@ inline void DeleteIfEmpty(CommandContext& ctx, Entry* e, size_t len) {
   if (len == 0) ctx.db().Delete(e);
 }
 
+// HDEL / SREM / ZREM: removes args[2..] from the collection of type t at args[1] and replies
+// how many were there; an emptied collection is deleted.
+template <typename Remove, typename Len>
+void RemoveMembersCommand(CommandContext& ctx, ValueType t, Remove remove, Len len) {
+  bool wrong;
+  Entry* e = FindTyped(ctx, ctx.args[1], t, &wrong, true);
+  if (wrong) return;
+  if (!e) return ctx.rb.Integer(0);
+  int64_t n = 0;
+  for (size_t i = 2; i < ctx.args.size(); i++) n += remove(e->value, ctx.args[i]);
+  if (n) {
+    DeleteIfEmpty(ctx, e, len(e->value));
+    ctx.NotifyModified(ctx.args[1]);
+  }
+  ctx.rb.Integer(n);
+}
+
 // Parses a COUNT-style non-negative integer; replies and returns false on error.
 inline bool ParsePositive(CommandContext& ctx, std::string_view s, int64_t* out, const char* err) {
   if (!ParseInt64(s, out) || *out < 0) {

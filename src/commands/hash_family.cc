@@ -70,19 +70,7 @@ void HMGet(CommandContext& ctx) {
   }
 }
 
-void HDel(CommandContext& ctx) {
-  bool wrong;
-  Entry* e = FindTyped(ctx, ctx.args[1], ValueType::kHash, &wrong, true);
-  if (wrong) return;
-  if (!e) return ctx.rb.Integer(0);
-  int64_t n = 0;
-  for (size_t i = 2; i < ctx.args.size(); i++) n += hashv::Del(e->value, ctx.args[i]);
-  if (n) {
-    DeleteIfEmpty(ctx, e, hashv::Len(e->value));
-    ctx.NotifyModified(ctx.args[1]);
-  }
-  ctx.rb.Integer(n);
-}
+void HDel(CommandContext& ctx) { RemoveMembersCommand(ctx, ValueType::kHash, hashv::Del, hashv::Len); }
 
 void HExists(CommandContext& ctx) {
   bool wrong;

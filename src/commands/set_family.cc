@@ -31,19 +31,7 @@ void SAdd(CommandContext& ctx) {
   ctx.rb.Integer(added);
 }
 
-void SRem(CommandContext& ctx) {
-  bool wrong;
-  Entry* e = FindTyped(ctx, ctx.args[1], ValueType::kSet, &wrong, true);
-  if (wrong) return;
-  if (!e) return ctx.rb.Integer(0);
-  int64_t n = 0;
-  for (size_t i = 2; i < ctx.args.size(); i++) n += setv::Remove(e->value, ctx.args[i]);
-  if (n) {
-    DeleteIfEmpty(ctx, e, setv::Card(e->value));
-    ctx.NotifyModified(ctx.args[1]);
-  }
-  ctx.rb.Integer(n);
-}
+void SRem(CommandContext& ctx) { RemoveMembersCommand(ctx, ValueType::kSet, setv::Remove, setv::Card); }
 
 void SMembers(CommandContext& ctx) {
   bool wrong;

@@ -470,19 +470,7 @@ void ZRevRank(CommandContext& ctx) { RankGeneric(ctx, true); }
 
 // ---- removal -------------------------------------------------------------------------
 
-void ZRem(CommandContext& ctx) {
-  bool wrong;
-  Entry* e = ZSetForRead(ctx, ctx.args[1], &wrong, true);
-  if (wrong) return;
-  if (!e) return ctx.rb.Integer(0);
-  int64_t n = 0;
-  for (size_t i = 2; i < ctx.args.size(); i++) n += zsetv::Remove(e->value, ctx.args[i]);
-  if (n) {
-    DeleteIfEmpty(ctx, e, zsetv::Card(e->value));
-    ctx.NotifyModified(ctx.args[1]);
-  }
-  ctx.rb.Integer(n);
-}
+void ZRem(CommandContext& ctx) { RemoveMembersCommand(ctx, ValueType::kZSet, zsetv::Remove, zsetv::Card); }
 
 void ZRemRange(CommandContext& ctx, RangeBy by) {
   RangeSpec rs;
