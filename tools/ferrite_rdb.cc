@@ -23,6 +23,7 @@
 #include <fmt/format.h>
 
 #include "io/file_system.h"
+#include "tier/segment.h"
 #include "persistence/checkpoint/checkpoint_format.h"
 #include "persistence/rdb/redis_rdb.h"
 #include "types/serialize.h"
@@ -159,10 +160,14 @@ int Export(const std::string& in, const std::string& out) {
     auto& s = sizes[r.db];
     s.first++;
     if (r.expire_ms) s.second++;
-    counts[{r.db, r.type}]++;
+    counts[{r.db, uint8_t(r.type & ~ckpt::kTierRefFlag)}]++;
     return Status::Ok();
   }, nullptr);
   if (!st.ok()) return Fail(st);
+  // Values in tier segments (#7) are read from the segment files next to the checkpoint.
+  size_t slash = in.rfind('/');
+  std::string tier_dir = (slash == std::string::npos ? std::string(".") : in.substr(0, slash)) + "/tier";
+  ferrite::tier::SegmentFiles segments(fs, tier_dir, tier_dir + "/cold");
   std::string tmp = out + ".tmp";
   auto f = fs->NewWritableFile(tmp, /*append=*/false);
   if (!f.ok()) return Fail(f.status());
@@ -170,7 +175,21 @@ int Export(const std::string& in, const std::string& out) {
   for (auto& [db, s] : sizes) w.HintDbSize(db, s.first, s.second);
   st = w.Begin();
   if (st.ok()) {
-    st = ckpt::Read(fs, in, true, [&](const ckpt::Record& r) {
+    st = ckpt::Read(fs, in, true, [&](const ckpt::Record& rec) {
+      ckpt::Record r = rec;
+      std::string value, where;
+      if (r.type & ckpt::kTierRefFlag) {
+        auto v = segments.ReadValue(r.value, r.key, &where);
+        if (!v.ok()) {
+          return Status::Corruption(in + ": " + v.status().message() +
+                                    (v.status().code() == Status::Code::kNotFound
+                                         ? " (load it into a running server to fetch archived values)"
+                                         : ""));
+        }
+        value = std::move(v.value());
+        r.value = value;
+        r.type = uint8_t(r.type & ~ckpt::kTierRefFlag);
+      }
       Status s = w.Add(r);  // a value the writer refuses is the input's problem: name the file
       if (s.code() == Status::Code::kCorruption) return Status::Corruption(in + ": " + s.message());
       if (s.code() == Status::Code::kNotSupported) return Status::NotSupported(in + ": " + s.message());

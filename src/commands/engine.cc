@@ -2,11 +2,14 @@
 
 #include <fmt/format.h>
 
+#include <strings.h>
+
 #include <random>
 
 #include "base/memory.h"
 #include "base/strutil.h"
 #include "commands/errors.h"
+#include "commands/tier_config.h"
 
 namespace ferrite {
 namespace {
@@ -137,12 +140,75 @@ void Engine::Execute(Session& s, ArgList args, ReplyBuilder& rb) {
   } else if ((spec->flags & cmd::kWrite) && persistence_ && !s.replaying &&
              !(refusal = persistence_->WriteRefusal()).empty()) {
     reject(refusal);
+  } else if (tier_ && tier_->has_tiered() && !s.replaying && !s.tier_resume && !s.reexec &&
+             PrepareTiered(s, *spec, args, rb)) {
+    // parked until its values are read in, or answered with an error
   } else {
+    if (tier_ && tier_->OverHot()) tier_->MaybeDemote(clock_->NowMs(), 1000);
     s.last_cmd = spec->name;
     Call(s, *spec, args, rb);
   }
   if (rb.errors_written() != errors_before) RecordError(rb.last_error());
   if (!ready_keys_.empty()) ServeReadyKeys();
+}
+
+bool Engine::PrepareTiered(Session& s, const CommandSpec& spec, ArgList args, ReplyBuilder& rb) {
+  std::vector<tier::TierManager::FetchKey> fetch;
+  bool is_exec = spec.name == std::string_view("exec");
+  auto scan = [&](const CommandSpec& sp, ArgList a) -> bool {
+    for (int pos : CommandTable::KeyPositions(sp, a)) {
+      std::string_view key = a[size_t(pos)];
+      Entry* e = dbs_[size_t(s.db)]->table().Find(key, Table::Hash(key));
+      if (!e || !e->value.tiered()) continue;
+      if (tier_->NeedsFetch(e->value)) {
+        fetch.push_back({s.db, std::string(key)});
+      } else if (!is_exec) {
+        if (Status st = tier_->CheckWarm(e->value, key); !st.ok()) {
+          rb.Error("ERR " + st.message());
+          return false;
+        }
+      }
+    }
+    return true;
+  };
+  if (is_exec) {
+    for (auto& line : s.queued) {
+      std::vector<std::string_view> a(line.begin(), line.end());
+      if (const CommandSpec* q = table_.Find(a[0])) scan(*q, a);
+    }
+  } else if (!scan(spec, args)) {
+    return true;
+  }
+  if (fetch.empty()) return false;
+  s.blocked = true;
+  s.tier_wait = true;
+  auto argv = std::make_shared<std::vector<std::string>>(args.begin(), args.end());
+  uint64_t id = s.id;
+  tier_->Fetch(std::move(fetch), [this, id, argv](Status st) {
+    Session* ss = FindSession(id);
+    if (!ss || !ss->tier_wait) return;
+    ss->blocked = false;
+    ss->tier_wait = false;
+    ReplyBuilder out(OutputOf(*ss));
+    out.set_resp3(ss->resp3);
+    if (!st.ok()) {
+      if ((*argv)[0].size() == 4 && strcasecmp((*argv)[0].c_str(), "exec") == 0) {
+        ss->queued.clear();
+        ss->in_multi = false;
+        ss->multi_error = false;
+        UnwatchAll(*ss);
+      }
+      out.Error("ERR " + st.message());
+      RecordError(out.last_error());
+    } else {
+      std::vector<std::string_view> views(argv->begin(), argv->end());
+      ss->tier_resume = true;
+      Execute(*ss, views, out);
+      ss->tier_resume = false;
+    }
+    Wake(ss);
+  });
+  return true;
 }
 
 void Engine::AddMonitor(Session& s) {
@@ -194,6 +260,7 @@ void Engine::Call(Session& s, const CommandSpec& spec, ArgList args, ReplyBuilde
   CommandStats& st = cmd_stats_[&spec];
   st.calls++;
   st.usec += uint64_t(t1 - t0);
+  st.latency.Record(uint64_t(t1 - t0));  // #8: INFO latencystats
   if (rb.errors_written() != errors_before) st.failed_calls++;
   // ---- #8: SLOWLOG + LATENCY. A blocking command that parked is logged when it is served;
   // commands replayed from the AOF at start-up are not logged (Redis's loader skips call()).
@@ -368,6 +435,7 @@ void Engine::Cron() {
   }
   ks_stats_.expire_cycle_cpu_us += uint64_t(clock_->MonotonicUs() - t0);
   if (config_.server.maxmemory > 0 && !loading_) PerformEviction();
+  if (tier_) tier_->Cron(now);
   memory::UpdatePeak();
   // instantaneous_ops_per_sec: average rate over the last 16 samples (one per cron tick).
   int64_t mono = clock_->MonotonicUs();
@@ -383,6 +451,34 @@ void Engine::Cron() {
 }
 
 size_t Engine::UsedMemory() { return memory::Used(); }
+
+tier::TierOptions TierOptionsFromConfig(const Config& c) {
+  tier::TierOptions o;
+  const auto& st = c.storage;
+  o.enabled = st.enabled;
+  o.dir = c.server.dir + "/tier";
+  o.cold_dir = st.cold_tier_path.empty() ? c.server.dir + "/tier/cold" : st.cold_tier_path;
+  o.hot_size = uint64_t(st.hot_tier_size);
+  o.warm_size = uint64_t(st.warm_tier_size);
+  o.segment_size = uint64_t(st.segment_size);
+  o.cold_codec = tier::CodecFromName(st.cold_tier_compression);
+  o.min_value_size = size_t(st.min_value_size);
+  o.compact_live_ratio = double(st.compaction_threshold) / 100.0;
+  o.compact_rate = uint64_t(st.compaction_rate);
+  o.promote_lfu = int(st.promote_lfu);
+  o.threads = int(st.io_threads);
+  const auto& a = st.archive;
+  o.archive_enabled = st.enabled && a.enabled;
+  o.archive_after_ms = a.archive_after;
+  o.archive_prefix = a.prefix;
+  o.s3.endpoint = a.endpoint;
+  o.s3.region = a.region;
+  o.s3.bucket = a.bucket;
+  o.s3.access_key_id = a.access_key_id;
+  o.s3.secret_access_key = a.secret_access_key;
+  o.s3.path_style = a.path_style;
+  return o;
+}
 size_t Engine::PeakMemory() { return memory::Peak(); }
 
 }  // namespace ferrite

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "base/histogram.h"
 #include "commands/command.h"
 #include "commands/command_table.h"
 #include "commands/session.h"
@@ -23,6 +24,10 @@
 #include "types/collections.h"
 
 namespace ferrite {
+
+namespace tier {
+class TierManager;
+}
 
 // Receives the effect of every write, in execution order (AOF; replicas later).
 class PropagationSink {
@@ -52,6 +57,7 @@ struct CommandStats {
   uint64_t usec = 0;
   uint64_t rejected_calls = 0;
   uint64_t failed_calls = 0;
+  LatencyHistogram latency;  // #8: microseconds per call, for INFO latencystats
 };
 
 struct ServerStats {
@@ -129,6 +135,9 @@ class Engine : public KeyspaceListener {
 
   void set_propagation_sink(PropagationSink* sink) { sink_ = sink; }
   void set_persistence(PersistenceControl* p) { persistence_ = p; }
+  // Tiered storage (#7): values that moved out of RAM are fetched before a command runs.
+  void set_tier(tier::TierManager* t) { tier_ = t; }
+  tier::TierManager* tier() const { return tier_; }
   PersistenceControl* persistence() const { return persistence_; }
   PropagationSink* propagation_sink() const { return sink_; }
   // True when effects are recorded (an AOF is on, or a transaction is collecting them);
@@ -218,6 +227,10 @@ class Engine : public KeyspaceListener {
  private:
   void Call(Session& s, const CommandSpec& spec, ArgList args, ReplyBuilder& rb);
   void RecordError(std::string_view text);
+  // True if the command was parked (its keys' values are being read from cold or archived
+  // segments; it runs when they are in RAM) or answered with an error (a damaged record).
+  bool PrepareTiered(Session& s, const CommandSpec& spec, ArgList args, ReplyBuilder& rb);
+  tier::TierManager* tier_ = nullptr;
 
   Config config_;
   std::unique_ptr<ConfigRegistry> registry_;

@@ -1,15 +1,19 @@
 #include "commands/info.h"
 
+#include "tier/tier_manager.h"  // #7: INFO tiering
+
 #include <sys/resource.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <fstream>
 
 #include <fmt/format.h>
 
+#include "base/memory.h"
 #include "base/strutil.h"
 #include "commands/engine.h"
 
@@ -111,35 +115,57 @@ std::string ClientsSection(Engine& e) {
   return o;
 }
 
+std::string Ratio(double v) { return fmt::format("{:.2f}", v); }
+
 std::string MemorySection(Engine& e) {
   std::string o = "# Memory\r\n";
-  size_t used = Engine::UsedMemory();
-  size_t peak = std::max(Engine::PeakMemory(), used);
-  size_t rss = RssBytes();
-  size_t table = 0;
-  for (int i = 0; i < e.db_count(); i++) table += e.db(i).MemoryUsage();
+  MemoryReport m = ComputeMemoryReport(e);
   uint64_t sys = TotalSystemMemory();
   int64_t maxmem = e.config().server.maxmemory;
-  Line(o, "used_memory", used);
-  Line(o, "used_memory_human", Human(used));
-  Line(o, "used_memory_rss", rss);
-  Line(o, "used_memory_rss_human", Human(rss));
-  Line(o, "used_memory_peak", peak);
-  Line(o, "used_memory_peak_human", Human(peak));
-  Line(o, "used_memory_peak_perc", fmt::format("{:.2f}%", peak ? 100.0 * double(used) / double(peak) : 0));
-  Line(o, "used_memory_overhead", table);
-  Line(o, "used_memory_dataset", used > table ? used - table : 0);
-  Line(o, "used_memory_lua", 0);
+  Line(o, "used_memory", m.used);
+  Line(o, "used_memory_human", Human(m.used));
+  Line(o, "used_memory_rss", m.rss);
+  Line(o, "used_memory_rss_human", Human(m.rss));
+  Line(o, "used_memory_peak", m.peak);
+  Line(o, "used_memory_peak_human", Human(m.peak));
+  Line(o, "used_memory_peak_perc", fmt::format("{:.2f}%", m.peak_perc));
+  Line(o, "used_memory_overhead", m.overhead_total);
+  Line(o, "used_memory_startup", m.startup);
+  Line(o, "used_memory_dataset", m.dataset);
+  Line(o, "used_memory_dataset_perc", fmt::format("{:.2f}%", m.dataset_perc));
+  // mimalloc's heap pages give jemalloc's "allocated" and "active"; there is no honest
+  // "resident" figure, so allocator_resident and allocator_rss_* are left out.
+  if (m.has_allocator) {
+    Line(o, "allocator_allocated", m.allocator_allocated);
+    Line(o, "allocator_active", m.allocator_active);
+  }
+  Line(o, "total_system_memory", sys);
+  Line(o, "total_system_memory_human", Human(sys));
+  Line(o, "used_memory_lua", 0);  // no scripting engine: nothing allocated for it
   Line(o, "used_memory_scripts", 0);
   Line(o, "number_of_cached_scripts", 0);
   Line(o, "maxmemory", maxmem);
   Line(o, "maxmemory_human", Human(uint64_t(maxmem)));
   Line(o, "maxmemory_policy", e.config().server.maxmemory_policy);
-  Line(o, "total_system_memory", sys);
-  Line(o, "total_system_memory_human", Human(sys));
-  Line(o, "mem_fragmentation_ratio", fmt::format("{:.2f}", used ? double(rss) / double(used) : 0));
-  Line(o, "mem_allocator", Engine::UsedMemory() ? "mimalloc" : "libc");
-  Line(o, "lazyfree_pending_objects", 0);
+  if (m.has_allocator) {
+    Line(o, "allocator_frag_ratio", Ratio(m.allocator_frag));
+    Line(o, "allocator_frag_bytes", m.allocator_frag_bytes);
+    Line(o, "rss_overhead_ratio", Ratio(m.rss_extra));
+    Line(o, "rss_overhead_bytes", m.rss_extra_bytes);
+  }
+  Line(o, "mem_fragmentation_ratio", Ratio(m.total_frag));
+  Line(o, "mem_fragmentation_bytes", m.total_frag_bytes);
+  Line(o, "mem_not_counted_for_evict", 0);  // eviction compares used_memory as it is
+  Line(o, "mem_replication_backlog", 0);
+  Line(o, "mem_total_replication_buffers", 0);
+  Line(o, "mem_clients_slaves", 0);
+  Line(o, "mem_clients_normal", m.clients_normal);
+  Line(o, "mem_cluster_links", 0);
+  Line(o, "mem_aof_buffer", m.aof_buffer);
+  Line(o, "mem_allocator", m.allocator_name);
+  Line(o, "active_defrag_running", 0);
+  Line(o, "lazyfree_pending_objects", 0);  // UNLINK and FLUSH ASYNC free synchronously
+  Line(o, "lazyfreed_objects", 0);
   return o;
 }
 
@@ -212,18 +238,44 @@ std::string ErrorStatsSection(Engine& e) {
   return o;
 }
 
-std::string CommandStatsSection(Engine& e) {
-  std::string o = "# Commandstats\r\n";
-  std::vector<std::pair<std::string, CommandStats>> rows;
+// Commands that ran at least once (or were rejected), by name.
+std::vector<std::pair<std::string_view, const CommandStats*>> CalledCommands(Engine& e) {
+  std::vector<std::pair<std::string_view, const CommandStats*>> rows;
   for (auto& [spec, st] : e.command_stats()) {
-    if (st.calls || st.rejected_calls || st.failed_calls) rows.emplace_back(spec->name, st);
+    if (st.calls || st.rejected_calls || st.failed_calls) rows.emplace_back(spec->name, &st);
   }
   std::sort(rows.begin(), rows.end(), [](auto& a, auto& b) { return a.first < b.first; });
-  for (auto& [name, st] : rows) {
-    Line(o, "cmdstat_" + name,
+  return rows;
+}
+
+std::string CommandStatsSection(Engine& e) {
+  std::string o = "# Commandstats\r\n";
+  for (auto& [name, st] : CalledCommands(e)) {
+    Line(o, fmt::format("cmdstat_{}", name),
          fmt::format("calls={},usec={},usec_per_call={:.2f},rejected_calls={},failed_calls={}",
-                     st.calls, st.usec, st.calls ? double(st.usec) / double(st.calls) : 0.0,
-                     st.rejected_calls, st.failed_calls));
+                     st->calls, st->usec, st->calls ? double(st->usec) / double(st->calls) : 0.0,
+                     st->rejected_calls, st->failed_calls));
+  }
+  return o;
+}
+
+// Redis 7's latency-tracking-info-percentiles default.
+constexpr double kLatencyPercentiles[] = {50.0, 99.0, 99.9};
+
+std::string LatencyStatsSection(Engine& e) {
+  std::string o = "# Latencystats\r\n";
+  for (auto& [name, st] : CalledCommands(e)) {
+    if (st->latency.count() == 0) continue;
+    std::string v;
+    for (double p : kLatencyPercentiles) {
+      if (!v.empty()) v.push_back(',');
+      // "p99.9", "p50": the percentile as %f with its trailing zeros cut, as Redis.
+      std::string ps = fmt::format("{:f}", p);
+      while (ps.back() == '0') ps.pop_back();
+      if (ps.back() == '.') ps.pop_back();
+      v += fmt::format("p{}={:.3f}", ps, double(st->latency.ValueAtPercentile(p)));
+    }
+    Line(o, fmt::format("latency_percentiles_usec_{}", name), v);
   }
   return o;
 }
@@ -272,30 +324,64 @@ std::string PersistenceSection(Engine& e) {
 
 std::string ClusterSection(Engine&) { return "# Cluster\r\ncluster_enabled:0\r\n"; }
 
+std::string ModulesSection(Engine&) { return "# Modules\r\n"; }
+
+// #7: bytes and keys per tier, reads per tier, moves, archive, cold-read latency.
+std::string TieringSection(Engine& e) {
+  return e.tier() ? e.tier()->InfoSection() : std::string("# Tiering\r\ntiering_enabled:0\r\n");
+}
+
 struct Builtin {
   const char* name;
-  bool in_default;
+  bool in_default;  // shown by a bare INFO / INFO default; INFO all and everything show all
   std::string (*render)(Engine&);
 };
 
+// INFO's sections, in Redis 7's order. To add a section, add a row here.
 const Builtin kBuiltins[] = {
-    {"server", true, ServerSection},         {"clients", true, ClientsSection},
-    {"memory", true, MemorySection},         {"persistence", true, PersistenceSection},
-    {"stats", true, StatsSection},           {"replication", true, ReplicationSection},
-    {"cpu", true, CpuSection},               {"modules", true, [](Engine&) { return std::string("# Modules\r\n"); }},
-    {"errorstats", true, ErrorStatsSection}, {"cluster", true, ClusterSection},
-    {"keyspace", true, KeyspaceSection},     {"commandstats", false, CommandStatsSection},
+    {"server", true, ServerSection},
+    {"clients", true, ClientsSection},
+    {"memory", true, MemorySection},
+    {"persistence", true, PersistenceSection},
+    {"stats", true, StatsSection},
+    {"replication", true, ReplicationSection},
+    {"cpu", true, CpuSection},
+    {"modules", true, ModulesSection},
+    {"commandstats", false, CommandStatsSection},
+    {"errorstats", true, ErrorStatsSection},
+    {"latencystats", false, LatencyStatsSection},
+    {"cluster", true, ClusterSection},
+    {"keyspace", true, KeyspaceSection},
+    {"tiering", true, TieringSection},  // #7
 };
+
+size_t ClientMemory(const Session& s) {
+  return sizeof(Session) + s.conn.qbuf + s.conn.qbuf_free + s.conn.omem;
+}
+
+// A "key:value" field of an INFO text, or 0.
+size_t InfoField(std::string_view info, std::string_view key) {
+  std::string needle = "\n" + std::string(key) + ":";
+  size_t at = info.find(needle);
+  if (at == std::string_view::npos) return 0;
+  uint64_t v = 0;
+  size_t i = at + needle.size();
+  while (i < info.size() && info[i] >= '0' && info[i] <= '9') {
+    v = v * 10 + uint64_t(info[i++] - '0');
+  }
+  return size_t(v);
+}
 
 }  // namespace
 
 void RegisterInfoProvider(InfoProvider p) { Providers().push_back(std::move(p)); }
 
 std::string BuildInfo(Engine& e, const std::vector<std::string>& sections) {
-  bool all = false, everything = false, dflt = sections.empty();
+  // "all" is everything but sections generated by modules; there are no modules, so the
+  // two are the same.
+  bool all = false, dflt = sections.empty();
   for (auto& s : sections) {
-    if (s == "all") all = true;
-    else if (s == "everything") everything = all = true;
+    if (s == "all" || s == "everything") all = true;
     else if (s == "default") dflt = true;
   }
   auto wanted = [&](std::string_view name, bool in_default) {
@@ -305,7 +391,6 @@ std::string BuildInfo(Engine& e, const std::vector<std::string>& sections) {
     }
     return false;
   };
-  (void)everything;
   std::string out;
   for (const Builtin& b : kBuiltins) {
     if (!wanted(b.name, b.in_default)) continue;
@@ -325,6 +410,107 @@ std::string BuildInfo(Engine& e, const std::vector<std::string>& sections) {
     out.append(p.render(e));
   }
   return out;
+}
+
+MemoryReport ComputeMemoryReport(Engine& e) {
+  MemoryReport m;
+  m.used = Engine::UsedMemory();
+  m.peak = std::max(Engine::PeakMemory(), m.used);
+  m.startup = memory::Startup();
+  m.rss = RssBytes();
+  for (auto& [id, s] : e.sessions()) m.clients_normal += ClientMemory(*s);
+  if (e.persistence()) {
+    m.aof_buffer = InfoField(e.persistence()->InfoSection(e), "aof_buffer_length");
+  }
+  size_t tables = 0;
+  for (int i = 0; i < e.db_count(); i++) {
+    Database& d = e.db(i);
+    if (d.size() == 0) continue;
+    m.keys += d.size();
+    m.dbs.push_back({i, d.MemoryUsage(), 0});
+    tables += d.MemoryUsage();
+  }
+  m.overhead_total = m.startup + m.clients_normal + m.aof_buffer + tables;
+  m.dataset = m.used > m.overhead_total ? m.used - m.overhead_total : 0;
+  size_t net = m.used > m.startup ? m.used - m.startup : 0;
+  m.bytes_per_key = m.keys ? net / m.keys : 0;
+  m.dataset_perc = net ? 100.0 * double(m.dataset) / double(net) : 0;
+  m.peak_perc = m.peak ? 100.0 * double(m.used) / double(m.peak) : 0;
+  m.allocator_name = memory::g_allocator.name;
+  memory::AllocatorStats as;
+  if (memory::g_allocator.stats && memory::g_allocator.stats(&as) && m.used > 0) {
+    m.has_allocator = true;
+    m.allocator_allocated = as.allocated;
+    m.allocator_active = as.active;
+    m.allocator_frag = as.allocated ? double(as.active) / double(as.allocated) : 0;
+    m.allocator_frag_bytes = int64_t(as.active) - int64_t(as.allocated);
+    m.rss_extra = double(m.rss) / double(as.active);
+    m.rss_extra_bytes = int64_t(m.rss) - int64_t(as.active);
+  }
+  m.total_frag = m.used ? double(m.rss) / double(m.used) : 0;
+  m.total_frag_bytes = int64_t(m.rss) - int64_t(m.used);
+  return m;
+}
+
+// Redis's MEMORY DOCTOR, with its thresholds: an instance under 5 MB is "empty"; otherwise
+// each finding is a paragraph. The findings that need replicas or scripts do not apply.
+std::string MemoryDoctorReport(Engine& e) {
+  MemoryReport m = ComputeMemoryReport(e);
+  constexpr int64_t k10MB = 10 << 20;
+  if (m.used < (5u << 20)) {
+    return "Hi Sam, this instance is empty or is using very little memory, my issues detector "
+           "can't be used in these conditions. Please, leave for your mission on Earth and fill "
+           "it with some data. The new Sam and I will be back to our programming as soon as I "
+           "finished rebooting.\n";
+  }
+  std::vector<std::string> found;
+  if (double(m.peak) / double(m.used) > 1.5) {
+    found.push_back(fmt::format(
+        " * Peak memory: the peak ({}) is more than 150% of what is in use now ({}). Freed "
+        "memory is kept by the allocator for reuse, so RSS stays near the peak; that is harmless "
+        "if the dataset grows back. To hand it back to the system now, try MEMORY PURGE; "
+        "otherwise only a restart returns it.",
+        Human(m.peak), Human(m.used)));
+  }
+  if (m.total_frag > 1.4 && m.total_frag_bytes > k10MB) {
+    found.push_back(fmt::format(
+        " * High total RSS: the process's resident set ({}) is {:.2f} times the memory the "
+        "server allocated ({}). A past peak (listed above if there was one) or a workload "
+        "that fragments the heap does this; the findings below say where the difference is. "
+        "The allocator in use is \"{}\".",
+        Human(m.rss), m.total_frag, Human(m.used), m.allocator_name));
+  }
+  if (m.has_allocator && m.allocator_frag > 1.1 && m.allocator_frag_bytes > k10MB) {
+    found.push_back(fmt::format(
+        " * High allocator fragmentation: the allocator's pages that hold live allocations "
+        "are {:.2f} times the bytes allocated ({} more): they are partly empty, after deletes or "
+        "from allocations of many different sizes. Writing the data again (a restart loads it "
+        "compactly) is the only remedy; MEMORY PURGE does not touch pages in use.",
+        m.allocator_frag, Human(uint64_t(m.allocator_frag_bytes))));
+  }
+  if (m.has_allocator && m.rss_extra > 1.1 && m.rss_extra_bytes > k10MB) {
+    found.push_back(fmt::format(
+        " * High RSS overhead: {} of the resident set is outside the pages that hold live "
+        "allocations: free pages the allocator keeps for reuse (MEMORY PURGE returns them), "
+        "other threads' heaps, code and memory-mapped files.",
+        Human(uint64_t(m.rss_extra_bytes))));
+  }
+  size_t clients = e.sessions().size();
+  if (clients > 0 && m.clients_normal / clients > 200 * 1024) {
+    found.push_back(fmt::format(
+        " * Big client buffers: clients use {} on average for their query and output buffers "
+        "(more than 200K each). Subscribers that do not read fast enough, very large replies or "
+        "very long pipelines do this; CLIENT LIST shows each client's qbuf and omem.",
+        Human(m.clients_normal / clients)));
+  }
+  if (found.empty()) {
+    return "Hi Sam, I can't find any memory issue in your instance. I can only account for what "
+           "occurs on this base.\n";
+  }
+  std::string s = "Sam, I detected a few issues in this Redis instance memory implants:\n\n";
+  for (auto& f : found) s += f + "\n\n";
+  s += "I'm here to keep you safe, Sam. I want to help you.\n";
+  return s;
 }
 
 }  // namespace ferrite

@@ -6,16 +6,22 @@
 
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <thread>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <xxhash.h>
 
+#include "base/memory.h"
 #include "base/strutil.h"
 #include "commands/command_table.h"
 #include "types/serialize.h"
 #include "commands/family_util.h"
 #include "commands/info.h"
+#include "config/rewrite.h"
+#include "io/file_system.h"
+#include "tier/tier_manager.h"  // #7: DEBUG OBJECT of a tiered value
 
 namespace ferrite {
 namespace {
@@ -215,6 +221,29 @@ void Info(CommandContext& ctx) {
   ctx.rb.Verbatim(BuildInfo(ctx.engine, sections));
 }
 
+// CONFIG REWRITE (#8): the running configuration into the --config file, as an edit of it
+// (config/rewrite.h). The file's relative `dir` is compared the way main() resolved it, so
+// it stays relative unless it changed.
+void ConfigRewrite(CommandContext& ctx) {
+  const std::string& path = ctx.engine.config_file;
+  if (path.empty()) return ctx.rb.Error("ERR The server is running without a config file");
+  RewriteOptions opts;
+  opts.normalize = [](Config& c) {
+    std::error_code ec;
+    std::string abs = std::filesystem::absolute(c.server.dir, ec).lexically_normal().string();
+    if (ec) return;
+    if (abs.size() > 1 && abs.back() == '/') abs.pop_back();
+    c.server.dir = abs;
+  };
+  Status st = RewriteConfigFile(FileSystem::Default(), path, ctx.engine.config(), opts);
+  if (!st.ok()) {
+    spdlog::warn("CONFIG REWRITE failed: {}", st.message());
+    return ctx.rb.Error("ERR Rewriting config file: " + st.message());
+  }
+  spdlog::info("CONFIG REWRITE executed with success.");
+  ctx.rb.Ok();
+}
+
 void ConfigCmd(CommandContext& ctx) {
   auto& a = ctx.args;
   std::string_view sub = a[1];
@@ -251,12 +280,23 @@ void ConfigCmd(CommandContext& ctx) {
     ks.hits = ks.misses = ks.expired_keys = ks.evicted_keys = 0;
     return ctx.rb.Ok();
   }
+  if (ArgIs(sub, "REWRITE") && a.size() == 2) return ConfigRewrite(ctx);
   if (ArgIs(sub, "HELP")) {
-    ctx.rb.ArrayHeader(4);
-    ctx.rb.SimpleString("CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
-    ctx.rb.SimpleString("GET <pattern>");
-    ctx.rb.SimpleString("SET <directive> <value>");
-    ctx.rb.SimpleString("RESETSTAT");
+    const char* help[] = {
+        "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "GET <pattern>",
+        "    Return parameters matching the glob-like <pattern> and their values.",
+        "SET <directive> <value>",
+        "    Set the configuration <directive> to <value>.",
+        "RESETSTAT",
+        "    Reset statistics reported by the INFO command.",
+        "REWRITE",
+        "    Rewrite the configuration file.",
+        "HELP",
+        "    Prints this help.",
+    };
+    ctx.rb.ArrayHeader(std::size(help));
+    for (const char* l : help) ctx.rb.SimpleString(l);
     return;
   }
   ctx.rb.Error(err::UnknownSubcommand(sub, "CONFIG"));
@@ -613,18 +653,26 @@ void Debug(CommandContext& ctx) {
   if (ArgIs(sub, "OBJECT") && a.size() == 3) {
     Entry* e = ctx.db().Peek(a[2], ctx.now_ms);
     if (!e) return ctx.rb.Error(err::kNoSuchKey);
+    std::string where;  // #7: a value in a tier segment says which tier, file and offset
+    if (e->value.tiered() && ctx.engine.tier()) where = " " + ctx.engine.tier()->Describe(e->value);
     return ctx.rb.SimpleString(fmt::format(
-        "Value at:{} refcount:1 encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
+        "Value at:{} refcount:1 encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}{}",
         static_cast<const void*>(e), e->value.EncodingName(),
-        e->value.is_string() ? e->value.StringLength() : e->value.MemoryUsage(), e->lru & 0xFFFFFF,
-        std::max<int64_t>(0, ctx.now_ms / 1000 - int64_t(e->lru))));
+        e->value.tiered() ? e->value.tier_length()
+                          : e->value.is_string() ? e->value.StringLength() : e->value.MemoryUsage(),
+        e->lru & 0xFFFFFF, std::max<int64_t>(0, ctx.now_ms / 1000 - int64_t(e->lru)), where));
+  }
+  if (ArgIs(sub, "TIER") && a.size() == 3 && ctx.engine.tier()) {  // #7: PAUSE | RESUME background moves
+    if (!ArgIs(a[2], "PAUSE") && !ArgIs(a[2], "RESUME")) return ctx.rb.Error("ERR DEBUG TIER PAUSE|RESUME");
+    ctx.engine.tier()->set_paused(ArgIs(a[2], "PAUSE"));
+    return ctx.rb.Ok();
   }
   if (ArgIs(sub, "SET-ACTIVE-EXPIRE") && a.size() == 3) {
     ctx.engine.active_expire_enabled = a[2] != "0";
     return ctx.rb.Ok();
   }
   if (ArgIs(sub, "HELP")) {
-    ctx.rb.ArrayHeader(7);
+    ctx.rb.ArrayHeader(8);
     ctx.rb.SimpleString("DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
     ctx.rb.SimpleString("SLEEP <seconds>");
     ctx.rb.SimpleString("DIGEST");
@@ -632,19 +680,109 @@ void Debug(CommandContext& ctx) {
     ctx.rb.SimpleString("RELOAD");
     ctx.rb.SimpleString("POPULATE <count> [<prefix>] [<size>]");
     ctx.rb.SimpleString("OBJECT <key> | SET-ACTIVE-EXPIRE <0|1>");
+    ctx.rb.SimpleString("TIER PAUSE|RESUME (tiered storage: stop or restart background moves)");
     return;
   }
   ctx.rb.Error(err::UnknownSubcommand(sub, "DEBUG"));
 }
 
+void MemoryStats(CommandContext& ctx) {
+  MemoryReport m = ComputeMemoryReport(ctx.engine);
+  ReplyBuilder& rb = ctx.rb;
+  // A map of Redis 7.0's keys, in its order (a flat array in RESP2). The allocator keys
+  // mimalloc has no figure for (allocator.resident, allocator-rss.*) are left out.
+  size_t n = 18 + m.dbs.size() + (m.has_allocator ? 6 : 0);
+  rb.MapHeader(n);
+  auto num = [&](const char* k, int64_t v) {
+    rb.Bulk(k);
+    rb.Integer(v);
+  };
+  auto dbl = [&](const char* k, double v) {
+    rb.Bulk(k);
+    rb.Double(v);
+  };
+  num("peak.allocated", int64_t(m.peak));
+  num("total.allocated", int64_t(m.used));
+  num("startup.allocated", int64_t(m.startup));
+  num("replication.backlog", 0);
+  num("clients.slaves", 0);
+  num("clients.normal", int64_t(m.clients_normal));
+  num("cluster.links", 0);
+  num("aof.buffer", int64_t(m.aof_buffer));
+  num("lua.caches", 0);
+  num("functions.caches", 0);
+  for (auto& d : m.dbs) {
+    rb.Bulk(fmt::format("db.{}", d.index));
+    rb.MapHeader(2);
+    num("overhead.hashtable.main", int64_t(d.overhead_main));
+    num("overhead.hashtable.expires", int64_t(d.overhead_expires));
+  }
+  num("overhead.total", int64_t(m.overhead_total));
+  num("keys.count", int64_t(m.keys));
+  num("keys.bytes-per-key", int64_t(m.bytes_per_key));
+  num("dataset.bytes", int64_t(m.dataset));
+  dbl("dataset.percentage", m.dataset_perc);
+  dbl("peak.percentage", m.peak_perc);
+  if (m.has_allocator) {
+    num("allocator.allocated", int64_t(m.allocator_allocated));
+    num("allocator.active", int64_t(m.allocator_active));
+    dbl("allocator-fragmentation.ratio", m.allocator_frag);
+    num("allocator-fragmentation.bytes", m.allocator_frag_bytes);
+    dbl("rss-overhead.ratio", m.rss_extra);
+    num("rss-overhead.bytes", m.rss_extra_bytes);
+  }
+  dbl("fragmentation", m.total_frag);
+  num("fragmentation.bytes", m.total_frag_bytes);
+}
+
 void Memory(CommandContext& ctx) {
   auto& a = ctx.args;
-  if (ArgIs(a[1], "USAGE") && (a.size() == 3 || a.size() == 5)) {
+  std::string_view sub = a[1];
+  if (ArgIs(sub, "USAGE") && a.size() >= 3) {
+    for (size_t j = 3; j < a.size(); j++) {  // [SAMPLES count]: every value is measured whole
+      int64_t samples;
+      if (!ArgIs(a[j], "SAMPLES") || j + 1 >= a.size()) return ctx.rb.Error(err::kSyntax);
+      if (!ParseIntArg(ctx, a[++j], &samples)) return;
+      if (samples < 0) return ctx.rb.Error(err::kSyntax);
+    }
     Entry* e = ctx.db().Peek(a[2], ctx.now_ms);
     if (!e) return ctx.rb.Null();
     return ctx.rb.Integer(int64_t(sizeof(Entry) + e->key_.heap_bytes() + e->value.MemoryUsage()));
   }
-  ctx.rb.Error(err::UnknownSubcommand(a[1], "MEMORY"));
+  if (ArgIs(sub, "STATS") && a.size() == 2) return MemoryStats(ctx);
+  if (ArgIs(sub, "DOCTOR") && a.size() == 2) return ctx.rb.Verbatim(MemoryDoctorReport(ctx.engine));
+  if (ArgIs(sub, "MALLOC-STATS") && a.size() == 2) {
+    if (!memory::g_allocator.report) {
+      return ctx.rb.Verbatim("Stats not supported for the current allocator");
+    }
+    return ctx.rb.Verbatim(memory::g_allocator.report());
+  }
+  if (ArgIs(sub, "PURGE") && a.size() == 2) {
+    if (memory::g_allocator.purge) memory::g_allocator.purge();  // mimalloc: mi_collect(true)
+    return ctx.rb.Ok();
+  }
+  if (ArgIs(sub, "HELP") && a.size() == 2) {
+    const char* help[] = {
+        "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "DOCTOR",
+        "    Return memory problems reports.",
+        "MALLOC-STATS",
+        "    Return internal statistics report from the memory allocator.",
+        "PURGE",
+        "    Attempt to purge dirty pages for reclamation by the allocator.",
+        "STATS",
+        "    Return information about the memory usage of the server.",
+        "USAGE <key> [SAMPLES <count>]",
+        "    Return memory in bytes used by <key> and its value. Nested values are",
+        "    sampled up to <count> times (default: 5, 0 means sample all).",
+        "HELP",
+        "    Prints this help.",
+    };
+    ctx.rb.ArrayHeader(std::size(help));
+    for (const char* l : help) ctx.rb.SimpleString(l);
+    return;
+  }
+  ctx.rb.Error(err::UnknownSubcommand(sub, "MEMORY"));
 }
 
 // ---------------------------------------------------------------- transactions

@@ -66,6 +66,11 @@ struct Session {
   std::vector<std::string> block_keys;
   std::vector<std::string> block_argv;
 
+  // Tiered storage: the command waits for values read from cold/archived segments
+  // (blocked is set too, so no further input is processed meanwhile).
+  bool tier_wait = false;
+  bool tier_resume = false;  // re-running it: no second fetch
+
   bool monitor = false;  // MONITOR: receives every command the server executes
 
   // Pub/sub subscriptions.

@@ -79,10 +79,17 @@ struct Config {
     std::string recovery_priority = "checkpoint";
   } persistence;
   struct Storage {
+    bool enabled = false;  // tiering on: values move out of RAM past hot_tier_size
     int64_t hot_tier_size = 512LL << 20;
     int64_t warm_tier_size = 2LL << 30;
     std::string cold_tier_path;
     std::string cold_tier_compression = "lz4";
+    int64_t segment_size = 64LL << 20;
+    int64_t min_value_size = 64;
+    int64_t compaction_threshold = 50;    // percent live below which a segment is compacted
+    int64_t compaction_rate = 64LL << 20;  // bytes per second
+    int64_t promote_lfu = 8;               // LFU counter at which a warm value moves back to RAM
+    int64_t io_threads = 2;
     struct Archive {
       bool enabled = false;
       std::string provider = "s3";
@@ -93,6 +100,7 @@ struct Config {
       std::string access_key_id;
       std::string secret_access_key;
       bool path_style = false;
+    std::string prefix = "ferrite/";
     } archive;
   } storage;
   struct Recovery {

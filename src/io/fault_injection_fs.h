@@ -45,6 +45,12 @@ class FaultInjectionFileSystem final : public FileSystem {
   Result<std::unique_ptr<SequentialFile>> NewSequentialFile(const std::string& path) override {
     return base_->NewSequentialFile(path);
   }
+  Result<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(const std::string& path) override {
+    return base_->NewRandomAccessFile(path);
+  }
+  Result<std::unique_ptr<MappedFile>> MapFile(const std::string& path, size_t length) override {
+    return base_->MapFile(path, length);
+  }
   bool FileExists(const std::string& path) override { return base_->FileExists(path); }
   Result<uint64_t> GetFileSize(const std::string& path) override {
     return base_->GetFileSize(path);

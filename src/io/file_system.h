@@ -44,6 +44,25 @@ class SequentialFile {
   virtual Status Skip(uint64_t n) = 0;
 };
 
+// Positional reads (pread): thread-safe, several threads may read one file at once.
+class RandomAccessFile {
+ public:
+  virtual ~RandomAccessFile() = default;
+  // Reads up to n bytes at offset into scratch; fewer only at end of file.
+  virtual Result<size_t> Read(uint64_t offset, size_t n, char* scratch) const = 0;
+  virtual const std::string& path() const = 0;
+};
+
+// A read-only shared mapping of a file (mmap). length may exceed the file's current size:
+// bytes appended later through another descriptor become visible (one page cache); only
+// bytes inside the file may be touched.
+class MappedFile {
+ public:
+  virtual ~MappedFile() = default;
+  virtual const char* data() const = 0;
+  virtual size_t length() const = 0;
+};
+
 class FileSystem {
  public:
   virtual ~FileSystem() = default;
@@ -55,6 +74,8 @@ class FileSystem {
   virtual Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path,
                                                                 bool append) = 0;
   virtual Result<std::unique_ptr<SequentialFile>> NewSequentialFile(const std::string& path) = 0;
+  virtual Result<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(const std::string& path) = 0;
+  virtual Result<std::unique_ptr<MappedFile>> MapFile(const std::string& path, size_t length) = 0;
   virtual bool FileExists(const std::string& path) = 0;
   virtual Result<uint64_t> GetFileSize(const std::string& path) = 0;
   virtual Result<std::vector<std::string>> GetChildren(const std::string& dir) = 0;

@@ -30,6 +30,7 @@ Entry* Database::Find(std::string_view key, int64_t now_ms) {
   Entry* e = Peek(key, now_ms);
   if (e) {
     stats_->hits++;
+    if (tier_hook_ && e->value.tiered()) tier_hook_->OnAccess(*this, e, false, now_ms);
     Touch(e, now_ms);
   } else {
     stats_->misses++;
@@ -44,7 +45,10 @@ Entry* Database::FindForWrite(std::string_view key, int64_t now_ms) {
     ExpireNow(e);
     return nullptr;
   }
-  if (e) Touch(e, now_ms);
+  if (e) {
+    if (tier_hook_ && e->value.tiered()) tier_hook_->OnAccess(*this, e, true, now_ms);
+    Touch(e, now_ms);
+  }
   return e;
 }
 

@@ -27,6 +27,16 @@ class KeyspaceListener {
   virtual void OnKeyExpired(int db, std::string_view key) = 0;
 };
 
+class Database;
+// Called when a command finds a key whose value lives in a tier segment (tier/), before
+// the command sees it: the tier manager loads it back into RAM when the command writes it
+// or it is read often, and otherwise leaves warm strings in place (zero-copy reads).
+class TierAccessHook {
+ public:
+  virtual ~TierAccessHook() = default;
+  virtual void OnAccess(Database& db, Entry* e, bool for_write, int64_t now_ms) = 0;
+};
+
 struct KeyspaceStats {
   uint64_t expired_keys = 0;
   uint64_t evicted_keys = 0;
@@ -93,6 +103,8 @@ class Database {
   size_t ActiveExpire(int64_t now_ms, size_t max_buckets, int64_t deadline_us,
                       const Clock* clock);
 
+  void set_tier_hook(TierAccessHook* h) { tier_hook_ = h; }
+
   Table& table() { return *table_; }
   size_t MemoryUsage() const { return table_->MemoryUsage(); }
 
@@ -103,6 +115,7 @@ class Database {
   KeyspaceListener* listener_;
   KeyspaceStats* stats_;
   std::unique_ptr<Table> table_;
+  TierAccessHook* tier_hook_ = nullptr;
   size_t expires_ = 0;
   uint64_t expire_cursor_ = 0;
 };

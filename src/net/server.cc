@@ -432,6 +432,8 @@ int NetServer::Run() {
             spdlog::warn("Received {}, scheduling shutdown...",
                          si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
             stop_ = true;
+          } else if (si.ssi_signo == SIGHUP) {
+            for (auto& hook : sighup_hooks) hook();
           }
         }
         continue;

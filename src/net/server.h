@@ -39,6 +39,8 @@ class NetServer {
   // While any probe says true (a background rewrite is running), the loop polls instead
   // of sleeping, so the paced background work keeps moving when clients are idle.
   std::vector<std::function<bool()>> busy_probes;
+  // Run on the loop when SIGHUP arrives (main: reopen the log file for logrotate).
+  std::vector<std::function<void()>> sighup_hooks;
 
  private:
   struct Conn;

@@ -2,13 +2,20 @@
 
 #include <fmt/format.h>
 
+#include "tier/tier_manager.h"
 #include "types/serialize.h"
 
 namespace ferrite {
 
-ckpt::Record MakeRecord(int db, const Entry& e, std::string* scratch) {
+ckpt::Record MakeRecord(int db, const Entry& e, std::string* scratch, std::set<uint32_t>* refs) {
   std::string_view bytes;
   scratch->clear();
+  if (refs && e.value.tiered()) {
+    *scratch = tier::TierManager::EncodeRef(e.value);
+    refs->insert(e.value.tier_segment());
+    return ckpt::Record{uint32_t(db), uint8_t(uint8_t(e.value.type()) | ckpt::kTierRefFlag), e.expire_ms, e.key(),
+                        *scratch};
+  }
   if (e.value.is_string()) {
     bytes = e.value.GetString(scratch);
   } else {
@@ -24,7 +31,9 @@ Status ApplyRecord(Engine* engine, const std::string& path, const ckpt::Record& 
     return Status::Corruption(fmt::format("{}: database {} does not exist here (server.databases = {})",
                                           path, r.db, engine->db_count()));
   }
-  if (r.type < uint8_t(ValueType::kString) || r.type > uint8_t(ValueType::kHash)) {
+  bool ref = r.type & ckpt::kTierRefFlag;
+  uint8_t type = uint8_t(r.type & ~ckpt::kTierRefFlag);
+  if (type < uint8_t(ValueType::kString) || type > uint8_t(ValueType::kHash)) {
     return Status::NotSupported(fmt::format("{}: value type {} of key '{}' is not supported by this build",
                                             path, r.type, std::string(r.key.substr(0, 64))));
   }
@@ -33,7 +42,15 @@ Status ApplyRecord(Engine* engine, const std::string& path, const ckpt::Record& 
     return Status::Ok();
   }
   Value v;
-  if (r.type == uint8_t(ValueType::kString)) {
+  if (ref) {
+    if (!engine->tier()) {
+      return Status::NotSupported(fmt::format("{}: key '{}' is in a tier segment but tiered storage is not set up",
+                                              path, std::string(r.key.substr(0, 64))));
+    }
+    auto adopted = engine->tier()->AdoptRef(type, r.value, r.key.substr(0, 64));
+    if (!adopted.ok()) return Status::Corruption(fmt::format("{}: {}", path, adopted.status().message()));
+    v = std::move(adopted.value());
+  } else if (r.type == uint8_t(ValueType::kString)) {
     v = Value::String(r.value);
   } else {
     auto decoded = DecodeCollection(ValueType(r.type), r.value, limits);

@@ -2,6 +2,7 @@
 // Checkpoint records <-> keyspace entries, shared by the checkpoint (manager.cc) and the
 // AOF's checkpoint preamble (aof.cc).
 
+#include <set>
 #include <string>
 
 #include "commands/engine.h"
@@ -10,7 +11,9 @@
 namespace ferrite {
 
 // The record for one entry; scratch holds the encoded collection (valid while it lives).
-ckpt::Record MakeRecord(int db, const Entry& e, std::string* scratch);
+// With refs, a value in a tier segment is written as a reference to it (and its segment
+// added to refs); without, its bytes are read and written in full.
+ckpt::Record MakeRecord(int db, const Entry& e, std::string* scratch, std::set<uint32_t>* refs = nullptr);
 
 // Inserts a record into the engine's databases. Keys already expired at now_ms are
 // skipped and counted in *expired. Errors name the file (path) and the key.

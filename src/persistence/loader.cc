@@ -1,5 +1,7 @@
 #include "persistence/loader.h"
 
+#include "tier/tier_manager.h"
+
 namespace ferrite {
 
 BackgroundLoader::BackgroundLoader(Engine* engine) : engine_(engine) {}
@@ -58,6 +60,17 @@ bool BackgroundLoader::PushKey(uint32_t db, std::string_view key, Value value, i
   return Push(std::move(it));
 }
 
+bool BackgroundLoader::PushTierRef(uint32_t db, std::string_view key, uint8_t type, std::string_view ref,
+                                   int64_t expire_ms) {
+  Item it;
+  it.db = db;
+  it.key.assign(key);
+  it.tier_ref.assign(ref);
+  it.tier_type = type;
+  it.expire_ms = expire_ms;
+  return Push(std::move(it));
+}
+
 bool BackgroundLoader::PushCommand(ArgList args) {
   Item it;
   it.is_command = true;
@@ -97,6 +110,22 @@ bool BackgroundLoader::Step(int64_t budget_us) {
         ++commands_;
       } else {
         Database& db = engine_->db(int(it.db));
+        if (!it.tier_ref.empty()) {  // the value stays in its tier segment
+          auto v = engine_->tier() ? engine_->tier()->AdoptRef(it.tier_type, it.tier_ref, it.key)
+                                   : Result<Value>(Status::NotSupported(
+                                         "key '" + it.key + "' is in a tier segment but tiered storage is not set up"));
+          if (!v.ok()) {
+            {
+              std::lock_guard<std::mutex> lk(mu_);
+              cancelled_ = true;
+            }
+            cv_.notify_all();
+            done_ = true;
+            status_ = Status::Corruption("Cannot load the checkpoint: " + v.status().message());
+            return true;
+          }
+          it.value = std::move(v.value());
+        }
         Entry* e = db.Insert(it.key, std::move(it.value));
         if (it.expire_ms) db.SetExpire(e, it.expire_ms);
         ++keys_;

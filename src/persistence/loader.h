@@ -28,6 +28,9 @@ class BackgroundLoader {
     std::string key;
     Value value;
     std::vector<std::string> argv;
+    // A value in a tier segment (#7): the checkpoint's reference, adopted on the loop.
+    std::string tier_ref;
+    uint8_t tier_type = 0;
   };
 
   explicit BackgroundLoader(Engine* engine);
@@ -38,6 +41,7 @@ class BackgroundLoader {
 
   // Producer side (loader thread). False: the load was cancelled, stop producing.
   bool PushKey(uint32_t db, std::string_view key, Value value, int64_t expire_ms);
+  bool PushTierRef(uint32_t db, std::string_view key, uint8_t type, std::string_view ref, int64_t expire_ms);
   bool PushCommand(ArgList args);
 
   // Consumer side (loop thread): applies batches for about budget_us. Returns true once

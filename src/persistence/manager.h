@@ -5,6 +5,7 @@
 
 #include <future>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -95,6 +96,11 @@ class PersistenceManager : public PersistenceControl {
   // Checkpoint state.
   std::unique_ptr<Snapshot> ckpt_snapshot_;
   std::unique_ptr<ckpt::Writer> ckpt_writer_;
+  // Tier segments the checkpoint being written references (#7); image_open_: the tier
+  // manager was told an image is in progress (it deletes no segment meanwhile).
+  std::set<uint32_t> ckpt_refs_;
+  bool ckpt_image_open_ = false;
+  void EndCheckpointImage(bool ok);
   Status ckpt_error_;
   int64_t last_save_s_ = 0;
   bool last_bgsave_ok_ = true;

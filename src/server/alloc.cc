@@ -4,8 +4,10 @@
 
 #include <malloc.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <new>
+#include <string>
 
 #include "base/memory.h"
 
@@ -24,8 +26,47 @@
 
 namespace {
 
+#if defined(FERRITE_USE_MIMALLOC)
+// #8: the allocator as INFO memory / MEMORY STATS, MALLOC-STATS and PURGE see it.
+// Walks the calling thread's heap page by page (not block by block): O(pages), cheap enough
+// for INFO. mimalloc's own counters are not kept in release builds, so they are not used.
+bool MimallocStats(ferrite::memory::AllocatorStats* out) {
+  *out = {};
+  mi_heap_visit_blocks(
+      mi_heap_get_default(), /*visit_all_blocks=*/false,
+      [](const mi_heap_t*, const mi_heap_area_t* area, void* block, size_t, void* arg) {
+        if (block == nullptr && area != nullptr) {
+          auto* st = static_cast<ferrite::memory::AllocatorStats*>(arg);
+          st->allocated += area->used * area->full_block_size;
+          st->active += area->committed;
+        }
+        return true;
+      },
+      out);
+  return out->active > 0;
+}
+void MimallocPurge() { mi_collect(true); }
+std::string MimallocReport() {
+  std::string out;
+  mi_stats_print_out(
+      [](const char* msg, void* arg) { static_cast<std::string*>(arg)->append(msg); }, &out);
+  return out;
+}
+#endif
+
 struct HookMark {
-  HookMark() { ferrite::memory::g_hooked = true; }
+  HookMark() {
+    ferrite::memory::g_hooked = true;
+#if defined(FERRITE_USE_MIMALLOC)
+    static char name[32];
+    int v = mi_version();  // e.g. 209 = 2.0.9
+    snprintf(name, sizeof(name), "mimalloc-%d.%d.%d", v / 100, (v / 10) % 10, v % 10);
+    ferrite::memory::g_allocator.name = name;
+    ferrite::memory::g_allocator.stats = MimallocStats;
+    ferrite::memory::g_allocator.purge = MimallocPurge;
+    ferrite::memory::g_allocator.report = MimallocReport;
+#endif
+  }
 } hook_mark;
 
 inline void* Alloc(size_t n) {

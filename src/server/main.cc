@@ -1,6 +1,8 @@
 // ferrite: the server binary. Parses the command line and the TOML configuration, sets up
 // logging, the data directory and the pidfile, builds the Engine and runs the loop.
 
+#include <pthread.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,17 +13,20 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
 #include <CLI/CLI.hpp>
-#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/details/file_helper.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "base/clock.h"
 #include "base/memory.h"
 #include "commands/engine.h"
+#include "commands/tier_config.h"  // #7
 #include "config/config.h"
 #include "io/file_system.h"
 #include "metrics/exporter.h"      // #8
@@ -41,13 +46,54 @@ spdlog::level::level_enum LogLevel(const std::string& s) {
   return spdlog::level::info;  // notice
 }
 
+// The log file sink (#8): appends to `logfile`, and Reopen() opens the path again, so
+// logrotate's "move the file, send SIGHUP" works: lines after the signal go to a new file
+// at the configured path. The new file is opened before the old one is let go, so a
+// failed reopen keeps logging where it was. Any thread may log; the sink's mutex orders
+// writes against the swap.
+class ReopenableFileSink final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  explicit ReopenableFileSink(std::string path) : path_(std::move(path)) {
+    file_ = std::make_unique<spdlog::details::file_helper>();
+    file_->open(path_, false);  // throws spdlog_ex
+  }
+  const std::string& path() const { return path_; }
+  Status Reopen() {
+    auto fresh = std::make_unique<spdlog::details::file_helper>();
+    try {
+      fresh->open(path_, false);
+    } catch (const spdlog::spdlog_ex& e) {
+      return Status::IOError(e.what());
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    file_->flush();
+    file_ = std::move(fresh);  // the old file is closed here
+    return Status::Ok();
+  }
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    spdlog::memory_buf_t buf;
+    formatter_->format(msg, buf);
+    file_->write(buf);
+  }
+  void flush_() override { file_->flush(); }
+
+ private:
+  std::string path_;
+  std::unique_ptr<spdlog::details::file_helper> file_;
+};
+
+std::shared_ptr<ReopenableFileSink> g_log_file;  // null when logging to stdout
+
 Status SetupLogging(const Config& c) {
   std::shared_ptr<spdlog::logger> logger;
   try {
     if (c.server.logfile.empty()) {
       logger = spdlog::stdout_color_mt("ferrite");
     } else {
-      logger = spdlog::basic_logger_mt("ferrite", c.server.logfile);
+      g_log_file = std::make_shared<ReopenableFileSink>(c.server.logfile);
+      logger = std::make_shared<spdlog::logger>("ferrite", g_log_file);
     }
   } catch (const spdlog::spdlog_ex& e) {
     return Status::IOError("cannot open logfile '" + c.server.logfile + "': " + e.what());
@@ -62,15 +108,11 @@ Status SetupLogging(const Config& c) {
 // Features whose configuration is accepted before their implementation lands say so at
 // start-up, so nobody believes data is being persisted when it is not.
 void WarnUnimplemented(const Config& c) {
-  if (c.persistence.checkpoint_compression != "none") {
-    spdlog::info("persistence.checkpoint_compression = \"{}\" is accepted; this build writes "
-                 "uncompressed checkpoint blocks", c.persistence.checkpoint_compression);
-  }
   if (!c.persistence.aof_enabled && !c.persistence.checkpoint_enabled) {
     spdlog::warn("persistence is off (no AOF, no checkpoints): data lives in memory only");
   }
-  if (!c.storage.cold_tier_path.empty() || c.storage.archive.enabled) {
-    spdlog::warn("tiered storage is configured but not implemented in this build yet");
+  if (!c.storage.enabled && (!c.storage.cold_tier_path.empty() || c.storage.archive.enabled)) {
+    spdlog::warn("[storage] tier settings are given but storage.enabled = false: values stay in RAM");
   }
 }
 
@@ -79,6 +121,18 @@ void WarnUnimplemented(const Config& c) {
 
 int main(int argc, char** argv) {
   using namespace ferrite;
+  // #8: SIGTERM, SIGINT and SIGHUP are blocked before any thread starts, so every thread
+  // inherits the mask and the signals reach only the loop's signalfd (NetServer). A thread
+  // started with them unblocked (a tier worker, the loader) would take SIGTERM by its
+  // default action, death without the shutdown save, and SIGHUP likewise.
+  {
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  }
   CLI::App app{"Ferrite: a Redis-compatible key-value server with fork-less persistence"};
   std::string config_path;
   std::optional<int> port;
@@ -147,7 +201,28 @@ int main(int argc, char** argv) {
   spdlog::info("Ferrite {} starting, pid={}, data dir {}", kVersion, getpid(), abs_dir);
   WarnUnimplemented(config);
 
+  // #7: tiered storage. The segments on disk are opened before loading: checkpoints
+  // reference them. Declared before the persistence manager, so it outlives it.
+  tier::TierManager tiers(TierOptionsFromConfig(config), FileSystem::Default(), Clock::Real());
+  if (Status st = tiers.Open(); !st.ok()) {
+    spdlog::critical("Tiered storage: {}", st.message());
+    return 1;
+  }
+  {
+    std::vector<Database*> dbs;
+    for (int i = 0; i < engine->db_count(); i++) dbs.push_back(&engine->db(i));
+    tiers.Attach(std::move(dbs), LimitsFromConfig(config));
+  }
+  engine->set_tier(&tiers);
+  if (config.storage.enabled) {
+    spdlog::info("Tiered storage on: hot {} MB in RAM, warm {} MB in {}, cold in {} ({}){}",
+                 config.storage.hot_tier_size >> 20, config.storage.warm_tier_size >> 20, tiers.options().dir,
+                 tiers.options().cold_dir, config.storage.cold_tier_compression,
+                 config.storage.archive.enabled ? ", archive in s3://" + config.storage.archive.bucket : "");
+  }
+
   PersistenceManager persistence(engine.get(), FileSystem::Default(), Clock::Real());
+  memory::MarkStartup();  // #8: used_memory_startup / startup.allocated, before any data
   // Loading runs in the background once the port is open: INFO and PING answer, other
   // commands get -LOADING until the data is in (a load failure exits with status 1).
   if (Status st = persistence.StartLoading(); !st.ok()) {
@@ -156,9 +231,23 @@ int main(int argc, char** argv) {
   }
 
   NetServer server(engine.get());
+  tiers.SetPost([&server](std::function<void()> fn) { server.Post(std::move(fn)); });  // #7
   server.before_sleep_hooks.push_back([&persistence] { return persistence.BeforeSleep(); });
   server.shutdown_hooks.push_back([&persistence] { persistence.Shutdown(); });
   server.busy_probes.push_back([&persistence] { return persistence.Busy(); });
+  // #8: SIGHUP reopens the log file (logrotate: mv, then kill -HUP / systemctl reload).
+  server.sighup_hooks.push_back([] {
+    if (!g_log_file) {
+      spdlog::info("Received SIGHUP: logging to standard output, nothing to reopen");
+      return;
+    }
+    if (Status st = g_log_file->Reopen(); !st.ok()) {
+      spdlog::warn("Received SIGHUP, cannot reopen the log file {}: {}", g_log_file->path(),
+                   st.message());
+      return;
+    }
+    spdlog::info("Received SIGHUP, log file {} reopened", g_log_file->path());
+  });
   if (Status st = server.Listen(config.server.bind, int(config.server.port)); !st.ok()) {
     spdlog::critical("{}", st.message());
     return 1;
@@ -183,6 +272,7 @@ int main(int argc, char** argv) {
   // ---- end #8
   spdlog::info("Ready to accept connections tcp on {}:{}", config.server.bind, server.port());
   int rc = server.Run();
+  tiers.StopWorkers();  // #7: no tier job posts to the loop after this
   if (rc == 0) rc = engine->exit_code;
   metrics_http.Stop();  // #8
   spdlog::info("Ferrite is now ready to exit, bye bye...");

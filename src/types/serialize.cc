@@ -97,6 +97,11 @@ void XorHash(uint8_t acc[16], std::string_view a, std::string_view b) {
 }  // namespace
 
 void EncodeCollection(const Value& v, std::string* out) {
+  if (v.tiered()) {  // a collection in a tier segment: its stored bytes are this blob
+    Value hot = v.Clone();
+    if (!hot.empty()) EncodeCollection(hot, out);
+    return;
+  }
   PutVarint(out, Count(v));
   switch (v.type()) {
     case ValueType::kHash:
@@ -184,6 +189,7 @@ Result<Value> DecodeCollection(ValueType t, std::string_view blob, const Collect
 }
 
 std::string CanonicalBytes(const Value& v) {
+  if (v.tiered() && !v.is_string()) return CanonicalBytes(v.Clone());
   std::string out;
   if (v.is_string()) {
     std::string scratch;
@@ -216,6 +222,11 @@ std::string CanonicalBytes(const Value& v) {
 
 void ForEachRebuildCommand(std::string_view key, const Value& v, size_t batch,
                            const std::function<void(const std::vector<std::string_view>&)>& fn) {
+  if (v.tiered()) {
+    Value hot = v.Clone();
+    if (!hot.empty()) ForEachRebuildCommand(key, hot, batch, fn);
+    return;
+  }
   std::vector<std::string_view> argv;
   const char* cmd = v.type() == ValueType::kHash   ? "HSET"
                     : v.type() == ValueType::kSet  ? "SADD"

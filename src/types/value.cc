@@ -21,7 +21,21 @@ StrBlock* AllocBlock(size_t cap) {
   return b;
 }
 
+TierResolver* g_tier_resolver = nullptr;
+
 }  // namespace
+
+void SetTierResolver(TierResolver* r) { g_tier_resolver = r; }
+TierResolver* GetTierResolver() { return g_tier_resolver; }
+
+Value Value::Tiered(ValueType t, uint32_t segment, uint32_t offset, uint32_t length) {
+  Value v;
+  v.set_meta(t, Encoding::kTiered);
+  memcpy(v.payload_, &segment, 4);
+  memcpy(v.payload_ + 4, &offset, 4);
+  v.len_ = length;
+  return v;
+}
 
 Value Value::String(std::string_view s) {
   Value v;
@@ -83,6 +97,9 @@ void Value::Free() {
     case Encoding::kIntSet:
       pack::Free(pack());
       break;
+    case Encoding::kTiered:
+      if (g_tier_resolver) g_tier_resolver->Release(*this);
+      break;
     default:
       break;
   }
@@ -105,6 +122,9 @@ std::string_view Value::GetString(std::string* scratch) const {
       memcpy(&b, payload_, sizeof(b));
       return {b->data, len_};
     }
+    case Encoding::kTiered:
+      if (g_tier_resolver && is_string()) return g_tier_resolver->StringBytes(*this, scratch);
+      return {};
     default:
       return {};
   }
@@ -130,6 +150,10 @@ size_t Value::StringLength() const {
     }
     case Encoding::kInline: return ilen_;
     case Encoding::kHeap: return len_;
+    case Encoding::kTiered: {
+      std::string scratch;
+      return GetString(&scratch).size();
+    }
     default: return 0;
   }
 }
@@ -151,7 +175,7 @@ char* Value::MutableString(size_t new_len) {
     b = AllocBlock(std::max<size_t>(new_len, 16));
     memcpy(b->data, cur.data(), std::min(cur.size(), new_len));
     size_t old = cur.size();
-    Reset();
+    Free();  // a tiered value's record becomes dead space
     len_ = static_cast<uint32_t>(old);
     set_meta(ValueType::kString, Encoding::kHeap);
   }
@@ -163,6 +187,7 @@ char* Value::MutableString(size_t new_len) {
 }
 
 Value Value::Clone() const {
+  if (encoding() == Encoding::kTiered) return g_tier_resolver ? g_tier_resolver->Load(*this) : Value();
   if (is_string()) {
     std::string scratch;
     Value v = String(GetString(&scratch));
@@ -187,6 +212,7 @@ const char* Value::EncodingName() const {
     case Encoding::kObject: return ptr()->encoding_name();
     case Encoding::kPack: return "listpack";
     case Encoding::kIntSet: return "intset";
+    case Encoding::kTiered: return g_tier_resolver ? g_tier_resolver->EncodingName(*this) : "raw";
   }
   return "unknown";
 }

@@ -9,8 +9,9 @@
 //   [ payload: 8 bytes ptr/int | 4 bytes len | 2 bytes | ilen | meta ]
 //   meta = type (low 4 bits) | encoding (high 4 bits)
 //
-// A later tier location (segment id + offset) fits the same payload with its own
-// encoding, so entries need not grow when values move out of RAM.
+//   tiered:                   segment id (4) + record offset (4) in the payload, record
+//                             length in len (tier/segment.h); the entry does not grow
+//                             when its value moves out of RAM.
 
 #include <cstdint>
 #include <cstring>
@@ -28,7 +29,29 @@ enum class Encoding : uint8_t {
   kObject = 3,  // collection object (full structure)
   kPack = 4,    // small collection packed in one PackBlock (types/pack.h): "listpack"
   kIntSet = 5,  // small set of integers: a PackBlock of sorted int64s: "intset"
+  kTiered = 6,  // the value's bytes live in a tier segment file (tier/): segment id + offset
 };
+
+class Value;
+// Reaches the tier manager from a tiered value (tier/tier_manager.h implements it; one per
+// process, set while it lives). Loop thread only.
+class TierResolver {
+ public:
+  virtual ~TierResolver() = default;
+  // The value is being dropped or replaced: its record in the segment becomes dead space.
+  virtual void Release(const Value& v) = 0;
+  // A string value's bytes: a view into the warm segment's mapping (zero-copy), or read
+  // from a cold / archived segment into scratch (synchronously: a fallback; the engine
+  // fetches cold values off the loop before commands run).
+  virtual std::string_view StringBytes(const Value& v, std::string* scratch) = 0;
+  // The value decoded back into RAM (any type); an empty Value if it cannot be read (the
+  // error is logged and counted).
+  virtual Value Load(const Value& v) = 0;
+  // OBJECT ENCODING of the value as it would be in RAM.
+  virtual const char* EncodingName(const Value& v) = 0;
+};
+void SetTierResolver(TierResolver* r);
+TierResolver* GetTierResolver();
 
 struct PackBlock;
 
@@ -69,6 +92,24 @@ class Value {
   static Value FromObject(Object* obj);  // takes ownership
   static Value FromPack(ValueType t, PackBlock* b, Encoding e = Encoding::kPack);
   Value Clone() const;                   // deep copy (COPY command)
+  // A value whose bytes are record `offset` (of `length` bytes) in tier segment `segment`.
+  static Value Tiered(ValueType t, uint32_t segment, uint32_t offset, uint32_t length);
+  bool tiered() const { return encoding() == Encoding::kTiered; }
+  uint32_t tier_segment() const {
+    uint32_t v;
+    memcpy(&v, payload_, 4);
+    return v;
+  }
+  uint32_t tier_offset() const {
+    uint32_t v;
+    memcpy(&v, payload_ + 4, 4);
+    return v;
+  }
+  uint32_t tier_length() const { return len_; }
+  // Drops a tiered value without releasing its record (a reference never counted live).
+  void ForgetTierRef() {
+    if (encoding() == Encoding::kTiered) Reset();
+  }
 
   ValueType type() const { return static_cast<ValueType>(meta_ & 0x0F); }
   Encoding encoding() const { return static_cast<Encoding>(meta_ >> 4); }

@@ -40,7 +40,8 @@ REDIS_FLAG = {
 class Server:
     """One server process on a free port in its own temporary directory."""
 
-    def __init__(self, dir=None, aof=None, timestamps=False, persistence=None, **settings):
+    def __init__(self, dir=None, aof=None, timestamps=False, persistence=None, storage=None, archive=None,
+                 **settings):
         """aof: None (off) or an fsync policy ("always", "everysec", "no"). dir: reuse a data
         directory (a restart); the directory is then kept when the server stops."""
         self.own_dir = dir is None
@@ -72,14 +73,23 @@ class Server:
                 lines.append(f"{k} = {v}" if isinstance(v, int) else f'{k} = "{v}"')
             lines += ["[persistence]", f"aof_enabled = {'true' if aof else 'false'}",
                       f'aof_sync_policy = "{aof or "everysec"}"', "aof_rewrite_percentage = 0",
-                      f"aof_timestamp_enabled = {'true' if timestamps else 'false'}",
-                      "checkpoint_enabled = false"]
+                      f"aof_timestamp_enabled = {'true' if timestamps else 'false'}"]
+            if "checkpoint_enabled" not in (persistence or {}):
+                lines.append("checkpoint_enabled = false")
             # Tests read the AOF as RESP; the preamble (on by default, as Redis's) is tested
             # where a test asks for it.
             persistence = {"aof_use_checkpoint_preamble": False, **(persistence or {})}
             for k, v in persistence.items():  # extra [persistence] keys
                 lines.append(f"{k} = {str(v).lower()}" if isinstance(v, bool) else
                              f"{k} = {v}" if isinstance(v, int) else f'{k} = "{v}"')
+            def toml(v):
+                if isinstance(v, bool):
+                    return str(v).lower()
+                return str(v) if isinstance(v, (int, float)) else f'"{v}"'
+            for section, keys in (("storage", storage), ("storage.archive", archive)):
+                if keys:  # [storage] / [storage.archive] (#7 tiered storage)
+                    lines.append(f"[{section}]")
+                    lines += [f"{k} = {toml(v)}" for k, v in keys.items()]
             with open(conf, "w") as f:
                 f.write("\n".join(lines) + "\n")
             cmd = [binary, "--config", conf]

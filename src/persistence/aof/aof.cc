@@ -1,5 +1,7 @@
 #include "persistence/aof/aof.h"
 
+#include "tier/tier_manager.h"
+
 #include "persistence/apply_record.h"
 #include "types/serialize.h"
 
@@ -414,15 +416,31 @@ Status Aof::WritePreambleBase(WritableFile* out) {
   if (Status st = w.Begin(PreambleHeader()); !st.ok()) return st;
   int64_t now = clock_->NowMs();
   std::string scratch;
+  tier::TierManager* tier = engine_->tier();
+  std::set<uint32_t> refs;
   for (int i = 0; i < engine_->db_count(); i++) {
     Database& db = engine_->db(i);
     Status st = Status::Ok();
     db.ForEach([&](const Entry& e) {
-      if (st.ok() && !db.IsExpired(e, now)) st = w.Add(MakeRecord(i, e, &scratch));
+      if (st.ok() && !db.IsExpired(e, now)) st = w.Add(MakeRecord(i, e, &scratch, tier ? &refs : nullptr));
     });
     if (!st.ok()) return st;
   }
-  return w.Finish();
+  if (tier) {
+    if (Status st = tier::TierManager::SyncPaths(fs_, tier->PrepareImage(refs)); !st.ok()) return st;
+  }
+  Status st = w.Finish();
+  if (tier && st.ok()) {
+    tier->BeginImage();
+    tier->EndImage(1, true, refs);
+  }
+  return st;
+}
+
+void Aof::EndImage(bool ok) {
+  if (!image_open_) return;
+  image_open_ = false;
+  if (engine_->tier()) engine_->tier()->EndImage(1, ok, base_refs_);
 }
 
 void Aof::AppendDump(std::string* out) {
@@ -451,7 +469,9 @@ void Aof::EmitFrozen(int db, const Entry& e) {
   if (e.expire_ms && e.expire_ms <= freeze_ms_) return;  // already expired at the cut
   if (base_ckpt_) {
     std::string scratch;
-    if (rewrite_error_.ok()) rewrite_error_ = base_ckpt_->Add(MakeRecord(db, e, &scratch));
+    if (rewrite_error_.ok()) {
+      rewrite_error_ = base_ckpt_->Add(MakeRecord(db, e, &scratch, engine_->tier() ? &base_refs_ : nullptr));
+    }
     return;
   }
   if (db != base_selected_db_) {
@@ -497,6 +517,11 @@ Status Aof::StartRewrite(uint64_t epoch) {
   base_selected_db_ = -1;
   selected_db_ = -1;  // the incremental part starts with its own SELECT
   rewrite_error_ = Status::Ok();
+  base_refs_.clear();
+  if (engine_->tier()) {
+    engine_->tier()->BeginImage();
+    image_open_ = true;
+  }
   freeze_ms_ = clock_->NowMs();
   rewrite_start_us_ = clock_->MonotonicUs();
   snapshot_ = std::make_unique<Snapshot>(engine_, clock_,
@@ -512,6 +537,7 @@ int64_t Aof::rewrite_elapsed_ms() const {
 
 void Aof::AbortRewrite(const std::string& why) {
   if (!snapshot_) return;
+  EndImage(false);
   snapshot_->Stop();
   snapshot_.reset();
   base_ckpt_.reset();
@@ -562,6 +588,9 @@ Status Aof::FinishRewrite() {
       st = base_out_->Append(std::string_view(chunk.data(), n.value()));
     }
   }
+  if (st.ok() && engine_->tier()) {  // referenced tier segments are durable before the switch
+    st = tier::TierManager::SyncPaths(fs_, engine_->tier()->PrepareImage(base_refs_));
+  }
   if (st.ok()) st = base_out_->Sync();
   if (st.ok()) st = base_out_->Close();
   if (st.ok()) fs_->KillPoint("rewrite.before_rename");
@@ -569,6 +598,7 @@ Status Aof::FinishRewrite() {
   if (st.ok()) fs_->KillPoint("rewrite.after_rename");
   if (st.ok()) st = fs_->SyncDir(dir_);
   if (!st.ok()) return st;
+  EndImage(true);
   uint64_t emitted = snapshot_->entries_emitted();
   snapshot_.reset();
   base_out_.reset();

@@ -16,6 +16,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -172,6 +173,9 @@ class Aof : public PropagationSink {
   std::unique_ptr<Snapshot> snapshot_;
   std::unique_ptr<WritableFile> base_out_;
   std::unique_ptr<ckpt::Writer> base_ckpt_;  // preamble: the base as a checkpoint
+  std::set<uint32_t> base_refs_;             // tier segments the preamble references (#7)
+  bool image_open_ = false;                  // the tier manager was told (BeginImage)
+  void EndImage(bool ok);
   bool preamble_ = false;
   std::unique_ptr<WritableFile> incr_out_;
   std::string base_buf_;

@@ -28,7 +28,10 @@ namespace ferrite::ckpt {
 
 inline constexpr char kMagic[8] = {'F', 'E', 'R', 'R', 'C', 'K', 'P', 'T'};
 // Version 2 adds lz4-compressed entries blocks (0x03); a version-1 file is read as before.
-inline constexpr uint32_t kVersion = 2;
+// Version 3 adds tier references: a record whose type has bit 0x40 set holds
+// (segment, offset, length) of its value in a tier segment file instead of the value.
+inline constexpr uint32_t kVersion = 3;
+inline constexpr uint8_t kTierRefFlag = 0x40;
 enum BlockType : uint8_t {
   kHeader = 0x01,
   kEntries = 0x02,

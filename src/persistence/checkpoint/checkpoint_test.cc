@@ -70,7 +70,7 @@ TEST_F(CheckpointTest, Lz4ThreadedWriterRoundTripAndDamage) {
   std::string data = Bytes();
   uint32_t version;
   memcpy(&version, data.data() + 8, 4);
-  EXPECT_EQ(version, 2u);
+  EXPECT_EQ(version, ckpt::kVersion);
   EXPECT_NE(data.find(char(ckpt::kEntriesLz4)), std::string::npos);
   uint64_t keys;
   ASSERT_TRUE(ReadAll(&keys).ok());
