@@ -184,15 +184,16 @@ bool Engine::PrepareTiered(Session& s, const CommandSpec& spec, ArgList args, Re
   s.tier_wait = true;
   auto argv = std::make_shared<std::vector<std::string>>(args.begin(), args.end());
   uint64_t id = s.id;
-  tier_->Fetch(std::move(fetch), [this, id, argv](Status st) {
+  tier_->Fetch(std::move(fetch), [this, id, argv](Status st, std::shared_ptr<tier::TierManager::Fetched> got) {
     Session* ss = FindSession(id);
     if (!ss || !ss->tier_wait) return;
     ss->blocked = false;
     ss->tier_wait = false;
     ReplyBuilder out(OutputOf(*ss));
     out.set_resp3(ss->resp3);
+    bool exec = (*argv)[0].size() == 4 && strcasecmp((*argv)[0].c_str(), "exec") == 0;
     if (!st.ok()) {
-      if ((*argv)[0].size() == 4 && strcasecmp((*argv)[0].c_str(), "exec") == 0) {
+      if (exec) {
         ss->queued.clear();
         ss->in_multi = false;
         ss->multi_error = false;
@@ -201,10 +202,16 @@ bool Engine::PrepareTiered(Session& s, const CommandSpec& spec, ArgList args, Re
       out.Error("ERR " + st.message());
       RecordError(out.last_error());
     } else {
+      // The values are in RAM for this command; read-only commands leave rarely used ones
+      // where they were (tier::TierManager::Lend).
+      const CommandSpec* sp = table_.Find((*argv)[0]);
+      bool writes = exec || !sp || (sp->flags & cmd::kWrite);
+      tier_->Lend(*got, clock_->NowMs());
       std::vector<std::string_view> views(argv->begin(), argv->end());
       ss->tier_resume = true;
       Execute(*ss, views, out);
       ss->tier_resume = false;
+      tier_->Return(*got, writes);
     }
     Wake(ss);
   });
@@ -435,7 +442,12 @@ void Engine::Cron() {
   }
   ks_stats_.expire_cycle_cpu_us += uint64_t(clock_->MonotonicUs() - t0);
   if (config_.server.maxmemory > 0 && !loading_) PerformEviction();
-  if (tier_) tier_->Cron(now);
+  if (tier_) {
+    // While loading, references are still being adopted: segments look unused, so only
+    // demotion runs (a big AOF replay must not fill RAM past the hot budget).
+    if (loading_) tier_->MaybeDemote(now, 2000);
+    else tier_->Cron(now);
+  }
   memory::UpdatePeak();
   // instantaneous_ops_per_sec: average rate over the last 16 samples (one per cron tick).
   int64_t mono = clock_->MonotonicUs();

@@ -108,7 +108,7 @@ std::map<std::string, std::string> ParseInfo(std::string_view info) {
 }
 
 std::string Render(Engine& e) {
-  Fields f(ParseInfo(BuildInfo(e, {"server", "clients", "memory", "persistence", "stats", "cpu"})));
+  Fields f(ParseInfo(BuildInfo(e, {"server", "clients", "memory", "persistence", "stats", "cpu", "tiering"})));
   Writer w;
   int64_t now_ms = e.clock()->NowMs();
 
@@ -223,6 +223,55 @@ std::string Render(Engine& e) {
   w.One("ferrite_aof_fsync_latency_seconds", "gauge",
         "Worst append-only file fsync latency over the last 10-20 seconds.",
         f.Num("aof_fsync_latency_max_us") / 1e6);
+
+  // ---- tiered storage (#7): INFO tiering
+  w.One("ferrite_tiering_enabled", "gauge", "1 when tiered storage is on.", f.Num("tiering_enabled"));
+  w.Family("ferrite_tier_bytes", "gauge", "Live value bytes per tier (hot: used memory minus the keyspace table).");
+  for (const char* t : {"hot", "warm", "cold", "archive"}) {
+    w.Sample("ferrite_tier_bytes", {{"tier", t}}, f.Num(fmt::format("tier_{}_bytes", t)));
+  }
+  w.Family("ferrite_tier_keys", "gauge", "Values per tier outside RAM.");
+  for (const char* t : {"warm", "cold", "archive"}) {
+    w.Sample("ferrite_tier_keys", {{"tier", t}}, f.Num(fmt::format("tier_{}_keys", t)));
+  }
+  w.Family("ferrite_tier_segments", "gauge", "Segment files (or archived objects) per tier.");
+  for (const char* t : {"warm", "cold", "archive"}) {
+    w.Sample("ferrite_tier_segments", {{"tier", t}}, f.Num(fmt::format("tier_{}_segments", t)));
+  }
+  w.Family("ferrite_tier_reads_total", "counter", "Reads of values outside RAM, per tier.");
+  for (const char* t : {"warm", "cold", "archive"}) {
+    w.Sample("ferrite_tier_reads_total", {{"tier", t}}, f.Num(fmt::format("tier_reads_{}", t)));
+  }
+  w.One("ferrite_tier_dead_bytes", "gauge", "Bytes of dead records in segments (reclaimed by compaction).",
+        f.Num("tier_dead_bytes"));
+  struct TierCounter {
+    const char* name;
+    const char* help;
+    const char* field;
+  };
+  static const TierCounter kTierCounters[] = {
+      {"ferrite_tier_promotions_total", "Values moved back to RAM.", "tier_promotions"},
+      {"ferrite_tier_demotions_total", "Values moved out of RAM.", "tier_demotions"},
+      {"ferrite_tier_demote_failures_total", "Demotions that could not write (disk full).", "tier_demote_failures"},
+      {"ferrite_tier_recompressions_total", "Warm segments recompressed into cold ones.", "tier_recompressions"},
+      {"ferrite_tier_compactions_total", "Segments compacted.", "tier_compactions"},
+      {"ferrite_tier_archive_uploads_total", "Segments uploaded to the archive and verified.", "tier_archive_uploads"},
+      {"ferrite_tier_archive_upload_failures_total", "Failed archive uploads (retried).",
+       "tier_archive_upload_failures"},
+      {"ferrite_tier_archive_fetches_total", "Values read from the archive.", "tier_archive_fetches"},
+      {"ferrite_tier_read_errors_total", "Tier reads that failed (damaged record, archive down).",
+       "tier_read_errors"},
+  };
+  for (const auto& c : kTierCounters) w.One(c.name, "counter", c.help, f.Num(c.field));
+  w.Family("ferrite_tier_cold_read_latency_seconds", "summary",
+           "Cold and archive reads, queued to value read (helper thread).");
+  w.Sample("ferrite_tier_cold_read_latency_seconds", {{"quantile", "0.5"}},
+           f.Num("tier_cold_read_p50_usec") / 1e6);
+  w.Sample("ferrite_tier_cold_read_latency_seconds", {{"quantile", "0.99"}},
+           f.Num("tier_cold_read_p99_usec") / 1e6);
+  w.Sample("ferrite_tier_cold_read_latency_seconds_sum", {},
+           f.Num("tier_cold_read_avg_usec") * f.Num("tier_cold_read_count") / 1e6);
+  w.Sample("ferrite_tier_cold_read_latency_seconds_count", {}, f.Num("tier_cold_read_count"));
 
   // ---- SLOWLOG and LATENCY
   w.One("ferrite_slowlog_length", "gauge", "Entries in the slow log.", e.slowlog().size());

@@ -607,11 +607,12 @@ void TierManager::RecordColdLatency(int64_t us) {
   stats_.cold_read_hist[4 * b + q]++;
 }
 
-void TierManager::Fetch(std::vector<FetchKey> keys, std::function<void(Status)> done) {
+void TierManager::Fetch(std::vector<FetchKey> keys, std::function<void(Status, std::shared_ptr<Fetched>)> done) {
   struct FetchState {
     size_t pending = 0;
     Status first = Status::Ok();
-    std::function<void(Status)> done;
+    std::shared_ptr<Fetched> result = std::make_shared<Fetched>();
+    std::function<void(Status, std::shared_ptr<Fetched>)> done;
   };
   auto state = std::make_shared<FetchState>();
   state->done = std::move(done);
@@ -627,8 +628,8 @@ void TierManager::Fetch(std::vector<FetchKey> keys, std::function<void(Status)> 
     else stats_.reads_cold++;
     uint32_t segid = s->id, off = e->value.tier_offset(), len = e->value.tier_length();
     std::shared_ptr<RandomAccessFile> file = s->file;
-    std::string object_key = s->object_key, path = s->path;
-    std::string where = archived ? "s3://" + opt_.s3.bucket + "/" + object_key : path;
+    std::string object_key = s->object_key;
+    std::string where = archived ? "s3://" + opt_.s3.bucket + "/" + object_key : s->path;
     S3Client* s3 = s3_.get();
     int64_t t0 = clock_->MonotonicUs();
     state->pending++;
@@ -662,38 +663,74 @@ void TierManager::Fetch(std::vector<FetchKey> keys, std::function<void(Status)> 
         }
       }
       int64_t us = clock_->MonotonicUs() - t0;
-      Deliver([this, state, st, value = std::move(value), db, key, segid, off, us, archived]() mutable {
+      Deliver([this, state, st, value = std::move(value), db, key, segid, off, len, us, archived]() mutable {
         RecordColdLatency(us);
         if (archived && st.ok()) stats_.archive_fetches++;
         if (st.ok()) {
-          Install(db, key, segid, off, value);
+          state->result->items.push_back({db, key, segid, off, len, std::move(value), false});
         } else {
           stats_.read_errors++;
           if (state->first.ok()) {
             state->first = Status::IOError(fmt::format("tier read of key '{}' failed: {}", key, st.message()));
           }
         }
-        if (--state->pending == 0) state->done(state->first);
+        if (--state->pending == 0) state->done(state->first, state->result);
       });
     });
   }
-  if (state->pending == 0) state->done(Status::Ok());
+  if (state->pending == 0) state->done(Status::Ok(), state->result);
   else stats_.parked_commands++;
 }
 
-void TierManager::Install(int db, const std::string& key, uint32_t segid, uint32_t off, const std::string& bytes) {
-  if (db < 0 || size_t(db) >= dbs_.size()) return;
+Entry* TierManager::FindAt(int db, const std::string& key, uint32_t segid, uint32_t off) {
+  if (db < 0 || size_t(db) >= dbs_.size()) return nullptr;
   Entry* e = dbs_[size_t(db)]->table().Find(key, Table::Hash(key));
-  if (!e || !e->value.tiered() || e->value.tier_segment() != segid || e->value.tier_offset() != off) return;
-  Status st = Status::Ok();
-  Value v = Decode(uint8_t(e->value.type()), bytes, key, &st);
-  if (!st.ok()) {
-    stats_.read_errors++;
-    spdlog::error("Tier value does not decode: {}", st.message());
-    return;
+  if (!e || !e->value.tiered() || e->value.tier_segment() != segid || e->value.tier_offset() != off) return nullptr;
+  return e;
+}
+
+void TierManager::Lend(Fetched& f, int64_t now_ms) {
+  for (auto& it : f.items) {
+    Entry* e = FindAt(it.db, it.key, it.segment, it.offset);
+    if (!e) continue;  // changed since it was read: the command sees the new value
+    Status st = Status::Ok();
+    Value v = Decode(uint8_t(e->value.type()), it.bytes, it.key, &st);
+    if (!st.ok()) {
+      stats_.read_errors++;
+      spdlog::error("Tier value does not decode: {}", st.message());
+      continue;
+    }
+    if (Database::LfuDecayed(*e, now_ms) >= opt_.promote_lfu) {
+      e->value = std::move(v);  // for good: the record becomes dead space
+      stats_.promotions++;
+      continue;
+    }
+    // Lent: the record stays live, and the entry goes back to it after the command.
+    Value record = std::move(e->value);
+    record.ForgetTierRef();
+    e->value = std::move(v);
+    it.lent = true;
+    stats_.lent_reads++;
   }
-  e->value = std::move(v);
-  stats_.promotions++;
+}
+
+void TierManager::Return(Fetched& f, bool command_wrote) {
+  for (auto& it : f.items) {
+    if (!it.lent) continue;
+    it.lent = false;
+    Entry* e = it.db >= 0 && size_t(it.db) < dbs_.size()
+                   ? dbs_[size_t(it.db)]->table().Find(it.key, Table::Hash(it.key))
+                   : nullptr;
+    if (e && !command_wrote && !e->value.tiered()) {
+      ValueType t = e->value.type();
+      e->value = Value::Tiered(t, it.segment, it.offset, it.length);  // frees the RAM copy only
+      continue;
+    }
+    // Written (or deleted): the RAM value stays (or went); the record is dead space now —
+    // dropping this tiered value releases it (live bytes, dead list, count).
+    if (e && !e->value.tiered()) stats_.promotions++;
+    Value dead = Value::Tiered(ValueType::kString, it.segment, it.offset, it.length);
+  }
 }
 
 // ---------------------------------------------------------------- moves: warm -> cold, compaction
@@ -1097,6 +1134,10 @@ void TierManager::Cron(int64_t now_ms) {
   // Compaction, and segments nothing points to any more.
   for (auto& sp : segs_) {
     Seg* s = sp.get();
+    if (s && !s->busy && s->state == State::kArchived && s->live_values == 0) {
+      s->state = State::kRetired;  // its object and marker go once no image references it
+      continue;
+    }
     if (!s || s->busy || (s->state != State::kWarm && s->state != State::kCold)) continue;
     if (s->live_values == 0) {
       s->state = State::kRetired;
@@ -1224,8 +1265,9 @@ std::string TierManager::InfoSection() const {
   o += fmt::format("tier_archive_uploads:{}\r\ntier_archive_upload_failures:{}\r\ntier_archive_fetches:{}\r\n"
                    "tier_archive_deletes:{}\r\n",
                    s.archive_uploads, s.archive_upload_failures, s.archive_fetches, s.archive_deletes);
-  o += fmt::format("tier_segments_deleted:{}\r\ntier_read_errors:{}\r\ntier_parked_commands:{}\r\n",
-                   s.segments_deleted, s.read_errors, s.parked_commands);
+  o += fmt::format("tier_segments_deleted:{}\r\ntier_read_errors:{}\r\ntier_parked_commands:{}\r\n"
+                   "tier_lent_reads:{}\r\n",
+                   s.segments_deleted, s.read_errors, s.parked_commands, s.lent_reads);
   o += fmt::format("tier_cold_read_count:{}\r\ntier_cold_read_avg_usec:{}\r\ntier_cold_read_p50_usec:{}\r\n"
                    "tier_cold_read_p99_usec:{}\r\ntier_cold_read_max_usec:{}\r\n",
                    s.cold_read_count, avg, pct(0.5), pct(0.99), s.cold_read_us_max);

@@ -75,6 +75,7 @@ struct TierStats {
   uint64_t demote_failures = 0;
   uint64_t segments_deleted = 0;
   uint64_t parked_commands = 0;
+  uint64_t lent_reads = 0;  // cold/archived values read for one command and left where they are
   // Cold/archive read latency (microseconds, job queued -> value read): buckets of a
   // quarter power of two (bucket 4*b + q covers [2^b * (1 + q/4), 2^b * (1 + (q+1)/4))).
   uint64_t cold_read_us_total = 0, cold_read_count = 0, cold_read_us_max = 0;
@@ -136,9 +137,29 @@ class TierManager : public TierResolver, public TierAccessHook {
     int db;
     std::string key;
   };
-  // Reads the keys' cold/archived values on helper threads and installs them in RAM; runs
-  // done(status) on the loop when all are in (status: the first error, naming key + file).
-  void Fetch(std::vector<FetchKey> keys, std::function<void(Status)> done);
+  // The values a Fetch read, held until the waiting command runs.
+  struct Fetched {
+    struct Item {
+      int db;
+      std::string key;
+      uint32_t segment, offset, length;
+      std::string bytes;
+      bool lent = false;  // installed for one command only (see Lend)
+    };
+    std::vector<Item> items;
+  };
+  // Reads the keys' cold/archived values on helper threads; runs done(status, values) on
+  // the loop when all are read (status: the first error, naming the key and the file).
+  void Fetch(std::vector<FetchKey> keys, std::function<void(Status, std::shared_ptr<Fetched>)> done);
+  // Puts fetched values in RAM for the command about to run. A value read often (LFU
+  // counter >= promote_lfu) moves back to RAM for good; the others are lent: after the
+  // command, Return() puts the entry back on its (still valid) record, so a read of a
+  // rarely used value costs one read and no rewrite. Values changed since they were read
+  // are left alone.
+  void Lend(Fetched& f, int64_t now_ms);
+  // After the command: lent values go back to their records, unless the command wrote
+  // (then they stay in RAM, and the records become dead space).
+  void Return(Fetched& f, bool command_wrote);
 
   // ---- checkpoints (persistence)
   // A checkpoint record that references a segment: (segment, offset, length) as 12 bytes.
@@ -217,7 +238,7 @@ class TierManager : public TierResolver, public TierAccessHook {
   // Reads a record synchronously (warm from the mapping, cold with pread, archive from S3).
   Result<std::string_view> ReadValue(const Value& v, std::string* scratch, std::string* err_path);
   Value Decode(uint8_t type, std::string_view bytes, std::string_view key, Status* st);
-  void Install(int db, const std::string& key, uint32_t segid, uint32_t off, const std::string& bytes);
+  Entry* FindAt(int db, const std::string& key, uint32_t segid, uint32_t off);
   // Jobs.
   void Submit(std::function<void()> job);
   void Deliver(std::function<void()> fn);

@@ -209,19 +209,48 @@ TEST(TierManager, ColdValuesAreFetchedOffTheLoop) {
   for (int i = 0; i < 50; i++) keys.push_back({0, "k" + std::to_string(i)});
   bool done = false;
   Status result = Status::Ok();
-  f.mgr->Fetch(keys, [&](Status st) {
+  std::shared_ptr<TierManager::Fetched> got;
+  f.mgr->Fetch(keys, [&](Status st, std::shared_ptr<TierManager::Fetched> g) {
     done = true;
     result = st;
+    got = g;
   });
   ASSERT_TRUE(f.WaitFor([&] { return done; }));
   EXPECT_TRUE(result.ok()) << result.message();
+  ASSERT_EQ(got->items.size(), 50u);
+  uint64_t cold_before = f.mgr->GetUsage().cold_bytes;
+  // A read-only command borrows them: in RAM while it runs, back on their records after.
+  f.mgr->Lend(*got, 1000);
   for (int i = 0; i < 50; i++) {
     std::string k = "k" + std::to_string(i);
     Entry* e = db.table().Find(k, Table::Hash(k));
-    ASSERT_FALSE(e->value.tiered()) << k << " was fetched into RAM";
+    ASSERT_FALSE(e->value.tiered()) << k << " is in RAM for the command";
     std::string scratch;
     EXPECT_EQ(e->value.GetString(&scratch), BigValue(i, 2000));
   }
+  f.mgr->Return(*got, /*command_wrote=*/false);
+  for (int i = 0; i < 50; i++) {
+    std::string k = "k" + std::to_string(i);
+    EXPECT_TRUE(db.table().Find(k, Table::Hash(k))->value.tiered()) << k << " is back on its record";
+  }
+  EXPECT_EQ(f.mgr->GetUsage().cold_bytes, cold_before) << "no dead space from reads";
+  EXPECT_EQ(f.mgr->stats().lent_reads, 50u);
+  // A writing command keeps them in RAM; their records become dead space.
+  bool done2 = false;
+  f.mgr->Fetch(keys, [&](Status, std::shared_ptr<TierManager::Fetched> g) {
+    done2 = true;
+    got = g;
+  });
+  ASSERT_TRUE(f.WaitFor([&] { return done2; }));
+  f.mgr->Lend(*got, 1000);
+  f.mgr->Return(*got, /*command_wrote=*/true);
+  for (int i = 0; i < 50; i++) {
+    std::string k = "k" + std::to_string(i), scratch;
+    Entry* e = db.table().Find(k, Table::Hash(k));
+    ASSERT_FALSE(e->value.tiered());
+    EXPECT_EQ(e->value.GetString(&scratch), BigValue(i, 2000));
+  }
+  EXPECT_EQ(f.mgr->GetUsage().cold_values, 0u);
   EXPECT_GE(f.mgr->stats().cold_read_count, 1u);
 }
 
@@ -248,7 +277,7 @@ TEST(TierManager, CorruptColdRecordIsAnErrorNamingKeyAndFile) {
   }
   bool done = false;
   Status result = Status::Ok();
-  f.mgr->Fetch({{0, "victim"}}, [&](Status st) {
+  f.mgr->Fetch({{0, "victim"}}, [&](Status st, std::shared_ptr<TierManager::Fetched>) {
     done = true;
     result = st;
   });

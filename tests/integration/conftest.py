@@ -41,7 +41,7 @@ class Server:
     """One server process on a free port in its own temporary directory."""
 
     def __init__(self, dir=None, aof=None, timestamps=False, persistence=None, storage=None, archive=None,
-                 **settings):
+                 metrics=None, **settings):
         """aof: None (off) or an fsync policy ("always", "everysec", "no"). dir: reuse a data
         directory (a restart); the directory is then kept when the server stops."""
         self.own_dir = dir is None
@@ -86,7 +86,7 @@ class Server:
                 if isinstance(v, bool):
                     return str(v).lower()
                 return str(v) if isinstance(v, (int, float)) else f'"{v}"'
-            for section, keys in (("storage", storage), ("storage.archive", archive)):
+            for section, keys in (("storage", storage), ("storage.archive", archive), ("metrics", metrics)):
                 if keys:  # [storage] / [storage.archive] (#7 tiered storage)
                     lines.append(f"[{section}]")
                     lines += [f"{k} = {toml(v)}" for k, v in keys.items()]

@@ -7,6 +7,7 @@ import glob
 import hashlib
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -109,6 +110,9 @@ def test_dataset_ten_times_hot_reads_back_with_bounded_memory():
         assert t["tier_reads_warm"] + t["tier_reads_cold"] > 0
         assert t["tier_read_errors"] == 0
         assert t["tier_cold_read_count"] > 0 and t["tier_cold_read_p99_usec"] > 0
+        # Read once, cold values are lent to the command and stay where they are.
+        assert t["tier_lent_reads"] > 0
+        assert r.info("memory")["used_memory"] < HOT + 12 * MB
         assert r.dbsize() == n
     finally:
         srv.stop()
@@ -428,5 +432,40 @@ def test_transactions_and_blocking_commands_on_cold_values():
         # Other clients are served while one waits for a cold read.
         r2 = srv.client()
         assert r2.ping()
+    finally:
+        srv.stop()
+
+
+def test_tier_metrics_on_the_prometheus_endpoint():
+    from conftest import free_port
+    import urllib.request
+    mport = free_port()
+    srv = Server(storage=SMALL_TIERS, metrics={"enabled": True, "bind": "127.0.0.1", "port": mport})
+    try:
+        r = srv.client()
+        write(r, 12000)
+        wait_for(lambda: tiering(r)["tier_cold_keys"] > 0, what="cold values")
+        check_all(r, 2000)
+
+        def scrape():
+            with urllib.request.urlopen(f"http://127.0.0.1:{mport}/metrics", timeout=5) as resp:
+                return resp.read().decode()
+
+        def sample(text, name):
+            for line in text.splitlines():
+                if line.startswith(name + " ") or line.startswith(name + "{"):
+                    if line.split(" ")[0] == name or line.startswith(name):
+                        yield line
+        wait_for(lambda: 'ferrite_tier_keys{tier="cold"} 0' not in scrape() and
+                 "ferrite_tier_cold_read_latency_seconds_count 0" not in scrape(), what="tier metrics")
+        text = scrape()
+        cold = [l for l in sample(text, "ferrite_tier_keys") if 'tier="cold"' in l][0]
+        assert float(cold.split()[-1]) > 0
+        assert float([l for l in sample(text, "ferrite_tier_demotions_total")][0].split()[-1]) > 0
+        assert 'ferrite_tier_cold_read_latency_seconds{quantile="0.99"}' in text
+        if shutil.which("promtool"):
+            out = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True,
+                                 timeout=30)
+            assert out.returncode == 0, out.stdout + out.stderr
     finally:
         srv.stop()
