@@ -152,6 +152,11 @@ void Engine::Execute(Session& s, ArgList args, ReplyBuilder& rb) {
   if (!ready_keys_.empty()) ServeReadyKeys();
 }
 
+void Engine::set_tier(tier::TierManager* t) {
+  tier_ = t;
+  if (t) t->set_latency_hook([this](const char* event, int64_t ms) { RecordLatency(event, ms); });
+}
+
 bool Engine::PrepareTiered(Session& s, const CommandSpec& spec, ArgList args, ReplyBuilder& rb) {
   std::vector<tier::TierManager::FetchKey> fetch;
   bool is_exec = spec.name == std::string_view("exec");

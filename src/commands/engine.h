@@ -136,7 +136,7 @@ class Engine : public KeyspaceListener {
   void set_propagation_sink(PropagationSink* sink) { sink_ = sink; }
   void set_persistence(PersistenceControl* p) { persistence_ = p; }
   // Tiered storage (#7): values that moved out of RAM are fetched before a command runs.
-  void set_tier(tier::TierManager* t) { tier_ = t; }
+  void set_tier(tier::TierManager* t);
   tier::TierManager* tier() const { return tier_; }
   PersistenceControl* persistence() const { return persistence_; }
   PropagationSink* propagation_sink() const { return sink_; }

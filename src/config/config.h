@@ -88,7 +88,7 @@ struct Config {
     int64_t min_value_size = 64;
     int64_t compaction_threshold = 50;    // percent live below which a segment is compacted
     int64_t compaction_rate = 64LL << 20;  // bytes per second
-    int64_t promote_lfu = 8;               // LFU counter at which a warm value moves back to RAM
+    int64_t promote_lfu = 7;               // LFU counter at which a warm value moves back to RAM
     int64_t io_threads = 2;
     struct Archive {
       bool enabled = false;

@@ -56,7 +56,7 @@ struct TierOptions {
   size_t min_value_size = 64;        // smaller values stay in RAM
   double compact_live_ratio = 0.5;   // compact a sealed segment below this live ratio
   uint64_t compact_rate = 64ULL << 20;  // bytes per second a compaction may read+write
-  int promote_lfu = 8;  // a warm value whose LFU counter reaches this moves back up on a read
+  int promote_lfu = 7;  // a warm value whose LFU counter reaches this moves back up on a read
   int threads = 2;
   bool archive_enabled = false;
   int64_t archive_after_ms = 30LL * 86'400'000;
@@ -97,6 +97,9 @@ class TierManager : public TierResolver, public TierAccessHook {
   // tests) results are queued and run by RunPosted().
   void SetPost(std::function<void(std::function<void()>)> post) { post_ = std::move(post); }
   size_t RunPosted();  // runs results queued without a post function; returns how many
+  // LATENCY events (loop thread): "tier-cold-read" (a cold/archive read, queued to read),
+  // "tier-demote" (a demotion pass), "tier-move-slice" (re-pointing entries after a move).
+  void set_latency_hook(std::function<void(const char* event, int64_t ms)> h) { latency_hook_ = std::move(h); }
   // Stops the helper threads (jobs not started are dropped; their results never arrive).
   // Before the loop that receives results goes away. Idempotent.
   void StopWorkers();
@@ -282,6 +285,7 @@ class TierManager : public TierResolver, public TierAccessHook {
   size_t demote_above_ = 0;  // used memory above which values are demoted (cron refreshes)
   std::atomic<int> jobs_in_flight_{0};
   std::function<void(std::function<void()>)> post_;
+  std::function<void(const char*, int64_t)> latency_hook_;
   std::mutex posted_mu_;
   std::vector<std::function<void()>> posted_;
   // Helper threads.

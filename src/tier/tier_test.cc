@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -205,6 +206,8 @@ TEST(TierManager, ColdValuesAreFetchedOffTheLoop) {
     f.mgr->Cron(1000);
     return f.mgr->GetUsage().cold_values > 0 && f.mgr->GetUsage().warm_values == 0 && !f.mgr->Busy();
   }));
+  std::vector<std::string> events;  // LATENCY events, as the engine receives them
+  f.mgr->set_latency_hook([&](const char* ev, int64_t) { events.push_back(ev); });
   std::vector<TierManager::FetchKey> keys;
   for (int i = 0; i < 50; i++) keys.push_back({0, "k" + std::to_string(i)});
   bool done = false;
@@ -218,6 +221,7 @@ TEST(TierManager, ColdValuesAreFetchedOffTheLoop) {
   ASSERT_TRUE(f.WaitFor([&] { return done; }));
   EXPECT_TRUE(result.ok()) << result.message();
   ASSERT_EQ(got->items.size(), 50u);
+  EXPECT_EQ(std::count(events.begin(), events.end(), std::string("tier-cold-read")), 50);
   uint64_t cold_before = f.mgr->GetUsage().cold_bytes;
   // A read-only command borrows them: in RAM while it runs, back on their records after.
   f.mgr->Lend(*got, 1000);

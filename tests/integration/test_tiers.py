@@ -469,3 +469,4 @@ def test_tier_metrics_on_the_prometheus_endpoint():
             assert out.returncode == 0, out.stdout + out.stderr
     finally:
         srv.stop()
+
