@@ -10,6 +10,7 @@
 //
 // Not thread-safe: each histogram belongs to one thread (the loop).
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -72,6 +73,42 @@ class LatencyHistogram {
  private:
   std::vector<uint64_t> counts_;  // empty until the first Record
   uint64_t total_ = 0;
+};
+
+// DurationHistogram: durations in Prometheus's histogram shape — fixed upper bounds in
+// seconds, a +Inf bucket, a sum and a count — for /metrics (ferrite_aof_write_duration_
+// seconds ...). Any thread records (relaxed atomics); a snapshot may be a few samples
+// behind, never torn per field.
+class DurationHistogram {
+ public:
+  static constexpr int kBounds = 12;
+  static constexpr double kUpperSeconds[kBounds] = {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+                                                    0.005,   0.01,   0.025,   0.05,   0.1,   1.0};
+  struct Snapshot {
+    uint64_t buckets[kBounds + 1] = {};  // per bucket (not cumulative); the last is +Inf
+    uint64_t count = 0;
+    double sum_seconds = 0;
+  };
+  void Record(int64_t us) {
+    if (us < 0) us = 0;
+    int i = 0;
+    while (i < kBounds && double(us) > kUpperSeconds[i] * 1e6) i++;
+    counts_[i].fetch_add(1, std::memory_order_relaxed);
+    sum_us_.fetch_add(uint64_t(us), std::memory_order_relaxed);
+  }
+  Snapshot Get() const {
+    Snapshot s;
+    for (int i = 0; i <= kBounds; i++) {
+      s.buckets[i] = counts_[i].load(std::memory_order_relaxed);
+      s.count += s.buckets[i];
+    }
+    s.sum_seconds = double(sum_us_.load(std::memory_order_relaxed)) / 1e6;
+    return s;
+  }
+
+ private:
+  std::atomic<uint64_t> counts_[kBounds + 1] = {};
+  std::atomic<uint64_t> sum_us_{0};
 };
 
 }  // namespace ferrite

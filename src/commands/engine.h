@@ -50,6 +50,13 @@ class PersistenceControl {
   virtual Status DebugReload() = 0;
   virtual Status BgSave(bool schedule, std::string* reply) = 0;
   virtual int64_t LastSave() = 0;
+  // The AOF's write() and fsync durations since start (/metrics histograms); false when
+  // the AOF is off.
+  virtual bool AofHistograms(DurationHistogram::Snapshot* write, DurationHistogram::Snapshot* fsync) {
+    (void)write;
+    (void)fsync;
+    return false;
+  }
 };
 
 struct CommandStats {

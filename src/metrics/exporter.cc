@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -272,6 +273,30 @@ std::string Render(Engine& e) {
   w.Sample("ferrite_tier_cold_read_latency_seconds_sum", {},
            f.Num("tier_cold_read_avg_usec") * f.Num("tier_cold_read_count") / 1e6);
   w.Sample("ferrite_tier_cold_read_latency_seconds_count", {}, f.Num("tier_cold_read_count"));
+
+  // Histograms of every AOF write() and fsync since start (the gauges above are the worst
+  // of the last 10-20 s, for the spec's alert).
+  {
+    DurationHistogram::Snapshot wh, fh;
+    if (e.persistence()) e.persistence()->AofHistograms(&wh, &fh);
+    for (auto [name, help, snap] : {std::tuple{"ferrite_aof_write_duration_seconds",
+                                               "Duration of the AOF's write() calls.", &wh},
+                                    std::tuple{"ferrite_aof_fsync_duration_seconds",
+                                               "Duration of the AOF's fsyncs (always: on the loop; everysec: "
+                                               "on the fsync thread).",
+                                               &fh}}) {
+      w.Family(name, "histogram", help);
+      uint64_t cumulative = 0;
+      std::string bucket = std::string(name) + "_bucket";
+      for (int i = 0; i < DurationHistogram::kBounds; i++) {
+        cumulative += snap->buckets[i];
+        w.Sample(bucket, {{"le", fmt::format("{}", DurationHistogram::kUpperSeconds[i])}}, cumulative);
+      }
+      w.Sample(bucket, {{"le", "+Inf"}}, snap->count);
+      w.Sample(std::string(name) + "_sum", {}, snap->sum_seconds);
+      w.Sample(std::string(name) + "_count", {}, snap->count);
+    }
+  }
 
   // ---- SLOWLOG and LATENCY
   w.One("ferrite_slowlog_length", "gauge", "Entries in the slow log.", e.slowlog().size());

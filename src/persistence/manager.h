@@ -45,6 +45,12 @@ class PersistenceManager : public PersistenceControl {
   Status RewriteAof() override;
   std::string WriteRefusal() override;
   std::string InfoSection(Engine& e) override;
+  bool AofHistograms(DurationHistogram::Snapshot* write, DurationHistogram::Snapshot* fsync) override {
+    if (!aof_) return false;
+    *write = aof_->write_histogram().Get();
+    *fsync = aof_->fsync_histogram().Get();
+    return true;
+  }
   Status Save() override;
   // DEBUG RELOAD: save a checkpoint, empty the databases, load it back (synchronously).
   Status DebugReload() override;

@@ -222,6 +222,26 @@ def test_set_raises_the_command_counter(ms, r):
     assert poll(lambda: ms.metrics()["ferrite_aof_current_size_bytes"] == r.info("persistence")["aof_current_size"])
 
 
+def test_aof_write_and_fsync_histograms(ms, r):
+    """The issue's ferrite_aof_write_latency_seconds histogram: every write() and fsync, as
+    Prometheus histograms (the _latency_seconds gauges stay for the spec's alert)."""
+    before = ms.metrics().get("ferrite_aof_write_duration_seconds_count", 0)
+    for i in range(20):
+        r.set(f"hist:{i}", "v")
+    m = poll(lambda: (lambda x: x if x.get("ferrite_aof_write_duration_seconds_count", 0) > before else None)(
+        ms.metrics()), timeout=5)
+    assert m, "the AOF write histogram did not move"
+    count = m["ferrite_aof_write_duration_seconds_count"]
+    assert m['ferrite_aof_write_duration_seconds_bucket{le="+Inf"}'] == count
+    buckets = sorted((float(k.split('le="')[1].rstrip('"}')), v) for k, v in m.items()
+                     if k.startswith("ferrite_aof_write_duration_seconds_bucket") and "+Inf" not in k)
+    assert len(buckets) == 12 and all(a[1] <= b[1] for a, b in zip(buckets, buckets[1:]))  # cumulative
+    assert m["ferrite_aof_write_duration_seconds_sum"] >= 0
+    # everysec: the fsync thread records too.
+    assert poll(lambda: ms.metrics().get("ferrite_aof_fsync_duration_seconds_count", 0) > 0, timeout=5)
+    assert "# TYPE ferrite_aof_write_duration_seconds histogram" in ms.scrape()
+
+
 def test_bgsave_updates_last_save_time(ms, r):
     t0 = ms.metrics()["ferrite_rdb_last_save_time"]
     saves = ms.metrics()["ferrite_rdb_saves_total"]

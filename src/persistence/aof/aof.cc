@@ -282,6 +282,7 @@ Status Aof::WriteBuffer() {
   if (st.ok()) st = out_->Flush();
   int64_t t1 = clock_->MonotonicUs();
   write_lat_.Record(t1, t1 - t0);
+  write_hist_.Record(t1 - t0);
   engine_->RecordLatency("aof-write", (t1 - t0) / 1000);
   if (!st.ok()) {
     // A torn write must not stay in the file: the next successful write would follow
@@ -324,6 +325,7 @@ bool Aof::BeforeSleep() {
     st = out_->SyncData();
     int64_t t1 = clock_->MonotonicUs();
     fsync_lat_.Record(t1, t1 - t0);
+    fsync_hist_.Record(t1 - t0);
     engine_->RecordLatency("aof-fsync-always", (t1 - t0) / 1000);
     if (st.ok()) pending_fsync_ = false;
   }
@@ -368,6 +370,7 @@ void Aof::FsyncThread() {
     Status st = out_->SyncData();
     int64_t t1 = clock_->MonotonicUs();
     fsync_lat_.Record(t1, t1 - t0);
+    fsync_hist_.Record(t1 - t0);
     fsync_in_progress_ = false;
     if (!st.ok()) {
       pending_fsync_ = true;

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "base/histogram.h"
 #include "base/status.h"
 #include "commands/engine.h"
 #include "io/file_system.h"
@@ -112,6 +113,9 @@ class Aof : public PropagationSink {
   // ferrite_aof_write_latency_seconds / ferrite_aof_fsync_latency_seconds and INFO.
   int64_t write_latency_max_us() const { return write_lat_.Max(clock_->MonotonicUs()); }
   int64_t fsync_latency_max_us() const { return fsync_lat_.Max(clock_->MonotonicUs()); }
+  // Every write() and fsync since start, as histograms (/metrics).
+  const DurationHistogram& write_histogram() const { return write_hist_; }
+  const DurationHistogram& fsync_histogram() const { return fsync_hist_; }
 
  private:
   Status WriteBuffer();
@@ -146,6 +150,7 @@ class Aof : public PropagationSink {
     }
   };
   LatencyWindow write_lat_, fsync_lat_;
+  DurationHistogram write_hist_, fsync_hist_;
 
   Engine* engine_;
   std::string dir_, file_;
