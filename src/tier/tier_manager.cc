@@ -47,6 +47,31 @@ std::string ReadSmallFile(FileSystem* fs, const std::string& path) {
   return out;
 }
 
+// One record's value, verified and decompressed: read with pread from a local segment
+// file, or with a ranged GET from the archived object. Any thread.
+Result<std::string> ReadRecordValue(const RandomAccessFile* file, const S3Client* s3, const std::string& object_key,
+                                    const std::string& where, uint64_t off, uint32_t len) {
+  std::string raw;
+  if (file) {
+    raw.resize(len);
+    auto n = file->Read(off, len, raw.data());
+    if (!n.ok()) return n.status();
+    raw.resize(n.value());
+  } else if (s3) {
+    auto got = s3->GetRange(object_key, off, len);
+    if (!got.ok()) return got.status();
+    raw = std::move(got.value());
+  } else {
+    return Status::IOError("the segment is archived but [storage.archive] is not configured");
+  }
+  auto r = ParseRecord(raw.data(), raw.size(), where, off);
+  if (!r.ok()) return r.status();
+  std::string dec;
+  auto v = RecordValue(r.value(), &dec, where, off);
+  if (!v.ok()) return v.status();
+  return r.value().codec == Codec::kNone ? std::string(v.value()) : std::move(dec);
+}
+
 std::string ValueBytesForRecord(const Value& v, std::string* scratch) {
   if (v.is_string()) return std::string(v.GetString(scratch));
   std::string blob;
@@ -432,30 +457,10 @@ Result<std::string_view> TierManager::ReadValue(const Value& v, std::string* scr
     if (!r.ok()) return r.status();
     return RecordValue(r.value(), scratch, s->path, off);
   }
-  std::string raw;
-  if (s->file) {
-    raw.resize(len);
-    auto n = s->file->Read(off, len, raw.data());
-    if (!n.ok()) return n.status();
-    raw.resize(n.value());
-  } else if (s->state == State::kArchived && s3_) {
-    auto got = s3_->GetRange(s->object_key, off, len);
-    if (!got.ok()) return got.status();
-    raw = std::move(got.value());
-    *err_path = "s3://" + opt_.s3.bucket + "/" + s->object_key;
-  } else {
-    return Status::IOError(fmt::format("tier segment {} is archived but the archive is not configured", s->id));
-  }
-  auto r = ParseRecord(raw.data(), raw.size(), *err_path, off);
-  if (!r.ok()) return r.status();
-  std::string dec;
-  auto val = RecordValue(r.value(), &dec, *err_path, off);
-  if (!val.ok()) return val.status();
-  if (r.value().codec == Codec::kNone) {
-    scratch->assign(val.value());
-  } else {
-    *scratch = std::move(dec);
-  }
+  if (!s->file) *err_path = "s3://" + opt_.s3.bucket + "/" + s->object_key;
+  auto got = ReadRecordValue(s->file.get(), s->file ? nullptr : s3_.get(), s->object_key, *err_path, off, len);
+  if (!got.ok()) return got.status();
+  *scratch = std::move(got.value());
   return std::string_view(*scratch);
 }
 
@@ -641,32 +646,9 @@ void TierManager::Fetch(std::vector<FetchKey> keys, std::function<void(Status, s
     int db = k.db;
     std::string key = k.key;
     Submit([this, state, file, s3, object_key, where, segid, off, len, db, key, t0, archived] {
-      std::string raw;
-      Status st = Status::Ok();
-      if (file) {
-        raw.resize(len);
-        auto n = file->Read(off, len, raw.data());
-        if (!n.ok()) st = n.status();
-        else raw.resize(n.value());
-      } else if (s3) {
-        auto got = s3->GetRange(object_key, off, len);
-        if (!got.ok()) st = got.status();
-        else raw = std::move(got.value());
-      } else {
-        st = Status::IOError("the segment is archived but [storage.archive] is not configured");
-      }
-      std::string value;
-      if (st.ok()) {
-        auto r = ParseRecord(raw.data(), raw.size(), where, off);
-        if (!r.ok()) {
-          st = r.status();
-        } else {
-          std::string dec;
-          auto v = RecordValue(r.value(), &dec, where, off);
-          if (!v.ok()) st = v.status();
-          else value = r.value().codec == Codec::kNone ? std::string(v.value()) : std::move(dec);
-        }
-      }
+      auto got = ReadRecordValue(file.get(), s3, object_key, where, off, len);
+      Status st = got.ok() ? Status::Ok() : got.status();
+      std::string value = got.ok() ? std::move(got.value()) : std::string();
       int64_t us = clock_->MonotonicUs() - t0;
       Deliver([this, state, st, value = std::move(value), db, key, segid, off, len, us, archived]() mutable {
         RecordColdLatency(us);
@@ -869,17 +851,21 @@ void TierManager::FinishMove(uint32_t src_id, uint32_t dst_id, bool cold, Codec 
     segs_[dst_id] = std::move(d);
   }
   Seg* dst = seg(dst_id);
+  // Points an entry at its record's copy in the destination (releasing the source's).
+  auto repoint = [&](Entry& e, const Moved& m) {
+    ValueType t = e.value.type();
+    e.value = Value::Tiered(t, dst_id, m.new_off, m.new_len);
+    dst->live_bytes += m.new_len;
+    dst->live_values++;
+    tiered_values_++;
+  };
   int64_t slice_t0 = clock_->MonotonicUs();
   size_t end = std::min(moved->size(), from + kSwitchSlice);
   for (size_t i = from; i < end; i++) {
     const Moved& m = (*moved)[i];
     Entry* e = m.db < dbs_.size() ? dbs_[m.db]->table().Find(m.key, Table::Hash(m.key)) : nullptr;
     if (e && e->value.tiered() && e->value.tier_segment() == src_id && e->value.tier_offset() == m.old_off) {
-      ValueType t = e->value.type();
-      e->value = Value::Tiered(t, dst_id, m.new_off, m.new_len);  // releases the old record
-      dst->live_bytes += m.new_len;
-      dst->live_values++;
-      tiered_values_++;
+      repoint(*e, m);
     } else {
       dst->dead.push_back(m.new_off);
     }
@@ -905,11 +891,7 @@ void TierManager::FinishMove(uint32_t src_id, uint32_t dst_id, bool cold, Codec 
           if (!hot.empty()) e.value = std::move(hot);
           return;
         }
-        ValueType t = e.value.type();
-        e.value = Value::Tiered(t, dst_id, it->second->new_off, it->second->new_len);
-        dst->live_bytes += it->second->new_len;
-        dst->live_values++;
-        tiered_values_++;
+        repoint(e, *it->second);
         auto& dd = dst->dead;
         dd.erase(std::remove(dd.begin(), dd.end(), it->second->new_off), dd.end());
       });
