@@ -412,10 +412,22 @@ def test_transactions_and_blocking_commands_on_cold_values():
                 p.rpush(f"list{i}", *[value(i * 50 + j, 50) for j in range(40)])
             p.execute()
         write(r, 15000)
-        wait_for(lambda: tiering(r)["tier_cold_keys"] > 0, what="cold values")
+
+        def tiers_of(keys):
+            p = r.pipeline(transaction=False)
+            for k in keys:
+                p.execute_command("DEBUG", "OBJECT", k)
+            return {k: dict(f.split(":", 1) for f in info.decode().split() if ":" in f).get("tier")
+                    for k, info in zip(keys, p.execute())}
+
+        # The strings written first reach the cold tier once the warm one overflows.
+        strings = [f"k{i}" for i in range(15000)]
+        wait_for(lambda: "cold" in tiers_of(strings).values(), timeout=60, what="cold strings")
         r.execute_command("DEBUG", "TIER", "PAUSE")
-        cold = [f"k{i}" for i in range(0, 15000, 11) if where(r, f"k{i}")[0] == "cold"][:5]
-        cold_lists = [f"list{i}" for i in range(3000) if where(r, f"list{i}")[0] in ("cold", "warm")][:3]
+        wait_for(lambda: tiering(r)["tier_moves_in_flight"] == 0, what="running moves")
+        cold = [k for k, t in tiers_of(strings).items() if t == "cold"][:5]
+        lists = [f"list{i}" for i in range(3000)]
+        cold_lists = [k for k, t in tiers_of(lists).items() if t in ("cold", "warm")][:3]
         assert cold and cold_lists
         # MULTI/EXEC: the transaction waits for its cold values, then runs whole.
         p = r.pipeline(transaction=True)
