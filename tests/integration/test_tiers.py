@@ -28,6 +28,14 @@ SMALL_TIERS = {"enabled": True, "hot_tier_size": "4MB", "warm_tier_size": "8MB",
                "compaction_rate": "256MB"}
 
 
+@pytest.fixture
+def tiered():
+    """A server with small tiers (hot 4 MB, warm 8 MB, 2 MB segments), stopped after the test."""
+    srv = Server(storage=SMALL_TIERS)
+    yield srv
+    srv.stop()
+
+
 def tool(name):
     tools = os.environ.get("FERRITE_TOOLS_DIR", "")
     if not tools:
@@ -88,85 +96,76 @@ def rss_anon_kb(pid):
     return 0
 
 
-def test_dataset_ten_times_hot_reads_back_with_bounded_memory():
-    srv = Server(storage=SMALL_TIERS)
-    try:
-        r = srv.client()
-        n = 20000  # 2000-byte values: 40 MB, 10 x hot_tier_size
-        write(r, n)
-        t = tiering(r)
-        assert t["tiering_enabled"] == 1
-        assert t["tier_demotions"] > n // 2
-        wait_for(lambda: tiering(r)["tier_cold_keys"] > 0, what="values in cold segments")
-        # Memory: the hot budget plus the keys, not the dataset.
-        used = r.info("memory")["used_memory"]
-        assert used < HOT + 12 * MB, used
-        assert rss_anon_kb(srv.proc.pid) * 1024 < 40 * MB, rss_anon_kb(srv.proc.pid)
-        # Files: warm segments in <dir>/tier, cold ones (lz4) in <dir>/tier/cold.
-        assert glob.glob(os.path.join(srv.dir, "tier", "seg-*.warm"))
-        assert glob.glob(os.path.join(srv.dir, "tier", "cold", "seg-*.cold"))
-        check_all(r, n)
-        t = tiering(r)
-        assert t["tier_reads_warm"] + t["tier_reads_cold"] > 0
-        assert t["tier_read_errors"] == 0
-        assert t["tier_cold_read_count"] > 0 and t["tier_cold_read_p99_usec"] > 0
-        # Read once, cold values are lent to the command and stay where they are.
-        assert t["tier_lent_reads"] > 0
-        assert r.info("memory")["used_memory"] < HOT + 12 * MB
-        assert r.dbsize() == n
-    finally:
-        srv.stop()
+def test_dataset_ten_times_hot_reads_back_with_bounded_memory(tiered):
+    srv = tiered
+    r = srv.client()
+    n = 20000  # 2000-byte values: 40 MB, 10 x hot_tier_size
+    write(r, n)
+    t = tiering(r)
+    assert t["tiering_enabled"] == 1
+    assert t["tier_demotions"] > n // 2
+    wait_for(lambda: tiering(r)["tier_cold_keys"] > 0, what="values in cold segments")
+    # Memory: the hot budget plus the keys, not the dataset.
+    used = r.info("memory")["used_memory"]
+    assert used < HOT + 12 * MB, used
+    assert rss_anon_kb(srv.proc.pid) * 1024 < 40 * MB, rss_anon_kb(srv.proc.pid)
+    # Files: warm segments in <dir>/tier, cold ones (lz4) in <dir>/tier/cold.
+    assert glob.glob(os.path.join(srv.dir, "tier", "seg-*.warm"))
+    assert glob.glob(os.path.join(srv.dir, "tier", "cold", "seg-*.cold"))
+    check_all(r, n)
+    t = tiering(r)
+    assert t["tier_reads_warm"] + t["tier_reads_cold"] > 0
+    assert t["tier_read_errors"] == 0
+    assert t["tier_cold_read_count"] > 0 and t["tier_cold_read_p99_usec"] > 0
+    # Read once, cold values are lent to the command and stay where they are.
+    assert t["tier_lent_reads"] > 0
+    assert r.info("memory")["used_memory"] < HOT + 12 * MB
+    assert r.dbsize() == n
 
 
-def test_collections_move_out_and_back():
-    srv = Server(storage=SMALL_TIERS)
-    try:
-        r = srv.client()
-        n = 1500
-        for lo in range(0, n, 100):
-            p = r.pipeline(transaction=False)
-            for i in range(lo, lo + 100):
-                p.hset(f"h{i}", mapping={f"f{j}": value(i * 100 + j, 60) for j in range(40)})
-                p.rpush(f"l{i}", *[value(i + j, 50) for j in range(40)])
-                p.sadd(f"s{i}", *[value(i + j, 40) for j in range(40)])
-                p.zadd(f"z{i}", {value(i + j, 40): j * 1.5 for j in range(40)})
-            p.execute()
-        digest = r.execute_command("DEBUG", "DIGEST")
-        assert tiering(r)["tier_demotions"] > n
-        for i in range(0, n, 7):
-            assert r.hget(f"h{i}", "f3") == value(i * 100 + 3, 60)
-            assert r.lrange(f"l{i}", 0, 1) == [value(i, 50), value(i + 1, 50)]
-            assert r.sismember(f"s{i}", value(i + 5, 40))
-            assert r.zscore(f"z{i}", value(i + 2, 40)) == 3.0
-            assert r.type(f"z{i}") == b"zset"
-        # Writes to offloaded collections.
-        r.hset("h1", "new", "v")
-        r.rpush("l2", "tail")
-        assert r.hget("h1", "new") == b"v" and r.rpop("l2") == b"tail"
-        r.hdel("h1", "new")
-        assert r.execute_command("DEBUG", "DIGEST") == digest
-    finally:
-        srv.stop()
+def test_collections_move_out_and_back(tiered):
+    srv = tiered
+    r = srv.client()
+    n = 1500
+    for lo in range(0, n, 100):
+        p = r.pipeline(transaction=False)
+        for i in range(lo, lo + 100):
+            p.hset(f"h{i}", mapping={f"f{j}": value(i * 100 + j, 60) for j in range(40)})
+            p.rpush(f"l{i}", *[value(i + j, 50) for j in range(40)])
+            p.sadd(f"s{i}", *[value(i + j, 40) for j in range(40)])
+            p.zadd(f"z{i}", {value(i + j, 40): j * 1.5 for j in range(40)})
+        p.execute()
+    digest = r.execute_command("DEBUG", "DIGEST")
+    assert tiering(r)["tier_demotions"] > n
+    for i in range(0, n, 7):
+        assert r.hget(f"h{i}", "f3") == value(i * 100 + 3, 60)
+        assert r.lrange(f"l{i}", 0, 1) == [value(i, 50), value(i + 1, 50)]
+        assert r.sismember(f"s{i}", value(i + 5, 40))
+        assert r.zscore(f"z{i}", value(i + 2, 40)) == 3.0
+        assert r.type(f"z{i}") == b"zset"
+    # Writes to offloaded collections.
+    r.hset("h1", "new", "v")
+    r.rpush("l2", "tail")
+    assert r.hget("h1", "new") == b"v" and r.rpop("l2") == b"tail"
+    r.hdel("h1", "new")
+    assert r.execute_command("DEBUG", "DIGEST") == digest
 
 
-def test_overwrites_and_deletes_are_compacted():
-    srv = Server(storage=SMALL_TIERS)
-    try:
-        r = srv.client()
-        n = 12000
-        write(r, n)
-        wait_for(lambda: tiering(r)["tier_cold_keys"] > 0, what="cold values")
-        for i in range(0, n, 2):
-            r.delete(f"k{i}")
-        write(r, n // 4, prefix="other")  # pushes more values out; dead space piles up
-        wait_for(lambda: tiering(r)["tier_compactions"] > 0, timeout=60, what="a compaction")
-        for i in range(1, n, 2):
-            assert r.get(f"k{i}") == value(i), i
-        assert r.get("k0") is None
-        check_all(r, n // 4, prefix="other")
-        assert tiering(r)["tier_compaction_reclaimed_bytes"] > 0
-    finally:
-        srv.stop()
+def test_overwrites_and_deletes_are_compacted(tiered):
+    srv = tiered
+    r = srv.client()
+    n = 12000
+    write(r, n)
+    wait_for(lambda: tiering(r)["tier_cold_keys"] > 0, what="cold values")
+    for i in range(0, n, 2):
+        r.delete(f"k{i}")
+    write(r, n // 4, prefix="other")  # pushes more values out; dead space piles up
+    wait_for(lambda: tiering(r)["tier_compactions"] > 0, timeout=60, what="a compaction")
+    for i in range(1, n, 2):
+        assert r.get(f"k{i}") == value(i), i
+    assert r.get("k0") is None
+    check_all(r, n // 4, prefix="other")
+    assert tiering(r)["tier_compaction_reclaimed_bytes"] > 0
 
 
 def test_restart_from_checkpoint_reopens_segments():
@@ -402,50 +401,47 @@ def test_archive_unreachable_on_read_is_a_clear_error():
             srv.stop()
 
 
-def test_transactions_and_blocking_commands_on_cold_values():
-    srv = Server(storage=SMALL_TIERS)
-    try:
-        r = srv.client()
-        for lo in range(0, 3000, 200):
-            p = r.pipeline(transaction=False)
-            for i in range(lo, lo + 200):
-                p.rpush(f"list{i}", *[value(i * 50 + j, 50) for j in range(40)])
-            p.execute()
-        write(r, 15000)
+def test_transactions_and_blocking_commands_on_cold_values(tiered):
+    srv = tiered
+    r = srv.client()
+    for lo in range(0, 3000, 200):
+        p = r.pipeline(transaction=False)
+        for i in range(lo, lo + 200):
+            p.rpush(f"list{i}", *[value(i * 50 + j, 50) for j in range(40)])
+        p.execute()
+    write(r, 15000)
 
-        def tiers_of(keys):
-            p = r.pipeline(transaction=False)
-            for k in keys:
-                p.execute_command("DEBUG", "OBJECT", k)
-            return {k: dict(f.split(":", 1) for f in info.decode().split() if ":" in f).get("tier")
-                    for k, info in zip(keys, p.execute())}
+    def tiers_of(keys):
+        p = r.pipeline(transaction=False)
+        for k in keys:
+            p.execute_command("DEBUG", "OBJECT", k)
+        return {k: dict(f.split(":", 1) for f in info.decode().split() if ":" in f).get("tier")
+                for k, info in zip(keys, p.execute())}
 
-        # The strings written first reach the cold tier once the warm one overflows.
-        strings = [f"k{i}" for i in range(15000)]
-        wait_for(lambda: "cold" in tiers_of(strings).values(), timeout=60, what="cold strings")
-        r.execute_command("DEBUG", "TIER", "PAUSE")
-        wait_for(lambda: tiering(r)["tier_moves_in_flight"] == 0, what="running moves")
-        cold = [k for k, t in tiers_of(strings).items() if t == "cold"][:5]
-        lists = [f"list{i}" for i in range(3000)]
-        cold_lists = [k for k, t in tiers_of(lists).items() if t in ("cold", "warm")][:3]
-        assert cold and cold_lists
-        # MULTI/EXEC: the transaction waits for its cold values, then runs whole.
-        p = r.pipeline(transaction=True)
-        for k in cold:
-            p.get(k)
-        p.incr("counter")
-        res = p.execute()
-        assert res[:-1] == [value(int(k[1:])) for k in cold] and res[-1] == 1
-        # Blocking pops find the data of an offloaded list at once.
-        for name in cold_lists:
-            i = int(name[4:])
-            assert r.blpop(name, timeout=1) == (name.encode(), value(i * 50, 50))
-            assert r.llen(name) == 39
-        # Other clients are served while one waits for a cold read.
-        r2 = srv.client()
-        assert r2.ping()
-    finally:
-        srv.stop()
+    # The strings written first reach the cold tier once the warm one overflows.
+    strings = [f"k{i}" for i in range(15000)]
+    wait_for(lambda: "cold" in tiers_of(strings).values(), timeout=60, what="cold strings")
+    r.execute_command("DEBUG", "TIER", "PAUSE")
+    wait_for(lambda: tiering(r)["tier_moves_in_flight"] == 0, what="running moves")
+    cold = [k for k, t in tiers_of(strings).items() if t == "cold"][:5]
+    lists = [f"list{i}" for i in range(3000)]
+    cold_lists = [k for k, t in tiers_of(lists).items() if t in ("cold", "warm")][:3]
+    assert cold and cold_lists
+    # MULTI/EXEC: the transaction waits for its cold values, then runs whole.
+    p = r.pipeline(transaction=True)
+    for k in cold:
+        p.get(k)
+    p.incr("counter")
+    res = p.execute()
+    assert res[:-1] == [value(int(k[1:])) for k in cold] and res[-1] == 1
+    # Blocking pops find the data of an offloaded list at once.
+    for name in cold_lists:
+        i = int(name[4:])
+        assert r.blpop(name, timeout=1) == (name.encode(), value(i * 50, 50))
+        assert r.llen(name) == 39
+    # Other clients are served while one waits for a cold read.
+    r2 = srv.client()
+    assert r2.ping()
 
 
 def test_tier_metrics_on_the_prometheus_endpoint():
