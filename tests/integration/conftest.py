@@ -37,6 +37,16 @@ REDIS_FLAG = {
 }
 
 
+def poll(fn, timeout=10, interval=0.05):
+    """Calls fn until it returns a truthy value (returned) or the time is up (last value)."""
+    deadline = time.time() + timeout
+    while True:
+        v = fn()
+        if v or time.time() >= deadline:
+            return v
+        time.sleep(interval)
+
+
 class Server:
     """One server process on a free port in its own temporary directory."""
 

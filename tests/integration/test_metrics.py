@@ -22,7 +22,7 @@ import json
 import pytest
 import redis
 
-from conftest import IS_REDIS, free_port
+from conftest import IS_REDIS, free_port, poll
 
 pytestmark = pytest.mark.skipif(IS_REDIS, reason="Ferrite's /metrics endpoint")
 
@@ -68,16 +68,6 @@ def parse(text):
         assert m, f"not a sample line: {line!r}"
         out[m.group(1) + (m.group(2) or "")] = float(m.group(3))
     return out
-
-
-def poll(fn, timeout=5, interval=0.1):
-    """Calls fn until it returns a truthy value (returned) or the time is up (last value)."""
-    deadline = time.time() + timeout
-    while True:
-        v = fn()
-        if v or time.time() >= deadline:
-            return v
-        time.sleep(interval)
 
 
 class MetricsServer:

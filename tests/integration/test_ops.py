@@ -19,7 +19,7 @@ import time
 import pytest
 import redis
 
-from conftest import IS_REDIS, free_port, redis_cli
+from conftest import IS_REDIS, free_port, poll, redis_cli
 
 ferrite_only = pytest.mark.skipif(IS_REDIS, reason="Ferrite's own behaviour")
 
@@ -31,16 +31,6 @@ DEFAULT_SECTIONS = ["Server", "Clients", "Memory", "Persistence", "Stats", "Repl
 DOCTOR_FINE = ("Hi Sam, I can't find any memory issue in your instance. I can only account for "
                "what occurs on this base.")
 DOCTOR_EMPTY = "Hi Sam, this instance is empty or is using very little memory"
-
-
-def poll(fn, timeout=10, interval=0.05):
-    """Calls fn until it returns a truthy value (returned) or the time is up (last value)."""
-    deadline = time.time() + timeout
-    while True:
-        v = fn()
-        if v or time.time() >= deadline:
-            return v
-        time.sleep(interval)
 
 
 # Sections Ferrite has and Redis has not (they come after Redis's).

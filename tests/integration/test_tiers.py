@@ -168,13 +168,19 @@ def test_overwrites_and_deletes_are_compacted(tiered):
     assert tiering(r)["tier_compaction_reclaimed_bytes"] > 0
 
 
-def test_restart_from_checkpoint_reopens_segments():
+def with_cold_values(n):
+    """A server with small tiers and checkpoints on, n values written, some of them cold."""
     srv = Server(storage=SMALL_TIERS, persistence={"checkpoint_enabled": True})
+    r = srv.client()
+    write(r, n)
+    wait_for(lambda: tiering(r)["tier_cold_keys"] > 0, what="cold values")
+    return srv, r
+
+
+def test_restart_from_checkpoint_reopens_segments():
+    n = 15000
+    srv, r = with_cold_values(n)
     try:
-        r = srv.client()
-        n = 15000
-        write(r, n)
-        wait_for(lambda: tiering(r)["tier_cold_keys"] > 0, what="cold values")
         r.save()
         size = os.path.getsize(os.path.join(srv.dir, "ferrite.rdb"))
         # The checkpoint references the segments instead of copying 30 MB of values.
@@ -250,12 +256,9 @@ def where(r, key):
 
 
 def test_corrupt_and_truncated_segments_name_key_and_file():
-    srv = Server(storage=SMALL_TIERS, persistence={"checkpoint_enabled": True})
+    n = 15000
+    srv, r = with_cold_values(n)
     try:
-        r = srv.client()
-        n = 15000
-        write(r, n)
-        wait_for(lambda: tiering(r)["tier_cold_keys"] > 0, what="cold values")
         r.execute_command("DEBUG", "TIER", "PAUSE")  # values stay where DEBUG OBJECT finds them
         wait_for(lambda: tiering(r)["tier_jobs_in_flight"] == 0 and tiering(r)["tier_moves_in_flight"] == 0,
                  what="running tier jobs")
