@@ -88,8 +88,9 @@ int main(int argc, char** argv) {
   for (auto& [k, n] : counts) {
     printf("db%u %s: %llu keys\n", k.first, TypeName(k.second), static_cast<unsigned long long>(n));
   }
-  printf("keys=%llu with_ttl=%llu blocks=%llu\n", static_cast<unsigned long long>(stats.keys),
-         static_cast<unsigned long long>(with_ttl), static_cast<unsigned long long>(stats.blocks));
+  printf("keys=%llu with_ttl=%llu blocks=%llu streamed_values=%llu\n", static_cast<unsigned long long>(stats.keys),
+         static_cast<unsigned long long>(with_ttl), static_cast<unsigned long long>(stats.blocks),
+         static_cast<unsigned long long>(stats.streamed));
   if (refs > 0) {
     printf("tier references: %llu values in %zu segment(s) (%s, %s); %llu archived (in S3, not read)\n",
            static_cast<unsigned long long>(refs), per_file.size(), tier_dir.c_str(), cold_dir.c_str(),

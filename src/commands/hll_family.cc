@@ -19,7 +19,7 @@
 //   XZERO 01xxxxxx yyyyyyyy  1..16384 zero registers (14-bit xxxxxxyyyyyyyy + 1)
 //   VAL   1vvvvvxx           1..4 registers (xx + 1) holding value vvvvv + 1 (1..32)
 // A sparse HLL becomes dense when a register needs a value above 32 or the string would
-// grow past kSparseMaxBytes (Redis's hll-sparse-max-bytes default).
+// grow past [encoding] hll_sparse_max_bytes (Redis's hll-sparse-max-bytes, default 3000).
 //
 // An element hashes with MurmurHash64A (seed 0xadc83b19): the low 14 bits pick the
 // register, the register gets the position of the lowest set bit of the remaining 50 bits
@@ -53,7 +53,7 @@ constexpr size_t kDenseSize = kHdrSize + kDenseRegBytes;
 constexpr uint8_t kEncDense = 0;
 constexpr uint8_t kEncSparse = 1;
 constexpr uint8_t kEncMax = kEncSparse;
-constexpr size_t kSparseMaxBytes = 3000;  // hll-sparse-max-bytes
+constexpr size_t kSparseMaxBytes = 3000;  // hll-sparse-max-bytes default (PFSELFTEST uses it)
 constexpr int kSparseValMaxValue = 32;
 constexpr int kSparseValMaxLen = 4;
 constexpr int kSparseZeroMaxLen = 64;
@@ -317,7 +317,9 @@ bool MergeInto(std::string_view s, uint8_t* max) {
 // A writable view of an HLL string value. Resizing may move the bytes: re-read data().
 class HllBuf {
  public:
-  explicit HllBuf(Value* v) : v_(v) { Resize(v->StringLength()); }
+  // sparse_max: the size past which a sparse HLL converts to dense (hll_sparse_max_bytes).
+  HllBuf(Value* v, size_t sparse_max) : v_(v), sparse_max_(sparse_max) { Resize(v->StringLength()); }
+  size_t sparse_max() const { return sparse_max_; }
   uint8_t* data() { return p_; }
   size_t size() const { return len_; }
   uint8_t encoding() const { return p_[4]; }
@@ -328,6 +330,7 @@ class HllBuf {
 
  private:
   Value* v_;
+  size_t sparse_max_;
   uint8_t* p_ = nullptr;
   size_t len_ = 0;
 };
@@ -441,7 +444,7 @@ int SparseSet(HllBuf& h, long index, uint8_t count) {
     // Step 4: replace the old opcode with the sequence, or promote if it gets too big.
     long oldlen = is_xzero ? 2 : 1;
     long delta = n - oldlen;
-    if (delta > 0 && h.size() + size_t(delta) > kSparseMaxBytes) {
+    if (delta > 0 && h.size() + size_t(delta) > h.sparse_max()) {
       return PromoteAndSet(h, index, count);
     }
     size_t tail = p + size_t(oldlen);
@@ -509,6 +512,10 @@ int HllAdd(HllBuf& h, std::string_view ele) {
 
 // ------------------------------------------------------------------------------ commands
 
+size_t SparseMax(CommandContext& ctx) {
+  return size_t(std::max<int64_t>(0, ctx.engine.config().encoding.hll_sparse_max_bytes));
+}
+
 // Type and format check of a key's value (Redis's isHLLObjectOrReply). Replies on error.
 bool CheckHll(CommandContext& ctx, const Entry* e) {
   std::string scratch;
@@ -531,7 +538,7 @@ void PfAdd(CommandContext& ctx) {
   } else if (!CheckHll(ctx, e)) {
     return;
   }
-  HllBuf h(&e->value);
+  HllBuf h(&e->value, SparseMax(ctx));
   for (size_t j = 2; j < ctx.args.size(); j++) {
     int r = HllAdd(h, ctx.args[j]);
     if (r < 0) return ctx.rb.Error(kErrInvalidHll);
@@ -576,7 +583,7 @@ void PfCount(CommandContext& ctx) {
   // take the entry for writing: checkpoints must see the bytes as they were.
   e = ctx.db().FindForWrite(key, ctx.now_ms);
   if (!e) return ctx.rb.Integer(0);
-  HllBuf h(&e->value);
+  HllBuf h(&e->value, SparseMax(ctx));
   if (CacheValid(h.data())) return ctx.rb.Integer(int64_t(CachedCard(h.data())));
   bool invalid = false;
   uint64_t card = Count(h.data(), h.size(), &invalid);
@@ -607,7 +614,7 @@ void PfMerge(CommandContext& ctx) {
   std::string_view dest = ctx.args[1];
   Entry* e = ctx.db().FindForWrite(dest, ctx.now_ms);
   if (!e) e = ctx.db().Insert(dest, Value::String(EmptyHll()));  // checked above if present
-  HllBuf h(&e->value);
+  HllBuf h(&e->value, SparseMax(ctx));
   if (use_dense && !SparseToDense(h)) return ctx.rb.Error(kErrInvalidHll);
   for (long j = 0; j < kRegisters; j++) {
     if (max[j] == 0) continue;
@@ -627,7 +634,7 @@ void PfDebug(CommandContext& ctx) {
   if (wrong) return;
   if (!e) return ctx.rb.Error(kErrNoKey);
   if (!CheckHll(ctx, e)) return;
-  HllBuf h(&e->value);
+  HllBuf h(&e->value, SparseMax(ctx));
 
   if (ArgIs(sub, "GETREG")) {
     if (h.encoding() == kEncSparse) {
@@ -690,11 +697,11 @@ void PfSelfTest(CommandContext& ctx) {
 
   // Sparse and dense side by side must agree, and stay within 6 standard errors.
   Value sparse_val = Value::String(EmptyHll());
-  HllBuf sparse(&sparse_val);
+  HllBuf sparse(&sparse_val, kSparseMaxBytes);
   std::string dense_str(kDenseSize, '\0');
   memcpy(dense_str.data(), "HYLL", 4);
   Value dense_val = Value::String(dense_str);
-  HllBuf dense(&dense_val);
+  HllBuf dense(&dense_val, kSparseMaxBytes);
   const double relerr = 1.04 / std::sqrt(double(kRegisters));
   uint64_t seed = rng();
   int64_t checkpoint = 1;

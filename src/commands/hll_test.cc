@@ -140,6 +140,23 @@ TEST_F(HllTest, CountsMatchRedis) {
   }
 }
 
+// hll_sparse_max_bytes (Redis's hll-sparse-max-bytes) moves the sparse -> dense switch; the
+// sizes are redis-server 7.0's for the same settings.
+TEST_F(HllTest, SparseMaxBytesIsAConfigKey) {
+  EXPECT_EQ(Run({"config", "set", "hll-sparse-max-bytes", "500"}), "+OK\r\n");
+  EXPECT_EQ(Run({"config", "get", "hll-sparse-max-bytes"}),
+            "*2\r\n$20\r\nhll-sparse-max-bytes\r\n$3\r\n500\r\n");
+  AddRange("small", "e", 200);  // 513 bytes sparse: past 500, so dense
+  EXPECT_EQ(Run({"pfdebug", "encoding", "small"}), "+dense\r\n");
+  EXPECT_EQ(Get("small").size(), 12304u);
+  EXPECT_EQ(Run({"pfcount", "small"}), Int(200));
+  EXPECT_EQ(Run({"config", "set", "hll-sparse-max-bytes", "16000"}), "+OK\r\n");
+  AddRange("big", "e", 3000);  // dense at the default 3000, sparse under 16000
+  EXPECT_EQ(Run({"pfdebug", "encoding", "big"}), "+sparse\r\n");
+  EXPECT_EQ(Run({"pfcount", "big"}), Int(2979));
+  EXPECT_EQ(Run({"config", "set", "hll-sparse-max-bytes", "-1"}).rfind("-ERR", 0), 0u);
+}
+
 TEST_F(HllTest, CacheIsWrittenAndTrusted) {
   Run({"pfadd", "h", "a", "b", "c"});
   EXPECT_EQ(Run({"pfcount", "h"}), Int(3));

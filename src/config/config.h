@@ -33,6 +33,7 @@ struct Config {
     int64_t timeout = 0;              // ms; 0 = never
     int64_t tcp_keepalive = 300'000;  // ms
     int64_t hz = 10;
+    int64_t busy_poll_us = 100;       // spin this long after the last event before sleeping
     std::string loglevel = "notice";
     std::string logfile;
     std::string pidfile;
@@ -61,6 +62,7 @@ struct Config {
     int64_t zset_max_listpack_value = 64;
     int64_t list_max_listpack_size = -2;
     int64_t list_compress_depth = 0;
+    int64_t hll_sparse_max_bytes = 3000;
   } encoding;
   struct Persistence {
     bool aof_enabled = false;

@@ -57,6 +57,7 @@ std::vector<Param> BuildSchema() {
       P("server", "timeout", K::kDuration, FIELD(server.timeout), {"timeout"}),
       P("server", "tcp_keepalive", K::kDuration, FIELD(server.tcp_keepalive), {"tcp-keepalive"}),
       Int("server", "hz", FIELD(server.hz), 1, 500, {"hz"}),
+      Int("server", "busy_poll_us", FIELD(server.busy_poll_us), 0, 1'000'000),
       Enum("server", "loglevel", FIELD(server.loglevel), {"debug", "verbose", "notice", "warning"}, {"loglevel"}),
       P("server", "logfile", K::kString, FIELD(server.logfile), {"logfile"}, false),
       P("server", "pidfile", K::kString, FIELD(server.pidfile), {"pidfile"}, false),
@@ -84,6 +85,7 @@ std::vector<Param> BuildSchema() {
       Int("encoding", "zset_max_listpack_value", FIELD(encoding.zset_max_listpack_value), 0, INT32_MAX, {"zset-max-listpack-value", "zset-max-ziplist-value"}),
       Int("encoding", "list_max_listpack_size", FIELD(encoding.list_max_listpack_size), -5, INT32_MAX, {"list-max-listpack-size", "list-max-ziplist-size"}),
       Int("encoding", "list_compress_depth", FIELD(encoding.list_compress_depth), 0, INT32_MAX, {"list-compress-depth"}),
+      Int("encoding", "hll_sparse_max_bytes", FIELD(encoding.hll_sparse_max_bytes), 0, INT32_MAX, {"hll-sparse-max-bytes"}),
       // [persistence]
       P("persistence", "aof_enabled", K::kBool, FIELD(persistence.aof_enabled), {"appendonly"}),
       P("persistence", "aof_file", K::kString, FIELD(persistence.aof_file), {"appendfilename"}, false),

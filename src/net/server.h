@@ -66,6 +66,7 @@ class NetServer {
   std::vector<Conn*> to_close_;
   std::mutex post_mu_;
   std::vector<std::function<void()>> posted_;
+  int64_t last_active_us_ = 0;  // when epoll_wait last returned events (busy polling)
   int64_t next_cron_us_ = 0;
   bool stop_ = false;
   bool held_replies_ = false;

@@ -25,6 +25,39 @@ ckpt::Record MakeRecord(int db, const Entry& e, std::string* scratch, std::set<u
   return ckpt::Record{uint32_t(db), uint8_t(e.value.type()), e.expire_ms, e.key(), bytes};
 }
 
+Status WriteRecord(ckpt::Writer* w, int db, const Entry& e, std::string* scratch, std::set<uint32_t>* refs) {
+  if ((refs && e.value.tiered()) || (e.value.is_string() && e.value.StringLength() <= ckpt::kLargeValue)) {
+    return w->Add(MakeRecord(db, e, scratch, refs));
+  }
+  ckpt::Record r{uint32_t(db), uint8_t(e.value.type()), e.expire_ms, e.key(), {}};
+  if (e.value.is_string()) {  // a large string: a view of its bytes, cut into chunks
+    scratch->clear();
+    std::string_view bytes = e.value.GetString(scratch);
+    Status st = w->BeginValue(r);
+    if (st.ok()) st = w->AppendValue(bytes);
+    if (st.ok()) st = w->EndValue();
+    return st;
+  }
+  // A collection: encoded piece by piece. One that fits in a piece is an ordinary record.
+  Status st = Status::Ok();
+  bool streaming = false;
+  EncodeCollectionStream(e.value, ckpt::kBlockTarget, [&](std::string_view piece, bool last) {
+    if (!st.ok()) return;
+    if (!streaming && last) {
+      r.value = piece;
+      st = w->Add(r);
+      return;
+    }
+    if (!streaming) {
+      streaming = true;
+      st = w->BeginValue(r);
+    }
+    if (st.ok()) st = w->AppendValue(piece);
+    if (st.ok() && last) st = w->EndValue();
+  });
+  return st;
+}
+
 Status ApplyRecord(Engine* engine, const std::string& path, const ckpt::Record& r,
                    const CollectionLimits& limits, int64_t now_ms, uint64_t* expired) {
   if (r.db >= uint32_t(engine->db_count())) {

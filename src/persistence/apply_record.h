@@ -15,6 +15,12 @@ namespace ferrite {
 // added to refs); without, its bytes are read and written in full.
 ckpt::Record MakeRecord(int db, const Entry& e, std::string* scratch, std::set<uint32_t>* refs = nullptr);
 
+// Writes one entry into a checkpoint: as MakeRecord's record, except that a value longer
+// than ckpt::kLargeValue is streamed in value chunks (Writer::BeginValue...EndValue), so
+// neither its encoding nor a block ever holds a copy of the whole value.
+Status WriteRecord(ckpt::Writer* w, int db, const Entry& e, std::string* scratch,
+                   std::set<uint32_t>* refs = nullptr);
+
 // Inserts a record into the engine's databases. Keys already expired at now_ms are
 // skipped and counted in *expired. Errors name the file (path) and the key.
 Status ApplyRecord(Engine* engine, const std::string& path, const ckpt::Record& r,

@@ -345,7 +345,7 @@ Status PersistenceManager::StartCheckpoint() {
     if (!ckpt_error_.ok()) return;
     if (e.expire_ms && e.expire_ms <= freeze_ms) return;
     std::string scratch;
-    ckpt_error_ = ckpt_writer_->Add(MakeRecord(db, e, &scratch, engine_->tier() ? &ckpt_refs_ : nullptr));
+    ckpt_error_ = WriteRecord(ckpt_writer_.get(), db, e, &scratch, engine_->tier() ? &ckpt_refs_ : nullptr);
   });
   ckpt_snapshot_->Start(++epoch_);
   return Status::Ok();

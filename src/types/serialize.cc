@@ -3,6 +3,7 @@
 #define XXH_STATIC_LINKING_ONLY
 #include <xxhash.h>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -96,6 +97,46 @@ void XorHash(uint8_t acc[16], std::string_view a, std::string_view b) {
 
 }  // namespace
 
+namespace {
+
+// Walks a collection's items in encoding order; `str` gets every length-prefixed string,
+// `dbl` every score. One walker for the whole-blob and the streamed encoders.
+template <typename Str, typename Dbl>
+void WalkItems(const Value& v, Str&& str, Dbl&& dbl) {
+  switch (v.type()) {
+    case ValueType::kHash:
+      hashv::ForEach(v, [&](std::string_view f, std::string_view val) {
+        str(f);
+        str(val);
+        return true;
+      });
+      break;
+    case ValueType::kSet:
+      setv::ForEach(v, [&](std::string_view m) {
+        str(m);
+        return true;
+      });
+      break;
+    case ValueType::kZSet:
+      zsetv::ForEach(v, [&](std::string_view m, double s) {
+        str(m);
+        dbl(s);
+        return true;
+      });
+      break;
+    case ValueType::kList:
+      listv::ForRange(v, 0, listv::Len(v), [&](std::string_view e) {
+        str(e);
+        return true;
+      });
+      break;
+    default:
+      break;
+  }
+}
+
+}  // namespace
+
 void EncodeCollection(const Value& v, std::string* out) {
   if (v.tiered()) {  // a collection in a tier segment: its stored bytes are this blob
     Value hot = v.Clone();
@@ -103,36 +144,40 @@ void EncodeCollection(const Value& v, std::string* out) {
     return;
   }
   PutVarint(out, Count(v));
-  switch (v.type()) {
-    case ValueType::kHash:
-      hashv::ForEach(v, [&](std::string_view f, std::string_view val) {
-        PutStr(out, f);
-        PutStr(out, val);
-        return true;
-      });
-      break;
-    case ValueType::kSet:
-      setv::ForEach(v, [&](std::string_view m) {
-        PutStr(out, m);
-        return true;
-      });
-      break;
-    case ValueType::kZSet:
-      zsetv::ForEach(v, [&](std::string_view m, double s) {
-        PutStr(out, m);
-        PutDouble(out, s);
-        return true;
-      });
-      break;
-    case ValueType::kList:
-      listv::ForRange(v, 0, listv::Len(v), [&](std::string_view e) {
-        PutStr(out, e);
-        return true;
-      });
-      break;
-    default:
-      break;
+  WalkItems(v, [&](std::string_view s) { PutStr(out, s); }, [&](double d) { PutDouble(out, d); });
+}
+
+void EncodeCollectionStream(const Value& v, size_t piece_size,
+                            const std::function<void(std::string_view piece, bool last)>& sink) {
+  if (v.tiered()) {
+    Value hot = v.Clone();
+    if (!hot.empty()) EncodeCollectionStream(hot, piece_size, sink);
+    return;
   }
+  std::string buf;
+  buf.reserve(std::min<size_t>(piece_size + 64, 1 << 20));
+  auto flush = [&] {
+    sink(buf, false);
+    buf.clear();
+  };
+  PutVarint(&buf, Count(v));
+  WalkItems(
+      v,
+      [&](std::string_view s) {
+        PutVarint(&buf, s.size());
+        if (s.size() >= piece_size) {  // a big item goes by reference
+          flush();
+          sink(s, false);
+          return;
+        }
+        buf.append(s);
+        if (buf.size() >= piece_size) flush();
+      },
+      [&](double d) {
+        PutDouble(&buf, d);
+        if (buf.size() >= piece_size) flush();
+      });
+  sink(buf, true);
 }
 
 Result<Value> DecodeCollection(ValueType t, std::string_view blob, const CollectionLimits& lim) {

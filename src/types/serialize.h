@@ -20,6 +20,12 @@
 namespace ferrite {
 
 void EncodeCollection(const Value& v, std::string* out);
+// The same bytes as EncodeCollection, handed over in pieces: sink(piece, last) gets about
+// piece_size bytes at a time (an item longer than piece_size is handed over by reference
+// after its length, not copied), and last = true on the final call. Only one piece is
+// buffered, never the whole blob: this is how the checkpoint streams a large value.
+void EncodeCollectionStream(const Value& v, size_t piece_size,
+                            const std::function<void(std::string_view piece, bool last)>& sink);
 // Rebuilds a collection of type t; an error names what is wrong and the byte offset.
 Result<Value> DecodeCollection(ValueType t, std::string_view blob, const CollectionLimits& lim);
 

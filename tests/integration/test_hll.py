@@ -321,3 +321,19 @@ def test_ttl_kept(rb):
     rb.set("x", "y")
     rb.pfmerge("h", "missing")
     assert 0 < rb.ttl("h") <= 100
+
+
+def test_sparse_max_bytes_is_a_config_key(rb):
+    """hll-sparse-max-bytes moves the sparse -> dense switch (Redis's config key)."""
+    assert rb.config_set("hll-sparse-max-bytes", 500)
+    try:
+        assert rb.config_get("hll-sparse-max-bytes") == {"hll-sparse-max-bytes": "500"}
+        rb.pfadd("small", *[f"e{i}" for i in range(200)])  # ~500+ bytes when sparse
+        assert rb.execute_command("PFDEBUG", "ENCODING", "small") == b"dense"
+        assert len(rb.get("small")) == 12304
+        assert rb.config_set("hll-sparse-max-bytes", 16000)
+        rb.pfadd("big", *[f"e{i}" for i in range(3000)])  # dense at the default 3000
+        assert rb.execute_command("PFDEBUG", "ENCODING", "big") == b"sparse"
+        assert rb.pfcount("big") == rb.pfcount("small", "big")
+    finally:
+        rb.config_set("hll-sparse-max-bytes", 3000)

@@ -425,7 +425,7 @@ Status Aof::WritePreambleBase(WritableFile* out) {
     Database& db = engine_->db(i);
     Status st = Status::Ok();
     db.ForEach([&](const Entry& e) {
-      if (st.ok() && !db.IsExpired(e, now)) st = w.Add(MakeRecord(i, e, &scratch, tier ? &refs : nullptr));
+      if (st.ok() && !db.IsExpired(e, now)) st = WriteRecord(&w, i, e, &scratch, tier ? &refs : nullptr);
     });
     if (!st.ok()) return st;
   }
@@ -473,7 +473,7 @@ void Aof::EmitFrozen(int db, const Entry& e) {
   if (base_ckpt_) {
     std::string scratch;
     if (rewrite_error_.ok()) {
-      rewrite_error_ = base_ckpt_->Add(MakeRecord(db, e, &scratch, engine_->tier() ? &base_refs_ : nullptr));
+      rewrite_error_ = WriteRecord(base_ckpt_.get(), db, e, &scratch, engine_->tier() ? &base_refs_ : nullptr);
     }
     return;
   }

@@ -5,6 +5,7 @@
 
 #include <lz4.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
@@ -76,7 +77,7 @@ struct Cursor {
 struct Writer::Queue {
   std::mutex mu;
   std::condition_variable cv;
-  std::deque<std::string> blocks;
+  std::deque<std::pair<uint8_t, std::string>> blocks;  // (kEntries | kValueChunk, data)
   bool done = false;
   Status error = Status::Ok();
   std::thread thread;
@@ -105,7 +106,7 @@ Status Writer::Begin(const Header& h) {
   });
   XXH3_64bits_reset(State(file_hash_));
   std::string start(kMagic, 8);
-  PutU32(&start, options_.lz4 ? kVersion : 1);  // version 1 when nothing needs version 2
+  PutU32(&start, kVersion);
   XXH3_64bits_update(State(file_hash_), start.data(), start.size());
   if (Status st = out_->Append(start); !st.ok()) return st;
   std::string payload;
@@ -142,24 +143,29 @@ Writer::~Writer() {
   }
 }
 
-Status Writer::WriteEntries(std::string_view raw) {
-  if (options_.lz4 && raw.size() > 64) {
-    int bound = LZ4_compressBound(int(raw.size()));
-    lz4_buf_.resize(4 + size_t(bound));
-    uint32_t raw_len = uint32_t(raw.size());
-    memcpy(lz4_buf_.data(), &raw_len, 4);
-    int n = LZ4_compress_default(raw.data(), lz4_buf_.data() + 4, int(raw.size()), bound);
-    if (n > 0 && size_t(n) + 4 < raw.size()) {
-      return WriteBlock(kEntriesLz4, std::string_view(lz4_buf_.data(), 4 + size_t(n)));
+Status Writer::WriteData(uint8_t type, std::string_view raw) {
+  // A value chunk keeps its flags byte in front of the (compressed) bytes.
+  size_t pre = type == kValueChunk ? 1 : 0;
+  std::string_view body = raw.substr(pre);
+  if (options_.lz4 && body.size() > 64) {
+    int bound = LZ4_compressBound(int(body.size()));
+    lz4_buf_.resize(pre + 4 + size_t(bound));
+    if (pre) lz4_buf_[0] = raw[0];
+    uint32_t raw_len = uint32_t(body.size());
+    memcpy(lz4_buf_.data() + pre, &raw_len, 4);
+    int n = LZ4_compress_default(body.data(), lz4_buf_.data() + pre + 4, int(body.size()), bound);
+    if (n > 0 && size_t(n) + 4 < body.size()) {
+      return WriteBlock(type == kValueChunk ? kValueChunkLz4 : kEntriesLz4,
+                        std::string_view(lz4_buf_.data(), pre + 4 + size_t(n)));
     }
   }
-  return WriteBlock(kEntries, raw);
+  return WriteBlock(type, raw);
 }
 
 void Writer::WriterLoop() {
   Queue& q = *queue_;
   while (true) {
-    std::string block;
+    std::pair<uint8_t, std::string> block;
     {
       std::unique_lock<std::mutex> lk(q.mu);
       q.cv.wait(lk, [&] { return q.done || !q.blocks.empty(); });
@@ -168,7 +174,7 @@ void Writer::WriterLoop() {
       q.blocks.pop_front();
     }
     q.cv.notify_all();  // room in the queue
-    Status st = WriteEntries(block);
+    Status st = WriteData(block.first, block.second);
     if (!st.ok()) {
       std::lock_guard<std::mutex> lk(q.mu);
       if (q.error.ok()) q.error = st;
@@ -176,30 +182,80 @@ void Writer::WriterLoop() {
   }
 }
 
-Status Writer::Submit(std::string block) {
-  if (!queue_) return WriteEntries(block);
+Status Writer::Submit(uint8_t type, std::string block) {
+  if (!queue_) return WriteData(type, block);
   Queue& q = *queue_;
   std::unique_lock<std::mutex> lk(q.mu);
   q.cv.wait(lk, [&] { return q.blocks.size() < options_.queue_blocks || !q.error.ok(); });
   if (!q.error.ok()) return q.error;
-  q.blocks.push_back(std::move(block));
+  q.blocks.emplace_back(type, std::move(block));
   lk.unlock();
   q.cv.notify_all();
   return Status::Ok();
 }
 
-Status Writer::Add(const Record& r) {
+void Writer::PutHead(const Record& r) {
   PutVarint(&block_, r.db);
   block_.push_back(char(r.type));
   block_.push_back(char(r.expire_ms ? 1 : 0));
   if (r.expire_ms) PutU64(&block_, uint64_t(r.expire_ms));
   PutVarint(&block_, r.key.size());
   block_.append(r.key);
+}
+
+Status Writer::BeginValue(const Record& head) {
+  if (in_value_) return Status::InvalidArgument("checkpoint writer: BeginValue inside a streamed value");
+  Record r = head;
+  r.type = uint8_t(r.type | kChunkedFlag);
+  PutHead(r);
+  keys_++;
+  in_value_ = true;
+  chunk_.assign(1, '\0');
+  chunk_.reserve(kBlockTarget + 1);
+  Status st = Submit(kEntries, std::move(block_));  // the record ends its block
+  block_ = std::string();
+  block_.reserve(kBlockTarget + 1024);
+  return st;
+}
+
+Status Writer::SubmitChunk(bool last) {
+  chunk_[0] = char(last ? kChunkLast : 0);
+  Status st = Submit(kValueChunk, std::move(chunk_));
+  chunk_ = std::string(1, '\0');
+  chunk_.reserve(kBlockTarget + 1);
+  return st;
+}
+
+Status Writer::AppendValue(std::string_view bytes) {
+  if (!in_value_) return Status::InvalidArgument("checkpoint writer: AppendValue outside a streamed value");
+  while (!bytes.empty()) {
+    size_t take = std::min(bytes.size(), kBlockTarget + 1 - chunk_.size());
+    chunk_.append(bytes.data(), take);
+    bytes.remove_prefix(take);
+    if (chunk_.size() == kBlockTarget + 1) {
+      if (Status st = SubmitChunk(false); !st.ok()) return st;
+    }
+  }
+  return Status::Ok();
+}
+
+Status Writer::EndValue() {
+  if (!in_value_) return Status::InvalidArgument("checkpoint writer: EndValue outside a streamed value");
+  in_value_ = false;
+  Status st = SubmitChunk(true);
+  chunk_.clear();
+  chunk_.shrink_to_fit();
+  return st;
+}
+
+Status Writer::Add(const Record& r) {
+  if (in_value_) return Status::InvalidArgument("checkpoint writer: Add inside a streamed value");
+  PutHead(r);
   PutVarint(&block_, r.value.size());
   block_.append(r.value);
   keys_++;
   if (block_.size() >= kBlockTarget) {
-    Status st = Submit(std::move(block_));
+    Status st = Submit(kEntries, std::move(block_));
     block_ = std::string();
     block_.reserve(kBlockTarget + 1024);
     return st;
@@ -208,8 +264,9 @@ Status Writer::Add(const Record& r) {
 }
 
 Status Writer::Finish() {
+  if (in_value_) return Status::InvalidArgument("checkpoint writer: Finish inside a streamed value");
   if (!block_.empty()) {
-    if (Status st = Submit(std::move(block_)); !st.ok()) return st;
+    if (Status st = Submit(kEntries, std::move(block_)); !st.ok()) return st;
     block_.clear();
   }
   if (queue_) {  // drain the queue, then the footer is written here
@@ -321,6 +378,12 @@ Status ReadImpl(FileSystem* fs, const std::string& path, bool verify,
   rs.version = version;
   bool header_seen = false;
   std::string inflated;  // decompressed lz4 entries
+  // A streamed value being put together: its record (key copied, as the block holding it
+  // is gone by then), the offset of that record's block, and the bytes so far.
+  bool pending = false;
+  Record pending_rec{};
+  std::string pending_key, pending_value;
+  uint64_t pending_off = 0;
   while (true) {
     if (buf_offset < off && off - buf_offset > (8u << 20)) {  // drop consumed bytes
       buf.erase(0, size_t(off - buf_offset));
@@ -346,6 +409,12 @@ Status ReadImpl(FileSystem* fs, const std::string& path, bool verify,
     }
     std::string_view payload(h + 5, len);
     Cursor c{payload.data(), payload.data() + payload.size()};
+    if (pending && type != kValueChunk && type != kValueChunkLz4 && !header_only) {
+      return Status::Corruption(fmt::format(
+          "{}: the streamed value of key '{}' (record in the block at offset {}) ends early: "
+          "block at offset {} is type 0x{:02x}, not a value chunk", path,
+          std::string(pending_key.substr(0, 64)), pending_off, off, type));
+    }
     if (type == kFooter) {
       uint64_t keys, file_sum;
       if (!c.U64(&keys) || !c.U64(&file_sum)) {
@@ -406,16 +475,59 @@ Status ReadImpl(FileSystem* fs, const std::string& path, bool verify,
         uint64_t db, klen, vlen;
         uint8_t has_exp;
         uint64_t exp = 0;
-        if (!c.Varint(&db) || !c.U8(&r.type) || !c.U8(&has_exp) || (has_exp && !c.U64(&exp)) ||
-            !c.Varint(&klen) || !c.Bytes(klen, &r.key) || !c.Varint(&vlen) || !c.Bytes(vlen, &r.value) ||
-            db >= rs.header.databases) {
+        size_t at = size_t(c.p - payload.data());
+        bool ok = c.Varint(&db) && c.U8(&r.type) && c.U8(&has_exp) && (!has_exp || c.U64(&exp)) &&
+                  c.Varint(&klen) && c.Bytes(klen, &r.key) && db < rs.header.databases;
+        bool streamed = ok && (r.type & kChunkedFlag);
+        if (ok && !streamed) ok = c.Varint(&vlen) && c.Bytes(vlen, &r.value);
+        if (!ok || (streamed && c.p != c.end)) {
           return Status::Corruption(fmt::format("{}: malformed record in the block at offset {} (record at +{})",
-                                                path, off, size_t(c.p - payload.data())));
+                                                path, off, at));
         }
         r.db = uint32_t(db);
         r.expire_ms = int64_t(exp);
+        if (streamed) {  // its value follows in value-chunk blocks
+          pending = true;
+          pending_rec = r;
+          pending_rec.type = uint8_t(r.type & ~kChunkedFlag);
+          pending_key.assign(r.key);
+          pending_value.clear();
+          pending_off = off;
+          break;
+        }
         rs.keys++;
         if (Status s = fn(r); !s.ok()) return s;
+      }
+    } else if (type == kValueChunk || type == kValueChunkLz4) {
+      if (!pending) {
+        return Status::Corruption(fmt::format("{}: value chunk at offset {} follows no streamed record", path, off));
+      }
+      uint8_t flags;
+      if (!c.U8(&flags)) return Status::Corruption(fmt::format("{}: empty value chunk at offset {}", path, off));
+      if (type == kValueChunkLz4) {
+        uint32_t raw_len;
+        if (!c.U32(&raw_len) || raw_len > (1u << 30)) {
+          return Status::Corruption(fmt::format("{}: bad lz4 chunk header at offset {}", path, off));
+        }
+        size_t at = pending_value.size();
+        pending_value.resize(at + raw_len);
+        int n = LZ4_decompress_safe(c.p, pending_value.data() + at, int(c.end - c.p), int(raw_len));
+        if (n < 0 || uint32_t(n) != raw_len) {
+          return Status::Corruption(fmt::format("{}: lz4 value chunk at offset {} does not decompress "
+                                                "to its {} bytes", path, off, raw_len));
+        }
+      } else {
+        pending_value.append(c.p, size_t(c.end - c.p));
+      }
+      if (flags & kChunkLast) {
+        pending = false;
+        pending_rec.key = pending_key;
+        pending_rec.value = pending_value;
+        rs.keys++;
+        rs.streamed++;
+        if (Status s = fn(pending_rec); !s.ok()) return s;
+        pending_value.clear();
+        if (pending_value.capacity() > (4u << 20)) pending_value.shrink_to_fit();
       }
     } else if (type < 0x80) {
       return Status::NotSupported(fmt::format("{}: unknown block type 0x{:02x} at offset {} (not optional)",

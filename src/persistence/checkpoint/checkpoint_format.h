@@ -1,5 +1,5 @@
 #pragma once
-// The checkpoint file format, version 1. See docs/formats.md.
+// The checkpoint file format, version 4. See docs/formats.md.
 //
 //   file   = magic "FERRCKPT" (8 bytes) , u32 version , block* , footer-block
 //   block  = u8 type , u32 length , payload[length] , u64 checksum
@@ -7,9 +7,16 @@
 //   types  = 0x01 header:  u64 created_ms , u64 aof_offset , u32 databases , u32 flags
 //            0x02 entries: record* ; record = varint db , u8 value-type , u8 has-expire ,
 //                          [u64 expire_ms] , varint key-len , key , varint value-len , value
+//            0x03 entries, lz4: u32 raw length , lz4 block of an 0x02 payload      (v2)
+//            0x04 value chunk: u8 flags (bit 0 = last) , bytes                    (v4)
+//            0x05 value chunk, lz4: u8 flags , u32 raw length , lz4 block of bytes (v4)
 //            0x7F footer:  u64 key-count , u64 file-checksum (XXH3-64 of every byte before
 //                          the footer block)
 //            0x80-0xFE optional records: a reader that does not know one skips it
+//   value-type bit 0x40: the value is a tier reference (segment, offset, length)      (v3)
+//   value-type bit 0x20: a streamed (large) value: the record has no value-len/value and
+//            is the last record of its entries block; its value is the concatenation of
+//            the value-chunk blocks that follow, up to the one flagged last           (v4)
 //   integers little-endian; varint = LEB128.
 //
 // Readers never trust a length before checking it against what is left of the file, and
@@ -30,16 +37,25 @@ inline constexpr char kMagic[8] = {'F', 'E', 'R', 'R', 'C', 'K', 'P', 'T'};
 // Version 2 adds lz4-compressed entries blocks (0x03); a version-1 file is read as before.
 // Version 3 adds tier references: a record whose type has bit 0x40 set holds
 // (segment, offset, length) of its value in a tier segment file instead of the value.
-inline constexpr uint32_t kVersion = 3;
+// Version 4 adds streamed values: a value larger than a block is written as value-chunk
+// blocks of about kBlockTarget bytes each, so neither the loop nor the writer ever holds a
+// copy of a whole large value.
+inline constexpr uint32_t kVersion = 4;
 inline constexpr uint8_t kTierRefFlag = 0x40;
+inline constexpr uint8_t kChunkedFlag = 0x20;
 enum BlockType : uint8_t {
   kHeader = 0x01,
   kEntries = 0x02,
-  kEntriesLz4 = 0x03,  // u32 raw length, then the lz4 block of an entries payload
+  kEntriesLz4 = 0x03,     // u32 raw length, then the lz4 block of an entries payload
+  kValueChunk = 0x04,     // u8 flags, bytes of a streamed value
+  kValueChunkLz4 = 0x05,  // u8 flags, u32 raw length, lz4 block of those bytes
   kFooter = 0x7F,
   kAofLink = 0x80,
 };
+inline constexpr uint8_t kChunkLast = 0x01;  // value-chunk flags: the value's last chunk
 inline constexpr size_t kBlockTarget = 64 * 1024;  // entries per block: about this many bytes
+// Values longer than this are streamed (BeginValue/AppendValue/EndValue).
+inline constexpr size_t kLargeValue = kBlockTarget;
 
 struct Header {
   int64_t created_ms = 0;
@@ -82,6 +98,14 @@ class Writer {
   ~Writer();
   Status Begin(const Header& h);
   Status Add(const Record& r);
+  // A record whose value is streamed in pieces (a large value): BeginValue writes the
+  // record's head (head.value is ignored) and ends its entries block; AppendValue adds
+  // bytes of the value, cut into value-chunk blocks of kBlockTarget bytes; EndValue writes
+  // the last chunk. The writer holds at most one chunk of the value (plus the queue), so
+  // a multi-MB value is never copied whole. No Add() between BeginValue and EndValue.
+  Status BeginValue(const Record& head);
+  Status AppendValue(std::string_view bytes);
+  Status EndValue();
   // Writes the last entries block and the footer, fsyncs and closes the file.
   Status Finish();
   uint64_t keys() const { return keys_; }
@@ -90,12 +114,18 @@ class Writer {
  private:
   struct Queue;
   Status WriteBlock(uint8_t type, std::string_view payload);
-  Status WriteEntries(std::string_view raw);  // compresses if asked
-  Status Submit(std::string block);           // queue (threaded) or write
+  // Writes an entries payload (kEntries) or a value chunk (kValueChunk: flags byte, then
+  // bytes), compressed if asked and if lz4 shrinks it.
+  Status WriteData(uint8_t type, std::string_view raw);
+  Status Submit(uint8_t type, std::string data);  // queue (threaded) or write
+  Status SubmitChunk(bool last);
+  void PutHead(const Record& r);
   void WriterLoop();
   std::unique_ptr<WritableFile> out_;
   WriterOptions options_;
   std::string block_;
+  std::string chunk_;        // the value chunk being filled: flags byte, then bytes
+  bool in_value_ = false;    // between BeginValue and EndValue
   std::string lz4_buf_;
   uint64_t keys_ = 0;
   std::shared_ptr<void> file_hash_;  // XXH3 streaming state over every byte written
@@ -108,6 +138,7 @@ struct ReadStats {
   uint64_t keys = 0;
   uint64_t blocks = 0;
   uint64_t bytes = 0;
+  uint64_t streamed = 0;  // values written as value chunks (version 4)
 };
 
 // Reads and verifies a checkpoint; calls fn for every record. A damaged, truncated or

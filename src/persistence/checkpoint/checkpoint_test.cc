@@ -11,6 +11,7 @@
 
 #include "commands/test_util.h"
 #include "persistence/checkpoint/checkpoint_format.h"
+#include "persistence/apply_record.h"
 #include "persistence/manager.h"
 #include "types/serialize.h"
 
@@ -188,6 +189,188 @@ TEST_F(CheckpointTest, FutureVersionIsRefused) {
   Status st = ReadAll(&keys);
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.message().find("format version " + std::to_string(v)), std::string::npos)
+      << st.message();
+}
+
+// A WritableFile that remembers the largest single Append: the writer appends a block's
+// head, payload and checksum separately, so this is the largest payload it ever built.
+class MaxAppendFile final : public WritableFile {
+ public:
+  explicit MaxAppendFile(std::unique_ptr<WritableFile> t, size_t* max) : t_(std::move(t)), max_(max) {}
+  Status Append(std::string_view d) override {
+    *max_ = std::max(*max_, d.size());
+    return t_->Append(d);
+  }
+  Status Flush() override { return t_->Flush(); }
+  Status Sync() override { return t_->Sync(); }
+  Status SyncData() override { return t_->SyncData(); }
+  Status Close() override { return t_->Close(); }
+  uint64_t Size() const override { return t_->Size(); }
+  Status Truncate(uint64_t size) override { return t_->Truncate(size); }
+  const std::string& path() const override { return t_->path(); }
+
+ private:
+  std::unique_ptr<WritableFile> t_;
+  size_t* max_;
+};
+
+struct BlockPos {
+  size_t off;
+  uint8_t type;
+  size_t size;  // whole block: head, payload, checksum
+};
+std::vector<BlockPos> Blocks(const std::string& data) {
+  std::vector<BlockPos> out;
+  for (size_t off = 12; off + 5 <= data.size();) {
+    uint32_t len;
+    memcpy(&len, data.data() + off + 1, 4);
+    out.push_back({off, uint8_t(data[off]), 5 + size_t(len) + 8});
+    off += 5 + size_t(len) + 8;
+  }
+  return out;
+}
+
+// Large values (a 3 MB string, a 200 000-field hash, a hash with a 1 MB field, big lists,
+// sets and sorted sets) are written as value chunks: no block, and no piece the encoder
+// hands over, is larger than about one block, and the file loads back to the same digest.
+TEST_F(CheckpointTest, LargeValuesAreStreamedInChunks) {
+  EngineHarness a;
+  std::string big(3 << 20, 'x');
+  for (size_t i = 0; i < big.size(); i += 4096) big[i] = char('a' + (i / 4096) % 26);
+  a.Run({"set", "bigstring", big});
+  a.Run({"set", "small", "v"});
+  for (int i = 0; i < 200000; i += 1000) {
+    std::vector<std::string> cmd = {"hset", "bighash"};
+    for (int j = i; j < i + 1000; j++) {
+      cmd.push_back("field:" + std::to_string(j));
+      cmd.push_back("value:" + std::to_string(j * 7));
+    }
+    a.Run(cmd);
+    cmd = {"rpush", "biglist"};
+    for (int j = i; j < i + 1000; j++) cmd.push_back("element-" + std::to_string(j));
+    a.Run(cmd);
+    cmd = {"sadd", "bigset"};
+    for (int j = i; j < i + 1000; j++) cmd.push_back("member-" + std::to_string(j));
+    a.Run(cmd);
+    cmd = {"zadd", "bigzset"};
+    for (int j = i; j < i + 1000; j++) {
+      cmd.push_back(std::to_string(j * 0.5));
+      cmd.push_back("m" + std::to_string(j));
+    }
+    a.Run(cmd);
+  }
+  a.Run({"hset", "widefield", "small", "1", "huge", std::string(1 << 20, 'w')});
+  a.Run({"pexpire", "bighash", "999999999999"});
+  std::string digest = a.Run({"debug", "digest"});
+
+  // The encoder alone: the pieces add up to EncodeCollection's blob, each about one block;
+  // the 1 MB field is handed over by reference.
+  for (const char* key : {"bighash", "widefield", "bigzset"}) {
+    const Entry* e = a.engine().db(0).Peek(key, 0);
+    ASSERT_NE(e, nullptr);
+    std::string whole, joined;
+    EncodeCollection(e->value, &whole);
+    size_t max_piece = 0, pieces = 0;
+    EncodeCollectionStream(e->value, ckpt::kBlockTarget, [&](std::string_view p, bool) {
+      joined.append(p);
+      pieces++;
+      if (p.size() != (1u << 20)) max_piece = std::max(max_piece, p.size());
+    });
+    EXPECT_EQ(joined, whole) << key;
+    EXPECT_GT(pieces, 1u) << key;
+    EXPECT_LE(max_piece, ckpt::kBlockTarget + 64) << key;
+  }
+
+  for (bool threaded : {false, true}) {
+    size_t max_append = 0;
+    auto f = FileSystem::Default()->NewWritableFile(path(), false);
+    ASSERT_TRUE(f.ok());
+    ckpt::WriterOptions o;
+    o.lz4 = true;
+    o.threaded = threaded;
+    o.queue_blocks = 2;
+    ckpt::Writer w(std::make_unique<MaxAppendFile>(std::move(f.value()), &max_append), o);
+    ASSERT_TRUE(w.Begin(ckpt::Header{}).ok());
+    std::string scratch;
+    a.engine().db(0).ForEach([&](const Entry& e) { ASSERT_TRUE(WriteRecord(&w, 0, e, &scratch).ok()); });
+    ASSERT_TRUE(w.Finish().ok());
+    EXPECT_LE(max_append, ckpt::kBlockTarget + 1024) << "a block held more than one chunk";
+    std::string data = Bytes();
+    size_t chunks = 0, lz4_chunks = 0;
+    for (const BlockPos& b : Blocks(data)) {
+      chunks += b.type == ckpt::kValueChunk || b.type == ckpt::kValueChunkLz4;
+      lz4_chunks += b.type == ckpt::kValueChunkLz4;
+    }
+    EXPECT_GT(chunks, 3u * 48);  // the string alone is 48 chunks
+    EXPECT_GT(lz4_chunks, 0u);
+
+    EngineHarness b;
+    uint64_t expired = 0;
+    ckpt::ReadStats rs;
+    ASSERT_TRUE(ckpt::Read(FileSystem::Default(), path(), true, [&](const ckpt::Record& r) {
+      return ApplyRecord(&b.engine(), path(), r, CollectionLimits{}, 0, &expired);
+    }, &rs).ok());
+    EXPECT_EQ(rs.keys, 7u);
+    EXPECT_EQ(b.Run({"debug", "digest"}), digest);
+    EXPECT_EQ(b.Run({"strlen", "bigstring"}), ":3145728\r\n");
+    EXPECT_EQ(b.Run({"hlen", "bighash"}), ":200000\r\n");
+    EXPECT_EQ(b.Run({"hstrlen", "widefield", "huge"}), ":1048576\r\n");
+  }
+}
+
+// A streamed value whose chunks are damaged, missing or stray is refused with the offset.
+TEST_F(CheckpointTest, DamagedValueChunksAreRefusedWithTheirOffset) {
+  {
+    auto f = FileSystem::Default()->NewWritableFile(path(), false);
+    ASSERT_TRUE(f.ok());
+    ckpt::Writer w(std::move(f.value()));
+    ASSERT_TRUE(w.Begin(ckpt::Header{}).ok());
+    ASSERT_TRUE(w.Add({0, 1, 0, "before", "1"}).ok());
+    ASSERT_TRUE(w.BeginValue({0, 1, 0, "big", {}}).ok());
+    ASSERT_TRUE(w.AppendValue(std::string(300000, 'b')).ok());
+    EXPECT_FALSE(w.Add({0, 1, 0, "x", "y"}).ok());  // not inside a streamed value
+    ASSERT_TRUE(w.EndValue().ok());
+    ASSERT_TRUE(w.Finish().ok());
+  }
+  std::string good = Bytes();
+  uint64_t keys;
+  ASSERT_TRUE(ReadAll(&keys).ok());
+  EXPECT_EQ(keys, 2u);
+  std::vector<BlockPos> blocks = Blocks(good);
+  std::vector<size_t> chunk_idx;
+  for (size_t i = 0; i < blocks.size(); i++) {
+    if (blocks[i].type == ckpt::kValueChunk) chunk_idx.push_back(i);
+  }
+  ASSERT_EQ(chunk_idx.size(), 5u);  // 300 000 bytes: four full chunks and the last one
+  auto without = [&](size_t i) {
+    return good.substr(0, blocks[i].off) + good.substr(blocks[i].off + blocks[i].size);
+  };
+  // The last chunk is missing: the next block is not a chunk.
+  Put(without(chunk_idx.back()));
+  Status st = ReadAll(&keys);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("streamed value of key 'big'"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("offset " + std::to_string(blocks[chunk_idx.back()].off)), std::string::npos)
+      << st.message();
+  // The record is missing: its chunks follow nothing.
+  Put(without(chunk_idx[0] - 1));
+  st = ReadAll(&keys);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("value chunk at offset " + std::to_string(blocks[chunk_idx[0] - 1].off)),
+            std::string::npos) << st.message();
+  // A flipped byte in a chunk: its checksum.
+  std::string bad = good;
+  bad[blocks[chunk_idx[2]].off + 100] ^= 1;
+  Put(bad);
+  st = ReadAll(&keys);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("bad block at offset " + std::to_string(blocks[chunk_idx[2]].off)),
+            std::string::npos) << st.message();
+  // Cut in the middle of the chunks.
+  Put(good.substr(0, blocks[chunk_idx[3]].off + 1000));
+  st = ReadAll(&keys);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("offset " + std::to_string(blocks[chunk_idx[3]].off)), std::string::npos)
       << st.message();
 }
 
