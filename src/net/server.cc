@@ -467,6 +467,11 @@ int NetServer::Run() {
         if (c && !c->closed && c->session->kill_now) Close(c);
       }
     }
+    // Replies held (a failed `always` write) keep pending_writes_ across iterations: it
+    // must not keep a connection that is about to be deleted.
+    if (!to_close_.empty() && !pending_writes_.empty()) {
+      std::erase_if(pending_writes_, [](Conn* c) { return c->closed; });
+    }
     for (Conn* c : to_close_) delete c;
     to_close_.clear();
   }
