@@ -197,6 +197,53 @@ def server_factory():
             shutil.rmtree(s.dir, ignore_errors=True)
 
 
+class RedisServer:
+    """Debian's redis-server on a free port; stopped by its own PID only."""
+
+    def __init__(self, dir, dbfilename="dump.rdb"):
+        self.dir = dir
+        self.port = free_port()
+        self.log_path = os.path.join(dir, f"redis-{self.port}.log")
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", dir,
+             "--dbfilename", dbfilename, "--save", "", "--appendonly", "no",
+             "--enable-debug-command", "yes"],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                c = self.client()
+                # The port answers LOADING while a big dump loads: wait for a real PING.
+                if c.ping():
+                    c.close()
+                    return
+            except (redis.exceptions.ConnectionError, redis.exceptions.BusyLoadingError, OSError):
+                time.sleep(0.05)
+            if self.proc.poll() is not None:
+                break
+        self.stop()
+        raise RuntimeError("redis-server did not start: " + self.logs())
+
+    def client(self, db=0):
+        return redis.Redis(host="127.0.0.1", port=self.port, db=db, socket_timeout=20)
+
+    def logs(self):
+        self.log.flush()
+        with open(self.log_path) as f:
+            return f.read()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        self.log.close()
+
+
 class Raw:
     """A raw socket speaking RESP, for protocol edge cases."""
 

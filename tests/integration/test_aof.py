@@ -10,7 +10,7 @@ import time
 import pytest
 import redis
 
-from conftest import IS_REDIS, Server
+from conftest import IS_REDIS
 
 ferrite_only = pytest.mark.skipif(IS_REDIS, reason="Ferrite's single-file AOF and tools")
 TOOLS = os.environ.get("FERRITE_TOOLS_DIR", "")

@@ -3,6 +3,7 @@ happening) while writers record every acknowledged INCR.
 
 Short form by default (CI). Soak: CRASH_CYCLES=200 /usr/bin/python3 -m pytest -q -k crash
 tests/integration (see docs/testing.md)."""
+import bisect
 import os
 import random
 import threading
@@ -17,7 +18,8 @@ ferrite_only = pytest.mark.skipif(IS_REDIS, reason="drives Ferrite's rewrite and
 CYCLES = int(os.environ.get("CRASH_CYCLES", "6"))
 
 
-def run_writers(server, keys, duration, acked, ack_times, rewrite=False, save=False):
+def run_writers(server, keys, duration, acked, ack_times, rewrite=False, save=False, history=None):
+    """history, when given: key -> list of (acknowledged value, monotonic time), in order."""
     stop = threading.Event()
 
     def writer(key):
@@ -30,6 +32,8 @@ def run_writers(server, keys, duration, acked, ack_times, rewrite=False, save=Fa
                 return
             acked[key] = n
             ack_times[key] = (n, time.monotonic())
+            if history is not None:
+                history[key].append(ack_times[key])
 
     def saver():
         c = server.client(socket_timeout=5)
@@ -129,11 +133,16 @@ def test_crash_cycles_with_checkpoints_and_rewrites(server_factory):
 @ferrite_only
 def test_everysec_loss_is_about_a_second(server_factory):
     """Measures what `everysec` loses on SIGKILL (process crash: the kernel keeps what was
-    written, so the loss is only what had not reached write() yet) and reports it."""
+    written) and reports it. A write normally reaches write() before its reply leaves, so
+    the loss is usually nothing; but while the helper thread's fsync runs, the loop
+    postpones its writes (as Redis does, so that it never blocks on the disk) for at most
+    2 s. On a busy disk (CI runs other suites beside this one) that postponement is what a
+    crash loses: the contract is "about a second", bounded by the 2 s cap."""
     s = server_factory(aof="everysec")
     keys = [f"e:{i}" for i in range(4)]
     acked, times = {k: 0 for k in keys}, {}
-    stop, threads = run_writers(s, keys, 1.5, acked, times)
+    history = {k: [] for k in keys}
+    stop, threads = run_writers(s, keys, 1.5, acked, times, history=history)
     kill_at = time.monotonic()
     s.kill()
     stop.set()
@@ -141,9 +150,18 @@ def test_everysec_loss_is_about_a_second(server_factory):
         t.join(10)
     s2 = server_factory(dir=s.dir, aof="everysec")
     c = s2.client()
-    lost = sum(max(0, acked[k] - int(c.get(k) or 0)) for k in keys)
+    lost, window = 0, 0.0
+    for k in keys:
+        got = int(c.get(k) or 0)
+        assert got <= acked[k] + 1, (k, got, acked[k])  # nothing invented or applied twice
+        lost += max(0, acked[k] - got)
+        if got < acked[k]:
+            # The first acknowledged value that did not survive: how long before the kill.
+            first_lost = bisect.bisect_right(history[k], (got, float("inf")))
+            window = max(window, kill_at - history[k][first_lost][1])
     total = sum(acked.values())
-    print(f"\neverysec SIGKILL loss: {lost} of {total} acknowledged INCRs")
-    # A process crash loses at most the current loop iteration's writes under everysec.
-    assert lost <= len(keys)
-    assert kill_at > 0
+    print(f"\neverysec SIGKILL loss: {lost} of {total} acknowledged INCRs, "
+          f"the last {window:.3f} s before the kill")
+    assert total > 0
+    # At most the postponement cap (2 s) of acknowledged writes, plus scheduling slack.
+    assert window <= 2.5, (lost, total, window)

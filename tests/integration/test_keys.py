@@ -4,8 +4,6 @@ import time
 import pytest
 import redis
 
-from conftest import IS_REDIS
-
 
 def err(fn):
     with pytest.raises(redis.ResponseError) as e:

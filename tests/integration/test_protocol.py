@@ -1,5 +1,5 @@
 """RESP2/RESP3 and inline protocol, pipelining, malformed input, big values."""
-from conftest import IS_REDIS, redis_cli
+from conftest import redis_cli
 
 
 def test_inline_commands_like_nc(raw):

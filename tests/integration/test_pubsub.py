@@ -9,10 +9,7 @@ import select
 import subprocess
 import time
 
-import pytest
-import redis
-
-from conftest import IS_REDIS, redis_cli
+from conftest import redis_cli
 
 SUBSCRIBED_ONLY = ("ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / "
                    "QUIT / RESET are allowed in this context")

@@ -6,7 +6,7 @@ import time
 import pytest
 import redis
 
-from conftest import IS_REDIS, Raw, redis_cli
+from conftest import IS_REDIS, Raw
 
 
 def err(fn):
@@ -211,3 +211,30 @@ def test_sigterm_exits_zero(server_factory):
     s.client().set("a", "1")
     s.proc.send_signal(signal.SIGTERM)
     assert s.proc.wait(10) == 0
+
+
+def _cpu_seconds(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@pytest.mark.skipif(IS_REDIS, reason="busy_poll_us is Ferrite's")
+def test_busy_polling_stops_when_traffic_stops(server_factory):
+    """The loop polls for busy_poll_us after an event, then sleeps: an idle server uses no
+    CPU, with the default (100 us) as with polling off, and the key is set at run time."""
+    s = server_factory()
+    c = s.client()
+    assert c.config_get("server.busy_poll_us") == {"server.busy_poll_us": "100"}
+    for _ in range(2000):  # traffic, then silence
+        c.ping()
+    time.sleep(0.2)
+    before = _cpu_seconds(s.proc.pid)
+    time.sleep(1.5)
+    idle = _cpu_seconds(s.proc.pid) - before
+    assert idle < 0.15, f"an idle server used {idle:.2f} s of CPU in 1.5 s"
+    assert c.config_set("server.busy_poll_us", 0)
+    assert c.config_get("server.busy_poll_us") == {"server.busy_poll_us": "0"}
+    for _ in range(200):
+        assert c.ping()
+    with pytest.raises(redis.ResponseError):
+        c.config_set("server.busy_poll_us", -1)

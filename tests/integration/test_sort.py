@@ -6,7 +6,6 @@ Note: Redis's numeric parse reads errno without clearing it, so a score that ove
 (ERANGE) earlier on the same server thread can make a later, valid SORT fail. No test here
 produces an out-of-range double; each test starts on a new connection (the accept loop
 leaves errno at EAGAIN)."""
-import os
 import time
 
 import pytest

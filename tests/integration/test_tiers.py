@@ -6,7 +6,6 @@ Ferrite only: Redis has no tiers."""
 import glob
 import hashlib
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -15,7 +14,7 @@ import time
 import pytest
 import redis
 
-from conftest import IS_REDIS, Server
+from conftest import IS_REDIS, RedisServer, Server
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from s3rver import ACCESS_KEY, REGION, SECRET_KEY, S3Server  # noqa: E402
@@ -66,13 +65,6 @@ def check_all(r, n, size=2000, prefix="k", batch=500, start=0):
             p.get(f"{prefix}{i}")
         for i, got in zip(keys, p.execute()):
             assert got == value(i, size), f"{prefix}{i}"
-
-
-def _pings(r):
-    try:
-        return r.ping() and r.info("persistence")["loading"] == 0
-    except (redis.ConnectionError, redis.BusyLoadingError):
-        return False
 
 
 def tiering(r):
@@ -198,18 +190,14 @@ def test_restart_from_checkpoint_reopens_segments():
     out = subprocess.run([tool("ferrite-rdb"), "export", os.path.join(srv.dir, "ferrite.rdb"), dump],
                          capture_output=True, timeout=120, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
-    port = srv.port + 1 if srv.port < 65000 else srv.port - 1
-    redis_proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", srv.dir,
-                                   "--dbfilename", "dump.rdb", "--save", ""], stdout=subprocess.DEVNULL)
+    rs = RedisServer(srv.dir)  # returns once the dump is loaded (or fails with its log)
     try:
-        rr = redis.Redis(host="127.0.0.1", port=port, socket_timeout=10)
-        wait_for(lambda: _pings(rr), what="redis-server loading the export")
+        rr = rs.client()
         assert rr.dbsize() == n
         for i in range(0, n, 97):
             assert rr.get(f"k{i}") == value(i)
     finally:
-        redis_proc.kill()
-        redis_proc.wait(10)
+        rs.stop()
     srv2 = Server(dir=srv.dir, storage=SMALL_TIERS, persistence={"checkpoint_enabled": True})
     try:
         r = srv2.client()
