@@ -47,7 +47,29 @@ def poll(fn, timeout=10, interval=0.05):
         time.sleep(interval)
 
 
-class Server:
+class LoggedProcess:
+    """A server process started by a test, its output in log_path; stopped by its own PID."""
+
+    def logs(self):
+        if not self.log.closed:
+            self.log.flush()
+        with open(self.log_path) as f:
+            return f.read()
+
+    def terminate(self, timeout):
+        """SIGTERM, then SIGKILL if it has not exited after `timeout` seconds. Returns the exit code."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout)
+        self.log.close()
+        return self.proc.returncode
+
+
+class Server(LoggedProcess):
     """One server process on a free port in its own temporary directory."""
 
     def __init__(self, dir=None, aof=None, timestamps=False, persistence=None, storage=None, archive=None,
@@ -128,20 +150,8 @@ class Server:
         kw.setdefault("socket_timeout", 10)
         return redis.Redis(host="127.0.0.1", port=self.port, **kw)
 
-    def logs(self):
-        self.log.flush()
-        with open(self.log_path) as f:
-            return f.read()
-
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self.log.close()
+        self.terminate(5)
         if self.own_dir and not getattr(self, "keep", False):
             shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -197,7 +207,7 @@ def server_factory():
             shutil.rmtree(s.dir, ignore_errors=True)
 
 
-class RedisServer:
+class RedisServer(LoggedProcess):
     """Debian's redis-server on a free port; stopped by its own PID only."""
 
     def __init__(self, dir, dbfilename="dump.rdb"):
@@ -228,20 +238,8 @@ class RedisServer:
     def client(self, db=0):
         return redis.Redis(host="127.0.0.1", port=self.port, db=db, socket_timeout=20)
 
-    def logs(self):
-        self.log.flush()
-        with open(self.log_path) as f:
-            return f.read()
-
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        self.log.close()
+        self.terminate(10)
 
 
 class Raw:

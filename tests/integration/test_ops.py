@@ -19,7 +19,7 @@ import time
 import pytest
 import redis
 
-from conftest import IS_REDIS, free_port, poll, redis_cli
+from conftest import IS_REDIS, LoggedProcess, free_port, poll, redis_cli
 
 ferrite_only = pytest.mark.skipif(IS_REDIS, reason="Ferrite's own behaviour")
 
@@ -51,7 +51,7 @@ def raw_info(port, *sections):
 
 # ---------------------------------------------------------------- processes of our own
 
-class Proc:
+class Proc(LoggedProcess):
     """A server started from a command line of our own (a config file we wrote, or none)."""
 
     def __init__(self, cmd, port, log_path):
@@ -78,16 +78,7 @@ class Proc:
                            decode_responses=True)
 
     def stop(self, timeout=10):
-        """SIGTERM, then SIGKILL after a bounded wait. Returns the exit code."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self.log.close()
-        return self.proc.returncode
+        return self.terminate(timeout)
 
 
 def ferrite_bin():
