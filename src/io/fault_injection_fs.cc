@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include <cerrno>
+#include <chrono>
+#include <thread>
 
 namespace ferrite {
 
@@ -64,8 +66,14 @@ void FaultInjectionFileSystem::FailSyncs(int count) {
   sync_fail_count_ = count;
 }
 
+void FaultInjectionFileSystem::DelaySyncs(int64_t micros) {
+  std::lock_guard<std::mutex> lk(mu_);
+  sync_delay_us_ = micros;
+}
+
 void FaultInjectionFileSystem::ClearFaults() {
   std::lock_guard<std::mutex> lk(mu_);
+  sync_delay_us_ = 0;
   append_fail_count_ = 0;
   torn_next_ = false;
   space_limit_ = -1;
@@ -134,6 +142,13 @@ Status FaultInjectionFileSystem::BeforeAppend(const std::string& path, std::stri
 }
 
 Status FaultInjectionFileSystem::BeforeSync(const std::string& path) {
+  int64_t delay_us;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    delay_us = sync_delay_us_;
+  }
+  // Outside the lock: appends from other threads go on while this fsync is "slow".
+  if (delay_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(delay_us));
   std::lock_guard<std::mutex> lk(mu_);
   syncs_++;
   if (killed_) return Status::IOError("fsync " + path + ": the process was killed at " + kill_point_);

@@ -25,6 +25,8 @@ class FaultInjectionFileSystem final : public FileSystem {
   void SetSpaceLimit(int64_t limit);
   // The next `count` fsyncs fail (count < 0: all until cleared).
   void FailSyncs(int count = -1);
+  // Every fsync takes at least this long (a slow or busy disk); 0 = no delay.
+  void DelaySyncs(int64_t micros);
   void ClearFaults();
   // Power loss: every file written through this wrapper loses what was not synced.
   Status SimulateCrash();
@@ -92,6 +94,7 @@ class FaultInjectionFileSystem final : public FileSystem {
   int64_t space_limit_ = -1;
   int64_t appended_total_ = 0;
   int sync_fail_count_ = 0;
+  int64_t sync_delay_us_ = 0;
   int appends_ = 0, syncs_ = 0;
   std::map<std::string, uint64_t> synced_size_;  // durable bytes per file written here
 };
