@@ -14,7 +14,7 @@ Each configuration is NAME=SPEC:
          '[server];busy_poll_us=0;[persistence];checkpoint_rules=[]'
 
 Example (the busy-polling figures in docs/benchmarks.md):
-  /usr/bin/python3 scripts/bench_ab.py --rounds 6 --tests get,set \\
+  /usr/bin/python3 scripts/bench_ab.py --rounds 5 --tests get,set \\
       'poll=[server];busy_poll_us=100;[persistence];checkpoint_rules=[]' \\
       'sleep=[server];busy_poll_us=0;[persistence];checkpoint_rules=[]' redis=redis
 """
@@ -28,14 +28,7 @@ import sys
 import tempfile
 import time
 
-FILLS = {"lpop": "lpush", "spop": "sadd", "zpopmin": "zadd", "lrange_100": "lpush"}
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
+from benchutil import FILLS, free_port
 
 def cpu_seconds(pid):
     fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()

@@ -15,7 +15,6 @@ Usage (after a Release build into build-release):
 import argparse
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -24,13 +23,9 @@ import time
 
 import redis
 
+from benchutil import FILLS, free_port
+
 TESTS = ["lpush", "lpop", "sadd", "hset", "spop", "zadd", "zpopmin", "lrange_100"]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Srv:
@@ -89,8 +84,7 @@ def speed(args):
                     s = servers[kind]
                     s.client.flushall()
                     # LPOP/SPOP/ZPOPMIN/LRANGE need data: run the matching fill first.
-                    fill = {"lpop": "lpush", "spop": "sadd", "zpopmin": "zadd",
-                            "lrange_100": "lpush"}.get(test)
+                    fill = FILLS.get(test)
                     if fill:
                         bench(s.port, fill, args.requests, args.clients, args.pipeline, args.keyspace)
                     res[kind].append(bench(s.port, test, args.requests, args.clients,
