@@ -12,6 +12,7 @@ Each configuration is NAME=SPEC:
   SPEC = "redis" or "redis:<extra redis-server flags>"   Debian's redis-server
   SPEC = TOML for Ferrite with ";" for newlines, e.g.
          '[server];busy_poll_us=0;[persistence];checkpoint_rules=[]'
+  NAME@BINARY=SPEC runs that configuration on another Ferrite binary (an A/B of builds).
 
 Example (the busy-polling figures in docs/benchmarks.md):
   /usr/bin/python3 scripts/bench_ab.py --rounds 5 --tests get,set \\
@@ -66,7 +67,7 @@ def run_bench(args, port, test, pid):
     out = subprocess.run(
         ["taskset", "-c", "1", "redis-benchmark", "-h", "127.0.0.1", "-p", str(port),
          "-c", str(args.clients), "-n", str(args.requests), "-r", str(args.keyspace),
-         "-d", str(args.size), "-t", test, "--csv"],
+         "-d", str(args.size), "-P", str(args.pipeline), "-t", test, "--csv"],
         capture_output=True, text=True, timeout=600).stdout
     r1 = os.times()
     client = (r1.children_user + r1.children_system - r0.children_user - r0.children_system)
@@ -85,12 +86,18 @@ def main():
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--keyspace", type=int, default=1000000)
     ap.add_argument("--size", type=int, default=16)
+    ap.add_argument("--pipeline", type=int, default=1)
     args = ap.parse_args()
-    configs = [c.split("=", 1) for c in args.configs]
+    configs, binaries = [], []
+    for c in args.configs:
+        name, spec = c.split("=", 1)
+        name, _, binary = name.partition("@")
+        configs.append((name, spec))
+        binaries.append(binary or args.ferrite)
     servers = []
     try:
-        for _, spec in configs:
-            servers.append(start(spec, args.ferrite))
+        for (_, spec), binary in zip(configs, binaries):
+            servers.append(start(spec, binary))
         results = {name: {} for name, _ in configs}
         for _ in range(args.rounds):
             for test in args.tests.split(","):
@@ -100,7 +107,7 @@ def main():
                         run_bench(args, port, FILLS[test], proc.pid)
                     results[name].setdefault(test, []).append(run_bench(args, port, test, proc.pid))
         print(f"# redis-benchmark -c {args.clients} -n {args.requests} -r {args.keyspace} "
-              f"-d {args.size}, {args.rounds} rounds, medians")
+              f"-d {args.size} -P {args.pipeline}, {args.rounds} rounds, medians")
         print(f"{'config':<14} {'test':<11} {'rps':>9} {'client us/req':>14} {'server us/req':>14}  rounds (rps)")
         for name, per_test in results.items():
             for test, runs in per_test.items():

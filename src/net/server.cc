@@ -55,7 +55,15 @@ struct NetServer::Conn {
   bool closed = false;
   bool processing = false;  // inside ProcessInput (guards re-entry from DrainWoken)
   int64_t soft_since_ms = 0;
+  // Output positions as stream offsets (bytes since the connection opened): out[0] is at
+  // out_base; bytes before `released` may be sent. The rest were produced in this loop
+  // iteration (or in one whose replies are held): they wait for its end, after the AOF
+  // hook — so an EPOLLOUT write never sends a reply before the fsync that covers it.
+  uint64_t out_base = 0;
+  uint64_t released = 0;
   size_t pending() const { return out.size() - out_pos; }
+  size_t sendable_end() const { return size_t(std::min<uint64_t>(released - out_base, out.size())); }
+  uint64_t out_end() const { return out_base + out.size(); }
 };
 
 NetServer::NetServer(Engine* engine) : engine_(engine) {
@@ -325,8 +333,9 @@ void NetServer::CheckOutputLimits(Conn* c) {
 }
 
 bool NetServer::WriteConn(Conn* c) {
-  while (c->pending() > 0) {
-    ssize_t n = write(c->fd, c->out.data() + c->out_pos, c->pending());
+  size_t end = c->sendable_end();
+  while (c->out_pos < end) {
+    ssize_t n = write(c->fd, c->out.data() + c->out_pos, end - c->out_pos);
     if (n < 0) {
       if (errno == EAGAIN || errno == EINTR) break;
       Close(c);
@@ -338,6 +347,7 @@ bool NetServer::WriteConn(Conn* c) {
   }
   engine_->stats().writes_processed++;
   if (c->pending() == 0) {
+    c->out_base += c->out.size();
     if (c->out.capacity() > 1024 * 1024) std::string().swap(c->out);
     else c->out.clear();
     c->out_pos = 0;
@@ -349,15 +359,31 @@ bool NetServer::WriteConn(Conn* c) {
     }
     return true;
   }
+  if (c->out_pos == end) {
+    // All that may go has gone; the rest waits for the end of its iteration (or for the
+    // disk, while replies are held). Drop a large sent prefix meanwhile.
+    if (c->out_pos >= 64 * 1024) {
+      c->out.erase(0, c->out_pos);
+      c->out_base += c->out_pos;
+      c->out_pos = 0;
+    }
+    c->session->conn.obl = c->pending();
+    UpdateEvents(c, false);
+    return true;
+  }
   UpdateEvents(c, true);
   return true;
 }
 
+// The end of an iteration whose before-sleep hooks allowed it: everything produced so far
+// may go. (Only here: an EPOLLOUT write in the middle of an iteration sends no more than
+// was released, never a reply the AOF has not yet covered.)
 void NetServer::FlushWrites() {
   for (size_t i = 0; i < pending_writes_.size(); i++) {
     Conn* c = pending_writes_[i];
     c->pending_write = false;
     if (c->closed) continue;
+    c->released = c->out_end();
     WriteConn(c);
   }
   pending_writes_.clear();

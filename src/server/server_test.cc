@@ -1,0 +1,126 @@
+// The loop and the AOF together, in process, over real sockets: a reply held because the
+// disk failed (`always`) must not leave through any path — including the write that
+// EPOLLOUT triggers when a slow reader drains its socket in the middle of an iteration.
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <thread>
+
+#include "io/fault_injection_fs.h"
+#include "net/server.h"
+#include "persistence/manager.h"
+
+namespace ferrite {
+namespace {
+
+int Connect(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(uint16_t(port));
+  inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+void SendAll(int fd, const std::string& s) {
+  size_t done = 0;
+  while (done < s.size()) {
+    ssize_t n = write(fd, s.data() + done, s.size() - done);
+    ASSERT_GT(n, 0);
+    done += size_t(n);
+  }
+}
+
+// Reads into *got until it holds `want` bytes or quiet_ms pass without data (or 20 s in all).
+void ReadUntil(int fd, std::string* got, size_t want, int quiet_ms) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  char buf[1 << 16];
+  while (got->size() < want && std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, quiet_ms) <= 0) return;
+    ssize_t n = read(fd, buf, sizeof(buf));
+    if (n <= 0) return;
+    got->append(buf, size_t(n));
+  }
+}
+
+std::string Cmd(std::initializer_list<std::string> args) {
+  std::string s = "*" + std::to_string(args.size()) + "\r\n";
+  for (const auto& a : args) s += "$" + std::to_string(a.size()) + "\r\n" + a + "\r\n";
+  return s;
+}
+
+TEST(NetServerWithAof, HeldRepliesDoNotLeaveWhenASlowReaderDrainsItsSocket) {
+  char tmpl[] = "/tmp/ferrite-server-test-XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  Config c = DefaultConfig();
+  c.server.dir = dir;
+  c.persistence.aof_enabled = true;
+  c.persistence.aof_sync_policy = "always";
+  c.persistence.aof_rewrite_percentage = 0;
+  c.persistence.checkpoint_rules.clear();
+  FaultInjectionFileSystem fs(FileSystem::Default());
+  Engine engine(c, Clock::Real());
+  PersistenceManager pm(&engine, &fs, Clock::Real());
+  ASSERT_TRUE(pm.Start().ok());
+  engine.set_persistence(&pm);
+  NetServer server(&engine);
+  server.before_sleep_hooks.push_back([&pm] { return pm.BeforeSleep(); });
+  ASSERT_TRUE(server.Listen("127.0.0.1", 0).ok());
+  std::thread loop([&server] { server.Run(); });
+
+  int fd = Connect(server.port());
+  ASSERT_GE(fd, 0);
+  // A value far larger than the loopback socket buffers: its GET reply stays pending in
+  // the server, so the connection waits for EPOLLOUT.
+  const std::string big(48 << 20, 'v');
+  std::string got;
+  SendAll(fd, Cmd({"SET", "big", big}));
+  ReadUntil(fd, &got, 5, 10'000);
+  ASSERT_EQ(got, "+OK\r\n");
+
+  fs.FailSyncs(-1);  // from now on every fsync fails: `always` must hold every write's reply
+  SendAll(fd, Cmd({"GET", "big"}));
+  got.clear();
+  ReadUntil(fd, &got, 1, 10'000);  // the GET's iteration ended: its reply is on its way
+  ASSERT_FALSE(got.empty());
+  SendAll(fd, Cmd({"SET", "x", "1"}));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // executed, fsync failed, held
+  // Drain the GET reply: each read makes room, EPOLLOUT fires, the loop writes more.
+  const std::string get_reply = "$" + std::to_string(big.size()) + "\r\n" + big + "\r\n";
+  ReadUntil(fd, &got, get_reply.size() + 5, 1000);
+  ASSERT_GE(got.size(), get_reply.size()) << "the GET reply did not arrive";
+  EXPECT_TRUE(got.compare(0, get_reply.size(), get_reply) == 0);
+  EXPECT_EQ(got.substr(get_reply.size()), "")
+      << "the SET's reply left while its fsync was failing";
+  // Nothing more while the disk keeps failing.
+  std::string more;
+  ReadUntil(fd, &more, 5, 500);
+  EXPECT_EQ(more, "");
+
+  fs.ClearFaults();  // the disk works again: the held reply goes
+  ReadUntil(fd, &more, 5, 10'000);
+  EXPECT_EQ(more, "+OK\r\n");
+
+  SendAll(fd, Cmd({"SHUTDOWN", "NOSAVE"}));
+  std::string rest;
+  ReadUntil(fd, &rest, 1, 10'000);  // the connection closes
+  loop.join();
+  close(fd);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace ferrite
