@@ -292,7 +292,8 @@ void Engine::Call(Session& s, const CommandSpec& spec, ArgList args, ReplyBuilde
     if (ctx.custom_propagation) {
       for (auto& argv : ctx.propagated) Propagate(s.db, argv);
     } else if (spec.flags & cmd::kWrite) {
-      Propagate(s.db, std::vector<std::string>(args.begin(), args.end()));
+      if (collecting_multi_) Propagate(s.db, std::vector<std::string>(args.begin(), args.end()));
+      else sink_->PropagateArgs(s.db, args);
     }
   }
 }

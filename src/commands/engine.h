@@ -34,6 +34,11 @@ class PropagationSink {
  public:
   virtual ~PropagationSink() = default;
   virtual void Propagate(int db, const std::vector<std::string>& argv) = 0;
+  // A plain write's own arguments, valid during the call only: a sink that encodes them at
+  // once (the AOF) skips the copy into strings.
+  virtual void PropagateArgs(int db, ArgList argv) {
+    Propagate(db, std::vector<std::string>(argv.begin(), argv.end()));
+  }
 };
 
 // Implemented by the persistence layer (server wiring); commands reach it through the

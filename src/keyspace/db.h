@@ -60,6 +60,8 @@ class Database {
   // (used while loading data).
   Entry* Find(std::string_view key, int64_t now_ms);
   Entry* FindForWrite(std::string_view key, int64_t now_ms);
+  // A hint before a lookup of key (pipelined batches): see SegmentedTable::Prefetch.
+  void Prefetch(std::string_view key) const { table_->Prefetch(Table::Hash(key)); }
   // Read without touching LRU/LFU or hit/miss stats (OBJECT, TYPE-like introspection).
   Entry* Peek(std::string_view key, int64_t now_ms);
 

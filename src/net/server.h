@@ -48,6 +48,7 @@ class NetServer {
   void HandleRead(Conn* c);
   void ProcessInput(Conn* c);
   void ProcessInputLoop(Conn* c);
+  struct KeyPrefetcher;
   void FlushWrites();
   bool WriteConn(Conn* c);
   void Close(Conn* c);

@@ -1,5 +1,6 @@
 #include "protocol/resp_parser.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstring>
 
@@ -47,6 +48,34 @@ int HexDigit(char c) {
 }
 
 }  // namespace
+
+bool PeekCommand(const char* data, size_t len, std::string_view* second, size_t* size) {
+  // "*<n>\r\n" then n times "$<len>\r\n<bytes>\r\n"; headers are short.
+  auto header = [&](size_t at, char sigil, int64_t* v, size_t* next) {
+    if (at >= len || data[at] != sigil) return false;
+    size_t end = FindCrlf(data, std::min(len, at + 24), at + 1);
+    if (end == std::string_view::npos || !ParseLen(data + at + 1, end - at - 1, v) || *v < 0) {
+      return false;
+    }
+    *next = end + 2;
+    return true;
+  };
+  int64_t argc = 0;
+  size_t pos = 0;
+  // Bounded work: a look-ahead is only worth it for the short commands of a pipeline.
+  if (!header(0, '*', &argc, &pos) || argc > kPeekMaxArgs) return false;
+  *second = {};
+  for (int64_t i = 0; i < argc; i++) {
+    int64_t n = 0;
+    if (!header(pos, '$', &n, &pos)) return false;
+    if (uint64_t(n) > len - pos || len - pos - size_t(n) < 2) return false;
+    if (data[pos + size_t(n)] != '\r' || data[pos + size_t(n) + 1] != '\n') return false;
+    if (i == 1) *second = std::string_view(data + pos, size_t(n));
+    pos += size_t(n) + 2;
+  }
+  *size = pos;
+  return true;
+}
 
 void RespParser::Reset() {
   state_ = State::kStart;

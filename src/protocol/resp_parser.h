@@ -59,6 +59,16 @@ class RespParser {
   std::string error_;
 };
 
+// A quick look ahead at one whole multibulk command in data[0..len) without parsing it
+// for execution: on true, *size is its length in bytes and *second its second argument
+// (empty if it has fewer than two), a view into data. False for anything else — an
+// incomplete or malformed command, an inline one, one of more than kPeekMaxArgs
+// arguments — which the real parser then handles. The work is bounded by kPeekMaxArgs
+// header lines (bulk bodies are skipped, not scanned). Used to prefetch the keys of a
+// pipelined batch before executing it.
+constexpr int64_t kPeekMaxArgs = 16;
+bool PeekCommand(const char* data, size_t len, std::string_view* second, size_t* size);
+
 // Splits a line like redis-cli / sdssplitargs: spaces separate, "double" quotes with
 // \n \r \t \b \a \\ \" \xHH escapes, 'single' quotes with \' only. Returns false on
 // unbalanced quotes.

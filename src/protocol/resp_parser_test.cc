@@ -96,6 +96,57 @@ TEST(RespParser, RandomSplitsOfRandomPipelines) {
   }
 }
 
+// The look-ahead used to prefetch a pipeline's keys: the same command boundaries and
+// second argument as the parser, and false (never a wrong answer) for anything partial.
+TEST(PeekCommand, AgreesWithTheParserOnRandomPipelines) {
+  std::mt19937 rng(7);
+  for (int round = 0; round < 200; round++) {
+    std::string stream;
+    int n = 1 + int(rng() % 20);
+    for (int i = 0; i < n; i++) {
+      std::vector<std::string> cmd;
+      int argc = 1 + int(rng() % 5);
+      for (int j = 0; j < argc; j++) {
+        std::string a(rng() % 40, '\0');
+        for (auto& c : a) c = char(rng() % 256);
+        cmd.push_back(a);
+      }
+      stream += Encode(cmd);
+    }
+    size_t off = 0;
+    RespParser p;
+    while (off < stream.size()) {
+      std::string_view second;
+      size_t size = 0;
+      ASSERT_TRUE(PeekCommand(stream.data() + off, stream.size() - off, &second, &size));
+      ASSERT_EQ(p.Parse(stream.data() + off, stream.size() - off), RespParser::Result::kCommand);
+      ASSERT_EQ(size, p.consumed());
+      EXPECT_EQ(second, p.args().size() >= 2 ? p.args()[1] : std::string_view());
+      // Every strict prefix of the command is "don't know".
+      for (size_t cut = 0; cut < size; cut++) {
+        size_t sz = 0;
+        ASSERT_FALSE(PeekCommand(stream.data() + off, cut, &second, &sz)) << cut;
+      }
+      off += size;
+    }
+  }
+}
+
+TEST(PeekCommand, DeclinesWhatItDoesNotHandle) {
+  std::string_view second;
+  size_t size = 0;
+  for (std::string s : {std::string("PING\r\n"), std::string("*-1\r\n"), std::string("*1\r\n$-1\r\n"),
+                        std::string("*1\r\n$3\r\nGETxx"), std::string("*1\r\n:3\r\nGET\r\n"),
+                        std::string("*2\r\n$3\r\nGET\r\n$99999999999999999999999\r\n"),
+                        Encode(std::vector<std::string>(17, "a"))}) {
+    EXPECT_FALSE(PeekCommand(s.data(), s.size(), &second, &size)) << s;
+  }
+  std::string get = Encode({"GET", "key"});
+  ASSERT_TRUE(PeekCommand(get.data(), get.size(), &second, &size));
+  EXPECT_EQ(second, "key");
+  EXPECT_EQ(size, get.size());
+}
+
 TEST(RespParser, TruncatedIsIncompleteNeverError) {
   std::string s = Encode({"SET", "key", "some value"});
   for (size_t cut = 1; cut < s.size(); cut++) {

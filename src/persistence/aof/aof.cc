@@ -258,7 +258,7 @@ void Aof::Close() {
   }
 }
 
-void Aof::Propagate(int db, const std::vector<std::string>& argv) {
+void Aof::BeforeAppend(int db) {
   if (timestamps_) {
     int64_t now = clock_->NowMs() / 1000;
     if (now != last_ts_) {
@@ -270,6 +270,15 @@ void Aof::Propagate(int db, const std::vector<std::string>& argv) {
     aof::AppendCommand(&buf_, {"SELECT", FormatInt64(db)});
     selected_db_ = db;
   }
+}
+
+void Aof::Propagate(int db, const std::vector<std::string>& argv) {
+  BeforeAppend(db);
+  aof::AppendCommand(&buf_, argv);
+}
+
+void Aof::PropagateArgs(int db, ArgList argv) {
+  BeforeAppend(db);
   aof::AppendCommand(&buf_, argv);
 }
 

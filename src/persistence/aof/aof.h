@@ -78,6 +78,7 @@ class Aof : public PropagationSink {
   void Close();
 
   void Propagate(int db, const std::vector<std::string>& argv) override;
+  void PropagateArgs(int db, ArgList argv) override;
   // Writes (and under `always` fsyncs) what was propagated. False: hold the replies.
   bool BeforeSleep();
   // Flushes and fsyncs everything (shutdown).
@@ -119,6 +120,7 @@ class Aof : public PropagationSink {
 
  private:
   Status WriteBuffer();
+  void BeforeAppend(int db);  // the timestamp annotation and SELECT a command may need
   void FsyncThread();
   void AppendDump(std::string* out);
   ckpt::Header PreambleHeader();

@@ -42,6 +42,10 @@ void AppendCommand(std::string* out, const std::vector<std::string_view>& argv) 
   AppendRange(out, argv.begin(), argv.end(), argv.size());
 }
 
+void AppendCommand(std::string* out, std::span<const std::string_view> argv) {
+  AppendRange(out, argv.begin(), argv.end(), argv.size());
+}
+
 void AppendTimestamp(std::string* out, int64_t unix_secs) {
   out->append(kTimestampPrefix);
   out->append(FormatInt64(unix_secs));

@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <string>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -30,6 +31,7 @@ inline constexpr std::string_view kTimestampPrefix = "#TS:";
 void AppendCommand(std::string* out, const std::vector<std::string>& argv);
 void AppendCommand(std::string* out, std::initializer_list<std::string_view> argv);
 void AppendCommand(std::string* out, const std::vector<std::string_view>& argv);
+void AppendCommand(std::string* out, std::span<const std::string_view> argv);
 void AppendTimestamp(std::string* out, int64_t unix_secs);
 
 struct AofRecord {
