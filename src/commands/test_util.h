@@ -12,6 +12,18 @@
 
 namespace ferrite {
 
+// A configuration with the AOF on in dir under `always`, no automatic rewrite and no
+// save rules: the set-up of the crash and fault tests.
+inline Config AofTestConfig(const std::string& dir) {
+  Config c = DefaultConfig();
+  c.server.dir = dir;
+  c.persistence.aof_enabled = true;
+  c.persistence.aof_sync_policy = "always";
+  c.persistence.aof_rewrite_percentage = 0;
+  c.persistence.checkpoint_rules.clear();
+  return c;
+}
+
 class EngineHarness {
  public:
   explicit EngineHarness(Config c = DefaultConfig())

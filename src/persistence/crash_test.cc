@@ -29,15 +29,7 @@ class KillPointTest : public ::testing::TestWithParam<Point> {
     dir_ = mkdtemp(tmpl);
   }
   ~KillPointTest() override { std::filesystem::remove_all(dir_); }
-  Config MakeConfig() const {
-    Config c = DefaultConfig();
-    c.server.dir = dir_;
-    c.persistence.aof_enabled = true;
-    c.persistence.aof_sync_policy = "always";
-    c.persistence.aof_rewrite_percentage = 0;
-    c.persistence.checkpoint_rules.clear();
-    return c;
-  }
+  Config MakeConfig() const { return AofTestConfig(dir_); }
   std::string dir_;
 };
 
@@ -125,12 +117,7 @@ namespace {
 TEST(DiskFaults, NoSpaceDuringCheckpointAndRewriteThenRecovery) {
   char tmpl[] = "/tmp/ferrite-enospc-test-XXXXXX";
   std::string dir = mkdtemp(tmpl);
-  Config c = DefaultConfig();
-  c.server.dir = dir;
-  c.persistence.aof_enabled = true;
-  c.persistence.aof_sync_policy = "always";
-  c.persistence.aof_rewrite_percentage = 0;
-  c.persistence.checkpoint_rules.clear();
+  Config c = AofTestConfig(dir);
   c.persistence.checkpoint_compression = "none";  // sizes predictable
   FaultInjectionFileSystem fs(FileSystem::Default());
   std::string want;

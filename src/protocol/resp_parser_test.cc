@@ -17,6 +17,24 @@ std::string Encode(const std::vector<std::string>& args) {
   return out;
 }
 
+// 1..20 commands of 1..5 binary arguments of 0..39 bytes, encoded; *cmds gets them.
+std::string RandomPipeline(std::mt19937& rng, std::vector<std::vector<std::string>>* cmds) {
+  std::string stream;
+  int n = 1 + int(rng() % 20);
+  for (int i = 0; i < n; i++) {
+    std::vector<std::string> cmd;
+    int argc = 1 + int(rng() % 5);
+    for (int j = 0; j < argc; j++) {
+      std::string a(rng() % 40, '\0');
+      for (auto& c : a) c = char(rng() % 256);
+      cmd.push_back(a);
+    }
+    stream += Encode(cmd);
+    cmds->push_back(cmd);
+  }
+  return stream;
+}
+
 // Feeds the stream in pieces of the given sizes, as a socket would deliver it, keeping
 // unconsumed bytes like the connection buffer does. Returns every parsed command.
 std::vector<std::vector<std::string>> FeedSplit(RespParser& p, const std::string& stream,
@@ -75,19 +93,7 @@ TEST(RespParser, RandomSplitsOfRandomPipelines) {
   std::mt19937 rng(42);
   for (int round = 0; round < 200; round++) {
     std::vector<std::vector<std::string>> want;
-    std::string stream;
-    int n = 1 + int(rng() % 20);
-    for (int i = 0; i < n; i++) {
-      std::vector<std::string> cmd;
-      int argc = 1 + int(rng() % 5);
-      for (int j = 0; j < argc; j++) {
-        std::string a(rng() % 40, '\0');
-        for (auto& c : a) c = char(rng() % 256);
-        cmd.push_back(a);
-      }
-      stream += Encode(cmd);
-      want.push_back(cmd);
-    }
+    std::string stream = RandomPipeline(rng, &want);
     std::vector<size_t> pieces;
     for (int i = 0; i < 8; i++) pieces.push_back(1 + rng() % 64);
     RespParser p;
@@ -101,18 +107,8 @@ TEST(RespParser, RandomSplitsOfRandomPipelines) {
 TEST(PeekCommand, AgreesWithTheParserOnRandomPipelines) {
   std::mt19937 rng(7);
   for (int round = 0; round < 200; round++) {
-    std::string stream;
-    int n = 1 + int(rng() % 20);
-    for (int i = 0; i < n; i++) {
-      std::vector<std::string> cmd;
-      int argc = 1 + int(rng() % 5);
-      for (int j = 0; j < argc; j++) {
-        std::string a(rng() % 40, '\0');
-        for (auto& c : a) c = char(rng() % 256);
-        cmd.push_back(a);
-      }
-      stream += Encode(cmd);
-    }
+    std::vector<std::vector<std::string>> cmds;
+    std::string stream = RandomPipeline(rng, &cmds);
     size_t off = 0;
     RespParser p;
     while (off < stream.size()) {

@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 
+#include "commands/test_util.h"
 #include "io/fault_injection_fs.h"
 #include "net/server.h"
 #include "persistence/manager.h"
@@ -65,12 +66,7 @@ std::string Cmd(std::initializer_list<std::string> args) {
 TEST(NetServerWithAof, HeldRepliesDoNotLeaveWhenASlowReaderDrainsItsSocket) {
   char tmpl[] = "/tmp/ferrite-server-test-XXXXXX";
   std::string dir = mkdtemp(tmpl);
-  Config c = DefaultConfig();
-  c.server.dir = dir;
-  c.persistence.aof_enabled = true;
-  c.persistence.aof_sync_policy = "always";
-  c.persistence.aof_rewrite_percentage = 0;
-  c.persistence.checkpoint_rules.clear();
+  Config c = AofTestConfig(dir);
   FaultInjectionFileSystem fs(FileSystem::Default());
   Engine engine(c, Clock::Real());
   PersistenceManager pm(&engine, &fs, Clock::Real());
