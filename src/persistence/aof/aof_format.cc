@@ -38,10 +38,6 @@ void AppendCommand(std::string* out, std::initializer_list<std::string_view> arg
   AppendRange(out, argv.begin(), argv.end(), argv.size());
 }
 
-void AppendCommand(std::string* out, const std::vector<std::string_view>& argv) {
-  AppendRange(out, argv.begin(), argv.end(), argv.size());
-}
-
 void AppendCommand(std::string* out, std::span<const std::string_view> argv) {
   AppendRange(out, argv.begin(), argv.end(), argv.size());
 }

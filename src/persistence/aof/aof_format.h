@@ -30,7 +30,7 @@ inline constexpr std::string_view kTimestampPrefix = "#TS:";
 // Appends one command in RESP to out.
 void AppendCommand(std::string* out, const std::vector<std::string>& argv);
 void AppendCommand(std::string* out, std::initializer_list<std::string_view> argv);
-void AppendCommand(std::string* out, const std::vector<std::string_view>& argv);
+// Views: a command's own arguments, or a vector of views.
 void AppendCommand(std::string* out, std::span<const std::string_view> argv);
 void AppendTimestamp(std::string* out, int64_t unix_secs);
 
