@@ -72,6 +72,7 @@ struct Config {
     int64_t aof_rewrite_min_size = 64LL << 20;
     bool aof_use_checkpoint_preamble = true;
     bool aof_timestamp_enabled = false;
+    int64_t aof_group_commit_wait_us = 1000;  // `always`: max gathering before an fsync
     bool checkpoint_enabled = true;
     std::string checkpoint_file = "ferrite.rdb";
     int64_t checkpoint_interval = 300'000;  // ms; 0 = off

@@ -94,6 +94,7 @@ std::vector<Param> BuildSchema() {
       P("persistence", "aof_rewrite_min_size", K::kSize, FIELD(persistence.aof_rewrite_min_size), {"auto-aof-rewrite-min-size"}),
       P("persistence", "aof_use_checkpoint_preamble", K::kBool, FIELD(persistence.aof_use_checkpoint_preamble), {"aof-use-rdb-preamble"}),
       P("persistence", "aof_timestamp_enabled", K::kBool, FIELD(persistence.aof_timestamp_enabled), {"aof-timestamp-enabled"}),
+      Int("persistence", "aof_group_commit_wait_us", FIELD(persistence.aof_group_commit_wait_us), 0, 1'000'000),
       P("persistence", "checkpoint_enabled", K::kBool, FIELD(persistence.checkpoint_enabled)),
       P("persistence", "checkpoint_file", K::kString, FIELD(persistence.checkpoint_file), {"dbfilename"}),
       P("persistence", "checkpoint_interval", K::kDuration, FIELD(persistence.checkpoint_interval)),

@@ -460,6 +460,77 @@ void NetServer::Cron() {
   }
 }
 
+void NetServer::Dispatch(epoll_event* events, int n) {
+  for (int i = 0; i < n; i++) {
+    uint64_t tag = events[i].data.u64;
+    // Connection pointers are at least 8-aligned, so a low byte of 1..3 is a tag.
+    if ((tag & 0xFF) == kTagListen) {
+      Accept(int(tag >> 8));
+      continue;
+    }
+    if (tag == kTagWake) {
+      uint64_t v;
+      ssize_t r = read(wakefd_, &v, sizeof(v));
+      (void)r;
+      std::vector<std::function<void()>> fns;
+      {
+        std::lock_guard<std::mutex> lk(post_mu_);
+        fns.swap(posted_);
+      }
+      for (auto& fn : fns) fn();
+      continue;
+    }
+    if (tag == kTagSignal) {
+      signalfd_siginfo si;
+      while (read(sigfd_, &si, sizeof(si)) == sizeof(si)) {
+        if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+          spdlog::warn("Received {}, scheduling shutdown...",
+                       si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+          stop_ = true;
+        } else if (si.ssi_signo == SIGHUP) {
+          for (auto& hook : sighup_hooks) hook();
+        }
+      }
+      continue;
+    }
+    Conn* c = static_cast<Conn*>(events[i].data.ptr);
+    if (c->closed) continue;
+    if (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) HandleRead(c);
+    if (!c->closed && (events[i].events & EPOLLOUT)) WriteConn(c);
+  }
+}
+
+// Group commit under `always`: every write of an iteration shares one fsync, and a client
+// waiting for its reply sends nothing more, so with many unpipelined clients the batches
+// alternate between two halves of them (those answered by the last fsync come back while
+// the next one runs). Before that fsync, keep taking requests for a moment — until every
+// connection is waiting for a reply, or nothing arrived for a quarter of the window, or the
+// window (the recent fsync time, at most aof_group_commit_wait_us) is over — so one fsync
+// covers nearly all of them: on this machine 27 → 47 SETs per fsync from 50 clients at
+// pipeline 1, and throughput at pipeline 32 up by a fifth (docs/benchmarks.md). No reply leaves earlier: they are released after the
+// fsync, at the end of the iteration, as always.
+void NetServer::GatherGroupCommit(epoll_event* events) {
+  if (!group_commit_window || stop_) return;
+  int64_t window = group_commit_window();
+  if (window <= 0) return;
+  Clock* clock = engine_->clock();
+  int64_t start = clock->MonotonicUs();
+  int64_t last_event = start;
+  int64_t idle_gap = std::max<int64_t>(1, window / 4);
+  while (!stop_ && !engine_->shutdown_requested() && pending_writes_.size() < conn_count_) {
+    int n = epoll_wait(epfd_, events, kMaxEvents, 0);
+    int64_t now = clock->MonotonicUs();
+    if (n > 0) {
+      last_event = now;
+      Dispatch(events, n);
+    } else if (now - last_event >= idle_gap) {
+      break;
+    }
+    if (now - start >= window) break;
+  }
+  last_active_us_ = clock->MonotonicUs();
+}
+
 int NetServer::Run() {
   epoll_event events[kMaxEvents];
   Clock* clock = engine_->clock();
@@ -484,43 +555,8 @@ int NetServer::Run() {
     if (timeout_ms > 0 && now - last_active_us_ < engine_->config().server.busy_poll_us) timeout_ms = 0;
     int n = epoll_wait(epfd_, events, kMaxEvents, timeout_ms);
     if (n > 0) last_active_us_ = clock->MonotonicUs();
-    for (int i = 0; i < n; i++) {
-      uint64_t tag = events[i].data.u64;
-      // Connection pointers are at least 8-aligned, so a low byte of 1..3 is a tag.
-      if ((tag & 0xFF) == kTagListen) {
-        Accept(int(tag >> 8));
-        continue;
-      }
-      if (tag == kTagWake) {
-        uint64_t v;
-        ssize_t r = read(wakefd_, &v, sizeof(v));
-        (void)r;
-        std::vector<std::function<void()>> fns;
-        {
-          std::lock_guard<std::mutex> lk(post_mu_);
-          fns.swap(posted_);
-        }
-        for (auto& fn : fns) fn();
-        continue;
-      }
-      if (tag == kTagSignal) {
-        signalfd_siginfo si;
-        while (read(sigfd_, &si, sizeof(si)) == sizeof(si)) {
-          if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
-            spdlog::warn("Received {}, scheduling shutdown...",
-                         si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
-            stop_ = true;
-          } else if (si.ssi_signo == SIGHUP) {
-            for (auto& hook : sighup_hooks) hook();
-          }
-        }
-        continue;
-      }
-      Conn* c = static_cast<Conn*>(events[i].data.ptr);
-      if (c->closed) continue;
-      if (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) HandleRead(c);
-      if (!c->closed && (events[i].events & EPOLLOUT)) WriteConn(c);
-    }
+    Dispatch(events, n);
+    GatherGroupCommit(events);
     if (clock->MonotonicUs() >= next_cron_us_) {
       Cron();
       next_cron_us_ = clock->MonotonicUs() + 1000000 / hz;

@@ -5,6 +5,8 @@
 //
 // Other threads talk to the loop only through Post(), which wakes it with an eventfd.
 
+#include <sys/epoll.h>
+
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -39,6 +41,9 @@ class NetServer {
   // While any probe says true (a background rewrite is running), the loop polls instead
   // of sleeping, so the paced background work keeps moving when clients are idle.
   std::vector<std::function<bool()>> busy_probes;
+  // Under `always`: how long (µs) the loop may keep taking requests before this
+  // iteration's fsync so that it covers more of them (0: none; see GatherGroupCommit).
+  std::function<int64_t()> group_commit_window;
   // Run on the loop when SIGHUP arrives (main: reopen the log file for logrotate).
   std::vector<std::function<void()>> sighup_hooks;
 
@@ -47,6 +52,8 @@ class NetServer {
   void Accept(int lfd);
   void HandleRead(Conn* c);
   void ProcessInput(Conn* c);
+  void Dispatch(epoll_event* events, int n);
+  void GatherGroupCommit(epoll_event* events);
   void ProcessInputLoop(Conn* c);
   struct KeyPrefetcher;
   void FlushWrites();

@@ -36,6 +36,8 @@ class PersistenceManager : public PersistenceControl {
   // the AOF. False: hold replies (an `always` write failed).
   bool BeforeSleep();
   // True while background work (a rewrite) wants the loop not to sleep.
+  // NetServer::group_commit_window: see Aof::GroupCommitWindowUs.
+  int64_t GroupCommitWindowUs() const { return !loader_ && aof_ ? aof_->GroupCommitWindowUs() : 0; }
   bool Busy() const { return loader_ || ckpt_snapshot_ || (aof_ && aof_->rewriting()); }
   // Orderly shutdown: everything written and fsynced.
   void Shutdown();

@@ -336,6 +336,7 @@ bool Aof::BeforeSleep() {
     fsync_lat_.Record(t1, t1 - t0);
     fsync_hist_.Record(t1 - t0);
     engine_->RecordLatency("aof-fsync-always", (t1 - t0) / 1000);
+    fsync_avg_us_ = fsync_avg_us_ == 0 ? t1 - t0 : (7 * fsync_avg_us_ + (t1 - t0)) / 8;
     if (st.ok()) pending_fsync_ = false;
   }
   if (st.ok() && fsync_errno_.load() != 0) {
@@ -356,6 +357,12 @@ bool Aof::BeforeSleep() {
     stats_.last_write_error.clear();
   }
   return true;
+}
+
+int64_t Aof::GroupCommitWindowUs() const {
+  if (!out_ || policy_ != FsyncPolicy::kAlways || !stats_.last_write_error.empty()) return 0;
+  if (buf_.empty() && !pending_fsync_.load()) return 0;
+  return std::min(engine_->config().persistence.aof_group_commit_wait_us, fsync_avg_us_);
 }
 
 Status Aof::FlushAndSync() {

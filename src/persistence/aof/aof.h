@@ -109,6 +109,11 @@ class Aof : public PropagationSink {
   uint64_t current_size() const { return size_; }
   size_t buffer_length() const { return buf_.size(); }
   bool fsync_pending() const { return pending_fsync_.load(); }
+  // Under `always`, with writes waiting for this iteration's fsync: how long the loop may
+  // keep gathering requests so that the fsync covers more of them — the recent fsync time,
+  // at most aof_group_commit_wait_us. 0 otherwise (other policies, nothing to sync,
+  // a failing disk).
+  int64_t GroupCommitWindowUs() const;
   std::string path() const { return dir_ + "/" + file_; }
   // The worst write() and fsync latency (µs) seen in the last 10–20 s: the gauges behind
   // ferrite_aof_write_latency_seconds / ferrite_aof_fsync_latency_seconds and INFO.
@@ -176,6 +181,7 @@ class Aof : public PropagationSink {
   std::atomic<bool> fsync_in_progress_{false};
   std::atomic<int> fsync_errno_{0};
   int64_t postponed_since_us_ = 0;
+  int64_t fsync_avg_us_ = 0;  // `always`: moving average of the loop's fsync time
   // Background rewrite state.
   std::unique_ptr<Snapshot> snapshot_;
   std::unique_ptr<WritableFile> base_out_;
