@@ -506,9 +506,9 @@ void NetServer::Dispatch(epoll_event* events, int n) {
 // the next one runs). Before that fsync, keep taking requests for a moment — until every
 // connection is waiting for a reply, or nothing arrived for a quarter of the window, or the
 // window (the recent fsync time, at most aof_group_commit_wait_us) is over — so one fsync
-// covers nearly all of them: on this machine 27 → 47 SETs per fsync from 50 clients at
-// pipeline 1, and throughput at pipeline 32 up by a fifth (docs/benchmarks.md). No reply leaves earlier: they are released after the
-// fsync, at the end of the iteration, as always.
+// covers nearly all of them: here 27 → 47 SETs per fsync from 50 clients at pipeline 1,
+// and a fifth more SETs/s at pipeline 32 (docs/benchmarks.md). No reply leaves earlier:
+// all are released after the fsync, at the end of the iteration.
 void NetServer::GatherGroupCommit(epoll_event* events) {
   if (!group_commit_window || stop_) return;
   int64_t window = group_commit_window();

@@ -35,9 +35,9 @@ class PersistenceManager : public PersistenceControl {
   // Loop hook, before replies are sent: paces a running background rewrite, then writes
   // the AOF. False: hold replies (an `always` write failed).
   bool BeforeSleep();
-  // True while background work (a rewrite) wants the loop not to sleep.
   // NetServer::group_commit_window: see Aof::GroupCommitWindowUs.
   int64_t GroupCommitWindowUs() const { return !loader_ && aof_ ? aof_->GroupCommitWindowUs() : 0; }
+  // True while background work (a rewrite) wants the loop not to sleep.
   bool Busy() const { return loader_ || ckpt_snapshot_ || (aof_ && aof_->rewriting()); }
   // Orderly shutdown: everything written and fsynced.
   void Shutdown();
