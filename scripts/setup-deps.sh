@@ -11,7 +11,7 @@ PKGS=(
   python3 python3-redis python3-pytest
   redis-server redis-tools
   prometheus prometheus-redis-exporter  # promtool + a real Prometheus and redis_exporter for the metrics tests (#8)
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev clang-format  # fuzz targets, sanitizers, scripts/check-format.sh
 )
 
 missing=()

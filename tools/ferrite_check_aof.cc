@@ -12,6 +12,7 @@
 
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -19,8 +20,6 @@
 #include <iostream>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
 
 #include "base/strutil.h"
 #include "persistence/aof/aof_format.h"
@@ -30,14 +29,14 @@ namespace {
 
 struct Scan {
   bool damaged = false;
-  bool torn = false;           // incomplete command or unfinished MULTI at the end
-  uint64_t ok_up_to = 0;       // offset of the first byte not in a whole record
+  bool torn = false;      // incomplete command or unfinished MULTI at the end
+  uint64_t ok_up_to = 0;  // offset of the first byte not in a whole record
   uint64_t ok_up_to_line = 1;
   uint64_t size = 0;
   uint64_t commands = 0;
   std::string error;
   uint64_t error_offset = 0, error_line = 0;
-  int64_t cut_offset = -1;     // --truncate-to-timestamp: where to cut
+  int64_t cut_offset = -1;  // --truncate-to-timestamp: where to cut
   int64_t last_ts_kept = -1;
   uint64_t preamble_keys = 0;  // keys in a checkpoint preamble
 };
@@ -80,7 +79,8 @@ Scan Analyze(const std::string& path, int64_t ts_limit) {
       if (eof) break;
       f.read(buf.data(), std::streamsize(buf.size()));
       std::streamsize n = f.gcount();
-      if (n <= 0) eof = true;
+      if (n <= 0)
+        eof = true;
       else {
         s.size += uint64_t(n);
         r.Feed(std::string_view(buf.data(), size_t(n)));
@@ -97,7 +97,8 @@ Scan Analyze(const std::string& path, int64_t ts_limit) {
       return s;
     }
     if (rec.kind == ferrite::aof::AofRecord::kAnnotation) {
-      if (ts_limit >= 0 && rec.timestamp > ts_limit && s.cut_offset < 0) s.cut_offset = int64_t(rec.offset);
+      if (ts_limit >= 0 && rec.timestamp > ts_limit && s.cut_offset < 0)
+        s.cut_offset = int64_t(rec.offset);
       if (rec.timestamp >= 0 && s.cut_offset < 0) s.last_ts_kept = rec.timestamp;
       continue;
     }
@@ -114,8 +115,10 @@ Scan Analyze(const std::string& path, int64_t ts_limit) {
   s.ok_up_to = in_multi ? multi_offset : r.offset();
   s.ok_up_to_line = in_multi ? multi_line : r.line();
   s.torn = in_multi || !r.AtCleanEnd();
-  if (in_multi) s.error = "unfinished MULTI/EXEC transaction";
-  else if (s.torn) s.error = "incomplete command";
+  if (in_multi)
+    s.error = "unfinished MULTI/EXEC transaction";
+  else if (s.torn)
+    s.error = "incomplete command";
   return s;
 }
 
@@ -186,8 +189,8 @@ int main(int argc, char** argv) {
       std::cerr << "Failed to truncate " << path << ": " << strerror(errno) << "\n";
       return 3;
     }
-    std::cout << "Successfully truncated AOF " << path << " to timestamp " << ts << " ("
-              << cut << " bytes kept)\n";
+    std::cout << "Successfully truncated AOF " << path << " to timestamp " << ts << " (" << cut
+              << " bytes kept)\n";
     return 0;
   }
   if (!s.torn) {

@@ -13,19 +13,19 @@
 // offset), 2 content this build cannot convert (streams, modules, a newer format version,
 // a database beyond --databases), 3 usage or I/O error.
 
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <map>
 #include <string>
 
-#include <CLI/CLI.hpp>
-#include <fmt/format.h>
-
 #include "io/file_system.h"
-#include "tier/segment.h"
 #include "persistence/checkpoint/checkpoint_format.h"
 #include "persistence/rdb/redis_rdb.h"
+#include "tier/segment.h"
 #include "types/serialize.h"
 
 namespace {
@@ -37,12 +37,18 @@ namespace rdb = ferrite::rdb;
 
 const char* TypeName(uint8_t t) {
   switch (t) {
-    case 1: return "string";
-    case 2: return "list";
-    case 3: return "set";
-    case 4: return "zset";
-    case 5: return "hash";
-    default: return "unknown";
+    case 1:
+      return "string";
+    case 2:
+      return "list";
+    case 3:
+      return "set";
+    case 4:
+      return "zset";
+    case 5:
+      return "hash";
+    default:
+      return "unknown";
   }
 }
 
@@ -58,9 +64,12 @@ std::string KeyText(std::string_view k) {
 int Fail(const Status& st) {
   fprintf(stderr, "ferrite-rdb: %s\n", st.message().c_str());
   switch (st.code()) {
-    case Status::Code::kCorruption: return 1;
-    case Status::Code::kNotSupported: return 2;
-    default: return 3;
+    case Status::Code::kCorruption:
+      return 1;
+    case Status::Code::kNotSupported:
+      return 2;
+    default:
+      return 3;
   }
 }
 
@@ -106,7 +115,8 @@ int Import(const std::string& in, const std::string& out, uint32_t databases) {
   ckpt::Writer w(std::move(f.value()));
   ckpt::Header h;
   h.created_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                     std::chrono::system_clock::now().time_since_epoch()).count();
+                     std::chrono::system_clock::now().time_since_epoch())
+                     .count();
   h.databases = databases;
   Counts counts;
   uint64_t expired = 0;
@@ -115,23 +125,28 @@ int Import(const std::string& in, const std::string& out, uint32_t databases) {
   rdb::RdbStats stats;
   Status st = w.Begin(h);
   if (st.ok()) {
-    st = rdb::ReadRedisRdb(fs, in, [&](const ckpt::Record& r) {
-      if (r.db >= databases) {
-        return Status::NotSupported(fmt::format(
-            "{}: key '{}' is in database {}, beyond the {} databases of the checkpoint; pass --databases {} "
-            "(and set server.databases to match)", in, KeyText(r.key), r.db, databases, r.db + 1));
-      }
-      if (r.type != 1) {  // the server will rebuild it: make sure it can
-        auto v = ferrite::DecodeCollection(ferrite::ValueType(r.type), r.value, limits);
-        if (!v.ok()) {
-          return Status::Corruption(fmt::format("{}: key '{}' (db {}): {}", in, KeyText(r.key), r.db,
-                                                v.status().message()));
-        }
-      }
-      if (r.expire_ms && r.expire_ms <= now) expired++;
-      counts[{r.db, r.type}]++;
-      return w.Add(r);
-    }, &stats);
+    st = rdb::ReadRedisRdb(
+        fs, in,
+        [&](const ckpt::Record& r) {
+          if (r.db >= databases) {
+            return Status::NotSupported(
+                fmt::format("{}: key '{}' is in database {}, beyond the {} databases of the "
+                            "checkpoint; pass --databases {} "
+                            "(and set server.databases to match)",
+                            in, KeyText(r.key), r.db, databases, r.db + 1));
+          }
+          if (r.type != 1) {  // the server will rebuild it: make sure it can
+            auto v = ferrite::DecodeCollection(ferrite::ValueType(r.type), r.value, limits);
+            if (!v.ok()) {
+              return Status::Corruption(fmt::format("{}: key '{}' (db {}): {}", in, KeyText(r.key),
+                                                    r.db, v.status().message()));
+            }
+          }
+          if (r.expire_ms && r.expire_ms <= now) expired++;
+          counts[{r.db, r.type}]++;
+          return w.Add(r);
+        },
+        &stats);
   }
   if (st.ok()) st = w.Finish();
   if (st.ok()) st = Publish(fs, tmp, out);
@@ -139,9 +154,12 @@ int Import(const std::string& in, const std::string& out, uint32_t databases) {
     (void)fs->DeleteFile(tmp);
     return Fail(st);
   }
-  printf("imported %llu keys (%llu with a TTL, %llu of them already expired) from %s (RDB version %u) into %s\n",
-         static_cast<unsigned long long>(stats.keys), static_cast<unsigned long long>(stats.with_expire),
-         static_cast<unsigned long long>(expired), in.c_str(), stats.version, out.c_str());
+  printf(
+      "imported %llu keys (%llu with a TTL, %llu of them already expired) from %s (RDB version %u) "
+      "into %s\n",
+      static_cast<unsigned long long>(stats.keys),
+      static_cast<unsigned long long>(stats.with_expire), static_cast<unsigned long long>(expired),
+      in.c_str(), stats.version, out.c_str());
   PrintCounts(counts);
   PrintSkipped(stats);
   return 0;
@@ -156,17 +174,21 @@ int Export(const std::string& in, const std::string& out) {
   // First pass: verify the checkpoint and count keys per database (the RESIZEDB hints).
   std::map<uint32_t, std::pair<uint64_t, uint64_t>> sizes;
   Counts counts;
-  Status st = ckpt::Read(fs, in, true, [&](const ckpt::Record& r) {
-    auto& s = sizes[r.db];
-    s.first++;
-    if (r.expire_ms) s.second++;
-    counts[{r.db, uint8_t(r.type & ~ckpt::kTierRefFlag)}]++;
-    return Status::Ok();
-  }, nullptr);
+  Status st = ckpt::Read(
+      fs, in, true,
+      [&](const ckpt::Record& r) {
+        auto& s = sizes[r.db];
+        s.first++;
+        if (r.expire_ms) s.second++;
+        counts[{r.db, uint8_t(r.type & ~ckpt::kTierRefFlag)}]++;
+        return Status::Ok();
+      },
+      nullptr);
   if (!st.ok()) return Fail(st);
   // Values in tier segments (#7) are read from the segment files next to the checkpoint.
   size_t slash = in.rfind('/');
-  std::string tier_dir = (slash == std::string::npos ? std::string(".") : in.substr(0, slash)) + "/tier";
+  std::string tier_dir =
+      (slash == std::string::npos ? std::string(".") : in.substr(0, slash)) + "/tier";
   ferrite::tier::SegmentFiles segments(fs, tier_dir, tier_dir + "/cold");
   std::string tmp = out + ".tmp";
   auto f = fs->NewWritableFile(tmp, /*append=*/false);
@@ -175,26 +197,32 @@ int Export(const std::string& in, const std::string& out) {
   for (auto& [db, s] : sizes) w.HintDbSize(db, s.first, s.second);
   st = w.Begin();
   if (st.ok()) {
-    st = ckpt::Read(fs, in, true, [&](const ckpt::Record& rec) {
-      ckpt::Record r = rec;
-      std::string value, where;
-      if (r.type & ckpt::kTierRefFlag) {
-        auto v = segments.ReadValue(r.value, r.key, &where);
-        if (!v.ok()) {
-          return Status::Corruption(in + ": " + v.status().message() +
-                                    (v.status().code() == Status::Code::kNotFound
-                                         ? " (load it into a running server to fetch archived values)"
-                                         : ""));
-        }
-        value = std::move(v.value());
-        r.value = value;
-        r.type = uint8_t(r.type & ~ckpt::kTierRefFlag);
-      }
-      Status s = w.Add(r);  // a value the writer refuses is the input's problem: name the file
-      if (s.code() == Status::Code::kCorruption) return Status::Corruption(in + ": " + s.message());
-      if (s.code() == Status::Code::kNotSupported) return Status::NotSupported(in + ": " + s.message());
-      return s;
-    }, nullptr);
+    st = ckpt::Read(
+        fs, in, true,
+        [&](const ckpt::Record& rec) {
+          ckpt::Record r = rec;
+          std::string value, where;
+          if (r.type & ckpt::kTierRefFlag) {
+            auto v = segments.ReadValue(r.value, r.key, &where);
+            if (!v.ok()) {
+              return Status::Corruption(
+                  in + ": " + v.status().message() +
+                  (v.status().code() == Status::Code::kNotFound
+                       ? " (load it into a running server to fetch archived values)"
+                       : ""));
+            }
+            value = std::move(v.value());
+            r.value = value;
+            r.type = uint8_t(r.type & ~ckpt::kTierRefFlag);
+          }
+          Status s = w.Add(r);  // a value the writer refuses is the input's problem: name the file
+          if (s.code() == Status::Code::kCorruption)
+            return Status::Corruption(in + ": " + s.message());
+          if (s.code() == Status::Code::kNotSupported)
+            return Status::NotSupported(in + ": " + s.message());
+          return s;
+        },
+        nullptr);
   }
   if (st.ok()) st = w.Finish();
   if (st.ok()) st = Publish(fs, tmp, out);
@@ -202,11 +230,12 @@ int Export(const std::string& in, const std::string& out) {
     (void)fs->DeleteFile(tmp);
     return Fail(st);
   }
-  printf("exported %llu keys from %s into %s (RDB version %u)\n", static_cast<unsigned long long>(w.keys()),
-         in.c_str(), out.c_str(), rdb::kWriteVersion);
+  printf("exported %llu keys from %s into %s (RDB version %u)\n",
+         static_cast<unsigned long long>(w.keys()), in.c_str(), out.c_str(), rdb::kWriteVersion);
   PrintCounts(counts);
   if (w.empty_skipped()) {
-    printf("note: %llu empty collections skipped\n", static_cast<unsigned long long>(w.empty_skipped()));
+    printf("note: %llu empty collections skipped\n",
+           static_cast<unsigned long long>(w.empty_skipped()));
   }
   return 0;
 }
@@ -219,10 +248,13 @@ int Info(const std::string& in) {
   }
   Counts counts;
   rdb::RdbStats stats;
-  Status st = rdb::ReadRedisRdb(fs, in, [&](const ckpt::Record& r) {
-    counts[{r.db, r.type}]++;
-    return Status::Ok();
-  }, &stats);
+  Status st = rdb::ReadRedisRdb(
+      fs, in,
+      [&](const ckpt::Record& r) {
+        counts[{r.db, r.type}]++;
+        return Status::Ok();
+      },
+      &stats);
   printf("%s: Redis RDB version %u\n", in.c_str(), stats.version);
   for (auto& [k, v] : stats.aux) printf("aux %s=%s\n", KeyText(k).c_str(), KeyText(v).c_str());
   PrintCounts(counts);
@@ -231,11 +263,14 @@ int Info(const std::string& in) {
   PrintSkipped(stats);
   if (!st.ok()) return Fail(st);
   if (stats.checksum_verified) {
-    printf("OK: %llu bytes, checksum %016llx verified\n", static_cast<unsigned long long>(stats.bytes),
+    printf("OK: %llu bytes, checksum %016llx verified\n",
+           static_cast<unsigned long long>(stats.bytes),
            static_cast<unsigned long long>(stats.checksum));
   } else {
-    printf("OK: %llu bytes, no checksum to verify (%s)\n", static_cast<unsigned long long>(stats.bytes),
-           stats.version < 5 ? "RDB versions before 5 have none" : "the file says it was not computed");
+    printf("OK: %llu bytes, no checksum to verify (%s)\n",
+           static_cast<unsigned long long>(stats.bytes),
+           stats.version < 5 ? "RDB versions before 5 have none"
+                             : "the file says it was not computed");
   }
   return 0;
 }
@@ -249,8 +284,11 @@ int main(int argc, char** argv) {
   uint32_t databases = 16;
   auto* imp = app.add_subcommand("import", "Redis dump.rdb -> Ferrite checkpoint");
   imp->add_option("dump", in, "the Redis dump (dump.rdb)")->required();
-  imp->add_option("checkpoint", out, "the checkpoint to write (ferrite.rdb in Ferrite's data directory)")->required();
-  imp->add_option("--databases", databases, "databases in the checkpoint (server.databases); default 16")
+  imp->add_option("checkpoint", out,
+                  "the checkpoint to write (ferrite.rdb in Ferrite's data directory)")
+      ->required();
+  imp->add_option("--databases", databases,
+                  "databases in the checkpoint (server.databases); default 16")
       ->check(CLI::Range(1u, 1u << 20));
   auto* exp = app.add_subcommand("export", "Ferrite checkpoint -> Redis dump.rdb (RDB version 10)");
   exp->add_option("checkpoint", in, "the Ferrite checkpoint (ferrite.rdb)")->required();

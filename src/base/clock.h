@@ -8,8 +8,8 @@ namespace ferrite {
 class Clock {
  public:
   virtual ~Clock() = default;
-  virtual int64_t NowMs() const = 0;      // unix time, milliseconds
-  virtual int64_t NowUs() const = 0;      // unix time, microseconds
+  virtual int64_t NowMs() const = 0;  // unix time, milliseconds
+  virtual int64_t NowUs() const = 0;  // unix time, microseconds
   virtual int64_t MonotonicUs() const = 0;
   static Clock* Real();
 };

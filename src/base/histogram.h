@@ -92,7 +92,7 @@ class DurationHistogram {
   void Record(int64_t us) {
     if (us < 0) us = 0;
     int i = 0;
-    while (i < kBounds && double(us) > kUpperSeconds[i] * 1e6) i++;
+    while (i<kBounds&& double(us)> kUpperSeconds[i] * 1e6) i++;
     counts_[i].fetch_add(1, std::memory_order_relaxed);
     sum_us_.fetch_add(uint64_t(us), std::memory_order_relaxed);
   }

@@ -50,10 +50,10 @@ struct AllocatorStats {
 // Filled in by the binary that links an allocator (server/alloc.cc). Function pointers, not
 // std::function: it is set during static initialisation.
 struct Allocator {
-  const char* name = "libc";                       // INFO mem_allocator, e.g. "mimalloc-2.0.9"
-  bool (*stats)(AllocatorStats* out) = nullptr;     // false/null: no statistics
-  void (*purge)() = nullptr;                       // MEMORY PURGE: return free pages to the OS
-  std::string (*report)() = nullptr;               // MEMORY MALLOC-STATS text
+  const char* name = "libc";                     // INFO mem_allocator, e.g. "mimalloc-2.0.9"
+  bool (*stats)(AllocatorStats* out) = nullptr;  // false/null: no statistics
+  void (*purge)() = nullptr;                     // MEMORY PURGE: return free pages to the OS
+  std::string (*report)() = nullptr;             // MEMORY MALLOC-STATS text
 };
 extern Allocator g_allocator;
 

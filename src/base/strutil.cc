@@ -207,9 +207,9 @@ static bool MatchImpl(const char* p, size_t plen, const char* s, size_t slen, bo
         }
         [[fallthrough]];
       default:
-        if (nocase ? tolower(static_cast<unsigned char>(*p)) !=
-                         tolower(static_cast<unsigned char>(*s))
-                   : *p != *s)
+        if (nocase
+                ? tolower(static_cast<unsigned char>(*p)) != tolower(static_cast<unsigned char>(*s))
+                : *p != *s)
           return false;
         s++;
         slen--;

@@ -114,8 +114,10 @@ bool NormalizeRange(int64_t* start, int64_t* end, int64_t total) {
 }
 
 bool ParseBitUnit(CommandContext& ctx, std::string_view s, bool* isbit) {
-  if (ArgIs(s, "BIT")) *isbit = true;
-  else if (ArgIs(s, "BYTE")) *isbit = false;
+  if (ArgIs(s, "BIT"))
+    *isbit = true;
+  else if (ArgIs(s, "BYTE"))
+    *isbit = false;
   else {
     ctx.rb.Error(err::kSyntax);
     return false;
@@ -148,7 +150,7 @@ void BitCount(CommandContext& ctx) {
   int64_t sb = start >> 3, eb = end >> 3;
   int64_t count = int64_t(Popcount(p + sb, size_t(eb - sb + 1)));
   unsigned first_mask = ~((1u << (8 - (start & 7))) - 1) & 0xFF;  // bits before start
-  unsigned last_mask = (1u << (7 - (end & 7))) - 1;                // bits after end
+  unsigned last_mask = (1u << (7 - (end & 7))) - 1;               // bits after end
   count -= std::popcount(unsigned(p[sb] & first_mask));
   count -= std::popcount(unsigned(p[eb] & last_mask));
   ctx.rb.Integer(count);
@@ -211,11 +213,16 @@ void BitOp(CommandContext& ctx) {
   auto& a = ctx.args;
   std::string_view op = a[1];
   enum { kAnd, kOr, kXor, kNot } kind;
-  if (ArgIs(op, "AND")) kind = kAnd;
-  else if (ArgIs(op, "OR")) kind = kOr;
-  else if (ArgIs(op, "XOR")) kind = kXor;
-  else if (ArgIs(op, "NOT")) kind = kNot;
-  else return ctx.rb.Error(err::kSyntax);
+  if (ArgIs(op, "AND"))
+    kind = kAnd;
+  else if (ArgIs(op, "OR"))
+    kind = kOr;
+  else if (ArgIs(op, "XOR"))
+    kind = kXor;
+  else if (ArgIs(op, "NOT"))
+    kind = kNot;
+  else
+    return ctx.rb.Error(err::kSyntax);
   if (kind == kNot && a.size() != 4) {
     return ctx.rb.Error(err::kBitopNot);
   }
@@ -237,9 +244,12 @@ void BitOp(CommandContext& ctx) {
     unsigned char out = at(0);
     if (kind == kNot) out = static_cast<unsigned char>(~out);
     for (size_t k = 1; k < srcs.size(); k++) {
-      if (kind == kAnd) out &= at(k);
-      else if (kind == kOr) out |= at(k);
-      else out ^= at(k);
+      if (kind == kAnd)
+        out &= at(k);
+      else if (kind == kOr)
+        out |= at(k);
+      else
+        out ^= at(k);
     }
     res[j] = static_cast<char>(out);
   }
@@ -311,13 +321,17 @@ int UnsignedOverflow(uint64_t value, int64_t incr, int bits, Overflow ow, uint64
     *limit = (value + uint64_t(incr)) & ~mask;
   };
   if (value > max || (incr > 0 && incr > maxincr)) {
-    if (ow == Overflow::kWrap) wrap();
-    else if (ow == Overflow::kSat) *limit = max;
+    if (ow == Overflow::kWrap)
+      wrap();
+    else if (ow == Overflow::kSat)
+      *limit = max;
     return 1;
   }
   if (incr < 0 && incr < minincr) {
-    if (ow == Overflow::kWrap) wrap();
-    else if (ow == Overflow::kSat) *limit = 0;
+    if (ow == Overflow::kWrap)
+      wrap();
+    else if (ow == Overflow::kSat)
+      *limit = 0;
     return -1;
   }
   return 0;
@@ -338,15 +352,18 @@ int SignedOverflow(int64_t value, int64_t incr, int bits, Overflow ow, int64_t* 
     }
     *limit = int64_t(c);
   };
-  if (value > max || (bits != 64 && incr > maxincr) ||
-      (value >= 0 && incr > 0 && incr > maxincr)) {
-    if (ow == Overflow::kWrap) wrap();
-    else if (ow == Overflow::kSat) *limit = max;
+  if (value > max || (bits != 64 && incr > maxincr) || (value >= 0 && incr > 0 && incr > maxincr)) {
+    if (ow == Overflow::kWrap)
+      wrap();
+    else if (ow == Overflow::kSat)
+      *limit = max;
     return 1;
   }
   if (value < min || (bits != 64 && incr < minincr) || (value < 0 && incr < 0 && incr < minincr)) {
-    if (ow == Overflow::kWrap) wrap();
-    else if (ow == Overflow::kSat) *limit = min;
+    if (ow == Overflow::kWrap)
+      wrap();
+    else if (ow == Overflow::kSat)
+      *limit = min;
     return -1;
   }
   return 0;
@@ -380,10 +397,14 @@ void BitFieldGeneric(CommandContext& ctx, bool readonly) {
     } else if (ArgIs(sub, "OVERFLOW") && left >= 1) {
       if (readonly) return ctx.rb.Error(err::kBitfieldRo);
       std::string_view t = a[i + 1];
-      if (ArgIs(t, "WRAP")) ow = Overflow::kWrap;
-      else if (ArgIs(t, "SAT")) ow = Overflow::kSat;
-      else if (ArgIs(t, "FAIL")) ow = Overflow::kFail;
-      else return ctx.rb.Error(err::kBitfieldOverflow);
+      if (ArgIs(t, "WRAP"))
+        ow = Overflow::kWrap;
+      else if (ArgIs(t, "SAT"))
+        ow = Overflow::kSat;
+      else if (ArgIs(t, "FAIL"))
+        ow = Overflow::kFail;
+      else
+        return ctx.rb.Error(err::kBitfieldOverflow);
       i += 1;
     } else {
       if (readonly && (ArgIs(sub, "SET") || ArgIs(sub, "INCRBY"))) {
@@ -420,7 +441,8 @@ void BitFieldGeneric(CommandContext& ctx, bool readonly) {
     }
     if (op.sign) {
       int64_t old = SignExtend(raw, op.bits);
-      int64_t nv = op.kind == FieldOp::kIncrBy ? int64_t(uint64_t(old) + uint64_t(op.value)) : op.value;
+      int64_t nv =
+          op.kind == FieldOp::kIncrBy ? int64_t(uint64_t(old) + uint64_t(op.value)) : op.value;
       int64_t limit = 0;
       int over = op.kind == FieldOp::kIncrBy ? SignedOverflow(old, op.value, op.bits, op.ow, &limit)
                                              : SignedOverflow(op.value, 0, op.bits, op.ow, &limit);
@@ -460,13 +482,26 @@ void BitFieldRo(CommandContext& ctx) { BitFieldGeneric(ctx, true); }
 void RegisterBitopsFamily(CommandTable& t) {
   using namespace cmd;
   const char* g = "bitmap";
-  t.Add({"setbit", 4, kWrite | kDenyOom, 1, 1, 1, SetBit, g, "Sets or clears the bit at offset of the string value. Creates the key if it doesn't exist.", "2.2.0", "@write @bitmap @slow"});
-  t.Add({"getbit", 3, kReadOnly | kFast, 1, 1, 1, GetBit, g, "Returns a bit value by offset.", "2.2.0", "@read @bitmap @fast"});
-  t.Add({"bitcount", -2, kReadOnly, 1, 1, 1, BitCount, g, "Counts the number of set bits (population counting) in a string.", "2.6.0", "@read @bitmap @slow"});
-  t.Add({"bitpos", -3, kReadOnly, 1, 1, 1, BitPos, g, "Finds the first set (1) or clear (0) bit in a string.", "2.8.7", "@read @bitmap @slow"});
-  t.Add({"bitop", -4, kWrite | kDenyOom, 2, -1, 1, BitOp, g, "Performs bitwise operations on multiple strings, and stores the result.", "2.6.0", "@write @bitmap @slow"});
-  t.Add({"bitfield", -2, kWrite | kDenyOom, 1, 1, 1, BitField, g, "Performs arbitrary bitfield integer operations on strings.", "3.2.0", "@write @bitmap @slow"});
-  t.Add({"bitfield_ro", -2, kReadOnly | kFast, 1, 1, 1, BitFieldRo, g, "Performs arbitrary read-only bitfield integer operations on strings.", "6.0.0", "@read @bitmap @fast"});
+  t.Add(
+      {"setbit", 4, kWrite | kDenyOom, 1, 1, 1, SetBit, g,
+       "Sets or clears the bit at offset of the string value. Creates the key if it doesn't exist.",
+       "2.2.0", "@write @bitmap @slow"});
+  t.Add({"getbit", 3, kReadOnly | kFast, 1, 1, 1, GetBit, g, "Returns a bit value by offset.",
+         "2.2.0", "@read @bitmap @fast"});
+  t.Add({"bitcount", -2, kReadOnly, 1, 1, 1, BitCount, g,
+         "Counts the number of set bits (population counting) in a string.", "2.6.0",
+         "@read @bitmap @slow"});
+  t.Add({"bitpos", -3, kReadOnly, 1, 1, 1, BitPos, g,
+         "Finds the first set (1) or clear (0) bit in a string.", "2.8.7", "@read @bitmap @slow"});
+  t.Add({"bitop", -4, kWrite | kDenyOom, 2, -1, 1, BitOp, g,
+         "Performs bitwise operations on multiple strings, and stores the result.", "2.6.0",
+         "@write @bitmap @slow"});
+  t.Add({"bitfield", -2, kWrite | kDenyOom, 1, 1, 1, BitField, g,
+         "Performs arbitrary bitfield integer operations on strings.", "3.2.0",
+         "@write @bitmap @slow"});
+  t.Add({"bitfield_ro", -2, kReadOnly | kFast, 1, 1, 1, BitFieldRo, g,
+         "Performs arbitrary read-only bitfield integer operations on strings.", "6.0.0",
+         "@read @bitmap @fast"});
 }
 
 }  // namespace ferrite

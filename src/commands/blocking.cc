@@ -8,8 +8,8 @@
 
 namespace ferrite {
 
-void Engine::BlockSession(Session& s, ArgList args, const std::vector<std::string>& keys, int64_t deadline_ms,
-                          bool null_array_on_timeout) {
+void Engine::BlockSession(Session& s, ArgList args, const std::vector<std::string>& keys,
+                          int64_t deadline_ms, bool null_array_on_timeout) {
   if (s.reexec) {  // re-run found nothing: keep its place in the queues
     s.still_blocked = true;
     return;
@@ -86,8 +86,10 @@ void Engine::ExpireBlocked(int64_t now_ms) {
   for (Session* s : expired) {
     ReplyBuilder rb(OutputOf(*s));
     rb.set_resp3(s->resp3);
-    if (s->block_null_array) rb.NullArray();
-    else rb.Null();
+    if (s->block_null_array)
+      rb.NullArray();
+    else
+      rb.Null();
     UnblockSession(*s);
     Wake(s);
   }

@@ -28,7 +28,7 @@ enum Flags : uint32_t {
   kAdmin = 1 << 3,
   kPubSub = 1 << 4,
   kNoScript = 1 << 5,
-  kLoading = 1 << 6,   // allowed while loading
+  kLoading = 1 << 6,  // allowed while loading
   kStale = 1 << 7,
   kFast = 1 << 8,
   kNoAuth = 1 << 9,    // allowed before AUTH
@@ -46,8 +46,8 @@ struct CommandContext {
   ReplyBuilder& rb;
   ArgList args;
   int64_t now_ms;
-  uint64_t dirty = 0;                       // keys changed by this command
-  bool custom_propagation = false;          // PropagateAs was used
+  uint64_t dirty = 0;               // keys changed by this command
+  bool custom_propagation = false;  // PropagateAs was used
   std::vector<std::vector<std::string>> propagated;
 
   Database& db();
@@ -61,14 +61,14 @@ struct CommandContext {
 using Handler = void (*)(CommandContext& ctx);
 
 struct CommandSpec {
-  const char* name;      // lower case
-  int arity;             // Redis convention: N exact, -N at least N
+  const char* name;  // lower case
+  int arity;         // Redis convention: N exact, -N at least N
   uint32_t flags;
   int first_key;
-  int last_key;          // -1 = last arg
+  int last_key;  // -1 = last arg
   int key_step;
   Handler handler;
-  const char* group;     // "string", "generic", "server", "connection", "transactions"
+  const char* group;  // "string", "generic", "server", "connection", "transactions"
   const char* summary;
   const char* since = "1.0.0";
   const char* acl_categories = "";  // space separated, e.g. "@write @string @fast"

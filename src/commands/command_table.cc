@@ -46,10 +46,10 @@ struct NumkeysSpec {
   bool dest_first;
 };
 constexpr NumkeysSpec kNumkeys[] = {
-    {"lmpop", 1, false},       {"zmpop", 1, false},      {"sintercard", 1, false},
-    {"zunion", 1, false},      {"zinter", 1, false},     {"zdiff", 1, false},
-    {"zintercard", 1, false},  {"blmpop", 2, false},     {"bzmpop", 2, false},
-    {"zunionstore", 2, true},  {"zinterstore", 2, true}, {"zdiffstore", 2, true},
+    {"lmpop", 1, false},      {"zmpop", 1, false},      {"sintercard", 1, false},
+    {"zunion", 1, false},     {"zinter", 1, false},     {"zdiff", 1, false},
+    {"zintercard", 1, false}, {"blmpop", 2, false},     {"bzmpop", 2, false},
+    {"zunionstore", 2, true}, {"zinterstore", 2, true}, {"zdiffstore", 2, true},
 };
 
 }  // namespace
@@ -60,7 +60,8 @@ std::vector<int> CommandTable::KeyPositions(const CommandSpec& spec, ArgList arg
   for (const auto& nk : kNumkeys) {
     if (name != nk.name) continue;
     int64_t n;
-    if (size_t(nk.numkeys_at) >= args.size() || !ParseInt64(args[size_t(nk.numkeys_at)], &n) || n <= 0)
+    if (size_t(nk.numkeys_at) >= args.size() || !ParseInt64(args[size_t(nk.numkeys_at)], &n) ||
+        n <= 0)
       return out;
     if (nk.dest_first) out.push_back(1);
     for (int64_t i = 0; i < n && nk.numkeys_at + 1 + i < int64_t(args.size()); i++)

@@ -35,7 +35,8 @@ TEST_F(CommandsTest, SetGetAndOptions) {
   EXPECT_EQ(Run({"set", "k", "w", "XX", "GET"}), "$1\r\nv\r\n");
   EXPECT_EQ(Run({"set", "n", "w", "XX"}), "$-1\r\n");
   EXPECT_EQ(Run({"set", "k", "v", "EX", "0"}), "-ERR invalid expire time in 'set' command\r\n");
-  EXPECT_EQ(Run({"set", "k", "v", "EX", "abc"}), "-ERR value is not an integer or out of range\r\n");
+  EXPECT_EQ(Run({"set", "k", "v", "EX", "abc"}),
+            "-ERR value is not an integer or out of range\r\n");
   EXPECT_EQ(Run({"set", "k", "v", "NX", "XX"}), "-ERR syntax error\r\n");
   EXPECT_EQ(Run({"set", "k", "v", "EX", "10", "KEEPTTL"}), "-ERR syntax error\r\n");
   EXPECT_EQ(Run({"get"}), "-ERR wrong number of arguments for 'get' command\r\n");

@@ -1,7 +1,6 @@
 #include "commands/engine.h"
 
 #include <fmt/format.h>
-
 #include <strings.h>
 
 #include <random>
@@ -87,7 +86,8 @@ Session* Engine::NewSession() {
 
 void Engine::DropSession(Session* s) {
   UnwatchAll(*s);
-  if (s->monitor) monitors_.erase(std::remove(monitors_.begin(), monitors_.end(), s), monitors_.end());
+  if (s->monitor)
+    monitors_.erase(std::remove(monitors_.begin(), monitors_.end(), s), monitors_.end());
   if (s->blocked) UnblockSession(*s);
   while (!s->channels.empty()) Unsubscribe(*s, std::string(s->channels.back()), false);
   while (!s->patterns.empty()) Unsubscribe(*s, std::string(s->patterns.back()), true);
@@ -189,37 +189,38 @@ bool Engine::PrepareTiered(Session& s, const CommandSpec& spec, ArgList args, Re
   s.tier_wait = true;
   auto argv = std::make_shared<std::vector<std::string>>(args.begin(), args.end());
   uint64_t id = s.id;
-  tier_->Fetch(std::move(fetch), [this, id, argv](Status st, std::shared_ptr<tier::TierManager::Fetched> got) {
-    Session* ss = FindSession(id);
-    if (!ss || !ss->tier_wait) return;
-    ss->blocked = false;
-    ss->tier_wait = false;
-    ReplyBuilder out(OutputOf(*ss));
-    out.set_resp3(ss->resp3);
-    bool exec = (*argv)[0].size() == 4 && strcasecmp((*argv)[0].c_str(), "exec") == 0;
-    if (!st.ok()) {
-      if (exec) {
-        ss->queued.clear();
-        ss->in_multi = false;
-        ss->multi_error = false;
-        UnwatchAll(*ss);
-      }
-      out.Error("ERR " + st.message());
-      RecordError(out.last_error());
-    } else {
-      // The values are in RAM for this command; read-only commands leave rarely used ones
-      // where they were (tier::TierManager::Lend).
-      const CommandSpec* sp = table_.Find((*argv)[0]);
-      bool writes = exec || !sp || (sp->flags & cmd::kWrite);
-      tier_->Lend(*got, clock_->NowMs());
-      std::vector<std::string_view> views(argv->begin(), argv->end());
-      ss->tier_resume = true;
-      Execute(*ss, views, out);
-      ss->tier_resume = false;
-      tier_->Return(*got, writes);
-    }
-    Wake(ss);
-  });
+  tier_->Fetch(std::move(fetch),
+               [this, id, argv](Status st, std::shared_ptr<tier::TierManager::Fetched> got) {
+                 Session* ss = FindSession(id);
+                 if (!ss || !ss->tier_wait) return;
+                 ss->blocked = false;
+                 ss->tier_wait = false;
+                 ReplyBuilder out(OutputOf(*ss));
+                 out.set_resp3(ss->resp3);
+                 bool exec = (*argv)[0].size() == 4 && strcasecmp((*argv)[0].c_str(), "exec") == 0;
+                 if (!st.ok()) {
+                   if (exec) {
+                     ss->queued.clear();
+                     ss->in_multi = false;
+                     ss->multi_error = false;
+                     UnwatchAll(*ss);
+                   }
+                   out.Error("ERR " + st.message());
+                   RecordError(out.last_error());
+                 } else {
+                   // The values are in RAM for this command; read-only commands leave rarely used
+                   // ones where they were (tier::TierManager::Lend).
+                   const CommandSpec* sp = table_.Find((*argv)[0]);
+                   bool writes = exec || !sp || (sp->flags & cmd::kWrite);
+                   tier_->Lend(*got, clock_->NowMs());
+                   std::vector<std::string_view> views(argv->begin(), argv->end());
+                   ss->tier_resume = true;
+                   Execute(*ss, views, out);
+                   ss->tier_resume = false;
+                   tier_->Return(*got, writes);
+                 }
+                 Wake(ss);
+               });
   return true;
 }
 
@@ -240,16 +241,32 @@ void Engine::FeedMonitors(const Session& s, const CommandSpec& spec, ArgList arg
     line += " \"";
     for (unsigned char ch : a) {
       switch (ch) {
-        case '\\': line += "\\\\"; break;
-        case '"': line += "\\\""; break;
-        case '\n': line += "\\n"; break;
-        case '\r': line += "\\r"; break;
-        case '\t': line += "\\t"; break;
-        case '\a': line += "\\a"; break;
-        case '\b': line += "\\b"; break;
+        case '\\':
+          line += "\\\\";
+          break;
+        case '"':
+          line += "\\\"";
+          break;
+        case '\n':
+          line += "\\n";
+          break;
+        case '\r':
+          line += "\\r";
+          break;
+        case '\t':
+          line += "\\t";
+          break;
+        case '\a':
+          line += "\\a";
+          break;
+        case '\b':
+          line += "\\b";
+          break;
         default:
-          if (ch >= 32 && ch < 127) line += char(ch);
-          else line += fmt::format("\\x{:02x}", ch);
+          if (ch >= 32 && ch < 127)
+            line += char(ch);
+          else
+            line += fmt::format("\\x{:02x}", ch);
       }
     }
     line += '"';
@@ -292,8 +309,10 @@ void Engine::Call(Session& s, const CommandSpec& spec, ArgList args, ReplyBuilde
     if (ctx.custom_propagation) {
       for (auto& argv : ctx.propagated) Propagate(s.db, argv);
     } else if (spec.flags & cmd::kWrite) {
-      if (collecting_multi_) Propagate(s.db, std::vector<std::string>(args.begin(), args.end()));
-      else sink_->PropagateArgs(s.db, args);
+      if (collecting_multi_)
+        Propagate(s.db, std::vector<std::string>(args.begin(), args.end()));
+      else
+        sink_->PropagateArgs(s.db, args);
     }
   }
 }
@@ -402,7 +421,8 @@ bool Engine::PerformEviction() {
   const std::string& policy = sc.maxmemory_policy;
   if (policy == "noeviction") return false;
   bool volatile_only = policy.rfind("volatile-", 0) == 0;
-  bool lru = policy.ends_with("-lru"), lfu = policy.ends_with("-lfu"), ttl = policy == "volatile-ttl";
+  bool lru = policy.ends_with("-lru"), lfu = policy.ends_with("-lfu"),
+       ttl = policy == "volatile-ttl";
   thread_local std::mt19937_64 rng(0xfe771e);
   int64_t now = clock_->NowMs();
   for (int round = 0; round < 100000 && UsedMemory() > size_t(sc.maxmemory); round++) {
@@ -416,10 +436,14 @@ bool Engine::PerformEviction() {
         Entry* e = d->RandomEntry(rng());
         if (!e || (volatile_only && !e->has_expire())) continue;
         double score = 0;
-        if (lru) score = double(e->lru);
-        else if (lfu) score = double(Database::LfuDecayed(*e, now));
-        else if (ttl) score = double(e->expire_ms);
-        else score = double(rng() & 0xFFFF);
+        if (lru)
+          score = double(e->lru);
+        else if (lfu)
+          score = double(Database::LfuDecayed(*e, now));
+        else if (ttl)
+          score = double(e->expire_ms);
+        else
+          score = double(rng() & 0xFFFF);
         if (!best_db || score < best_score) {
           best_db = d.get();
           best_key.assign(e->key());
@@ -451,8 +475,10 @@ void Engine::Cron() {
   if (tier_) {
     // While loading, references are still being adopted: segments look unused, so only
     // demotion runs (a big AOF replay must not fill RAM past the hot budget).
-    if (loading_) tier_->MaybeDemote(now, 2000);
-    else tier_->Cron(now);
+    if (loading_)
+      tier_->MaybeDemote(now, 2000);
+    else
+      tier_->Cron(now);
   }
   memory::UpdatePeak();
   // instantaneous_ops_per_sec: average rate over the last 16 samples (one per cron tick).

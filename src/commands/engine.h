@@ -57,7 +57,8 @@ class PersistenceControl {
   virtual int64_t LastSave() = 0;
   // The AOF's write() and fsync durations since start (/metrics histograms); false when
   // the AOF is off.
-  virtual bool AofHistograms(DurationHistogram::Snapshot* write, DurationHistogram::Snapshot* fsync) {
+  virtual bool AofHistograms(DurationHistogram::Snapshot* write,
+                             DurationHistogram::Snapshot* fsync) {
     (void)write;
     (void)fsync;
     return false;
@@ -97,11 +98,11 @@ struct ServerStats {
 // many more there were), each cut at 128 bytes with "... (N more bytes)".
 struct SlowlogEntry {
   int64_t id = 0;
-  int64_t time = 0;         // unix seconds
+  int64_t time = 0;  // unix seconds
   int64_t duration_us = 0;
   std::vector<std::string> argv;
-  std::string addr;         // "ip:port" of the client
-  std::string name;         // CLIENT SETNAME, or empty
+  std::string addr;  // "ip:port" of the client
+  std::string name;  // CLIENT SETNAME, or empty
 };
 // A LATENCY event's time series: the worst latency per second, last 160 seconds with a
 // spike (Redis's LATENCY_TS_LEN), and the all-time maximum.
@@ -112,7 +113,7 @@ struct LatencySeries {
     int64_t latency = 0;  // milliseconds
   };
   Sample samples[kLen];
-  int idx = 0;            // next slot to write
+  int idx = 0;  // next slot to write
   int64_t max = 0;
 };
 // ---- end #8 ----
@@ -167,8 +168,8 @@ class Engine : public KeyspaceListener {
   // Blocking commands (blocking.cc). A handler that finds no data calls BlockSession; any
   // later change to one of the keys re-runs the command for the sessions waiting on it,
   // first come first served, after the command that made the change.
-  void BlockSession(Session& s, ArgList args, const std::vector<std::string>& keys, int64_t deadline_ms,
-                    bool null_array_on_timeout);
+  void BlockSession(Session& s, ArgList args, const std::vector<std::string>& keys,
+                    int64_t deadline_ms, bool null_array_on_timeout);
   void ServeReadyKeys();
   // Answers sessions whose timeout passed with the null reply.
   void ExpireBlocked(int64_t now_ms);
@@ -197,7 +198,7 @@ class Engine : public KeyspaceListener {
   // Evicts keys until used memory is under maxmemory; false if it could not.
   bool PerformEviction();
 
-  uint64_t dirty() const { return dirty_; }           // changes since last save
+  uint64_t dirty() const { return dirty_; }  // changes since last save
   void ConsumeDirty(uint64_t n) { dirty_ -= std::min(n, dirty_); }
   int64_t start_time_ms() const { return start_ms_; }
   const std::string& run_id() const { return run_id_; }
@@ -212,7 +213,7 @@ class Engine : public KeyspaceListener {
   }
   int shutdown_save_mode = 0;  // SHUTDOWN: 1 SAVE, -1 NOSAVE, 0 by the save rules
   int exit_code = 0;           // non-zero: the process exits with it (a failed start-up load)
-  int tcp_port = 0;  // the bound port, for INFO
+  int tcp_port = 0;            // the bound port, for INFO
   bool active_expire_enabled = true;  // DEBUG SET-ACTIVE-EXPIRE
   bool pending_kills = false;         // CLIENT KILL marked sessions; the loop closes them
   std::string executable_path;
@@ -227,7 +228,7 @@ class Engine : public KeyspaceListener {
   // Logs a command that ran for duration_us to the SLOWLOG if slowlog-log-slower-than says
   // so (called by Call; EXEC itself is not logged, the commands it ran are).
   void SlowlogPush(const Session& s, const CommandSpec& spec, ArgList args, int64_t duration_us);
-  std::deque<SlowlogEntry>& slowlog() { return slowlog_; }        // newest first
+  std::deque<SlowlogEntry>& slowlog() { return slowlog_; }  // newest first
   int64_t slowlog_next_id() const { return slowlog_next_id_; }
   std::map<std::string, LatencySeries>& latency_events() { return latency_events_; }
   // ---- end #8 ----
@@ -302,7 +303,6 @@ inline CollectionLimits LimitsFromConfig(const Config& c) {
 }
 
 // Common argument helpers for handlers.
-bool ParseIntArg(CommandContext& ctx, std::string_view s, int64_t* out,
-                 const char* err = nullptr);
+bool ParseIntArg(CommandContext& ctx, std::string_view s, int64_t* out, const char* err = nullptr);
 
 }  // namespace ferrite

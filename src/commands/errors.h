@@ -58,16 +58,20 @@ inline constexpr const char* kBitfieldRo = "ERR BITFIELD_RO only supports the GE
 inline constexpr const char* kBitfieldOverflow = "ERR Invalid OVERFLOW type specified";
 inline constexpr const char* kCopyUnsupported = "ERR COPY is not supported for this type yet";
 inline constexpr const char* kGtAndLt = "ERR GT and LT options at the same time are not compatible";
-inline constexpr const char* kProtoVersion = "ERR Protocol version is not an integer or out of range";
-inline constexpr const char* kClientName = "ERR Client names cannot contain spaces, newlines or special characters.";
+inline constexpr const char* kProtoVersion =
+    "ERR Protocol version is not an integer or out of range";
+inline constexpr const char* kClientName =
+    "ERR Client names cannot contain spaces, newlines or special characters.";
 inline constexpr const char* kInvalidFirstDb = "ERR invalid first DB index";
 inline constexpr const char* kInvalidSecondDb = "ERR invalid second DB index";
 inline constexpr const char* kInvalidClientId = "ERR Invalid client ID";
 inline constexpr const char* kNoSuchClient = "ERR No such client";
 inline constexpr const char* kClientIdZero = "ERR client-id should be greater than 0";
-inline constexpr const char* kGetkeysArity = "ERR wrong number of arguments for 'command|getkeys' command";
+inline constexpr const char* kGetkeysArity =
+    "ERR wrong number of arguments for 'command|getkeys' command";
 inline constexpr const char* kInvalidCommand = "ERR Invalid command specified";
-inline constexpr const char* kInvalidCommandArgs = "ERR Invalid number of arguments specified for command";
+inline constexpr const char* kInvalidCommandArgs =
+    "ERR Invalid number of arguments specified for command";
 inline constexpr const char* kNoKeyArgs = "ERR The command has no key arguments";
 inline constexpr const char* kCountNotInt = "ERR count is not an integer or out of range";
 inline constexpr const char* kSizeNotInt = "ERR size is not an integer or out of range";
@@ -95,8 +99,8 @@ inline constexpr const char* kRewriteFailed = "ERR Background append only file r
 
 // Texts with a part taken from the request.
 inline std::string UnknownCommand(std::string_view name, std::span<const std::string_view> args) {
-  std::string msg = "ERR unknown command '" + std::string(name.substr(0, 128)) +
-                    "', with args beginning with: ";
+  std::string msg =
+      "ERR unknown command '" + std::string(name.substr(0, 128)) + "', with args beginning with: ";
   for (size_t i = 1; i < args.size() && msg.size() < 512; i++) {
     msg += "'" + std::string(args[i].substr(0, 128)) + "' ";
   }
@@ -113,7 +117,9 @@ inline std::string WrongArity(std::string_view cmd) {
 inline std::string InvalidExpireTime(std::string_view cmd) {
   return "ERR invalid expire time in '" + std::string(cmd) + "' command";
 }
-inline std::string UnsupportedOption(std::string_view o) { return "ERR Unsupported option " + std::string(o); }
+inline std::string UnsupportedOption(std::string_view o) {
+  return "ERR Unsupported option " + std::string(o);
+}
 inline std::string HelloSyntax(std::string_view o) {
   return "ERR Syntax error in HELLO option '" + std::string(o) + "'";
 }
@@ -123,7 +129,9 @@ inline std::string UnrecognizedOption(std::string_view o) {
 inline std::string UnknownClientType(std::string_view t) {
   return "ERR Unknown client type '" + std::string(t) + "'";
 }
-inline std::string NoSuchUser(std::string_view u) { return "ERR No such user '" + std::string(u) + "'"; }
+inline std::string NoSuchUser(std::string_view u) {
+  return "ERR No such user '" + std::string(u) + "'";
+}
 inline std::string UnknownConfigOption(std::string_view o) {
   return "ERR Unknown option or number of arguments for CONFIG SET - '" + std::string(o) + "'";
 }

@@ -4,14 +4,14 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <string_view>
 #include <unordered_set>
 #include <vector>
-#include <string_view>
 
+#include "base/strutil.h"
 #include "commands/command.h"
 #include "commands/engine.h"
 #include "commands/errors.h"
-#include "base/strutil.h"
 #include "keyspace/db.h"
 #include "types/collections.h"
 
@@ -45,7 +45,9 @@ inline bool CheckStringSize(CommandContext& ctx, uint64_t size) {
   return true;
 }
 
-inline CollectionLimits Limits(CommandContext& ctx) { return LimitsFromConfig(ctx.engine.config()); }
+inline CollectionLimits Limits(CommandContext& ctx) {
+  return LimitsFromConfig(ctx.engine.config());
+}
 
 // Deletes the key if its collection became empty (Redis never keeps empty collections).
 inline void DeleteIfEmpty(CommandContext& ctx, Entry* e, size_t len) {
@@ -152,8 +154,10 @@ inline bool ParseMpopArgs(CommandContext& ctx, size_t at, const char* side_a, co
     return false;
   }
   for (int64_t k = 0; k < numkeys; k++) keys->emplace_back(a[i++]);
-  if (ArgIs(a[i], side_a)) *second = false;
-  else if (ArgIs(a[i], side_b)) *second = true;
+  if (ArgIs(a[i], side_a))
+    *second = false;
+  else if (ArgIs(a[i], side_b))
+    *second = true;
   else {
     ctx.rb.Error(err::kSyntax);
     return false;

@@ -32,8 +32,10 @@ void HSet(CommandContext& ctx) {
   int64_t added = 0;
   for (size_t i = 2; i < a.size(); i += 2) added += hashv::Set(e->value, a[i], a[i + 1], lim);
   ctx.NotifyModified(a[1]);
-  if (ArgIs(a[0], "HMSET")) ctx.rb.Ok();
-  else ctx.rb.Integer(added);
+  if (ArgIs(a[0], "HMSET"))
+    ctx.rb.Ok();
+  else
+    ctx.rb.Integer(added);
 }
 
 void HSetNx(CommandContext& ctx) {
@@ -54,8 +56,10 @@ void HGet(CommandContext& ctx) {
   Entry* e = FindTyped(ctx, ctx.args[1], ValueType::kHash, &wrong);
   if (wrong) return;
   std::string_view v;
-  if (e && hashv::Get(e->value, ctx.args[2], &v)) ctx.rb.Bulk(v);
-  else ctx.rb.Null();
+  if (e && hashv::Get(e->value, ctx.args[2], &v))
+    ctx.rb.Bulk(v);
+  else
+    ctx.rb.Null();
 }
 
 void HMGet(CommandContext& ctx) {
@@ -65,12 +69,16 @@ void HMGet(CommandContext& ctx) {
   ctx.rb.ArrayHeader(ctx.args.size() - 2);
   std::string_view v;
   for (size_t i = 2; i < ctx.args.size(); i++) {
-    if (e && hashv::Get(e->value, ctx.args[i], &v)) ctx.rb.Bulk(v);
-    else ctx.rb.Null();
+    if (e && hashv::Get(e->value, ctx.args[i], &v))
+      ctx.rb.Bulk(v);
+    else
+      ctx.rb.Null();
   }
 }
 
-void HDel(CommandContext& ctx) { RemoveMembersCommand(ctx, ValueType::kHash, hashv::Del, hashv::Len); }
+void HDel(CommandContext& ctx) {
+  RemoveMembersCommand(ctx, ValueType::kHash, hashv::Del, hashv::Len);
+}
 
 void HExists(CommandContext& ctx) {
   bool wrong;
@@ -101,8 +109,10 @@ void HGetAllLike(CommandContext& ctx, bool keys, bool vals) {
   Entry* e = FindTyped(ctx, ctx.args[1], ValueType::kHash, &wrong);
   if (wrong) return;
   size_t n = e ? hashv::Len(e->value) : 0;
-  if (keys && vals) ctx.rb.MapHeader(n);
-  else ctx.rb.ArrayHeader(n);
+  if (keys && vals)
+    ctx.rb.MapHeader(n);
+  else
+    ctx.rb.ArrayHeader(n);
   if (!e) return;
   hashv::ForEach(e->value, [&](std::string_view f, std::string_view v) {
     if (keys) ctx.rb.Bulk(f);
@@ -166,7 +176,8 @@ void HIncrByFloat(CommandContext& ctx) {
 void HRandField(CommandContext& ctx) {
   auto& a = ctx.args;
   bool wrong;
-  if (a.size() > 4 || (a.size() == 4 && !ArgIs(a[3], "WITHVALUES"))) return ctx.rb.Error(err::kSyntax);
+  if (a.size() > 4 || (a.size() == 4 && !ArgIs(a[3], "WITHVALUES")))
+    return ctx.rb.Error(err::kSyntax);
   int64_t count = 0;
   bool with_count = a.size() >= 3;
   if (with_count && !ParseIntArg(ctx, a[2], &count)) return;
@@ -175,8 +186,10 @@ void HRandField(CommandContext& ctx) {
   Entry* e = FindTyped(ctx, a[1], ValueType::kHash, &wrong);
   if (wrong) return;
   if (!e) {
-    if (with_count) ctx.rb.EmptyArray();
-    else ctx.rb.Null();
+    if (with_count)
+      ctx.rb.EmptyArray();
+    else
+      ctx.rb.Null();
     return;
   }
   const Value& h = e->value;
@@ -247,10 +260,11 @@ void HScan(CommandContext& ctx) {
   if (wrong) return;
   std::vector<std::pair<std::string, std::string>> out;
   if (e) {
-    cursor = hashv::Scan(e->value, cursor, size_t(o.count), [&](std::string_view f, std::string_view v) {
-      if (ScanMatch(o, f)) out.emplace_back(f, v);
-      return true;
-    });
+    cursor =
+        hashv::Scan(e->value, cursor, size_t(o.count), [&](std::string_view f, std::string_view v) {
+          if (ScanMatch(o, f)) out.emplace_back(f, v);
+          return true;
+        });
   } else {
     cursor = 0;
   }
@@ -268,22 +282,42 @@ void HScan(CommandContext& ctx) {
 void RegisterHashFamily(CommandTable& t) {
   using namespace cmd;
   const char* g = "hash";
-  t.Add({"hset", -4, kWrite | kDenyOom | kFast, 1, 1, 1, HSet, g, "Creates or modifies the value of a field in a hash.", "2.0.0", "@write @hash @fast"});
-  t.Add({"hmset", -4, kWrite | kDenyOom | kFast, 1, 1, 1, HSet, g, "Sets the values of multiple fields.", "2.0.0", "@write @hash @fast"});
-  t.Add({"hsetnx", 4, kWrite | kDenyOom | kFast, 1, 1, 1, HSetNx, g, "Sets the value of a field in a hash only when the field doesn't exist.", "2.0.0", "@write @hash @fast"});
-  t.Add({"hget", 3, kReadOnly | kFast, 1, 1, 1, HGet, g, "Returns the value of a field in a hash.", "2.0.0", "@read @hash @fast"});
-  t.Add({"hmget", -3, kReadOnly | kFast, 1, 1, 1, HMGet, g, "Returns the values of all fields in a hash.", "2.0.0", "@read @hash @fast"});
-  t.Add({"hdel", -3, kWrite | kFast, 1, 1, 1, HDel, g, "Deletes one or more fields and their values from a hash.", "2.0.0", "@write @hash @fast"});
-  t.Add({"hexists", 3, kReadOnly | kFast, 1, 1, 1, HExists, g, "Determines whether a field exists in a hash.", "2.0.0", "@read @hash @fast"});
-  t.Add({"hlen", 2, kReadOnly | kFast, 1, 1, 1, HLen, g, "Returns the number of fields in a hash.", "2.0.0", "@read @hash @fast"});
-  t.Add({"hstrlen", 3, kReadOnly | kFast, 1, 1, 1, HStrLen, g, "Returns the length of the value of a field.", "3.2.0", "@read @hash @fast"});
-  t.Add({"hkeys", 2, kReadOnly, 1, 1, 1, HKeys, g, "Returns all fields in a hash.", "2.0.0", "@read @hash @slow"});
-  t.Add({"hvals", 2, kReadOnly, 1, 1, 1, HVals, g, "Returns all values in a hash.", "2.0.0", "@read @hash @slow"});
-  t.Add({"hgetall", 2, kReadOnly, 1, 1, 1, HGetAll, g, "Returns all fields and values in a hash.", "2.0.0", "@read @hash @slow"});
-  t.Add({"hincrby", 4, kWrite | kDenyOom | kFast, 1, 1, 1, HIncrBy, g, "Increments the integer value of a field in a hash by a number.", "2.0.0", "@write @hash @fast"});
-  t.Add({"hincrbyfloat", 4, kWrite | kDenyOom | kFast, 1, 1, 1, HIncrByFloat, g, "Increments the floating point value of a field by a number.", "2.6.0", "@write @hash @fast"});
-  t.Add({"hrandfield", -2, kReadOnly, 1, 1, 1, HRandField, g, "Returns one or more random fields from a hash.", "6.2.0", "@read @hash @slow"});
-  t.Add({"hscan", -3, kReadOnly, 1, 1, 1, HScan, g, "Iterates over fields and values of a hash.", "2.8.0", "@read @hash @slow"});
+  t.Add({"hset", -4, kWrite | kDenyOom | kFast, 1, 1, 1, HSet, g,
+         "Creates or modifies the value of a field in a hash.", "2.0.0", "@write @hash @fast"});
+  t.Add({"hmset", -4, kWrite | kDenyOom | kFast, 1, 1, 1, HSet, g,
+         "Sets the values of multiple fields.", "2.0.0", "@write @hash @fast"});
+  t.Add({"hsetnx", 4, kWrite | kDenyOom | kFast, 1, 1, 1, HSetNx, g,
+         "Sets the value of a field in a hash only when the field doesn't exist.", "2.0.0",
+         "@write @hash @fast"});
+  t.Add({"hget", 3, kReadOnly | kFast, 1, 1, 1, HGet, g, "Returns the value of a field in a hash.",
+         "2.0.0", "@read @hash @fast"});
+  t.Add({"hmget", -3, kReadOnly | kFast, 1, 1, 1, HMGet, g,
+         "Returns the values of all fields in a hash.", "2.0.0", "@read @hash @fast"});
+  t.Add({"hdel", -3, kWrite | kFast, 1, 1, 1, HDel, g,
+         "Deletes one or more fields and their values from a hash.", "2.0.0",
+         "@write @hash @fast"});
+  t.Add({"hexists", 3, kReadOnly | kFast, 1, 1, 1, HExists, g,
+         "Determines whether a field exists in a hash.", "2.0.0", "@read @hash @fast"});
+  t.Add({"hlen", 2, kReadOnly | kFast, 1, 1, 1, HLen, g, "Returns the number of fields in a hash.",
+         "2.0.0", "@read @hash @fast"});
+  t.Add({"hstrlen", 3, kReadOnly | kFast, 1, 1, 1, HStrLen, g,
+         "Returns the length of the value of a field.", "3.2.0", "@read @hash @fast"});
+  t.Add({"hkeys", 2, kReadOnly, 1, 1, 1, HKeys, g, "Returns all fields in a hash.", "2.0.0",
+         "@read @hash @slow"});
+  t.Add({"hvals", 2, kReadOnly, 1, 1, 1, HVals, g, "Returns all values in a hash.", "2.0.0",
+         "@read @hash @slow"});
+  t.Add({"hgetall", 2, kReadOnly, 1, 1, 1, HGetAll, g, "Returns all fields and values in a hash.",
+         "2.0.0", "@read @hash @slow"});
+  t.Add({"hincrby", 4, kWrite | kDenyOom | kFast, 1, 1, 1, HIncrBy, g,
+         "Increments the integer value of a field in a hash by a number.", "2.0.0",
+         "@write @hash @fast"});
+  t.Add({"hincrbyfloat", 4, kWrite | kDenyOom | kFast, 1, 1, 1, HIncrByFloat, g,
+         "Increments the floating point value of a field by a number.", "2.6.0",
+         "@write @hash @fast"});
+  t.Add({"hrandfield", -2, kReadOnly, 1, 1, 1, HRandField, g,
+         "Returns one or more random fields from a hash.", "6.2.0", "@read @hash @slow"});
+  t.Add({"hscan", -3, kReadOnly, 1, 1, 1, HScan, g, "Iterates over fields and values of a hash.",
+         "2.8.0", "@read @hash @slow"});
 }
 
 }  // namespace ferrite

@@ -41,9 +41,9 @@
 namespace ferrite {
 namespace {
 
-constexpr int kP = 14;                       // register index bits
-constexpr int kQ = 64 - kP;                  // bits left for the run of zeros
-constexpr long kRegisters = 1L << kP;        // 16384
+constexpr int kP = 14;                 // register index bits
+constexpr int kQ = 64 - kP;            // bits left for the run of zeros
+constexpr long kRegisters = 1L << kP;  // 16384
 constexpr uint64_t kPMask = kRegisters - 1;
 constexpr int kBits = 6;
 constexpr uint8_t kRegisterMax = (1 << kBits) - 1;
@@ -187,9 +187,7 @@ long WalkSparse(const uint8_t* p, const uint8_t* end, F&& fn) {
 // Histogram of register values for a sparse body; false if it does not cover exactly
 // the 16384 registers.
 bool SparseHisto(const uint8_t* p, const uint8_t* end, int* histo) {
-  long covered = WalkSparse(p, end, [&](long, long run, int val) {
-    histo[val] += int(run);
-  });
+  long covered = WalkSparse(p, end, [&](long, long run, int val) { histo[val] += int(run); });
   return covered == kRegisters;
 }
 
@@ -318,7 +316,9 @@ bool MergeInto(std::string_view s, uint8_t* max) {
 class HllBuf {
  public:
   // sparse_max: the size past which a sparse HLL converts to dense (hll_sparse_max_bytes).
-  HllBuf(Value* v, size_t sparse_max) : v_(v), sparse_max_(sparse_max) { Resize(v->StringLength()); }
+  HllBuf(Value* v, size_t sparse_max) : v_(v), sparse_max_(sparse_max) {
+    Resize(v->StringLength());
+  }
   size_t sparse_max() const { return sparse_max_; }
   uint8_t* data() { return p_; }
   size_t size() const { return len_; }
@@ -343,13 +343,13 @@ bool SparseToDense(HllBuf& h) {
   memcpy(dense.data(), h.data(), kHdrSize);
   dense[4] = kEncDense;
   uint8_t* regs = dense.data() + kHdrSize;
-  long covered = WalkSparse(h.data() + kHdrSize, h.data() + h.size(),
-                            [&](long first, long run, int val) {
-                              if (val == 0) return;
-                              for (long i = first; i < first + run; i++) {
-                                DenseSetRaw(regs, i, uint8_t(val));
-                              }
-                            });
+  long covered =
+      WalkSparse(h.data() + kHdrSize, h.data() + h.size(), [&](long first, long run, int val) {
+        if (val == 0) return;
+        for (long i = first; i < first + run; i++) {
+          DenseSetRaw(regs, i, uint8_t(val));
+        }
+      });
   if (covered != kRegisters) return false;
   h.Resize(kDenseSize);
   memcpy(h.data(), dense.data(), kDenseSize);
@@ -618,8 +618,10 @@ void PfMerge(CommandContext& ctx) {
   if (use_dense && !SparseToDense(h)) return ctx.rb.Error(kErrInvalidHll);
   for (long j = 0; j < kRegisters; j++) {
     if (max[j] == 0) continue;
-    if (h.encoding() == kEncDense) DenseSet(h.data() + kHdrSize, j, max[j]);
-    else SparseSet(h, j, max[j]);
+    if (h.encoding() == kEncDense)
+      DenseSet(h.data() + kHdrSize, j, max[j]);
+    else
+      SparseSet(h, j, max[j]);
   }
   InvalidateCache(h.data());
   ctx.NotifyModified(dest);
@@ -735,11 +737,21 @@ void PfSelfTest(CommandContext& ctx) {
 void RegisterHllFamily(CommandTable& t) {
   using namespace cmd;
   const char* g = "hyperloglog";
-  t.Add({"pfadd", -2, kWrite | kDenyOom | kFast, 1, 1, 1, PfAdd, g, "Adds elements to a HyperLogLog key. Creates the key if it doesn't exist.", "2.8.9", "@write @hyperloglog @fast"});
-  t.Add({"pfcount", -2, kReadOnly, 1, -1, 1, PfCount, g, "Returns the approximated cardinality of the set(s) observed by the HyperLogLog key(s).", "2.8.9", "@read @hyperloglog @slow"});
-  t.Add({"pfmerge", -2, kWrite | kDenyOom, 1, -1, 1, PfMerge, g, "Merges one or more HyperLogLog values into a single key.", "2.8.9", "@write @hyperloglog @slow"});
-  t.Add({"pfdebug", 3, kWrite | kDenyOom | kAdmin, 2, 2, 1, PfDebug, g, "Internal commands for debugging HyperLogLog values.", "2.8.9", "@write @hyperloglog @admin @slow @dangerous"});
-  t.Add({"pfselftest", 1, kAdmin, 0, 0, 0, PfSelfTest, g, "An internal command for testing HyperLogLog values.", "2.8.9", "@hyperloglog @admin @slow @dangerous"});
+  t.Add({"pfadd", -2, kWrite | kDenyOom | kFast, 1, 1, 1, PfAdd, g,
+         "Adds elements to a HyperLogLog key. Creates the key if it doesn't exist.", "2.8.9",
+         "@write @hyperloglog @fast"});
+  t.Add({"pfcount", -2, kReadOnly, 1, -1, 1, PfCount, g,
+         "Returns the approximated cardinality of the set(s) observed by the HyperLogLog key(s).",
+         "2.8.9", "@read @hyperloglog @slow"});
+  t.Add({"pfmerge", -2, kWrite | kDenyOom, 1, -1, 1, PfMerge, g,
+         "Merges one or more HyperLogLog values into a single key.", "2.8.9",
+         "@write @hyperloglog @slow"});
+  t.Add({"pfdebug", 3, kWrite | kDenyOom | kAdmin, 2, 2, 1, PfDebug, g,
+         "Internal commands for debugging HyperLogLog values.", "2.8.9",
+         "@write @hyperloglog @admin @slow @dangerous"});
+  t.Add({"pfselftest", 1, kAdmin, 0, 0, 0, PfSelfTest, g,
+         "An internal command for testing HyperLogLog values.", "2.8.9",
+         "@hyperloglog @admin @slow @dangerous"});
 }
 
 }  // namespace ferrite

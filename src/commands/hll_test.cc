@@ -109,7 +109,8 @@ TEST_F(HllTest, OneAtATimeSparseUpdatesMatchRedis) {
   for (int i = 0; i < 300; i++) Run({"pfadd", "s", "x" + std::to_string(i)});
   std::string v = Get("s");
   EXPECT_EQ(v.size(), 688u);
-  EXPECT_EQ(Hex(v.substr(0, 32)), "48594c4c010000000000000000000080278c0f8001804061802784404d8040de");
+  EXPECT_EQ(Hex(v.substr(0, 32)),
+            "48594c4c010000000000000000000080278c0f8001804061802784404d8040de");
   EXPECT_EQ(Hex(v.substr(v.size() - 20)), "80158404803c8120800d800b8c404388048c405b");
   EXPECT_EQ(Run({"pfcount", "s"}), Int(299));
 
@@ -125,10 +126,14 @@ TEST_F(HllTest, CountsMatchRedis) {
     const char* encoding;
     size_t size;
   };
-  const Case cases[] = {{1, 1, "sparse", 21},        {10, 10, "sparse", 48},
-                        {100, 100, "sparse", 285},   {200, 200, "sparse", 513},
-                        {500, 506, "sparse", 1068},  {1000, 1008, "sparse", 1906},
-                        {3000, 2979, "dense", 12304}, {10000, 9973, "dense", 12304},
+  const Case cases[] = {{1, 1, "sparse", 21},
+                        {10, 10, "sparse", 48},
+                        {100, 100, "sparse", 285},
+                        {200, 200, "sparse", 513},
+                        {500, 506, "sparse", 1068},
+                        {1000, 1008, "sparse", 1906},
+                        {3000, 2979, "dense", 12304},
+                        {10000, 9973, "dense", 12304},
                         {100000, 100853, "dense", 12304}};
   for (const Case& c : cases) {
     Run({"del", "h"});
@@ -265,7 +270,8 @@ TEST_F(HllTest, PfDebug) {
   EXPECT_EQ(Run({"pfdebug", "getreg", "missing"}), Err("ERR The specified key does not exist"));
   Run({"pfadd", "h", "a", "b", "c"});
   EXPECT_EQ(Run({"pfdebug", "foo", "h"}), Err("ERR Unknown PFDEBUG subcommand 'foo'"));
-  EXPECT_EQ(Run({"pfdebug", "encoding"}), Err("ERR wrong number of arguments for 'pfdebug' command"));
+  EXPECT_EQ(Run({"pfdebug", "encoding"}),
+            Err("ERR wrong number of arguments for 'pfdebug' command"));
   EXPECT_EQ(Run({"pfdebug", "ENCODING", "h"}), "+sparse\r\n");
   EXPECT_EQ(Run({"pfdebug", "decode", "h"}),
             "$44\r\nZ:8436 v:1,1 Z:4274 v:2,1 Z:3068 v:1,1 Z:603\r\n");
@@ -293,7 +299,8 @@ TEST_F(HllTest, Propagation) {
   Run({"pfdebug", "encoding", "m"});
   Run({"pfdebug", "todense", "m"});
   Run({"pfdebug", "todense", "m"});
-  EXPECT_EQ(sink.lines, (std::vector<std::string>{"pfadd h a", "pfmerge m h", "pfdebug todense m"}));
+  EXPECT_EQ(sink.lines,
+            (std::vector<std::string>{"pfadd h a", "pfmerge m h", "pfdebug todense m"}));
 }
 
 TEST_F(HllTest, WatchSeesUpdatesAndCacheWrites) {
@@ -304,7 +311,7 @@ TEST_F(HllTest, WatchSeesUpdatesAndCacheWrites) {
   Run({"ping"});
   EXPECT_EQ(Run({"exec"}), "*-1\r\n");
   Run({"watch", "h"});
-  Run({"pfcount", "h"});  // cache valid: nothing written
+  Run({"pfcount", "h"});     // cache valid: nothing written
   Run({"pfadd", "h", "a"});  // no register changed
   Run({"multi"});
   Run({"ping"});

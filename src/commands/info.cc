@@ -1,7 +1,6 @@
 #include "commands/info.h"
 
-#include "tier/tier_manager.h"  // #7: INFO tiering
-
+#include <fmt/format.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -11,11 +10,10 @@
 #include <cstdio>
 #include <fstream>
 
-#include <fmt/format.h>
-
 #include "base/memory.h"
 #include "base/strutil.h"
 #include "commands/engine.h"
+#include "tier/tier_manager.h"  // #7: INFO tiering
 
 namespace ferrite {
 namespace {
@@ -234,7 +232,8 @@ std::string CpuSection(Engine&) {
 
 std::string ErrorStatsSection(Engine& e) {
   std::string o = "# Errorstats\r\n";
-  for (auto& [code, n] : e.stats().error_counts) Line(o, "errorstat_" + code, fmt::format("count={}", n));
+  for (auto& [code, n] : e.stats().error_counts)
+    Line(o, "errorstat_" + code, fmt::format("count={}", n));
   return o;
 }
 
@@ -285,7 +284,8 @@ std::string KeyspaceSection(Engine& e) {
   for (int i = 0; i < e.db_count(); i++) {
     Database& d = e.db(i);
     if (d.size() == 0) continue;
-    Line(o, fmt::format("db{}", i), fmt::format("keys={},expires={},avg_ttl=0", d.size(), d.expires()));
+    Line(o, fmt::format("db{}", i),
+         fmt::format("keys={},expires={},avg_ttl=0", d.size(), d.expires()));
   }
   return o;
 }
@@ -381,8 +381,10 @@ std::string BuildInfo(Engine& e, const std::vector<std::string>& sections) {
   // two are the same.
   bool all = false, dflt = sections.empty();
   for (auto& s : sections) {
-    if (s == "all" || s == "everything") all = true;
-    else if (s == "default") dflt = true;
+    if (s == "all" || s == "everything")
+      all = true;
+    else if (s == "default")
+      dflt = true;
   }
   auto wanted = [&](std::string_view name, bool in_default) {
     if (all || (dflt && in_default)) return true;

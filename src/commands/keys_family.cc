@@ -12,12 +12,18 @@ namespace {
 
 const char* TypeName(ValueType t) {
   switch (t) {
-    case ValueType::kString: return "string";
-    case ValueType::kList: return "list";
-    case ValueType::kSet: return "set";
-    case ValueType::kZSet: return "zset";
-    case ValueType::kHash: return "hash";
-    default: return "none";
+    case ValueType::kString:
+      return "string";
+    case ValueType::kList:
+      return "list";
+    case ValueType::kSet:
+      return "set";
+    case ValueType::kZSet:
+      return "zset";
+    case ValueType::kHash:
+      return "hash";
+    default:
+      return "none";
   }
 }
 
@@ -69,8 +75,10 @@ void RenameGeneric(CommandContext& ctx, bool nx) {
   if (src == dst) return nx ? ctx.rb.Integer(0) : ctx.rb.Ok();
   if (nx && db.Peek(dst, ctx.now_ms)) return ctx.rb.Integer(0);
   MoveEntry(ctx, db, src, db, dst);
-  if (nx) ctx.rb.Integer(1);
-  else ctx.rb.Ok();
+  if (nx)
+    ctx.rb.Integer(1);
+  else
+    ctx.rb.Ok();
 }
 void Rename(CommandContext& ctx) { RenameGeneric(ctx, false); }
 void RenameNx(CommandContext& ctx) { RenameGeneric(ctx, true); }
@@ -189,11 +197,16 @@ void ExpireGeneric(CommandContext& ctx, bool ms, bool absolute, const char* name
   auto& a = ctx.args;
   bool nx = false, xx = false, gt = false, lt = false;
   for (size_t i = 3; i < a.size(); i++) {
-    if (ArgIs(a[i], "NX")) nx = true;
-    else if (ArgIs(a[i], "XX")) xx = true;
-    else if (ArgIs(a[i], "GT")) gt = true;
-    else if (ArgIs(a[i], "LT")) lt = true;
-    else return ctx.rb.Error(err::UnsupportedOption(a[i]));
+    if (ArgIs(a[i], "NX"))
+      nx = true;
+    else if (ArgIs(a[i], "XX"))
+      xx = true;
+    else if (ArgIs(a[i], "GT"))
+      gt = true;
+    else if (ArgIs(a[i], "LT"))
+      lt = true;
+    else
+      return ctx.rb.Error(err::UnsupportedOption(a[i]));
   }
   if (nx && (xx || gt || lt)) return ctx.rb.Error(err::kExpireNxXxGtLt);
   if (gt && lt) return ctx.rb.Error(err::kGtAndLt);
@@ -276,13 +289,11 @@ void ObjectCmd(CommandContext& ctx) {
   bool lfu = policy.ends_with("-lfu");
   if (ArgIs(sub, "ENCODING")) return ctx.rb.Bulk(e->value.EncodingName());
   if (ArgIs(sub, "FREQ")) {
-    if (!lfu)
-      return ctx.rb.Error(err::kLfuNotSelected);
+    if (!lfu) return ctx.rb.Error(err::kLfuNotSelected);
     return ctx.rb.Integer(Database::LfuDecayed(*e, ctx.now_ms));
   }
   if (ArgIs(sub, "IDLETIME")) {
-    if (lfu)
-      return ctx.rb.Error(err::kLfuSelected);
+    if (lfu) return ctx.rb.Error(err::kLfuSelected);
     int64_t idle = ctx.now_ms / 1000 - int64_t(e->lru);
     return ctx.rb.Integer(std::max<int64_t>(idle, 0));
   }
@@ -298,28 +309,58 @@ void ObjectCmd(CommandContext& ctx) {
 void RegisterKeysFamily(CommandTable& t) {
   using namespace cmd;
   const char* g = "generic";
-  t.Add({"del", -2, kWrite, 1, -1, 1, Del, g, "Deletes one or more keys.", "1.0.0", "@keyspace @write @slow"});
-  t.Add({"unlink", -2, kWrite | kFast, 1, -1, 1, Del, g, "Asynchronously deletes one or more keys.", "4.0.0", "@keyspace @write @fast"});
-  t.Add({"exists", -2, kReadOnly | kFast, 1, -1, 1, Exists, g, "Determines whether one or more keys exist.", "1.0.0", "@keyspace @read @fast"});
-  t.Add({"touch", -2, kReadOnly | kFast, 1, -1, 1, Touch, g, "Returns the number of existing keys out of those specified after updating the time they were last accessed.", "3.2.1", "@keyspace @read @fast"});
-  t.Add({"type", 2, kReadOnly | kFast, 1, 1, 1, Type, g, "Determines the type of value stored at a key.", "1.0.0", "@keyspace @read @fast"});
-  t.Add({"rename", 3, kWrite, 1, 2, 1, Rename, g, "Renames a key and overwrites the destination.", "1.0.0", "@keyspace @write @slow"});
-  t.Add({"renamenx", 3, kWrite | kFast, 1, 2, 1, RenameNx, g, "Renames a key only when the target key name doesn't exist.", "1.0.0", "@keyspace @write @fast"});
-  t.Add({"copy", -3, kWrite | kDenyOom, 1, 2, 1, Copy, g, "Copies the value of a key to a new key.", "6.2.0", "@keyspace @write @slow"});
-  t.Add({"move", 3, kWrite | kFast, 1, 1, 1, Move, g, "Moves a key to another database.", "1.0.0", "@keyspace @write @fast"});
-  t.Add({"keys", 2, kReadOnly, 0, 0, 0, Keys, g, "Returns all key names that match a pattern.", "1.0.0", "@keyspace @read @slow @dangerous"});
-  t.Add({"scan", -2, kReadOnly, 0, 0, 0, Scan, g, "Iterates over the key names in the database.", "2.8.0", "@keyspace @read @slow"});
-  t.Add({"randomkey", 1, kReadOnly, 0, 0, 0, RandomKey, g, "Returns a random key name from the database.", "1.0.0", "@keyspace @read @slow"});
-  t.Add({"expire", -3, kWrite | kFast, 1, 1, 1, Expire, g, "Sets the expiration time of a key in seconds.", "1.0.0", "@keyspace @write @fast"});
-  t.Add({"pexpire", -3, kWrite | kFast, 1, 1, 1, PExpire, g, "Sets the expiration time of a key in milliseconds.", "2.6.0", "@keyspace @write @fast"});
-  t.Add({"expireat", -3, kWrite | kFast, 1, 1, 1, ExpireAt, g, "Sets the expiration time of a key to a Unix timestamp.", "1.2.0", "@keyspace @write @fast"});
-  t.Add({"pexpireat", -3, kWrite | kFast, 1, 1, 1, PExpireAt, g, "Sets the expiration time of a key to a Unix milliseconds timestamp.", "2.6.0", "@keyspace @write @fast"});
-  t.Add({"ttl", 2, kReadOnly | kFast, 1, 1, 1, Ttl, g, "Returns the expiration time in seconds of a key.", "1.0.0", "@keyspace @read @fast"});
-  t.Add({"pttl", 2, kReadOnly | kFast, 1, 1, 1, PTtl, g, "Returns the expiration time in milliseconds of a key.", "2.6.0", "@keyspace @read @fast"});
-  t.Add({"expiretime", 2, kReadOnly | kFast, 1, 1, 1, ExpireTime, g, "Returns the expiration time of a key as a Unix timestamp.", "7.0.0", "@keyspace @read @fast"});
-  t.Add({"pexpiretime", 2, kReadOnly | kFast, 1, 1, 1, PExpireTime, g, "Returns the expiration time of a key as a Unix milliseconds timestamp.", "7.0.0", "@keyspace @read @fast"});
-  t.Add({"persist", 2, kWrite | kFast, 1, 1, 1, Persist, g, "Removes the expiration time of a key.", "2.2.0", "@keyspace @write @fast"});
-  t.Add({"object", -2, kReadOnly, 2, 2, 1, ObjectCmd, g, "A container for object introspection commands.", "2.2.3", "@keyspace @read @slow"});
+  t.Add({"del", -2, kWrite, 1, -1, 1, Del, g, "Deletes one or more keys.", "1.0.0",
+         "@keyspace @write @slow"});
+  t.Add({"unlink", -2, kWrite | kFast, 1, -1, 1, Del, g, "Asynchronously deletes one or more keys.",
+         "4.0.0", "@keyspace @write @fast"});
+  t.Add({"exists", -2, kReadOnly | kFast, 1, -1, 1, Exists, g,
+         "Determines whether one or more keys exist.", "1.0.0", "@keyspace @read @fast"});
+  t.Add({"touch", -2, kReadOnly | kFast, 1, -1, 1, Touch, g,
+         "Returns the number of existing keys out of those specified after updating the time they "
+         "were last accessed.",
+         "3.2.1", "@keyspace @read @fast"});
+  t.Add({"type", 2, kReadOnly | kFast, 1, 1, 1, Type, g,
+         "Determines the type of value stored at a key.", "1.0.0", "@keyspace @read @fast"});
+  t.Add({"rename", 3, kWrite, 1, 2, 1, Rename, g, "Renames a key and overwrites the destination.",
+         "1.0.0", "@keyspace @write @slow"});
+  t.Add({"renamenx", 3, kWrite | kFast, 1, 2, 1, RenameNx, g,
+         "Renames a key only when the target key name doesn't exist.", "1.0.0",
+         "@keyspace @write @fast"});
+  t.Add({"copy", -3, kWrite | kDenyOom, 1, 2, 1, Copy, g, "Copies the value of a key to a new key.",
+         "6.2.0", "@keyspace @write @slow"});
+  t.Add({"move", 3, kWrite | kFast, 1, 1, 1, Move, g, "Moves a key to another database.", "1.0.0",
+         "@keyspace @write @fast"});
+  t.Add({"keys", 2, kReadOnly, 0, 0, 0, Keys, g, "Returns all key names that match a pattern.",
+         "1.0.0", "@keyspace @read @slow @dangerous"});
+  t.Add({"scan", -2, kReadOnly, 0, 0, 0, Scan, g, "Iterates over the key names in the database.",
+         "2.8.0", "@keyspace @read @slow"});
+  t.Add({"randomkey", 1, kReadOnly, 0, 0, 0, RandomKey, g,
+         "Returns a random key name from the database.", "1.0.0", "@keyspace @read @slow"});
+  t.Add({"expire", -3, kWrite | kFast, 1, 1, 1, Expire, g,
+         "Sets the expiration time of a key in seconds.", "1.0.0", "@keyspace @write @fast"});
+  t.Add({"pexpire", -3, kWrite | kFast, 1, 1, 1, PExpire, g,
+         "Sets the expiration time of a key in milliseconds.", "2.6.0", "@keyspace @write @fast"});
+  t.Add({"expireat", -3, kWrite | kFast, 1, 1, 1, ExpireAt, g,
+         "Sets the expiration time of a key to a Unix timestamp.", "1.2.0",
+         "@keyspace @write @fast"});
+  t.Add({"pexpireat", -3, kWrite | kFast, 1, 1, 1, PExpireAt, g,
+         "Sets the expiration time of a key to a Unix milliseconds timestamp.", "2.6.0",
+         "@keyspace @write @fast"});
+  t.Add({"ttl", 2, kReadOnly | kFast, 1, 1, 1, Ttl, g,
+         "Returns the expiration time in seconds of a key.", "1.0.0", "@keyspace @read @fast"});
+  t.Add({"pttl", 2, kReadOnly | kFast, 1, 1, 1, PTtl, g,
+         "Returns the expiration time in milliseconds of a key.", "2.6.0",
+         "@keyspace @read @fast"});
+  t.Add({"expiretime", 2, kReadOnly | kFast, 1, 1, 1, ExpireTime, g,
+         "Returns the expiration time of a key as a Unix timestamp.", "7.0.0",
+         "@keyspace @read @fast"});
+  t.Add({"pexpiretime", 2, kReadOnly | kFast, 1, 1, 1, PExpireTime, g,
+         "Returns the expiration time of a key as a Unix milliseconds timestamp.", "7.0.0",
+         "@keyspace @read @fast"});
+  t.Add({"persist", 2, kWrite | kFast, 1, 1, 1, Persist, g, "Removes the expiration time of a key.",
+         "2.2.0", "@keyspace @write @fast"});
+  t.Add({"object", -2, kReadOnly, 2, 2, 1, ObjectCmd, g,
+         "A container for object introspection commands.", "2.2.3", "@keyspace @read @slow"});
 }
 
 }  // namespace ferrite

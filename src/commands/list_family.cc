@@ -66,8 +66,10 @@ void Pop(CommandContext& ctx, bool front) {
   Entry* e = FindTyped(ctx, a[1], ValueType::kList, &wrong, true);
   if (wrong) return;
   if (!e) {
-    if (count >= 0) ctx.rb.NullArray();
-    else ctx.rb.Null();
+    if (count >= 0)
+      ctx.rb.NullArray();
+    else
+      ctx.rb.Null();
     return;
   }
   if (count == 0) return ctx.rb.EmptyArray();
@@ -164,9 +166,12 @@ void LRem(CommandContext& ctx) {
 void LInsert(CommandContext& ctx) {
   auto& a = ctx.args;
   bool after;
-  if (ArgIs(a[2], "AFTER")) after = true;
-  else if (ArgIs(a[2], "BEFORE")) after = false;
-  else return ctx.rb.Error(err::kSyntax);
+  if (ArgIs(a[2], "AFTER"))
+    after = true;
+  else if (ArgIs(a[2], "BEFORE"))
+    after = false;
+  else
+    return ctx.rb.Error(err::kSyntax);
   bool wrong;
   Entry* e = FindTyped(ctx, a[1], ValueType::kList, &wrong, true);
   if (wrong) return;
@@ -184,8 +189,9 @@ void LPos(CommandContext& ctx) {
     if (ArgIs(a[i], "RANK")) {
       if (!ParseIntArg(ctx, a[++i], &rank)) return;
       if (rank == 0)
-        return ctx.rb.Error("ERR RANK can't be zero: use 1 to start from the first match, 2 from "
-                            "the second ... or use negative to start from the end of the list");
+        return ctx.rb.Error(
+            "ERR RANK can't be zero: use 1 to start from the first match, 2 from "
+            "the second ... or use negative to start from the end of the list");
       if (rank == INT64_MIN) return ctx.rb.Error("ERR value is out of range");
     } else if (ArgIs(a[i], "COUNT")) {
       if (!ParsePositive(ctx, a[++i], &count, "ERR COUNT can't be negative")) return;
@@ -208,14 +214,18 @@ void LPos(CommandContext& ctx) {
     for (size_t step = 0; step < limit && found.size() < want; step++) {
       size_t idx = rank > 0 ? step : len - 1 - step;
       if (listv::At(e->value, idx, &scratch) == a[2]) {
-        if (skip > 0) --skip;
-        else found.push_back(int64_t(idx));
+        if (skip > 0)
+          --skip;
+        else
+          found.push_back(int64_t(idx));
       }
     }
   }
   if (count < 0) {
-    if (found.empty()) ctx.rb.Null();
-    else ctx.rb.Integer(found[0]);
+    if (found.empty())
+      ctx.rb.Null();
+    else
+      ctx.rb.Integer(found[0]);
     return;
   }
   ctx.rb.ArrayHeader(found.size());
@@ -223,9 +233,12 @@ void LPos(CommandContext& ctx) {
 }
 
 bool ParseSide(std::string_view s, bool* left) {
-  if (ArgIs(s, "LEFT")) *left = true;
-  else if (ArgIs(s, "RIGHT")) *left = false;
-  else return false;
+  if (ArgIs(s, "LEFT"))
+    *left = true;
+  else if (ArgIs(s, "RIGHT"))
+    *left = false;
+  else
+    return false;
   return true;
 }
 
@@ -278,8 +291,8 @@ bool ParseMpop(CommandContext& ctx, size_t at, std::vector<std::string>* keys, b
 }
 
 // Pops from the first non-empty list among keys: [key, [elems]]. False if all empty.
-bool MpopFirst(CommandContext& ctx, const std::vector<std::string>& keys, bool left,
-               int64_t count, bool* replied) {
+bool MpopFirst(CommandContext& ctx, const std::vector<std::string>& keys, bool left, int64_t count,
+               bool* replied) {
   *replied = false;
   for (const auto& k : keys) {
     if (SkipForeignType(ctx, k, ValueType::kList)) continue;
@@ -310,20 +323,20 @@ void LMPop(CommandContext& ctx) {
 
 // ---- blocking ------------------------------------------------------------------------
 
-
 // Blocks the session unless inside EXEC or a replay, where the null reply comes at once.
 // Timeouts answer *-1 for every blocking list command (BLMOVE too, as Redis 7.0); inside
 // EXEC the moves answer $-1 and the pops *-1.
 void BlockOrNull(CommandContext& ctx, const std::vector<std::string>& keys, int64_t deadline,
                  bool null_array) {
   if (ctx.session.in_exec || ctx.session.replaying) {
-    if (null_array) ctx.rb.NullArray();
-    else ctx.rb.Null();
+    if (null_array)
+      ctx.rb.NullArray();
+    else
+      ctx.rb.Null();
     return;
   }
   ctx.engine.BlockSession(ctx.session, ctx.args, keys, deadline, true);
 }
-
 
 void BPop(CommandContext& ctx, bool left) {
   auto& a = ctx.args;
@@ -352,7 +365,8 @@ void BMoveImpl(CommandContext& ctx, std::string_view src, std::string_view dst, 
                bool to_left, std::string_view timeout) {
   int64_t deadline;
   if (!ParseBlockTimeout(ctx, timeout, &deadline)) return;
-  if (SkipForeignType(ctx, src, ValueType::kList)) return BlockOrNull(ctx, {std::string(src)}, deadline, false);
+  if (SkipForeignType(ctx, src, ValueType::kList))
+    return BlockOrNull(ctx, {std::string(src)}, deadline, false);
   bool replied;
   if (Move(ctx, src, dst, from_left, to_left, &replied)) {
     if (ctx.propagating() && ctx.dirty)
@@ -391,28 +405,65 @@ void BLMPop(CommandContext& ctx) {
 void RegisterListFamily(CommandTable& t) {
   using namespace cmd;
   const char* g = "list";
-  t.Add({"lpush", -3, kWrite | kDenyOom | kFast, 1, 1, 1, LPush, g, "Prepends one or more elements to a list.", "1.0.0", "@write @list @fast"});
-  t.Add({"rpush", -3, kWrite | kDenyOom | kFast, 1, 1, 1, RPush, g, "Appends one or more elements to a list.", "1.0.0", "@write @list @fast"});
-  t.Add({"lpushx", -3, kWrite | kDenyOom | kFast, 1, 1, 1, LPushX, g, "Prepends one or more elements to a list only when the list exists.", "2.2.0", "@write @list @fast"});
-  t.Add({"rpushx", -3, kWrite | kDenyOom | kFast, 1, 1, 1, RPushX, g, "Appends an element to a list only when the list exists.", "2.2.0", "@write @list @fast"});
-  t.Add({"lpop", -2, kWrite | kFast, 1, 1, 1, LPop, g, "Returns the first elements in a list after removing it.", "1.0.0", "@write @list @fast"});
-  t.Add({"rpop", -2, kWrite | kFast, 1, 1, 1, RPop, g, "Returns and removes the last elements of a list.", "1.0.0", "@write @list @fast"});
-  t.Add({"llen", 2, kReadOnly | kFast, 1, 1, 1, LLen, g, "Returns the length of a list.", "1.0.0", "@read @list @fast"});
-  t.Add({"lindex", 3, kReadOnly, 1, 1, 1, LIndex, g, "Returns an element from a list by its index.", "1.0.0", "@read @list @slow"});
-  t.Add({"lset", 4, kWrite | kDenyOom, 1, 1, 1, LSet, g, "Sets the value of an element in a list by its index.", "1.0.0", "@write @list @slow"});
-  t.Add({"lrange", 4, kReadOnly, 1, 1, 1, LRange, g, "Returns a range of elements from a list.", "1.0.0", "@read @list @slow"});
-  t.Add({"ltrim", 4, kWrite, 1, 1, 1, LTrim, g, "Removes elements from both ends a list.", "1.0.0", "@write @list @slow"});
-  t.Add({"lrem", 4, kWrite, 1, 1, 1, LRem, g, "Removes elements from a list.", "1.0.0", "@write @list @slow"});
-  t.Add({"linsert", 5, kWrite | kDenyOom, 1, 1, 1, LInsert, g, "Inserts an element before or after another element in a list.", "2.2.0", "@write @list @slow"});
-  t.Add({"lpos", -3, kReadOnly, 1, 1, 1, LPos, g, "Returns the index of matching elements in a list.", "6.0.6", "@read @list @slow"});
-  t.Add({"lmove", 5, kWrite | kDenyOom, 1, 2, 1, LMove, g, "Returns an element after popping it from one list and pushing it to another.", "6.2.0", "@write @list @slow"});
-  t.Add({"rpoplpush", 3, kWrite | kDenyOom, 1, 2, 1, RPopLPush, g, "Returns the last element of a list after removing and pushing it to another list.", "1.2.0", "@write @list @slow"});
-  t.Add({"lmpop", -4, kWrite, 0, 0, 0, LMPop, g, "Returns multiple elements from a list after removing them.", "7.0.0", "@write @list @slow"});
-  t.Add({"blpop", -3, kWrite | kBlocking, 1, -2, 1, BLPop, g, "Removes and returns the first element in a list. Blocks until an element is available otherwise.", "2.0.0", "@write @list @slow @blocking"});
-  t.Add({"brpop", -3, kWrite | kBlocking, 1, -2, 1, BRPop, g, "Removes and returns the last element in a list. Blocks until an element is available otherwise.", "2.0.0", "@write @list @slow @blocking"});
-  t.Add({"brpoplpush", 4, kWrite | kDenyOom | kBlocking, 1, 2, 1, BRPopLPush, g, "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise.", "2.2.0", "@write @list @slow @blocking"});
-  t.Add({"blmove", 6, kWrite | kDenyOom | kBlocking, 1, 2, 1, BLMove, g, "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise.", "6.2.0", "@write @list @slow @blocking"});
-  t.Add({"blmpop", -5, kWrite | kBlocking, 0, 0, 0, BLMPop, g, "Pops the first element from one of multiple lists. Blocks until an element is available otherwise.", "7.0.0", "@write @list @slow @blocking"});
+  t.Add({"lpush", -3, kWrite | kDenyOom | kFast, 1, 1, 1, LPush, g,
+         "Prepends one or more elements to a list.", "1.0.0", "@write @list @fast"});
+  t.Add({"rpush", -3, kWrite | kDenyOom | kFast, 1, 1, 1, RPush, g,
+         "Appends one or more elements to a list.", "1.0.0", "@write @list @fast"});
+  t.Add({"lpushx", -3, kWrite | kDenyOom | kFast, 1, 1, 1, LPushX, g,
+         "Prepends one or more elements to a list only when the list exists.", "2.2.0",
+         "@write @list @fast"});
+  t.Add({"rpushx", -3, kWrite | kDenyOom | kFast, 1, 1, 1, RPushX, g,
+         "Appends an element to a list only when the list exists.", "2.2.0", "@write @list @fast"});
+  t.Add({"lpop", -2, kWrite | kFast, 1, 1, 1, LPop, g,
+         "Returns the first elements in a list after removing it.", "1.0.0", "@write @list @fast"});
+  t.Add({"rpop", -2, kWrite | kFast, 1, 1, 1, RPop, g,
+         "Returns and removes the last elements of a list.", "1.0.0", "@write @list @fast"});
+  t.Add({"llen", 2, kReadOnly | kFast, 1, 1, 1, LLen, g, "Returns the length of a list.", "1.0.0",
+         "@read @list @fast"});
+  t.Add({"lindex", 3, kReadOnly, 1, 1, 1, LIndex, g, "Returns an element from a list by its index.",
+         "1.0.0", "@read @list @slow"});
+  t.Add({"lset", 4, kWrite | kDenyOom, 1, 1, 1, LSet, g,
+         "Sets the value of an element in a list by its index.", "1.0.0", "@write @list @slow"});
+  t.Add({"lrange", 4, kReadOnly, 1, 1, 1, LRange, g, "Returns a range of elements from a list.",
+         "1.0.0", "@read @list @slow"});
+  t.Add({"ltrim", 4, kWrite, 1, 1, 1, LTrim, g, "Removes elements from both ends a list.", "1.0.0",
+         "@write @list @slow"});
+  t.Add({"lrem", 4, kWrite, 1, 1, 1, LRem, g, "Removes elements from a list.", "1.0.0",
+         "@write @list @slow"});
+  t.Add({"linsert", 5, kWrite | kDenyOom, 1, 1, 1, LInsert, g,
+         "Inserts an element before or after another element in a list.", "2.2.0",
+         "@write @list @slow"});
+  t.Add({"lpos", -3, kReadOnly, 1, 1, 1, LPos, g,
+         "Returns the index of matching elements in a list.", "6.0.6", "@read @list @slow"});
+  t.Add({"lmove", 5, kWrite | kDenyOom, 1, 2, 1, LMove, g,
+         "Returns an element after popping it from one list and pushing it to another.", "6.2.0",
+         "@write @list @slow"});
+  t.Add({"rpoplpush", 3, kWrite | kDenyOom, 1, 2, 1, RPopLPush, g,
+         "Returns the last element of a list after removing and pushing it to another list.",
+         "1.2.0", "@write @list @slow"});
+  t.Add({"lmpop", -4, kWrite, 0, 0, 0, LMPop, g,
+         "Returns multiple elements from a list after removing them.", "7.0.0",
+         "@write @list @slow"});
+  t.Add({"blpop", -3, kWrite | kBlocking, 1, -2, 1, BLPop, g,
+         "Removes and returns the first element in a list. Blocks until an element is available "
+         "otherwise.",
+         "2.0.0", "@write @list @slow @blocking"});
+  t.Add({"brpop", -3, kWrite | kBlocking, 1, -2, 1, BRPop, g,
+         "Removes and returns the last element in a list. Blocks until an element is available "
+         "otherwise.",
+         "2.0.0", "@write @list @slow @blocking"});
+  t.Add({"brpoplpush", 4, kWrite | kDenyOom | kBlocking, 1, 2, 1, BRPopLPush, g,
+         "Pops an element from a list, pushes it to another list and returns it. Block until an "
+         "element is available otherwise.",
+         "2.2.0", "@write @list @slow @blocking"});
+  t.Add({"blmove", 6, kWrite | kDenyOom | kBlocking, 1, 2, 1, BLMove, g,
+         "Pops an element from a list, pushes it to another list and returns it. Blocks until an "
+         "element is available otherwise.",
+         "6.2.0", "@write @list @slow @blocking"});
+  t.Add({"blmpop", -5, kWrite | kBlocking, 0, 0, 0, BLMPop, g,
+         "Pops the first element from one of multiple lists. Blocks until an element is available "
+         "otherwise.",
+         "7.0.0", "@write @list @slow @blocking"});
 }
 
 }  // namespace ferrite

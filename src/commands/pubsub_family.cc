@@ -13,8 +13,10 @@ namespace {
 void Confirm(ReplyBuilder& rb, std::string_view kind, const std::string* channel, size_t count) {
   rb.PushHeader(3);
   rb.Bulk(kind);
-  if (channel) rb.Bulk(*channel);
-  else rb.Null();
+  if (channel)
+    rb.Bulk(*channel);
+  else
+    rb.Null();
   rb.Integer(int64_t(count));
 }
 
@@ -145,12 +147,20 @@ size_t Engine::Publish(std::string_view channel, std::string_view message) {
 void RegisterPubSubFamily(CommandTable& t) {
   using namespace cmd;
   const char* g = "pubsub";
-  t.Add({"subscribe", -2, kPubSub | kNoScript | kLoading | kStale, 0, 0, 0, Subscribe, g, "Listens for messages published to channels.", "2.0.0", "@pubsub @slow"});
-  t.Add({"psubscribe", -2, kPubSub | kNoScript | kLoading | kStale, 0, 0, 0, PSubscribe, g, "Listens for messages published to channels that match one or more patterns.", "2.0.0", "@pubsub @slow"});
-  t.Add({"unsubscribe", -1, kPubSub | kNoScript | kLoading | kStale, 0, 0, 0, Unsubscribe, g, "Stops listening to messages posted to channels.", "2.0.0", "@pubsub @slow"});
-  t.Add({"punsubscribe", -1, kPubSub | kNoScript | kLoading | kStale, 0, 0, 0, PUnsubscribe, g, "Stops listening to messages published to channels that match one or more patterns.", "2.0.0", "@pubsub @slow"});
-  t.Add({"publish", 3, kPubSub | kLoading | kStale | kFast | kMayReplicate, 0, 0, 0, Publish, g, "Posts a message to a channel.", "2.0.0", "@pubsub @fast"});
-  t.Add({"pubsub", -2, kPubSub | kLoading | kStale, 0, 0, 0, PubSub, g, "A container for Pub/Sub commands.", "2.8.0", "@pubsub @slow"});
+  t.Add({"subscribe", -2, kPubSub | kNoScript | kLoading | kStale, 0, 0, 0, Subscribe, g,
+         "Listens for messages published to channels.", "2.0.0", "@pubsub @slow"});
+  t.Add({"psubscribe", -2, kPubSub | kNoScript | kLoading | kStale, 0, 0, 0, PSubscribe, g,
+         "Listens for messages published to channels that match one or more patterns.", "2.0.0",
+         "@pubsub @slow"});
+  t.Add({"unsubscribe", -1, kPubSub | kNoScript | kLoading | kStale, 0, 0, 0, Unsubscribe, g,
+         "Stops listening to messages posted to channels.", "2.0.0", "@pubsub @slow"});
+  t.Add({"punsubscribe", -1, kPubSub | kNoScript | kLoading | kStale, 0, 0, 0, PUnsubscribe, g,
+         "Stops listening to messages published to channels that match one or more patterns.",
+         "2.0.0", "@pubsub @slow"});
+  t.Add({"publish", 3, kPubSub | kLoading | kStale | kFast | kMayReplicate, 0, 0, 0, Publish, g,
+         "Posts a message to a channel.", "2.0.0", "@pubsub @fast"});
+  t.Add({"pubsub", -2, kPubSub | kLoading | kStale, 0, 0, 0, PubSub, g,
+         "A container for Pub/Sub commands.", "2.8.0", "@pubsub @slow"});
 }
 
 }  // namespace ferrite

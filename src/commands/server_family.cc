@@ -2,26 +2,25 @@
 // SELECT, SWAPDB, DBSIZE, FLUSHDB, FLUSHALL, TIME, INFO, CONFIG, CLIENT, COMMAND, DEBUG,
 // MEMORY, MULTI, EXEC, DISCARD, WATCH, UNWATCH, SHUTDOWN.
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <thread>
 
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
-#include <xxhash.h>
-
 #include "base/memory.h"
 #include "base/strutil.h"
 #include "commands/command_table.h"
-#include "types/serialize.h"
 #include "commands/family_util.h"
 #include "commands/info.h"
 #include "config/rewrite.h"
 #include "io/file_system.h"
 #include "tier/tier_manager.h"  // #7: DEBUG OBJECT of a tiered value
+#include "types/serialize.h"
 
 namespace ferrite {
 namespace {
@@ -332,9 +331,12 @@ void Client(CommandContext& ctx) {
     return ctx.rb.Ok();
   }
   if (ArgIs(sub, "SETINFO") && a.size() == 4) {
-    if (ArgIs(a[2], "LIB-NAME")) s.lib_name.assign(a[3]);
-    else if (ArgIs(a[2], "LIB-VER")) s.lib_ver.assign(a[3]);
-    else return ctx.rb.Error(err::UnrecognizedOption(a[2]));
+    if (ArgIs(a[2], "LIB-NAME"))
+      s.lib_name.assign(a[3]);
+    else if (ArgIs(a[2], "LIB-VER"))
+      s.lib_ver.assign(a[3]);
+    else
+      return ctx.rb.Error(err::UnrecognizedOption(a[2]));
     return ctx.rb.Ok();
   }
   if (ArgIs(sub, "INFO") && a.size() == 2) {
@@ -403,9 +405,12 @@ void Client(CommandContext& ctx) {
       } else if (ArgIs(k, "USER")) {
         if (v != "default") return ctx.rb.Error(err::NoSuchUser(v));
       } else if (ArgIs(k, "SKIPME")) {
-        if (ArgIs(v, "yes")) skipme = true;
-        else if (ArgIs(v, "no")) skipme = false;
-        else return ctx.rb.Error(err::kSyntax);
+        if (ArgIs(v, "yes"))
+          skipme = true;
+        else if (ArgIs(v, "no"))
+          skipme = false;
+        else
+          return ctx.rb.Error(err::kSyntax);
       } else if (ArgIs(k, "MAXAGE")) {
         if (!ParseInt64(v, &maxage)) return ctx.rb.Error(err::kSyntax);
       } else {
@@ -431,8 +436,9 @@ void Client(CommandContext& ctx) {
   if (ArgIs(sub, "NO-TOUCH") && a.size() == 3) return ctx.rb.Ok();
   if (ArgIs(sub, "HELP")) {
     ctx.rb.ArrayHeader(1);
-    ctx.rb.SimpleString("CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are: ID, "
-                        "GETNAME, SETNAME, SETINFO, INFO, LIST, KILL");
+    ctx.rb.SimpleString(
+        "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are: ID, "
+        "GETNAME, SETNAME, SETINFO, INFO, LIST, KILL");
     return;
   }
   ctx.rb.Error(err::UnknownSubcommand(sub, "CLIENT"));
@@ -514,8 +520,10 @@ void Command(CommandContext& ctx) {
     ctx.rb.ArrayHeader(a.size() - 2);
     for (size_t i = 2; i < a.size(); i++) {
       const CommandSpec* c = t.Find(a[i]);
-      if (c) CommandInfoReply(ctx.rb, *c);
-      else ctx.rb.NullArray();
+      if (c)
+        CommandInfoReply(ctx.rb, *c);
+      else
+        ctx.rb.NullArray();
     }
     return;
   }
@@ -593,7 +601,8 @@ void Digest(CommandContext& ctx, std::string* out) {
 void Debug(CommandContext& ctx) {
   auto& a = ctx.args;
   const std::string& mode = ctx.engine.config().server.enable_debug_command;
-  if (mode == "no" || (mode == "local" && !ctx.session.conn.is_local() && ctx.session.conn.fd >= 0)) {
+  if (mode == "no" ||
+      (mode == "local" && !ctx.session.conn.is_local() && ctx.session.conn.fd >= 0)) {
     return ctx.rb.Error(err::kDebugDisabled);
   }
   std::string_view sub = a[1];
@@ -658,12 +667,15 @@ void Debug(CommandContext& ctx) {
     return ctx.rb.SimpleString(fmt::format(
         "Value at:{} refcount:1 encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}{}",
         static_cast<const void*>(e), e->value.EncodingName(),
-        e->value.tiered() ? e->value.tier_length()
-                          : e->value.is_string() ? e->value.StringLength() : e->value.MemoryUsage(),
+        e->value.tiered()      ? e->value.tier_length()
+        : e->value.is_string() ? e->value.StringLength()
+                               : e->value.MemoryUsage(),
         e->lru & 0xFFFFFF, std::max<int64_t>(0, ctx.now_ms / 1000 - int64_t(e->lru)), where));
   }
-  if (ArgIs(sub, "TIER") && a.size() == 3 && ctx.engine.tier()) {  // #7: PAUSE | RESUME background moves
-    if (!ArgIs(a[2], "PAUSE") && !ArgIs(a[2], "RESUME")) return ctx.rb.Error("ERR DEBUG TIER PAUSE|RESUME");
+  if (ArgIs(sub, "TIER") && a.size() == 3 &&
+      ctx.engine.tier()) {  // #7: PAUSE | RESUME background moves
+    if (!ArgIs(a[2], "PAUSE") && !ArgIs(a[2], "RESUME"))
+      return ctx.rb.Error("ERR DEBUG TIER PAUSE|RESUME");
     ctx.engine.tier()->set_paused(ArgIs(a[2], "PAUSE"));
     return ctx.rb.Ok();
   }
@@ -878,35 +890,69 @@ void RegisterServerFamily(CommandTable& t) {
   const char* c = "connection";
   const char* s = "server";
   const char* tx = "transactions";
-  t.Add({"monitor", 1, kAdmin | kNoScript | kLoading | kStale, 0, 0, 0, Monitor, s, "Listens for all requests received by the server in real-time.", "1.0.0", "@admin @slow @dangerous"});
-  t.Add({"ping", -1, kFast | kStale | kLoading, 0, 0, 0, Ping, c, "Returns the server's liveliness response.", "1.0.0", "@fast @connection"});
-  t.Add({"echo", 2, kFast | kLoading | kStale, 0, 0, 0, Echo, c, "Returns the given string.", "1.0.0", "@fast @connection"});
-  t.Add({"quit", -1, kNoAuth | kNoMulti | kLoading | kStale | kFast, 0, 0, 0, Quit, c, "Closes the connection.", "1.0.0", "@fast @connection"});
-  t.Add({"reset", 1, kNoAuth | kNoMulti | kLoading | kStale | kFast, 0, 0, 0, Reset, c, "Resets the connection.", "6.2.0", "@fast @connection"});
-  t.Add({"auth", -2, kNoAuth | kNoScript | kLoading | kStale | kFast, 0, 0, 0, Auth, c, "Authenticates the connection.", "1.0.0", "@fast @connection"});
-  t.Add({"hello", -1, kNoAuth | kNoScript | kLoading | kStale | kFast, 0, 0, 0, Hello, c, "Handshakes with the Redis server.", "6.0.0", "@fast @connection"});
-  t.Add({"select", 2, kLoading | kStale | kFast, 0, 0, 0, Select, c, "Changes the selected database.", "1.0.0", "@fast @connection"});
-  t.Add({"client", -2, kAdmin | kNoScript | kLoading | kStale, 0, 0, 0, Client, c, "A container for client connection commands.", "2.4.0", "@slow @connection"});
-  t.Add({"swapdb", 3, kWrite | kFast, 0, 0, 0, SwapDb, s, "Swaps two Redis databases.", "4.0.0", "@keyspace @write @fast @dangerous"});
-  t.Add({"dbsize", 1, kReadOnly | kFast, 0, 0, 0, DbSize, s, "Returns the number of keys in the database.", "1.0.0", "@keyspace @read @fast"});
-  t.Add({"flushdb", -1, kWrite, 0, 0, 0, FlushDb, s, "Remove all keys from the current database.", "1.0.0", "@keyspace @write @slow @dangerous"});
-  t.Add({"flushall", -1, kWrite, 0, 0, 0, FlushAll, s, "Removes all keys from all databases.", "1.0.0", "@keyspace @write @slow @dangerous"});
-  t.Add({"time", 1, kLoading | kStale | kFast, 0, 0, 0, Time, s, "Returns the server time.", "2.6.0", "@fast"});
-  t.Add({"info", -1, kLoading | kStale, 0, 0, 0, Info, s, "Returns information and statistics about the server.", "1.0.0", "@slow @dangerous"});
-  t.Add({"config", -2, kAdmin | kNoScript | kLoading | kStale, 0, 0, 0, ConfigCmd, s, "A container for server configuration commands.", "2.0.0", "@admin @slow @dangerous"});
-  t.Add({"command", -1, kLoading | kStale, 0, 0, 0, Command, s, "Returns detailed information about all commands.", "2.8.13", "@slow @connection"});
-  t.Add({"debug", -2, kAdmin | kNoScript | kStale, 0, 0, 0, Debug, s, "A container for debugging commands.", "1.0.0", "@admin @slow @dangerous"});
-  t.Add({"memory", -2, kReadOnly, 0, 0, 0, Memory, s, "A container for memory diagnostics commands.", "4.0.0", "@read @slow"});
-  t.Add({"shutdown", -1, kAdmin | kNoScript | kLoading | kStale | kNoMulti, 0, 0, 0, Shutdown, s, "Synchronously saves the database(s) to disk and shuts down the Redis server.", "1.0.0", "@admin @slow @dangerous"});
-  t.Add({"multi", 1, kNoScript | kLoading | kStale | kFast | kNoMulti, 0, 0, 0, Multi, tx, "Starts a transaction.", "1.2.0", "@fast @transaction"});
-  t.Add({"exec", 1, kNoScript | kLoading | kStale | kNoMulti, 0, 0, 0, Exec, tx, "Executes all commands in a transaction.", "1.2.0", "@slow @transaction"});
-  t.Add({"discard", 1, kNoScript | kLoading | kStale | kFast | kNoMulti, 0, 0, 0, Discard, tx, "Discards a transaction.", "2.0.0", "@fast @transaction"});
-  t.Add({"watch", -2, kNoScript | kLoading | kStale | kFast | kNoMulti, 1, -1, 1, Watch, tx, "Monitors changes to keys to determine the execution of a transaction.", "2.2.0", "@fast @transaction"});
-  t.Add({"unwatch", 1, kNoScript | kLoading | kStale | kFast, 0, 0, 0, Unwatch, tx, "Forgets about watched keys of a transaction.", "2.2.0", "@fast @transaction"});
-  t.Add({"bgrewriteaof", 1, kAdmin | kNoScript, 0, 0, 0, BgRewriteAof, s, "Asynchronously rewrites the append-only file to disk.", "1.0.0", "@admin @slow @dangerous"});
-  t.Add({"save", 1, kAdmin | kNoScript, 0, 0, 0, Save, s, "Synchronously saves the database(s) to disk.", "1.0.0", "@admin @slow @dangerous"});
-  t.Add({"bgsave", -1, kAdmin | kNoScript, 0, 0, 0, BgSave, s, "Asynchronously saves the database(s) to disk.", "1.0.0", "@admin @slow @dangerous"});
-  t.Add({"lastsave", 1, kLoading | kStale | kFast, 0, 0, 0, LastSave, s, "Returns the Unix timestamp of the last successful save to disk.", "1.0.0", "@admin @fast @dangerous"});
+  t.Add({"monitor", 1, kAdmin | kNoScript | kLoading | kStale, 0, 0, 0, Monitor, s,
+         "Listens for all requests received by the server in real-time.", "1.0.0",
+         "@admin @slow @dangerous"});
+  t.Add({"ping", -1, kFast | kStale | kLoading, 0, 0, 0, Ping, c,
+         "Returns the server's liveliness response.", "1.0.0", "@fast @connection"});
+  t.Add({"echo", 2, kFast | kLoading | kStale, 0, 0, 0, Echo, c, "Returns the given string.",
+         "1.0.0", "@fast @connection"});
+  t.Add({"quit", -1, kNoAuth | kNoMulti | kLoading | kStale | kFast, 0, 0, 0, Quit, c,
+         "Closes the connection.", "1.0.0", "@fast @connection"});
+  t.Add({"reset", 1, kNoAuth | kNoMulti | kLoading | kStale | kFast, 0, 0, 0, Reset, c,
+         "Resets the connection.", "6.2.0", "@fast @connection"});
+  t.Add({"auth", -2, kNoAuth | kNoScript | kLoading | kStale | kFast, 0, 0, 0, Auth, c,
+         "Authenticates the connection.", "1.0.0", "@fast @connection"});
+  t.Add({"hello", -1, kNoAuth | kNoScript | kLoading | kStale | kFast, 0, 0, 0, Hello, c,
+         "Handshakes with the Redis server.", "6.0.0", "@fast @connection"});
+  t.Add({"select", 2, kLoading | kStale | kFast, 0, 0, 0, Select, c,
+         "Changes the selected database.", "1.0.0", "@fast @connection"});
+  t.Add({"client", -2, kAdmin | kNoScript | kLoading | kStale, 0, 0, 0, Client, c,
+         "A container for client connection commands.", "2.4.0", "@slow @connection"});
+  t.Add({"swapdb", 3, kWrite | kFast, 0, 0, 0, SwapDb, s, "Swaps two Redis databases.", "4.0.0",
+         "@keyspace @write @fast @dangerous"});
+  t.Add({"dbsize", 1, kReadOnly | kFast, 0, 0, 0, DbSize, s,
+         "Returns the number of keys in the database.", "1.0.0", "@keyspace @read @fast"});
+  t.Add({"flushdb", -1, kWrite, 0, 0, 0, FlushDb, s, "Remove all keys from the current database.",
+         "1.0.0", "@keyspace @write @slow @dangerous"});
+  t.Add({"flushall", -1, kWrite, 0, 0, 0, FlushAll, s, "Removes all keys from all databases.",
+         "1.0.0", "@keyspace @write @slow @dangerous"});
+  t.Add({"time", 1, kLoading | kStale | kFast, 0, 0, 0, Time, s, "Returns the server time.",
+         "2.6.0", "@fast"});
+  t.Add({"info", -1, kLoading | kStale, 0, 0, 0, Info, s,
+         "Returns information and statistics about the server.", "1.0.0", "@slow @dangerous"});
+  t.Add({"config", -2, kAdmin | kNoScript | kLoading | kStale, 0, 0, 0, ConfigCmd, s,
+         "A container for server configuration commands.", "2.0.0", "@admin @slow @dangerous"});
+  t.Add({"command", -1, kLoading | kStale, 0, 0, 0, Command, s,
+         "Returns detailed information about all commands.", "2.8.13", "@slow @connection"});
+  t.Add({"debug", -2, kAdmin | kNoScript | kStale, 0, 0, 0, Debug, s,
+         "A container for debugging commands.", "1.0.0", "@admin @slow @dangerous"});
+  t.Add({"memory", -2, kReadOnly, 0, 0, 0, Memory, s,
+         "A container for memory diagnostics commands.", "4.0.0", "@read @slow"});
+  t.Add({"shutdown", -1, kAdmin | kNoScript | kLoading | kStale | kNoMulti, 0, 0, 0, Shutdown, s,
+         "Synchronously saves the database(s) to disk and shuts down the Redis server.", "1.0.0",
+         "@admin @slow @dangerous"});
+  t.Add({"multi", 1, kNoScript | kLoading | kStale | kFast | kNoMulti, 0, 0, 0, Multi, tx,
+         "Starts a transaction.", "1.2.0", "@fast @transaction"});
+  t.Add({"exec", 1, kNoScript | kLoading | kStale | kNoMulti, 0, 0, 0, Exec, tx,
+         "Executes all commands in a transaction.", "1.2.0", "@slow @transaction"});
+  t.Add({"discard", 1, kNoScript | kLoading | kStale | kFast | kNoMulti, 0, 0, 0, Discard, tx,
+         "Discards a transaction.", "2.0.0", "@fast @transaction"});
+  t.Add({"watch", -2, kNoScript | kLoading | kStale | kFast | kNoMulti, 1, -1, 1, Watch, tx,
+         "Monitors changes to keys to determine the execution of a transaction.", "2.2.0",
+         "@fast @transaction"});
+  t.Add({"unwatch", 1, kNoScript | kLoading | kStale | kFast, 0, 0, 0, Unwatch, tx,
+         "Forgets about watched keys of a transaction.", "2.2.0", "@fast @transaction"});
+  t.Add({"bgrewriteaof", 1, kAdmin | kNoScript, 0, 0, 0, BgRewriteAof, s,
+         "Asynchronously rewrites the append-only file to disk.", "1.0.0",
+         "@admin @slow @dangerous"});
+  t.Add({"save", 1, kAdmin | kNoScript, 0, 0, 0, Save, s,
+         "Synchronously saves the database(s) to disk.", "1.0.0", "@admin @slow @dangerous"});
+  t.Add({"bgsave", -1, kAdmin | kNoScript, 0, 0, 0, BgSave, s,
+         "Asynchronously saves the database(s) to disk.", "1.0.0", "@admin @slow @dangerous"});
+  t.Add({"lastsave", 1, kLoading | kStale | kFast, 0, 0, 0, LastSave, s,
+         "Returns the Unix timestamp of the last successful save to disk.", "1.0.0",
+         "@admin @fast @dangerous"});
 }
 
 }  // namespace ferrite

@@ -11,19 +11,21 @@ namespace ferrite {
 
 struct ConnInfo {
   int fd = -1;
-  std::string addr;   // "ip:port"
+  std::string addr;  // "ip:port"
   std::string laddr;
   int64_t created_ms = 0;
   int64_t last_interaction_ms = 0;
-  size_t qbuf = 0;       // unparsed query bytes
+  size_t qbuf = 0;  // unparsed query bytes
   size_t qbuf_free = 0;
-  size_t obl = 0;        // pending output bytes
-  size_t omem = 0;       // output buffer memory
+  size_t obl = 0;   // pending output bytes
+  size_t omem = 0;  // output buffer memory
   uint64_t tot_net_in = 0;
   uint64_t tot_net_out = 0;
   uint64_t tot_cmds = 0;
   bool is_unix = false;
-  bool is_local() const { return addr.rfind("127.", 0) == 0 || addr.rfind("[::1]", 0) == 0 || is_unix; }
+  bool is_local() const {
+    return addr.rfind("127.", 0) == 0 || addr.rfind("[::1]", 0) == 0 || is_unix;
+  }
 };
 
 struct Session {
@@ -38,7 +40,7 @@ struct Session {
 
   // MULTI/EXEC
   bool in_multi = false;
-  bool multi_error = false;       // a queued command was rejected: EXEC aborts
+  bool multi_error = false;  // a queued command was rejected: EXEC aborts
   std::vector<std::vector<std::string>> queued;
   // WATCH: (db, key) pairs; dirty is set by the engine when one of them changes.
   std::vector<std::pair<int, std::string>> watched;
@@ -61,8 +63,8 @@ struct Session {
   bool reexec = false;         // being re-run by the engine
   bool still_blocked = false;  // the re-run found nothing and asked to keep waiting
   int block_db = 0;
-  int64_t block_deadline_ms = 0;   // 0 = forever
-  bool block_null_array = true;    // timeout reply: *-1 (BLPOP) or $-1 (BLMOVE)
+  int64_t block_deadline_ms = 0;  // 0 = forever
+  bool block_null_array = true;   // timeout reply: *-1 (BLPOP) or $-1 (BLMOVE)
   std::vector<std::string> block_keys;
   std::vector<std::string> block_argv;
 

@@ -31,7 +31,9 @@ void SAdd(CommandContext& ctx) {
   ctx.rb.Integer(added);
 }
 
-void SRem(CommandContext& ctx) { RemoveMembersCommand(ctx, ValueType::kSet, setv::Remove, setv::Card); }
+void SRem(CommandContext& ctx) {
+  RemoveMembersCommand(ctx, ValueType::kSet, setv::Remove, setv::Card);
+}
 
 void SMembers(CommandContext& ctx) {
   bool wrong;
@@ -100,8 +102,10 @@ void SPop(CommandContext& ctx) {
   Entry* e = FindTyped(ctx, a[1], ValueType::kSet, &wrong, true);
   if (wrong) return;
   if (!e) {
-    if (count >= 0) ctx.rb.SetHeader(0);
-    else ctx.rb.Null();
+    if (count >= 0)
+      ctx.rb.SetHeader(0);
+    else
+      ctx.rb.Null();
     return;
   }
   if (count == 0) return ctx.rb.SetHeader(0);
@@ -138,8 +142,10 @@ void SRandMember(CommandContext& ctx) {
   Entry* e = FindTyped(ctx, a[1], ValueType::kSet, &wrong);
   if (wrong) return;
   if (!e) {
-    if (with_count) ctx.rb.EmptyArray();
-    else ctx.rb.Null();
+    if (with_count)
+      ctx.rb.EmptyArray();
+    else
+      ctx.rb.Null();
     return;
   }
   std::string m;
@@ -289,10 +295,12 @@ void SScan(CommandContext& ctx) {
   Entry* e = FindTyped(ctx, a[1], ValueType::kSet, &wrong);
   if (wrong) return;
   std::vector<std::string> out;
-  cursor = e ? setv::Scan(e->value, cursor, size_t(o.count), [&](std::string_view m) {
-    if (ScanMatch(o, m)) out.emplace_back(m);
-    return true;
-  }) : 0;
+  cursor = e ? setv::Scan(e->value, cursor, size_t(o.count),
+                          [&](std::string_view m) {
+                            if (ScanMatch(o, m)) out.emplace_back(m);
+                            return true;
+                          })
+             : 0;
   ctx.rb.ArrayHeader(2);
   ctx.rb.Bulk(FormatInt64(int64_t(cursor)));
   ctx.rb.ArrayHeader(out.size());
@@ -304,23 +312,42 @@ void SScan(CommandContext& ctx) {
 void RegisterSetFamily(CommandTable& t) {
   using namespace cmd;
   const char* g = "set";
-  t.Add({"sadd", -3, kWrite | kDenyOom | kFast, 1, 1, 1, SAdd, g, "Adds one or more members to a set.", "1.0.0", "@write @set @fast"});
-  t.Add({"srem", -3, kWrite | kFast, 1, 1, 1, SRem, g, "Removes one or more members from a set.", "1.0.0", "@write @set @fast"});
-  t.Add({"smembers", 2, kReadOnly, 1, 1, 1, SMembers, g, "Returns all members of a set.", "1.0.0", "@read @set @slow"});
-  t.Add({"sismember", 3, kReadOnly | kFast, 1, 1, 1, SIsMember, g, "Determines whether a member belongs to a set.", "1.0.0", "@read @set @fast"});
-  t.Add({"smismember", -3, kReadOnly | kFast, 1, 1, 1, SMIsMember, g, "Determines whether multiple members belong to a set.", "6.2.0", "@read @set @fast"});
-  t.Add({"scard", 2, kReadOnly | kFast, 1, 1, 1, SCard, g, "Returns the number of members in a set.", "1.0.0", "@read @set @fast"});
-  t.Add({"spop", -2, kWrite | kFast, 1, 1, 1, SPop, g, "Returns one or more random members from a set after removing them.", "1.0.0", "@write @set @fast"});
-  t.Add({"srandmember", -2, kReadOnly, 1, 1, 1, SRandMember, g, "Get one or multiple random members from a set.", "1.0.0", "@read @set @slow"});
-  t.Add({"smove", 4, kWrite | kFast, 1, 2, 1, SMove, g, "Moves a member from one set to another.", "1.0.0", "@write @set @fast"});
-  t.Add({"sinter", -2, kReadOnly, 1, -1, 1, SInter, g, "Returns the intersect of multiple sets.", "1.0.0", "@read @set @slow"});
-  t.Add({"sunion", -2, kReadOnly, 1, -1, 1, SUnion, g, "Returns the union of multiple sets.", "1.0.0", "@read @set @slow"});
-  t.Add({"sdiff", -2, kReadOnly, 1, -1, 1, SDiff, g, "Returns the difference of multiple sets.", "1.0.0", "@read @set @slow"});
-  t.Add({"sinterstore", -3, kWrite | kDenyOom, 1, -1, 1, SInterStore, g, "Stores the intersect of multiple sets in a key.", "1.0.0", "@write @set @slow"});
-  t.Add({"sunionstore", -3, kWrite | kDenyOom, 1, -1, 1, SUnionStore, g, "Stores the union of multiple sets in a key.", "1.0.0", "@write @set @slow"});
-  t.Add({"sdiffstore", -3, kWrite | kDenyOom, 1, -1, 1, SDiffStore, g, "Stores the difference of multiple sets in a key.", "1.0.0", "@write @set @slow"});
-  t.Add({"sintercard", -3, kReadOnly, 0, 0, 0, SInterCard, g, "Returns the number of members of the intersect of multiple sets.", "7.0.0", "@read @set @slow"});
-  t.Add({"sscan", -3, kReadOnly, 1, 1, 1, SScan, g, "Iterates over members of a set.", "2.8.0", "@read @set @slow"});
+  t.Add({"sadd", -3, kWrite | kDenyOom | kFast, 1, 1, 1, SAdd, g,
+         "Adds one or more members to a set.", "1.0.0", "@write @set @fast"});
+  t.Add({"srem", -3, kWrite | kFast, 1, 1, 1, SRem, g, "Removes one or more members from a set.",
+         "1.0.0", "@write @set @fast"});
+  t.Add({"smembers", 2, kReadOnly, 1, 1, 1, SMembers, g, "Returns all members of a set.", "1.0.0",
+         "@read @set @slow"});
+  t.Add({"sismember", 3, kReadOnly | kFast, 1, 1, 1, SIsMember, g,
+         "Determines whether a member belongs to a set.", "1.0.0", "@read @set @fast"});
+  t.Add({"smismember", -3, kReadOnly | kFast, 1, 1, 1, SMIsMember, g,
+         "Determines whether multiple members belong to a set.", "6.2.0", "@read @set @fast"});
+  t.Add({"scard", 2, kReadOnly | kFast, 1, 1, 1, SCard, g,
+         "Returns the number of members in a set.", "1.0.0", "@read @set @fast"});
+  t.Add({"spop", -2, kWrite | kFast, 1, 1, 1, SPop, g,
+         "Returns one or more random members from a set after removing them.", "1.0.0",
+         "@write @set @fast"});
+  t.Add({"srandmember", -2, kReadOnly, 1, 1, 1, SRandMember, g,
+         "Get one or multiple random members from a set.", "1.0.0", "@read @set @slow"});
+  t.Add({"smove", 4, kWrite | kFast, 1, 2, 1, SMove, g, "Moves a member from one set to another.",
+         "1.0.0", "@write @set @fast"});
+  t.Add({"sinter", -2, kReadOnly, 1, -1, 1, SInter, g, "Returns the intersect of multiple sets.",
+         "1.0.0", "@read @set @slow"});
+  t.Add({"sunion", -2, kReadOnly, 1, -1, 1, SUnion, g, "Returns the union of multiple sets.",
+         "1.0.0", "@read @set @slow"});
+  t.Add({"sdiff", -2, kReadOnly, 1, -1, 1, SDiff, g, "Returns the difference of multiple sets.",
+         "1.0.0", "@read @set @slow"});
+  t.Add({"sinterstore", -3, kWrite | kDenyOom, 1, -1, 1, SInterStore, g,
+         "Stores the intersect of multiple sets in a key.", "1.0.0", "@write @set @slow"});
+  t.Add({"sunionstore", -3, kWrite | kDenyOom, 1, -1, 1, SUnionStore, g,
+         "Stores the union of multiple sets in a key.", "1.0.0", "@write @set @slow"});
+  t.Add({"sdiffstore", -3, kWrite | kDenyOom, 1, -1, 1, SDiffStore, g,
+         "Stores the difference of multiple sets in a key.", "1.0.0", "@write @set @slow"});
+  t.Add({"sintercard", -3, kReadOnly, 0, 0, 0, SInterCard, g,
+         "Returns the number of members of the intersect of multiple sets.", "7.0.0",
+         "@read @set @slow"});
+  t.Add({"sscan", -3, kReadOnly, 1, 1, 1, SScan, g, "Iterates over members of a set.", "2.8.0",
+         "@read @set @slow"});
 }
 
 }  // namespace ferrite

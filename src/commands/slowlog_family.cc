@@ -5,9 +5,9 @@
 // configured thresholds say so; other subsystems (the AOF, checkpoints) add their own
 // LATENCY events through Engine::RecordLatency.
 
-#include <cstring>
-
 #include <fmt/format.h>
+
+#include <cstring>
 
 #include "commands/family_util.h"
 
@@ -41,9 +41,11 @@ bool Redacted(const CommandSpec& spec, ArgList args, size_t j) {
 }
 
 // Redis's addReplyHelp: a title, the lines, then HELP.
-void ReplyHelp(CommandContext& ctx, std::string_view cmd, std::initializer_list<const char*> lines) {
+void ReplyHelp(CommandContext& ctx, std::string_view cmd,
+               std::initializer_list<const char*> lines) {
   ctx.rb.ArrayHeader(lines.size() + 3);
-  ctx.rb.SimpleString(std::string(cmd) + " <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
+  ctx.rb.SimpleString(std::string(cmd) +
+                      " <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
   for (const char* l : lines) ctx.rb.SimpleString(l);
   ctx.rb.SimpleString("HELP");
   ctx.rb.SimpleString("    Prints this help.");
@@ -104,16 +106,14 @@ void Slowlog(CommandContext& ctx) {
   }
   if (ArgIs(sub, "HELP")) {
     if (!SubArity(ctx, "slowlog", "help", 2)) return;
-    return ReplyHelp(ctx, "SLOWLOG",
-                     {"GET [<count>]",
-                      "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
-                      "    Entries are made of:",
-                      "    id, timestamp, time in microseconds, arguments array, client IP and port,",
-                      "    client name",
-                      "LEN",
-                      "    Return the length of the slowlog.",
-                      "RESET",
-                      "    Reset the slowlog."});
+    return ReplyHelp(
+        ctx, "SLOWLOG",
+        {"GET [<count>]",
+         "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
+         "    Entries are made of:",
+         "    id, timestamp, time in microseconds, arguments array, client IP and port,",
+         "    client name", "LEN", "    Return the length of the slowlog.", "RESET",
+         "    Reset the slowlog."});
   }
   ctx.rb.Error(err::UnknownSubcommand(sub, "SLOWLOG"));
 }
@@ -176,14 +176,12 @@ void Latency(CommandContext& ctx) {
   }
   if (ArgIs(sub, "HELP")) {
     if (!SubArity(ctx, "latency", "help", 2)) return;
-    return ReplyHelp(ctx, "LATENCY",
-                     {"HISTORY <event>",
-                      "    Return time-latency samples for the <event> class.",
-                      "LATEST",
-                      "    Return the latest latency samples for all events.",
-                      "RESET [<event> ...]",
-                      "    Reset latency data of one or more <event> classes.",
-                      "    (default: reset all data for all event classes)"});
+    return ReplyHelp(
+        ctx, "LATENCY",
+        {"HISTORY <event>", "    Return time-latency samples for the <event> class.", "LATEST",
+         "    Return the latest latency samples for all events.", "RESET [<event> ...]",
+         "    Reset latency data of one or more <event> classes.",
+         "    (default: reset all data for all event classes)"});
   }
   ctx.rb.Error(err::UnknownSubcommand(sub, "LATENCY"));
 }
@@ -192,7 +190,8 @@ void Latency(CommandContext& ctx) {
 
 // ---------------------------------------------------------------- the engine's records
 
-void Engine::SlowlogPush(const Session& s, const CommandSpec& spec, ArgList args, int64_t duration_us) {
+void Engine::SlowlogPush(const Session& s, const CommandSpec& spec, ArgList args,
+                         int64_t duration_us) {
   int64_t slower_than = config_.server.slowlog_log_slower_than;
   if (slower_than < 0 || duration_us < slower_than) return;
   if (std::strcmp(spec.name, "exec") == 0) return;  // CMD_SKIP_SLOWLOG: its commands are logged

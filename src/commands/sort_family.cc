@@ -137,9 +137,12 @@ void SortGeneric(CommandContext& ctx, bool readonly) {
 
   int64_t len = 0;
   if (e) {
-    if (type == ValueType::kList) len = int64_t(listv::Len(e->value));
-    else if (type == ValueType::kSet) len = int64_t(setv::Card(e->value));
-    else len = int64_t(zsetv::Card(e->value));
+    if (type == ValueType::kList)
+      len = int64_t(listv::Len(e->value));
+    else if (type == ValueType::kSet)
+      len = int64_t(setv::Card(e->value));
+    else
+      len = int64_t(zsetv::Card(e->value));
   }
 
   // LIMIT, clamped exactly as Redis does; [start, end] inclusive, empty when end < start.
@@ -258,8 +261,10 @@ void SortGeneric(CommandContext& ctx, bool readonly) {
       const std::string& elem = items[size_t(start) + j].elem;
       if (gets.empty()) ctx.rb.Bulk(elem);
       for (std::string_view pat : gets) {
-        if (LookupByPattern(ctx, pat, elem, &val)) ctx.rb.Bulk(val);
-        else ctx.rb.Null();
+        if (LookupByPattern(ctx, pat, elem, &val))
+          ctx.rb.Bulk(val);
+        else
+          ctx.rb.Null();
       }
     }
     return;

@@ -54,8 +54,10 @@ void Get(CommandContext& ctx) {
   std::string_view v;
   bool found;
   if (!GetStringValue(ctx, ctx.args[1], &scratch, &v, &found)) return;
-  if (found) ctx.rb.Bulk(v);
-  else ctx.rb.Null();
+  if (found)
+    ctx.rb.Bulk(v);
+  else
+    ctx.rb.Null();
 }
 
 // Sets key to value with an optional absolute expiry (0 = none), propagating the effect
@@ -67,8 +69,10 @@ void DoSet(CommandContext& ctx, std::string_view key, std::string_view value, in
   ctx.NotifyModified(key);
   if (!ctx.propagating()) {
     ctx.custom_propagation = true;
-    if (when_ms > 0 && when_ms <= ctx.now_ms) db.Delete(e);
-    else if (when_ms > 0) db.SetExpire(e, when_ms);
+    if (when_ms > 0 && when_ms <= ctx.now_ms)
+      db.Delete(e);
+    else if (when_ms > 0)
+      db.SetExpire(e, when_ms);
     return;
   }
   if (when_ms > 0) {
@@ -93,10 +97,14 @@ void Set(CommandContext& ctx) {
   for (size_t i = 3; i < a.size(); i++) {
     std::string_view o = a[i];
     bool has_next = i + 1 < a.size();
-    if (ArgIs(o, "NX") && !xx) nx = true;
-    else if (ArgIs(o, "XX") && !nx) xx = true;
-    else if (ArgIs(o, "GET")) get = true;
-    else if (ArgIs(o, "KEEPTTL") && exp_unit.empty()) keep_ttl = true;
+    if (ArgIs(o, "NX") && !xx)
+      nx = true;
+    else if (ArgIs(o, "XX") && !nx)
+      xx = true;
+    else if (ArgIs(o, "GET"))
+      get = true;
+    else if (ArgIs(o, "KEEPTTL") && exp_unit.empty())
+      keep_ttl = true;
     else if ((ArgIs(o, "EX") || ArgIs(o, "PX") || ArgIs(o, "EXAT") || ArgIs(o, "PXAT")) &&
              exp_unit.empty() && !keep_ttl && has_next) {
       exp_unit = o;
@@ -120,8 +128,10 @@ void Set(CommandContext& ctx) {
   bool ok = !((nx && e) || (xx && !e));
   if (ok) DoSet(ctx, a[1], a[2], when, keep_ttl);
   if (get) {
-    if (had_old) ctx.rb.Bulk(old);
-    else ctx.rb.Null();
+    if (had_old)
+      ctx.rb.Bulk(old);
+    else
+      ctx.rb.Null();
   } else if (ok) {
     ctx.rb.Ok();
   } else {
@@ -151,8 +161,10 @@ void GetSet(CommandContext& ctx) {
   if (!GetStringValue(ctx, ctx.args[1], &scratch, &v, &found)) return;
   if (found) old.assign(v);
   DoSet(ctx, ctx.args[1], ctx.args[2], 0, false);
-  if (found) ctx.rb.Bulk(old);
-  else ctx.rb.Null();
+  if (found)
+    ctx.rb.Bulk(old);
+  else
+    ctx.rb.Null();
 }
 
 void GetDel(CommandContext& ctx) {
@@ -215,8 +227,10 @@ void MGet(CommandContext& ctx) {
   std::string scratch;
   for (size_t i = 1; i < ctx.args.size(); i++) {
     Entry* e = ctx.db().Find(ctx.args[i], ctx.now_ms);
-    if (e && e->value.is_string()) ctx.rb.Bulk(e->value.GetString(&scratch));
-    else ctx.rb.Null();
+    if (e && e->value.is_string())
+      ctx.rb.Bulk(e->value.GetString(&scratch));
+    else
+      ctx.rb.Null();
   }
 }
 
@@ -233,8 +247,10 @@ void MSetGeneric(CommandContext& ctx, bool nx) {
     ctx.db().Set(ctx.args[i], Value::String(ctx.args[i + 1]), false, ctx.now_ms);
     ctx.NotifyModified(ctx.args[i]);
   }
-  if (nx) ctx.rb.Integer(1);
-  else ctx.rb.Ok();
+  if (nx)
+    ctx.rb.Integer(1);
+  else
+    ctx.rb.Ok();
 }
 void MSet(CommandContext& ctx) { MSetGeneric(ctx, false); }
 void MSetNx(CommandContext& ctx) { MSetGeneric(ctx, true); }
@@ -249,8 +265,10 @@ void IncrByGeneric(CommandContext& ctx, int64_t by) {
     return ctx.rb.Error(err::kOverflow);
   }
   int64_t nv = cur + by;
-  if (e) e->value = Value::Int(nv);  // keeps the TTL, as Redis does
-  else ctx.db().Insert(ctx.args[1], Value::Int(nv));
+  if (e)
+    e->value = Value::Int(nv);  // keeps the TTL, as Redis does
+  else
+    ctx.db().Insert(ctx.args[1], Value::Int(nv));
   ctx.NotifyModified(ctx.args[1]);
   ctx.rb.Integer(nv);
 }
@@ -283,8 +301,10 @@ void IncrByFloat(CommandContext& ctx) {
   long double nv = cur + by;
   if (std::isnan(nv) || std::isinf(nv)) return ctx.rb.Error(err::kNanOrInf);
   std::string s = FormatLongDoubleHuman(nv);
-  if (e) e->value = Value::String(s);
-  else ctx.db().Insert(ctx.args[1], Value::String(s));
+  if (e)
+    e->value = Value::String(s);
+  else
+    ctx.db().Insert(ctx.args[1], Value::String(s));
   ctx.NotifyModified(ctx.args[1]);
   // The effect, not the increment: replay must not depend on float rounding.
   ctx.PropagateAs({"SET", std::string(ctx.args[1]), s, "KEEPTTL"});
@@ -364,27 +384,74 @@ void SetRange(CommandContext& ctx) {
 void RegisterStringFamily(CommandTable& t) {
   using namespace cmd;
   const char* g = "string";
-  t.Add({"get", 2, kReadOnly | kFast, 1, 1, 1, Get, g, "Returns the string value of a key.", "1.0.0", "@read @string @fast"});
-  t.Add({"set", -3, kWrite | kDenyOom, 1, 1, 1, Set, g, "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", "1.0.0", "@write @string @slow"});
-  t.Add({"setnx", 3, kWrite | kDenyOom | kFast, 1, 1, 1, SetNx, g, "Set the string value of a key only when the key doesn't exist.", "1.0.0", "@write @string @fast"});
-  t.Add({"setex", 4, kWrite | kDenyOom, 1, 1, 1, SetEx, g, "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.", "2.0.0", "@write @string @slow"});
-  t.Add({"psetex", 4, kWrite | kDenyOom, 1, 1, 1, PSetEx, g, "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.", "2.6.0", "@write @string @slow"});
-  t.Add({"getset", 3, kWrite | kDenyOom | kFast, 1, 1, 1, GetSet, g, "Returns the previous string value of a key after setting it to a new value.", "1.0.0", "@write @string @fast"});
-  t.Add({"getdel", 2, kWrite | kFast, 1, 1, 1, GetDel, g, "Returns the string value of a key after deleting the key.", "6.2.0", "@write @string @fast"});
-  t.Add({"getex", -2, kWrite | kFast, 1, 1, 1, GetEx, g, "Returns the string value of a key after setting its expiration time.", "6.2.0", "@write @string @fast"});
-  t.Add({"mget", -2, kReadOnly | kFast, 1, -1, 1, MGet, g, "Atomically returns the string values of one or more keys.", "1.0.0", "@read @string @fast"});
-  t.Add({"mset", -3, kWrite | kDenyOom, 1, -1, 2, MSet, g, "Atomically creates or modifies the string values of one or more keys.", "1.0.1", "@write @string @slow"});
-  t.Add({"msetnx", -3, kWrite | kDenyOom, 1, -1, 2, MSetNx, g, "Atomically modifies the string values of one or more keys only when all keys don't exist.", "1.0.1", "@write @string @slow"});
-  t.Add({"incr", 2, kWrite | kDenyOom | kFast, 1, 1, 1, Incr, g, "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", "1.0.0", "@write @string @fast"});
-  t.Add({"decr", 2, kWrite | kDenyOom | kFast, 1, 1, 1, Decr, g, "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", "1.0.0", "@write @string @fast"});
-  t.Add({"incrby", 3, kWrite | kDenyOom | kFast, 1, 1, 1, IncrBy, g, "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.", "1.0.0", "@write @string @fast"});
-  t.Add({"decrby", 3, kWrite | kDenyOom | kFast, 1, 1, 1, DecrBy, g, "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", "1.0.0", "@write @string @fast"});
-  t.Add({"incrbyfloat", 3, kWrite | kDenyOom | kFast, 1, 1, 1, IncrByFloat, g, "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.", "2.6.0", "@write @string @fast"});
-  t.Add({"append", 3, kWrite | kDenyOom | kFast, 1, 1, 1, Append, g, "Appends a string to the value of a key. Creates the key if it doesn't exist.", "2.0.0", "@write @string @fast"});
-  t.Add({"strlen", 2, kReadOnly | kFast, 1, 1, 1, StrLen, g, "Returns the length of a string value.", "2.2.0", "@read @string @fast"});
-  t.Add({"getrange", 4, kReadOnly, 1, 1, 1, GetRange, g, "Returns a substring of the string stored at a key.", "2.4.0", "@read @string @slow"});
-  t.Add({"substr", 4, kReadOnly, 1, 1, 1, GetRange, g, "Returns a substring from a string value.", "1.0.0", "@read @string @slow"});
-  t.Add({"setrange", 4, kWrite | kDenyOom, 1, 1, 1, SetRange, g, "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.", "2.2.0", "@write @string @slow"});
+  t.Add({"get", 2, kReadOnly | kFast, 1, 1, 1, Get, g, "Returns the string value of a key.",
+         "1.0.0", "@read @string @fast"});
+  t.Add(
+      {"set", -3, kWrite | kDenyOom, 1, 1, 1, Set, g,
+       "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.",
+       "1.0.0", "@write @string @slow"});
+  t.Add({"setnx", 3, kWrite | kDenyOom | kFast, 1, 1, 1, SetNx, g,
+         "Set the string value of a key only when the key doesn't exist.", "1.0.0",
+         "@write @string @fast"});
+  t.Add({"setex", 4, kWrite | kDenyOom, 1, 1, 1, SetEx, g,
+         "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.",
+         "2.0.0", "@write @string @slow"});
+  t.Add({"psetex", 4, kWrite | kDenyOom, 1, 1, 1, PSetEx, g,
+         "Sets both string value and expiration time in milliseconds of a key. The key is created "
+         "if it doesn't exist.",
+         "2.6.0", "@write @string @slow"});
+  t.Add({"getset", 3, kWrite | kDenyOom | kFast, 1, 1, 1, GetSet, g,
+         "Returns the previous string value of a key after setting it to a new value.", "1.0.0",
+         "@write @string @fast"});
+  t.Add({"getdel", 2, kWrite | kFast, 1, 1, 1, GetDel, g,
+         "Returns the string value of a key after deleting the key.", "6.2.0",
+         "@write @string @fast"});
+  t.Add({"getex", -2, kWrite | kFast, 1, 1, 1, GetEx, g,
+         "Returns the string value of a key after setting its expiration time.", "6.2.0",
+         "@write @string @fast"});
+  t.Add({"mget", -2, kReadOnly | kFast, 1, -1, 1, MGet, g,
+         "Atomically returns the string values of one or more keys.", "1.0.0",
+         "@read @string @fast"});
+  t.Add({"mset", -3, kWrite | kDenyOom, 1, -1, 2, MSet, g,
+         "Atomically creates or modifies the string values of one or more keys.", "1.0.1",
+         "@write @string @slow"});
+  t.Add(
+      {"msetnx", -3, kWrite | kDenyOom, 1, -1, 2, MSetNx, g,
+       "Atomically modifies the string values of one or more keys only when all keys don't exist.",
+       "1.0.1", "@write @string @slow"});
+  t.Add({"incr", 2, kWrite | kDenyOom | kFast, 1, 1, 1, Incr, g,
+         "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't "
+         "exist.",
+         "1.0.0", "@write @string @fast"});
+  t.Add({"decr", 2, kWrite | kDenyOom | kFast, 1, 1, 1, Decr, g,
+         "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't "
+         "exist.",
+         "1.0.0", "@write @string @fast"});
+  t.Add({"incrby", 3, kWrite | kDenyOom | kFast, 1, 1, 1, IncrBy, g,
+         "Increments the integer value of a key by a number. Uses 0 as initial value if the key "
+         "doesn't exist.",
+         "1.0.0", "@write @string @fast"});
+  t.Add({"decrby", 3, kWrite | kDenyOom | kFast, 1, 1, 1, DecrBy, g,
+         "Decrements a number from the integer value of a key. Uses 0 as initial value if the key "
+         "doesn't exist.",
+         "1.0.0", "@write @string @fast"});
+  t.Add({"incrbyfloat", 3, kWrite | kDenyOom | kFast, 1, 1, 1, IncrByFloat, g,
+         "Increment the floating point value of a key by a number. Uses 0 as initial value if the "
+         "key doesn't exist.",
+         "2.6.0", "@write @string @fast"});
+  t.Add({"append", 3, kWrite | kDenyOom | kFast, 1, 1, 1, Append, g,
+         "Appends a string to the value of a key. Creates the key if it doesn't exist.", "2.0.0",
+         "@write @string @fast"});
+  t.Add({"strlen", 2, kReadOnly | kFast, 1, 1, 1, StrLen, g,
+         "Returns the length of a string value.", "2.2.0", "@read @string @fast"});
+  t.Add({"getrange", 4, kReadOnly, 1, 1, 1, GetRange, g,
+         "Returns a substring of the string stored at a key.", "2.4.0", "@read @string @slow"});
+  t.Add({"substr", 4, kReadOnly, 1, 1, 1, GetRange, g, "Returns a substring from a string value.",
+         "1.0.0", "@read @string @slow"});
+  t.Add({"setrange", 4, kWrite | kDenyOom, 1, 1, 1, SetRange, g,
+         "Overwrites a part of a string value with another by an offset. Creates the key if it "
+         "doesn't exist.",
+         "2.2.0", "@write @string @slow"});
 }
 
 }  // namespace ferrite

@@ -48,38 +48,53 @@ struct LexBound {
   std::string s;
 };
 bool ParseLexBound(std::string_view s, LexBound* b) {
-  if (s == "-") b->kind = LexBound::kMinusInf;
-  else if (s == "+") b->kind = LexBound::kPlusInf;
-  else if (!s.empty() && s[0] == '[') b->kind = LexBound::kIncl;
-  else if (!s.empty() && s[0] == '(') b->kind = LexBound::kExcl;
-  else return false;
+  if (s == "-")
+    b->kind = LexBound::kMinusInf;
+  else if (s == "+")
+    b->kind = LexBound::kPlusInf;
+  else if (!s.empty() && s[0] == '[')
+    b->kind = LexBound::kIncl;
+  else if (!s.empty() && s[0] == '(')
+    b->kind = LexBound::kExcl;
+  else
+    return false;
   if (b->kind >= LexBound::kIncl) b->s.assign(s.substr(1));
   return true;
 }
 // member < bound (for the low end: members strictly before the range)
 bool BeforeLow(std::string_view m, const LexBound& b) {
   switch (b.kind) {
-    case LexBound::kMinusInf: return false;
-    case LexBound::kPlusInf: return true;
-    case LexBound::kIncl: return m < b.s;
-    case LexBound::kExcl: return m <= b.s;
+    case LexBound::kMinusInf:
+      return false;
+    case LexBound::kPlusInf:
+      return true;
+    case LexBound::kIncl:
+      return m < b.s;
+    case LexBound::kExcl:
+      return m <= b.s;
   }
   return false;
 }
 // member within the high end
 bool UpToHigh(std::string_view m, const LexBound& b) {
   switch (b.kind) {
-    case LexBound::kMinusInf: return false;
-    case LexBound::kPlusInf: return true;
-    case LexBound::kIncl: return m <= b.s;
-    case LexBound::kExcl: return m < b.s;
+    case LexBound::kMinusInf:
+      return false;
+    case LexBound::kPlusInf:
+      return true;
+    case LexBound::kIncl:
+      return m <= b.s;
+    case LexBound::kExcl:
+      return m < b.s;
   }
   return false;
 }
 
 void ScoreInterval(const Value& z, const ScoreRange& r, size_t* lo, size_t* hi) {
-  *lo = zsetv::CountWhile(z, [&](std::string_view, double s) { return r.minex ? s <= r.min : s < r.min; });
-  *hi = zsetv::CountWhile(z, [&](std::string_view, double s) { return r.maxex ? s < r.max : s <= r.max; });
+  *lo = zsetv::CountWhile(
+      z, [&](std::string_view, double s) { return r.minex ? s <= r.min : s < r.min; });
+  *hi = zsetv::CountWhile(
+      z, [&](std::string_view, double s) { return r.maxex ? s < r.max : s <= r.max; });
   if (*hi < *lo) *hi = *lo;
 }
 void LexInterval(const Value& z, const LexBound& min, const LexBound& max, size_t* lo, size_t* hi) {
@@ -114,13 +129,20 @@ void ZAddGeneric(CommandContext& ctx, bool incr_cmd) {
   size_t i = 2;
   if (!incr_cmd) {
     for (; i < a.size(); i++) {
-      if (ArgIs(a[i], "NX")) nx = true;
-      else if (ArgIs(a[i], "XX")) xx = true;
-      else if (ArgIs(a[i], "GT")) gt = true;
-      else if (ArgIs(a[i], "LT")) lt = true;
-      else if (ArgIs(a[i], "CH")) ch = true;
-      else if (ArgIs(a[i], "INCR")) incr = true;
-      else break;
+      if (ArgIs(a[i], "NX"))
+        nx = true;
+      else if (ArgIs(a[i], "XX"))
+        xx = true;
+      else if (ArgIs(a[i], "GT"))
+        gt = true;
+      else if (ArgIs(a[i], "LT"))
+        lt = true;
+      else if (ArgIs(a[i], "CH"))
+        ch = true;
+      else if (ArgIs(a[i], "INCR"))
+        incr = true;
+      else
+        break;
     }
   }
   size_t pairs_at = i;
@@ -143,8 +165,10 @@ void ZAddGeneric(CommandContext& ctx, bool incr_cmd) {
   CollectionLimits lim = Limits(ctx);
   if (!e) {
     if (xx) {  // nothing to update: no key is created
-      if (incr) ctx.rb.Null();
-      else ctx.rb.Integer(0);
+      if (incr)
+        ctx.rb.Null();
+      else
+        ctx.rb.Integer(0);
       return;
     }
     e = ctx.db().Insert(a[1], zsetv::New(nargs / 2, maxlen, lim));
@@ -194,7 +218,9 @@ void ZAddGeneric(CommandContext& ctx, bool incr_cmd) {
     if (aborted) return ctx.rb.Null();
     if (added || changed) {
       // Log the resulting score, not the increment (replay must not depend on rounding).
-      if (ctx.propagating()) ctx.PropagateAs({"ZADD", std::string(a[1]), FormatDouble(result), std::string(a[pairs_at + 1])});
+      if (ctx.propagating())
+        ctx.PropagateAs(
+            {"ZADD", std::string(a[1]), FormatDouble(result), std::string(a[pairs_at + 1])});
     }
     return ReplyScore(ctx, result);
   }
@@ -214,8 +240,10 @@ void ZScore(CommandContext& ctx) {
   Entry* e = ZSetForRead(ctx, ctx.args[1], &wrong);
   if (wrong) return;
   double s;
-  if (e && zsetv::Score(e->value, ctx.args[2], &s)) ReplyScore(ctx, s);
-  else ctx.rb.Null();
+  if (e && zsetv::Score(e->value, ctx.args[2], &s))
+    ReplyScore(ctx, s);
+  else
+    ctx.rb.Null();
 }
 
 void ZMScore(CommandContext& ctx) {
@@ -225,8 +253,10 @@ void ZMScore(CommandContext& ctx) {
   ctx.rb.ArrayHeader(ctx.args.size() - 2);
   double s;
   for (size_t i = 2; i < ctx.args.size(); i++) {
-    if (e && zsetv::Score(e->value, ctx.args[i], &s)) ReplyScore(ctx, s);
-    else ctx.rb.Null();
+    if (e && zsetv::Score(e->value, ctx.args[i], &s))
+      ReplyScore(ctx, s);
+    else
+      ctx.rb.Null();
   }
 }
 
@@ -318,11 +348,15 @@ bool CollectRange(CommandContext& ctx, const Value* z, const RangeSpec& rs,
     if (rs.offset < 0) return true;
     size_t off = size_t(rs.offset);
     if (off >= hi - lo) return true;
-    if (rs.rev) hi -= off;
-    else lo += off;
+    if (rs.rev)
+      hi -= off;
+    else
+      lo += off;
     if (rs.count >= 0 && size_t(rs.count) < hi - lo) {
-      if (rs.rev) lo = hi - size_t(rs.count);
-      else hi = lo + size_t(rs.count);
+      if (rs.rev)
+        lo = hi - size_t(rs.count);
+      else
+        hi = lo + size_t(rs.count);
     }
   }
   zsetv::ForRange(*z, lo, hi, rs.rev, [&](std::string_view m, double s) {
@@ -338,10 +372,14 @@ bool ParseRangeOpts(CommandContext& ctx, size_t from, RangeSpec* rs, bool allow_
   auto& a = ctx.args;
   int bys = 0;
   for (size_t i = from; i < a.size(); i++) {
-    if (ArgIs(a[i], "WITHSCORES") && allow_withscores) rs->withscores = true;
-    else if (!legacy && ArgIs(a[i], "BYSCORE")) rs->by = RangeBy::kScore, ++bys;
-    else if (!legacy && ArgIs(a[i], "BYLEX")) rs->by = RangeBy::kLex, ++bys;
-    else if (!legacy && ArgIs(a[i], "REV")) rs->rev = true;
+    if (ArgIs(a[i], "WITHSCORES") && allow_withscores)
+      rs->withscores = true;
+    else if (!legacy && ArgIs(a[i], "BYSCORE"))
+      rs->by = RangeBy::kScore, ++bys;
+    else if (!legacy && ArgIs(a[i], "BYLEX"))
+      rs->by = RangeBy::kLex, ++bys;
+    else if (!legacy && ArgIs(a[i], "REV"))
+      rs->rev = true;
     else if (ArgIs(a[i], "LIMIT") && i + 2 < a.size()) {
       if (!ParseIntArg(ctx, a[i + 1], &rs->offset) || !ParseIntArg(ctx, a[i + 2], &rs->count))
         return false;
@@ -357,7 +395,8 @@ bool ParseRangeOpts(CommandContext& ctx, size_t from, RangeSpec* rs, bool allow_
     return false;
   }
   if (rs->limit && rs->by == RangeBy::kIndex) {
-    ctx.rb.Error("ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX");
+    ctx.rb.Error(
+        "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX");
     return false;
   }
   if (rs->withscores && rs->by == RangeBy::kLex) {
@@ -406,7 +445,8 @@ void ZRangeByLex(CommandContext& ctx) { LegacyRange(ctx, RangeBy::kLex, false); 
 void ZRevRangeByLex(CommandContext& ctx) { LegacyRange(ctx, RangeBy::kLex, true); }
 void ZRevRange(CommandContext& ctx) { LegacyRange(ctx, RangeBy::kIndex, true); }
 
-Value BuildZSet(const std::vector<std::pair<std::string, double>>& items, const CollectionLimits& lim) {
+Value BuildZSet(const std::vector<std::pair<std::string, double>>& items,
+                const CollectionLimits& lim) {
   size_t maxlen = 0;
   for (auto& [m, s] : items) maxlen = std::max(maxlen, m.size());
   Value v = zsetv::New(items.size(), maxlen, lim);
@@ -453,8 +493,10 @@ void RankGeneric(CommandContext& ctx, bool rev) {
   if (wrong) return;
   size_t rank;
   if (!e || !zsetv::Rank(e->value, a[2], &rank)) {
-    if (withscore) ctx.rb.NullArray();
-    else ctx.rb.Null();
+    if (withscore)
+      ctx.rb.NullArray();
+    else
+      ctx.rb.Null();
     return;
   }
   if (rev) rank = zsetv::Card(e->value) - 1 - rank;
@@ -470,7 +512,9 @@ void ZRevRank(CommandContext& ctx) { RankGeneric(ctx, true); }
 
 // ---- removal -------------------------------------------------------------------------
 
-void ZRem(CommandContext& ctx) { RemoveMembersCommand(ctx, ValueType::kZSet, zsetv::Remove, zsetv::Card); }
+void ZRem(CommandContext& ctx) {
+  RemoveMembersCommand(ctx, ValueType::kZSet, zsetv::Remove, zsetv::Card);
+}
 
 void ZRemRange(CommandContext& ctx, RangeBy by) {
   RangeSpec rs;
@@ -525,8 +569,6 @@ void ZPop(CommandContext& ctx, bool max) {
 void ZPopMin(CommandContext& ctx) { ZPop(ctx, false); }
 void ZPopMax(CommandContext& ctx) { ZPop(ctx, true); }
 
-
-
 void BlockOrNull(CommandContext& ctx, const std::vector<std::string>& keys, int64_t deadline) {
   if (ctx.session.in_exec || ctx.session.replaying) return ctx.rb.NullArray();
   ctx.engine.BlockSession(ctx.session, ctx.args, keys, deadline, true);
@@ -561,8 +603,8 @@ bool ParseZMpop(CommandContext& ctx, size_t at, std::vector<std::string>* keys, 
   return ParseMpopArgs(ctx, at, "MIN", "MAX", keys, max, count);
 }
 
-bool ZMpopFirst(CommandContext& ctx, const std::vector<std::string>& keys, bool max,
-                int64_t count, bool* replied) {
+bool ZMpopFirst(CommandContext& ctx, const std::vector<std::string>& keys, bool max, int64_t count,
+                bool* replied) {
   *replied = false;
   for (const auto& k : keys) {
     if (SkipForeignType(ctx, k, ValueType::kZSet)) continue;
@@ -607,7 +649,8 @@ void BZMPop(CommandContext& ctx) {
 
 void ZRandMember(CommandContext& ctx) {
   auto& a = ctx.args;
-  if (a.size() > 4 || (a.size() == 4 && !ArgIs(a[3], "WITHSCORES"))) return ctx.rb.Error(err::kSyntax);
+  if (a.size() > 4 || (a.size() == 4 && !ArgIs(a[3], "WITHSCORES")))
+    return ctx.rb.Error(err::kSyntax);
   bool with_count = a.size() >= 3;
   int64_t count = 0;
   if (with_count && !ParseIntArg(ctx, a[2], &count)) return;
@@ -617,8 +660,10 @@ void ZRandMember(CommandContext& ctx) {
   Entry* e = ZSetForRead(ctx, a[1], &wrong);
   if (wrong) return;
   if (!e) {
-    if (with_count) ctx.rb.EmptyArray();
-    else ctx.rb.Null();
+    if (with_count)
+      ctx.rb.EmptyArray();
+    else
+      ctx.rb.Null();
     return;
   }
   const Value& z = e->value;
@@ -667,7 +712,8 @@ bool ZSetOp(CommandContext& ctx, size_t at, ZOp op, bool allow_withscores, bool*
     return false;
   }
   if (numkeys > int64_t(a.size() - at - 1)) {
-    ctx.rb.Error(card_only ? "ERR Number of keys can't be greater than number of args" : err::kSyntax);
+    ctx.rb.Error(card_only ? "ERR Number of keys can't be greater than number of args"
+                           : err::kSyntax);
     return false;
   }
   std::vector<std::string_view> keys(a.begin() + long(at) + 1, a.begin() + long(at) + 1 + numkeys);
@@ -675,8 +721,7 @@ bool ZSetOp(CommandContext& ctx, size_t at, ZOp op, bool allow_withscores, bool*
   enum { kSum, kMin, kMax } agg = kSum;
   *withscores = false;
   for (size_t i = at + 1 + size_t(numkeys); i < a.size(); i++) {
-    if (op != ZOp::kDiff && !card_only && ArgIs(a[i], "WEIGHTS") &&
-        i + keys.size() < a.size()) {
+    if (op != ZOp::kDiff && !card_only && ArgIs(a[i], "WEIGHTS") && i + keys.size() < a.size()) {
       for (size_t k = 0; k < keys.size(); k++) {
         if (!ParseDouble(a[i + 1 + k], &weights[k])) {
           ctx.rb.Error("ERR weight value is not a float");
@@ -686,9 +731,12 @@ bool ZSetOp(CommandContext& ctx, size_t at, ZOp op, bool allow_withscores, bool*
       i += keys.size();
     } else if (op != ZOp::kDiff && !card_only && ArgIs(a[i], "AGGREGATE") && i + 1 < a.size()) {
       ++i;
-      if (ArgIs(a[i], "SUM")) agg = kSum;
-      else if (ArgIs(a[i], "MIN")) agg = kMin;
-      else if (ArgIs(a[i], "MAX")) agg = kMax;
+      if (ArgIs(a[i], "SUM"))
+        agg = kSum;
+      else if (ArgIs(a[i], "MIN"))
+        agg = kMin;
+      else if (ArgIs(a[i], "MAX"))
+        agg = kMax;
       else {
         ctx.rb.Error(err::kSyntax);
         return false;
@@ -834,10 +882,12 @@ void ZScan(CommandContext& ctx) {
   Entry* e = ZSetForRead(ctx, a[1], &wrong);
   if (wrong) return;
   std::vector<std::pair<std::string, double>> out;
-  cursor = e ? zsetv::Scan(e->value, cursor, size_t(o.count), [&](std::string_view m, double s) {
-    if (ScanMatch(o, m)) out.emplace_back(m, s);
-    return true;
-  }) : 0;
+  cursor = e ? zsetv::Scan(e->value, cursor, size_t(o.count),
+                           [&](std::string_view m, double s) {
+                             if (ScanMatch(o, m)) out.emplace_back(m, s);
+                             return true;
+                           })
+             : 0;
   ctx.rb.ArrayHeader(2);
   ctx.rb.Bulk(FormatInt64(int64_t(cursor)));
   ctx.rb.ArrayHeader(out.size() * 2);
@@ -852,41 +902,107 @@ void ZScan(CommandContext& ctx) {
 void RegisterZSetFamily(CommandTable& t) {
   using namespace cmd;
   const char* g = "sorted-set";
-  t.Add({"zadd", -4, kWrite | kDenyOom | kFast, 1, 1, 1, ZAdd, g, "Adds one or more members to a sorted set, or updates their scores.", "1.2.0", "@write @sortedset @fast"});
-  t.Add({"zincrby", 4, kWrite | kDenyOom | kFast, 1, 1, 1, ZIncrBy, g, "Increments the score of a member in a sorted set.", "1.2.0", "@write @sortedset @fast"});
-  t.Add({"zscore", 3, kReadOnly | kFast, 1, 1, 1, ZScore, g, "Returns the score of a member in a sorted set.", "1.2.0", "@read @sortedset @fast"});
-  t.Add({"zmscore", -3, kReadOnly | kFast, 1, 1, 1, ZMScore, g, "Returns the score of one or more members in a sorted set.", "6.2.0", "@read @sortedset @fast"});
-  t.Add({"zcard", 2, kReadOnly | kFast, 1, 1, 1, ZCard, g, "Returns the number of members in a sorted set.", "1.2.0", "@read @sortedset @fast"});
-  t.Add({"zcount", 4, kReadOnly | kFast, 1, 1, 1, ZCount, g, "Returns the count of members in a sorted set that have scores within a range.", "2.0.0", "@read @sortedset @fast"});
-  t.Add({"zlexcount", 4, kReadOnly | kFast, 1, 1, 1, ZLexCount, g, "Returns the number of members in a sorted set within a lexicographical range.", "2.8.9", "@read @sortedset @fast"});
-  t.Add({"zrange", -4, kReadOnly, 1, 1, 1, ZRange, g, "Returns members in a sorted set within a range of indexes.", "1.2.0", "@read @sortedset @slow"});
-  t.Add({"zrangestore", -5, kWrite | kDenyOom, 1, 2, 1, ZRangeStore, g, "Stores a range of members from sorted set in a key.", "6.2.0", "@write @sortedset @slow"});
-  t.Add({"zrangebyscore", -4, kReadOnly, 1, 1, 1, ZRangeByScore, g, "Returns members in a sorted set within a range of scores.", "1.0.5", "@read @sortedset @slow"});
-  t.Add({"zrevrangebyscore", -4, kReadOnly, 1, 1, 1, ZRevRangeByScore, g, "Returns members in a sorted set within a range of scores in reverse order.", "2.2.0", "@read @sortedset @slow"});
-  t.Add({"zrangebylex", -4, kReadOnly, 1, 1, 1, ZRangeByLex, g, "Returns members in a sorted set within a lexicographical range.", "2.8.9", "@read @sortedset @slow"});
-  t.Add({"zrevrangebylex", -4, kReadOnly, 1, 1, 1, ZRevRangeByLex, g, "Returns members in a sorted set within a lexicographical range in reverse order.", "2.8.9", "@read @sortedset @slow"});
-  t.Add({"zrevrange", -4, kReadOnly, 1, 1, 1, ZRevRange, g, "Returns members in a sorted set within a range of indexes in reverse order.", "1.2.0", "@read @sortedset @slow"});
-  t.Add({"zrank", -3, kReadOnly | kFast, 1, 1, 1, ZRank, g, "Returns the index of a member in a sorted set ordered by ascending scores.", "2.0.0", "@read @sortedset @fast"});
-  t.Add({"zrevrank", -3, kReadOnly | kFast, 1, 1, 1, ZRevRank, g, "Returns the index of a member in a sorted set ordered by descending scores.", "2.0.0", "@read @sortedset @fast"});
-  t.Add({"zrem", -3, kWrite | kFast, 1, 1, 1, ZRem, g, "Removes one or more members from a sorted set.", "1.2.0", "@write @sortedset @fast"});
-  t.Add({"zremrangebyrank", 4, kWrite, 1, 1, 1, ZRemRangeByRank, g, "Removes members in a sorted set within a range of indexes.", "2.0.0", "@write @sortedset @slow"});
-  t.Add({"zremrangebyscore", 4, kWrite, 1, 1, 1, ZRemRangeByScore, g, "Removes members in a sorted set within a range of scores.", "1.2.0", "@write @sortedset @slow"});
-  t.Add({"zremrangebylex", 4, kWrite, 1, 1, 1, ZRemRangeByLex, g, "Removes members in a sorted set within a lexicographical range.", "2.8.9", "@write @sortedset @slow"});
-  t.Add({"zpopmin", -2, kWrite | kFast, 1, 1, 1, ZPopMin, g, "Returns the lowest-scoring members from a sorted set after removing them.", "5.0.0", "@write @sortedset @fast"});
-  t.Add({"zpopmax", -2, kWrite | kFast, 1, 1, 1, ZPopMax, g, "Returns the highest-scoring members from a sorted set after removing them.", "5.0.0", "@write @sortedset @fast"});
-  t.Add({"bzpopmin", -3, kWrite | kFast | kBlocking, 1, -2, 1, BZPopMin, g, "Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise.", "5.0.0", "@write @sortedset @fast @blocking"});
-  t.Add({"bzpopmax", -3, kWrite | kFast | kBlocking, 1, -2, 1, BZPopMax, g, "Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member available otherwise.", "5.0.0", "@write @sortedset @fast @blocking"});
-  t.Add({"zmpop", -4, kWrite, 0, 0, 0, ZMPop, g, "Returns the highest- or lowest-scoring members from one or more sorted sets after removing them.", "7.0.0", "@write @sortedset @slow"});
-  t.Add({"bzmpop", -5, kWrite | kBlocking, 0, 0, 0, BZMPop, g, "Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise.", "7.0.0", "@write @sortedset @slow @blocking"});
-  t.Add({"zrandmember", -2, kReadOnly, 1, 1, 1, ZRandMember, g, "Returns one or more random members from a sorted set.", "6.2.0", "@read @sortedset @slow"});
-  t.Add({"zunion", -3, kReadOnly, 0, 0, 0, ZUnion, g, "Returns the union of multiple sorted sets.", "6.2.0", "@read @sortedset @slow"});
-  t.Add({"zinter", -3, kReadOnly, 0, 0, 0, ZInter, g, "Returns the intersect of multiple sorted sets.", "6.2.0", "@read @sortedset @slow"});
-  t.Add({"zdiff", -3, kReadOnly, 0, 0, 0, ZDiff, g, "Returns the difference between multiple sorted sets.", "6.2.0", "@read @sortedset @slow"});
-  t.Add({"zunionstore", -4, kWrite | kDenyOom, 1, 1, 1, ZUnionStore, g, "Stores the union of multiple sorted sets in a key.", "2.0.0", "@write @sortedset @slow"});
-  t.Add({"zinterstore", -4, kWrite | kDenyOom, 1, 1, 1, ZInterStore, g, "Stores the intersect of multiple sorted sets in a key.", "2.0.0", "@write @sortedset @slow"});
-  t.Add({"zdiffstore", -4, kWrite | kDenyOom, 1, 1, 1, ZDiffStore, g, "Stores the difference of multiple sorted sets in a key.", "6.2.0", "@write @sortedset @slow"});
-  t.Add({"zintercard", -3, kReadOnly, 0, 0, 0, ZInterCard, g, "Returns the number of members of the intersect of multiple sorted sets.", "7.0.0", "@read @sortedset @slow"});
-  t.Add({"zscan", -3, kReadOnly, 1, 1, 1, ZScan, g, "Iterates over members and scores of a sorted set.", "2.8.0", "@read @sortedset @slow"});
+  t.Add({"zadd", -4, kWrite | kDenyOom | kFast, 1, 1, 1, ZAdd, g,
+         "Adds one or more members to a sorted set, or updates their scores.", "1.2.0",
+         "@write @sortedset @fast"});
+  t.Add({"zincrby", 4, kWrite | kDenyOom | kFast, 1, 1, 1, ZIncrBy, g,
+         "Increments the score of a member in a sorted set.", "1.2.0", "@write @sortedset @fast"});
+  t.Add({"zscore", 3, kReadOnly | kFast, 1, 1, 1, ZScore, g,
+         "Returns the score of a member in a sorted set.", "1.2.0", "@read @sortedset @fast"});
+  t.Add({"zmscore", -3, kReadOnly | kFast, 1, 1, 1, ZMScore, g,
+         "Returns the score of one or more members in a sorted set.", "6.2.0",
+         "@read @sortedset @fast"});
+  t.Add({"zcard", 2, kReadOnly | kFast, 1, 1, 1, ZCard, g,
+         "Returns the number of members in a sorted set.", "1.2.0", "@read @sortedset @fast"});
+  t.Add({"zcount", 4, kReadOnly | kFast, 1, 1, 1, ZCount, g,
+         "Returns the count of members in a sorted set that have scores within a range.", "2.0.0",
+         "@read @sortedset @fast"});
+  t.Add({"zlexcount", 4, kReadOnly | kFast, 1, 1, 1, ZLexCount, g,
+         "Returns the number of members in a sorted set within a lexicographical range.", "2.8.9",
+         "@read @sortedset @fast"});
+  t.Add({"zrange", -4, kReadOnly, 1, 1, 1, ZRange, g,
+         "Returns members in a sorted set within a range of indexes.", "1.2.0",
+         "@read @sortedset @slow"});
+  t.Add({"zrangestore", -5, kWrite | kDenyOom, 1, 2, 1, ZRangeStore, g,
+         "Stores a range of members from sorted set in a key.", "6.2.0",
+         "@write @sortedset @slow"});
+  t.Add({"zrangebyscore", -4, kReadOnly, 1, 1, 1, ZRangeByScore, g,
+         "Returns members in a sorted set within a range of scores.", "1.0.5",
+         "@read @sortedset @slow"});
+  t.Add({"zrevrangebyscore", -4, kReadOnly, 1, 1, 1, ZRevRangeByScore, g,
+         "Returns members in a sorted set within a range of scores in reverse order.", "2.2.0",
+         "@read @sortedset @slow"});
+  t.Add({"zrangebylex", -4, kReadOnly, 1, 1, 1, ZRangeByLex, g,
+         "Returns members in a sorted set within a lexicographical range.", "2.8.9",
+         "@read @sortedset @slow"});
+  t.Add({"zrevrangebylex", -4, kReadOnly, 1, 1, 1, ZRevRangeByLex, g,
+         "Returns members in a sorted set within a lexicographical range in reverse order.",
+         "2.8.9", "@read @sortedset @slow"});
+  t.Add({"zrevrange", -4, kReadOnly, 1, 1, 1, ZRevRange, g,
+         "Returns members in a sorted set within a range of indexes in reverse order.", "1.2.0",
+         "@read @sortedset @slow"});
+  t.Add({"zrank", -3, kReadOnly | kFast, 1, 1, 1, ZRank, g,
+         "Returns the index of a member in a sorted set ordered by ascending scores.", "2.0.0",
+         "@read @sortedset @fast"});
+  t.Add({"zrevrank", -3, kReadOnly | kFast, 1, 1, 1, ZRevRank, g,
+         "Returns the index of a member in a sorted set ordered by descending scores.", "2.0.0",
+         "@read @sortedset @fast"});
+  t.Add({"zrem", -3, kWrite | kFast, 1, 1, 1, ZRem, g,
+         "Removes one or more members from a sorted set.", "1.2.0", "@write @sortedset @fast"});
+  t.Add({"zremrangebyrank", 4, kWrite, 1, 1, 1, ZRemRangeByRank, g,
+         "Removes members in a sorted set within a range of indexes.", "2.0.0",
+         "@write @sortedset @slow"});
+  t.Add({"zremrangebyscore", 4, kWrite, 1, 1, 1, ZRemRangeByScore, g,
+         "Removes members in a sorted set within a range of scores.", "1.2.0",
+         "@write @sortedset @slow"});
+  t.Add({"zremrangebylex", 4, kWrite, 1, 1, 1, ZRemRangeByLex, g,
+         "Removes members in a sorted set within a lexicographical range.", "2.8.9",
+         "@write @sortedset @slow"});
+  t.Add({"zpopmin", -2, kWrite | kFast, 1, 1, 1, ZPopMin, g,
+         "Returns the lowest-scoring members from a sorted set after removing them.", "5.0.0",
+         "@write @sortedset @fast"});
+  t.Add({"zpopmax", -2, kWrite | kFast, 1, 1, 1, ZPopMax, g,
+         "Returns the highest-scoring members from a sorted set after removing them.", "5.0.0",
+         "@write @sortedset @fast"});
+  t.Add({"bzpopmin", -3, kWrite | kFast | kBlocking, 1, -2, 1, BZPopMin, g,
+         "Removes and returns the member with the lowest score from one or more sorted sets. "
+         "Blocks until a member is available otherwise.",
+         "5.0.0", "@write @sortedset @fast @blocking"});
+  t.Add({"bzpopmax", -3, kWrite | kFast | kBlocking, 1, -2, 1, BZPopMax, g,
+         "Removes and returns the member with the highest score from one or more sorted sets. "
+         "Blocks until a member available otherwise.",
+         "5.0.0", "@write @sortedset @fast @blocking"});
+  t.Add({"zmpop", -4, kWrite, 0, 0, 0, ZMPop, g,
+         "Returns the highest- or lowest-scoring members from one or more sorted sets after "
+         "removing them.",
+         "7.0.0", "@write @sortedset @slow"});
+  t.Add({"bzmpop", -5, kWrite | kBlocking, 0, 0, 0, BZMPop, g,
+         "Removes and returns a member by score from one or more sorted sets. Blocks until a "
+         "member is available otherwise.",
+         "7.0.0", "@write @sortedset @slow @blocking"});
+  t.Add({"zrandmember", -2, kReadOnly, 1, 1, 1, ZRandMember, g,
+         "Returns one or more random members from a sorted set.", "6.2.0",
+         "@read @sortedset @slow"});
+  t.Add({"zunion", -3, kReadOnly, 0, 0, 0, ZUnion, g, "Returns the union of multiple sorted sets.",
+         "6.2.0", "@read @sortedset @slow"});
+  t.Add({"zinter", -3, kReadOnly, 0, 0, 0, ZInter, g,
+         "Returns the intersect of multiple sorted sets.", "6.2.0", "@read @sortedset @slow"});
+  t.Add({"zdiff", -3, kReadOnly, 0, 0, 0, ZDiff, g,
+         "Returns the difference between multiple sorted sets.", "6.2.0",
+         "@read @sortedset @slow"});
+  t.Add({"zunionstore", -4, kWrite | kDenyOom, 1, 1, 1, ZUnionStore, g,
+         "Stores the union of multiple sorted sets in a key.", "2.0.0", "@write @sortedset @slow"});
+  t.Add({"zinterstore", -4, kWrite | kDenyOom, 1, 1, 1, ZInterStore, g,
+         "Stores the intersect of multiple sorted sets in a key.", "2.0.0",
+         "@write @sortedset @slow"});
+  t.Add({"zdiffstore", -4, kWrite | kDenyOom, 1, 1, 1, ZDiffStore, g,
+         "Stores the difference of multiple sorted sets in a key.", "6.2.0",
+         "@write @sortedset @slow"});
+  t.Add({"zintercard", -3, kReadOnly, 0, 0, 0, ZInterCard, g,
+         "Returns the number of members of the intersect of multiple sorted sets.", "7.0.0",
+         "@read @sortedset @slow"});
+  t.Add({"zscan", -3, kReadOnly, 1, 1, 1, ZScan, g,
+         "Iterates over members and scores of a sorted set.", "2.8.0", "@read @sortedset @slow"});
 }
 
 }  // namespace ferrite

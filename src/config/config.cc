@@ -7,9 +7,8 @@
 #include <sstream>
 
 #define TOML_EXCEPTIONS 1
-#include <toml++/toml.h>
-
 #include <fmt/format.h>
+#include <toml++/toml.h>
 
 #include "config/schema.h"
 #include "config/units.h"
@@ -33,13 +32,20 @@ size_t EditDistance(std::string_view a, std::string_view b) {
 
 const char* TomlTypeName(const toml::node& n) {
   switch (n.type()) {
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a float";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::table: return "a table";
-    default: return "a date/time";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a float";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::table:
+      return "a table";
+    default:
+      return "a date/time";
   }
 }
 
@@ -57,24 +63,29 @@ class Parser {
     void* f = p.field(c);
     switch (p.kind) {
       case ParamKind::kBool:
-        if (!n.is_boolean()) return Error(n, key, std::string("expected true or false, got ") + TomlTypeName(n));
+        if (!n.is_boolean())
+          return Error(n, key, std::string("expected true or false, got ") + TomlTypeName(n));
         *static_cast<bool*>(f) = n.as_boolean()->get();
         return Status::Ok();
       case ParamKind::kInt: {
-        if (!n.is_integer()) return Error(n, key, std::string("expected an integer, got ") + TomlTypeName(n));
+        if (!n.is_integer())
+          return Error(n, key, std::string("expected an integer, got ") + TomlTypeName(n));
         int64_t v = n.as_integer()->get();
         if (v < p.min || v > p.max) {
-          return Error(n, key, fmt::format("expected an integer from {} to {}, got {}", p.min, p.max, v));
+          return Error(n, key,
+                       fmt::format("expected an integer from {} to {}, got {}", p.min, p.max, v));
         }
         *static_cast<int64_t*>(f) = v;
         return Status::Ok();
       }
       case ParamKind::kString:
-        if (!n.is_string()) return Error(n, key, std::string("expected a string, got ") + TomlTypeName(n));
+        if (!n.is_string())
+          return Error(n, key, std::string("expected a string, got ") + TomlTypeName(n));
         *static_cast<std::string*>(f) = n.as_string()->get();
         return Status::Ok();
       case ParamKind::kEnum: {
-        if (!n.is_string()) return Error(n, key, std::string("expected a string, got ") + TomlTypeName(n));
+        if (!n.is_string())
+          return Error(n, key, std::string("expected a string, got ") + TomlTypeName(n));
         std::string v = n.as_string()->get();
         for (auto& ch : p.choices) {
           if (v == ch) {
@@ -83,7 +94,8 @@ class Parser {
           }
         }
         std::string list;
-        for (size_t i = 0; i < p.choices.size(); i++) list += (i ? ", \"" : "\"") + p.choices[i] + "\"";
+        for (size_t i = 0; i < p.choices.size(); i++)
+          list += (i ? ", \"" : "\"") + p.choices[i] + "\"";
         return Error(n, key, "expected one of " + list + ", got \"" + v + "\"");
       }
       case ParamKind::kSize:
@@ -99,15 +111,20 @@ class Parser {
           if (!r.ok()) return Error(n, key, r.status().message());
           v = r.value();
         } else {
-          return Error(n, key, std::string(size ? "expected a size like \"64MB\"" : "expected a duration like \"15min\"") +
-                                   ", got " + TomlTypeName(n));
+          return Error(n, key,
+                       std::string(size ? "expected a size like \"64MB\""
+                                        : "expected a duration like \"15min\"") +
+                           ", got " + TomlTypeName(n));
         }
         *static_cast<int64_t*>(f) = v;
         return Status::Ok();
       }
       case ParamKind::kRules: {
         const toml::array* arr = n.as_array();
-        if (!arr) return Error(n, key, std::string("expected an array of { seconds = N, changes = M }, got ") + TomlTypeName(n));
+        if (!arr)
+          return Error(n, key,
+                       std::string("expected an array of { seconds = N, changes = M }, got ") +
+                           TomlTypeName(n));
         std::vector<SaveRule> rules;
         for (const toml::node& el : *arr) {
           const toml::table* t = el.as_table();
@@ -115,7 +132,8 @@ class Parser {
           SaveRule r;
           bool has_s = false, has_c = false;
           for (auto&& [k, v] : *t) {
-            if (!v.is_integer()) return Error(v, key + "." + std::string(k.str()), "expected an integer");
+            if (!v.is_integer())
+              return Error(v, key + "." + std::string(k.str()), "expected an integer");
             int64_t x = v.as_integer()->get();
             if (k.str() == "seconds") {
               if (x < 1) return Error(v, key + ".seconds", "expected an integer >= 1");
@@ -126,7 +144,9 @@ class Parser {
               r.changes = x;
               has_c = true;
             } else {
-              return Error(v, key, "unknown field \"" + std::string(k.str()) + "\" (expected seconds and changes)");
+              return Error(
+                  v, key,
+                  "unknown field \"" + std::string(k.str()) + "\" (expected seconds and changes)");
             }
           }
           if (!has_s || !has_c) return Error(el, key, "each rule needs both seconds and changes");
@@ -144,7 +164,8 @@ class Parser {
     for (auto&& [k, node] : t) {
       std::string key(k.str());
       if (section == "storage" && key == "archive") {
-        if (!node.is_table()) return Error(node, "storage.archive", "expected a table [storage.archive]");
+        if (!node.is_table())
+          return Error(node, "storage.archive", "expected a table [storage.archive]");
         if (Status st = Section("storage.archive", *node.as_table(), c); !st.ok()) return st;
         continue;
       }
@@ -189,7 +210,8 @@ class Parser {
                                                  e.description()));
     }
     Config c = DefaultConfig();
-    static const char* kSections[] = {"server", "encoding", "persistence", "storage", "recovery", "metrics"};
+    static const char* kSections[] = {"server",  "encoding", "persistence",
+                                      "storage", "recovery", "metrics"};
     for (auto&& [k, node] : root) {
       std::string name(k.str());
       bool known = false;
@@ -229,20 +251,25 @@ Result<Config> LoadConfigFile(const std::string& path) {
 Status ValidateConfig(const Config& c) {
   if (c.server.dir.empty()) return Status::InvalidArgument("server.dir: must not be empty");
   if (c.server.port < 0 || c.server.port > 65535) {
-    return Status::InvalidArgument("server.port: expected 0..65535, got " + std::to_string(c.server.port));
+    return Status::InvalidArgument("server.port: expected 0..65535, got " +
+                                   std::to_string(c.server.port));
   }
-  if (c.server.databases < 1) return Status::InvalidArgument("server.databases: expected at least 1");
+  if (c.server.databases < 1)
+    return Status::InvalidArgument("server.databases: expected at least 1");
   if (c.persistence.aof_file.empty() || c.persistence.aof_file.find('/') != std::string::npos) {
-    return Status::InvalidArgument("persistence.aof_file: expected a file name inside server.dir, got \"" +
-                                   c.persistence.aof_file + "\"");
+    return Status::InvalidArgument(
+        "persistence.aof_file: expected a file name inside server.dir, got \"" +
+        c.persistence.aof_file + "\"");
   }
   if (c.persistence.checkpoint_file.empty() ||
       c.persistence.checkpoint_file.find('/') != std::string::npos) {
-    return Status::InvalidArgument("persistence.checkpoint_file: expected a file name inside server.dir, got \"" +
-                                   c.persistence.checkpoint_file + "\"");
+    return Status::InvalidArgument(
+        "persistence.checkpoint_file: expected a file name inside server.dir, got \"" +
+        c.persistence.checkpoint_file + "\"");
   }
   if (c.storage.archive.enabled && c.storage.archive.bucket.empty()) {
-    return Status::InvalidArgument("storage.archive.bucket: required when storage.archive.enabled = true");
+    return Status::InvalidArgument(
+        "storage.archive.bucket: required when storage.archive.enabled = true");
   }
   return Status::Ok();
 }

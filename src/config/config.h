@@ -33,7 +33,7 @@ struct Config {
     int64_t timeout = 0;              // ms; 0 = never
     int64_t tcp_keepalive = 300'000;  // ms
     int64_t hz = 10;
-    int64_t busy_poll_us = 100;       // spin this long after the last event before sleeping
+    int64_t busy_poll_us = 100;  // spin this long after the last event before sleeping
     std::string loglevel = "notice";
     std::string logfile;
     std::string pidfile;
@@ -48,7 +48,7 @@ struct Config {
     int64_t pubsub_output_buffer_soft_seconds = 60;
     int64_t slowlog_log_slower_than = 10000;  // microseconds
     int64_t slowlog_max_len = 128;
-    int64_t latency_monitor_threshold = 0;    // ms
+    int64_t latency_monitor_threshold = 0;  // ms
     int64_t active_expire_effort = 1;
     bool stop_writes_on_bgsave_error = true;
   } server;
@@ -89,7 +89,7 @@ struct Config {
     std::string cold_tier_compression = "lz4";
     int64_t segment_size = 64LL << 20;
     int64_t min_value_size = 64;
-    int64_t compaction_threshold = 50;    // percent live below which a segment is compacted
+    int64_t compaction_threshold = 50;     // percent live below which a segment is compacted
     int64_t compaction_rate = 64LL << 20;  // bytes per second
     int64_t promote_lfu = 7;               // LFU counter at which a warm value moves back to RAM
     int64_t io_threads = 2;
@@ -103,7 +103,7 @@ struct Config {
       std::string access_key_id;
       std::string secret_access_key;
       bool path_style = false;
-    std::string prefix = "ferrite/";
+      std::string prefix = "ferrite/";
     } archive;
   } storage;
   struct Recovery {

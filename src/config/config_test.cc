@@ -1,13 +1,14 @@
 // Configuration: defaults, the spec's TOML snippets, units, error messages (file, line,
 // key, expectation), CONFIG GET/SET under Redis and canonical names.
 
+#include "config/config.h"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <map>
 #include <sstream>
 
-#include "config/config.h"
 #include "config/registry.h"
 #include "config/schema.h"
 #include "config/units.h"
@@ -115,26 +116,34 @@ TEST(Config, FsyncPolicyAlias) {
   auto r = ParseConfig("[persistence]\naof_fsync_policy = \"always\"\n", "a.toml");
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r.value().persistence.aof_sync_policy, "always");
-  std::string e = ErrorOf("[persistence]\naof_sync_policy = \"no\"\naof_fsync_policy = \"always\"\n");
+  std::string e =
+      ErrorOf("[persistence]\naof_sync_policy = \"no\"\naof_fsync_policy = \"always\"\n");
   EXPECT_NE(e.find("both set"), std::string::npos) << e;
 }
 
 TEST(Config, ErrorsNameFileLineKeyAndExpectation) {
-  std::string e = ErrorOf("[server]\nport = 6379\n\n[persistence]\naof_sync_policy = \"sometimes\"\n");
-  EXPECT_EQ(e, "ferrite.toml:5: persistence.aof_sync_policy: expected one of \"no\", \"everysec\", "
-               "\"always\", got \"sometimes\"");
+  std::string e =
+      ErrorOf("[server]\nport = 6379\n\n[persistence]\naof_sync_policy = \"sometimes\"\n");
+  EXPECT_EQ(e,
+            "ferrite.toml:5: persistence.aof_sync_policy: expected one of \"no\", \"everysec\", "
+            "\"always\", got \"sometimes\"");
   e = ErrorOf("[server]\nport = \"6379\"\n");
   EXPECT_EQ(e, "ferrite.toml:2: server.port: expected an integer, got a string");
   e = ErrorOf("[server]\nport = 70000\n");
-  EXPECT_NE(e.find("ferrite.toml:2: server.port: expected an integer from 0 to 65535"), std::string::npos) << e;
+  EXPECT_NE(e.find("ferrite.toml:2: server.port: expected an integer from 0 to 65535"),
+            std::string::npos)
+      << e;
   e = ErrorOf("[persistence]\naof_syncpolicy = \"always\"\n");
-  EXPECT_EQ(e, "ferrite.toml:2: unknown key persistence.aof_syncpolicy (did you mean aof_sync_policy?)");
+  EXPECT_EQ(
+      e, "ferrite.toml:2: unknown key persistence.aof_syncpolicy (did you mean aof_sync_policy?)");
   e = ErrorOf("[serverx]\nport = 1\n");
   EXPECT_NE(e.find("ferrite.toml:1: unknown section [serverx]"), std::string::npos) << e;
   e = ErrorOf("[server]\nmaxmemory = \"12 apples\"\n");
   EXPECT_NE(e.find("ferrite.toml:2: server.maxmemory: expected a size"), std::string::npos) << e;
   e = ErrorOf("[persistence]\ncheckpoint_interval = \"soon\"\n");
-  EXPECT_NE(e.find("ferrite.toml:2: persistence.checkpoint_interval: expected a duration"), std::string::npos) << e;
+  EXPECT_NE(e.find("ferrite.toml:2: persistence.checkpoint_interval: expected a duration"),
+            std::string::npos)
+      << e;
   e = ErrorOf("[persistence]\ncheckpoint_rules = [ { seconds = 0, changes = 1 } ]\n");
   EXPECT_NE(e.find("persistence.checkpoint_rules.seconds"), std::string::npos) << e;
   e = ErrorOf("[server]\nport = \n");
@@ -192,12 +201,15 @@ TEST(Registry, SetRoundTripsAndErrors) {
   EXPECT_EQ(reg.Set({{"foo", "bar"}}).message(),
             "Unknown option or number of arguments for CONFIG SET - 'foo'");
   EXPECT_EQ(reg.Set({{"maxmemory", "lots"}}).message(),
-            "CONFIG SET failed (possibly related to argument 'maxmemory') - argument must be a memory value");
-  EXPECT_EQ(reg.Set({{"appendfsync", "sometimes"}}).message(),
-            "CONFIG SET failed (possibly related to argument 'appendfsync') - argument(s) must be one "
-            "of the following: no, everysec, always");
-  EXPECT_EQ(reg.Set({{"databases", "4"}}).message(),
-            "CONFIG SET failed (possibly related to argument 'databases') - can't set immutable config");
+            "CONFIG SET failed (possibly related to argument 'maxmemory') - argument must be a "
+            "memory value");
+  EXPECT_EQ(
+      reg.Set({{"appendfsync", "sometimes"}}).message(),
+      "CONFIG SET failed (possibly related to argument 'appendfsync') - argument(s) must be one "
+      "of the following: no, everysec, always");
+  EXPECT_EQ(
+      reg.Set({{"databases", "4"}}).message(),
+      "CONFIG SET failed (possibly related to argument 'databases') - can't set immutable config");
   EXPECT_EQ(reg.Set({{"maxmemory", "1"}, {"maxmemory", "2"}}).message(),
             "CONFIG SET failed (possibly related to argument 'maxmemory') - duplicate parameter");
   // All or nothing: the valid first pair is undone with the failing second.
@@ -214,7 +226,8 @@ TEST(Registry, ApplyHookFailureReverts) {
     return Status::Ok();
   });
   Status st = reg.Set({{"appendonly", "yes"}});
-  EXPECT_EQ(st.message(), "CONFIG SET failed (possibly related to argument 'appendonly') - disk on fire");
+  EXPECT_EQ(st.message(),
+            "CONFIG SET failed (possibly related to argument 'appendonly') - disk on fire");
   EXPECT_FALSE(c.persistence.aof_enabled);
 }
 

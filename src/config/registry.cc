@@ -37,7 +37,8 @@ Status SetOutputLimit(Config& c, std::string_view v) {
     auto soft = ParseSize(parts[k + 2]);
     int64_t secs;
     if (!hard.ok() || !soft.ok() || !ParseInt64(parts[k + 3], &secs) || secs < 0) {
-      return Status::InvalidArgument("Error in hard, soft or soft_seconds setting in buffer limit configuration.");
+      return Status::InvalidArgument(
+          "Error in hard, soft or soft_seconds setting in buffer limit configuration.");
     }
     std::string cls = ToLower(parts[k]);
     if (cls == "normal") {
@@ -49,7 +50,8 @@ Status SetOutputLimit(Config& c, std::string_view v) {
       c.server.pubsub_output_buffer_soft_limit = soft.value();
       c.server.pubsub_output_buffer_soft_seconds = secs;
     } else if (cls != "replica" && cls != "slave") {
-      return Status::InvalidArgument("Invalid client class specified in buffer limit configuration.");
+      return Status::InvalidArgument(
+          "Invalid client class specified in buffer limit configuration.");
     }
   }
   return Status::Ok();
@@ -105,7 +107,8 @@ std::vector<std::pair<std::string, std::string>> ConfigRegistry::Get(std::string
   return out;
 }
 
-Status ConfigRegistry::Set(const std::vector<std::pair<std::string_view, std::string_view>>& pairs) {
+Status ConfigRegistry::Set(
+    const std::vector<std::pair<std::string_view, std::string_view>>& pairs) {
   Config old = config_;
   std::vector<std::string> changed;
   auto fail = [&](std::string_view name, const std::string& reason) {

@@ -25,14 +25,16 @@ Param P(std::string section, std::string key, ParamKind kind, void* (*field)(Con
 Param Enum(std::string section, std::string key, void* (*field)(Config&),
            std::vector<std::string> choices, std::vector<std::string> redis = {},
            bool runtime = true) {
-  Param p = P(std::move(section), std::move(key), ParamKind::kEnum, field, std::move(redis), runtime);
+  Param p =
+      P(std::move(section), std::move(key), ParamKind::kEnum, field, std::move(redis), runtime);
   p.choices = std::move(choices);
   return p;
 }
 
 Param Int(std::string section, std::string key, void* (*field)(Config&), int64_t min, int64_t max,
           std::vector<std::string> redis = {}, bool runtime = true) {
-  Param p = P(std::move(section), std::move(key), ParamKind::kInt, field, std::move(redis), runtime);
+  Param p =
+      P(std::move(section), std::move(key), ParamKind::kInt, field, std::move(redis), runtime);
   p.min = min;
   p.max = max;
   return p;
@@ -40,8 +42,8 @@ Param Int(std::string section, std::string key, void* (*field)(Config&), int64_t
 
 std::vector<Param> BuildSchema() {
   using K = ParamKind;
-  const std::vector<std::string> policies = {"noeviction",     "allkeys-lru",    "allkeys-lfu",
-                                             "allkeys-random", "volatile-lru",   "volatile-lfu",
+  const std::vector<std::string> policies = {"noeviction",      "allkeys-lru",  "allkeys-lfu",
+                                             "allkeys-random",  "volatile-lru", "volatile-lfu",
                                              "volatile-random", "volatile-ttl"};
   std::vector<Param> s = {
       // [server]
@@ -52,62 +54,99 @@ std::vector<Param> BuildSchema() {
       P("server", "requirepass", K::kString, FIELD(server.requirepass), {"requirepass"}),
       Int("server", "maxclients", FIELD(server.maxclients), 1, 1'000'000, {"maxclients"}),
       P("server", "maxmemory", K::kSize, FIELD(server.maxmemory), {"maxmemory"}),
-      Enum("server", "maxmemory_policy", FIELD(server.maxmemory_policy), policies, {"maxmemory-policy"}),
-      Int("server", "maxmemory_samples", FIELD(server.maxmemory_samples), 1, 64, {"maxmemory-samples"}),
+      Enum("server", "maxmemory_policy", FIELD(server.maxmemory_policy), policies,
+           {"maxmemory-policy"}),
+      Int("server", "maxmemory_samples", FIELD(server.maxmemory_samples), 1, 64,
+          {"maxmemory-samples"}),
       P("server", "timeout", K::kDuration, FIELD(server.timeout), {"timeout"}),
       P("server", "tcp_keepalive", K::kDuration, FIELD(server.tcp_keepalive), {"tcp-keepalive"}),
       Int("server", "hz", FIELD(server.hz), 1, 500, {"hz"}),
       Int("server", "busy_poll_us", FIELD(server.busy_poll_us), 0, 1'000'000),
-      Enum("server", "loglevel", FIELD(server.loglevel), {"debug", "verbose", "notice", "warning"}, {"loglevel"}),
+      Enum("server", "loglevel", FIELD(server.loglevel), {"debug", "verbose", "notice", "warning"},
+           {"loglevel"}),
       P("server", "logfile", K::kString, FIELD(server.logfile), {"logfile"}, false),
       P("server", "pidfile", K::kString, FIELD(server.pidfile), {"pidfile"}, false),
-      Enum("server", "enable_debug_command", FIELD(server.enable_debug_command), {"yes", "no", "local"}, {"enable-debug-command"}, false),
-      P("server", "proto_max_bulk_len", K::kSize, FIELD(server.proto_max_bulk_len), {"proto-max-bulk-len"}),
-      P("server", "client_query_buffer_limit", K::kSize, FIELD(server.client_query_buffer_limit), {"client-query-buffer-limit"}),
+      Enum("server", "enable_debug_command", FIELD(server.enable_debug_command),
+           {"yes", "no", "local"}, {"enable-debug-command"}, false),
+      P("server", "proto_max_bulk_len", K::kSize, FIELD(server.proto_max_bulk_len),
+        {"proto-max-bulk-len"}),
+      P("server", "client_query_buffer_limit", K::kSize, FIELD(server.client_query_buffer_limit),
+        {"client-query-buffer-limit"}),
       P("server", "output_buffer_hard_limit", K::kSize, FIELD(server.output_buffer_hard_limit)),
       P("server", "output_buffer_soft_limit", K::kSize, FIELD(server.output_buffer_soft_limit)),
-      Int("server", "output_buffer_soft_seconds", FIELD(server.output_buffer_soft_seconds), 0, INT32_MAX),
-      P("server", "pubsub_output_buffer_hard_limit", K::kSize, FIELD(server.pubsub_output_buffer_hard_limit)),
-      P("server", "pubsub_output_buffer_soft_limit", K::kSize, FIELD(server.pubsub_output_buffer_soft_limit)),
-      Int("server", "pubsub_output_buffer_soft_seconds", FIELD(server.pubsub_output_buffer_soft_seconds), 0, INT32_MAX),
-      Int("server", "slowlog_log_slower_than", FIELD(server.slowlog_log_slower_than), -1, INT64_MAX, {"slowlog-log-slower-than"}),
-      Int("server", "slowlog_max_len", FIELD(server.slowlog_max_len), 0, INT32_MAX, {"slowlog-max-len"}),
-      Int("server", "latency_monitor_threshold", FIELD(server.latency_monitor_threshold), 0, INT64_MAX, {"latency-monitor-threshold"}),
-      Int("server", "active_expire_effort", FIELD(server.active_expire_effort), 1, 10, {"active-expire-effort"}),
-      P("server", "stop_writes_on_bgsave_error", K::kBool, FIELD(server.stop_writes_on_bgsave_error), {"stop-writes-on-bgsave-error"}),
+      Int("server", "output_buffer_soft_seconds", FIELD(server.output_buffer_soft_seconds), 0,
+          INT32_MAX),
+      P("server", "pubsub_output_buffer_hard_limit", K::kSize,
+        FIELD(server.pubsub_output_buffer_hard_limit)),
+      P("server", "pubsub_output_buffer_soft_limit", K::kSize,
+        FIELD(server.pubsub_output_buffer_soft_limit)),
+      Int("server", "pubsub_output_buffer_soft_seconds",
+          FIELD(server.pubsub_output_buffer_soft_seconds), 0, INT32_MAX),
+      Int("server", "slowlog_log_slower_than", FIELD(server.slowlog_log_slower_than), -1, INT64_MAX,
+          {"slowlog-log-slower-than"}),
+      Int("server", "slowlog_max_len", FIELD(server.slowlog_max_len), 0, INT32_MAX,
+          {"slowlog-max-len"}),
+      Int("server", "latency_monitor_threshold", FIELD(server.latency_monitor_threshold), 0,
+          INT64_MAX, {"latency-monitor-threshold"}),
+      Int("server", "active_expire_effort", FIELD(server.active_expire_effort), 1, 10,
+          {"active-expire-effort"}),
+      P("server", "stop_writes_on_bgsave_error", K::kBool,
+        FIELD(server.stop_writes_on_bgsave_error), {"stop-writes-on-bgsave-error"}),
       // [encoding]
-      Int("encoding", "hash_max_listpack_entries", FIELD(encoding.hash_max_listpack_entries), 0, INT32_MAX, {"hash-max-listpack-entries", "hash-max-ziplist-entries"}),
-      Int("encoding", "hash_max_listpack_value", FIELD(encoding.hash_max_listpack_value), 0, INT32_MAX, {"hash-max-listpack-value", "hash-max-ziplist-value"}),
-      Int("encoding", "set_max_intset_entries", FIELD(encoding.set_max_intset_entries), 0, INT32_MAX, {"set-max-intset-entries"}),
-      Int("encoding", "set_max_listpack_entries", FIELD(encoding.set_max_listpack_entries), 0, INT32_MAX, {"set-max-listpack-entries"}),
-      Int("encoding", "set_max_listpack_value", FIELD(encoding.set_max_listpack_value), 0, INT32_MAX, {"set-max-listpack-value"}),
-      Int("encoding", "zset_max_listpack_entries", FIELD(encoding.zset_max_listpack_entries), 0, INT32_MAX, {"zset-max-listpack-entries", "zset-max-ziplist-entries"}),
-      Int("encoding", "zset_max_listpack_value", FIELD(encoding.zset_max_listpack_value), 0, INT32_MAX, {"zset-max-listpack-value", "zset-max-ziplist-value"}),
-      Int("encoding", "list_max_listpack_size", FIELD(encoding.list_max_listpack_size), -5, INT32_MAX, {"list-max-listpack-size", "list-max-ziplist-size"}),
-      Int("encoding", "list_compress_depth", FIELD(encoding.list_compress_depth), 0, INT32_MAX, {"list-compress-depth"}),
-      Int("encoding", "hll_sparse_max_bytes", FIELD(encoding.hll_sparse_max_bytes), 0, INT32_MAX, {"hll-sparse-max-bytes"}),
+      Int("encoding", "hash_max_listpack_entries", FIELD(encoding.hash_max_listpack_entries), 0,
+          INT32_MAX, {"hash-max-listpack-entries", "hash-max-ziplist-entries"}),
+      Int("encoding", "hash_max_listpack_value", FIELD(encoding.hash_max_listpack_value), 0,
+          INT32_MAX, {"hash-max-listpack-value", "hash-max-ziplist-value"}),
+      Int("encoding", "set_max_intset_entries", FIELD(encoding.set_max_intset_entries), 0,
+          INT32_MAX, {"set-max-intset-entries"}),
+      Int("encoding", "set_max_listpack_entries", FIELD(encoding.set_max_listpack_entries), 0,
+          INT32_MAX, {"set-max-listpack-entries"}),
+      Int("encoding", "set_max_listpack_value", FIELD(encoding.set_max_listpack_value), 0,
+          INT32_MAX, {"set-max-listpack-value"}),
+      Int("encoding", "zset_max_listpack_entries", FIELD(encoding.zset_max_listpack_entries), 0,
+          INT32_MAX, {"zset-max-listpack-entries", "zset-max-ziplist-entries"}),
+      Int("encoding", "zset_max_listpack_value", FIELD(encoding.zset_max_listpack_value), 0,
+          INT32_MAX, {"zset-max-listpack-value", "zset-max-ziplist-value"}),
+      Int("encoding", "list_max_listpack_size", FIELD(encoding.list_max_listpack_size), -5,
+          INT32_MAX, {"list-max-listpack-size", "list-max-ziplist-size"}),
+      Int("encoding", "list_compress_depth", FIELD(encoding.list_compress_depth), 0, INT32_MAX,
+          {"list-compress-depth"}),
+      Int("encoding", "hll_sparse_max_bytes", FIELD(encoding.hll_sparse_max_bytes), 0, INT32_MAX,
+          {"hll-sparse-max-bytes"}),
       // [persistence]
       P("persistence", "aof_enabled", K::kBool, FIELD(persistence.aof_enabled), {"appendonly"}),
-      P("persistence", "aof_file", K::kString, FIELD(persistence.aof_file), {"appendfilename"}, false),
-      Enum("persistence", "aof_sync_policy", FIELD(persistence.aof_sync_policy), {"no", "everysec", "always"}, {"appendfsync"}),
-      Int("persistence", "aof_rewrite_percentage", FIELD(persistence.aof_rewrite_percentage), 0, INT32_MAX, {"auto-aof-rewrite-percentage"}),
-      P("persistence", "aof_rewrite_min_size", K::kSize, FIELD(persistence.aof_rewrite_min_size), {"auto-aof-rewrite-min-size"}),
-      P("persistence", "aof_use_checkpoint_preamble", K::kBool, FIELD(persistence.aof_use_checkpoint_preamble), {"aof-use-rdb-preamble"}),
-      P("persistence", "aof_timestamp_enabled", K::kBool, FIELD(persistence.aof_timestamp_enabled), {"aof-timestamp-enabled"}),
-      Int("persistence", "aof_group_commit_wait_us", FIELD(persistence.aof_group_commit_wait_us), 0, 1'000'000),
+      P("persistence", "aof_file", K::kString, FIELD(persistence.aof_file), {"appendfilename"},
+        false),
+      Enum("persistence", "aof_sync_policy", FIELD(persistence.aof_sync_policy),
+           {"no", "everysec", "always"}, {"appendfsync"}),
+      Int("persistence", "aof_rewrite_percentage", FIELD(persistence.aof_rewrite_percentage), 0,
+          INT32_MAX, {"auto-aof-rewrite-percentage"}),
+      P("persistence", "aof_rewrite_min_size", K::kSize, FIELD(persistence.aof_rewrite_min_size),
+        {"auto-aof-rewrite-min-size"}),
+      P("persistence", "aof_use_checkpoint_preamble", K::kBool,
+        FIELD(persistence.aof_use_checkpoint_preamble), {"aof-use-rdb-preamble"}),
+      P("persistence", "aof_timestamp_enabled", K::kBool, FIELD(persistence.aof_timestamp_enabled),
+        {"aof-timestamp-enabled"}),
+      Int("persistence", "aof_group_commit_wait_us", FIELD(persistence.aof_group_commit_wait_us), 0,
+          1'000'000),
       P("persistence", "checkpoint_enabled", K::kBool, FIELD(persistence.checkpoint_enabled)),
-      P("persistence", "checkpoint_file", K::kString, FIELD(persistence.checkpoint_file), {"dbfilename"}),
+      P("persistence", "checkpoint_file", K::kString, FIELD(persistence.checkpoint_file),
+        {"dbfilename"}),
       P("persistence", "checkpoint_interval", K::kDuration, FIELD(persistence.checkpoint_interval)),
       Int("persistence", "checkpoint_changes", FIELD(persistence.checkpoint_changes), 0, INT64_MAX),
-      P("persistence", "checkpoint_rules", K::kRules, FIELD(persistence.checkpoint_rules), {"save"}),
-      Enum("persistence", "checkpoint_compression", FIELD(persistence.checkpoint_compression), {"lz4", "none"}),
-      Enum("persistence", "recovery_priority", FIELD(persistence.recovery_priority), {"checkpoint", "aof"}, {}, false),
+      P("persistence", "checkpoint_rules", K::kRules, FIELD(persistence.checkpoint_rules),
+        {"save"}),
+      Enum("persistence", "checkpoint_compression", FIELD(persistence.checkpoint_compression),
+           {"lz4", "none"}),
+      Enum("persistence", "recovery_priority", FIELD(persistence.recovery_priority),
+           {"checkpoint", "aof"}, {}, false),
       // [storage]
       P("storage", "enabled", K::kBool, FIELD(storage.enabled), {}, false),
       P("storage", "hot_tier_size", K::kSize, FIELD(storage.hot_tier_size), {}, false),
       P("storage", "warm_tier_size", K::kSize, FIELD(storage.warm_tier_size), {}, false),
       P("storage", "cold_tier_path", K::kString, FIELD(storage.cold_tier_path), {}, false),
-      Enum("storage", "cold_tier_compression", FIELD(storage.cold_tier_compression), {"lz4", "zstd", "none"}, {}, false),
+      Enum("storage", "cold_tier_compression", FIELD(storage.cold_tier_compression),
+           {"lz4", "zstd", "none"}, {}, false),
       P("storage", "segment_size", K::kSize, FIELD(storage.segment_size), {}, false),
       P("storage", "min_value_size", K::kSize, FIELD(storage.min_value_size), {}, false),
       Int("storage", "compaction_threshold", FIELD(storage.compaction_threshold), 1, 99, {}, false),
@@ -117,18 +156,24 @@ std::vector<Param> BuildSchema() {
       P("storage.archive", "enabled", K::kBool, FIELD(storage.archive.enabled), {}, false),
       Enum("storage.archive", "provider", FIELD(storage.archive.provider), {"s3"}, {}, false),
       P("storage.archive", "bucket", K::kString, FIELD(storage.archive.bucket), {}, false),
-      P("storage.archive", "archive_after", K::kDuration, FIELD(storage.archive.archive_after), {}, false),
+      P("storage.archive", "archive_after", K::kDuration, FIELD(storage.archive.archive_after), {},
+        false),
       P("storage.archive", "endpoint", K::kString, FIELD(storage.archive.endpoint), {}, false),
       P("storage.archive", "region", K::kString, FIELD(storage.archive.region), {}, false),
-      P("storage.archive", "access_key_id", K::kString, FIELD(storage.archive.access_key_id), {}, false),
-      P("storage.archive", "secret_access_key", K::kString, FIELD(storage.archive.secret_access_key), {}, false),
+      P("storage.archive", "access_key_id", K::kString, FIELD(storage.archive.access_key_id), {},
+        false),
+      P("storage.archive", "secret_access_key", K::kString,
+        FIELD(storage.archive.secret_access_key), {}, false),
       P("storage.archive", "path_style", K::kBool, FIELD(storage.archive.path_style), {}, false),
       P("storage.archive", "prefix", K::kString, FIELD(storage.archive.prefix), {}, false),
       // [recovery]
       P("recovery", "verify_checksum", K::kBool, FIELD(recovery.verify_checksum), {}, false),
-      P("recovery", "max_recovery_time", K::kDuration, FIELD(recovery.max_recovery_time), {}, false),
-      Enum("recovery", "max_recovery_time_action", FIELD(recovery.max_recovery_time_action), {"abort", "continue"}, {}, false),
-      Enum("recovery", "on_corruption", FIELD(recovery.on_corruption), {"truncate", "abort"}, {}, false),
+      P("recovery", "max_recovery_time", K::kDuration, FIELD(recovery.max_recovery_time), {},
+        false),
+      Enum("recovery", "max_recovery_time_action", FIELD(recovery.max_recovery_time_action),
+           {"abort", "continue"}, {}, false),
+      Enum("recovery", "on_corruption", FIELD(recovery.on_corruption), {"truncate", "abort"}, {},
+           false),
       // [metrics]
       P("metrics", "enabled", K::kBool, FIELD(metrics.enabled), {}, false),
       P("metrics", "bind", K::kString, FIELD(metrics.bind), {}, false),
@@ -221,15 +266,20 @@ Status ParseParamString(const Param& p, Config& c, std::string_view v, bool redi
   void* f = p.field(c);
   switch (p.kind) {
     case ParamKind::kBool:
-      if (EqualsIgnoreCase(v, "yes") || EqualsIgnoreCase(v, "true")) *static_cast<bool*>(f) = true;
-      else if (EqualsIgnoreCase(v, "no") || EqualsIgnoreCase(v, "false")) *static_cast<bool*>(f) = false;
-      else return Status::InvalidArgument("argument must be 'yes' or 'no'");
+      if (EqualsIgnoreCase(v, "yes") || EqualsIgnoreCase(v, "true"))
+        *static_cast<bool*>(f) = true;
+      else if (EqualsIgnoreCase(v, "no") || EqualsIgnoreCase(v, "false"))
+        *static_cast<bool*>(f) = false;
+      else
+        return Status::InvalidArgument("argument must be 'yes' or 'no'");
       return Status::Ok();
     case ParamKind::kInt: {
       int64_t n;
-      if (!ParseInt64(v, &n)) return Status::InvalidArgument("argument couldn't be parsed into an integer");
+      if (!ParseInt64(v, &n))
+        return Status::InvalidArgument("argument couldn't be parsed into an integer");
       if (n < p.min || n > p.max) {
-        return Status::InvalidArgument(fmt::format("argument must be between {} and {} inclusive", p.min, p.max));
+        return Status::InvalidArgument(
+            fmt::format("argument must be between {} and {} inclusive", p.min, p.max));
       }
       *static_cast<int64_t*>(f) = n;
       return Status::Ok();
@@ -244,7 +294,8 @@ Status ParseParamString(const Param& p, Config& c, std::string_view v, bool redi
           return Status::Ok();
         }
       }
-      return Status::InvalidArgument("argument(s) must be one of the following: " + JoinChoices(p.choices));
+      return Status::InvalidArgument("argument(s) must be one of the following: " +
+                                     JoinChoices(p.choices));
     case ParamKind::kSize: {
       auto r = ParseSize(v);
       if (!r.ok()) return Status::InvalidArgument("argument must be a memory value");
@@ -254,7 +305,9 @@ Status ParseParamString(const Param& p, Config& c, std::string_view v, bool redi
     case ParamKind::kDuration: {
       int64_t n;
       if (redis && ParseInt64(v, &n)) {
-        if (n < 0) return Status::InvalidArgument("argument must be between 0 and 9223372036854775807 inclusive");
+        if (n < 0)
+          return Status::InvalidArgument(
+              "argument must be between 0 and 9223372036854775807 inclusive");
         *static_cast<int64_t*>(f) = n * p.redis_unit_ms;
         return Status::Ok();
       }

@@ -23,8 +23,8 @@ struct Param {
   int64_t min = INT64_MIN;
   int64_t max = INT64_MAX;
   std::vector<std::string> redis_names;
-  bool runtime = true;            // CONFIG SET allowed
-  int64_t redis_unit_ms = 1000;   // kDuration via a Redis name: seconds (1000) or ms (1)
+  bool runtime = true;           // CONFIG SET allowed
+  int64_t redis_unit_ms = 1000;  // kDuration via a Redis name: seconds (1000) or ms (1)
   void* (*field)(Config&) = nullptr;
 
   std::string canonical() const { return section + "." + key; }

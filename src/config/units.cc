@@ -29,22 +29,32 @@ Result<int64_t> ParseDurationMs(std::string_view s) {
   int64_t n;
   std::string unit;
   if (!SplitNumber(s, &n, &unit)) {
-    return Status::InvalidArgument("expected a duration like \"500ms\", \"300s\", \"15min\", "
-                                   "\"1h\", \"30d\", got \"" + std::string(s) + "\"");
+    return Status::InvalidArgument(
+        "expected a duration like \"500ms\", \"300s\", \"15min\", "
+        "\"1h\", \"30d\", got \"" +
+        std::string(s) + "\"");
   }
   int64_t mult;
-  if (unit == "ms") mult = 1;
-  else if (unit.empty() || unit == "s" || unit == "sec" || unit == "secs") mult = 1000;
-  else if (unit == "m" || unit == "min" || unit == "mins") mult = 60'000;
-  else if (unit == "h" || unit == "hour" || unit == "hours") mult = 3'600'000;
-  else if (unit == "d" || unit == "day" || unit == "days") mult = 86'400'000;
-  else if (unit == "w" || unit == "week" || unit == "weeks") mult = 7 * 86'400'000LL;
+  if (unit == "ms")
+    mult = 1;
+  else if (unit.empty() || unit == "s" || unit == "sec" || unit == "secs")
+    mult = 1000;
+  else if (unit == "m" || unit == "min" || unit == "mins")
+    mult = 60'000;
+  else if (unit == "h" || unit == "hour" || unit == "hours")
+    mult = 3'600'000;
+  else if (unit == "d" || unit == "day" || unit == "days")
+    mult = 86'400'000;
+  else if (unit == "w" || unit == "week" || unit == "weeks")
+    mult = 7 * 86'400'000LL;
   else
-    return Status::InvalidArgument("expected a duration like \"500ms\", \"300s\", \"15min\", "
-                                   "\"1h\", \"30d\" (units ms, s, min, h, d, w), got \"" +
-                                   std::string(s) + "\"");
+    return Status::InvalidArgument(
+        "expected a duration like \"500ms\", \"300s\", \"15min\", "
+        "\"1h\", \"30d\" (units ms, s, min, h, d, w), got \"" +
+        std::string(s) + "\"");
   int64_t out;
-  if (!MulOk(n, mult, &out)) return Status::InvalidArgument("duration too large: " + std::string(s));
+  if (!MulOk(n, mult, &out))
+    return Status::InvalidArgument("duration too large: " + std::string(s));
   return out;
 }
 
@@ -55,7 +65,7 @@ std::string FormatDuration(int64_t ms) {
     const char* name;
   };
   const U units[] = {{7 * 86'400'000LL, "w"}, {86'400'000, "d"}, {3'600'000, "h"},
-                     {60'000, "min"},          {1000, "s"},        {1, "ms"}};
+                     {60'000, "min"},         {1000, "s"},       {1, "ms"}};
   for (const U& u : units) {
     if (ms % u.ms == 0) return std::to_string(ms / u.ms) + u.name;
   }
@@ -70,17 +80,27 @@ Result<int64_t> ParseSize(std::string_view s) {
                                    std::string(s) + "\"");
   }
   int64_t mult;
-  if (unit.empty() || unit == "b") mult = 1;
-  else if (unit == "k") mult = 1000;
-  else if (unit == "m") mult = 1000 * 1000;
-  else if (unit == "g") mult = 1000LL * 1000 * 1000;
-  else if (unit == "kb" || unit == "kib") mult = 1024;
-  else if (unit == "mb" || unit == "mib") mult = 1024 * 1024;
-  else if (unit == "gb" || unit == "gib") mult = 1024LL * 1024 * 1024;
-  else if (unit == "tb" || unit == "tib") mult = 1024LL * 1024 * 1024 * 1024;
+  if (unit.empty() || unit == "b")
+    mult = 1;
+  else if (unit == "k")
+    mult = 1000;
+  else if (unit == "m")
+    mult = 1000 * 1000;
+  else if (unit == "g")
+    mult = 1000LL * 1000 * 1000;
+  else if (unit == "kb" || unit == "kib")
+    mult = 1024;
+  else if (unit == "mb" || unit == "mib")
+    mult = 1024 * 1024;
+  else if (unit == "gb" || unit == "gib")
+    mult = 1024LL * 1024 * 1024;
+  else if (unit == "tb" || unit == "tib")
+    mult = 1024LL * 1024 * 1024 * 1024;
   else
-    return Status::InvalidArgument("expected a size like \"64MB\", \"2GB\", \"512KB\" (units B, "
-                                   "KB, MB, GB, TB), got \"" + std::string(s) + "\"");
+    return Status::InvalidArgument(
+        "expected a size like \"64MB\", \"2GB\", \"512KB\" (units B, "
+        "KB, MB, GB, TB), got \"" +
+        std::string(s) + "\"");
   int64_t out;
   if (!MulOk(n, mult, &out)) return Status::InvalidArgument("size too large: " + std::string(s));
   return out;

@@ -1,7 +1,6 @@
 #include "io/fault_injection_fs.h"
 
 #include <algorithm>
-
 #include <cerrno>
 #include <chrono>
 #include <thread>
@@ -102,7 +101,8 @@ std::vector<std::string> FaultInjectionFileSystem::kill_points_reached() const {
 
 void FaultInjectionFileSystem::KillPoint(std::string_view name) {
   std::lock_guard<std::mutex> lk(mu_);
-  if (std::find(reached_.begin(), reached_.end(), name) == reached_.end()) reached_.emplace_back(name);
+  if (std::find(reached_.begin(), reached_.end(), name) == reached_.end())
+    reached_.emplace_back(name);
   if (killed_ || kill_point_.empty() || name != kill_point_) return;
   if (kill_skip_ > 0) {
     --kill_skip_;
@@ -114,7 +114,8 @@ void FaultInjectionFileSystem::KillPoint(std::string_view name) {
 Status FaultInjectionFileSystem::DeadCheck(const char* op, const std::string& path) {
   std::lock_guard<std::mutex> lk(mu_);
   if (!killed_) return Status::Ok();
-  return Status::IOError(std::string(op) + " " + path + ": the process was killed at " + kill_point_);
+  return Status::IOError(std::string(op) + " " + path + ": the process was killed at " +
+                         kill_point_);
 }
 
 Status FaultInjectionFileSystem::BeforeAppend(const std::string& path, std::string_view data,
@@ -154,7 +155,8 @@ Status FaultInjectionFileSystem::BeforeSync(const std::string& path) {
   if (delay_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(delay_us));
   std::lock_guard<std::mutex> lk(mu_);
   syncs_++;
-  if (killed_) return Status::IOError("fsync " + path + ": the process was killed at " + kill_point_);
+  if (killed_)
+    return Status::IOError("fsync " + path + ": the process was killed at " + kill_point_);
   if (sync_fail_count_ != 0) {
     if (sync_fail_count_ > 0) sync_fail_count_--;
     return ErrnoStatus("fsync", path, EIO);

@@ -216,7 +216,8 @@ class PosixFileSystem final : public FileSystem {
     return out;
   }
   Status RenameFile(const std::string& from, const std::string& to) override {
-    if (rename(from.c_str(), to.c_str()) != 0) return ErrnoStatus("rename " + from + " to", to, errno);
+    if (rename(from.c_str(), to.c_str()) != 0)
+      return ErrnoStatus("rename " + from + " to", to, errno);
     return Status::Ok();
   }
   Status DeleteFile(const std::string& path) override {

@@ -102,8 +102,7 @@ class Database {
   // Active expiry: walks up to max_buckets bucket positions from a saved cursor, deleting
   // expired keys; stops early when the time budget (monotonic us deadline) passes.
   // Returns the number of keys expired.
-  size_t ActiveExpire(int64_t now_ms, size_t max_buckets, int64_t deadline_us,
-                      const Clock* clock);
+  size_t ActiveExpire(int64_t now_ms, size_t max_buckets, int64_t deadline_us, const Clock* clock);
 
   void set_tier_hook(TierAccessHook* h) { tier_hook_ = h; }
 

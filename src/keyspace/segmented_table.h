@@ -55,11 +55,11 @@ class SegmentedTable {
 
   struct Bucket {
     uint8_t fp[kSlots];
-    uint8_t used = 0;      // occupancy bitmask
-    uint8_t overflow = 0;  // entries whose home is this bucket, stored in the stash
-    uint8_t home = 0;      // slots whose entry is in its home bucket (may move forward)
+    uint8_t used = 0;         // occupancy bitmask
+    uint8_t overflow = 0;     // entries whose home is this bucket, stored in the stash
+    uint8_t home = 0;         // slots whose entry is in its home bucket (may move forward)
     uint16_t stash_mask = 0;  // stash buckets that may hold this bucket's overflow
-    uint64_t version = 0;  // epoch of the last change
+    uint64_t version = 0;     // epoch of the last change
     alignas(Entry) unsigned char storage[kSlots][sizeof(Entry)];
 
     Entry* slot(int i) { return std::launder(reinterpret_cast<Entry*>(storage[i])); }
@@ -342,8 +342,10 @@ class SegmentedTable {
     Entry* p = new (b->storage[i]) Entry(std::move(e));
     b->fp[i] = fp;
     b->used = uint8_t(b->used | (1u << i));
-    if (at_home) b->home = uint8_t(b->home | (1u << i));
-    else b->home = uint8_t(b->home & ~(1u << i));
+    if (at_home)
+      b->home = uint8_t(b->home | (1u << i));
+    else
+      b->home = uint8_t(b->home & ~(1u << i));
     return p;
   }
 
@@ -426,8 +428,10 @@ class SegmentedTable {
         e->~Entry();
         nb.fp[j] = b.fp[i];
         nb.used = uint8_t(nb.used | (1u << j));
-        if (b.home & (1u << i)) nb.home = uint8_t(nb.home | (1u << j));
-        else nb.home = uint8_t(nb.home & ~(1u << j));
+        if (b.home & (1u << i))
+          nb.home = uint8_t(nb.home | (1u << j));
+        else
+          nb.home = uint8_t(nb.home & ~(1u << j));
         b.used = uint8_t(b.used & ~(1u << i));
         b.home = uint8_t(b.home & ~(1u << i));
         if (bi >= kBuckets) {

@@ -29,8 +29,10 @@ std::string Key(int i) { return "key:" + std::to_string(i) + std::string(i % 3 ?
 
 void Put(Table& t, const std::string& k, const std::string& v) {
   uint64_t h = Table::Hash(k);
-  if (TestEntry* e = t.FindForWrite(k, h)) e->v_ = v;
-  else t.Insert(h, TestEntry(k, v));
+  if (TestEntry* e = t.FindForWrite(k, h))
+    e->v_ = v;
+  else
+    t.Insert(h, TestEntry(k, v));
 }
 
 TEST(SegmentedTable, MillionKeysInsertFindErase) {
@@ -44,8 +46,8 @@ TEST(SegmentedTable, MillionKeysInsertFindErase) {
     ASSERT_EQ(e->v_, std::to_string(i));
   }
   double load = double(t.size()) / double(t.bucket_capacity());
-  printf("segments=%zu depth=%u load=%.3f bytes/entry=%.1f\n", t.segment_count(),
-         t.global_depth(), load, double(t.MemoryUsage()) / double(t.size()));
+  printf("segments=%zu depth=%u load=%.3f bytes/entry=%.1f\n", t.segment_count(), t.global_depth(),
+         load, double(t.MemoryUsage()) / double(t.size()));
   EXPECT_GE(load, 0.6);
   EXPECT_GT(t.global_depth(), 8u);
   for (int i = 0; i < n; i += 2) ASSERT_TRUE(t.Erase(Key(i), Table::Hash(Key(i))));
@@ -124,7 +126,8 @@ TEST(SegmentedTable, ScanWhileGrowingAndShrinkingReturnsStableKeys) {
     c = t.Scan(c, [&](TestEntry& e) { seen.insert(std::string(e.key())); });
     // Between calls: 200 k new keys over the traversal (many splits, directory doubling)
     // and the doomed keys erased.
-    for (int j = 0; j < 60 && grow < 200'000; j++, grow++) Put(t, "new:" + std::to_string(grow), "v");
+    for (int j = 0; j < 60 && grow < 200'000; j++, grow++)
+      Put(t, "new:" + std::to_string(grow), "v");
     if (step++ % 2 == 0 && doomed < 20'000) {
       std::string k = "doomed:" + std::to_string(doomed++);
       t.Erase(k, Table::Hash(k));
@@ -166,9 +169,12 @@ TEST(SegmentedTable, EpochCutSeesExactlyTheFrozenImage) {
     for (int j = 0; j < 20; j++) {
       int op = int(rng() % 3);
       int i = int(rng() % 50'000);
-      if (op == 0) Put(t, Key(i), "changed");
-      else if (op == 1) t.Erase(Key(i), Table::Hash(Key(i)));
-      else Put(t, "after:" + std::to_string(added++), "new");  // forces splits
+      if (op == 0)
+        Put(t, Key(i), "changed");
+      else if (op == 1)
+        t.Erase(Key(i), Table::Hash(Key(i)));
+      else
+        Put(t, "after:" + std::to_string(added++), "new");  // forces splits
     }
   } while (c != 0);
   EXPECT_GT(hook_calls, 0u);

@@ -1,8 +1,10 @@
 #include "metrics/http_server.h"
 
 #include <arpa/inet.h>
+#include <fmt/format.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -10,9 +12,6 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "metrics/exporter.h"
 
@@ -48,7 +47,8 @@ bool SendAll(int fd, std::string_view data, int64_t deadline) {
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && WaitFd(fd, POLLOUT, deadline)) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && WaitFd(fd, POLLOUT, deadline))
+      continue;
     return false;
   }
   return true;
@@ -57,8 +57,8 @@ bool SendAll(int fd, std::string_view data, int64_t deadline) {
 std::string Response(std::string_view status, std::string_view content_type, std::string_view body,
                      bool head, std::string_view extra_headers = {}) {
   std::string r = fmt::format(
-      "HTTP/1.1 {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n{}\r\n", status,
-      content_type, body.size(), extra_headers);
+      "HTTP/1.1 {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n{}\r\n",
+      status, content_type, body.size(), extra_headers);
   if (!head) r.append(body);
   return r;
 }
@@ -99,7 +99,8 @@ Status HttpServer::Start(const std::string& bind, int port) {
   if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 || listen(fd, 64) != 0) {
     std::string e = strerror(errno);
     close(fd);
-    return Status::IOError(fmt::format("metrics endpoint: could not listen on {}:{}: {}", addr, port, e));
+    return Status::IOError(
+        fmt::format("metrics endpoint: could not listen on {}:{}: {}", addr, port, e));
   }
   getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
   port_ = ntohs(v6 ? reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port
@@ -151,7 +152,9 @@ void HttpServer::Serve(int fd) {
   char buf[2048];
   while (req.find("\r\n\r\n") == std::string::npos && req.find("\n\n") == std::string::npos) {
     if (req.size() > kMaxRequest) {
-      SendAll(fd, Response("431 Request Header Fields Too Large", "text/plain", "request too large\n", false),
+      SendAll(fd,
+              Response("431 Request Header Fields Too Large", "text/plain", "request too large\n",
+                       false),
               deadline);
       return;
     }
@@ -180,13 +183,15 @@ void HttpServer::Serve(int fd) {
   bool head = method == "HEAD";
   std::string out;
   if (method != "GET" && !head) {
-    out = Response("405 Method Not Allowed", "text/plain", "method not allowed\n", false, "Allow: GET, HEAD\r\n");
+    out = Response("405 Method Not Allowed", "text/plain", "method not allowed\n", false,
+                   "Allow: GET, HEAD\r\n");
   } else if (path != "/metrics") {
     out = Response("404 Not Found", "text/plain", "not found: this server serves /metrics\n", head);
   } else {
     auto text = snapshot_->Get();
     static const std::string kEmpty;
-    out = Response("200 OK", "text/plain; version=0.0.4; charset=utf-8", text ? *text : kEmpty, head);
+    out =
+        Response("200 OK", "text/plain; version=0.0.4; charset=utf-8", text ? *text : kEmpty, head);
   }
   SendAll(fd, out, deadline);
   served_.fetch_add(1, std::memory_order_relaxed);

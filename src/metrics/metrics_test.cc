@@ -2,11 +2,10 @@
 // Prometheus rendering, and the HTTP endpoint serving a published snapshot.
 
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <map>
 #include <set>
@@ -98,10 +97,13 @@ TEST(Slowlog, Replies) {
   EXPECT_EQ(h.Run({"slowlog", "len"}), ":1\r\n");
   std::string t = std::to_string(h.clock().NowMs() / 1000);
   EXPECT_EQ(h.Run({"slowlog", "get", "1"}),
-            "*1\r\n*6\r\n:1\r\n:" + t + "\r\n:0\r\n*2\r\n$7\r\nslowlog\r\n$3\r\nlen\r\n$9\r\n1.2.3.4:5\r\n$0\r\n\r\n");
+            "*1\r\n*6\r\n:1\r\n:" + t +
+                "\r\n:0\r\n*2\r\n$7\r\nslowlog\r\n$3\r\nlen\r\n$9\r\n1.2.3.4:5\r\n$0\r\n\r\n");
   EXPECT_EQ(h.Run({"slowlog", "get", "0"}), "*0\r\n");
-  EXPECT_EQ(h.Run({"slowlog", "get", "-2"}), "-ERR count should be greater than or equal to -1\r\n");
-  EXPECT_EQ(h.Run({"slowlog", "len", "x"}), "-ERR wrong number of arguments for 'slowlog|len' command\r\n");
+  EXPECT_EQ(h.Run({"slowlog", "get", "-2"}),
+            "-ERR count should be greater than or equal to -1\r\n");
+  EXPECT_EQ(h.Run({"slowlog", "len", "x"}),
+            "-ERR wrong number of arguments for 'slowlog|len' command\r\n");
   EXPECT_EQ(h.Run({"slowlog", "nope"}), "-ERR unknown subcommand 'nope'. Try SLOWLOG HELP.\r\n");
 }
 
@@ -130,7 +132,8 @@ TEST(Latency, ThresholdSamplesPerSecondAndRing) {
   std::string history = h.Run({"latency", "history", "aof-fsync-always"});
   EXPECT_EQ(history.substr(0, 6), "*160\r\n");
   std::string now = std::to_string(h.clock().NowMs() / 1000);
-  EXPECT_EQ(h.Run({"latency", "latest"}), "*1\r\n*4\r\n$16\r\naof-fsync-always\r\n:" + now + "\r\n:11\r\n:30\r\n");
+  EXPECT_EQ(h.Run({"latency", "latest"}),
+            "*1\r\n*4\r\n$16\r\naof-fsync-always\r\n:" + now + "\r\n:11\r\n:30\r\n");
   EXPECT_EQ(h.Run({"latency", "reset", "AOF-FSYNC-ALWAYS", "other"}), ":1\r\n");
   EXPECT_EQ(h.Run({"latency", "latest"}), "*0\r\n");
 }
@@ -179,8 +182,10 @@ TEST(Exporter, RendersFamiliesAndValuesMove) {
   EXPECT_EQ(p.samples["ferrite_db_keys{db=\"db0\"}"], 2);
   EXPECT_EQ(p.samples["ferrite_db_keys_expiring{db=\"db0\"}"], 1);
   EXPECT_EQ(p.samples["ferrite_db_keys{db=\"db15\"}"], 0);
-  EXPECT_EQ(p.samples["ferrite_keyspace_hits_total"] - mid.samples["ferrite_keyspace_hits_total"], 1);
-  EXPECT_EQ(p.samples["ferrite_keyspace_misses_total"] - mid.samples["ferrite_keyspace_misses_total"], 1);
+  EXPECT_EQ(p.samples["ferrite_keyspace_hits_total"] - mid.samples["ferrite_keyspace_hits_total"],
+            1);
+  EXPECT_EQ(
+      p.samples["ferrite_keyspace_misses_total"] - mid.samples["ferrite_keyspace_misses_total"], 1);
   EXPECT_EQ(p.samples["ferrite_errors_total{err=\"ERR\"}"], 1);
   EXPECT_EQ(p.samples["ferrite_up"], 1);
   EXPECT_EQ(p.samples["ferrite_aof_enabled"], 0);
@@ -188,15 +193,31 @@ TEST(Exporter, RendersFamiliesAndValuesMove) {
   EXPECT_EQ(p.samples["ferrite_rdb_changes_since_last_save"], 2);
   EXPECT_EQ(p.samples["ferrite_aof_last_write_status"], 1);
   // Every family the brief names is there, and counters end in _total.
-  for (const char* name :
-       {"ferrite_up", "ferrite_uptime_in_seconds", "ferrite_connected_clients", "ferrite_blocked_clients",
-        "ferrite_memory_used_bytes", "ferrite_db_keys", "ferrite_db_keys_expiring", "ferrite_expired_keys_total",
-        "ferrite_evicted_keys_total", "ferrite_keyspace_hits_total", "ferrite_keyspace_misses_total",
-        "ferrite_commands_total", "ferrite_commands_duration_seconds_total", "ferrite_commands_processed_total",
-        "ferrite_net_input_bytes_total", "ferrite_net_output_bytes_total", "ferrite_rdb_last_save_time",
-        "ferrite_rdb_last_bgsave_duration_seconds", "ferrite_rdb_changes_since_last_save",
-        "ferrite_rdb_bgsave_in_progress", "ferrite_aof_enabled", "ferrite_aof_current_size_bytes",
-        "ferrite_aof_rewrite_in_progress", "ferrite_aof_last_write_status", "ferrite_loading"}) {
+  for (const char* name : {"ferrite_up",
+                           "ferrite_uptime_in_seconds",
+                           "ferrite_connected_clients",
+                           "ferrite_blocked_clients",
+                           "ferrite_memory_used_bytes",
+                           "ferrite_db_keys",
+                           "ferrite_db_keys_expiring",
+                           "ferrite_expired_keys_total",
+                           "ferrite_evicted_keys_total",
+                           "ferrite_keyspace_hits_total",
+                           "ferrite_keyspace_misses_total",
+                           "ferrite_commands_total",
+                           "ferrite_commands_duration_seconds_total",
+                           "ferrite_commands_processed_total",
+                           "ferrite_net_input_bytes_total",
+                           "ferrite_net_output_bytes_total",
+                           "ferrite_rdb_last_save_time",
+                           "ferrite_rdb_last_bgsave_duration_seconds",
+                           "ferrite_rdb_changes_since_last_save",
+                           "ferrite_rdb_bgsave_in_progress",
+                           "ferrite_aof_enabled",
+                           "ferrite_aof_current_size_bytes",
+                           "ferrite_aof_rewrite_in_progress",
+                           "ferrite_aof_last_write_status",
+                           "ferrite_loading"}) {
     EXPECT_TRUE(p.types.count(name)) << name;
   }
   for (auto& [name, type] : p.types) {
@@ -205,7 +226,8 @@ TEST(Exporter, RendersFamiliesAndValuesMove) {
 }
 
 TEST(Exporter, ParseInfo) {
-  auto m = metrics::ParseInfo("# Persistence\r\nloading:0\r\nrdb_last_bgsave_status:ok\r\n\r\n# Stats\r\nx:a:b\r\n");
+  auto m = metrics::ParseInfo(
+      "# Persistence\r\nloading:0\r\nrdb_last_bgsave_status:ok\r\n\r\n# Stats\r\nx:a:b\r\n");
   EXPECT_EQ(m.size(), 3u);
   EXPECT_EQ(m["loading"], "0");
   EXPECT_EQ(m["x"], "a:b");
@@ -247,8 +269,10 @@ TEST(HttpServer, ServesTheSnapshotAt404ElsewhereAnd405ForPost) {
   r = HttpRequest(http.port(), "HEAD /metrics HTTP/1.1\r\n\r\n");
   EXPECT_TRUE(r.starts_with("HTTP/1.1 200 OK\r\n")) << r;
   EXPECT_TRUE(r.ends_with("Content-Length: 17\r\nConnection: close\r\n\r\n")) << r;
-  EXPECT_TRUE(HttpRequest(http.port(), "GET / HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 404 Not Found\r\n"));
-  EXPECT_TRUE(HttpRequest(http.port(), "GET /metricsx HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 404 "));
+  EXPECT_TRUE(
+      HttpRequest(http.port(), "GET / HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 404 Not Found\r\n"));
+  EXPECT_TRUE(
+      HttpRequest(http.port(), "GET /metricsx HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 404 "));
   EXPECT_TRUE(HttpRequest(http.port(), "POST /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n")
                   .starts_with("HTTP/1.1 405 Method Not Allowed\r\n"));
   EXPECT_TRUE(HttpRequest(http.port(), "nonsense\r\n\r\n").starts_with("HTTP/1.1 400 "));

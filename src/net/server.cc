@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <spdlog/spdlog.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
@@ -12,8 +13,6 @@
 #include <unistd.h>
 
 #include <cstring>
-
-#include <spdlog/spdlog.h>
 
 #include "commands/errors.h"
 
@@ -64,7 +63,9 @@ struct NetServer::Conn {
   uint64_t out_base = 0;
   uint64_t released = 0;
   size_t pending() const { return out.size() - out_pos; }
-  size_t sendable_end() const { return size_t(std::min<uint64_t>(released - out_base, out.size())); }
+  size_t sendable_end() const {
+    return size_t(std::min<uint64_t>(released - out_base, out.size()));
+  }
   uint64_t out_end() const { return out_base + out.size(); }
 };
 
@@ -364,8 +365,10 @@ void NetServer::CheckOutputLimits(Conn* c) {
   bool close_now = hard > 0 && pending > size_t(hard);
   if (!close_now && soft > 0 && pending > size_t(soft)) {
     int64_t now = engine_->clock()->NowMs();
-    if (c->soft_since_ms == 0) c->soft_since_ms = now;
-    else if (now - c->soft_since_ms > soft_secs * 1000) close_now = true;
+    if (c->soft_since_ms == 0)
+      c->soft_since_ms = now;
+    else if (now - c->soft_since_ms > soft_secs * 1000)
+      close_now = true;
   } else if (pending <= size_t(soft)) {
     c->soft_since_ms = 0;
   }
@@ -393,8 +396,10 @@ bool NetServer::WriteConn(Conn* c) {
   engine_->stats().writes_processed++;
   if (c->pending() == 0) {
     c->out_base += c->out.size();
-    if (c->out.capacity() > 1024 * 1024) std::string().swap(c->out);
-    else c->out.clear();
+    if (c->out.capacity() > 1024 * 1024)
+      std::string().swap(c->out);
+    else
+      c->out.clear();
     c->out_pos = 0;
     c->session->conn.obl = 0;
     UpdateEvents(c, false);
@@ -540,7 +545,7 @@ int NetServer::Run() {
     int64_t now = clock->MonotonicUs();
     int timeout_ms = int(std::max<int64_t>(0, (next_cron_us_ - now + 999) / 1000));
     if (held_replies_) timeout_ms = std::min(timeout_ms, 10);  // retry the held flush soon
-    if (int64_t deadline = engine_->NextBlockDeadline()) {  // a blocked client's timeout
+    if (int64_t deadline = engine_->NextBlockDeadline()) {     // a blocked client's timeout
       int64_t left = deadline - clock->NowMs();
       timeout_ms = std::min<int>(timeout_ms, int(std::clamp<int64_t>(left, 0, 1000)));
     }
@@ -552,7 +557,8 @@ int NetServer::Run() {
     // that cost lands on the client's CPU; a loop that is still polling is only handed the
     // data. Under load the clients spend ~10 % less CPU per request (docs/benchmarks.md).
     // An idle loop sleeps as before once busy_poll_us has passed without an event.
-    if (timeout_ms > 0 && now - last_active_us_ < engine_->config().server.busy_poll_us) timeout_ms = 0;
+    if (timeout_ms > 0 && now - last_active_us_ < engine_->config().server.busy_poll_us)
+      timeout_ms = 0;
     int n = epoll_wait(epfd_, events, kMaxEvents, timeout_ms);
     if (n > 0) last_active_us_ = clock->MonotonicUs();
     Dispatch(events, n);

@@ -13,8 +13,8 @@ ckpt::Record MakeRecord(int db, const Entry& e, std::string* scratch, std::set<u
   if (refs && e.value.tiered()) {
     *scratch = tier::TierManager::EncodeRef(e.value);
     refs->insert(e.value.tier_segment());
-    return ckpt::Record{uint32_t(db), uint8_t(uint8_t(e.value.type()) | ckpt::kTierRefFlag), e.expire_ms, e.key(),
-                        *scratch};
+    return ckpt::Record{uint32_t(db), uint8_t(uint8_t(e.value.type()) | ckpt::kTierRefFlag),
+                        e.expire_ms, e.key(), *scratch};
   }
   if (e.value.is_string()) {
     bytes = e.value.GetString(scratch);
@@ -25,8 +25,10 @@ ckpt::Record MakeRecord(int db, const Entry& e, std::string* scratch, std::set<u
   return ckpt::Record{uint32_t(db), uint8_t(e.value.type()), e.expire_ms, e.key(), bytes};
 }
 
-Status WriteRecord(ckpt::Writer* w, int db, const Entry& e, std::string* scratch, std::set<uint32_t>* refs) {
-  if ((refs && e.value.tiered()) || (e.value.is_string() && e.value.StringLength() <= ckpt::kLargeValue)) {
+Status WriteRecord(ckpt::Writer* w, int db, const Entry& e, std::string* scratch,
+                   std::set<uint32_t>* refs) {
+  if ((refs && e.value.tiered()) ||
+      (e.value.is_string() && e.value.StringLength() <= ckpt::kLargeValue)) {
     return w->Add(MakeRecord(db, e, scratch, refs));
   }
   ckpt::Record r{uint32_t(db), uint8_t(e.value.type()), e.expire_ms, e.key(), {}};
@@ -61,14 +63,16 @@ Status WriteRecord(ckpt::Writer* w, int db, const Entry& e, std::string* scratch
 Status ApplyRecord(Engine* engine, const std::string& path, const ckpt::Record& r,
                    const CollectionLimits& limits, int64_t now_ms, uint64_t* expired) {
   if (r.db >= uint32_t(engine->db_count())) {
-    return Status::Corruption(fmt::format("{}: database {} does not exist here (server.databases = {})",
-                                          path, r.db, engine->db_count()));
+    return Status::Corruption(
+        fmt::format("{}: database {} does not exist here (server.databases = {})", path, r.db,
+                    engine->db_count()));
   }
   bool ref = r.type & ckpt::kTierRefFlag;
   uint8_t type = uint8_t(r.type & ~ckpt::kTierRefFlag);
   if (type < uint8_t(ValueType::kString) || type > uint8_t(ValueType::kHash)) {
-    return Status::NotSupported(fmt::format("{}: value type {} of key '{}' is not supported by this build",
-                                            path, r.type, std::string(r.key.substr(0, 64))));
+    return Status::NotSupported(
+        fmt::format("{}: value type {} of key '{}' is not supported by this build", path, r.type,
+                    std::string(r.key.substr(0, 64))));
   }
   if (r.expire_ms && r.expire_ms <= now_ms) {
     (*expired)++;
@@ -77,19 +81,21 @@ Status ApplyRecord(Engine* engine, const std::string& path, const ckpt::Record& 
   Value v;
   if (ref) {
     if (!engine->tier()) {
-      return Status::NotSupported(fmt::format("{}: key '{}' is in a tier segment but tiered storage is not set up",
-                                              path, std::string(r.key.substr(0, 64))));
+      return Status::NotSupported(
+          fmt::format("{}: key '{}' is in a tier segment but tiered storage is not set up", path,
+                      std::string(r.key.substr(0, 64))));
     }
     auto adopted = engine->tier()->AdoptRef(type, r.value, r.key.substr(0, 64));
-    if (!adopted.ok()) return Status::Corruption(fmt::format("{}: {}", path, adopted.status().message()));
+    if (!adopted.ok())
+      return Status::Corruption(fmt::format("{}: {}", path, adopted.status().message()));
     v = std::move(adopted.value());
   } else if (r.type == uint8_t(ValueType::kString)) {
     v = Value::String(r.value);
   } else {
     auto decoded = DecodeCollection(ValueType(r.type), r.value, limits);
     if (!decoded.ok()) {
-      return Status::Corruption(fmt::format("{}: key '{}': {}", path, std::string(r.key.substr(0, 64)),
-                                            decoded.status().message()));
+      return Status::Corruption(fmt::format(
+          "{}: key '{}': {}", path, std::string(r.key.substr(0, 64)), decoded.status().message()));
     }
     v = std::move(decoded.value());
   }

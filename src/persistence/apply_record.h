@@ -13,7 +13,8 @@ namespace ferrite {
 // The record for one entry; scratch holds the encoded collection (valid while it lives).
 // With refs, a value in a tier segment is written as a reference to it (and its segment
 // added to refs); without, its bytes are read and written in full.
-ckpt::Record MakeRecord(int db, const Entry& e, std::string* scratch, std::set<uint32_t>* refs = nullptr);
+ckpt::Record MakeRecord(int db, const Entry& e, std::string* scratch,
+                        std::set<uint32_t>* refs = nullptr);
 
 // Writes one entry into a checkpoint: as MakeRecord's record, except that a value longer
 // than ckpt::kLargeValue is streamed in value chunks (Writer::BeginValue...EndValue), so

@@ -85,25 +85,25 @@ TEST_P(KillPointTest, AcknowledgedWritesSurvive) {
   ASSERT_TRUE(st.ok()) << st.message();
   std::string got = h2.Run({"get", "counter"});
   int64_t n = got == "$-1\r\n" ? 0 : std::stoll(got.substr(got.find("\r\n") + 2));
-  EXPECT_GE(n, acked) << p.name;          // nothing acknowledged is lost
-  EXPECT_LE(n, acked + 1) << p.name;      // at most the write in flight, and nothing twice
+  EXPECT_GE(n, acked) << p.name;               // nothing acknowledged is lost
+  EXPECT_LE(n, acked + 1) << p.name;           // at most the write in flight, and nothing twice
   EXPECT_EQ(h2.Run({"dbsize"}), ":3002\r\n");  // the bulk keys, the list, the counter
   EXPECT_EQ(h2.Run({"lrange", "list", "0", "-1"}), "*2\r\n$1\r\na\r\n$1\r\nb\r\n");
   h2.engine().set_propagation_sink(nullptr);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Points, KillPointTest,
-    ::testing::Values(Point{"aof.write", "write"}, Point{"aof.fsync", "write"},
-                      Point{"rewrite.before_rename", "rewrite"},
-                      Point{"rewrite.after_rename", "rewrite"},
-                      Point{"checkpoint.before_rename", "save"},
-                      Point{"checkpoint.after_rename", "save"}),
-    [](const ::testing::TestParamInfo<Point>& i) {
-      std::string n = i.param.name;
-      for (char& c : n) if (c == '.') c = '_';
-      return n;
-    });
+INSTANTIATE_TEST_SUITE_P(Points, KillPointTest,
+                         ::testing::Values(Point{"aof.write", "write"}, Point{"aof.fsync", "write"},
+                                           Point{"rewrite.before_rename", "rewrite"},
+                                           Point{"rewrite.after_rename", "rewrite"},
+                                           Point{"checkpoint.before_rename", "save"},
+                                           Point{"checkpoint.after_rename", "save"}),
+                         [](const ::testing::TestParamInfo<Point>& i) {
+                           std::string n = i.param.name;
+                           for (char& c : n)
+                             if (c == '.') c = '_';
+                           return n;
+                         });
 
 }  // namespace
 }  // namespace ferrite
@@ -126,7 +126,8 @@ TEST(DiskFaults, NoSpaceDuringCheckpointAndRewriteThenRecovery) {
     PersistenceManager pm(&h.engine(), &fs, &h.clock());
     ASSERT_TRUE(pm.Start().ok());
     h.engine().set_persistence(&pm);
-    for (int i = 0; i < 20000; i++) h.Run({"set", "key:" + std::to_string(i), std::string(20, 'v')});
+    for (int i = 0; i < 20000; i++)
+      h.Run({"set", "key:" + std::to_string(i), std::string(20, 'v')});
     ASSERT_TRUE(pm.BeforeSleep());
     // Background work ends on other threads too (the checkpoint's fsync and rename): wait by
     // the clock, not by a number of loop iterations.
@@ -170,7 +171,8 @@ TEST(DiskFaults, NoSpaceDuringCheckpointAndRewriteThenRecovery) {
     fs.SetSpaceLimit(64 * 1024);
     ASSERT_TRUE(pm.RewriteAof().ok());
     run_until_idle();
-    EXPECT_NE(h.Run({"info", "persistence"}).find("aof_last_bgrewrite_status:err"), std::string::npos);
+    EXPECT_NE(h.Run({"info", "persistence"}).find("aof_last_bgrewrite_status:err"),
+              std::string::npos);
     EXPECT_FALSE(has_tmp());
     // 4. Space returns: writes go through again (the held write error clears) and the next
     // rewrite succeeds.
@@ -181,7 +183,8 @@ TEST(DiskFaults, NoSpaceDuringCheckpointAndRewriteThenRecovery) {
     ASSERT_TRUE(pm.BeforeSleep());
     ASSERT_TRUE(pm.RewriteAof().ok());
     run_until_idle();
-    EXPECT_NE(h.Run({"info", "persistence"}).find("aof_last_bgrewrite_status:ok"), std::string::npos);
+    EXPECT_NE(h.Run({"info", "persistence"}).find("aof_last_bgrewrite_status:ok"),
+              std::string::npos);
     want = h.Run({"debug", "digest"});
     h.engine().set_persistence(nullptr);
     pm.Shutdown();

@@ -60,8 +60,8 @@ bool BackgroundLoader::PushKey(uint32_t db, std::string_view key, Value value, i
   return Push(std::move(it));
 }
 
-bool BackgroundLoader::PushTierRef(uint32_t db, std::string_view key, uint8_t type, std::string_view ref,
-                                   int64_t expire_ms) {
+bool BackgroundLoader::PushTierRef(uint32_t db, std::string_view key, uint8_t type,
+                                   std::string_view ref, int64_t expire_ms) {
   Item it;
   it.db = db;
   it.key.assign(key);
@@ -111,9 +111,11 @@ bool BackgroundLoader::Step(int64_t budget_us) {
       } else {
         Database& db = engine_->db(int(it.db));
         if (!it.tier_ref.empty()) {  // the value stays in its tier segment
-          auto v = engine_->tier() ? engine_->tier()->AdoptRef(it.tier_type, it.tier_ref, it.key)
-                                   : Result<Value>(Status::NotSupported(
-                                         "key '" + it.key + "' is in a tier segment but tiered storage is not set up"));
+          auto v = engine_->tier()
+                       ? engine_->tier()->AdoptRef(it.tier_type, it.tier_ref, it.key)
+                       : Result<Value>(Status::NotSupported(
+                             "key '" + it.key +
+                             "' is in a tier segment but tiered storage is not set up"));
           if (!v.ok()) {
             {
               std::lock_guard<std::mutex> lk(mu_);

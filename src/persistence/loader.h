@@ -41,7 +41,8 @@ class BackgroundLoader {
 
   // Producer side (loader thread). False: the load was cancelled, stop producing.
   bool PushKey(uint32_t db, std::string_view key, Value value, int64_t expire_ms);
-  bool PushTierRef(uint32_t db, std::string_view key, uint8_t type, std::string_view ref, int64_t expire_ms);
+  bool PushTierRef(uint32_t db, std::string_view key, uint8_t type, std::string_view ref,
+                   int64_t expire_ms);
   bool PushCommand(ArgList args);
 
   // Consumer side (loop thread): applies batches for about budget_us. Returns true once

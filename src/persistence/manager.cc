@@ -1,28 +1,24 @@
 #include "persistence/manager.h"
 
-#include "tier/tier_manager.h"
-
-#include "persistence/apply_record.h"
-#include "persistence/loader.h"
-#include "types/serialize.h"
-
-#include "commands/errors.h"
-
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <chrono>
 
+#include "commands/errors.h"
+#include "persistence/apply_record.h"
+#include "persistence/loader.h"
+#include "tier/tier_manager.h"
+#include "types/serialize.h"
+
 namespace ferrite {
 
 PersistenceManager::PersistenceManager(Engine* engine, FileSystem* fs, Clock* clock)
     : engine_(engine), fs_(fs), clock_(clock), last_save_s_(clock->NowMs() / 1000) {
   engine_->set_persistence(this);
-  engine_->registry().SetApplyHook(
-      [this](const std::vector<std::string>& changed, const Config& old) {
-        return ApplyConfig(changed, old);
-      });
+  engine_->registry().SetApplyHook([this](const std::vector<std::string>& changed,
+                                          const Config& old) { return ApplyConfig(changed, old); });
 }
 
 PersistenceManager::~PersistenceManager() {
@@ -107,15 +103,18 @@ Status PersistenceManager::StartLoading() {
       } else {
         // The AOF lost its tail (e.g. everysec and a power cut) but the checkpoint holds
         // it: keep the checkpoint's data and start a fresh AOF base from it.
-        spdlog::warn("The append only file {} ({} bytes) ends before the checkpoint's position {}: "
-                     "using the checkpoint and rewriting the AOF from it", aof_path, aof_size,
-                     h.aof_offset);
+        spdlog::warn(
+            "The append only file {} ({} bytes) ends before the checkpoint's position {}: "
+            "using the checkpoint and rewriting the AOF from it",
+            aof_path, aof_size, h.aof_offset);
         use_aof = false;
         load_write_base_ = true;
       }
     } else {
-      spdlog::info("The checkpoint {} does not continue the append only file {} (it was taken "
-                   "before the AOF's last rewrite): replaying the AOF alone", checkpoint_path(), aof_path);
+      spdlog::info(
+          "The checkpoint {} does not continue the append only file {} (it was taken "
+          "before the AOF's last rewrite): replaying the AOF alone",
+          checkpoint_path(), aof_path);
     }
   }
   if (!use_ckpt && !use_aof) return c.persistence.aof_enabled ? EnableAof(false) : Status::Ok();
@@ -161,17 +160,19 @@ Status PersistenceManager::LoadFiles(bool use_ckpt, bool use_aof, uint64_t aof_s
     // expensive part); the loop only inserts it.
     auto push_record = [&](const std::string& path, const ckpt::Record& r) -> Status {
       if (r.db >= uint32_t(dbs)) {
-        return Status::Corruption(fmt::format("{}: database {} does not exist here (server.databases = {})",
-                                              path, r.db, dbs));
+        return Status::Corruption(fmt::format(
+            "{}: database {} does not exist here (server.databases = {})", path, r.db, dbs));
       }
       uint8_t type = uint8_t(r.type & ~ckpt::kTierRefFlag);
       if (type < uint8_t(ValueType::kString) || type > uint8_t(ValueType::kHash)) {
-        return Status::NotSupported(fmt::format("{}: value type {} of key '{}' is not supported by this build",
-                                                path, r.type, std::string(r.key.substr(0, 64))));
+        return Status::NotSupported(
+            fmt::format("{}: value type {} of key '{}' is not supported by this build", path,
+                        r.type, std::string(r.key.substr(0, 64))));
       }
       if (r.expire_ms && r.expire_ms <= now) return Status::Ok();  // expired meanwhile
       if (r.type & ckpt::kTierRefFlag) {  // a value in a tier segment: adopted on the loop
-        if (!out.PushTierRef(r.db, r.key, type, r.value, r.expire_ms)) return Status::Busy("cancelled");
+        if (!out.PushTierRef(r.db, r.key, type, r.value, r.expire_ms))
+          return Status::Busy("cancelled");
         return Status::Ok();
       }
       Value v;
@@ -180,8 +181,8 @@ Status PersistenceManager::LoadFiles(bool use_ckpt, bool use_aof, uint64_t aof_s
       } else {
         auto d = DecodeCollection(ValueType(r.type), r.value, limits);
         if (!d.ok()) {
-          return Status::Corruption(fmt::format("{}: key '{}': {}", path, std::string(r.key.substr(0, 64)),
-                                                d.status().message()));
+          return Status::Corruption(fmt::format(
+              "{}: key '{}': {}", path, std::string(r.key.substr(0, 64)), d.status().message()));
         }
         v = std::move(d.value());
       }
@@ -191,14 +192,15 @@ Status PersistenceManager::LoadFiles(bool use_ckpt, bool use_aof, uint64_t aof_s
     if (use_ckpt) {
       spdlog::info("Loading checkpoint {}", ckpt_file);
       ckpt::ReadStats stats;
-      Status st = ckpt::Read(fs_, ckpt_file, verify, [&](const ckpt::Record& r) {
-        return push_record(ckpt_file, r);
-      }, &stats);
+      Status st = ckpt::Read(
+          fs_, ckpt_file, verify, [&](const ckpt::Record& r) { return push_record(ckpt_file, r); },
+          &stats);
       if (!st.ok()) {
-        return Status::Corruption("Cannot load the checkpoint: " + st.message() +
-                                  ". Start-up refused rather than serve part of the data; check the "
-                                  "file with `ferrite-check-rdb " + ckpt_file +
-                                  "` or move it away to start empty.");
+        return Status::Corruption(
+            "Cannot load the checkpoint: " + st.message() +
+            ". Start-up refused rather than serve part of the data; check the "
+            "file with `ferrite-check-rdb " +
+            ckpt_file + "` or move it away to start empty.");
       }
       base = stats.bytes;
       out.bytes_done.store(base, std::memory_order_relaxed);
@@ -206,7 +208,8 @@ Status PersistenceManager::LoadFiles(bool use_ckpt, bool use_aof, uint64_t aof_s
       spdlog::info("Checkpoint read: {} keys", stats.keys);
     }
     if (use_aof) {
-      Aof reader(engine_, fs_, c.server.dir, c.persistence.aof_file, FsyncPolicy::kNo, false, clock_);
+      Aof reader(engine_, fs_, c.server.dir, c.persistence.aof_file, FsyncPolicy::kNo, false,
+                 clock_);
       Aof::ReplaySink sink;
       sink.record = [&](const ckpt::Record& r) { return push_record(aof_path, r); };
       sink.command = [&](ArgList args) -> Status {
@@ -235,10 +238,13 @@ Status PersistenceManager::LoadStep(int64_t budget_us) {
       return Status::Busy(fmt::format(
           "Recovery took longer than recovery.max_recovery_time ({} ms): start-up aborted, "
           "nothing was changed on disk. Raise max_recovery_time (0 = unlimited) or set "
-          "max_recovery_time_action = \"continue\" to let it finish.", c.recovery.max_recovery_time));
+          "max_recovery_time_action = \"continue\" to let it finish.",
+          c.recovery.max_recovery_time));
     }
-    spdlog::warn("Recovery is taking longer than recovery.max_recovery_time ({} ms); going on "
-                 "(max_recovery_time_action = \"continue\")", c.recovery.max_recovery_time);
+    spdlog::warn(
+        "Recovery is taking longer than recovery.max_recovery_time ({} ms); going on "
+        "(max_recovery_time_action = \"continue\")",
+        c.recovery.max_recovery_time);
   }
   if (now_progress_log_us_ == 0) now_progress_log_us_ = clock_->MonotonicUs();
   if (clock_->MonotonicUs() - now_progress_log_us_ > 2'000'000) {
@@ -248,7 +254,8 @@ Status PersistenceManager::LoadStep(int64_t budget_us) {
   }
   if (c.recovery.max_recovery_time > 0 && !recovery_time_warned_) {
     // Never overshoot the limit by a whole slice: it is checked between slices.
-    int64_t left_us = c.recovery.max_recovery_time * 1000 - (clock_->MonotonicUs() - load_start_us_);
+    int64_t left_us =
+        c.recovery.max_recovery_time * 1000 - (clock_->MonotonicUs() - load_start_us_);
     budget_us = std::clamp<int64_t>(left_us, 100, budget_us);
   }
   if (!loader_->Step(budget_us)) return Status::Ok();
@@ -310,8 +317,9 @@ std::string PersistenceManager::checkpoint_path() const {
 Status PersistenceManager::StartCheckpoint() {
   if (saving()) return Status::Busy("Background save already in progress");
   if (aof_ && aof_->rewriting()) {
-    return Status::Busy("Another background operation is in progress (an AOF rewrite): can't BGSAVE "
-                        "right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.");
+    return Status::Busy(
+        "Another background operation is in progress (an AOF rewrite): can't BGSAVE "
+        "right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.");
   }
   const Config& c = engine_->config();
   auto f = fs_->NewWritableFile(checkpoint_path() + ".tmp", /*append=*/false);
@@ -341,12 +349,14 @@ Status PersistenceManager::StartCheckpoint() {
     engine_->tier()->BeginImage();
     ckpt_image_open_ = true;
   }
-  ckpt_snapshot_ = std::make_unique<Snapshot>(engine_, clock_, [this, freeze_ms](int db, const Entry& e) {
-    if (!ckpt_error_.ok()) return;
-    if (e.expire_ms && e.expire_ms <= freeze_ms) return;
-    std::string scratch;
-    ckpt_error_ = WriteRecord(ckpt_writer_.get(), db, e, &scratch, engine_->tier() ? &ckpt_refs_ : nullptr);
-  });
+  ckpt_snapshot_ =
+      std::make_unique<Snapshot>(engine_, clock_, [this, freeze_ms](int db, const Entry& e) {
+        if (!ckpt_error_.ok()) return;
+        if (e.expire_ms && e.expire_ms <= freeze_ms) return;
+        std::string scratch;
+        ckpt_error_ = WriteRecord(ckpt_writer_.get(), db, e, &scratch,
+                                  engine_->tier() ? &ckpt_refs_ : nullptr);
+      });
   ckpt_snapshot_->Start(++epoch_);
   return Status::Ok();
 }
@@ -452,8 +462,9 @@ Status PersistenceManager::BgSave(bool schedule, std::string* reply) {
   }
   if (aof_ && aof_->rewriting()) {
     if (!schedule) {
-      return Status::Busy("Another background operation is in progress: can't BGSAVE right now. Use "
-                          "BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.");
+      return Status::Busy(
+          "Another background operation is in progress: can't BGSAVE right now. Use "
+          "BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.");
     }
     bgsave_scheduled_ = true;
     *reply = "Background saving scheduled";
@@ -508,13 +519,15 @@ void PersistenceManager::MaybeAutoRewrite() {
   Status s = aof_->StartRewrite(++epoch_);
   if (!s.ok()) {
     rewrite_failures_++;
-    next_auto_rewrite_ms_ = now + std::min<int64_t>(60'000, int64_t(1000) << std::min(rewrite_failures_, 6));
+    next_auto_rewrite_ms_ =
+        now + std::min<int64_t>(60'000, int64_t(1000) << std::min(rewrite_failures_, 6));
     spdlog::warn("Automatic AOF rewrite could not start: {} (next try in {} ms)", s.message(),
                  next_auto_rewrite_ms_ - now);
     return;
   }
   // If this one fails later, the next automatic attempt waits too.
-  next_auto_rewrite_ms_ = now + std::min<int64_t>(60'000, int64_t(1000) << std::min(rewrite_failures_++, 6));
+  next_auto_rewrite_ms_ =
+      now + std::min<int64_t>(60'000, int64_t(1000) << std::min(rewrite_failures_++, 6));
 }
 
 void PersistenceManager::Shutdown() {
@@ -543,11 +556,11 @@ void PersistenceManager::Shutdown() {
   DisableAof();
 }
 
-Status PersistenceManager::ApplyConfig(const std::vector<std::string>& changed,
-                                       const Config& old) {
+Status PersistenceManager::ApplyConfig(const std::vector<std::string>& changed, const Config& old) {
   const Config& c = engine_->config();
   for (const std::string& name : changed) {
-    if (name == "persistence.aof_enabled" && c.persistence.aof_enabled != old.persistence.aof_enabled) {
+    if (name == "persistence.aof_enabled" &&
+        c.persistence.aof_enabled != old.persistence.aof_enabled) {
       if (c.persistence.aof_enabled) {
         if (Status st = EnableAof(/*write_base=*/true); !st.ok()) return st;
       } else {
@@ -618,8 +631,10 @@ std::string PersistenceManager::InfoSection(Engine& e) {
   line("aof_rewrite_in_progress", aof_ && aof_->rewriting() ? 1 : 0);
   line("aof_rewrite_scheduled", rewrite_scheduled_ ? 1 : 0);
   const AofStats* st = aof_ ? &aof_->stats() : nullptr;
-  line("aof_last_rewrite_time_sec", st && st->last_rewrite_ms >= 0 ? st->last_rewrite_ms / 1000 : -1);
-  line("aof_current_rewrite_time_sec", aof_ && aof_->rewriting() ? aof_->rewrite_elapsed_ms() / 1000 : -1);
+  line("aof_last_rewrite_time_sec",
+       st && st->last_rewrite_ms >= 0 ? st->last_rewrite_ms / 1000 : -1);
+  line("aof_current_rewrite_time_sec",
+       aof_ && aof_->rewriting() ? aof_->rewrite_elapsed_ms() / 1000 : -1);
   line("aof_last_bgrewrite_status", !st || st->last_rewrite_ok ? "ok" : "err");
   line("aof_rewrites", st ? st->rewrites : 0);
   line("aof_last_write_status", !st || st->last_write_error.empty() ? "ok" : "err");

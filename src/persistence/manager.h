@@ -13,8 +13,8 @@
 #include "commands/engine.h"
 #include "io/file_system.h"
 #include "persistence/aof/aof.h"
-#include "persistence/loader.h"
 #include "persistence/checkpoint/checkpoint_format.h"
+#include "persistence/loader.h"
 #include "persistence/snapshot.h"
 
 namespace ferrite {
@@ -47,7 +47,8 @@ class PersistenceManager : public PersistenceControl {
   Status RewriteAof() override;
   std::string WriteRefusal() override;
   std::string InfoSection(Engine& e) override;
-  bool AofHistograms(DurationHistogram::Snapshot* write, DurationHistogram::Snapshot* fsync) override {
+  bool AofHistograms(DurationHistogram::Snapshot* write,
+                     DurationHistogram::Snapshot* fsync) override {
     if (!aof_) return false;
     *write = aof_->write_histogram().Get();
     *fsync = aof_->fsync_histogram().Get();

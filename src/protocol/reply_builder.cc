@@ -47,13 +47,17 @@ void ReplyBuilder::Bulk(std::string_view s) {
 }
 
 void ReplyBuilder::Null() {
-  if (resp3_) out_->append("_\r\n", 3);
-  else out_->append("$-1\r\n", 5);
+  if (resp3_)
+    out_->append("_\r\n", 3);
+  else
+    out_->append("$-1\r\n", 5);
 }
 
 void ReplyBuilder::NullArray() {
-  if (resp3_) out_->append("_\r\n", 3);
-  else out_->append("*-1\r\n", 5);
+  if (resp3_)
+    out_->append("_\r\n", 3);
+  else
+    out_->append("*-1\r\n", 5);
 }
 
 void ReplyBuilder::ArrayHeader(size_t n) { Header('*', n); }
@@ -75,8 +79,10 @@ void ReplyBuilder::Double(double v) {
 void ReplyBuilder::DoubleHuman(long double v) { Bulk(FormatLongDoubleHuman(v)); }
 
 void ReplyBuilder::Bool(bool v) {
-  if (resp3_) out_->append(v ? "#t\r\n" : "#f\r\n", 4);
-  else out_->append(v ? ":1\r\n" : ":0\r\n", 4);
+  if (resp3_)
+    out_->append(v ? "#t\r\n" : "#f\r\n", 4);
+  else
+    out_->append(v ? ":1\r\n" : ":0\r\n", 4);
 }
 
 void ReplyBuilder::Verbatim(std::string_view s, std::string_view fmt) {
@@ -87,6 +93,5 @@ void ReplyBuilder::Verbatim(std::string_view s, std::string_view fmt) {
   out_->append(s);
   out_->append("\r\n", 2);
 }
-
 
 }  // namespace ferrite

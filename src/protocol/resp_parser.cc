@@ -107,7 +107,8 @@ RespParser::Result RespParser::Parse(const char* data, size_t len) {
       case State::kArgCount: {
         size_t nl = FindCrlf(data, len, pos_);
         if (nl == std::string_view::npos) {
-          if (len - pos_ > limits_.max_inline_len) return Fail("Protocol error: too big mbulk count string");
+          if (len - pos_ > limits_.max_inline_len)
+            return Fail("Protocol error: too big mbulk count string");
           return Result::kIncomplete;
         }
         int64_t n;
@@ -128,7 +129,8 @@ RespParser::Result RespParser::Parse(const char* data, size_t len) {
       case State::kBulkLen: {
         size_t nl = FindCrlf(data, len, pos_);
         if (nl == std::string_view::npos) {
-          if (len - pos_ > limits_.max_inline_len) return Fail("Protocol error: too big bulk count string");
+          if (len - pos_ > limits_.max_inline_len)
+            return Fail("Protocol error: too big bulk count string");
           if (pos_ < len && data[pos_] != '$') {
             return Fail(std::string("Protocol error: expected '$', got '") + data[pos_] + "'");
           }
@@ -201,12 +203,24 @@ bool SplitArgs(std::string_view line, std::vector<std::string>* out) {
           i++;
           char c;
           switch (line[i]) {
-            case 'n': c = '\n'; break;
-            case 'r': c = '\r'; break;
-            case 't': c = '\t'; break;
-            case 'b': c = '\b'; break;
-            case 'a': c = '\a'; break;
-            default: c = line[i]; break;
+            case 'n':
+              c = '\n';
+              break;
+            case 'r':
+              c = '\r';
+              break;
+            case 't':
+              c = '\t';
+              break;
+            case 'b':
+              c = '\b';
+              break;
+            case 'a':
+              c = '\a';
+              break;
+            default:
+              c = line[i];
+              break;
           }
           cur.push_back(c);
         } else if (line[i] == '"') {
@@ -232,12 +246,22 @@ bool SplitArgs(std::string_view line, std::vector<std::string>* out) {
           break;
         }
         switch (line[i]) {
-          case ' ': case '\n': case '\r': case '\t': case '\0':
+          case ' ':
+          case '\n':
+          case '\r':
+          case '\t':
+          case '\0':
             done = true;
             break;
-          case '"': inq = true; break;
-          case '\'': insq = true; break;
-          default: cur.push_back(line[i]); break;
+          case '"':
+            inq = true;
+            break;
+          case '\'':
+            insq = true;
+            break;
+          default:
+            cur.push_back(line[i]);
+            break;
         }
       }
       if (i < n) i++;

@@ -49,9 +49,9 @@ class RespParser {
 
   RespLimits limits_;
   State state_ = State::kStart;
-  size_t pos_ = 0;          // parse position within the current command
-  int64_t argc_ = 0;        // expected args of the multibulk
-  int64_t bulk_len_ = 0;    // length of the bulk being read
+  size_t pos_ = 0;                                // parse position within the current command
+  int64_t argc_ = 0;                              // expected args of the multibulk
+  int64_t bulk_len_ = 0;                          // length of the bulk being read
   std::vector<std::pair<size_t, size_t>> spans_;  // (offset, len) of args parsed so far
   std::vector<std::string_view> args_;
   std::vector<std::string> inline_store_;  // unescaped inline args

@@ -131,10 +131,11 @@ TEST(PeekCommand, AgreesWithTheParserOnRandomPipelines) {
 TEST(PeekCommand, DeclinesWhatItDoesNotHandle) {
   std::string_view second;
   size_t size = 0;
-  for (std::string s : {std::string("PING\r\n"), std::string("*-1\r\n"), std::string("*1\r\n$-1\r\n"),
-                        std::string("*1\r\n$3\r\nGETxx"), std::string("*1\r\n:3\r\nGET\r\n"),
-                        std::string("*2\r\n$3\r\nGET\r\n$99999999999999999999999\r\n"),
-                        Encode(std::vector<std::string>(17, "a"))}) {
+  for (std::string s :
+       {std::string("PING\r\n"), std::string("*-1\r\n"), std::string("*1\r\n$-1\r\n"),
+        std::string("*1\r\n$3\r\nGETxx"), std::string("*1\r\n:3\r\nGET\r\n"),
+        std::string("*2\r\n$3\r\nGET\r\n$99999999999999999999999\r\n"),
+        Encode(std::vector<std::string>(17, "a"))}) {
     EXPECT_FALSE(PeekCommand(s.data(), s.size(), &second, &size)) << s;
   }
   std::string get = Encode({"GET", "key"});

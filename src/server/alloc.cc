@@ -21,7 +21,7 @@
 #define FERRITE_MALLOC malloc
 #define FERRITE_FREE free
 #define FERRITE_USABLE malloc_usable_size
-#define FERRITE_ALIGNED_ALLOC(a, n) aligned_alloc(a, ((n) + (a) - 1) / (a) * (a))
+#define FERRITE_ALIGNED_ALLOC(a, n) aligned_alloc(a, ((n) + (a)-1) / (a) * (a))
 #endif
 
 namespace {

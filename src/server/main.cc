@@ -3,9 +3,14 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <spdlog/details/file_helper.h>
+#include <spdlog/sinks/base_sink.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <cerrno>
 #include <climits>
 #include <cstdio>
@@ -17,19 +22,13 @@
 #include <optional>
 #include <string>
 
-#include <CLI/CLI.hpp>
-#include <spdlog/details/file_helper.h>
-#include <spdlog/sinks/base_sink.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
-
 #include "base/clock.h"
 #include "base/memory.h"
 #include "commands/engine.h"
 #include "commands/tier_config.h"  // #7
 #include "config/config.h"
 #include "io/file_system.h"
-#include "metrics/exporter.h"      // #8
+#include "metrics/exporter.h"     // #8
 #include "metrics/http_server.h"  // #8
 #include "net/server.h"
 #include "persistence/manager.h"
@@ -112,7 +111,8 @@ void WarnUnimplemented(const Config& c) {
     spdlog::warn("persistence is off (no AOF, no checkpoints): data lives in memory only");
   }
   if (!c.storage.enabled && (!c.storage.cold_tier_path.empty() || c.storage.archive.enabled)) {
-    spdlog::warn("[storage] tier settings are given but storage.enabled = false: values stay in RAM");
+    spdlog::warn(
+        "[storage] tier settings are given but storage.enabled = false: values stay in RAM");
   }
 }
 
@@ -138,7 +138,8 @@ int main(int argc, char** argv) {
   std::optional<int> port;
   std::optional<std::string> bind, dir;
   bool version = false;
-  app.add_option("-c,--config", config_path, "TOML configuration file (default: built-in defaults)");
+  app.add_option("-c,--config", config_path,
+                 "TOML configuration file (default: built-in defaults)");
   app.add_option("-p,--port", port, "TCP port (overrides [server] port)");
   app.add_option("-b,--bind", bind, "bind address(es), space separated (overrides [server] bind)");
   app.add_option("-d,--dir", dir, "data directory (overrides [server] dir)");
@@ -187,8 +188,10 @@ int main(int argc, char** argv) {
   }
   if (!config.server.pidfile.empty()) {
     std::ofstream pf(config.server.pidfile);
-    if (!pf) spdlog::warn("Failed to write PID file {}: {}", config.server.pidfile, strerror(errno));
-    else pf << getpid() << "\n";
+    if (!pf)
+      spdlog::warn("Failed to write PID file {}: {}", config.server.pidfile, strerror(errno));
+    else
+      pf << getpid() << "\n";
   }
 
   auto engine = std::make_unique<Engine>(config, Clock::Real());
@@ -215,10 +218,11 @@ int main(int argc, char** argv) {
   }
   engine->set_tier(&tiers);
   if (config.storage.enabled) {
-    spdlog::info("Tiered storage on: hot {} MB in RAM, warm {} MB in {}, cold in {} ({}){}",
-                 config.storage.hot_tier_size >> 20, config.storage.warm_tier_size >> 20, tiers.options().dir,
-                 tiers.options().cold_dir, config.storage.cold_tier_compression,
-                 config.storage.archive.enabled ? ", archive in s3://" + config.storage.archive.bucket : "");
+    spdlog::info(
+        "Tiered storage on: hot {} MB in RAM, warm {} MB in {}, cold in {} ({}){}",
+        config.storage.hot_tier_size >> 20, config.storage.warm_tier_size >> 20,
+        tiers.options().dir, tiers.options().cold_dir, config.storage.cold_tier_compression,
+        config.storage.archive.enabled ? ", archive in s3://" + config.storage.archive.bucket : "");
   }
 
   PersistenceManager persistence(engine.get(), FileSystem::Default(), Clock::Real());
@@ -268,7 +272,8 @@ int main(int argc, char** argv) {
       metrics_publisher.MaybePublish();
       return true;
     });
-    spdlog::info("Metrics endpoint on http://{}:{}/metrics", config.metrics.bind, metrics_http.port());
+    spdlog::info("Metrics endpoint on http://{}:{}/metrics", config.metrics.bind,
+                 metrics_http.port());
   }
   // ---- end #8
   spdlog::info("Ready to accept connections tcp on {}:{}", config.server.bind, server.port());

@@ -3,6 +3,8 @@
 // EPOLLOUT triggers when a slow reader drains its socket in the middle of an iteration —
 // and group commit gathers waiting clients into one fsync.
 
+#include "net/server.h"
+
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -19,7 +21,6 @@
 
 #include "commands/test_util.h"
 #include "io/fault_injection_fs.h"
-#include "net/server.h"
 #include "persistence/manager.h"
 
 namespace ferrite {
@@ -130,8 +131,7 @@ TEST(NetServerWithAof, HeldRepliesDoNotLeaveWhenASlowReaderDrainsItsSocket) {
   ReadUntil(fd, &got, get_reply.size() + 5, 1000);
   ASSERT_GE(got.size(), get_reply.size()) << "the GET reply did not arrive";
   EXPECT_TRUE(got.compare(0, get_reply.size(), get_reply) == 0);
-  EXPECT_EQ(got.substr(get_reply.size()), "")
-      << "the SET's reply left while its fsync was failing";
+  EXPECT_EQ(got.substr(get_reply.size()), "") << "the SET's reply left while its fsync was failing";
   // Nothing more while the disk keeps failing.
   std::string more;
   ReadUntil(fd, &more, 5, 500);

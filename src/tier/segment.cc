@@ -40,9 +40,12 @@ Codec CodecFromName(std::string_view name) {
 
 const char* CodecName(Codec c) {
   switch (c) {
-    case Codec::kLz4: return "lz4";
-    case Codec::kZstd: return "zstd";
-    default: return "none";
+    case Codec::kLz4:
+      return "lz4";
+    case Codec::kZstd:
+      return "zstd";
+    default:
+      return "none";
   }
 }
 
@@ -58,16 +61,19 @@ std::string EncodeFileHeader(uint64_t id, Codec codec, int64_t created_ms) {
 
 Status ParseFileHeader(std::string_view b, const std::string& path, uint64_t* id, Codec* codec) {
   if (b.size() < kFileHeaderSize) {
-    return Status::Corruption(fmt::format("{}: segment header truncated ({} of {} bytes) at offset 0", path,
-                                          b.size(), kFileHeaderSize));
+    return Status::Corruption(
+        fmt::format("{}: segment header truncated ({} of {} bytes) at offset 0", path, b.size(),
+                    kFileHeaderSize));
   }
   if (memcmp(b.data(), kSegMagic, 8) != 0) {
-    return Status::Corruption(fmt::format("{}: not a Ferrite tier segment (bad magic) at offset 0", path));
+    return Status::Corruption(
+        fmt::format("{}: not a Ferrite tier segment (bad magic) at offset 0", path));
   }
   uint32_t version = Get32(b.data() + 8);
   if (version == 0 || version > kSegVersion) {
-    return Status::NotSupported(fmt::format("{}: segment format version {} is newer than this build reads ({})",
-                                            path, version, kSegVersion));
+    return Status::NotSupported(
+        fmt::format("{}: segment format version {} is newer than this build reads ({})", path,
+                    version, kSegVersion));
   }
   *codec = Codec(uint8_t(b[12]));
   memcpy(id, b.data() + 16, 8);
@@ -104,7 +110,8 @@ uint32_t EncodeRecord(std::string* out, uint16_t db, uint8_t type, std::string_v
   }
   if (used == Codec::kNone) out->append(value);
   char* h = out->data() + start;
-  uint32_t key_len = uint32_t(key.size()), stored = uint32_t(out->size() - vstart), raw = uint32_t(value.size());
+  uint32_t key_len = uint32_t(key.size()), stored = uint32_t(out->size() - vstart),
+           raw = uint32_t(value.size());
   memcpy(h + 4, &key_len, 4);
   memcpy(h + 8, &stored, 4);
   memcpy(h + 12, &raw, 4);
@@ -116,11 +123,13 @@ uint32_t EncodeRecord(std::string* out, uint16_t db, uint8_t type, std::string_v
   return uint32_t(out->size() - start);
 }
 
-Result<RecordView> ParseRecord(const char* data, size_t avail, const std::string& path, uint64_t offset) {
+Result<RecordView> ParseRecord(const char* data, size_t avail, const std::string& path,
+                               uint64_t offset) {
   auto bad = [&](const std::string& what) {
     return Status::Corruption(fmt::format("{}: record at offset {}: {}", path, offset, what));
   };
-  if (avail < kRecordHeaderSize) return bad(fmt::format("truncated header ({} of {} bytes)", avail, kRecordHeaderSize));
+  if (avail < kRecordHeaderSize)
+    return bad(fmt::format("truncated header ({} of {} bytes)", avail, kRecordHeaderSize));
   RecordView r;
   uint32_t key_len = Get32(data + 4), stored = Get32(data + 8);
   r.raw_len = Get32(data + 12);
@@ -137,8 +146,8 @@ Result<RecordView> ParseRecord(const char* data, size_t avail, const std::string
   return r;
 }
 
-Result<std::string_view> RecordValue(const RecordView& r, std::string* scratch, const std::string& path,
-                                     uint64_t offset) {
+Result<std::string_view> RecordValue(const RecordView& r, std::string* scratch,
+                                     const std::string& path, uint64_t offset) {
   auto bad = [&](const char* what) {
     return Status::Corruption(fmt::format("{}: record at offset {}: {}", path, offset, what));
   };
@@ -148,7 +157,8 @@ Result<std::string_view> RecordValue(const RecordView& r, std::string* scratch, 
       return r.stored;
     case Codec::kLz4: {
       scratch->resize(r.raw_len);
-      int n = LZ4_decompress_safe(r.stored.data(), scratch->data(), int(r.stored.size()), int(r.raw_len));
+      int n = LZ4_decompress_safe(r.stored.data(), scratch->data(), int(r.stored.size()),
+                                  int(r.raw_len));
       if (n < 0 || uint32_t(n) != r.raw_len) return bad("lz4 data does not decompress");
       return std::string_view(*scratch);
     }
@@ -163,8 +173,8 @@ Result<std::string_view> RecordValue(const RecordView& r, std::string* scratch, 
 }
 
 Status ScanSegment(FileSystem* fs, const std::string& path,
-                   const std::function<void(uint64_t offset, const RecordView& r)>& fn, uint64_t* valid_end,
-                   uint64_t* file_size) {
+                   const std::function<void(uint64_t offset, const RecordView& r)>& fn,
+                   uint64_t* valid_end, uint64_t* file_size) {
   auto size = fs->GetFileSize(path);
   if (!size.ok()) return size.status();
   *file_size = size.value();
@@ -229,7 +239,8 @@ SegmentFiles::SegmentFiles(FileSystem* fs, std::string tier_dir, std::string col
     : fs_(fs), tier_dir_(std::move(tier_dir)), cold_dir_(std::move(cold_dir)) {}
 SegmentFiles::~SegmentFiles() = default;
 
-bool SegmentFiles::ParseRef(std::string_view ref, uint32_t* segment, uint32_t* offset, uint32_t* length) {
+bool SegmentFiles::ParseRef(std::string_view ref, uint32_t* segment, uint32_t* offset,
+                            uint32_t* length) {
   if (ref.size() != 12) return false;
   memcpy(segment, ref.data(), 4);
   memcpy(offset, ref.data() + 4, 4);
@@ -237,10 +248,12 @@ bool SegmentFiles::ParseRef(std::string_view ref, uint32_t* segment, uint32_t* o
   return true;
 }
 
-Result<std::string> SegmentFiles::ReadValue(std::string_view ref, std::string_view key, std::string* where) {
+Result<std::string> SegmentFiles::ReadValue(std::string_view ref, std::string_view key,
+                                            std::string* where) {
   uint32_t id, off, len;
   if (!ParseRef(ref, &id, &off, &len)) {
-    return Status::Corruption(fmt::format("key '{}': tier reference of {} bytes (expected 12)", key, ref.size()));
+    return Status::Corruption(
+        fmt::format("key '{}': tier reference of {} bytes (expected 12)", key, ref.size()));
   }
   auto it = files_.find(id);
   if (it == files_.end()) {
@@ -268,17 +281,22 @@ Result<std::string> SegmentFiles::ReadValue(std::string_view ref, std::string_vi
       o->path = marker;
     }
     if (!o->file && o->archived.empty()) {
-      return Status::Corruption(fmt::format("key '{}' is in tier segment {}, but neither {} nor {} nor {} exists", key,
-                                            id, warm, cold, marker));
+      return Status::Corruption(
+          fmt::format("key '{}' is in tier segment {}, but neither {} nor {} nor {} exists", key,
+                      id, warm, cold, marker));
     }
     it = files_.emplace(id, std::move(o)).first;
   }
   Open& o = *it->second;
   *where = o.path;
-  if (!o.file) return Status::NotFound(fmt::format("key '{}' is in archived segment {} (object {})", key, id, o.archived));
+  if (!o.file)
+    return Status::NotFound(
+        fmt::format("key '{}' is in archived segment {} (object {})", key, id, o.archived));
   if (uint64_t(off) + len > o.size) {
-    return Status::Corruption(fmt::format("key '{}': {}: record at offset {} ({} bytes) is past the end of the file "
-                                          "({} bytes)", key, o.path, off, len, o.size));
+    return Status::Corruption(
+        fmt::format("key '{}': {}: record at offset {} ({} bytes) is past the end of the file "
+                    "({} bytes)",
+                    key, o.path, off, len, o.size));
   }
   std::string raw(len, '\0');
   auto n = o.file->Read(off, len, raw.data());
@@ -286,8 +304,8 @@ Result<std::string> SegmentFiles::ReadValue(std::string_view ref, std::string_vi
   auto r = ParseRecord(raw.data(), n.value(), o.path, off);
   if (!r.ok()) return Status::Corruption(fmt::format("key '{}': {}", key, r.status().message()));
   if (r.value().key != key) {
-    return Status::Corruption(fmt::format("key '{}': {}: record at offset {} holds key '{}'", key, o.path, off,
-                                          std::string(r.value().key.substr(0, 64))));
+    return Status::Corruption(fmt::format("key '{}': {}: record at offset {} holds key '{}'", key,
+                                          o.path, off, std::string(r.value().key.substr(0, 64))));
   }
   std::string dec;
   auto v = RecordValue(r.value(), &dec, o.path, off);

@@ -58,18 +58,19 @@ uint32_t EncodeRecord(std::string* out, uint16_t db, uint8_t type, std::string_v
 
 // Parses and verifies the record at data[0, avail) (offset: where it is in the file, for
 // messages). Errors: "<path>: record at offset N: <what>".
-Result<RecordView> ParseRecord(const char* data, size_t avail, const std::string& path, uint64_t offset);
+Result<RecordView> ParseRecord(const char* data, size_t avail, const std::string& path,
+                               uint64_t offset);
 
 // The record's value bytes: a view of the record itself when stored uncompressed,
 // otherwise decompressed into scratch.
-Result<std::string_view> RecordValue(const RecordView& r, std::string* scratch, const std::string& path,
-                                     uint64_t offset);
+Result<std::string_view> RecordValue(const RecordView& r, std::string* scratch,
+                                     const std::string& path, uint64_t offset);
 
 // Reads every record of a segment file in order. Stops at the first record that does not
 // verify: *valid_end is where the good records end (== file size for an intact file).
 Status ScanSegment(FileSystem* fs, const std::string& path,
-                   const std::function<void(uint64_t offset, const RecordView& r)>& fn, uint64_t* valid_end,
-                   uint64_t* file_size);
+                   const std::function<void(uint64_t offset, const RecordView& r)>& fn,
+                   uint64_t* valid_end, uint64_t* file_size);
 
 }  // namespace ferrite::tier
 

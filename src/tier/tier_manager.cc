@@ -14,7 +14,7 @@
 namespace ferrite::tier {
 namespace {
 
-constexpr size_t kSwitchSlice = 4096;     // entries re-pointed per loop turn after a move
+constexpr size_t kSwitchSlice = 4096;  // entries re-pointed per loop turn after a move
 constexpr size_t kDemoteBatchBytes = 4 << 20;
 constexpr uint64_t kMinDeadForCompaction = 64 * 1024;
 
@@ -49,8 +49,9 @@ std::string ReadSmallFile(FileSystem* fs, const std::string& path) {
 
 // One record's value, verified and decompressed: read with pread from a local segment
 // file, or with a ranged GET from the archived object. Any thread.
-Result<std::string> ReadRecordValue(const RandomAccessFile* file, const S3Client* s3, const std::string& object_key,
-                                    const std::string& where, uint64_t off, uint32_t len) {
+Result<std::string> ReadRecordValue(const RandomAccessFile* file, const S3Client* s3,
+                                    const std::string& object_key, const std::string& where,
+                                    uint64_t off, uint32_t len) {
   std::string raw;
   if (file) {
     raw.resize(len);
@@ -162,7 +163,8 @@ Status TierManager::Open() {
         lines.push_back(text.substr(p, nl - p));
         p = nl + 1;
       }
-      if (lines.size() < 3) return Status::Corruption(fmt::format("{}: archive marker is damaged at offset 0", path));
+      if (lines.size() < 3)
+        return Status::Corruption(fmt::format("{}: archive marker is damaged at offset 0", path));
       s->state = State::kArchived;
       s->was_archived = true;
       s->object_key = lines[0];
@@ -182,8 +184,8 @@ Status TierManager::Open() {
       uint64_t hid;
       if (Status st = ParseFileHeader(head, path, &hid, &s->codec); !st.ok()) return st;
       if (hid != id) {
-        return Status::Corruption(fmt::format("{}: header names segment {} but the file is segment {} at offset 16",
-                                              path, hid, id));
+        return Status::Corruption(fmt::format(
+            "{}: header names segment {} but the file is segment {} at offset 16", path, hid, id));
       }
       memcpy(&s->created_ms, head.data() + 24, 8);
       if (kind == "warm") {
@@ -367,11 +369,12 @@ size_t TierManager::DemoteBatch(size_t want_bytes, size_t max_values, int64_t no
       continue;
     }
     seen.push_back(best);
-    if (!active_ || active_->size + pending_.size() + best->value.MemoryUsage() + 1024 > opt_.segment_size) {
+    if (!active_ ||
+        active_->size + pending_.size() + best->value.MemoryUsage() + 1024 > opt_.segment_size) {
       if (Status st = FlushActive(); !st.ok()) {
         picks.resize(flushed);  // those in the lost bytes stay in RAM
-        spdlog::warn("Tier: cannot write to {}: {}; values stay in RAM (retrying in 1 s)", active_->path,
-                     st.message());
+        spdlog::warn("Tier: cannot write to {}: {}; values stay in RAM (retrying in 1 s)",
+                     active_->path, st.message());
         stats_.demote_failures++;
         demote_retry_ms_ = now_ms + 1000;
         break;
@@ -388,8 +391,8 @@ size_t TierManager::DemoteBatch(size_t want_bytes, size_t max_values, int64_t no
     }
     std::string bytes_v = ValueBytesForRecord(best->value, &scratch);
     uint32_t off = uint32_t(active_->size + pending_.size());
-    uint32_t len = EncodeRecord(&pending_, uint16_t(best_db->index()), uint8_t(best->value.type()), best->key(),
-                                bytes_v, Codec::kNone);
+    uint32_t len = EncodeRecord(&pending_, uint16_t(best_db->index()), uint8_t(best->value.type()),
+                                best->key(), bytes_v, Codec::kNone);
     bytes += best->value.MemoryUsage();
     picks.push_back({best, active_, off, len});
   }
@@ -397,7 +400,8 @@ size_t TierManager::DemoteBatch(size_t want_bytes, size_t max_values, int64_t no
   if (Status st = FlushActive(); !st.ok()) {
     stats_.demote_failures++;
     if (now_ms >= demote_retry_ms_) {
-      spdlog::warn("Tier: cannot write to {}: {}; values stay in RAM (retrying in 1 s)", active_->path, st.message());
+      spdlog::warn("Tier: cannot write to {}: {}; values stay in RAM (retrying in 1 s)",
+                   active_->path, st.message());
     }
     demote_retry_ms_ = now_ms + 1000;
     picks.resize(flushed);
@@ -426,14 +430,16 @@ Status TierManager::CheckWarm(const Value& v, std::string_view key) {
   Seg* s = seg(v.tier_segment());
   if (!s) {
     stats_.read_errors++;
-    return Status::Corruption(fmt::format("tier segment {} of key '{}' is missing", v.tier_segment(), key));
+    return Status::Corruption(
+        fmt::format("tier segment {} of key '{}' is missing", v.tier_segment(), key));
   }
   if (!s->map) return Status::Ok();
   uint64_t off = v.tier_offset();
   if (off + v.tier_length() > s->size) {
     stats_.read_errors++;
-    return Status::Corruption(fmt::format("key '{}': {}: record at offset {} is past the end of the file ({} bytes)",
-                                          key, s->path, off, s->size));
+    return Status::Corruption(
+        fmt::format("key '{}': {}: record at offset {} is past the end of the file ({} bytes)", key,
+                    s->path, off, s->size));
   }
   auto r = ParseRecord(s->map->data() + off, v.tier_length(), s->path, off);
   if (!r.ok()) {
@@ -443,7 +449,8 @@ Status TierManager::CheckWarm(const Value& v, std::string_view key) {
   return Status::Ok();
 }
 
-Result<std::string_view> TierManager::ReadValue(const Value& v, std::string* scratch, std::string* err_path) {
+Result<std::string_view> TierManager::ReadValue(const Value& v, std::string* scratch,
+                                                std::string* err_path) {
   Seg* s = seg(v.tier_segment());
   if (!s) return Status::Corruption(fmt::format("tier segment {} is missing", v.tier_segment()));
   *err_path = s->path;
@@ -451,14 +458,16 @@ Result<std::string_view> TierManager::ReadValue(const Value& v, std::string* scr
   uint32_t len = v.tier_length();
   if (s->map) {
     if (off + len > s->size) {
-      return Status::Corruption(fmt::format("{}: record at offset {} is past the end of the file", s->path, off));
+      return Status::Corruption(
+          fmt::format("{}: record at offset {} is past the end of the file", s->path, off));
     }
     auto r = ParseRecord(s->map->data() + off, len, s->path, off);
     if (!r.ok()) return r.status();
     return RecordValue(r.value(), scratch, s->path, off);
   }
   if (!s->file) *err_path = "s3://" + opt_.s3.bucket + "/" + s->object_key;
-  auto got = ReadRecordValue(s->file.get(), s->file ? nullptr : s3_.get(), s->object_key, *err_path, off, len);
+  auto got = ReadRecordValue(s->file.get(), s->file ? nullptr : s3_.get(), s->object_key, *err_path,
+                             off, len);
   if (!got.ok()) return got.status();
   *scratch = std::move(got.value());
   return std::string_view(*scratch);
@@ -514,12 +523,18 @@ Value TierManager::Load(const Value& v) {
 
 const char* TierManager::EncodingName(const Value& v) {
   switch (v.type()) {
-    case ValueType::kString: return v.tier_length() > 44 + kRecordHeaderSize ? "raw" : "embstr";
-    case ValueType::kList: return "quicklist";
-    case ValueType::kSet: return "hashtable";
-    case ValueType::kZSet: return "skiplist";
-    case ValueType::kHash: return "hashtable";
-    default: return "raw";
+    case ValueType::kString:
+      return v.tier_length() > 44 + kRecordHeaderSize ? "raw" : "embstr";
+    case ValueType::kList:
+      return "quicklist";
+    case ValueType::kSet:
+      return "hashtable";
+    case ValueType::kZSet:
+      return "skiplist";
+    case ValueType::kHash:
+      return "hashtable";
+    default:
+      return "raw";
   }
 }
 
@@ -546,8 +561,10 @@ void TierManager::OnAccess(Database& db, Entry* e, bool for_write, int64_t now_m
   }
   if (!mapped) {
     stats_.sync_reads++;
-    if (s && s->state == State::kArchived) stats_.reads_archive++;
-    else stats_.reads_cold++;
+    if (s && s->state == State::kArchived)
+      stats_.reads_archive++;
+    else
+      stats_.reads_cold++;
   }
   Value hot = Load(e->value);
   if (hot.empty()) return;  // logged; the command sees what StringBytes can give
@@ -617,7 +634,8 @@ void TierManager::RecordColdLatency(int64_t us) {
   stats_.cold_read_hist[4 * b + q]++;
 }
 
-void TierManager::Fetch(std::vector<FetchKey> keys, std::function<void(Status, std::shared_ptr<Fetched>)> done) {
+void TierManager::Fetch(std::vector<FetchKey> keys,
+                        std::function<void(Status, std::shared_ptr<Fetched>)> done) {
   struct FetchState {
     size_t pending = 0;
     Status first = Status::Ok();
@@ -634,8 +652,10 @@ void TierManager::Fetch(std::vector<FetchKey> keys, std::function<void(Status, s
     Seg* s = seg(e->value.tier_segment());
     s->last_access_ms = now;
     bool archived = s->state == State::kArchived;
-    if (archived) stats_.reads_archive++;
-    else stats_.reads_cold++;
+    if (archived)
+      stats_.reads_archive++;
+    else
+      stats_.reads_cold++;
     uint32_t segid = s->id, off = e->value.tier_offset(), len = e->value.tier_length();
     std::shared_ptr<RandomAccessFile> file = s->file;
     std::string object_key = s->object_key;
@@ -650,7 +670,8 @@ void TierManager::Fetch(std::vector<FetchKey> keys, std::function<void(Status, s
       Status st = got.ok() ? Status::Ok() : got.status();
       std::string value = got.ok() ? std::move(got.value()) : std::string();
       int64_t us = clock_->MonotonicUs() - t0;
-      Deliver([this, state, st, value = std::move(value), db, key, segid, off, len, us, archived]() mutable {
+      Deliver([this, state, st, value = std::move(value), db, key, segid, off, len, us,
+               archived]() mutable {
         RecordColdLatency(us);
         if (archived && st.ok()) stats_.archive_fetches++;
         if (st.ok()) {
@@ -658,21 +679,25 @@ void TierManager::Fetch(std::vector<FetchKey> keys, std::function<void(Status, s
         } else {
           stats_.read_errors++;
           if (state->first.ok()) {
-            state->first = Status::IOError(fmt::format("tier read of key '{}' failed: {}", key, st.message()));
+            state->first =
+                Status::IOError(fmt::format("tier read of key '{}' failed: {}", key, st.message()));
           }
         }
         if (--state->pending == 0) state->done(state->first, state->result);
       });
     });
   }
-  if (state->pending == 0) state->done(Status::Ok(), state->result);
-  else stats_.parked_commands++;
+  if (state->pending == 0)
+    state->done(Status::Ok(), state->result);
+  else
+    stats_.parked_commands++;
 }
 
 Entry* TierManager::FindAt(int db, const std::string& key, uint32_t segid, uint32_t off) {
   if (db < 0 || size_t(db) >= dbs_.size()) return nullptr;
   Entry* e = dbs_[size_t(db)]->table().Find(key, Table::Hash(key));
-  if (!e || !e->value.tiered() || e->value.tier_segment() != segid || e->value.tier_offset() != off) return nullptr;
+  if (!e || !e->value.tiered() || e->value.tier_segment() != segid || e->value.tier_offset() != off)
+    return nullptr;
   return e;
 }
 
@@ -733,15 +758,18 @@ void TierManager::StartMove(Seg* src, bool to_cold) {
   std::sort(dead.begin(), dead.end());
   src->busy = true;
   moves_in_flight_++;
-  if (to_cold) converting_ = true;
-  else compacting_ = true;
+  if (to_cold)
+    converting_ = true;
+  else
+    compacting_ = true;
   uint32_t src_id = src->id;
   std::string src_path = src->path;
   int64_t created = src->created_ms;
   uint64_t rate = to_cold ? 0 : opt_.compact_rate;  // compaction is paced; demotion pressure is not
   FileSystem* fs = fs_;
   std::string dir = cold ? opt_.cold_dir : opt_.dir;
-  Submit([this, fs, src_id, dst_id, src_path, dst_path, dir, dead = std::move(dead), codec, created, rate] {
+  Submit([this, fs, src_id, dst_id, src_path, dst_path, dir, dead = std::move(dead), codec, created,
+          rate] {
     auto moved = std::make_shared<std::vector<Moved>>();
     std::string tmp = dst_path + ".tmp";
     uint64_t dst_size = 0;
@@ -759,33 +787,38 @@ void TierManager::StartMove(Seg* src, bool to_cold) {
       auto t0 = std::chrono::steady_clock::now();
       uint64_t io_bytes = 0;
       uint64_t valid_end = 0, file_size = 0;
-      Status scan = ScanSegment(fs, src_path, [&](uint64_t roff, const RecordView& r) {
-        if (!st.ok()) return;
-        io_bytes += r.length;
-        if (std::binary_search(dead.begin(), dead.end(), uint32_t(roff))) return;
-        auto v = RecordValue(r, &dec, src_path, roff);
-        if (!v.ok()) {
-          st = v.status();
-          return;
-        }
-        uint32_t len = EncodeRecord(&buf, r.db, r.type, r.key, v.value(), codec);
-        moved->push_back({r.db, std::string(r.key), uint32_t(roff), uint32_t(off), len});
-        off += len;
-        if (buf.size() >= (1 << 20)) {
-          io_bytes += buf.size();
-          st = out->Append(buf);
-          buf.clear();
-          if (rate > 0) {  // bounded I/O rate: sleep off what ran ahead of it
-            auto ahead = std::chrono::microseconds(int64_t(io_bytes * 1000000 / rate)) -
-                         (std::chrono::steady_clock::now() - t0);
-            if (ahead.count() > 0) std::this_thread::sleep_for(ahead);
-          }
-        }
-      }, &valid_end, &file_size);
+      Status scan = ScanSegment(
+          fs, src_path,
+          [&](uint64_t roff, const RecordView& r) {
+            if (!st.ok()) return;
+            io_bytes += r.length;
+            if (std::binary_search(dead.begin(), dead.end(), uint32_t(roff))) return;
+            auto v = RecordValue(r, &dec, src_path, roff);
+            if (!v.ok()) {
+              st = v.status();
+              return;
+            }
+            uint32_t len = EncodeRecord(&buf, r.db, r.type, r.key, v.value(), codec);
+            moved->push_back({r.db, std::string(r.key), uint32_t(roff), uint32_t(off), len});
+            off += len;
+            if (buf.size() >= (1 << 20)) {
+              io_bytes += buf.size();
+              st = out->Append(buf);
+              buf.clear();
+              if (rate > 0) {  // bounded I/O rate: sleep off what ran ahead of it
+                auto ahead = std::chrono::microseconds(int64_t(io_bytes * 1000000 / rate)) -
+                             (std::chrono::steady_clock::now() - t0);
+                if (ahead.count() > 0) std::this_thread::sleep_for(ahead);
+              }
+            }
+          },
+          &valid_end, &file_size);
       if (st.ok()) st = scan;
       if (st.ok() && valid_end != file_size) {
-        spdlog::warn("Tier: {}: records past offset {} do not verify (torn tail of {} bytes); they are not moved",
-                     src_path, valid_end, file_size - valid_end);
+        spdlog::warn(
+            "Tier: {}: records past offset {} do not verify (torn tail of {} bytes); they are not "
+            "moved",
+            src_path, valid_end, file_size - valid_end);
       }
       if (st.ok() && !buf.empty()) st = out->Append(buf);
       if (st.ok()) st = out->Sync();
@@ -807,12 +840,15 @@ void TierManager::StartMove(Seg* src, bool to_cold) {
 
 void TierManager::EndMove(const Seg* src, bool cold) {
   moves_in_flight_--;
-  if (cold && src && src->state == State::kWarm) converting_ = false;
-  else compacting_ = false;
+  if (cold && src && src->state == State::kWarm)
+    converting_ = false;
+  else
+    compacting_ = false;
 }
 
 void TierManager::FinishMove(uint32_t src_id, uint32_t dst_id, bool cold, Codec codec,
-                             std::shared_ptr<std::vector<Moved>> moved, size_t from, Status st, uint64_t dst_size) {
+                             std::shared_ptr<std::vector<Moved>> moved, size_t from, Status st,
+                             uint64_t dst_size) {
   Seg* src = seg(src_id);
   if (from == 0) {
     if (!st.ok()) {
@@ -864,7 +900,8 @@ void TierManager::FinishMove(uint32_t src_id, uint32_t dst_id, bool cold, Codec 
   for (size_t i = from; i < end; i++) {
     const Moved& m = (*moved)[i];
     Entry* e = m.db < dbs_.size() ? dbs_[m.db]->table().Find(m.key, Table::Hash(m.key)) : nullptr;
-    if (e && e->value.tiered() && e->value.tier_segment() == src_id && e->value.tier_offset() == m.old_off) {
+    if (e && e->value.tiered() && e->value.tier_segment() == src_id &&
+        e->value.tier_offset() == m.old_off) {
       repoint(*e, m);
     } else {
       dst->dead.push_back(m.new_off);
@@ -900,9 +937,12 @@ void TierManager::FinishMove(uint32_t src_id, uint32_t dst_id, bool cold, Codec 
   EndMove(src, cold);
   if (src) {
     bool recompress = src->state == State::kWarm && dst->state == State::kCold;
-    if (recompress) stats_.recompressions++;
-    else stats_.compactions++;
-    if (src->size > dst->size) stats_.compaction_bytes_reclaimed += recompress ? 0 : src->size - dst->size;
+    if (recompress)
+      stats_.recompressions++;
+    else
+      stats_.compactions++;
+    if (src->size > dst->size)
+      stats_.compaction_bytes_reclaimed += recompress ? 0 : src->size - dst->size;
     src->busy = false;
     src->state = State::kRetired;
     src->map.reset();
@@ -924,8 +964,10 @@ void TierManager::StartUpload(Seg* up, int64_t now_ms) {
     std::string data(size, '\0');
     Status st = Status::Ok();
     auto n = file->Read(0, size_t(size), data.data());
-    if (!n.ok()) st = n.status();
-    else if (n.value() != size) st = Status::IOError(fmt::format("{}: short read", file->path()));
+    if (!n.ok())
+      st = n.status();
+    else if (n.value() != size)
+      st = Status::IOError(fmt::format("{}: short read", file->path()));
     if (st.ok()) st = s3->PutVerified(key, data);
     Deliver([this, id, key, st] {
       Seg* s = seg(id);
@@ -936,7 +978,8 @@ void TierManager::StartUpload(Seg* up, int64_t now_ms) {
         stats_.archive_upload_failures++;
         s->failures++;
         s->retry_after_ms = now + std::min<int64_t>(60'000, 1000LL << std::min(s->failures, 6));
-        spdlog::warn("Tier: archiving segment {} failed (kept locally, retrying): {}", id, st.message());
+        spdlog::warn("Tier: archiving segment {} failed (kept locally, retrying): {}", id,
+                     st.message());
         return;
       }
       // The object is verified: write the marker, then drop the local file.
@@ -945,7 +988,8 @@ void TierManager::StartUpload(Seg* up, int64_t now_ms) {
       Status ms = Status::Ok();
       {
         auto f = fs_->NewWritableFile(marker + ".tmp", false);
-        if (!f.ok()) ms = f.status();
+        if (!f.ok())
+          ms = f.status();
         else {
           ms = f.value()->Append(text);
           if (ms.ok()) ms = f.value()->Sync();
@@ -968,7 +1012,8 @@ void TierManager::StartUpload(Seg* up, int64_t now_ms) {
       s->path = marker;
       (void)fs_->DeleteFile(local);
       stats_.archive_uploads++;
-      spdlog::info("Tier: segment {} archived to s3://{}/{} ({} bytes)", id, opt_.s3.bucket, key, s->size);
+      spdlog::info("Tier: segment {} archived to s3://{}/{} ({} bytes)", id, opt_.s3.bucket, key,
+                   s->size);
     });
   });
 }
@@ -986,7 +1031,8 @@ std::string TierManager::EncodeRef(const Value& v) {
 
 Result<Value> TierManager::RefToValue(uint8_t type, std::string_view ref, std::string_view key) {
   if (ref.size() != 12) {
-    return Status::Corruption(fmt::format("key '{}': tier reference of {} bytes (expected 12)", key, ref.size()));
+    return Status::Corruption(
+        fmt::format("key '{}': tier reference of {} bytes (expected 12)", key, ref.size()));
   }
   uint32_t id, off, len;
   memcpy(&id, ref.data(), 4);
@@ -999,18 +1045,21 @@ Status TierManager::AdoptValue(const Value& v, std::string_view key) {
   uint32_t id = v.tier_segment(), off = v.tier_offset(), len = v.tier_length();
   Seg* s = seg(id);
   if (!s || s->state == State::kRetired) {
-    return Status::Corruption(fmt::format("key '{}' is in tier segment {} ({} or {}), which is missing", key, id,
-                                          SegPath(id, State::kWarm), SegPath(id, State::kCold)));
+    return Status::Corruption(
+        fmt::format("key '{}' is in tier segment {} ({} or {}), which is missing", key, id,
+                    SegPath(id, State::kWarm), SegPath(id, State::kCold)));
   }
   if (off < kFileHeaderSize) {
-    return Status::Corruption(fmt::format("key '{}': tier record offset {} is inside the header of {}", key, off,
-                                          s->path));
+    return Status::Corruption(fmt::format(
+        "key '{}': tier record offset {} is inside the header of {}", key, off, s->path));
   }
   if (uint64_t(off) + len > s->size) {
     // A truncated segment: the key is kept, and reading it is an error naming the file.
-    spdlog::warn("Tier: key '{}': record at offset {} ({} bytes) is past the end of {} ({} bytes): the file was "
-                 "truncated; reading the key will fail",
-                 key, off, len, s->path, s->size);
+    spdlog::warn(
+        "Tier: key '{}': record at offset {} ({} bytes) is past the end of {} ({} bytes): the file "
+        "was "
+        "truncated; reading the key will fail",
+        key, off, len, s->path, s->size);
   }
   s->live_bytes += len;
   s->live_values++;
@@ -1077,8 +1126,10 @@ void TierManager::DeleteRetired() {
       Submit([this, s3, key] {
         Status st = s3->Delete(key);
         Deliver([this, st, key] {
-          if (st.ok()) stats_.archive_deletes++;
-          else spdlog::warn("Tier: deleting archived object {} failed: {}", key, st.message());
+          if (st.ok())
+            stats_.archive_deletes++;
+          else
+            spdlog::warn("Tier: deleting archived object {} failed: {}", key, st.message());
         });
       });
       (void)fs_->DeleteFile(marker);
@@ -1136,7 +1187,8 @@ void TierManager::Cron(int64_t now_ms) {
     }
     uint64_t body = s->size > kFileHeaderSize ? s->size - kFileHeaderSize : 0;
     uint64_t dead = body > s->live_bytes ? body - s->live_bytes : 0;
-    if (!compacting_ && body > 0 && double(s->live_bytes) / double(body) < opt_.compact_live_ratio &&
+    if (!compacting_ && body > 0 &&
+        double(s->live_bytes) / double(body) < opt_.compact_live_ratio &&
         dead >= kMinDeadForCompaction && s->retry_after_ms <= now_ms) {
       StartMove(s, false);
     }
@@ -1150,7 +1202,8 @@ void TierManager::Cron(int64_t now_ms) {
     for (auto& sp : segs_) {
       Seg* s = sp.get();
       if (uploading >= 1) break;
-      if (!s || s->state != State::kCold || s->busy || s->retry_after_ms > now_ms || !s->file) continue;
+      if (!s || s->state != State::kCold || s->busy || s->retry_after_ms > now_ms || !s->file)
+        continue;
       int64_t idle = now_ms - std::max(s->created_ms, s->last_access_ms);
       if (idle >= opt_.archive_after_ms || force_archive_) {
         StartUpload(s, now_ms);
@@ -1206,13 +1259,15 @@ TierManager::Usage TierManager::GetUsage() const {
 
 std::string TierManager::Describe(const Value& v) const {
   const Seg* s = seg(v.tier_segment());
-  const char* tier = !s                              ? "missing"
+  const char* tier = !s                             ? "missing"
                      : s->state == State::kArchived ? "archive"
                      : s->state == State::kCold     ? "cold"
                                                     : "warm";
-  std::string file = !s ? "" : s->state == State::kArchived ? "s3://" + opt_.s3.bucket + "/" + s->object_key : s->path;
-  return fmt::format("tier:{} segment:{} offset:{} length:{} file:{}", tier, v.tier_segment(), v.tier_offset(),
-                     v.tier_length(), file);
+  std::string file = !s                             ? ""
+                     : s->state == State::kArchived ? "s3://" + opt_.s3.bucket + "/" + s->object_key
+                                                    : s->path;
+  return fmt::format("tier:{} segment:{} offset:{} length:{} file:{}", tier, v.tier_segment(),
+                     v.tier_offset(), v.tier_length(), file);
 }
 
 std::string TierManager::InfoSection() const {
@@ -1234,34 +1289,43 @@ std::string TierManager::InfoSection() const {
   for (const auto& sp : segs_) retired += sp && sp->state == State::kRetired;
   std::string o = "# Tiering\r\n";
   o += fmt::format("tiering_enabled:{}\r\n", opt_.enabled ? 1 : 0);
-  o += fmt::format("tier_hot_size_limit:{}\r\ntier_warm_size_limit:{}\r\n", opt_.hot_size, opt_.warm_size);
+  o += fmt::format("tier_hot_size_limit:{}\r\ntier_warm_size_limit:{}\r\n", opt_.hot_size,
+                   opt_.warm_size);
   o += fmt::format("tier_cold_compression:{}\r\n", CodecName(opt_.cold_codec));
   o += fmt::format("tier_hot_bytes:{}\r\n", u.hot_bytes);
-  o += fmt::format("tier_warm_bytes:{}\r\ntier_warm_keys:{}\r\ntier_warm_segments:{}\r\n", u.warm_bytes,
-                   u.warm_values, u.warm_segments);
-  o += fmt::format("tier_cold_bytes:{}\r\ntier_cold_keys:{}\r\ntier_cold_segments:{}\r\n", u.cold_bytes,
-                   u.cold_values, u.cold_segments);
-  o += fmt::format("tier_archive_enabled:{}\r\ntier_archive_bytes:{}\r\ntier_archive_keys:{}\r\n"
-                   "tier_archive_segments:{}\r\n",
-                   opt_.archive_enabled ? 1 : 0, u.archive_bytes, u.archive_values, u.archive_segments);
+  o += fmt::format("tier_warm_bytes:{}\r\ntier_warm_keys:{}\r\ntier_warm_segments:{}\r\n",
+                   u.warm_bytes, u.warm_values, u.warm_segments);
+  o += fmt::format("tier_cold_bytes:{}\r\ntier_cold_keys:{}\r\ntier_cold_segments:{}\r\n",
+                   u.cold_bytes, u.cold_values, u.cold_segments);
+  o += fmt::format(
+      "tier_archive_enabled:{}\r\ntier_archive_bytes:{}\r\ntier_archive_keys:{}\r\n"
+      "tier_archive_segments:{}\r\n",
+      opt_.archive_enabled ? 1 : 0, u.archive_bytes, u.archive_values, u.archive_segments);
   o += fmt::format("tier_dead_bytes:{}\r\ntier_retired_segments:{}\r\n", u.dead_bytes, retired);
-  o += fmt::format("tier_reads_warm:{}\r\ntier_reads_cold:{}\r\ntier_reads_archive:{}\r\ntier_sync_reads:{}\r\n",
-                   s.reads_warm, s.reads_cold, s.reads_archive, s.sync_reads);
-  o += fmt::format("tier_promotions:{}\r\ntier_demotions:{}\r\ntier_demoted_bytes:{}\r\ntier_demote_failures:{}\r\n",
-                   s.promotions, s.demotions, s.demoted_bytes, s.demote_failures);
-  o += fmt::format("tier_recompressions:{}\r\ntier_compactions:{}\r\ntier_compaction_reclaimed_bytes:{}\r\n",
-                   s.recompressions, s.compactions, s.compaction_bytes_reclaimed);
-  o += fmt::format("tier_archive_uploads:{}\r\ntier_archive_upload_failures:{}\r\ntier_archive_fetches:{}\r\n"
-                   "tier_archive_deletes:{}\r\n",
-                   s.archive_uploads, s.archive_upload_failures, s.archive_fetches, s.archive_deletes);
-  o += fmt::format("tier_segments_deleted:{}\r\ntier_read_errors:{}\r\ntier_parked_commands:{}\r\n"
-                   "tier_lent_reads:{}\r\n",
-                   s.segments_deleted, s.read_errors, s.parked_commands, s.lent_reads);
-  o += fmt::format("tier_cold_read_count:{}\r\ntier_cold_read_avg_usec:{}\r\ntier_cold_read_p50_usec:{}\r\n"
-                   "tier_cold_read_p99_usec:{}\r\ntier_cold_read_max_usec:{}\r\n",
-                   s.cold_read_count, avg, pct(0.5), pct(0.99), s.cold_read_us_max);
-  o += fmt::format("tier_jobs_in_flight:{}\r\ntier_moves_in_flight:{}\r\ntier_paused:{}\r\n", jobs_in_flight_.load(),
-                   moves_in_flight_, paused_ ? 1 : 0);
+  o += fmt::format(
+      "tier_reads_warm:{}\r\ntier_reads_cold:{}\r\ntier_reads_archive:{}\r\ntier_sync_reads:{}\r\n",
+      s.reads_warm, s.reads_cold, s.reads_archive, s.sync_reads);
+  o += fmt::format(
+      "tier_promotions:{}\r\ntier_demotions:{}\r\ntier_demoted_bytes:{}\r\ntier_demote_failures:{}"
+      "\r\n",
+      s.promotions, s.demotions, s.demoted_bytes, s.demote_failures);
+  o += fmt::format(
+      "tier_recompressions:{}\r\ntier_compactions:{}\r\ntier_compaction_reclaimed_bytes:{}\r\n",
+      s.recompressions, s.compactions, s.compaction_bytes_reclaimed);
+  o += fmt::format(
+      "tier_archive_uploads:{}\r\ntier_archive_upload_failures:{}\r\ntier_archive_fetches:{}\r\n"
+      "tier_archive_deletes:{}\r\n",
+      s.archive_uploads, s.archive_upload_failures, s.archive_fetches, s.archive_deletes);
+  o += fmt::format(
+      "tier_segments_deleted:{}\r\ntier_read_errors:{}\r\ntier_parked_commands:{}\r\n"
+      "tier_lent_reads:{}\r\n",
+      s.segments_deleted, s.read_errors, s.parked_commands, s.lent_reads);
+  o += fmt::format(
+      "tier_cold_read_count:{}\r\ntier_cold_read_avg_usec:{}\r\ntier_cold_read_p50_usec:{}\r\n"
+      "tier_cold_read_p99_usec:{}\r\ntier_cold_read_max_usec:{}\r\n",
+      s.cold_read_count, avg, pct(0.5), pct(0.99), s.cold_read_us_max);
+  o += fmt::format("tier_jobs_in_flight:{}\r\ntier_moves_in_flight:{}\r\ntier_paused:{}\r\n",
+                   jobs_in_flight_.load(), moves_in_flight_, paused_ ? 1 : 0);
   return o;
 }
 

@@ -53,8 +53,8 @@ struct TierOptions {
   uint64_t warm_size = 2ULL << 30;
   uint64_t segment_size = 64ULL << 20;
   Codec cold_codec = Codec::kLz4;
-  size_t min_value_size = 64;        // smaller values stay in RAM
-  double compact_live_ratio = 0.5;   // compact a sealed segment below this live ratio
+  size_t min_value_size = 64;           // smaller values stay in RAM
+  double compact_live_ratio = 0.5;      // compact a sealed segment below this live ratio
   uint64_t compact_rate = 64ULL << 20;  // bytes per second a compaction may read+write
   int promote_lfu = 7;  // a warm value whose LFU counter reaches this moves back up on a read
   int threads = 2;
@@ -99,7 +99,9 @@ class TierManager : public TierResolver, public TierAccessHook {
   size_t RunPosted();  // runs results queued without a post function; returns how many
   // LATENCY events (loop thread): "tier-cold-read" (a cold/archive read, queued to read),
   // "tier-demote" (a demotion pass), "tier-move-slice" (re-pointing entries after a move).
-  void set_latency_hook(std::function<void(const char* event, int64_t ms)> h) { latency_hook_ = std::move(h); }
+  void set_latency_hook(std::function<void(const char* event, int64_t ms)> h) {
+    latency_hook_ = std::move(h);
+  }
   // Stops the helper threads (jobs not started are dropped; their results never arrive).
   // Before the loop that receives results goes away. Idempotent.
   void StopWorkers();
@@ -115,7 +117,9 @@ class TierManager : public TierResolver, public TierAccessHook {
   // for at most budget_us. Returns the number of values moved.
   size_t MaybeDemote(int64_t now_ms, int64_t budget_us);
   // The cheap check before every command: over the hot budget (as of the last cron)?
-  bool OverHot() const { return opt_.enabled && demote_above_ > 0 && memory::Used() > demote_above_; }
+  bool OverHot() const {
+    return opt_.enabled && demote_above_ > 0 && memory::Used() > demote_above_;
+  }
   // Moves `limit` values (or all that qualify) now, whatever the memory (tests, DEBUG).
   size_t DemoteNow(size_t limit, int64_t now_ms);
   // Periodic: demotion, warm -> cold, archive uploads, compaction, deleting segments no
@@ -153,7 +157,8 @@ class TierManager : public TierResolver, public TierAccessHook {
   };
   // Reads the keys' cold/archived values on helper threads; runs done(status, values) on
   // the loop when all are read (status: the first error, naming the key and the file).
-  void Fetch(std::vector<FetchKey> keys, std::function<void(Status, std::shared_ptr<Fetched>)> done);
+  void Fetch(std::vector<FetchKey> keys,
+             std::function<void(Status, std::shared_ptr<Fetched>)> done);
   // Puts fetched values in RAM for the command about to run. A value read often (LFU
   // counter >= promote_lfu) moves back to RAM for good; the others are lent: after the
   // command, Return() puts the entry back on its (still valid) record, so a read of a
@@ -217,9 +222,9 @@ class TierManager : public TierResolver, public TierAccessHook {
     std::string object_key;  // archived: the S3 object
     uint64_t size = 0;       // bytes in the file, header included
     uint64_t live_bytes = 0, live_values = 0;
-    std::vector<uint32_t> dead;  // records released since the segment was opened
-    std::unique_ptr<MappedFile> map;              // warm / active
-    std::shared_ptr<RandomAccessFile> file;       // cold
+    std::vector<uint32_t> dead;              // records released since the segment was opened
+    std::unique_ptr<MappedFile> map;         // warm / active
+    std::shared_ptr<RandomAccessFile> file;  // cold
     int64_t created_ms = 0, last_access_ms = 0;
     bool busy = false;  // a job works on it
     bool was_archived = false;
@@ -248,7 +253,8 @@ class TierManager : public TierResolver, public TierAccessHook {
   void WorkerLoop();
   void StartMove(Seg* src, bool to_cold);
   void FinishMove(uint32_t src_id, uint32_t dst_id, bool cold, Codec codec,
-                  std::shared_ptr<std::vector<Moved>> moved, size_t from, Status st, uint64_t dst_size);
+                  std::shared_ptr<std::vector<Moved>> moved, size_t from, Status st,
+                  uint64_t dst_size);
   void EndMove(const Seg* src, bool cold);
   size_t DemoteBatch(size_t want_bytes, size_t max_values, int64_t now_ms);
   void StartUpload(Seg* s, int64_t now_ms);

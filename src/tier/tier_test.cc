@@ -1,6 +1,4 @@
 // Tier segments and the tier manager against real files in a temporary directory.
-#include "tier/tier_manager.h"
-
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -10,6 +8,7 @@
 #include <fstream>
 
 #include "io/fault_injection_fs.h"
+#include "tier/tier_manager.h"
 #include "types/serialize.h"
 
 namespace ferrite::tier {
@@ -61,8 +60,9 @@ TEST(Segment, CorruptAndTruncatedRecordsNameFileAndOffset) {
   bad[bad.size() - 1] ^= 1;
   auto r = ParseRecord(bad.data(), bad.size(), "/x/seg-00000001.warm", 4096);
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("/x/seg-00000001.warm: record at offset 4096: checksum mismatch"),
-            std::string::npos)
+  EXPECT_NE(
+      r.status().message().find("/x/seg-00000001.warm: record at offset 4096: checksum mismatch"),
+      std::string::npos)
       << r.status().message();
   auto t = ParseRecord(buf.data(), buf.size() - 3, "f", 7);
   ASSERT_FALSE(t.ok());
@@ -86,7 +86,8 @@ TEST(Segment, FileHeaderChecks) {
 }
 
 struct Fixture {
-  explicit Fixture(const std::string& dir, Codec cold = Codec::kLz4, FileSystem* fs = FileSystem::Default()) {
+  explicit Fixture(const std::string& dir, Codec cold = Codec::kLz4,
+                   FileSystem* fs = FileSystem::Default()) {
     TierOptions o;
     o.enabled = true;
     o.dir = dir + "/tier";
@@ -167,13 +168,15 @@ TEST(TierManager, OverwriteAndDeleteLeaveDeadSpaceThenCompaction) {
   TempDir td;
   Fixture f(td.path());
   Database& db = *f.dbs[0];
-  for (int i = 0; i < 400; i++) db.Insert("k" + std::to_string(i), Value::String(BigValue(i, 1000)));
+  for (int i = 0; i < 400; i++)
+    db.Insert("k" + std::to_string(i), Value::String(BigValue(i, 1000)));
   f.mgr->DemoteNow(100000, 1000);
   f.mgr->ForceCold();  // seals the active segment
   uint64_t live_before = f.mgr->GetUsage().warm_bytes;
   ASSERT_GT(live_before, 0u);
   for (int i = 0; i < 400; i += 4) db.Delete("k" + std::to_string(i));
-  for (int i = 1; i < 400; i += 4) db.Set("k" + std::to_string(i), Value::String("new"), false, 1000);
+  for (int i = 1; i < 400; i += 4)
+    db.Set("k" + std::to_string(i), Value::String("new"), false, 1000);
   EXPECT_GT(f.mgr->GetUsage().dead_bytes, 0u);
   EXPECT_LT(f.mgr->GetUsage().warm_bytes, live_before);
   // Recompress to cold, then everything left must still read back.
@@ -191,7 +194,8 @@ TEST(TierManager, OverwriteAndDeleteLeaveDeadSpaceThenCompaction) {
     }
     ASSERT_NE(e, nullptr);
     std::string scratch;
-    EXPECT_EQ(e->value.GetString(&scratch), i % 4 == 1 ? std::string("new") : BigValue(i, 1000)) << k;
+    EXPECT_EQ(e->value.GetString(&scratch), i % 4 == 1 ? std::string("new") : BigValue(i, 1000))
+        << k;
   }
 }
 
@@ -204,7 +208,8 @@ TEST(TierManager, ColdValuesAreFetchedOffTheLoop) {
   f.mgr->ForceCold();
   ASSERT_TRUE(f.WaitFor([&] {
     f.mgr->Cron(1000);
-    return f.mgr->GetUsage().cold_values > 0 && f.mgr->GetUsage().warm_values == 0 && !f.mgr->Busy();
+    return f.mgr->GetUsage().cold_values > 0 && f.mgr->GetUsage().warm_values == 0 &&
+           !f.mgr->Busy();
   }));
   std::vector<std::string> events;  // LATENCY events, as the engine receives them
   f.mgr->set_latency_hook([&](const char* ev, int64_t) { events.push_back(ev); });
@@ -235,7 +240,8 @@ TEST(TierManager, ColdValuesAreFetchedOffTheLoop) {
   f.mgr->Return(*got, /*command_wrote=*/false);
   for (int i = 0; i < 50; i++) {
     std::string k = "k" + std::to_string(i);
-    EXPECT_TRUE(db.table().Find(k, Table::Hash(k))->value.tiered()) << k << " is back on its record";
+    EXPECT_TRUE(db.table().Find(k, Table::Hash(k))->value.tiered())
+        << k << " is back on its record";
   }
   EXPECT_EQ(f.mgr->GetUsage().cold_bytes, cold_before) << "no dead space from reads";
   EXPECT_EQ(f.mgr->stats().lent_reads, 50u);
@@ -272,7 +278,8 @@ TEST(TierManager, CorruptColdRecordIsAnErrorNamingKeyAndFile) {
   Entry* e = db.table().Find("victim", Table::Hash("victim"));
   ASSERT_TRUE(e->value.tiered());
   std::string cold_file;
-  for (auto& p : std::filesystem::directory_iterator(td.path() + "/cold")) cold_file = p.path().string();
+  for (auto& p : std::filesystem::directory_iterator(td.path() + "/cold"))
+    cold_file = p.path().string();
   ASSERT_FALSE(cold_file.empty());
   {  // flip a byte inside the record's value
     std::fstream io(cold_file, std::ios::in | std::ios::out | std::ios::binary);
@@ -290,7 +297,8 @@ TEST(TierManager, CorruptColdRecordIsAnErrorNamingKeyAndFile) {
   EXPECT_NE(result.message().find("victim"), std::string::npos) << result.message();
   EXPECT_NE(result.message().find(cold_file), std::string::npos) << result.message();
   EXPECT_NE(result.message().find("checksum mismatch"), std::string::npos) << result.message();
-  EXPECT_TRUE(db.table().Find("victim", Table::Hash("victim"))->value.tiered()) << "nothing is replaced";
+  EXPECT_TRUE(db.table().Find("victim", Table::Hash("victim"))->value.tiered())
+      << "nothing is replaced";
 }
 
 TEST(TierManager, ReopenedSegmentsServeAdoptedReferences) {
@@ -299,7 +307,8 @@ TEST(TierManager, ReopenedSegmentsServeAdoptedReferences) {
   {
     Fixture f(td.path());
     Database& db = *f.dbs[0];
-    for (int i = 0; i < 30; i++) db.Insert("k" + std::to_string(i), Value::String(BigValue(i, 500)));
+    for (int i = 0; i < 30; i++)
+      db.Insert("k" + std::to_string(i), Value::String(BigValue(i, 500)));
     f.mgr->DemoteNow(1000, 1000);
     std::set<uint32_t> ids;
     db.ForEach([&](Entry& e) {
@@ -338,7 +347,8 @@ TEST(TierManager, DiskFullKeepsValuesInRamAndRecovers) {
   FaultInjectionFileSystem fs(FileSystem::Default());
   Fixture f(td.path(), Codec::kLz4, &fs);
   Database& db = *f.dbs[0];
-  for (int i = 0; i < 100; i++) db.Insert("k" + std::to_string(i), Value::String(BigValue(i, 1000)));
+  for (int i = 0; i < 100; i++)
+    db.Insert("k" + std::to_string(i), Value::String(BigValue(i, 1000)));
   ASSERT_GT(f.mgr->DemoteNow(20, 1000), 0u);
   size_t tiered_before = f.mgr->GetUsage().warm_values;
   fs.FailAppends(Status::NoSpace("write /x: No space left on device"));
@@ -355,7 +365,8 @@ TEST(TierManager, DiskFullKeepsValuesInRamAndRecovers) {
   EXPECT_GT(f.mgr->DemoteNow(50, 1000), 0u);
   for (int i = 0; i < 100; i++) {
     std::string k = "k" + std::to_string(i), scratch;
-    EXPECT_EQ(db.table().Find(k, Table::Hash(k))->value.GetString(&scratch), BigValue(i, 1000)) << k;
+    EXPECT_EQ(db.table().Find(k, Table::Hash(k))->value.GetString(&scratch), BigValue(i, 1000))
+        << k;
   }
 }
 
@@ -365,7 +376,8 @@ TEST(TierManager, SegmentsNoImageReferencesAreDeletedAndPinnedOnesKept) {
   f.mgr->ClearPins(0);
   f.mgr->ClearPins(1);
   Database& db = *f.dbs[0];
-  for (int i = 0; i < 100; i++) db.Insert("k" + std::to_string(i), Value::String(BigValue(i, 1000)));
+  for (int i = 0; i < 100; i++)
+    db.Insert("k" + std::to_string(i), Value::String(BigValue(i, 1000)));
   f.mgr->DemoteNow(1000, 1000);
   f.mgr->ForceCold();  // seals the segment
   std::set<uint32_t> refs;
@@ -377,7 +389,8 @@ TEST(TierManager, SegmentsNoImageReferencesAreDeletedAndPinnedOnesKept) {
   f.mgr->EndImage(0, true, refs);  // a checkpoint on disk references the segment
   auto warm_files = [&] {
     size_t n = 0;
-    for (auto& p : std::filesystem::directory_iterator(td.path() + "/tier")) n += p.path().extension() == ".warm";
+    for (auto& p : std::filesystem::directory_iterator(td.path() + "/tier"))
+      n += p.path().extension() == ".warm";
     return n;
   };
   db.Clear();  // every record dead

@@ -222,9 +222,8 @@ uint64_t Scan(const Value& v, uint64_t cursor, size_t count, const PairFn& fn) {
     ForEach(v, fn);
     return 0;
   }
-  return v.As<HashObject>()->table.Scan(cursor, count, [&](StrTable::Node* n) {
-    fn(n->key(), HashValue(n));
-  });
+  return v.As<HashObject>()->table.Scan(cursor, count,
+                                        [&](StrTable::Node* n) { fn(n->key(), HashValue(n)); });
 }
 
 void Random(const Value& v, uint64_t r, std::string_view* field, std::string_view* value) {
@@ -294,8 +293,10 @@ Value NewFor(std::string_view first, const CollectionLimits& lim) {
 size_t Card(const Value& v) {
   switch (v.encoding()) {
     case Encoding::kIntSet:
-    case Encoding::kPack: return v.pack()->count;
-    default: return v.As<SetObject>()->table.size();
+    case Encoding::kPack:
+      return v.pack()->count;
+    default:
+      return v.As<SetObject>()->table.size();
   }
 }
 
@@ -307,8 +308,10 @@ bool Contains(const Value& v, std::string_view m) {
       const PackBlock* b = v.pack();
       return std::binary_search(IntData(b), IntData(b) + b->count, n);
     }
-    case Encoding::kPack: return PackFind(v.pack(), m) >= 0;
-    default: return v.As<SetObject>()->table.Find(m) != nullptr;
+    case Encoding::kPack:
+      return PackFind(v.pack(), m) >= 0;
+    default:
+      return v.As<SetObject>()->table.Find(m) != nullptr;
   }
 }
 
@@ -336,8 +339,10 @@ bool Add(Value& v, std::string_view m, const CollectionLimits& lim) {
       return true;
     }
     // A non-integer: a listpack if the result stays small, else a hash table (Redis 7.2).
-    if (Card(v) + 1 <= lim.set_entries && m.size() <= lim.set_value) IntSetToPack(v);
-    else ToTable(v);
+    if (Card(v) + 1 <= lim.set_entries && m.size() <= lim.set_value)
+      IntSetToPack(v);
+    else
+      ToTable(v);
   }
   if (v.encoding() == Encoding::kPack) {
     if (PackFind(v.pack(), m) >= 0) return false;
@@ -373,7 +378,8 @@ bool Remove(Value& v, std::string_view m) {
       v.set_pack(pack::Erase(v.pack(), uint32_t(off), 1));
       return true;
     }
-    default: return v.As<SetObject>()->table.Erase(m);
+    default:
+      return v.As<SetObject>()->table.Erase(m);
   }
 }
 
@@ -387,7 +393,9 @@ void ForEach(const Value& v, const StrFn& fn) {
       }
       return;
     }
-    case Encoding::kPack: pack::ForEach(v.pack(), fn); return;
+    case Encoding::kPack:
+      pack::ForEach(v.pack(), fn);
+      return;
     default: {
       bool go = true;
       v.As<SetObject>()->table.ForEach([&](StrTable::Node* n) {
@@ -420,7 +428,8 @@ void Random(const Value& v, uint64_t r, std::string* out) {
       out->assign(e);
       return;
     }
-    default: out->assign(v.As<SetObject>()->table.Random(r, r >> 32)->key());
+    default:
+      out->assign(v.As<SetObject>()->table.Random(r, r >> 32)->key());
   }
 }
 
@@ -609,9 +618,8 @@ void ForRange(const Value& v, size_t start, size_t end, bool reverse, const Scor
     }
     return;
   }
-  v.As<ZSetObject>()->index.ForRange(start, end, reverse, [&](const StrTable::Node* n) {
-    return fn(n->key(), NodeScore(n));
-  });
+  v.As<ZSetObject>()->index.ForRange(
+      start, end, reverse, [&](const StrTable::Node* n) { return fn(n->key(), NodeScore(n)); });
 }
 
 size_t CountWhile(const Value& v, const std::function<bool(std::string_view, double)>& pred) {
@@ -637,9 +645,8 @@ uint64_t Scan(const Value& v, uint64_t cursor, size_t count, const ScoreFn& fn) 
     ForEach(v, fn);
     return 0;
   }
-  return v.As<ZSetObject>()->table.Scan(cursor, count, [&](StrTable::Node* n) {
-    fn(n->key(), NodeScore(n));
-  });
+  return v.As<ZSetObject>()->table.Scan(cursor, count,
+                                        [&](StrTable::Node* n) { fn(n->key(), NodeScore(n)); });
 }
 
 }  // namespace zsetv
@@ -650,8 +657,7 @@ namespace {
 
 constexpr size_t kMaxPackedEntries = 1024;  // keeps packed-list walks short
 
-bool PackFits(const PackBlock* b, size_t add_count, size_t add_bytes,
-              const CollectionLimits& lim) {
+bool PackFits(const PackBlock* b, size_t add_count, size_t add_bytes, const CollectionLimits& lim) {
   size_t count = b->count + add_count;
   size_t bytes = b->bytes + add_bytes;
   if (lim.list_size > 0) return count <= size_t(lim.list_size) && count <= kMaxPackedEntries;
@@ -704,8 +710,10 @@ void Push(Value& v, std::string_view elem, bool front, const CollectionLimits& l
     ToObject(v);
   }
   auto& d = v.As<ListObject>()->items;
-  if (front) d.push_front(Value::String(elem));
-  else d.push_back(Value::String(elem));
+  if (front)
+    d.push_front(Value::String(elem));
+  else
+    d.push_back(Value::String(elem));
 }
 
 bool Pop(Value& v, bool front, std::string* out) {
@@ -725,8 +733,10 @@ bool Pop(Value& v, bool front, std::string* out) {
   std::string scratch;
   std::string_view s = e.GetString(&scratch);
   out->assign(s);
-  if (front) d.pop_front();
-  else d.pop_back();
+  if (front)
+    d.pop_front();
+  else
+    d.pop_back();
   return true;
 }
 
@@ -813,13 +823,17 @@ size_t Remove(Value& v, int64_t count, std::string_view elem) {
     kept.reserve(items.size());
     if (count >= 0) {
       for (auto& s : items) {
-        if (removed < limit && s == elem) ++removed;
-        else kept.push_back(std::move(s));
+        if (removed < limit && s == elem)
+          ++removed;
+        else
+          kept.push_back(std::move(s));
       }
     } else {
       for (size_t i = items.size(); i > 0; --i) {
-        if (removed < limit && items[i - 1] == elem) ++removed;
-        else kept.push_back(std::move(items[i - 1]));
+        if (removed < limit && items[i - 1] == elem)
+          ++removed;
+        else
+          kept.push_back(std::move(items[i - 1]));
       }
       std::reverse(kept.begin(), kept.end());
     }

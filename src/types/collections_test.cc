@@ -28,12 +28,18 @@ TEST(Pack, InsertEraseReplace) {
   b = pack::Insert(b, 0, "first");
   ASSERT_EQ(pack::Count(b), 3u);
   std::vector<std::string> got;
-  pack::ForEach(b, [&](std::string_view e) { got.emplace_back(e); return true; });
+  pack::ForEach(b, [&](std::string_view e) {
+    got.emplace_back(e);
+    return true;
+  });
   EXPECT_EQ(got, (std::vector<std::string>{"first", "a", std::string(200, 'x')}));
   b = pack::Replace(b, pack::OffsetOf(b, 1), "bbbb");
   b = pack::Erase(b, 0, 1);
   got.clear();
-  pack::ForEach(b, [&](std::string_view e) { got.emplace_back(e); return true; });
+  pack::ForEach(b, [&](std::string_view e) {
+    got.emplace_back(e);
+    return true;
+  });
   EXPECT_EQ(got, (std::vector<std::string>{"bbbb", std::string(200, 'x')}));
   pack::Free(b);
 }
@@ -161,9 +167,11 @@ TEST(ZSet, RandomOpsMatchOrderedReference) {
   zsetv::PopEnd(v, false, 10, &popped);
   zsetv::PopEnd(v, true, 10, &popped);
   auto it = order.begin();
-  for (int k = 0; k < 10; k++, ++it) EXPECT_EQ(popped[size_t(k)], std::make_pair(it->second, it->first));
+  for (int k = 0; k < 10; k++, ++it)
+    EXPECT_EQ(popped[size_t(k)], std::make_pair(it->second, it->first));
   auto rit = order.rbegin();
-  for (int k = 10; k < 20; k++, ++rit) EXPECT_EQ(popped[size_t(k)], std::make_pair(rit->second, rit->first));
+  for (int k = 10; k < 20; k++, ++rit)
+    EXPECT_EQ(popped[size_t(k)], std::make_pair(rit->second, rit->first));
   EXPECT_EQ(zsetv::Card(v), order.size() - 20);
   double s;
   EXPECT_FALSE(zsetv::Score(v, popped[0].first, &s));
@@ -188,8 +196,10 @@ TEST(List, RandomOpsMatchDeque) {
     std::string e = std::to_string(rng() % 20);
     if (op <= 1) {
       listv::Push(v, e, op == 0, lim);
-      if (op == 0) ref.push_front(e);
-      else ref.push_back(e);
+      if (op == 0)
+        ref.push_front(e);
+      else
+        ref.push_back(e);
     } else if (op == 2 && !ref.empty()) {
       ASSERT_TRUE(listv::Pop(v, true, &out));
       EXPECT_EQ(out, ref.front());
@@ -202,7 +212,12 @@ TEST(List, RandomOpsMatchDeque) {
       size_t n = listv::Remove(v, 2, e);
       size_t m = 0;
       for (auto it = ref.begin(); it != ref.end() && m < 2;) {
-        if (*it == e) { it = ref.erase(it); ++m; } else { ++it; }
+        if (*it == e) {
+          it = ref.erase(it);
+          ++m;
+        } else {
+          ++it;
+        }
       }
       EXPECT_EQ(n, m);
     } else if (op == 5 && !ref.empty()) {

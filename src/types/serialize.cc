@@ -73,11 +73,16 @@ class Reader {
 
 size_t Count(const Value& v) {
   switch (v.type()) {
-    case ValueType::kHash: return hashv::Len(v);
-    case ValueType::kSet: return setv::Card(v);
-    case ValueType::kZSet: return zsetv::Card(v);
-    case ValueType::kList: return listv::Len(v);
-    default: return 0;
+    case ValueType::kHash:
+      return hashv::Len(v);
+    case ValueType::kSet:
+      return setv::Card(v);
+    case ValueType::kZSet:
+      return zsetv::Card(v);
+    case ValueType::kList:
+      return listv::Len(v);
+    default:
+      return 0;
   }
 }
 
@@ -144,7 +149,8 @@ void EncodeCollection(const Value& v, std::string* out) {
     return;
   }
   PutVarint(out, Count(v));
-  WalkItems(v, [&](std::string_view s) { PutStr(out, s); }, [&](double d) { PutDouble(out, d); });
+  WalkItems(
+      v, [&](std::string_view s) { PutStr(out, s); }, [&](double d) { PutDouble(out, d); });
 }
 
 void EncodeCollectionStream(const Value& v, size_t piece_size,

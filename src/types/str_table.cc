@@ -147,8 +147,7 @@ void StrTable::Rehash(size_t nb) {
   nbuckets_ = nb;
 }
 
-uint64_t StrTable::Scan(uint64_t cursor, size_t count, void (*fn)(Node*, void*),
-                        void* arg) const {
+uint64_t StrTable::Scan(uint64_t cursor, size_t count, void (*fn)(Node*, void*), void* arg) const {
   if (!size_) return 0;
   uint64_t mask = nbuckets_ - 1;
   size_t visited = 0;

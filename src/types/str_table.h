@@ -77,7 +77,8 @@ class StrTable {
   uint64_t Scan(uint64_t cursor, size_t count, void (*fn)(Node*, void*), void* arg) const;
   template <typename F>
   uint64_t Scan(uint64_t cursor, size_t count, F&& fn) const {
-    return Scan(cursor, count, [](Node* n, void* a) { (*static_cast<F*>(a))(n); }, &fn);
+    return Scan(
+        cursor, count, [](Node* n, void* a) { (*static_cast<F*>(a))(n); }, &fn);
   }
   // A random element (bucket chosen at random, then a random chain member); nullptr if empty.
   Node* Random(uint64_t r1, uint64_t r2) const;

@@ -148,13 +148,16 @@ size_t Value::StringLength() const {
       char buf[24];
       return FormatInt64To(n, buf);
     }
-    case Encoding::kInline: return ilen_;
-    case Encoding::kHeap: return len_;
+    case Encoding::kInline:
+      return ilen_;
+    case Encoding::kHeap:
+      return len_;
     case Encoding::kTiered: {
       std::string scratch;
       return GetString(&scratch).size();
     }
-    default: return 0;
+    default:
+      return 0;
   }
 }
 
@@ -187,7 +190,8 @@ char* Value::MutableString(size_t new_len) {
 }
 
 Value Value::Clone() const {
-  if (encoding() == Encoding::kTiered) return g_tier_resolver ? g_tier_resolver->Load(*this) : Value();
+  if (encoding() == Encoding::kTiered)
+    return g_tier_resolver ? g_tier_resolver->Load(*this) : Value();
   if (is_string()) {
     std::string scratch;
     Value v = String(GetString(&scratch));
@@ -206,13 +210,20 @@ Value Value::Clone() const {
 
 const char* Value::EncodingName() const {
   switch (encoding()) {
-    case Encoding::kInt: return "int";
-    case Encoding::kInline: return "embstr";  // flags_ bytes hold string data here
-    case Encoding::kHeap: return (raw() || len_ > 44) ? "raw" : "embstr";
-    case Encoding::kObject: return ptr()->encoding_name();
-    case Encoding::kPack: return "listpack";
-    case Encoding::kIntSet: return "intset";
-    case Encoding::kTiered: return g_tier_resolver ? g_tier_resolver->EncodingName(*this) : "raw";
+    case Encoding::kInt:
+      return "int";
+    case Encoding::kInline:
+      return "embstr";  // flags_ bytes hold string data here
+    case Encoding::kHeap:
+      return (raw() || len_ > 44) ? "raw" : "embstr";
+    case Encoding::kObject:
+      return ptr()->encoding_name();
+    case Encoding::kPack:
+      return "listpack";
+    case Encoding::kIntSet:
+      return "intset";
+    case Encoding::kTiered:
+      return g_tier_resolver ? g_tier_resolver->EncodingName(*this) : "raw";
   }
   return "unknown";
 }
@@ -224,10 +235,13 @@ size_t Value::MemoryUsage() const {
       memcpy(&b, payload_, sizeof(b));
       return sizeof(uint32_t) + b->cap;
     }
-    case Encoding::kObject: return ptr()->MemoryUsage();
+    case Encoding::kObject:
+      return ptr()->MemoryUsage();
     case Encoding::kPack:
-    case Encoding::kIntSet: return pack::AllocSize(pack());
-    default: return 0;
+    case Encoding::kIntSet:
+      return pack::AllocSize(pack());
+    default:
+      return 0;
   }
 }
 

@@ -20,7 +20,14 @@
 
 namespace ferrite {
 
-enum class ValueType : uint8_t { kNone = 0, kString = 1, kList = 2, kSet = 3, kZSet = 4, kHash = 5 };
+enum class ValueType : uint8_t {
+  kNone = 0,
+  kString = 1,
+  kList = 2,
+  kSet = 3,
+  kZSet = 4,
+  kHash = 5
+};
 
 enum class Encoding : uint8_t {
   kInt = 0,     // string holding a canonical int64
@@ -91,7 +98,7 @@ class Value {
   static Value Int(int64_t v);
   static Value FromObject(Object* obj);  // takes ownership
   static Value FromPack(ValueType t, PackBlock* b, Encoding e = Encoding::kPack);
-  Value Clone() const;                   // deep copy (COPY command)
+  Value Clone() const;  // deep copy (COPY command)
   // A value whose bytes are record `offset` (of `length` bytes) in tier segment `segment`.
   static Value Tiered(ValueType t, uint32_t segment, uint32_t offset, uint32_t length);
   bool tiered() const { return encoding() == Encoding::kTiered; }
@@ -135,7 +142,9 @@ class Value {
   }
   void set_pack(PackBlock* b) { memcpy(payload_, &b, sizeof(b)); }
   template <typename T>
-  T* As() const { return static_cast<T*>(object()); }
+  T* As() const {
+    return static_cast<T*>(object());
+  }
 
   // Redis's OBJECT ENCODING name.
   const char* EncodingName() const;
@@ -143,9 +152,7 @@ class Value {
 
  private:
   static constexpr uint8_t kRawFlag = 1;
-  void Reset() {
-    memset(static_cast<void*>(this), 0, sizeof(Value));
-  }
+  void Reset() { memset(static_cast<void*>(this), 0, sizeof(Value)); }
   void Free();
   Object* ptr() const {
     Object* p;

@@ -13,8 +13,10 @@ size_t ZIndex::FindBlock(const Node* n) const {
   size_t lo = 0, hi = blocks_.size();
   while (lo < hi) {
     size_t mid = (lo + hi) / 2;
-    if (Less(blocks_[mid]->back(), n)) lo = mid + 1;
-    else hi = mid;
+    if (Less(blocks_[mid]->back(), n))
+      lo = mid + 1;
+    else
+      hi = mid;
   }
   return lo;
 }

@@ -51,8 +51,10 @@ class ZIndex {
     size_t lo = 0, hi = blocks_.size();  // first block whose last element fails pred
     while (lo < hi) {
       size_t mid = (lo + hi) / 2;
-      if (pred(blocks_[mid]->back())) lo = mid + 1;
-      else hi = mid;
+      if (pred(blocks_[mid]->back()))
+        lo = mid + 1;
+      else
+        hi = mid;
     }
     size_t before = 0;
     for (size_t i = 0; i < lo; ++i) before += blocks_[i]->size();
@@ -61,8 +63,10 @@ class ZIndex {
     size_t l = 0, h = b.size();
     while (l < h) {
       size_t m = (l + h) / 2;
-      if (pred(b[m])) l = m + 1;
-      else h = m;
+      if (pred(b[m]))
+        l = m + 1;
+      else
+        h = m;
     }
     return before + l;
   }

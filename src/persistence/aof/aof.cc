@@ -1,19 +1,16 @@
 #include "persistence/aof/aof.h"
 
-#include "tier/tier_manager.h"
-
-#include "persistence/apply_record.h"
-#include "types/serialize.h"
-
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <cstring>
 #include <random>
 
-#include <spdlog/spdlog.h>
-
 #include "base/strutil.h"
 #include "persistence/aof/aof_format.h"
+#include "persistence/apply_record.h"
+#include "tier/tier_manager.h"
+#include "types/serialize.h"
 
 namespace ferrite {
 
@@ -43,7 +40,8 @@ std::string IdLine(uint64_t id) { return fmt::format("#ID:{:016x}\r\n", id); }
 uint64_t NewId() {
   static std::mt19937_64 rng(std::random_device{}() ^ uint64_t(::getpid()) << 32);
   uint64_t id;
-  do id = rng(); while (id == 0);
+  do id = rng();
+  while (id == 0);
   return id;
 }
 
@@ -80,7 +78,9 @@ Status Aof::Load(const std::string& on_corruption, uint64_t start_offset) {
   uint64_t expired = 0;
   std::string p = path();
   ReplaySink sink;
-  sink.record = [&](const ckpt::Record& r) { return ApplyRecord(engine_, p, r, limits, now, &expired); };
+  sink.record = [&](const ckpt::Record& r) {
+    return ApplyRecord(engine_, p, r, limits, now, &expired);
+  };
   sink.command = [&](ArgList args) {
     scratch_out.clear();
     engine_->Execute(*s, args, rb);
@@ -99,8 +99,8 @@ Status Aof::Read(const std::string& on_corruption, uint64_t start_offset, const 
   if (!file.ok()) return file.status();
   uint64_t total = fs_->GetFileSize(p).value();
   if (start_offset > total) {
-    return Status::Corruption(fmt::format("{}: replay start {} is past the end of the file ({} bytes)",
-                                          p, start_offset, total));
+    return Status::Corruption(fmt::format(
+        "{}: replay start {} is past the end of the file ({} bytes)", p, start_offset, total));
   }
   if (start_offset > 0) {
     if (Status st = file.value()->Skip(start_offset); !st.ok()) return st;
@@ -118,11 +118,11 @@ Status Aof::Read(const std::string& on_corruption, uint64_t start_offset, const 
       if (n.ok() && n.value() == 8 && memcmp(magic, "FERRCKPT", 8) == 0) {
         // A checkpoint preamble: load it with the checkpoint codec, replay what follows.
         ckpt::ReadStats rs;
-        Status st = ckpt::ReadPrefix(fs_, p, engine_->config().recovery.verify_checksum,
-                                     sink.record, &rs);
+        Status st =
+            ckpt::ReadPrefix(fs_, p, engine_->config().recovery.verify_checksum, sink.record, &rs);
         if (!st.ok()) {
-          return Status::Corruption("Cannot load the checkpoint preamble of the append only file: " +
-                                    st.message());
+          return Status::Corruption(
+              "Cannot load the checkpoint preamble of the append only file: " + st.message());
         }
         spdlog::info("AOF checkpoint preamble: {} keys in {} bytes", rs.keys, rs.bytes);
         start_offset = rs.bytes;
@@ -147,8 +147,10 @@ Status Aof::Read(const std::string& on_corruption, uint64_t start_offset, const 
         result = n.status();
         break;
       }
-      if (n.value() == 0) eof = true;
-      else reader.Feed(std::string_view(chunk.data(), n.value()));
+      if (n.value() == 0)
+        eof = true;
+      else
+        reader.Feed(std::string_view(chunk.data(), n.value()));
       if (progress) progress->store(reader.offset(), std::memory_order_relaxed);
       continue;
     }
@@ -172,9 +174,9 @@ Status Aof::Read(const std::string& on_corruption, uint64_t start_offset, const 
       in_multi = false;
     }
     if (!engine_->commands().Find(name)) {  // the table is immutable: safe off the loop
-      result = Status::Corruption(fmt::format(
-          "Unknown command '{}' reading the append only file {} at offset {} (line {})",
-          std::string(name.substr(0, 64)), p, rec.offset, rec.line));
+      result = Status::Corruption(
+          fmt::format("Unknown command '{}' reading the append only file {} at offset {} (line {})",
+                      std::string(name.substr(0, 64)), p, rec.offset, rec.line));
       break;
     }
     result = sink.command(rec.args);
@@ -441,12 +443,14 @@ Status Aof::WritePreambleBase(WritableFile* out) {
     Database& db = engine_->db(i);
     Status st = Status::Ok();
     db.ForEach([&](const Entry& e) {
-      if (st.ok() && !db.IsExpired(e, now)) st = WriteRecord(&w, i, e, &scratch, tier ? &refs : nullptr);
+      if (st.ok() && !db.IsExpired(e, now))
+        st = WriteRecord(&w, i, e, &scratch, tier ? &refs : nullptr);
     });
     if (!st.ok()) return st;
   }
   if (tier) {
-    if (Status st = tier::TierManager::SyncPaths(fs_, tier->PrepareImage(refs)); !st.ok()) return st;
+    if (Status st = tier::TierManager::SyncPaths(fs_, tier->PrepareImage(refs)); !st.ok())
+      return st;
   }
   Status st = w.Finish();
   if (tier && st.ok()) {
@@ -489,7 +493,8 @@ void Aof::EmitFrozen(int db, const Entry& e) {
   if (base_ckpt_) {
     std::string scratch;
     if (rewrite_error_.ok()) {
-      rewrite_error_ = WriteRecord(base_ckpt_.get(), db, e, &scratch, engine_->tier() ? &base_refs_ : nullptr);
+      rewrite_error_ =
+          WriteRecord(base_ckpt_.get(), db, e, &scratch, engine_->tier() ? &base_refs_ : nullptr);
     }
     return;
   }

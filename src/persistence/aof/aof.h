@@ -35,12 +35,12 @@ enum class FsyncPolicy { kNo, kEverySec, kAlways };
 FsyncPolicy ParseFsyncPolicy(const std::string& s);
 
 struct AofStats {
-  uint64_t base_size = 0;          // size after the last rewrite (or at open)
-  int64_t last_rewrite_ms = -1;    // duration of the last rewrite
+  uint64_t base_size = 0;        // size after the last rewrite (or at open)
+  int64_t last_rewrite_ms = -1;  // duration of the last rewrite
   bool last_rewrite_ok = true;
   uint64_t rewrites = 0;
-  uint64_t delayed_fsync = 0;      // times a write waited for a slow fsync (everysec)
-  std::string last_write_error;    // empty = ok
+  uint64_t delayed_fsync = 0;    // times a write waited for a slow fsync (everysec)
+  std::string last_write_error;  // empty = ok
 };
 
 class Aof : public PropagationSink {
@@ -141,7 +141,8 @@ class Aof : public PropagationSink {
     void Record(int64_t now_us, int64_t us) {
       int64_t start = window_start_us.load(std::memory_order_relaxed);
       if (now_us - start >= 10'000'000) {
-        prev_max.store(now_us - start >= 20'000'000 ? 0 : cur_max.load(), std::memory_order_relaxed);
+        prev_max.store(now_us - start >= 20'000'000 ? 0 : cur_max.load(),
+                       std::memory_order_relaxed);
         cur_max.store(0, std::memory_order_relaxed);
         window_start_us.store(now_us, std::memory_order_relaxed);
       }
@@ -177,7 +178,7 @@ class Aof : public PropagationSink {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
-  std::atomic<bool> pending_fsync_{false};     // written since the last fsync
+  std::atomic<bool> pending_fsync_{false};  // written since the last fsync
   std::atomic<bool> fsync_in_progress_{false};
   std::atomic<int> fsync_errno_{0};
   int64_t postponed_since_us_ = 0;

@@ -104,8 +104,9 @@ AofReader::Result AofReader::Next(AofRecord* rec) {
   }
   if (p[0] != '*') {
     return fail(std::string("expected '*' or '#' at the start of a record, got '") +
-                (isprint(static_cast<unsigned char>(p[0])) ? std::string(1, p[0])
-                                                           : "\\x" + std::to_string(uint8_t(p[0]))) +
+                (isprint(static_cast<unsigned char>(p[0]))
+                     ? std::string(1, p[0])
+                     : "\\x" + std::to_string(uint8_t(p[0]))) +
                 "'");
   }
   auto r = parser_.Parse(p, avail);

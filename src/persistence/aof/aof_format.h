@@ -16,8 +16,8 @@
 // safe to truncate) or malformed (damage: not safe to skip).
 
 #include <cstdint>
-#include <string>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -36,8 +36,8 @@ void AppendTimestamp(std::string* out, int64_t unix_secs);
 
 struct AofRecord {
   enum Kind { kCommand, kAnnotation } kind;
-  uint64_t offset;  // byte offset of the record's first byte
-  uint64_t line;    // 1-based line of the record's first byte
+  uint64_t offset;                     // byte offset of the record's first byte
+  uint64_t line;                       // 1-based line of the record's first byte
   std::vector<std::string_view> args;  // kCommand: valid until the next Next()
   std::string_view annotation;         // kAnnotation: text after '#', no CRLF
   int64_t timestamp = -1;              // kAnnotation "#TS:<n>": n

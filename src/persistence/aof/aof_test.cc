@@ -2,6 +2,8 @@
 // Redis's AOF scenarios, and fault injection (EIO, ENOSPC, torn writes, fsync errors,
 // power loss) through the FileSystem interface.
 
+#include "persistence/aof/aof.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -12,7 +14,6 @@
 
 #include "commands/test_util.h"
 #include "io/fault_injection_fs.h"
-#include "persistence/aof/aof.h"
 #include "persistence/aof/aof_format.h"
 
 namespace ferrite {
@@ -124,20 +125,30 @@ class AofTest : public ::testing::Test {
 };
 
 TEST_F(AofTest, ReplayRebuildsTheSameDigest) {
-  std::vector<std::vector<std::string>> cmds = {
-      {"set", "a", "1"},          {"incr", "a"},         {"set", "b", "x", "EX", "1000"},
-      {"select", "3"},            {"set", "c", "3"},     {"append", "c", "more"},
-      {"incrbyfloat", "f", "1.5"}, {"select", "0"},      {"expire", "a", "5000"},
-      {"del", "nothing"},         {"setbit", "bits", "100", "1"}, {"multi"},
-      {"set", "t1", "1"},         {"set", "t2", "2"},    {"exec"},
-      {"rename", "b", "b2"},      {"debug", "populate", "100"}};
+  std::vector<std::vector<std::string>> cmds = {{"set", "a", "1"},
+                                                {"incr", "a"},
+                                                {"set", "b", "x", "EX", "1000"},
+                                                {"select", "3"},
+                                                {"set", "c", "3"},
+                                                {"append", "c", "more"},
+                                                {"incrbyfloat", "f", "1.5"},
+                                                {"select", "0"},
+                                                {"expire", "a", "5000"},
+                                                {"del", "nothing"},
+                                                {"setbit", "bits", "100", "1"},
+                                                {"multi"},
+                                                {"set", "t1", "1"},
+                                                {"set", "t2", "2"},
+                                                {"exec"},
+                                                {"rename", "b", "b2"},
+                                                {"debug", "populate", "100"}};
   std::string want = WriteWith(FileSystem::Default(), FsyncPolicy::kAlways, cmds);
   EngineHarness h;
   ASSERT_TRUE(LoadInto(h, "truncate").ok());
   EXPECT_EQ(h.Run({"debug", "digest"}), want);
   EXPECT_NE(want, "+" + std::string(40, '0') + "\r\n");
   std::string file = ReadFile(path());
-  EXPECT_NE(file.find("PEXPIREAT"), std::string::npos);   // EXPIRE logged as its effect
+  EXPECT_NE(file.find("PEXPIREAT"), std::string::npos);    // EXPIRE logged as its effect
   EXPECT_EQ(file.find("INCRBYFLOAT"), std::string::npos);  // logged as SET
   EXPECT_NE(file.find("MULTI"), std::string::npos);
 }
@@ -153,14 +164,16 @@ TEST_F(AofTest, TornSixthIncrIsTruncated) {
     EngineHarness h;
     Status st = LoadInto(h, "abort");
     ASSERT_FALSE(st.ok());
-    EXPECT_NE(st.message().find("offset " + std::to_string(good)), std::string::npos) << st.message();
+    EXPECT_NE(st.message().find("offset " + std::to_string(good)), std::string::npos)
+        << st.message();
     EXPECT_NE(st.message().find("ferrite-check-aof --fix " + path()), std::string::npos);
   }
   EngineHarness h;
   ASSERT_TRUE(LoadInto(h, "truncate").ok());
   EXPECT_EQ(h.Run({"get", "foo"}), "$1\r\n5\r\n");
   EXPECT_EQ(std::filesystem::file_size(path()), good);
-  Aof aof(&h.engine(), FileSystem::Default(), dir_, "ferrite.aof", FsyncPolicy::kAlways, false, &h.clock());
+  Aof aof(&h.engine(), FileSystem::Default(), dir_, "ferrite.aof", FsyncPolicy::kAlways, false,
+          &h.clock());
   ASSERT_TRUE(aof.Open().ok());
   h.engine().set_propagation_sink(&aof);
   EXPECT_EQ(h.Run({"incr", "foo"}), ":6\r\n");
@@ -190,7 +203,8 @@ TEST_F(AofTest, GarbageInTheMiddleRefusesEvenUnderTruncate) {
   Status st = LoadInto(h, "truncate");
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.message().find("offset " + std::to_string(Cmd({"SET", "a", "1"}).size())),
-            std::string::npos) << st.message();
+            std::string::npos)
+      << st.message();
   EXPECT_EQ(std::filesystem::file_size(path()), data.size());  // nothing cut
 }
 
@@ -214,7 +228,7 @@ TEST_F(AofTest, WriteErrorHoldsRepliesRefusesWritesAndRecovers) {
   EXPECT_FALSE(aof.BeforeSleep());  // `always`: the reply for b must not leave
   EXPECT_TRUE(aof.write_error());
   fs.ClearFaults();
-  EXPECT_TRUE(aof.BeforeSleep());   // retried: b is on disk now
+  EXPECT_TRUE(aof.BeforeSleep());  // retried: b is on disk now
   EXPECT_FALSE(aof.write_error());
   h.engine().set_propagation_sink(nullptr);
   EngineHarness h2;
@@ -231,8 +245,10 @@ TEST_F(AofTest, NoSpaceIsReportedAndNothingAcknowledgedIsLost) {
   int acknowledged = 0;
   for (int i = 0; i < 20; i++) {
     h.Run({"set", "k" + std::to_string(i), std::string(30, 'v')});
-    if (aof.BeforeSleep()) acknowledged = i + 1;
-    else break;
+    if (aof.BeforeSleep())
+      acknowledged = i + 1;
+    else
+      break;
   }
   EXPECT_TRUE(aof.write_error());
   EXPECT_NE(aof.stats().last_write_error.find("No space left on device"), std::string::npos);
@@ -412,8 +428,8 @@ TEST_F(AofTest, EverysecPostponesWritesDuringASlowFsyncAtMostTwoSeconds) {
   EXPECT_GE(delayed, 1u);
   EngineHarness h2;
   ASSERT_TRUE(LoadInto(h2, "abort").ok());
-  EXPECT_EQ(h2.Run({"get", "counter"}), "$" + std::to_string(std::to_string(n).size()) + "\r\n" +
-                                            std::to_string(n) + "\r\n");
+  EXPECT_EQ(h2.Run({"get", "counter"}),
+            "$" + std::to_string(std::to_string(n).size()) + "\r\n" + std::to_string(n) + "\r\n");
 }
 
 // The fork-less background rewrite: writes of every kind interleaved with the paced pass;
@@ -437,12 +453,24 @@ TEST_F(AofTest, BackgroundRewriteUnderWritesReplaysToTheLiveDigest) {
     for (int j = 0; j < 20; j++, round++) {
       std::string k = "k" + std::to_string((round * 7919) % 40000);
       switch (round % 6) {
-        case 0: h.Run({"set", k, "new" + std::to_string(round)}); break;  // also new keys (splits)
-        case 1: h.Run({"del", k}); break;
-        case 2: h.Run({"incr", "counter"}); break;
-        case 3: h.Run({"append", k, "+"}); break;
-        case 4: h.Run({"expire", k, "500"}); break;
-        case 5: h.Run({"swapdb", "2", "3"}); break;
+        case 0:
+          h.Run({"set", k, "new" + std::to_string(round)});
+          break;  // also new keys (splits)
+        case 1:
+          h.Run({"del", k});
+          break;
+        case 2:
+          h.Run({"incr", "counter"});
+          break;
+        case 3:
+          h.Run({"append", k, "+"});
+          break;
+        case 4:
+          h.Run({"expire", k, "500"});
+          break;
+        case 5:
+          h.Run({"swapdb", "2", "3"});
+          break;
       }
     }
     ASSERT_TRUE(aof.BeforeSleep());

@@ -1,9 +1,9 @@
 #include "persistence/checkpoint/checkpoint_format.h"
 
 #define XXH_STATIC_LINKING_ONLY  // XXH3_state_t on the stack
-#include <xxhash.h>
-
+#include <fmt/format.h>
 #include <lz4.h>
+#include <xxhash.h>
 
 #include <algorithm>
 #include <condition_variable>
@@ -12,8 +12,6 @@
 #include <mutex>
 #include <thread>
 #include <vector>
-
-#include <fmt/format.h>
 
 namespace ferrite::ckpt {
 namespace {
@@ -101,9 +99,8 @@ Status Writer::WriteBlock(uint8_t type, std::string_view payload) {
 }
 
 Status Writer::Begin(const Header& h) {
-  file_hash_ = std::shared_ptr<void>(XXH3_createState(), [](void* s) {
-    XXH3_freeState(static_cast<XXH3_state_t*>(s));
-  });
+  file_hash_ = std::shared_ptr<void>(
+      XXH3_createState(), [](void* s) { XXH3_freeState(static_cast<XXH3_state_t*>(s)); });
   XXH3_64bits_reset(State(file_hash_));
   std::string start(kMagic, 8);
   PutU32(&start, kVersion);
@@ -204,7 +201,8 @@ void Writer::PutHead(const Record& r) {
 }
 
 Status Writer::BeginValue(const Record& head) {
-  if (in_value_) return Status::InvalidArgument("checkpoint writer: BeginValue inside a streamed value");
+  if (in_value_)
+    return Status::InvalidArgument("checkpoint writer: BeginValue inside a streamed value");
   Record r = head;
   r.type = uint8_t(r.type | kChunkedFlag);
   PutHead(r);
@@ -227,7 +225,8 @@ Status Writer::SubmitChunk(bool last) {
 }
 
 Status Writer::AppendValue(std::string_view bytes) {
-  if (!in_value_) return Status::InvalidArgument("checkpoint writer: AppendValue outside a streamed value");
+  if (!in_value_)
+    return Status::InvalidArgument("checkpoint writer: AppendValue outside a streamed value");
   while (!bytes.empty()) {
     size_t take = std::min(bytes.size(), kBlockTarget + 1 - chunk_.size());
     chunk_.append(bytes.data(), take);
@@ -240,7 +239,8 @@ Status Writer::AppendValue(std::string_view bytes) {
 }
 
 Status Writer::EndValue() {
-  if (!in_value_) return Status::InvalidArgument("checkpoint writer: EndValue outside a streamed value");
+  if (!in_value_)
+    return Status::InvalidArgument("checkpoint writer: EndValue outside a streamed value");
   in_value_ = false;
   Status st = SubmitChunk(true);
   chunk_.clear();
@@ -264,7 +264,8 @@ Status Writer::Add(const Record& r) {
 }
 
 Status Writer::Finish() {
-  if (in_value_) return Status::InvalidArgument("checkpoint writer: Finish inside a streamed value");
+  if (in_value_)
+    return Status::InvalidArgument("checkpoint writer: Finish inside a streamed value");
   if (!block_.empty()) {
     if (Status st = Submit(kEntries, std::move(block_)); !st.ok()) return st;
     block_.clear();
@@ -290,8 +291,8 @@ Status Writer::Finish() {
 
 namespace {
 Status ReadImpl(FileSystem* fs, const std::string& path, bool verify,
-                const std::function<Status(const Record&)>& fn, ReadStats* stats,
-                bool header_only, bool prefix = false);
+                const std::function<Status(const Record&)>& fn, ReadStats* stats, bool header_only,
+                bool prefix = false);
 
 class BorrowedFile final : public WritableFile {
  public:
@@ -333,8 +334,8 @@ Status ReadHeader(FileSystem* fs, const std::string& path, Header* header) {
 
 namespace {
 Status ReadImpl(FileSystem* fs, const std::string& path, bool verify,
-                const std::function<Status(const Record&)>& fn, ReadStats* stats,
-                bool header_only, bool prefix) {
+                const std::function<Status(const Record&)>& fn, ReadStats* stats, bool header_only,
+                bool prefix) {
   auto f = fs->NewSequentialFile(path);
   if (!f.ok()) return f.status();
   auto size = fs->GetFileSize(path);
@@ -353,8 +354,9 @@ Status ReadImpl(FileSystem* fs, const std::string& path, bool verify,
       buf.append(chunk.data(), r.value());
     }
     if (buf_offset + buf.size() < off + n) {
-      return Status::Corruption(fmt::format("{}: truncated at offset {} (file is {} bytes, {} more needed)",
-                                            path, off, total, off + n - total));
+      return Status::Corruption(
+          fmt::format("{}: truncated at offset {} (file is {} bytes, {} more needed)", path, off,
+                      total, off + n - total));
     }
     return Status::Ok();
   };
@@ -367,9 +369,9 @@ Status ReadImpl(FileSystem* fs, const std::string& path, bool verify,
   uint32_t version;
   memcpy(&version, buf.data() + 8, 4);
   if (version > kVersion || version == 0) {
-    return Status::NotSupported(fmt::format(
-        "{}: checkpoint format version {} at offset 8; this build reads version {}", path,
-        version, kVersion));
+    return Status::NotSupported(
+        fmt::format("{}: checkpoint format version {} at offset 8; this build reads version {}",
+                    path, version, kVersion));
   }
   XXH3_64bits_update(&file_hash, buf.data(), 12);
   uint64_t off = 12;
@@ -404,16 +406,18 @@ Status ReadImpl(FileSystem* fs, const std::string& path, bool verify,
     uint64_t stored;
     memcpy(&stored, h + 5 + len, 8);
     if (verify && XXH3_64bits(h, 5 + size_t(len)) != stored) {
-      return Status::Corruption(fmt::format("{}: bad block at offset {} (type 0x{:02x}, {} bytes): "
-                                            "checksum mismatch", path, off, type, len));
+      return Status::Corruption(
+          fmt::format("{}: bad block at offset {} (type 0x{:02x}, {} bytes): "
+                      "checksum mismatch",
+                      path, off, type, len));
     }
     std::string_view payload(h + 5, len);
     Cursor c{payload.data(), payload.data() + payload.size()};
     if (pending && type != kValueChunk && type != kValueChunkLz4 && !header_only) {
       return Status::Corruption(fmt::format(
           "{}: the streamed value of key '{}' (record in the block at offset {}) ends early: "
-          "block at offset {} is type 0x{:02x}, not a value chunk", path,
-          std::string(pending_key.substr(0, 64)), pending_off, off, type));
+          "block at offset {} is type 0x{:02x}, not a value chunk",
+          path, std::string(pending_key.substr(0, 64)), pending_off, off, type));
     }
     if (type == kFooter) {
       uint64_t keys, file_sum;
@@ -421,19 +425,21 @@ Status ReadImpl(FileSystem* fs, const std::string& path, bool verify,
         return Status::Corruption(fmt::format("{}: short footer at offset {}", path, off));
       }
       if (verify && file_sum != XXH3_64bits_digest(&file_hash)) {
-        return Status::Corruption(fmt::format("{}: whole-file checksum mismatch (footer at offset {})", path, off));
+        return Status::Corruption(
+            fmt::format("{}: whole-file checksum mismatch (footer at offset {})", path, off));
       }
       if (keys != rs.keys) {
-        return Status::Corruption(fmt::format("{}: footer at offset {} says {} keys, the blocks hold {}",
-                                              path, off, keys, rs.keys));
+        return Status::Corruption(fmt::format(
+            "{}: footer at offset {} says {} keys, the blocks hold {}", path, off, keys, rs.keys));
       }
       if (prefix) {
         rs.bytes = off + 5 + len + 8;
         return Status::Ok();
       }
       if (off + 5 + len + 8 != total) {
-        return Status::Corruption(fmt::format("{}: {} unexpected bytes after the footer at offset {}",
-                                              path, total - (off + 5 + len + 8), off));
+        return Status::Corruption(
+            fmt::format("{}: {} unexpected bytes after the footer at offset {}", path,
+                        total - (off + 5 + len + 8), off));
       }
       rs.bytes = total;
       return Status::Ok();
@@ -442,7 +448,8 @@ Status ReadImpl(FileSystem* fs, const std::string& path, bool verify,
     rs.blocks++;
     if (type == kHeader) {
       uint64_t created, aof;
-      if (!c.U64(&created) || !c.U64(&aof) || !c.U32(&rs.header.databases) || !c.U32(&rs.header.flags)) {
+      if (!c.U64(&created) || !c.U64(&aof) || !c.U32(&rs.header.databases) ||
+          !c.U32(&rs.header.flags)) {
         return Status::Corruption(fmt::format("{}: short header block at offset {}", path, off));
       }
       rs.header.created_ms = int64_t(created);
@@ -453,19 +460,26 @@ Status ReadImpl(FileSystem* fs, const std::string& path, bool verify,
         return Status::Corruption(fmt::format("{}: short AOF link block at offset {}", path, off));
       }
     } else if ((type == kEntries || type == kEntriesLz4) && header_only) {
-      return header_seen ? Status::Ok() : Status::Corruption(fmt::format("{}: entries before the header at offset {}", path, off));
+      return header_seen ? Status::Ok()
+                         : Status::Corruption(fmt::format(
+                               "{}: entries before the header at offset {}", path, off));
     } else if (type == kEntries || type == kEntriesLz4) {
-      if (!header_seen) return Status::Corruption(fmt::format("{}: entries before the header at offset {}", path, off));
+      if (!header_seen)
+        return Status::Corruption(
+            fmt::format("{}: entries before the header at offset {}", path, off));
       if (type == kEntriesLz4) {
         uint32_t raw_len;
         if (!c.U32(&raw_len) || raw_len > (1u << 30)) {
-          return Status::Corruption(fmt::format("{}: bad lz4 block header at offset {}", path, off));
+          return Status::Corruption(
+              fmt::format("{}: bad lz4 block header at offset {}", path, off));
         }
         inflated.resize(raw_len);
         int n = LZ4_decompress_safe(c.p, inflated.data(), int(c.end - c.p), int(raw_len));
         if (n < 0 || uint32_t(n) != raw_len) {
-          return Status::Corruption(fmt::format("{}: lz4 block at offset {} does not decompress "
-                                                "to its {} bytes", path, off, raw_len));
+          return Status::Corruption(
+              fmt::format("{}: lz4 block at offset {} does not decompress "
+                          "to its {} bytes",
+                          path, off, raw_len));
         }
         payload = std::string_view(inflated.data(), raw_len);
         c = Cursor{payload.data(), payload.data() + payload.size()};
@@ -481,8 +495,8 @@ Status ReadImpl(FileSystem* fs, const std::string& path, bool verify,
         bool streamed = ok && (r.type & kChunkedFlag);
         if (ok && !streamed) ok = c.Varint(&vlen) && c.Bytes(vlen, &r.value);
         if (!ok || (streamed && c.p != c.end)) {
-          return Status::Corruption(fmt::format("{}: malformed record in the block at offset {} (record at +{})",
-                                                path, off, at));
+          return Status::Corruption(fmt::format(
+              "{}: malformed record in the block at offset {} (record at +{})", path, off, at));
         }
         r.db = uint32_t(db);
         r.expire_ms = int64_t(exp);
@@ -500,21 +514,26 @@ Status ReadImpl(FileSystem* fs, const std::string& path, bool verify,
       }
     } else if (type == kValueChunk || type == kValueChunkLz4) {
       if (!pending) {
-        return Status::Corruption(fmt::format("{}: value chunk at offset {} follows no streamed record", path, off));
+        return Status::Corruption(
+            fmt::format("{}: value chunk at offset {} follows no streamed record", path, off));
       }
       uint8_t flags;
-      if (!c.U8(&flags)) return Status::Corruption(fmt::format("{}: empty value chunk at offset {}", path, off));
+      if (!c.U8(&flags))
+        return Status::Corruption(fmt::format("{}: empty value chunk at offset {}", path, off));
       if (type == kValueChunkLz4) {
         uint32_t raw_len;
         if (!c.U32(&raw_len) || raw_len > (1u << 30)) {
-          return Status::Corruption(fmt::format("{}: bad lz4 chunk header at offset {}", path, off));
+          return Status::Corruption(
+              fmt::format("{}: bad lz4 chunk header at offset {}", path, off));
         }
         size_t at = pending_value.size();
         pending_value.resize(at + raw_len);
         int n = LZ4_decompress_safe(c.p, pending_value.data() + at, int(c.end - c.p), int(raw_len));
         if (n < 0 || uint32_t(n) != raw_len) {
-          return Status::Corruption(fmt::format("{}: lz4 value chunk at offset {} does not decompress "
-                                                "to its {} bytes", path, off, raw_len));
+          return Status::Corruption(
+              fmt::format("{}: lz4 value chunk at offset {} does not decompress "
+                          "to its {} bytes",
+                          path, off, raw_len));
         }
       } else {
         pending_value.append(c.p, size_t(c.end - c.p));
@@ -530,8 +549,8 @@ Status ReadImpl(FileSystem* fs, const std::string& path, bool verify,
         if (pending_value.capacity() > (4u << 20)) pending_value.shrink_to_fit();
       }
     } else if (type < 0x80) {
-      return Status::NotSupported(fmt::format("{}: unknown block type 0x{:02x} at offset {} (not optional)",
-                                              path, type, off));
+      return Status::NotSupported(fmt::format(
+          "{}: unknown block type 0x{:02x} at offset {} (not optional)", path, type, off));
     }
     off += 5 + uint64_t(len) + 8;
   }

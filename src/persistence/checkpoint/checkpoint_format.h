@@ -52,7 +52,7 @@ enum BlockType : uint8_t {
   kFooter = 0x7F,
   kAofLink = 0x80,
 };
-inline constexpr uint8_t kChunkLast = 0x01;  // value-chunk flags: the value's last chunk
+inline constexpr uint8_t kChunkLast = 0x01;        // value-chunk flags: the value's last chunk
 inline constexpr size_t kBlockTarget = 64 * 1024;  // entries per block: about this many bytes
 // Values longer than this are streamed (BeginValue/AppendValue/EndValue).
 inline constexpr size_t kLargeValue = kBlockTarget;
@@ -71,7 +71,7 @@ struct Header {
 // One key as stored. Views are valid during the visitor call only.
 struct Record {
   uint32_t db;
-  uint8_t type;  // ValueType
+  uint8_t type;       // ValueType
   int64_t expire_ms;  // 0 = none
   std::string_view key;
   std::string_view value;
@@ -83,9 +83,9 @@ struct Record {
 std::unique_ptr<WritableFile> Borrow(WritableFile* target);
 
 struct WriterOptions {
-  bool lz4 = false;      // compress entries blocks (kept raw when lz4 does not shrink them)
-  bool threaded = false; // compress + checksum + write on a writer thread, fed by a
-                         // bounded queue of full blocks (the caller only encodes records)
+  bool lz4 = false;          // compress entries blocks (kept raw when lz4 does not shrink them)
+  bool threaded = false;     // compress + checksum + write on a writer thread, fed by a
+                             // bounded queue of full blocks (the caller only encodes records)
   size_t queue_blocks = 16;  // queue bound: at most this many blocks (~64 KB each) waiting
 };
 
@@ -124,8 +124,8 @@ class Writer {
   std::unique_ptr<WritableFile> out_;
   WriterOptions options_;
   std::string block_;
-  std::string chunk_;        // the value chunk being filled: flags byte, then bytes
-  bool in_value_ = false;    // between BeginValue and EndValue
+  std::string chunk_;      // the value chunk being filled: flags byte, then bytes
+  bool in_value_ = false;  // between BeginValue and EndValue
   std::string lz4_buf_;
   uint64_t keys_ = 0;
   std::shared_ptr<void> file_hash_;  // XXH3 streaming state over every byte written

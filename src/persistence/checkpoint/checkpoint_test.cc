@@ -10,8 +10,8 @@
 #include <sstream>
 
 #include "commands/test_util.h"
-#include "persistence/checkpoint/checkpoint_format.h"
 #include "persistence/apply_record.h"
+#include "persistence/checkpoint/checkpoint_format.h"
 #include "persistence/manager.h"
 #include "types/serialize.h"
 
@@ -44,10 +44,13 @@ class CheckpointTest : public ::testing::Test {
   }
   Status ReadAll(uint64_t* keys, ckpt::ReadStats* stats = nullptr) {
     *keys = 0;
-    return ckpt::Read(FileSystem::Default(), path(), true, [&](const ckpt::Record&) {
-      (*keys)++;
-      return Status::Ok();
-    }, stats);
+    return ckpt::Read(
+        FileSystem::Default(), path(), true,
+        [&](const ckpt::Record&) {
+          (*keys)++;
+          return Status::Ok();
+        },
+        stats);
   }
   std::string Bytes() {
     std::ifstream f(path(), std::ios::binary);
@@ -86,8 +89,9 @@ TEST_F(CheckpointTest, Lz4ThreadedWriterRoundTripAndDamage) {
   data[data.size() / 2] ^= 0x55;
   Put(data);
   ASSERT_FALSE(ReadAll(&keys).ok());
-  Status st = ckpt::Read(FileSystem::Default(), path(), false,
-                         [](const ckpt::Record&) { return Status::Ok(); }, nullptr);
+  Status st = ckpt::Read(
+      FileSystem::Default(), path(), false, [](const ckpt::Record&) { return Status::Ok(); },
+      nullptr);
   EXPECT_FALSE(st.ok());
 }
 
@@ -124,13 +128,17 @@ TEST_F(CheckpointTest, CollectionsRoundTrip) {
   ASSERT_TRUE(w.Finish().ok());
   EngineHarness b;
   uint64_t keys = 0;
-  ASSERT_TRUE(ckpt::Read(FileSystem::Default(), path(), true, [&](const ckpt::Record& r) {
-    auto v = DecodeCollection(ValueType(r.type), r.value, CollectionLimits{});
-    if (!v.ok()) return v.status();
-    b.engine().db(0).Insert(r.key, std::move(v.value()));
-    keys++;
-    return Status::Ok();
-  }, nullptr).ok());
+  ASSERT_TRUE(ckpt::Read(
+                  FileSystem::Default(), path(), true,
+                  [&](const ckpt::Record& r) {
+                    auto v = DecodeCollection(ValueType(r.type), r.value, CollectionLimits{});
+                    if (!v.ok()) return v.status();
+                    b.engine().db(0).Insert(r.key, std::move(v.value()));
+                    keys++;
+                    return Status::Ok();
+                  },
+                  nullptr)
+                  .ok());
   EXPECT_EQ(keys, 4u);
   EXPECT_EQ(b.Run({"debug", "digest"}), digest);
   // A damaged blob is refused with its offset, not half-loaded.
@@ -196,7 +204,8 @@ TEST_F(CheckpointTest, FutureVersionIsRefused) {
 // head, payload and checksum separately, so this is the largest payload it ever built.
 class MaxAppendFile final : public WritableFile {
  public:
-  explicit MaxAppendFile(std::unique_ptr<WritableFile> t, size_t* max) : t_(std::move(t)), max_(max) {}
+  explicit MaxAppendFile(std::unique_ptr<WritableFile> t, size_t* max)
+      : t_(std::move(t)), max_(max) {}
   Status Append(std::string_view d) override {
     *max_ = std::max(*max_, d.size());
     return t_->Append(d);
@@ -292,7 +301,8 @@ TEST_F(CheckpointTest, LargeValuesAreStreamedInChunks) {
     ckpt::Writer w(std::make_unique<MaxAppendFile>(std::move(f.value()), &max_append), o);
     ASSERT_TRUE(w.Begin(ckpt::Header{}).ok());
     std::string scratch;
-    a.engine().db(0).ForEach([&](const Entry& e) { ASSERT_TRUE(WriteRecord(&w, 0, e, &scratch).ok()); });
+    a.engine().db(0).ForEach(
+        [&](const Entry& e) { ASSERT_TRUE(WriteRecord(&w, 0, e, &scratch).ok()); });
     ASSERT_TRUE(w.Finish().ok());
     EXPECT_LE(max_append, ckpt::kBlockTarget + 1024) << "a block held more than one chunk";
     std::string data = Bytes();
@@ -307,9 +317,13 @@ TEST_F(CheckpointTest, LargeValuesAreStreamedInChunks) {
     EngineHarness b;
     uint64_t expired = 0;
     ckpt::ReadStats rs;
-    ASSERT_TRUE(ckpt::Read(FileSystem::Default(), path(), true, [&](const ckpt::Record& r) {
-      return ApplyRecord(&b.engine(), path(), r, CollectionLimits{}, 0, &expired);
-    }, &rs).ok());
+    ASSERT_TRUE(ckpt::Read(
+                    FileSystem::Default(), path(), true,
+                    [&](const ckpt::Record& r) {
+                      return ApplyRecord(&b.engine(), path(), r, CollectionLimits{}, 0, &expired);
+                    },
+                    &rs)
+                    .ok());
     EXPECT_EQ(rs.keys, 7u);
     EXPECT_EQ(b.Run({"debug", "digest"}), digest);
     EXPECT_EQ(b.Run({"strlen", "bigstring"}), ":3145728\r\n");
@@ -350,14 +364,17 @@ TEST_F(CheckpointTest, DamagedValueChunksAreRefusedWithTheirOffset) {
   Status st = ReadAll(&keys);
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.message().find("streamed value of key 'big'"), std::string::npos) << st.message();
-  EXPECT_NE(st.message().find("offset " + std::to_string(blocks[chunk_idx.back()].off)), std::string::npos)
+  EXPECT_NE(st.message().find("offset " + std::to_string(blocks[chunk_idx.back()].off)),
+            std::string::npos)
       << st.message();
   // The record is missing: its chunks follow nothing.
   Put(without(chunk_idx[0] - 1));
   st = ReadAll(&keys);
   ASSERT_FALSE(st.ok());
-  EXPECT_NE(st.message().find("value chunk at offset " + std::to_string(blocks[chunk_idx[0] - 1].off)),
-            std::string::npos) << st.message();
+  EXPECT_NE(
+      st.message().find("value chunk at offset " + std::to_string(blocks[chunk_idx[0] - 1].off)),
+      std::string::npos)
+      << st.message();
   // A flipped byte in a chunk: its checksum.
   std::string bad = good;
   bad[blocks[chunk_idx[2]].off + 100] ^= 1;
@@ -365,12 +382,14 @@ TEST_F(CheckpointTest, DamagedValueChunksAreRefusedWithTheirOffset) {
   st = ReadAll(&keys);
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.message().find("bad block at offset " + std::to_string(blocks[chunk_idx[2]].off)),
-            std::string::npos) << st.message();
+            std::string::npos)
+      << st.message();
   // Cut in the middle of the chunks.
   Put(good.substr(0, blocks[chunk_idx[3]].off + 1000));
   st = ReadAll(&keys);
   ASSERT_FALSE(st.ok());
-  EXPECT_NE(st.message().find("offset " + std::to_string(blocks[chunk_idx[3]].off)), std::string::npos)
+  EXPECT_NE(st.message().find("offset " + std::to_string(blocks[chunk_idx[3]].off)),
+            std::string::npos)
       << st.message();
 }
 
@@ -387,7 +406,8 @@ TEST_F(CheckpointTest, BgsaveHoldsExactlyTheDatasetAtTheCut) {
     PersistenceManager pm(&h.engine(), FileSystem::Default(), &h.clock());
     ASSERT_TRUE(pm.Start().ok());
     pm.TEST_set_step_buckets(4);
-    for (int i = 0; i < 60000; i++) h.Run({"set", "k" + std::to_string(i), "v" + std::to_string(i)});
+    for (int i = 0; i < 60000; i++)
+      h.Run({"set", "k" + std::to_string(i), "v" + std::to_string(i)});
     h.Run({"set", "gone", "x", "PX", "10"});
     // Collections change in place during the save: the file holds each as it was at the cut.
     for (int k = 0; k < 300; k++) h.Run({"rpush", "list", "e" + std::to_string(k)});

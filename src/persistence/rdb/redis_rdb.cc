@@ -1,5 +1,7 @@
 #include "persistence/rdb/redis_rdb.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <bit>
 #include <cerrno>
@@ -9,8 +11,6 @@
 #include <cstring>
 #include <ctime>
 #include <unordered_set>
-
-#include <fmt/format.h>
 
 #include "base/strutil.h"
 #include "types/value.h"
@@ -98,7 +98,14 @@ enum RdbType : uint8_t {
 };
 
 // Module serialization opcodes (MODULE_AUX payloads).
-enum ModuleOpcode : uint64_t { kModEof = 0, kModSint = 1, kModUint = 2, kModFloat = 3, kModDouble = 4, kModString = 5 };
+enum ModuleOpcode : uint64_t {
+  kModEof = 0,
+  kModSint = 1,
+  kModUint = 2,
+  kModFloat = 3,
+  kModDouble = 4,
+  kModString = 5
+};
 
 uint16_t Le16(const char* p) {
   uint16_t v;
@@ -198,7 +205,9 @@ bool ParseZiplist(std::string_view z, std::vector<std::string>* out, std::string
     int ibytes = -1;  // integer payload size; -1 = a string
     int64_t ival = 0;
     switch (enc >> 6) {
-      case 0: slen = enc & 0x3f; break;
+      case 0:
+        slen = enc & 0x3f;
+        break;
       case 1:
         if (!bp.Has(p, 2)) return bp.Fail("truncated entry header", entry);
         slen = (uint64_t(enc & 0x3f) << 8) | bp.Byte(p + 1);
@@ -210,11 +219,16 @@ bool ParseZiplist(std::string_view z, std::vector<std::string>* out, std::string
         hdr = 5;
         break;
       default:
-        if (enc == 0xC0) ibytes = 2;
-        else if (enc == 0xD0) ibytes = 4;
-        else if (enc == 0xE0) ibytes = 8;
-        else if (enc == 0xF0) ibytes = 3;
-        else if (enc == 0xFE) ibytes = 1;
+        if (enc == 0xC0)
+          ibytes = 2;
+        else if (enc == 0xD0)
+          ibytes = 4;
+        else if (enc == 0xE0)
+          ibytes = 8;
+        else if (enc == 0xF0)
+          ibytes = 3;
+        else if (enc == 0xFE)
+          ibytes = 1;
         else if (enc >= 0xF1 && enc <= 0xFD) {
           ibytes = 0;
           ival = (enc & 0x0f) - 1;
@@ -226,11 +240,18 @@ bool ParseZiplist(std::string_view z, std::vector<std::string>* out, std::string
     if (ibytes >= 0) {
       if (!bp.Has(p, size_t(ibytes))) return bp.Fail("truncated integer entry", entry);
       const char* d = z.data() + p;
-      if (ibytes == 1) ival = int8_t(d[0]);
-      else if (ibytes == 2) ival = int16_t(Le16(d));
-      else if (ibytes == 3) ival = int32_t(uint32_t(uint8_t(d[0])) << 8 | uint32_t(uint8_t(d[1])) << 16 | uint32_t(uint8_t(d[2])) << 24) >> 8;
-      else if (ibytes == 4) ival = int32_t(Le32(d));
-      else if (ibytes == 8) ival = int64_t(Le64(d));
+      if (ibytes == 1)
+        ival = int8_t(d[0]);
+      else if (ibytes == 2)
+        ival = int16_t(Le16(d));
+      else if (ibytes == 3)
+        ival = int32_t(uint32_t(uint8_t(d[0])) << 8 | uint32_t(uint8_t(d[1])) << 16 |
+                       uint32_t(uint8_t(d[2])) << 24) >>
+               8;
+      else if (ibytes == 4)
+        ival = int32_t(Le32(d));
+      else if (ibytes == 8)
+        ival = int64_t(Le64(d));
       out->push_back(FormatInt64(ival));
       p += size_t(ibytes);
     } else {
@@ -247,7 +268,8 @@ bool ParseZiplist(std::string_view z, std::vector<std::string>* out, std::string
 bool ParseListpack(std::string_view lp, std::vector<std::string>* out, std::string* err) {
   BlobParser bp{lp, "listpack", err};
   if (lp.size() < 7) return bp.Fail("shorter than a listpack header", 0);
-  if (Le32(lp.data()) != lp.size()) return bp.Fail("total-bytes disagrees with the string's length", 0);
+  if (Le32(lp.data()) != lp.size())
+    return bp.Fail("total-bytes disagrees with the string's length", 0);
   uint16_t count = Le16(lp.data() + 4);
   size_t p = 6, n = 0;
   while (true) {
@@ -291,10 +313,16 @@ bool ParseListpack(std::string_view lp, std::vector<std::string>* out, std::stri
     if (ibytes < 0) {
       out->emplace_back(d, size_t(slen));
     } else {
-      if (ibytes == 2) ival = int16_t(Le16(d));
-      else if (ibytes == 3) ival = int32_t(uint32_t(uint8_t(d[0])) << 8 | uint32_t(uint8_t(d[1])) << 16 | uint32_t(uint8_t(d[2])) << 24) >> 8;
-      else if (ibytes == 4) ival = int32_t(Le32(d));
-      else if (ibytes == 8) ival = int64_t(Le64(d));
+      if (ibytes == 2)
+        ival = int16_t(Le16(d));
+      else if (ibytes == 3)
+        ival = int32_t(uint32_t(uint8_t(d[0])) << 8 | uint32_t(uint8_t(d[1])) << 16 |
+                       uint32_t(uint8_t(d[2])) << 24) >>
+               8;
+      else if (ibytes == 4)
+        ival = int32_t(Le32(d));
+      else if (ibytes == 8)
+        ival = int64_t(Le64(d));
       out->push_back(FormatInt64(ival));
     }
     // The entry's length again, 1..5 bytes: the first byte holds the high bits, every
@@ -328,12 +356,14 @@ bool ParseIntset(std::string_view s, std::vector<std::string>* out, std::string*
   uint32_t width = Le32(s.data());
   if (width != 2 && width != 4 && width != 8) return bp.Fail("element width is not 2, 4 or 8", 0);
   uint64_t n = Le32(s.data() + 4);
-  if (uint64_t(s.size()) - 8 != n * width) return bp.Fail("length disagrees with the string's length", 4);
+  if (uint64_t(s.size()) - 8 != n * width)
+    return bp.Fail("length disagrees with the string's length", 4);
   int64_t prev = 0;
   for (uint64_t i = 0; i < n; i++) {
     const char* d = s.data() + 8 + i * width;
     int64_t v = width == 2 ? int16_t(Le16(d)) : width == 4 ? int32_t(Le32(d)) : int64_t(Le64(d));
-    if (i > 0 && v <= prev) return bp.Fail("elements not in strictly ascending order", size_t(8 + i * width));
+    if (i > 0 && v <= prev)
+      return bp.Fail("elements not in strictly ascending order", size_t(8 + i * width));
     prev = v;
     out->push_back(FormatInt64(v));
   }
@@ -385,8 +415,8 @@ bool ParseZipmap(std::string_view z, std::vector<std::string>* out, std::string*
 
 class Reader {
  public:
-  Reader(FileSystem* fs, const std::string& path, const std::function<Status(const ckpt::Record&)>& fn,
-         RdbStats* stats)
+  Reader(FileSystem* fs, const std::string& path,
+         const std::function<Status(const ckpt::Record&)>& fn, RdbStats* stats)
       : fs_(fs), path_(path), fn_(fn), st_(*stats) {}
   Status Run();
 
@@ -403,7 +433,8 @@ class Reader {
   }
   std::string Context() const {
     if (!key_) return "";
-    return fmt::format(" (in key '{}', RDB type {}, at offset {})", Printable(*key_), key_type_, key_off_);
+    return fmt::format(" (in key '{}', RDB type {}, at offset {})", Printable(*key_), key_type_,
+                       key_off_);
   }
   uint64_t left() const { return size_ - off_; }
 
@@ -426,7 +457,8 @@ class Reader {
   Status String(std::string* out, const char* what);
   Status ScoreText(double* v);
   Status ScoreBinary(double* v);
-  Status Blob(const char* name, bool (*parse)(std::string_view, std::vector<std::string>*, std::string*),
+  Status Blob(const char* name,
+              bool (*parse)(std::string_view, std::vector<std::string>*, std::string*),
               std::vector<std::string>* out);
   Status SkipModuleValue(uint64_t at);
   Status ReadValue(uint8_t type, Items* it);
@@ -447,7 +479,7 @@ class Reader {
   const std::string* key_ = nullptr;
   uint8_t key_type_ = 0;
   uint64_t key_off_ = 0;
-  uint64_t string_off_ = 0;      // where the last String() began
+  uint64_t string_off_ = 0;  // where the last String() began
   bool string_compressed_ = false;
   uint32_t db_ = 0;
   int64_t expire_ms_ = 0;
@@ -456,8 +488,9 @@ class Reader {
 
 Status Reader::Fill(uint64_t n) {
   if (n > left()) {
-    return Status::Corruption(fmt::format("{}: truncated: {} bytes needed at offset {}, but the file ends at {}{}",
-                                          path_, n, off_, size_, Context()));
+    return Status::Corruption(
+        fmt::format("{}: truncated: {} bytes needed at offset {}, but the file ends at {}{}", path_,
+                    n, off_, size_, Context()));
   }
   if (buf_off_ + buf_.size() >= off_ + n) return Status::Ok();
   if (off_ - buf_off_ >= (1u << 20)) {  // drop what was consumed (checksummed first)
@@ -468,7 +501,8 @@ Status Reader::Fill(uint64_t n) {
   }
   while (buf_off_ + buf_.size() < off_ + n) {
     uint64_t end = buf_off_ + buf_.size();  // read 1 MB at a time (or what the file has left)
-    size_t want = size_t(std::max<uint64_t>(std::min<uint64_t>(1u << 20, size_ - end), off_ + n - end));
+    size_t want =
+        size_t(std::max<uint64_t>(std::min<uint64_t>(1u << 20, size_ - end), off_ + n - end));
     size_t old = buf_.size();
     buf_.resize(old + want);
     auto r = file_->Read(want, buf_.data() + old);
@@ -478,8 +512,10 @@ Status Reader::Fill(uint64_t n) {
     }
     buf_.resize(old + r.value());
     if (r.value() == 0) {
-      return Status::Corruption(fmt::format("{}: the file ended at offset {} while reading (it was {} bytes "
-                                            "when opened)", path_, buf_off_ + buf_.size(), size_));
+      return Status::Corruption(
+          fmt::format("{}: the file ended at offset {} while reading (it was {} bytes "
+                      "when opened)",
+                      path_, buf_off_ + buf_.size(), size_));
     }
   }
   return Status::Ok();
@@ -492,7 +528,9 @@ Status Reader::Len(uint64_t* v, bool* encoded) {
   uint8_t b = uint8_t(*p);
   *encoded = false;
   switch (b >> 6) {
-    case 0: *v = b & 0x3f; return Status::Ok();
+    case 0:
+      *v = b & 0x3f;
+      return Status::Ok();
     case 1:
       if (Status s = Take(1, &p); !s.ok()) return s;
       *v = (uint64_t(b & 0x3f) << 8) | uint8_t(*p);
@@ -529,7 +567,8 @@ Status Reader::Count(uint64_t* v, const char* what) {
   uint64_t at = off_;
   if (Status s = PlainLen(v, what); !s.ok()) return s;
   if (*v > left()) {
-    return Bad(at, fmt::format("{} {} is larger than the rest of the file ({} bytes)", what, *v, left()));
+    return Bad(
+        at, fmt::format("{} {} is larger than the rest of the file ({} bytes)", what, *v, left()));
   }
   return Status::Ok();
 }
@@ -544,8 +583,11 @@ Status Reader::String(std::string* out, const char* what) {
   const char* p;
   if (!enc) {
     if (len > left()) {
-      return Bad(at, fmt::format("{} of {} bytes runs past the end of the file ({} bytes left: truncated or "
-                                 "damaged)", what, len, left()));
+      return Bad(
+          at,
+          fmt::format("{} of {} bytes runs past the end of the file ({} bytes left: truncated or "
+                      "damaged)",
+                      what, len, left()));
     }
     if (Status s = Take(size_t(len), &p); !s.ok()) return s;
     out->assign(p, size_t(len));
@@ -570,17 +612,21 @@ Status Reader::String(std::string* out, const char* what) {
       if (Status s = PlainLen(&clen, "LZF compressed length"); !s.ok()) return s;
       if (Status s = PlainLen(&ulen, "LZF original length"); !s.ok()) return s;
       if (clen > left()) {
-        return Bad(at, fmt::format("{}: LZF data of {} bytes runs past the end of the file ({} bytes left: "
-                                   "truncated or damaged)", what, clen, left()));
+        return Bad(at, fmt::format(
+                           "{}: LZF data of {} bytes runs past the end of the file ({} bytes left: "
+                           "truncated or damaged)",
+                           what, clen, left()));
       }
       // A back reference of 3 bytes expands to at most 264: nothing decodes to more than 88x.
       if (ulen == 0 || clen == 0 || ulen / 88 > clen) {
-        return Bad(at, fmt::format("{}: implausible LZF lengths (compressed {}, original {})", what, clen, ulen));
+        return Bad(at, fmt::format("{}: implausible LZF lengths (compressed {}, original {})", what,
+                                   clen, ulen));
       }
       if (Status s = Take(size_t(clen), &p); !s.ok()) return s;
       out->resize(size_t(ulen));
       if (!LzfDecompress(std::string_view(p, size_t(clen)), out->data(), size_t(ulen))) {
-        return Bad(at, fmt::format("{}: LZF data ({} bytes) does not decompress to {} bytes", what, clen, ulen));
+        return Bad(at, fmt::format("{}: LZF data ({} bytes) does not decompress to {} bytes", what,
+                                   clen, ulen));
       }
       string_compressed_ = true;
       return Status::Ok();
@@ -624,7 +670,8 @@ Status Reader::Blob(const char* name,
   std::string blob, err;
   if (Status s = String(&blob, name); !s.ok()) return s;
   if (!parse(blob, out, &err)) {
-    return Bad(string_off_, fmt::format("{} in the {}string", err, string_compressed_ ? "LZF-compressed " : ""));
+    return Bad(string_off_,
+               fmt::format("{} in the {}string", err, string_compressed_ ? "LZF-compressed " : ""));
   }
   return Status::Ok();
 }
@@ -636,7 +683,8 @@ Status Reader::SkipModuleValue(uint64_t at) {
     if (Status s = PlainLen(&op, "module opcode"); !s.ok()) return s;
     const char* p;
     switch (op) {
-      case kModEof: return Status::Ok();
+      case kModEof:
+        return Status::Ok();
       case kModSint:
       case kModUint: {
         uint64_t v;
@@ -713,7 +761,8 @@ Status Reader::ReadValue(uint8_t type, Items* it) {
       Status s = type == kTHashZiplist ? Blob("ziplist", ParseZiplist, &it->items)
                                        : Blob("listpack", ParseListpack, &it->items);
       if (!s.ok()) return s;
-      if (it->items.size() % 2) return Bad(at, "hash with an odd number of entries (a field without a value)");
+      if (it->items.size() % 2)
+        return Bad(at, "hash with an odd number of entries (a field without a value)");
       return Status::Ok();
     }
     case kTZSetZiplist:
@@ -721,14 +770,16 @@ Status Reader::ReadValue(uint8_t type, Items* it) {
       it->type = ValueType::kZSet;
       uint64_t at = off_;
       std::vector<std::string> flat;
-      Status s = type == kTZSetZiplist ? Blob("ziplist", ParseZiplist, &flat) : Blob("listpack", ParseListpack, &flat);
+      Status s = type == kTZSetZiplist ? Blob("ziplist", ParseZiplist, &flat)
+                                       : Blob("listpack", ParseListpack, &flat);
       if (!s.ok()) return s;
-      if (flat.size() % 2) return Bad(at, "sorted set with an odd number of entries (a member without a score)");
+      if (flat.size() % 2)
+        return Bad(at, "sorted set with an odd number of entries (a member without a score)");
       for (size_t i = 0; i < flat.size(); i += 2) {
         double score;
         if (!ParseScore(flat[i + 1], &score)) {
-          return Bad(at, fmt::format("score '{}' of member '{}' is not a number", Printable(flat[i + 1]),
-                                     Printable(flat[i])));
+          return Bad(at, fmt::format("score '{}' of member '{}' is not a number",
+                                     Printable(flat[i + 1]), Printable(flat[i])));
         }
         it->items.push_back(std::move(flat[i]));
         it->scores.push_back(score);
@@ -775,7 +826,8 @@ Status Reader::Emit(const std::string& key, Items* it) {
     for (size_t i = 0; i < it->items.size(); i += step) {
       if (!seen.insert(it->items[i]).second) {
         return Bad(key_off_, fmt::format("duplicate {} '{}'",
-                                         it->type == ValueType::kHash ? "field" : "member", Printable(it->items[i])));
+                                         it->type == ValueType::kHash ? "field" : "member",
+                                         Printable(it->items[i])));
       }
     }
   }
@@ -784,7 +836,8 @@ Status Reader::Emit(const std::string& key, Items* it) {
   for (size_t i = 0; i < it->items.size(); i++) {
     PutVarint(&value_, it->items[i].size());
     value_.append(it->items[i]);
-    if (it->type == ValueType::kZSet) value_.append(reinterpret_cast<const char*>(&it->scores[i]), 8);
+    if (it->type == ValueType::kZSet)
+      value_.append(reinterpret_cast<const char*>(&it->scores[i]), 8);
   }
   ckpt::Record r{db_, uint8_t(it->type), expire_ms_, key, value_};
   st_.keys++;
@@ -801,8 +854,10 @@ Status Reader::Run() {
   size_ = size.value();
   st_ = RdbStats{};
   if (size_ < 9) {
-    return Status::Corruption(fmt::format("{}: not a Redis RDB file ({} bytes, shorter than the 9-byte header "
-                                          "at offset 0)", path_, size_));
+    return Status::Corruption(
+        fmt::format("{}: not a Redis RDB file ({} bytes, shorter than the 9-byte header "
+                    "at offset 0)",
+                    path_, size_));
   }
   const char* p;
   if (Status s = Take(9, &p); !s.ok()) return s;
@@ -819,8 +874,9 @@ Status Reader::Run() {
   }
   st_.version = version;
   if (version < kMinReadVersion || version > kMaxReadVersion) {
-    return Status::NotSupported(fmt::format("{}: RDB version {} at offset 5; this build reads versions {}..{}",
-                                            path_, version, kMinReadVersion, kMaxReadVersion));
+    return Status::NotSupported(
+        fmt::format("{}: RDB version {} at offset 5; this build reads versions {}..{}", path_,
+                    version, kMinReadVersion, kMaxReadVersion));
   }
   std::string key, a, b;
   Items items;
@@ -837,14 +893,17 @@ Status Reader::Run() {
           if (Status s = Take(8, &p); !s.ok()) return s;
           st_.checksum = Le64(p);
           if (st_.checksum != 0 && st_.checksum != crc_) {
-            return Status::Corruption(fmt::format("{}: checksum mismatch: the file says {:016x}, its bytes give "
-                                                  "{:016x} (checksum at offset {})", path_, st_.checksum, crc_, sum_at));
+            return Status::Corruption(
+                fmt::format("{}: checksum mismatch: the file says {:016x}, its bytes give "
+                            "{:016x} (checksum at offset {})",
+                            path_, st_.checksum, crc_, sum_at));
           }
           st_.checksum_verified = st_.checksum != 0;
         }
         if (off_ != size_) {
-          return Status::Corruption(fmt::format("{}: {} unexpected bytes after the end of the dump at offset {}",
-                                                path_, size_ - off_, off_));
+          return Status::Corruption(
+              fmt::format("{}: {} unexpected bytes after the end of the dump at offset {}", path_,
+                          size_ - off_, off_));
         }
         st_.bytes = size_;
         return Status::Ok();
@@ -900,7 +959,8 @@ Status Reader::Run() {
         uint64_t module_id, when_op, when;
         if (Status s = PlainLen(&module_id, "module id"); !s.ok()) return s;
         if (Status s = PlainLen(&when_op, "module aux when-opcode"); !s.ok()) return s;
-        if (when_op != kModUint) return Bad(at, fmt::format("module aux data with when-opcode {}", when_op));
+        if (when_op != kModUint)
+          return Bad(at, fmt::format("module aux data with when-opcode {}", when_op));
         if (Status s = PlainLen(&when, "module aux when"); !s.ok()) return s;
         if (Status s = SkipModuleValue(at); !s.ok()) return s;
         st_.module_aux_skipped++;
@@ -911,9 +971,11 @@ Status Reader::Run() {
         st_.functions_skipped++;
         continue;
       case kOpFunctionPreGa:
-        return Status::NotSupported(fmt::format("{}: a function library in the format of Redis 7.0's release "
-                                                "candidates at offset {} is not supported by this build; save the "
-                                                "dump again with Redis 7.0 or later", path_, at));
+        return Status::NotSupported(
+            fmt::format("{}: a function library in the format of Redis 7.0's release "
+                        "candidates at offset {} is not supported by this build; save the "
+                        "dump again with Redis 7.0 or later",
+                        path_, at));
       default:
         break;
     }
@@ -933,8 +995,8 @@ Status Reader::Run() {
       unsupported = "hashes with field expiration are not supported by this build";
     }
     if (unsupported) {
-      return Status::NotSupported(fmt::format("{}: key '{}' (db {}, RDB type {}) at offset {}: {}", path_,
-                                              Printable(key), db_, op, at, unsupported));
+      return Status::NotSupported(fmt::format("{}: key '{}' (db {}, RDB type {}) at offset {}: {}",
+                                              path_, Printable(key), db_, op, at, unsupported));
     }
     if (op == kTString) {
       if (Status s = String(&a, "string value"); !s.ok()) return s;
@@ -1115,7 +1177,9 @@ struct BlobCursor {
 RedisRdbWriter::RedisRdbWriter(std::unique_ptr<WritableFile> out, RdbWriterOptions opts)
     : out_(std::move(out)), opts_(std::move(opts)) {}
 
-void RedisRdbWriter::HintDbSize(uint32_t db, uint64_t keys, uint64_t expires) { hints_[db] = {keys, expires}; }
+void RedisRdbWriter::HintDbSize(uint32_t db, uint64_t keys, uint64_t expires) {
+  hints_[db] = {keys, expires};
+}
 
 void RedisRdbWriter::PutString(std::string_view s) {
   int64_t v;
@@ -1135,7 +1199,8 @@ void RedisRdbWriter::PutString(std::string_view s) {
     }
     return;
   }
-  if (opts_.compress && s.size() > 20 && LzfCompress(s, s.size() - 4, &scratch_) && !scratch_.empty()) {
+  if (opts_.compress && s.size() > 20 && LzfCompress(s, s.size() - 4, &scratch_) &&
+      !scratch_.empty()) {
     buf_.push_back(char(0xC3));
     PutLen(&buf_, scratch_.size());
     PutLen(&buf_, s.size());
@@ -1194,14 +1259,16 @@ Status RedisRdbWriter::Add(const ckpt::Record& r) {
   };
   auto bad = [&](const char* what, size_t at) {
     buf_.resize(mark);
-    return Status::Corruption(fmt::format("key '{}' (db {}): malformed value: {} at byte {} of the value",
-                                          Printable(r.key), r.db, what, at));
+    return Status::Corruption(
+        fmt::format("key '{}' (db {}): malformed value: {} at byte {} of the value",
+                    Printable(r.key), r.db, what, at));
   };
   ValueType t = ValueType(r.type);
   if (t == ValueType::kString) {
     head(kTString);
     PutString(r.value);
-  } else if (t == ValueType::kList || t == ValueType::kSet || t == ValueType::kZSet || t == ValueType::kHash) {
+  } else if (t == ValueType::kList || t == ValueType::kSet || t == ValueType::kZSet ||
+             t == ValueType::kHash) {
     BlobCursor c{r.value};
     uint64_t n;
     if (!c.Varint(&n)) return bad("truncated item count", c.pos);
@@ -1210,7 +1277,10 @@ Status RedisRdbWriter::Add(const ckpt::Record& r) {
       empty_skipped_++;
       return Status::Ok();
     }
-    head(t == ValueType::kList ? kTList : t == ValueType::kSet ? kTSet : t == ValueType::kZSet ? kTZSet2 : kTHash);
+    head(t == ValueType::kList   ? kTList
+         : t == ValueType::kSet  ? kTSet
+         : t == ValueType::kZSet ? kTZSet2
+                                 : kTHash);
     PutLen(&buf_, n);
     std::string_view a, b;
     for (uint64_t i = 0; i < n; i++) {
@@ -1229,8 +1299,9 @@ Status RedisRdbWriter::Add(const ckpt::Record& r) {
     }
     if (c.pos != r.value.size()) return bad("trailing bytes", c.pos);
   } else {
-    return Status::NotSupported(fmt::format("key '{}' (db {}): value type {} cannot be written to a Redis RDB",
-                                            Printable(r.key), r.db, r.type));
+    return Status::NotSupported(
+        fmt::format("key '{}' (db {}): value type {} cannot be written to a Redis RDB",
+                    Printable(r.key), r.db, r.type));
   }
   keys_++;
   return Flush(false);

@@ -51,9 +51,9 @@ bool LzfCompress(std::string_view in, size_t max_out, std::string* out);
 
 struct RdbStats {
   uint32_t version = 0;
-  uint64_t keys = 0;            // records handed to the visitor
+  uint64_t keys = 0;  // records handed to the visitor
   uint64_t with_expire = 0;
-  uint64_t empty_skipped = 0;   // empty collections (not handed to the visitor)
+  uint64_t empty_skipped = 0;       // empty collections (not handed to the visitor)
   uint64_t functions_skipped = 0;   // FUNCTION2 libraries (Ferrite has no functions)
   uint64_t module_aux_skipped = 0;  // MODULE_AUX payloads
   uint64_t checksum = 0;            // as stored (0 = not computed, or version < 5)
@@ -70,8 +70,8 @@ Status ReadRedisRdb(FileSystem* fs, const std::string& path,
                     const std::function<Status(const ckpt::Record&)>& fn, RdbStats* stats);
 
 struct RdbWriterOptions {
-  int64_t ctime_s = 0;            // AUX ctime; 0 = now
-  bool compress = true;           // LZF for strings longer than 20 bytes when it helps
+  int64_t ctime_s = 0;   // AUX ctime; 0 = now
+  bool compress = true;  // LZF for strings longer than 20 bytes when it helps
   std::string redis_ver = "7.0.0";
 };
 

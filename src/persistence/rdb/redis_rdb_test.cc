@@ -2,6 +2,9 @@
 // here from the format's description), writer -> reader round trips, and damage refused
 // with the file and offset (every truncation, every single-byte flip, random garbage).
 
+#include "persistence/rdb/redis_rdb.h"
+
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -12,9 +15,6 @@
 #include <random>
 #include <sstream>
 
-#include <fmt/format.h>
-
-#include "persistence/rdb/redis_rdb.h"
 #include "types/serialize.h"
 #include "types/value.h"
 
@@ -88,23 +88,37 @@ void LpEntry(std::string* lp, std::string_view v, LpEnc enc) {
   bool is_int = enc >= LpEnc::kUint7 && enc <= LpEnc::kInt64;
   if (is_int) iv = std::stoll(std::string(v));
   switch (enc) {
-    case LpEnc::kUint7: e.push_back(char(iv)); break;
+    case LpEnc::kUint7:
+      e.push_back(char(iv));
+      break;
     case LpEnc::kInt13: {
       uint32_t u = uint32_t(iv) & 0x1fff;
       e.push_back(char(0xC0 | (u >> 8)));
       e.push_back(char(u & 0xff));
       break;
     }
-    case LpEnc::kInt16: e.push_back(char(0xF1)); Le(&e, int16_t(iv)); break;
+    case LpEnc::kInt16:
+      e.push_back(char(0xF1));
+      Le(&e, int16_t(iv));
+      break;
     case LpEnc::kInt24: {
       e.push_back(char(0xF2));
       uint32_t u = uint32_t(iv);
       for (int i = 0; i < 3; i++) e.push_back(char(u >> (8 * i)));
       break;
     }
-    case LpEnc::kInt32: e.push_back(char(0xF3)); Le(&e, int32_t(iv)); break;
-    case LpEnc::kInt64: e.push_back(char(0xF4)); Le(&e, int64_t(iv)); break;
-    case LpEnc::kStr6: e.push_back(char(0x80 | v.size())); e.append(v); break;
+    case LpEnc::kInt32:
+      e.push_back(char(0xF3));
+      Le(&e, int32_t(iv));
+      break;
+    case LpEnc::kInt64:
+      e.push_back(char(0xF4));
+      Le(&e, int64_t(iv));
+      break;
+    case LpEnc::kStr6:
+      e.push_back(char(0x80 | v.size()));
+      e.append(v);
+      break;
     case LpEnc::kStr12:
       e.push_back(char(0xE0 | (v.size() >> 8)));
       e.push_back(char(v.size() & 0xff));
@@ -230,15 +244,19 @@ std::string Intset(const std::vector<int64_t>& v, uint32_t width) {
   Le(&s, width);
   Le(&s, uint32_t(v.size()));
   for (int64_t x : v) {
-    if (width == 2) Le(&s, int16_t(x));
-    else if (width == 4) Le(&s, int32_t(x));
-    else Le(&s, x);
+    if (width == 2)
+      Le(&s, int16_t(x));
+    else if (width == 4)
+      Le(&s, int32_t(x));
+    else
+      Le(&s, x);
   }
   return s;
 }
 
 // The collection blob of types/serialize.h, built independently of the reader.
-std::string Blob(ValueType t, const std::vector<std::string>& items, const std::vector<double>& scores = {}) {
+std::string Blob(ValueType t, const std::vector<std::string>& items,
+                 const std::vector<double>& scores = {}) {
   std::string b;
   auto varint = [&](uint64_t v) {
     while (v >= 0x80) {
@@ -264,8 +282,8 @@ struct Rec {
   bool operator==(const Rec&) const = default;
 };
 std::ostream& operator<<(std::ostream& os, const Rec& r) {
-  return os << "{db " << r.db << " type " << int(r.type) << " exp " << r.expire_ms << " key " << r.key
-            << " value " << r.value.size() << " bytes}";
+  return os << "{db " << r.db << " type " << int(r.type) << " exp " << r.expire_ms << " key "
+            << r.key << " value " << r.value.size() << " bytes}";
 }
 
 class RedisRdbTest : public ::testing::Test {
@@ -288,10 +306,13 @@ class RedisRdbTest : public ::testing::Test {
   }
   Status Read(std::vector<Rec>* out, rdb::RdbStats* stats = nullptr) {
     out->clear();
-    return rdb::ReadRedisRdb(FileSystem::Default(), path(), [&](const ckpt::Record& r) {
-      out->push_back({r.db, r.type, r.expire_ms, std::string(r.key), std::string(r.value)});
-      return Status::Ok();
-    }, stats);
+    return rdb::ReadRedisRdb(
+        FileSystem::Default(), path(),
+        [&](const ckpt::Record& r) {
+          out->push_back({r.db, r.type, r.expire_ms, std::string(r.key), std::string(r.value)});
+          return Status::Ok();
+        },
+        stats);
   }
   std::vector<Rec> ReadOk(const std::string& data, rdb::RdbStats* stats = nullptr) {
     Put(data);
@@ -329,27 +350,48 @@ TEST(Crc64, KnownVectorAndIncremental) {
   for (int i = 0; i < 1000; i++) data.push_back(char(rng()));
   uint64_t whole = Crc64(0, data.data(), data.size());
   for (size_t cut : {0, 1, 7, 8, 9, 500, 999, 1000}) {
-    EXPECT_EQ(Crc64(Crc64(0, data.data(), cut), data.data() + cut, data.size() - cut), whole) << cut;
+    EXPECT_EQ(Crc64(Crc64(0, data.data(), cut), data.data() + cut, data.size() - cut), whole)
+        << cut;
   }
 }
 
 TEST(Lzf, HandBuiltStreams) {
   // A literal run, a short back reference (distance 3, length 3), a long one (distance 1).
-  std::string in = std::string("\x02" "abc", 4) + std::string("\x20\x02", 2);
+  std::string in = std::string(
+                       "\x02"
+                       "abc",
+                       4) +
+                   std::string("\x20\x02", 2);
   char out[100];
   ASSERT_TRUE(rdb::LzfDecompress(in, out, 6));
   EXPECT_EQ(std::string(out, 6), "abcabc");
-  std::string run = std::string("\x00" "a", 2) + std::string("\xE0\x5A\x00", 3);  // 1 + (90+9) bytes
+  std::string run = std::string(
+                        "\x00"
+                        "a",
+                        2) +
+                    std::string("\xE0\x5A\x00", 3);  // 1 + (90+9) bytes
   ASSERT_TRUE(rdb::LzfDecompress(run, out, 100));
   EXPECT_EQ(std::string(out, 100), std::string(100, 'a'));
   // Wrong lengths, references before the start, runs past either end: refused.
   EXPECT_FALSE(rdb::LzfDecompress(in, out, 5));
   EXPECT_FALSE(rdb::LzfDecompress(in, out, 7));
   EXPECT_FALSE(rdb::LzfDecompress(std::string("\x20\x00", 2), out, 3));
-  EXPECT_FALSE(rdb::LzfDecompress(std::string("\x02" "ab", 3), out, 3));
-  EXPECT_FALSE(rdb::LzfDecompress(std::string("\x02" "abc\x20", 5), out, 6));
-  EXPECT_FALSE(rdb::LzfDecompress(std::string("\x02" "abc\xE0", 5), out, 20));
-  EXPECT_FALSE(rdb::LzfDecompress(std::string("\x02" "abc\x20\x03", 6), out, 6));  // distance 4 > 3
+  EXPECT_FALSE(rdb::LzfDecompress(std::string("\x02"
+                                              "ab",
+                                              3),
+                                  out, 3));
+  EXPECT_FALSE(rdb::LzfDecompress(std::string("\x02"
+                                              "abc\x20",
+                                              5),
+                                  out, 6));
+  EXPECT_FALSE(rdb::LzfDecompress(std::string("\x02"
+                                              "abc\xE0",
+                                              5),
+                                  out, 20));
+  EXPECT_FALSE(rdb::LzfDecompress(std::string("\x02"
+                                              "abc\x20\x03",
+                                              6),
+                                  out, 6));  // distance 4 > 3
   EXPECT_FALSE(rdb::LzfDecompress(run, out, 99));
 }
 
@@ -377,7 +419,8 @@ TEST(Lzf, RoundTripsAndNeverOverruns) {
       std::string bad = c;
       bad[rng() % bad.size()] ^= char(1 + rng() % 255);
       (void)rdb::LzfDecompress(bad, back.data(), back.size());
-      (void)rdb::LzfDecompress(std::string_view(c).substr(0, rng() % c.size()), back.data(), back.size());
+      (void)rdb::LzfDecompress(std::string_view(c).substr(0, rng() % c.size()), back.data(),
+                               back.size());
     }
   }
   std::string z(100000, 'z'), c;
@@ -397,15 +440,29 @@ TEST_F(RedisRdbTest, PlainTypesOpcodesAndExpiries) {
   f.L(2).L(123).L(5).S("payload").L(4).Raw(std::string(8, '\0')).L(3).Raw("abcd").L(0);
   f.Op(0xFE).L(0).Op(0xFB).L(7).L(2);
   f.Op(0x00).S("str").S("hello");
-  f.Op(0x00).S("i8").Raw("\xC0\x85");                                    // -123
-  f.Op(0x00).S("i16").Raw("\xC1\x39\x30");                               // 12345
-  f.Op(0x00).S("i32").Raw(std::string("\xC2\x00\x00\x00\x80", 5));       // INT32_MIN
-  f.Op(0xFC).Raw(std::string("\x00\x10\xA5\xD4\xE8\x00\x00\x00", 8));    // 1e12 ms
+  f.Op(0x00).S("i8").Raw("\xC0\x85");                                  // -123
+  f.Op(0x00).S("i16").Raw("\xC1\x39\x30");                             // 12345
+  f.Op(0x00).S("i32").Raw(std::string("\xC2\x00\x00\x00\x80", 5));     // INT32_MIN
+  f.Op(0xFC).Raw(std::string("\x00\x10\xA5\xD4\xE8\x00\x00\x00", 8));  // 1e12 ms
   f.Op(0xF8).L(1000).Op(0x01).S("list").L(3).S("a").S("b").Raw("\xC0\x07");
-  f.Op(0xFD).Raw(std::string("\x00\x94\x35\x77", 4));                    // 2e9 s
+  f.Op(0xFD).Raw(std::string("\x00\x94\x35\x77", 4));  // 2e9 s
   f.Op(0xF9).Op(5).Op(0x02).S("set").L(2).S("x").S("y");
   f.Op(0xFE).L(3);
-  f.Op(0x03).S("zs").L(4).S("m1").Raw("\x03" "1.5").S("m2").Raw("\xFE").S("m3").Raw("\xFF").S("m4").Raw("\x04" "-2e3");
+  f.Op(0x03)
+      .S("zs")
+      .L(4)
+      .S("m1")
+      .Raw(
+          "\x03"
+          "1.5")
+      .S("m2")
+      .Raw("\xFE")
+      .S("m3")
+      .Raw("\xFF")
+      .S("m4")
+      .Raw(
+          "\x04"
+          "-2e3");
   f.Op(0x05).S("zs2").L(1).S("m");
   Le(&f.s, 0.25);
   f.Op(0x04).S("h").L(2).S("f1").S("v1").S("f2").S("");
@@ -418,10 +475,13 @@ TEST_F(RedisRdbTest, PlainTypesOpcodesAndExpiries) {
   EXPECT_EQ(recs[1], (Rec{0, 1, 0, "i8", "-123"}));
   EXPECT_EQ(recs[2], (Rec{0, 1, 0, "i16", "12345"}));
   EXPECT_EQ(recs[3], (Rec{0, 1, 0, "i32", "-2147483648"}));
-  EXPECT_EQ(recs[4], (Rec{0, 2, 1'000'000'000'000, "list", Blob(ValueType::kList, {"a", "b", "7"})}));
+  EXPECT_EQ(recs[4],
+            (Rec{0, 2, 1'000'000'000'000, "list", Blob(ValueType::kList, {"a", "b", "7"})}));
   EXPECT_EQ(recs[5], (Rec{0, 3, 2'000'000'000'000, "set", Blob(ValueType::kSet, {"x", "y"})}));
-  EXPECT_EQ(recs[6], (Rec{3, 4, 0, "zs", Blob(ValueType::kZSet, {"m1", "m2", "m3", "m4"},
-                                            {1.5, INFINITY, -INFINITY, -2000})}));
+  EXPECT_EQ(
+      recs[6],
+      (Rec{3, 4, 0, "zs",
+           Blob(ValueType::kZSet, {"m1", "m2", "m3", "m4"}, {1.5, INFINITY, -INFINITY, -2000})}));
   EXPECT_EQ(recs[7], (Rec{3, 4, 0, "zs2", Blob(ValueType::kZSet, {"m"}, {0.25})}));
   EXPECT_EQ(recs[8], (Rec{3, 5, 0, "h", Blob(ValueType::kHash, {"f1", "v1", "f2", ""})}));
   EXPECT_EQ(recs[9].db, 70000u);
@@ -435,14 +495,40 @@ TEST_F(RedisRdbTest, PlainTypesOpcodesAndExpiries) {
 }
 
 TEST_F(RedisRdbTest, CompactEncodings) {
-  std::vector<std::string> mixed = {"hello", "0", "12", "13", "-1", "127", "128", "-4096", "4095", "4096",
-                                    "32767", "-32768", "40000", "-8388608", "8388607", "8388608",
-                                    "2147483647", "-2147483648", "2147483648", "-9223372036854775808",
-                                    "9223372036854775807", "007", "-0", "1.5", "", std::string(63, 'a'),
-                                    std::string(64, 'b'), std::string(4095, 'c'), std::string(4096, 'd'),
-                                    std::string(16383, 'e'), std::string(20000, 'f')};
+  std::vector<std::string> mixed = {"hello",
+                                    "0",
+                                    "12",
+                                    "13",
+                                    "-1",
+                                    "127",
+                                    "128",
+                                    "-4096",
+                                    "4095",
+                                    "4096",
+                                    "32767",
+                                    "-32768",
+                                    "40000",
+                                    "-8388608",
+                                    "8388607",
+                                    "8388608",
+                                    "2147483647",
+                                    "-2147483648",
+                                    "2147483648",
+                                    "-9223372036854775808",
+                                    "9223372036854775807",
+                                    "007",
+                                    "-0",
+                                    "1.5",
+                                    "",
+                                    std::string(63, 'a'),
+                                    std::string(64, 'b'),
+                                    std::string(4095, 'c'),
+                                    std::string(4096, 'd'),
+                                    std::string(16383, 'e'),
+                                    std::string(20000, 'f')};
   std::vector<std::string> pairs = {"f1", "v1", "5", "-7", "long", std::string(300, 'L')};
-  std::vector<std::string> zpairs = {"a", "1", "b", "-2.5", "c", "1e300", "d", "inf", "e", "-inf", "f", "100000"};
+  std::vector<std::string> zpairs = {"a", "1",   "b", "-2.5", "c", "1e300",
+                                     "d", "inf", "e", "-inf", "f", "100000"};
   Rdb f(10);
   f.Op(0xFE).L(0);
   f.Op(10).S("l_zl").S(Ziplist(mixed));
@@ -455,14 +541,34 @@ TEST_F(RedisRdbTest, CompactEncodings) {
   f.Op(14).S("l_ql").L(2).S(Ziplist({"a", "b"})).S(Ziplist({"c", "1"}));
   f.Op(16).S("h_lp").S(Listpack(pairs));
   f.Op(17).S("z_lp").S(Listpack(zpairs));
-  f.Op(18).S("l_ql2").L(3).L(2).S(Listpack(mixed)).L(1).S(std::string(5000, 'P')).L(2).S(Listpack({"end"}));
+  f.Op(18)
+      .S("l_ql2")
+      .L(3)
+      .L(2)
+      .S(Listpack(mixed))
+      .L(1)
+      .S(std::string(5000, 'P'))
+      .L(2)
+      .S(Listpack({"end"}));
   f.Op(20).S("s_lp").S(Listpack({"m1", "m2", "33"}));
   // Every listpack encoding forced, including non-minimal ones a writer may choose.
-  f.Op(18).S("l_forced").L(1).L(2).S(Listpack({"5", "-5", "5", "5", "5", "5", "x", "y", "z"},
-      {LpEnc::kUint7, LpEnc::kInt13, LpEnc::kInt16, LpEnc::kInt24, LpEnc::kInt32, LpEnc::kInt64,
-       LpEnc::kStr6, LpEnc::kStr12, LpEnc::kStr32}));
+  f.Op(18)
+      .S("l_forced")
+      .L(1)
+      .L(2)
+      .S(Listpack({"5", "-5", "5", "5", "5", "5", "x", "y", "z"},
+                  {LpEnc::kUint7, LpEnc::kInt13, LpEnc::kInt16, LpEnc::kInt24, LpEnc::kInt32,
+                   LpEnc::kInt64, LpEnc::kStr6, LpEnc::kStr12, LpEnc::kStr32}));
   // Hash zipmap (Redis 2.x): "foo"="bar" with two free bytes after the value, "a"="" .
-  static const char kZm[] = "\x02\x03" "foo" "\x03\x02" "barXX" "\x01" "a" "\x00\x00" "\xFF";
+  static const char kZm[] =
+      "\x02\x03"
+      "foo"
+      "\x03\x02"
+      "barXX"
+      "\x01"
+      "a"
+      "\x00\x00"
+      "\xFF";
   std::string zm(kZm, sizeof(kZm) - 1);
   f.Op(9).S("h_zm").S(zm);
   // A value string compressed with LZF (Redis compresses ziplists like any string).
@@ -480,9 +586,11 @@ TEST_F(RedisRdbTest, CompactEncodings) {
   EXPECT_EQ(recs[1].value, Blob(ValueType::kList, {"x", "1"}));
   EXPECT_EQ(recs[2], (Rec{0, 3, 0, "is16", Blob(ValueType::kSet, {"-5", "3", "1000"})}));
   EXPECT_EQ(recs[3].value, Blob(ValueType::kSet, {"-70000", "70000"}));
-  EXPECT_EQ(recs[4].value, Blob(ValueType::kSet, {"-9223372036854775808", "0", "9223372036854775807"}));
+  EXPECT_EQ(recs[4].value,
+            Blob(ValueType::kSet, {"-9223372036854775808", "0", "9223372036854775807"}));
   std::vector<double> zs = {1, -2.5, 1e300, INFINITY, -INFINITY, 100000};
-  EXPECT_EQ(recs[5], (Rec{0, 4, 0, "z_zl", Blob(ValueType::kZSet, {"a", "b", "c", "d", "e", "f"}, zs)}));
+  EXPECT_EQ(recs[5],
+            (Rec{0, 4, 0, "z_zl", Blob(ValueType::kZSet, {"a", "b", "c", "d", "e", "f"}, zs)}));
   EXPECT_EQ(recs[6], (Rec{0, 5, 0, "h_zl", Blob(ValueType::kHash, pairs)}));
   EXPECT_EQ(recs[7].value, Blob(ValueType::kList, {"a", "b", "c", "1"}));
   EXPECT_EQ(recs[8].value, Blob(ValueType::kHash, pairs));
@@ -505,9 +613,20 @@ TEST_F(RedisRdbTest, CompactEncodings) {
 
 TEST_F(RedisRdbTest, HandWrittenBytesFromTheSpecs) {
   // listpack: "hello" (6-bit string), 5 (7-bit uint), -1 (13-bit int), end.
-  std::string lp = std::string("\x13\x00\x00\x00\x03\x00" "\x85hello\x06" "\x05\x01" "\xDF\xFF\x02" "\xFF", 19);
+  std::string lp = std::string(
+      "\x13\x00\x00\x00\x03\x00"
+      "\x85hello\x06"
+      "\x05\x01"
+      "\xDF\xFF\x02"
+      "\xFF",
+      19);
   // ziplist: "hello", 2 (immediate), end; zltail = 17.
-  std::string zl = std::string("\x14\x00\x00\x00\x11\x00\x00\x00\x02\x00" "\x00\x05hello" "\x07\xF3" "\xFF", 20);
+  std::string zl = std::string(
+      "\x14\x00\x00\x00\x11\x00\x00\x00\x02\x00"
+      "\x00\x05hello"
+      "\x07\xF3"
+      "\xFF",
+      20);
   EXPECT_EQ(lp, Listpack({"hello", "5", "-1"}));
   EXPECT_EQ(zl, Ziplist({"hello", "2"}));
   Rdb f(9);
@@ -547,7 +666,8 @@ TEST_F(RedisRdbTest, VersionsChecksumsAndNewerOpcodes) {
   EXPECT_NE(st.message().find("RDB version 13 at offset 5"), std::string::npos) << st.message();
   st = ReadBytes("REDIX0010\xFF");
   EXPECT_EQ(st.code(), Status::Code::kCorruption);
-  EXPECT_NE(st.message().find(path() + ": not a Redis RDB file"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find(path() + ": not a Redis RDB file"), std::string::npos)
+      << st.message();
   st = ReadBytes("RED");
   EXPECT_EQ(st.code(), Status::Code::kCorruption);
 }
@@ -560,8 +680,11 @@ TEST_F(RedisRdbTest, UnsupportedContentNamesTheKey) {
     std::vector<Rec> recs;
     Status st = Read(&recs);
     EXPECT_EQ(st.code(), Status::Code::kNotSupported) << st.ToString();
-    EXPECT_NE(st.message().find("key 'events' (db 2, RDB type " + std::to_string(type) + ") at offset 17: "
-                                "streams are not supported by this build"), std::string::npos) << st.message();
+    EXPECT_NE(st.message().find("key 'events' (db 2, RDB type " + std::to_string(type) +
+                                ") at offset 17: "
+                                "streams are not supported by this build"),
+              std::string::npos)
+        << st.message();
     EXPECT_EQ(recs.size(), 1u);
   }
   Rdb m(10);
@@ -623,7 +746,8 @@ TEST_F(RedisRdbTest, BadCollectionsAreRefusedWithTheKeyAndOffset) {
   {
     Rdb f;
     f.Op(1).S("huge").L(1ULL << 40);
-    cases.push_back({"count beyond the file", f, "list length 1099511627776 is larger than the rest of the file"});
+    cases.push_back({"count beyond the file", f,
+                     "list length 1099511627776 is larger than the rest of the file"});
   }
   {
     Rdb f;
@@ -654,8 +778,10 @@ TEST_F(RedisRdbTest, BadCollectionsAreRefusedWithTheKeyAndOffset) {
     Status st = ReadBytes(c.file.Done());
     EXPECT_EQ(st.code(), Status::Code::kCorruption) << c.name << ": " << st.ToString();
     EXPECT_NE(st.message().find(c.want), std::string::npos) << c.name << ": " << st.message();
-    EXPECT_NE(st.message().find(path() + ": "), std::string::npos) << c.name << ": " << st.message();
-    EXPECT_NE(st.message().find(" at offset "), std::string::npos) << c.name << ": " << st.message();
+    EXPECT_NE(st.message().find(path() + ": "), std::string::npos)
+        << c.name << ": " << st.message();
+    EXPECT_NE(st.message().find(" at offset "), std::string::npos)
+        << c.name << ": " << st.message();
   }
 }
 
@@ -667,10 +793,13 @@ TEST_F(RedisRdbTest, EmptyCollectionsAreSkippedAndVisitorErrorsStopTheRead) {
   EXPECT_EQ(recs.size(), 2u);
   EXPECT_EQ(stats.empty_skipped, 2u);
   int calls = 0;
-  Status st = rdb::ReadRedisRdb(FileSystem::Default(), path(), [&](const ckpt::Record&) {
-    calls++;
-    return Status::IOError("disk full");
-  }, nullptr);
+  Status st = rdb::ReadRedisRdb(
+      FileSystem::Default(), path(),
+      [&](const ckpt::Record&) {
+        calls++;
+        return Status::IOError("disk full");
+      },
+      nullptr);
   EXPECT_EQ(st.code(), Status::Code::kIOError);
   EXPECT_EQ(calls, 1);
 }
@@ -691,7 +820,8 @@ std::vector<Rec> Sample() {
   for (int i = 0; i < 300; i++) bin.push_back(char(i * 37));
   recs.push_back({0, 1, 0, std::string("bin\0key", 7), bin});
   std::vector<std::string> list;
-  for (int i = 0; i < 5000; i++) list.push_back(i % 3 ? std::to_string(i) : "elem" + std::to_string(i));
+  for (int i = 0; i < 5000; i++)
+    list.push_back(i % 3 ? std::to_string(i) : "elem" + std::to_string(i));
   recs.push_back({1, 2, 0, "list", Blob(ValueType::kList, list)});
   std::vector<std::string> set;
   for (int i = 0; i < 1000; i++) set.push_back("member:" + std::to_string(i));
@@ -776,7 +906,8 @@ TEST_F(RedisRdbTest, FilesLargerThanTheReadBuffer) {
   for (int i = 0; i < 40000; i++) {
     std::string v(size_t(100 + rng() % 100), '\0');
     for (auto& ch : v) ch = char(rng());
-    recs.push_back({uint32_t(i % 4), 1, i % 7 ? 0 : 1'900'000'000'000 + i, "key:" + std::to_string(i), v});
+    recs.push_back(
+        {uint32_t(i % 4), 1, i % 7 ? 0 : 1'900'000'000'000 + i, "key:" + std::to_string(i), v});
   }
   std::string big(3 << 20, '\0');
   for (auto& ch : big) ch = char(rng());
@@ -796,7 +927,8 @@ TEST_F(RedisRdbTest, FilesLargerThanTheReadBuffer) {
   std::string cut = bytes.substr(0, at + 3);
   st = ReadBytes(cut);
   EXPECT_EQ(st.code(), Status::Code::kCorruption);
-  EXPECT_NE(st.message().find("at offset " + std::to_string(at - 1)), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("at offset " + std::to_string(at - 1)), std::string::npos)
+      << st.message();
 }
 
 // ---- damage ----
@@ -806,11 +938,21 @@ std::string SmallDump() {
   f.Op(0xFA).S("redis-ver").S("7.0.15");
   f.Op(0xFE).L(0).Op(0xFB).L(8).L(1);
   f.Op(0).S("s").S("hello world");
-  f.Op(0xFC).Raw(std::string("\x00\x10\xA5\xD4\xE8\x00\x00\x00", 8)).Op(0).S("i").Raw("\xC1\x39\x30");
+  f.Op(0xFC)
+      .Raw(std::string("\x00\x10\xA5\xD4\xE8\x00\x00\x00", 8))
+      .Op(0)
+      .S("i")
+      .Raw("\xC1\x39\x30");
   f.Op(2).S("set").L(2).S("a").S("b");
   f.Op(5).S("z").L(1).S("m");
   Le(&f.s, 1.0);
-  f.Op(18).S("ql2").L(2).L(2).S(Listpack({"x", "17", "-300", std::string(100, 'q')})).L(1).S("plain");
+  f.Op(18)
+      .S("ql2")
+      .L(2)
+      .L(2)
+      .S(Listpack({"x", "17", "-300", std::string(100, 'q')}))
+      .L(1)
+      .S("plain");
   f.Op(16).S("hlp").S(Listpack({"f", "v", "n", "12"}));
   f.Op(11).S("is").S(Intset({1, 2, 3}, 2));
   f.Op(12).S("zzl").S(Ziplist({"a", "1", "b", "2.5"}));
@@ -835,7 +977,8 @@ TEST_F(RedisRdbTest, EveryTruncationIsRefusedWithAnOffset) {
     EXPECT_EQ(st.message().rfind(path() + ": ", 0), 0u) << n << ": " << st.message();
   }
   Status st = ReadBytes(full + "x");
-  EXPECT_NE(st.message().find("1 unexpected bytes after the end of the dump"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("1 unexpected bytes after the end of the dump"), std::string::npos)
+      << st.message();
 }
 
 TEST_F(RedisRdbTest, EverySingleByteFlipIsRefused) {
@@ -854,7 +997,8 @@ TEST_F(RedisRdbTest, EverySingleByteFlipIsRefused) {
   bad[at] = 'j';
   Status st = ReadBytes(bad);
   EXPECT_NE(st.message().find("checksum mismatch"), std::string::npos) << st.message();
-  EXPECT_NE(st.message().find("at offset " + std::to_string(full.size() - 8)), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("at offset " + std::to_string(full.size() - 8)), std::string::npos)
+      << st.message();
 }
 
 TEST_F(RedisRdbTest, RandomDamageWithoutAChecksumNeverCrashes) {
@@ -874,7 +1018,8 @@ TEST_F(RedisRdbTest, RandomDamageWithoutAChecksumNeverCrashes) {
     Status st = ReadBytes(bad);
     if (!st.ok()) {
       refused++;
-      EXPECT_TRUE(st.code() == Status::Code::kCorruption || st.code() == Status::Code::kNotSupported)
+      EXPECT_TRUE(st.code() == Status::Code::kCorruption ||
+                  st.code() == Status::Code::kNotSupported)
           << st.ToString();
       EXPECT_NE(st.message().find("offset"), std::string::npos) << st.message();
     }
