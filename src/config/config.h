@@ -73,6 +73,9 @@ struct Config {
     bool aof_use_checkpoint_preamble = true;
     bool aof_timestamp_enabled = false;
     int64_t aof_group_commit_wait_us = 1000;  // `always`: max gathering before an fsync
+    // After a failed write or fsync of the AOF: "rewrite" (refuse writes, hold replies,
+    // write the dataset to a new AOF generation from memory) or "exit" (PostgreSQL's PANIC).
+    std::string aof_on_fsync_error = "rewrite";
     bool checkpoint_enabled = true;
     std::string checkpoint_file = "ferrite.rdb";
     int64_t checkpoint_interval = 300'000;  // ms; 0 = off

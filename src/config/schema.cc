@@ -129,6 +129,8 @@ std::vector<Param> BuildSchema() {
         {"aof-timestamp-enabled"}),
       Int("persistence", "aof_group_commit_wait_us", FIELD(persistence.aof_group_commit_wait_us), 0,
           1'000'000),
+      Enum("persistence", "aof_on_fsync_error", FIELD(persistence.aof_on_fsync_error),
+           {"rewrite", "exit"}),
       P("persistence", "checkpoint_enabled", K::kBool, FIELD(persistence.checkpoint_enabled)),
       P("persistence", "checkpoint_file", K::kString, FIELD(persistence.checkpoint_file),
         {"dbfilename"}),

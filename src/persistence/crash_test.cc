@@ -174,11 +174,20 @@ TEST(DiskFaults, NoSpaceDuringCheckpointAndRewriteThenRecovery) {
     EXPECT_NE(h.Run({"info", "persistence"}).find("aof_last_bgrewrite_status:err"),
               std::string::npos);
     EXPECT_FALSE(has_tmp());
-    // 4. Space returns: writes go through again (the held write error clears) and the next
-    // rewrite succeeds.
+    // 4. Space returns: the AOF, untrusted since its failed write, is replaced by a new
+    // generation written from memory (the manager retries with backoff); then writes go
+    // through again and the next rewrite succeeds.
     fs.ClearFaults();
-    for (int i = 0; i < 10 && !pm.BeforeSleep(); i++) {
+    {
+      auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
+      while (pm.aof()->untrusted() && std::chrono::steady_clock::now() < deadline) {
+        pm.BeforeSleep();
+        h.clock().AdvanceMs(100);  // the retry backoff runs on the engine's clock
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
+      }
     }
+    ASSERT_FALSE(pm.aof()->untrusted());
+    ASSERT_TRUE(pm.BeforeSleep());
     EXPECT_EQ(h.Run({"set", "after-rewrite", "1"}), "+OK\r\n");
     ASSERT_TRUE(pm.BeforeSleep());
     ASSERT_TRUE(pm.RewriteAof().ok());
@@ -196,6 +205,99 @@ TEST(DiskFaults, NoSpaceDuringCheckpointAndRewriteThenRecovery) {
   EXPECT_EQ(h2.Run({"get", "after-rewrite"}), "$1\r\n1\r\n");
   h2.engine().set_propagation_sink(nullptr);
   std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace ferrite
+
+namespace ferrite {
+namespace {
+
+class FsyncgateTest : public ::testing::Test {
+ protected:
+  FsyncgateTest() {
+    char tmpl[] = "/tmp/ferrite-fsyncgate-test-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+  }
+  ~FsyncgateTest() override { std::filesystem::remove_all(dir_); }
+  std::string dir_;
+};
+
+// The persistence manager's side of the rule: after a failed fsync writes are refused
+// (MISCONF) and `always` replies held, the disk coming back changes nothing by itself; a
+// new generation is written from memory (retried with backoff while it fails), and only
+// then are the held replies released and writes accepted. Power loss afterwards keeps
+// every acknowledged write.
+TEST_F(FsyncgateTest, ManagerWritesANewGenerationBeforeReleasingAnything) {
+  FaultInjectionFileSystem fs(FileSystem::Default());
+  int acked = 0;
+  {
+    EngineHarness h(AofTestConfig(dir_));
+    PersistenceManager pm(&h.engine(), &fs, &h.clock());
+    ASSERT_TRUE(pm.Start().ok());
+    h.engine().set_persistence(&pm);
+    for (int i = 0; i < 20; i++) {
+      EXPECT_EQ(h.Run({"incr", "n"}), ":" + std::to_string(i + 1) + "\r\n");
+      ASSERT_TRUE(pm.BeforeSleep());
+      acked++;
+    }
+    uint64_t id_before = pm.aof()->id();
+    fs.FailSyncs(-1);  // the disk fails for a while: every fsync, also the rewrite's
+    h.Run({"incr", "n"});
+    EXPECT_FALSE(pm.BeforeSleep());
+    EXPECT_EQ(h.Run({"incr", "n"}).substr(0, 8), "-MISCONF");
+    for (int i = 0; i < 50; i++) {
+      EXPECT_FALSE(pm.BeforeSleep());
+      h.clock().AdvanceMs(100);
+    }
+    EXPECT_NE(h.Run({"info", "persistence"}).find("aof_last_write_status:err"), std::string::npos);
+    fs.ClearFaults();  // the disk is back; a retried fsync would now "succeed"
+    int held = 0;
+    while (!pm.BeforeSleep() && held < 100000) {
+      held++;
+      h.clock().AdvanceMs(100);
+    }
+    EXPECT_GT(held, 0);  // not released by the disk coming back, only by the new generation
+    EXPECT_NE(pm.aof()->id(), id_before);
+    acked++;  // the held INCR
+    EXPECT_EQ(h.Run({"incr", "n"}), ":22\r\n");
+    ASSERT_TRUE(pm.BeforeSleep());
+    acked++;
+    fs.KillNow();
+    h.engine().set_persistence(nullptr);
+    h.engine().set_propagation_sink(nullptr);
+    h.engine().RequestShutdown(-1);
+  }
+  ASSERT_TRUE(fs.SimulateCrash().ok());
+  EngineHarness h2(AofTestConfig(dir_));
+  PersistenceManager pm2(&h2.engine(), FileSystem::Default(), &h2.clock());
+  ASSERT_TRUE(pm2.Start().ok());
+  EXPECT_EQ(h2.Run({"get", "n"}), "$2\r\n" + std::to_string(acked) + "\r\n");
+  h2.engine().set_propagation_sink(nullptr);
+}
+
+// aof_on_fsync_error = "exit": PostgreSQL's choice. The first failure ends the process
+// (exit status 1) without releasing the held reply or writing anything more.
+TEST_F(FsyncgateTest, ExitPolicyStopsAtTheFirstFailure) {
+  FaultInjectionFileSystem fs(FileSystem::Default());
+  Config c = AofTestConfig(dir_);
+  c.persistence.aof_on_fsync_error = "exit";
+  EngineHarness h(c);
+  PersistenceManager pm(&h.engine(), &fs, &h.clock());
+  ASSERT_TRUE(pm.Start().ok());
+  h.engine().set_persistence(&pm);
+  h.Run({"set", "a", "1"});
+  ASSERT_TRUE(pm.BeforeSleep());
+  fs.FailSyncs(1);
+  h.Run({"set", "b", "2"});
+  EXPECT_FALSE(pm.BeforeSleep());
+  EXPECT_TRUE(h.engine().shutdown_requested());
+  EXPECT_EQ(h.engine().exit_code, 1);
+  uint64_t size = std::filesystem::file_size(dir_ + "/ferrite.aof");
+  pm.Shutdown();  // the exit path: nothing more is written, no rewrite, no save
+  EXPECT_EQ(std::filesystem::file_size(dir_ + "/ferrite.aof"), size);
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/ferrite.rdb"));
+  h.engine().set_persistence(nullptr);
 }
 
 }  // namespace

@@ -289,12 +289,18 @@ bool PersistenceManager::BeforeSleep() {
     return true;
   }
   PollFinishing(/*wait=*/false);
+  if (recovery_failures_ > 0 && aof_ && !aof_->untrusted()) {
+    recovery_failures_ = 0;
+    next_recovery_ms_ = 0;
+  }
   // About 1 ms of the frozen-image pass per loop iteration: a save or rewrite must not
   // starve clients (DESIGN.md: "a save must not pin the CPU"). One freeze at a time.
   if (ckpt_snapshot_) {
     CheckpointStep(1000);
   } else if (aof_ && aof_->rewriting()) {
     aof_->RewriteStep(1000);
+  } else if (aof_ && aof_->untrusted()) {
+    MaybeRecoverAof();
   } else if (rewrite_scheduled_ && aof_) {
     rewrite_scheduled_ = false;
     aof_->set_preamble(engine_->config().persistence.aof_use_checkpoint_preamble);
@@ -498,6 +504,23 @@ void PersistenceManager::MaybeScheduledSave() {
   if (Status st = StartCheckpoint(); !st.ok()) FailCheckpoint(st.message());
 }
 
+void PersistenceManager::MaybeRecoverAof() {
+  // A failed write or fsync left the AOF untrusted: the way back is a new generation
+  // written from memory. Retried after 1, 2, 4 ... 60 s while it fails (disk still full or
+  // broken); meanwhile writes are refused and `always` replies held.
+  int64_t now = clock_->NowMs();
+  if (engine_->shutdown_requested() || now < next_recovery_ms_) return;
+  aof_->set_preamble(engine_->config().persistence.aof_use_checkpoint_preamble);
+  Status s = aof_->StartRewrite(++epoch_);
+  int64_t wait = std::min<int64_t>(60'000, int64_t(1000) << std::min(recovery_failures_, 6));
+  next_recovery_ms_ = now + wait;
+  recovery_failures_++;
+  if (!s.ok()) {
+    spdlog::warn("Cannot start rewriting the untrusted AOF: {} (next try in {} ms)", s.message(),
+                 wait);
+  }
+}
+
 void PersistenceManager::MaybeAutoRewrite() {
   const auto& p = engine_->config().persistence;
   const AofStats& st = aof_->stats();
@@ -550,8 +573,22 @@ void PersistenceManager::Shutdown() {
   PollFinishing(/*wait=*/true);
   engine_->shutdown_save_mode = -1;  // saved once; a second call does not save again
   if (!aof_) return;
-  if (Status st = aof_->FlushAndSync(); !st.ok()) {
+  if (aof_->untrusted()) {
+    // Never acknowledged (the loop holds those replies and does not send them at exit),
+    // but still in memory: one last try to make them durable in a new generation.
+    if (aof_->rewriting()) aof_->AbortRewrite("shutdown");
+    aof_->set_preamble(engine_->config().persistence.aof_use_checkpoint_preamble);
+    Status st = aof_->Rewrite();
+    if (!st.ok() || aof_->untrusted()) {
+      spdlog::critical(
+          "The AOF could not be made durable at shutdown ({}): writes not acknowledged to "
+          "clients are lost; the AOF on disk holds what was acknowledged.",
+          st.ok() ? aof_->stats().last_write_error : st.message());
+      engine_->exit_code = 1;
+    }
+  } else if (Status st = aof_->FlushAndSync(); !st.ok()) {
     spdlog::warn("Error flushing the AOF at shutdown: {}", st.message());
+    engine_->exit_code = 1;
   }
   DisableAof();
 }

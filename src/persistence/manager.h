@@ -75,6 +75,9 @@ class PersistenceManager : public PersistenceControl {
   Clock* clock_;
   std::unique_ptr<Aof> aof_;
   void MaybeAutoRewrite();
+  void MaybeRecoverAof();
+  int recovery_failures_ = 0;
+  int64_t next_recovery_ms_ = 0;
   // Checkpoints: start (freeze), pace, finish; the save triggers.
   Status StartCheckpoint();
   void CheckpointStep(int64_t budget_us);

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "base/strutil.h"
+#include "io/atomic_file.h"
 #include "persistence/aof/aof_format.h"
 #include "persistence/apply_record.h"
 #include "tier/tier_manager.h"
@@ -217,12 +218,10 @@ Status Aof::Read(const std::string& on_corruption, uint64_t start_offset, const 
 Status Aof::Open() {
   std::string p = path();
   bool existed = fs_->FileExists(p);
-  auto f = fs_->NewWritableFile(p, /*append=*/true);
+  // A new file's name must be durable before anything is acknowledged from it.
+  auto f = existed ? fs_->NewWritableFile(p, /*append=*/true) : CreateFileDurably(fs_, p);
   if (!f.ok()) return f.status();
   out_ = std::move(f.value());
-  if (!existed) {
-    if (Status st = fs_->SyncDir(dir_); !st.ok()) return st;
-  }
   size_ = out_->Size();
   if (size_ == 0) {
     // A new file starts with its identity, which checkpoints record (hybrid recovery).
@@ -254,7 +253,7 @@ void Aof::Close() {
     fsync_thread_.join();
   }
   if (out_) {
-    (void)FlushAndSync();
+    if (!untrusted_) (void)FlushAndSync();  // an untrusted file is only ever replaced
     (void)out_->Close();
     out_.reset();
   }
@@ -286,6 +285,18 @@ void Aof::PropagateArgs(int db, ArgList argv) {
 
 Status Aof::WriteBuffer() {
   if (buf_.empty()) return Status::Ok();
+  if (untrusted_) {
+    // The open file is not written any more: memory holds everything, and the rewrite that
+    // replaces the file writes it whole. A rewrite already running still gets these bytes
+    // in its incremental part (they came after its cut).
+    if (incr_out_ && rewrite_error_.ok()) {
+      Status is = incr_out_->Append(buf_);
+      if (is.ok()) is = incr_out_->Flush();
+      if (!is.ok()) rewrite_error_ = is;
+    }
+    buf_.clear();
+    return Status::Ok();
+  }
   fs_->KillPoint("aof.write");
   uint64_t before = out_->Size();
   int64_t t0 = clock_->MonotonicUs();
@@ -296,8 +307,9 @@ Status Aof::WriteBuffer() {
   write_hist_.Record(t1 - t0);
   engine_->RecordLatency("aof-write", (t1 - t0) / 1000);
   if (!st.ok()) {
-    // A torn write must not stay in the file: the next successful write would follow
-    // garbage. Cut the file back; the bytes stay in buf_ for the retry.
+    // A torn write must not stay in the file: a crash now would leave garbage before the
+    // tail. Cut the file back (best effort: the file is abandoned anyway, see
+    // MarkUntrusted); the bytes stay in buf_, for a running rewrite's incremental part.
     Status tr = out_->Truncate(before);
     if (!tr.ok()) spdlog::warn("Could not truncate the AOF after a failed write: {}", tr.message());
     return st;
@@ -315,11 +327,17 @@ Status Aof::WriteBuffer() {
 }
 
 bool Aof::BeforeSleep() {
+  if (untrusted_) {
+    (void)WriteBuffer();  // to a running rewrite's incremental part, or dropped
+    fsync_errno_ = 0;
+    // Under `always` nothing is acknowledged until a new generation holds it.
+    return policy_ != FsyncPolicy::kAlways;
+  }
   if (!out_) return true;
   // Under `always`, bytes written since the last fsync (also by a rewrite's start or
   // switch, which flush the buffer first) must be fsynced before any reply goes out.
   bool unsynced = policy_ == FsyncPolicy::kAlways && pending_fsync_.load();
-  if (buf_.empty() && !write_error() && !unsynced) return true;
+  if (buf_.empty() && !unsynced && fsync_errno_.load() == 0) return true;
   if (policy_ == FsyncPolicy::kEverySec && fsync_in_progress_.load()) {
     // A write while the helper fsyncs the same file can block the loop: postpone it, but
     // never more than 2 seconds (then write anyway, as Redis does, and count it).
@@ -346,28 +364,49 @@ bool Aof::BeforeSleep() {
     fsync_errno_ = 0;
   }
   if (!st.ok()) {
-    if (stats_.last_write_error.empty()) {
-      spdlog::warn("Error writing to the AOF file: {}. Writes are refused until it works again.",
-                   st.message());
-    }
-    stats_.last_write_error = st.message();
+    MarkUntrusted(st);
     // Under `always` nothing may be acknowledged before it is durable: hold replies.
     return policy_ != FsyncPolicy::kAlways;
-  }
-  if (!stats_.last_write_error.empty()) {
-    spdlog::warn("AOF write error is solved, the AOF works again.");
-    stats_.last_write_error.clear();
   }
   return true;
 }
 
+void Aof::MarkUntrusted(const Status& st) {
+  stats_.last_write_error = st.message();
+  stats_.write_errors++;
+  if (untrusted_) return;
+  untrusted_ = true;
+  untrusted_flag_ = true;
+  if (engine_->config().persistence.aof_on_fsync_error == "exit") {
+    spdlog::critical(
+        "Error writing to the AOF file {}: {}. persistence.aof_on_fsync_error = \"exit\": "
+        "exiting now without acknowledging anything more; start-up will recover from what is "
+        "on disk.",
+        path(), st.message());
+    engine_->exit_code = 1;
+    engine_->RequestShutdown(-1);
+    return;
+  }
+  spdlog::warn(
+      "Error writing to the AOF file {}: {}. The file can no longer be trusted (after a "
+      "failed fsync the kernel may have dropped the data and a retry would report success): "
+      "writes are refused with MISCONF{} until the dataset has been written from memory to a "
+      "new AOF generation.",
+      path(), st.message(),
+      policy_ == FsyncPolicy::kAlways ? " and replies not yet durable are held" : "");
+}
+
 int64_t Aof::GroupCommitWindowUs() const {
-  if (!out_ || policy_ != FsyncPolicy::kAlways || !stats_.last_write_error.empty()) return 0;
+  if (!out_ || policy_ != FsyncPolicy::kAlways || untrusted_) return 0;
   if (buf_.empty() && !pending_fsync_.load()) return 0;
   return std::min(engine_->config().persistence.aof_group_commit_wait_us, fsync_avg_us_);
 }
 
 Status Aof::FlushAndSync() {
+  if (untrusted_) {
+    return Status::IOError("the AOF file " + path() +
+                           " is untrusted since: " + stats_.last_write_error);
+  }
   if (!out_) return Status::Ok();
   if (Status st = WriteBuffer(); !st.ok()) return st;
   if (Status st = out_->SyncData(); !st.ok()) return st;
@@ -380,7 +419,10 @@ void Aof::FsyncThread() {
   while (!stop_) {
     cv_.wait_for(lk, std::chrono::seconds(1), [this] { return stop_; });
     if (stop_) break;
-    if (policy_ != FsyncPolicy::kEverySec || !pending_fsync_.load() || !out_) continue;
+    // Never an fsync of an untrusted file: it could "succeed" over dropped pages.
+    if (policy_ != FsyncPolicy::kEverySec || !pending_fsync_.load() || !out_ ||
+        untrusted_flag_.load())
+      continue;
     lk.unlock();
     fsync_in_progress_ = true;
     pending_fsync_ = false;
@@ -404,7 +446,7 @@ namespace {
 // One key of a rewritten base, as the commands that recreate it. Shared by the blocking
 // base (AppendDump) and the background rewrite (EmitFrozen). Collections become commands
 // of at most 64 items each (RPUSH, SADD, ZADD, HSET).
-void AppendEntry(std::string* out, const Entry& e) {
+Status AppendEntry(std::string* out, const Entry& e) {
   std::string scratch;
   if (e.value.is_string()) {
     aof::AppendCommand(out, {"SET", e.key(), e.value.GetString(&scratch)});
@@ -414,6 +456,7 @@ void AppendEntry(std::string* out, const Entry& e) {
     });
   }
   if (e.expire_ms) aof::AppendCommand(out, {"PEXPIREAT", e.key(), FormatInt64(e.expire_ms)});
+  return Status::Ok();
 }
 
 }  // namespace
@@ -466,16 +509,19 @@ void Aof::EndImage(bool ok) {
   if (engine_->tier()) engine_->tier()->EndImage(1, ok, base_refs_);
 }
 
-void Aof::AppendDump(std::string* out) {
+Status Aof::AppendDump(std::string* out) {
   int64_t now = clock_->NowMs();
   for (int i = 0; i < engine_->db_count(); i++) {
     Database& db = engine_->db(i);
     if (db.size() == 0) continue;
     aof::AppendCommand(out, {"SELECT", FormatInt64(i)});
+    Status st = Status::Ok();
     db.ForEach([&](const Entry& e) {
-      if (!db.IsExpired(e, now)) AppendEntry(out, e);
+      if (st.ok() && !db.IsExpired(e, now)) st = AppendEntry(out, e);
     });
+    if (!st.ok()) return st;
   }
+  return Status::Ok();
 }
 
 void Aof::RemoveStrayFiles(FileSystem* fs, const std::string& dir, const std::string& file) {
@@ -502,36 +548,38 @@ void Aof::EmitFrozen(int db, const Entry& e) {
     aof::AppendCommand(&base_buf_, {"SELECT", FormatInt64(db)});
     base_selected_db_ = db;
   }
-  AppendEntry(&base_buf_, e);
+  if (rewrite_error_.ok()) rewrite_error_ = AppendEntry(&base_buf_, e);
   if (base_buf_.size() >= (1 << 20) && rewrite_error_.ok()) {
-    rewrite_error_ = base_out_->Append(base_buf_);
+    rewrite_error_ = base_file_->file()->Append(base_buf_);
     base_buf_.clear();
   }
 }
 
 Status Aof::StartRewrite(uint64_t epoch) {
   if (snapshot_) return Status::Busy("Background append only file rewriting already in progress");
-  if (!out_) return Status::InvalidArgument("the AOF is off");
+  if (!out_ && !untrusted_) return Status::InvalidArgument("the AOF is off");
   // Everything executed before the cut must be in the old file, so the incremental part
-  // starts exactly at the cut.
-  if (Status st = WriteBuffer(); !st.ok()) return st;
-  auto base = fs_->NewWritableFile(path() + ".rewrite.tmp", /*append=*/false);
+  // starts exactly at the cut. An untrusted file gets nothing more: what it would have
+  // received is in memory, so in the new base.
+  if (Status st = WriteBuffer(); !st.ok()) {
+    MarkUntrusted(st);
+    buf_.clear();
+  }
+  auto base = AtomicFile::Create(fs_, path(), "rewrite", ".rewrite.tmp");
   if (!base.ok()) return base.status();
   auto incr = fs_->NewWritableFile(path() + ".incr.tmp", /*append=*/false);
-  if (!incr.ok()) {
-    (void)fs_->DeleteFile(path() + ".rewrite.tmp");
-    return incr.status();
-  }
-  base_out_ = std::move(base.value());
+  if (!incr.ok()) return incr.status();  // ~AtomicFile removes the base's temp file
+  base_file_ = std::move(base.value());
   incr_out_ = std::move(incr.value());
   base_buf_.clear();
+  freeze_ms_ = clock_->NowMs();
   if (preamble_) {
-    base_ckpt_ = std::make_unique<ckpt::Writer>(ckpt::Borrow(base_out_.get()), PreambleOptions());
+    base_ckpt_ =
+        std::make_unique<ckpt::Writer>(ckpt::Borrow(base_file_->file()), PreambleOptions());
     if (Status st = base_ckpt_->Begin(PreambleHeader()); !st.ok()) {
       base_ckpt_.reset();
-      base_out_.reset();
+      base_file_.reset();
       incr_out_.reset();
-      (void)fs_->DeleteFile(path() + ".rewrite.tmp");
       (void)fs_->DeleteFile(path() + ".incr.tmp");
       return st;
     }
@@ -546,12 +594,12 @@ Status Aof::StartRewrite(uint64_t epoch) {
     engine_->tier()->BeginImage();
     image_open_ = true;
   }
-  freeze_ms_ = clock_->NowMs();
   rewrite_start_us_ = clock_->MonotonicUs();
   snapshot_ = std::make_unique<Snapshot>(engine_, clock_,
                                          [this](int db, const Entry& e) { EmitFrozen(db, e); });
   snapshot_->Start(epoch);
-  spdlog::info("Background append only file rewriting started (fork-less, epoch {})", epoch);
+  spdlog::info("Background append only file rewriting started (fork-less, epoch {}){}", epoch,
+               untrusted_ ? ": a new generation to replace the untrusted file" : "");
   return Status::Ok();
 }
 
@@ -565,12 +613,10 @@ void Aof::AbortRewrite(const std::string& why) {
   snapshot_->Stop();
   snapshot_.reset();
   base_ckpt_.reset();
-  if (base_out_) (void)base_out_->Close();
   if (incr_out_) (void)incr_out_->Close();
-  base_out_.reset();
+  base_file_.reset();  // removes the temp file
   incr_out_.reset();
   base_buf_.clear();
-  (void)fs_->DeleteFile(path() + ".rewrite.tmp");
   (void)fs_->DeleteFile(path() + ".incr.tmp");
   stats_.last_rewrite_ok = false;
   spdlog::warn("Background AOF rewrite aborted: {}", why);
@@ -585,18 +631,58 @@ void Aof::RewriteStep(int64_t budget_us, size_t max_buckets) {
   if (!st.ok()) AbortRewrite(st.message());
 }
 
+Status Aof::AfterRename(const Status& st, const std::string& what) {
+  // From here the new file is the AOF by name, whatever else fails: the old descriptor
+  // (and the fsync helper using it) must go, or writes would land in an orphaned inode.
+  bool was_untrusted = untrusted_;
+  untrusted_ = false;  // Close() may not flush into a file that is being left anyway
+  buf_.clear();
+  Close();
+  untrusted_ = was_untrusted;
+  if (!st.ok()) {
+    // The directory fsync failed: the switch may not survive a power loss. Serve from the
+    // new file, but as an untrusted one until another generation is made durable.
+    MarkUntrusted(
+        Status::IOError(what + ": the rename into place is not durable: " + st.message()));
+    if (Status o = Open(); !o.ok()) out_.reset();
+    return Status::Ok();
+  }
+  if (Status o = Open(); !o.ok()) {
+    // E.g. EMFILE: no descriptor for the new file. Nothing may be written anywhere until a
+    // later attempt reopens (the manager retries with backoff).
+    out_.reset();
+    MarkUntrusted(Status::IOError(what + ": cannot open the new AOF file: " + o.message()));
+    return Status::Ok();
+  }
+  if (untrusted_) {
+    untrusted_ = false;
+    untrusted_flag_ = false;
+    pending_fsync_ = false;
+    stats_.recoveries++;
+    spdlog::warn(
+        "The AOF was rewritten from memory to a new generation ({} bytes, fsynced): "
+        "writes are accepted again and held replies released.",
+        size_);
+    stats_.last_write_error.clear();
+  }
+  return Status::Ok();
+}
+
 Status Aof::FinishRewrite() {
   snapshot_->Stop();
   if (Status st = WriteBuffer(); !st.ok()) return st;
   if (!rewrite_error_.ok()) return rewrite_error_;
+  WritableFile* base_out = base_file_->file();
   Status st = Status::Ok();
   if (base_ckpt_) {
     st = base_ckpt_->Finish();  // footer; the RESP tail follows it
     base_ckpt_.reset();
   }
-  if (st.ok()) st = base_out_->Append(base_buf_);
+  if (st.ok()) st = base_out->Append(base_buf_);
   base_buf_.clear();
-  // Append the incremental part, read back from disk in chunks.
+  // Append the incremental part, read back from disk in chunks. It is fsynced first: a
+  // failed fsync of it fails the rewrite (its pages may be gone), never retried.
+  if (st.ok()) st = incr_out_->Sync();
   if (st.ok()) st = incr_out_->Close();
   if (st.ok()) {
     auto in = fs_->NewSequentialFile(path() + ".incr.tmp");
@@ -609,28 +695,30 @@ Status Aof::FinishRewrite() {
         break;
       }
       if (n.value() == 0) break;
-      st = base_out_->Append(std::string_view(chunk.data(), n.value()));
+      st = base_out->Append(std::string_view(chunk.data(), n.value()));
     }
   }
   if (st.ok() && engine_->tier()) {  // referenced tier segments are durable before the switch
     st = tier::TierManager::SyncPaths(fs_, engine_->tier()->PrepareImage(base_refs_));
   }
-  if (st.ok()) st = base_out_->Sync();
-  if (st.ok()) st = base_out_->Close();
-  if (st.ok()) fs_->KillPoint("rewrite.before_rename");
-  if (st.ok()) st = fs_->RenameFile(path() + ".rewrite.tmp", path());
-  if (st.ok()) fs_->KillPoint("rewrite.after_rename");
-  if (st.ok()) st = fs_->SyncDir(dir_);
   if (!st.ok()) return st;
+  std::unique_ptr<AtomicFile> file = std::move(base_file_);
+  // The switch closes the old file; the finished freeze is not "aborted" by that.
+  std::unique_ptr<Snapshot> snapshot = std::move(snapshot_);
+  uint64_t emitted = snapshot->entries_emitted();
+  bool renamed = false;
+  {
+    // The commit itself: fsync, rename, directory fsync (AfterRename handles a failure
+    // after the rename). Before it, nothing has replaced the old file.
+    Status cs = SwitchToChecked(file.get(), &renamed);
+    if (!cs.ok() && !renamed) {
+      snapshot_ = std::move(snapshot);  // AbortRewrite cleans up
+      return cs;
+    }
+  }
   EndImage(true);
-  uint64_t emitted = snapshot_->entries_emitted();
-  snapshot_.reset();
-  base_out_.reset();
   incr_out_.reset();
   (void)fs_->DeleteFile(path() + ".incr.tmp");
-  // Switch to the new file: the old descriptor (and the fsync helper using it) go.
-  Close();
-  if (Status o = Open(); !o.ok()) return o;
   stats_.rewrites++;
   stats_.last_rewrite_ok = true;
   stats_.last_rewrite_ms = (clock_->MonotonicUs() - rewrite_start_us_) / 1000;
@@ -639,36 +727,35 @@ Status Aof::FinishRewrite() {
   return Status::Ok();
 }
 
+Status Aof::SwitchToChecked(AtomicFile* file, bool* renamed) {
+  // Commit and switch; *renamed tells the caller whether the old file was replaced.
+  bool r = false;
+  Status st = file->Commit(&r);
+  *renamed = r;
+  if (!st.ok() && !r) return st;
+  return AfterRename(st, "rewrite");
+}
+
 Status Aof::Rewrite() {
   int64_t t0 = clock_->MonotonicUs();
-  std::string tmp = path() + ".rewrite.tmp";
-  auto f = fs_->NewWritableFile(tmp, /*append=*/false);
+  auto f = AtomicFile::Create(fs_, path(), "rewrite", ".rewrite.tmp");
   Status st = f.status();
   if (st.ok()) {
     std::string data;
+    freeze_ms_ = clock_->NowMs();
     if (preamble_) {
-      st = WritePreambleBase(f.value().get());
+      st = WritePreambleBase(f.value()->file());
     } else {
       data = IdLine(NewId());
-      AppendDump(&data);
+      st = AppendDump(&data);
     }
-    if (st.ok()) st = f.value()->Append(data);
-    if (st.ok()) st = f.value()->Sync();
-    if (st.ok()) st = f.value()->Close();
+    if (st.ok()) st = f.value()->file()->Append(data);
   }
-  if (st.ok()) st = fs_->RenameFile(tmp, path());
-  if (st.ok()) st = fs_->SyncDir(dir_);
-  if (!st.ok()) {
-    (void)fs_->DeleteFile(tmp);
+  bool renamed = false;
+  if (st.ok()) st = SwitchToChecked(f.value().get(), &renamed);
+  if (!st.ok() && !renamed) {
     stats_.last_rewrite_ok = false;
     return st;
-  }
-  // The new base holds everything executed so far, including what buf_ still held.
-  buf_.clear();
-  Close();
-  if (Status o = Open(); !o.ok()) {
-    stats_.last_rewrite_ok = false;
-    return o;
   }
   stats_.rewrites++;
   stats_.last_rewrite_ok = true;

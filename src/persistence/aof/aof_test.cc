@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "commands/test_util.h"
 #include "io/fault_injection_fs.h"
@@ -216,7 +217,18 @@ TEST_F(AofTest, UnknownCommandRefused) {
   EXPECT_NE(st.message().find("Unknown command 'FROBNICATE'"), std::string::npos);
 }
 
-TEST_F(AofTest, WriteErrorHoldsRepliesRefusesWritesAndRecovers) {
+// Runs a rewrite of live's AOF to its end (what the persistence manager does after a
+// failure, one slice per loop iteration).
+void RewriteToTheEnd(Aof& aof) {
+  ASSERT_TRUE(aof.StartRewrite(1).ok());
+  for (int i = 0; i < 100000 && aof.rewriting(); i++) aof.RewriteStep(1000);
+  ASSERT_FALSE(aof.rewriting());
+}
+
+// A failed write is never retried into the same file: the file is untrusted, writes are
+// refused and the reply held even once the disk works again, until a new generation
+// written from memory replaces it.
+TEST_F(AofTest, WriteErrorMakesTheFileUntrustedUntilANewGenerationReplacesIt) {
   FaultInjectionFileSystem fs(FileSystem::Default());
   LiveAof live(&fs, dir_, FsyncPolicy::kAlways);
   EngineHarness& h = live.h;
@@ -228,8 +240,12 @@ TEST_F(AofTest, WriteErrorHoldsRepliesRefusesWritesAndRecovers) {
   EXPECT_FALSE(aof.BeforeSleep());  // `always`: the reply for b must not leave
   EXPECT_TRUE(aof.write_error());
   fs.ClearFaults();
-  EXPECT_TRUE(aof.BeforeSleep());  // retried: b is on disk now
-  EXPECT_FALSE(aof.write_error());
+  EXPECT_FALSE(aof.BeforeSleep());  // not retried into the untrusted file
+  EXPECT_TRUE(aof.untrusted());
+  RewriteToTheEnd(aof);
+  EXPECT_FALSE(aof.untrusted());
+  EXPECT_TRUE(aof.BeforeSleep());  // b is in the new generation: released
+  EXPECT_EQ(aof.stats().recoveries, 1u);
   h.engine().set_propagation_sink(nullptr);
   EngineHarness h2;
   ASSERT_TRUE(LoadInto(h2, "abort").ok());
@@ -262,7 +278,7 @@ TEST_F(AofTest, NoSpaceIsReportedAndNothingAcknowledgedIsLost) {
   }
 }
 
-TEST_F(AofTest, TornWriteIsCutBackBeforeTheRetry) {
+TEST_F(AofTest, TornWriteIsCutBackAndTheFileReplaced) {
   FaultInjectionFileSystem fs(FileSystem::Default());
   LiveAof live(&fs, dir_, FsyncPolicy::kAlways);
   EngineHarness& h = live.h;
@@ -274,6 +290,8 @@ TEST_F(AofTest, TornWriteIsCutBackBeforeTheRetry) {
   h.Run({"set", "b", "2"});
   EXPECT_FALSE(aof.BeforeSleep());
   EXPECT_EQ(std::filesystem::file_size(path()), good);  // the 7 torn bytes were removed
+  EXPECT_FALSE(aof.BeforeSleep());
+  RewriteToTheEnd(aof);
   EXPECT_TRUE(aof.BeforeSleep());
   h.engine().set_propagation_sink(nullptr);
   EngineHarness h2;
@@ -281,15 +299,70 @@ TEST_F(AofTest, TornWriteIsCutBackBeforeTheRetry) {
   EXPECT_EQ(h2.Run({"get", "b"}), "$1\r\n2\r\n");
 }
 
-TEST_F(AofTest, FsyncErrorUnderAlwaysHoldsReplies) {
+// fsyncgate: after an fsync fails the kernel may have dropped the pages and the next
+// fsync reports success. The old rule (hold, retry the fsync, release on success) gave a
+// +OK for a write that is gone after a power loss: here the retried fsync succeeds, the
+// crash zeroes the discarded bytes, and the acknowledged write is lost. Now the reply
+// stays held until a new generation holds the data.
+TEST_F(AofTest, FailedFsyncIsNeverRetriedIntoSuccess) {
   FaultInjectionFileSystem fs(FileSystem::Default());
-  LiveAof live(&fs, dir_, FsyncPolicy::kAlways);
+  int acked = 0;
+  {
+    LiveAof live(&fs, dir_, FsyncPolicy::kAlways);
+    EngineHarness& h = live.h;
+    Aof& aof = live.aof;
+    for (int i = 0; i < 10; i++) {
+      h.Run({"rpush", "ids", "id" + std::to_string(i)});
+      ASSERT_TRUE(aof.BeforeSleep());
+      acked++;
+    }
+    fs.FailSyncs(1);
+    h.Run({"rpush", "ids", "id10"});
+    EXPECT_FALSE(aof.BeforeSleep());
+    // The disk "works" again: a retried fsync would succeed. Nothing may be released.
+    for (int i = 0; i < 5; i++) EXPECT_FALSE(aof.BeforeSleep()) << i;
+    RewriteToTheEnd(aof);
+    ASSERT_TRUE(aof.BeforeSleep());  // released only now
+    acked++;
+    h.Run({"rpush", "ids", "id11"});
+    ASSERT_TRUE(aof.BeforeSleep());
+    acked++;
+    fs.KillNow();
+    h.engine().set_propagation_sink(nullptr);
+  }
+  ASSERT_TRUE(fs.SimulateCrash().ok());
+  EngineHarness h2;
+  ASSERT_TRUE(LoadInto(h2, "abort").ok());
+  std::string want = "*" + std::to_string(acked) + "\r\n";
+  for (int i = 0; i < acked; i++) {
+    std::string id = "id" + std::to_string(i);
+    want += "$" + std::to_string(id.size()) + "\r\n" + id + "\r\n";
+  }
+  EXPECT_EQ(h2.Run({"lrange", "ids", "0", "-1"}), want);
+}
+
+// everysec: the helper's failed fsync makes the file untrusted too (the helper never
+// fsyncs it again) until a new generation; replies are not held under everysec.
+TEST_F(AofTest, EverysecFsyncFailureRefusesWritesUntilANewGeneration) {
+  FaultInjectionFileSystem fs(FileSystem::Default());
+  LiveAof live(&fs, dir_, FsyncPolicy::kEverySec);
   EngineHarness& h = live.h;
   Aof& aof = live.aof;
   fs.FailSyncs(1);
   h.Run({"set", "a", "1"});
-  EXPECT_FALSE(aof.BeforeSleep());
-  EXPECT_TRUE(aof.write_error());
+  ASSERT_TRUE(aof.BeforeSleep());
+  for (int i = 0; i < 300 && !aof.untrusted(); i++) {  // the helper fsyncs once a second
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_TRUE(aof.BeforeSleep());
+  }
+  ASSERT_TRUE(aof.untrusted());
+  EXPECT_TRUE(aof.write_error());  // the engine's MISCONF refusal (crash_test checks it)
+  int syncs = fs.syncs();
+  std::this_thread::sleep_for(std::chrono::milliseconds(2200));
+  EXPECT_EQ(fs.syncs(), syncs);  // never fsynced again
+  RewriteToTheEnd(aof);
+  EXPECT_FALSE(aof.untrusted());
+  h.Run({"set", "b", "2"});
   EXPECT_TRUE(aof.BeforeSleep());
   h.engine().set_propagation_sink(nullptr);
 }
