@@ -50,7 +50,7 @@ TEST_F(FaultFsTest, FailedFsyncDiscardsItsBytesAndTheNextFsyncSucceeds) {
   fs_.FailSyncs(1);
   EXPECT_FALSE(f->Sync().ok());
   ASSERT_TRUE(f->Append("33333").ok());
-  EXPECT_TRUE(f->Sync().ok());  // "succeeds"
+  EXPECT_TRUE(f->Sync().ok());                 // "succeeds"
   EXPECT_EQ(Read(P("a")), "111112222233333");  // the page cache still has them
   f.reset();
   ASSERT_TRUE(fs_.SimulateCrash().ok());

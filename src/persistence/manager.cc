@@ -7,6 +7,7 @@
 #include <chrono>
 
 #include "commands/errors.h"
+#include "io/atomic_file.h"
 #include "persistence/apply_record.h"
 #include "persistence/loader.h"
 #include "tier/tier_manager.h"
@@ -409,21 +410,22 @@ Status PersistenceManager::FinishCheckpoint() {
   ckpt_snapshot_->Stop();
   ckpt_snapshot_.reset();
   finishing_keys_ = ckpt_writer_->keys();
+  // The tier segments it references are made durable before it is renamed into place.
+  std::vector<std::string> seg_paths;
+  if (engine_->tier()) {
+    auto paths = engine_->tier()->PrepareImage(ckpt_refs_);
+    if (!paths.ok()) return paths.status();
+    seg_paths = std::move(paths.value());
+  }
   std::shared_ptr<ckpt::Writer> writer(std::move(ckpt_writer_));
   FileSystem* fs = fs_;
   std::string tmp = checkpoint_path() + ".tmp", final_path = checkpoint_path();
-  std::string dir = engine_->config().server.dir;
-  // The tier segments it references are made durable before it is renamed into place.
-  std::vector<std::string> seg_paths;
-  if (engine_->tier()) seg_paths = engine_->tier()->PrepareImage(ckpt_refs_);
-  finishing_ = std::async(std::launch::async, [writer, fs, tmp, final_path, dir, seg_paths] {
-    Status st = writer->Finish();
-    if (st.ok()) st = tier::TierManager::SyncPaths(fs, seg_paths);
-    if (st.ok()) fs->KillPoint("checkpoint.before_rename");
-    if (st.ok()) st = fs->RenameFile(tmp, final_path);
-    if (st.ok()) fs->KillPoint("checkpoint.after_rename");
-    if (st.ok()) st = fs->SyncDir(dir);
-    return st;
+  finishing_ = std::async(std::launch::async, [writer, fs, tmp, final_path, seg_paths] {
+    Finished f;
+    f.st = writer->Finish();  // footer, fsync, close
+    if (f.st.ok()) f.st = tier::TierManager::SyncPaths(fs, seg_paths, &f.failed_segment);
+    if (f.st.ok()) f.st = RenameDurably(fs, tmp, final_path, "checkpoint", &f.renamed);
+    return f;
   });
   return Status::Ok();
 }
@@ -431,8 +433,19 @@ Status PersistenceManager::FinishCheckpoint() {
 void PersistenceManager::PollFinishing(bool wait) {
   if (!finishing_.valid()) return;
   if (!wait && finishing_.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return;
-  Status st = finishing_.get();
-  if (!st.ok()) return FailCheckpoint(st.message());
+  Finished f = finishing_.get();
+  if (!f.failed_segment.empty() && engine_->tier())
+    engine_->tier()->SegmentSyncFailed(f.failed_segment);
+  if (!f.st.ok()) {
+    if (f.renamed) {
+      // The new checkpoint is in place but its name may not survive a crash: the old one
+      // or the new one may be found, so the segments of both stay. The save counts as
+      // failed (MISCONF with stop_writes_on_bgsave_error) and is retried like any other.
+      if (ckpt_image_open_ && engine_->tier()) engine_->tier()->PinBoth(0, ckpt_refs_);
+      return FailCheckpoint("the checkpoint was renamed into place but " + f.st.message());
+    }
+    return FailCheckpoint(f.st.message());
+  }
   EndCheckpointImage(true);
   engine_->ConsumeDirty(dirty_at_start_);
   last_save_s_ = clock_->NowMs() / 1000;

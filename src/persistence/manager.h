@@ -125,7 +125,15 @@ class PersistenceManager : public PersistenceControl {
   uint64_t loaded_keys_ = 0;
   int64_t next_trigger_check_ms_ = 0;  // save/rewrite triggers: checked every 100 ms
   size_t step_buckets_ = SIZE_MAX;
-  std::future<Status> finishing_;
+  // What the finishing thread reports: the status, whether the rename happened (then a
+  // failure is the directory fsync: the new file is in place, maybe not durably), and the
+  // tier segment whose fsync failed, if any.
+  struct Finished {
+    Status st = Status::Ok();
+    bool renamed = false;
+    std::string failed_segment;
+  };
+  std::future<Finished> finishing_;
   uint64_t finishing_keys_ = 0;
 };
 

@@ -492,8 +492,7 @@ Status Aof::WritePreambleBase(WritableFile* out) {
     if (!st.ok()) return st;
   }
   if (tier) {
-    if (Status st = tier::TierManager::SyncPaths(fs_, tier->PrepareImage(refs)); !st.ok())
-      return st;
+    if (Status st = tier->MakeImageDurable(refs); !st.ok()) return st;
   }
   Status st = w.Finish();
   if (tier && st.ok()) {
@@ -699,7 +698,7 @@ Status Aof::FinishRewrite() {
     }
   }
   if (st.ok() && engine_->tier()) {  // referenced tier segments are durable before the switch
-    st = tier::TierManager::SyncPaths(fs_, engine_->tier()->PrepareImage(base_refs_));
+    st = engine_->tier()->MakeImageDurable(base_refs_);
   }
   if (!st.ok()) return st;
   std::unique_ptr<AtomicFile> file = std::move(base_file_);
