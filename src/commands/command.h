@@ -35,6 +35,9 @@ enum Flags : uint32_t {
   kNoMulti = 1 << 10,  // executed immediately even inside MULTI (EXEC, DISCARD, WATCH...)
   kBlocking = 1 << 11,
   kMayReplicate = 1 << 12,
+  // Redis's `no-multi`: refused inside MULTI ("ERR Command not allowed inside a
+  // transaction", and the transaction aborts) — SAVE, SHUTDOWN.
+  kDenyInMulti = 1 << 13,
 };
 }  // namespace cmd
 

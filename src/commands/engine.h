@@ -46,7 +46,9 @@ class PropagationSink {
 class PersistenceControl {
  public:
   virtual ~PersistenceControl() = default;
-  virtual Status RewriteAof() = 0;
+  // BGREWRITEAOF; *scheduled: it will start later (after the running transaction, or
+  // after a running save) rather than now.
+  virtual Status RewriteAof(bool* scheduled = nullptr) = 0;
   // Non-empty: writes are refused with this error text (e.g. after an AOF write error).
   virtual std::string WriteRefusal() = 0;
   virtual std::string InfoSection(Engine& e) = 0;
@@ -156,6 +158,10 @@ class Engine : public KeyspaceListener {
   // True when effects are recorded (an AOF is on, or a transaction is collecting them);
   // handlers skip building PropagateAs() arguments otherwise.
   bool propagating() const { return sink_ != nullptr || collecting_multi_; }
+  // True while a propagated unit executes (EXEC's commands; later a script): a persistence
+  // cut (checkpoint freeze, rewrite freeze, full sync) must not be taken now but after it,
+  // or the image would hold part of the unit while replay applies all of it again.
+  bool in_atomic_unit() const { return collecting_multi_; }
   void Propagate(int db, const std::vector<std::string>& argv);
 
   // WATCH

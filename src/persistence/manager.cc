@@ -290,6 +290,16 @@ bool PersistenceManager::BeforeSleep() {
     return true;
   }
   PollFinishing(/*wait=*/false);
+  if (aof_enable_scheduled_) {
+    aof_enable_scheduled_ = false;
+    if (!aof_ && engine_->config().persistence.aof_enabled) {
+      if (Status st = EnableAof(/*write_base=*/true); !st.ok()) {
+        spdlog::warn("Cannot turn the AOF on (CONFIG SET appendonly yes in a transaction): {}",
+                     st.message());
+        engine_->config().persistence.aof_enabled = false;
+      }
+    }
+  }
   if (recovery_failures_ > 0 && aof_ && !aof_->untrusted()) {
     recovery_failures_ = 0;
     next_recovery_ms_ = 0;
@@ -340,7 +350,9 @@ Status PersistenceManager::StartCheckpoint() {
   ckpt::Header h;
   h.created_ms = clock_->NowMs();
   h.aof_offset = aof_ ? aof_->current_size() + aof_->buffer_length() : 0;
-  h.aof_id = aof_ ? aof_->id() : 0;
+  // A cut that could not wait for the end of a unit (DEBUG RELOAD inside EXEC) holds part
+  // of it: such a checkpoint does not continue the AOF (recovery replays the AOF alone).
+  h.aof_id = aof_ && !engine_->in_atomic_unit() ? aof_->id() : 0;
   if (aof_) aof_->ForceSelect();
   h.databases = uint32_t(c.server.databases);
   if (Status st = ckpt_writer_->Begin(h); !st.ok()) {
@@ -479,6 +491,12 @@ Status PersistenceManager::BgSave(bool schedule, std::string* reply) {
     }
     return Status::Busy("Background save already in progress");
   }
+  if (engine_->in_atomic_unit()) {
+    // Inside EXEC (Redis's in_exec): the cut is taken after the transaction, never inside.
+    bgsave_scheduled_ = true;
+    *reply = "Background saving scheduled";
+    return Status::Ok();
+  }
   if (aof_ && aof_->rewriting()) {
     if (!schedule) {
       return Status::Busy(
@@ -612,8 +630,15 @@ Status PersistenceManager::ApplyConfig(const std::vector<std::string>& changed, 
     if (name == "persistence.aof_enabled" &&
         c.persistence.aof_enabled != old.persistence.aof_enabled) {
       if (c.persistence.aof_enabled) {
+        if (engine_->in_atomic_unit()) {
+          // Inside EXEC: the base written now would hold the transaction's first commands
+          // and the log would then get the whole transaction again. After the unit.
+          aof_enable_scheduled_ = true;
+          continue;
+        }
         if (Status st = EnableAof(/*write_base=*/true); !st.ok()) return st;
       } else {
+        aof_enable_scheduled_ = false;
         if (aof_) (void)aof_->FlushAndSync();
         DisableAof();
       }
@@ -624,12 +649,19 @@ Status PersistenceManager::ApplyConfig(const std::vector<std::string>& changed, 
   return Status::Ok();
 }
 
-Status PersistenceManager::RewriteAof() {
+Status PersistenceManager::RewriteAof(bool* scheduled) {
+  if (scheduled) *scheduled = false;
   if (!aof_) {
     return Status::InvalidArgument("the AOF is off; CONFIG SET appendonly yes writes a new one");
   }
-  if (saving()) {  // one freeze at a time: run it after the save
+  if (aof_->rewriting()) {
+    return Status::Busy("Background append only file rewriting already in progress");
+  }
+  // One freeze at a time (run it after a save), and never inside a transaction: the cut
+  // is taken after the unit (Redis: "Background append only file rewriting scheduled").
+  if (saving() || engine_->in_atomic_unit()) {
     rewrite_scheduled_ = true;
+    if (scheduled) *scheduled = true;
     return Status::Ok();
   }
   aof_->set_preamble(engine_->config().persistence.aof_use_checkpoint_preamble);

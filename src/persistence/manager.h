@@ -44,7 +44,7 @@ class PersistenceManager : public PersistenceControl {
   // CONFIG SET side effects (registered as the registry's apply hook).
   Status ApplyConfig(const std::vector<std::string>& changed, const Config& old_config);
 
-  Status RewriteAof() override;
+  Status RewriteAof(bool* scheduled = nullptr) override;
   std::string WriteRefusal() override;
   std::string InfoSection(Engine& e) override;
   bool AofHistograms(DurationHistogram::Snapshot* write,
@@ -105,6 +105,9 @@ class PersistenceManager : public PersistenceControl {
   int64_t next_auto_rewrite_ms_ = 0;
   uint64_t rewrites_seen_ = 0;
   bool rewrite_scheduled_ = false;
+  // CONFIG SET appendonly yes inside a transaction: the AOF (and its base, a cut) is
+  // written after the transaction, as Redis schedules its rewrite after EXEC.
+  bool aof_enable_scheduled_ = false;
   // Checkpoint state.
   std::unique_ptr<Snapshot> ckpt_snapshot_;
   std::unique_ptr<ckpt::Writer> ckpt_writer_;

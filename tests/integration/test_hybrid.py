@@ -158,3 +158,73 @@ def test_recovery_priority_aof_replays_the_aof_alone(server_factory):
     log = s2.logs()
     assert "Loading checkpoint" not in log and "from offset" not in log
     assert c2.execute_command("DEBUG", "DIGEST") == digest
+
+
+# ---- Cuts only between whole propagated units (MULTI/EXEC) ----------------------------
+# A checkpoint or rewrite started inside EXEC would freeze an image holding the
+# transaction's first commands while the AOF position (or the log that follows the new
+# base) still gets the whole transaction: replay then applies them twice. Redis 7.0 defers
+# BGSAVE / BGREWRITEAOF / CONFIG SET appendonly yes to after EXEC and refuses SAVE and
+# SHUTDOWN inside MULTI (no-multi); Ferrite does the same, with the same replies.
+
+from conftest import Raw, poll  # noqa: E402
+
+
+def wait_persistence_idle(c, timeout=60):
+    def idle():
+        p = c.info("persistence")
+        return (p["rdb_bgsave_in_progress"] == 0 and p["aof_rewrite_in_progress"] == 0
+                and not p.get("aof_rewrite_scheduled"))
+    assert poll(idle, timeout), c.info("persistence")
+
+
+@pytest.mark.parametrize("cut", [
+    ("BGSAVE",), ("BGREWRITEAOF",), ("CONFIG", "SET", "appendonly", "yes")])
+def test_a_cut_requested_inside_exec_is_taken_after_the_transaction(server_factory, cut):
+    """MULTI; INCR x; <cut>; INCR x; EXEC, then SIGKILL: x is 2 after recovery, never 3 or 4."""
+    appendonly_cut = cut[0] == "CONFIG"
+    s = server_factory(aof=None if appendonly_cut else "always",
+                       persistence={"checkpoint_enabled": True}
+                       if not appendonly_cut else None)
+    c = s.client()
+    if appendonly_cut:
+        c.config_set("appendfsync", "always")
+    c.execute_command("DEBUG", "POPULATE", "20000")  # the cut takes a moment
+    t0 = c.lastsave().timestamp()
+    while int(time.time()) <= t0:  # LASTSAVE has one-second resolution
+        time.sleep(0.05)
+    r = Raw(s.port)
+    assert r.cmd("MULTI") == "OK"
+    assert r.cmd("INCR", "x") == "QUEUED"
+    assert r.cmd(*cut) == "QUEUED"
+    assert r.cmd("INCR", "x") == "QUEUED"
+    expected = {"BGSAVE": "Background saving scheduled",
+                "BGREWRITEAOF": "Background append only file rewriting scheduled",
+                "CONFIG": "OK"}[cut[0]]
+    assert r.cmd("EXEC") == [1, expected, 2]
+    r.close()
+    if cut[0] == "BGSAVE":
+        assert poll(lambda: c.lastsave().timestamp() > t0, 60)
+    wait_persistence_idle(c)
+    if appendonly_cut:
+        assert poll(lambda: c.info("persistence")["aof_enabled"] == 1, 30)
+        wait_persistence_idle(c)
+    s.kill()
+    s2 = server_factory(dir=s.dir, aof="always")
+    assert s2.client().get("x") == b"2"
+
+
+def test_save_and_shutdown_are_refused_inside_multi(server_factory):
+    """Redis 7.0's no-multi flag: the error at queue time, and EXEC aborts."""
+    s = server_factory(aof="always")
+    for cmd in (("SAVE",), ("SHUTDOWN",), ("SHUTDOWN", "NOSAVE")):
+        r = Raw(s.port)
+        assert r.cmd("MULTI") == "OK"
+        assert r.cmd("SET", "k", "v") == "QUEUED"
+        assert r.cmd(*cmd) == ("ERR", "ERR Command not allowed inside a transaction")
+        assert r.cmd("EXEC") == (
+            "ERR", "EXECABORT Transaction discarded because of previous errors.")
+        r.close()
+    c = s.client()
+    assert c.ping()  # still running
+    assert c.get("k") is None
