@@ -209,7 +209,11 @@ class Engine : public KeyspaceListener {
   int64_t start_time_ms() const { return start_ms_; }
   const std::string& run_id() const { return run_id_; }
   bool loading() const { return loading_; }
-  void set_loading(bool v) { loading_ = v; }
+  // Loading pauses expiry in every database (see Database::ExpiredAt).
+  void set_loading(bool v) {
+    loading_ = v;
+    for (auto& d : dbs_) d->set_expiry_paused(v);
+  }
 
   // Lifecycle requests from commands, read by the loop.
   bool shutdown_requested() const { return shutdown_requested_; }

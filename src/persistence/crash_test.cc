@@ -8,6 +8,8 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "commands/test_util.h"
@@ -298,6 +300,93 @@ TEST_F(FsyncgateTest, ExitPolicyStopsAtTheFirstFailure) {
   EXPECT_EQ(std::filesystem::file_size(dir_ + "/ferrite.aof"), size);
   EXPECT_FALSE(std::filesystem::exists(dir_ + "/ferrite.rdb"));
   h.engine().set_persistence(nullptr);
+}
+
+}  // namespace
+}  // namespace ferrite
+
+namespace ferrite {
+namespace {
+
+class LoadingExpiryTest : public ::testing::Test {
+ protected:
+  LoadingExpiryTest() {
+    char tmpl[] = "/tmp/ferrite-load-expiry-test-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+  }
+  ~LoadingExpiryTest() override { std::filesystem::remove_all(dir_); }
+  std::string ReadAof() const {
+    std::ifstream f(dir_ + "/ferrite.aof", std::ios::binary);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+  }
+  // A rate-limit counter: SET k 0 EX 60, INCR k (optionally a checkpoint in between), then
+  // a power loss; the restart happens `later_ms` after.
+  void WriteCounterAndCrash(bool checkpoint_between) {
+    FaultInjectionFileSystem fs(FileSystem::Default());
+    {
+      EngineHarness h(AofTestConfig(dir_));
+      PersistenceManager pm(&h.engine(), &fs, &h.clock());
+      ASSERT_TRUE(pm.Start().ok());
+      h.engine().set_persistence(&pm);
+      EXPECT_EQ(h.Run({"set", "k", "0", "ex", "60"}), "+OK\r\n");
+      ASSERT_TRUE(pm.BeforeSleep());
+      if (checkpoint_between) {
+        ASSERT_TRUE(pm.Save().ok());  // k, with its TTL, in the image
+      }
+      EXPECT_EQ(h.Run({"incr", "k"}), ":1\r\n");  // in the AOF tail
+      ASSERT_TRUE(pm.BeforeSleep());
+      fs.KillNow();
+      h.engine().set_persistence(nullptr);
+      h.engine().set_propagation_sink(nullptr);
+      h.engine().RequestShutdown(-1);
+    }
+    ASSERT_TRUE(fs.SimulateCrash().ok());
+  }
+  std::string dir_;
+};
+
+// Redis's rule: nothing expires while loading. Before, replaying `SET k 0 PXAT <past>`
+// dropped k, then `INCR k` created it again as 1 with no TTL: a rate-limit counter that
+// never expires.
+TEST_F(LoadingExpiryTest, AofReplayAppliesNoExpiryAndDeletesExpiredKeysAfterwards) {
+  WriteCounterAndCrash(false);
+  EngineHarness h2(AofTestConfig(dir_));
+  h2.clock().AdvanceMs(61'000);  // the restart comes after the key's time
+  PersistenceManager pm2(&h2.engine(), FileSystem::Default(), &h2.clock());
+  ASSERT_TRUE(pm2.Start().ok());
+  EXPECT_EQ(h2.Run({"get", "k"}), "$-1\r\n");
+  EXPECT_EQ(h2.Run({"ttl", "k"}), ":-2\r\n");
+  ASSERT_TRUE(pm2.BeforeSleep());
+  std::string aof = ReadAof();  // the deletion is logged
+  EXPECT_NE(aof.rfind("$3\r\nDEL\r\n$1\r\nk\r\n"), std::string::npos) << aof;
+  h2.engine().set_propagation_sink(nullptr);
+}
+
+// The same through hybrid recovery: the checkpoint holds k with its TTL, the AOF tail the
+// INCR. Before, the checkpoint loader skipped the expired k and the tail recreated it.
+TEST_F(LoadingExpiryTest, CheckpointLoadKeepsExpiredKeysForTheAofTail) {
+  WriteCounterAndCrash(true);
+  EngineHarness h2(AofTestConfig(dir_));
+  h2.clock().AdvanceMs(61'000);
+  PersistenceManager pm2(&h2.engine(), FileSystem::Default(), &h2.clock());
+  ASSERT_TRUE(pm2.Start().ok());
+  EXPECT_EQ(h2.Run({"get", "k"}), "$-1\r\n");
+  EXPECT_EQ(h2.Run({"ttl", "k"}), ":-2\r\n");
+  h2.engine().set_propagation_sink(nullptr);
+}
+
+// Restarted before the key's time: the counter keeps its value and its TTL.
+TEST_F(LoadingExpiryTest, UnexpiredCounterKeepsItsTtl) {
+  WriteCounterAndCrash(true);
+  EngineHarness h2(AofTestConfig(dir_));
+  h2.clock().AdvanceMs(30'000);
+  PersistenceManager pm2(&h2.engine(), FileSystem::Default(), &h2.clock());
+  ASSERT_TRUE(pm2.Start().ok());
+  EXPECT_EQ(h2.Run({"get", "k"}), "$1\r\n1\r\n");
+  EXPECT_EQ(h2.Run({"ttl", "k"}), ":30\r\n");
+  h2.engine().set_propagation_sink(nullptr);
 }
 
 }  // namespace

@@ -153,7 +153,6 @@ Status PersistenceManager::LoadFiles(bool use_ckpt, bool use_aof, uint64_t aof_s
   std::string on_corruption = c.recovery.on_corruption;
   bool verify = c.recovery.verify_checksum;
   const CollectionLimits limits = LimitsFromConfig(c);
-  int64_t now = clock_->NowMs();
   int dbs = engine_->db_count();
   loader_->Start([=, this](BackgroundLoader& out) -> Status {
     uint64_t base = 0;
@@ -170,7 +169,6 @@ Status PersistenceManager::LoadFiles(bool use_ckpt, bool use_aof, uint64_t aof_s
             fmt::format("{}: value type {} of key '{}' is not supported by this build", path,
                         r.type, std::string(r.key.substr(0, 64))));
       }
-      if (r.expire_ms && r.expire_ms <= now) return Status::Ok();  // expired meanwhile
       if (r.type & ckpt::kTierRefFlag) {  // a value in a tier segment: adopted on the loop
         if (!out.PushTierRef(r.db, r.key, type, r.value, r.expire_ms))
           return Status::Busy("cancelled");
@@ -269,8 +267,22 @@ Status PersistenceManager::LoadStep(int64_t budget_us) {
   loaded_keys_ = keys;
   double secs = double(clock_->MonotonicUs() - load_start_us_) / 1e6;
   spdlog::info("DB loaded from disk: {:.3f} seconds ({} keys, {} commands)", secs, keys, cmds);
-  if (!c.persistence.aof_enabled || !enable_aof_after_load_) return Status::Ok();
-  return EnableAof(load_write_base_);
+  if (c.persistence.aof_enabled && enable_aof_after_load_) {
+    if (Status es = EnableAof(load_write_base_); !es.ok()) return es;
+  }
+  ExpireAfterLoad();
+  return Status::Ok();
+}
+
+void PersistenceManager::ExpireAfterLoad() {
+  // Nothing expired during the load (Redis's rule); what expired while the server was down
+  // goes now, each deletion propagated (a DEL in the AOF) like any expiry.
+  int64_t now = clock_->NowMs();
+  size_t n = 0;
+  for (int i = 0; i < engine_->db_count(); i++) {
+    n += engine_->db(i).ActiveExpire(now, SIZE_MAX, INT64_MAX, clock_);
+  }
+  if (n > 0) spdlog::info("{} keys expired while the server was down: deleted", n);
 }
 
 double PersistenceManager::LoadedPercent() const {

@@ -91,6 +91,7 @@ class PersistenceManager : public PersistenceControl {
   Status LoadFiles(bool use_ckpt, bool use_aof, uint64_t aof_start);
   bool enable_aof_after_load_ = true;
   double LoadedPercent() const;
+  void ExpireAfterLoad();
   std::unique_ptr<BackgroundLoader> loader_;
   bool load_write_base_ = false;
   bool recovery_time_warned_ = false;

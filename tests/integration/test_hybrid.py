@@ -228,3 +228,25 @@ def test_save_and_shutdown_are_refused_inside_multi(server_factory):
     c = s.client()
     assert c.ping()  # still running
     assert c.get("k") is None
+
+
+@pytest.mark.parametrize("checkpoint", [False, True])
+def test_loading_applies_no_expiry(server_factory, checkpoint):
+    """SET k 0 EX 1, INCR k, SIGKILL, restart after the second: k is gone (Redis's rule:
+    nothing expires while loading, expired keys are deleted afterwards). Before, the replay
+    dropped k at the SET and the INCR recreated it as a counter without TTL."""
+    s = server_factory(aof="always", persistence={"checkpoint_enabled": True})
+    c = s.client()
+    c.set("k", "0", ex=1)
+    c.set("stays", "1")
+    if checkpoint:
+        bgsave_and_wait(c)
+    assert c.incr("k") == 1
+    t0 = time.time()
+    s.kill()
+    time.sleep(max(0.0, 1.3 - (time.time() - t0)))
+    s2 = server_factory(dir=s.dir, aof="always", persistence={"checkpoint_enabled": True})
+    c2 = s2.client()
+    assert c2.get("k") is None
+    assert c2.ttl("k") == -2
+    assert c2.get("stays") == b"1"

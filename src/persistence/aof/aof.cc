@@ -87,7 +87,9 @@ Status Aof::Load(const std::string& on_corruption, uint64_t start_offset) {
     engine_->Execute(*s, args, rb);
     return Status::Ok();
   };
+  for (int i = 0; i < engine_->db_count(); i++) engine_->db(i).set_expiry_paused(true);
   Status st = Read(on_corruption, start_offset, sink);
+  for (int i = 0; i < engine_->db_count(); i++) engine_->db(i).set_expiry_paused(false);
   engine_->DropSession(s);
   return st;
 }
