@@ -116,9 +116,10 @@ void FaultInjectionFileSystem::FailSyncs(int count, std::string path_part) {
   sync_fail_path_ = std::move(path_part);
 }
 
-void FaultInjectionFileSystem::FailDirSyncs(int count) {
+void FaultInjectionFileSystem::FailDirSyncs(int count, std::string dir) {
   std::lock_guard<std::mutex> lk(mu_);
   dir_sync_fail_count_ = count;
+  dir_sync_fail_dir_ = dir.empty() ? "" : Normal(dir);
 }
 
 void FaultInjectionFileSystem::FailOpens(Status st, int count, std::string path_part) {
@@ -374,7 +375,7 @@ Status FaultInjectionFileSystem::SyncDir(const std::string& dir) {
     std::lock_guard<std::mutex> lk(mu_);
     if (Status st = DeadCheckLocked("fsync", dir); !st.ok()) return st;
     dir_syncs_++;
-    if (dir_sync_fail_count_ != 0) {
+    if (dir_sync_fail_count_ != 0 && (dir_sync_fail_dir_.empty() || dir_sync_fail_dir_ == d)) {
       if (dir_sync_fail_count_ > 0) dir_sync_fail_count_--;
       return ErrnoStatus("fsync", dir, EIO);
     }

@@ -46,8 +46,9 @@ class FaultInjectionFileSystem final : public FileSystem {
   // The next `count` file fsyncs fail with EIO (count < 0: all until cleared). With
   // path_part, only fsyncs of files whose path contains it (count as above).
   void FailSyncs(int count = -1, std::string path_part = "");
-  // The next `count` directory fsyncs fail with EIO (count < 0: all until cleared).
-  void FailDirSyncs(int count = -1);
+  // The next `count` directory fsyncs fail with EIO (count < 0: all until cleared). With
+  // dir, only fsyncs of that directory.
+  void FailDirSyncs(int count = -1, std::string dir = "");
   // The next `count` opens for writing whose path contains path_part fail with st
   // (e.g. EMFILE: ErrnoStatus("open", p, EMFILE)).
   void FailOpens(Status st, int count = 1, std::string path_part = "");
@@ -146,6 +147,7 @@ class FaultInjectionFileSystem final : public FileSystem {
   int sync_fail_count_ = 0;
   std::string sync_fail_path_;
   int dir_sync_fail_count_ = 0;
+  std::string dir_sync_fail_dir_;
   Status open_error_;
   int open_fail_count_ = 0;
   std::string open_fail_path_;

@@ -391,3 +391,143 @@ TEST_F(LoadingExpiryTest, UnexpiredCounterKeepsItsTtl) {
 
 }  // namespace
 }  // namespace ferrite
+
+#include "commands/tier_config.h"
+#include "tier/tier_manager.h"
+
+namespace ferrite {
+namespace {
+
+class SwitchFaultTest : public ::testing::Test {
+ protected:
+  SwitchFaultTest() {
+    char tmpl[] = "/tmp/ferrite-switch-test-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+  }
+  ~SwitchFaultTest() override { std::filesystem::remove_all(dir_); }
+  // Runs the loop's before-sleep step until it releases replies (or gives up).
+  static bool RunUntilReleased(PersistenceManager& pm, EngineHarness& h) {
+    for (int i = 0; i < 20000; i++) {
+      if (pm.BeforeSleep()) return true;
+      h.clock().AdvanceMs(50);
+    }
+    return false;
+  }
+  // Restarts from the directory (a process crash: the kernel keeps every written byte)
+  // and returns the counter.
+  std::string CounterAfterRestart() {
+    EngineHarness h2(AofTestConfig(dir_));
+    PersistenceManager pm2(&h2.engine(), FileSystem::Default(), &h2.clock());
+    Status st = pm2.Start();
+    EXPECT_TRUE(st.ok()) << st.message();
+    std::string n = h2.Run({"get", "n"});
+    h2.engine().set_propagation_sink(nullptr);
+    return n;
+  }
+  // The rewrite's switch fails after the rename (how: arm); writes go on; the AOF must
+  // never be detached: every reply released is durable in the file named ferrite.aof.
+  void SwitchFailsThenWritesGoOn(const std::function<void(FaultInjectionFileSystem&)>& arm) {
+    FaultInjectionFileSystem fs(FileSystem::Default());
+    EngineHarness h(AofTestConfig(dir_));
+    PersistenceManager pm(&h.engine(), &fs, &h.clock());
+    ASSERT_TRUE(pm.Start().ok());
+    h.engine().set_persistence(&pm);
+    for (int i = 0; i < 2000; i++) h.Run({"set", "bulk:" + std::to_string(i), "v"});
+    int acked = 0;
+    for (; acked < 10; acked++) {
+      h.Run({"incr", "n"});
+      ASSERT_TRUE(pm.BeforeSleep());
+    }
+    ASSERT_TRUE(pm.RewriteAof().ok());
+    arm(fs);
+    while (pm.aof()->rewriting()) pm.BeforeSleep();
+    EXPECT_TRUE(pm.aof()->untrusted()) << "the failed switch must leave the AOF untrusted";
+    EXPECT_EQ(h.Run({"incr", "n"}).substr(0, 8), "-MISCONF");
+    fs.ClearFaults();
+    ASSERT_TRUE(RunUntilReleased(pm, h));  // a new generation, then writes again
+    for (int i = 0; i < 10; i++, acked++) {
+      EXPECT_EQ(h.Run({"incr", "n"}), ":" + std::to_string(acked + 1) + "\r\n");
+      ASSERT_TRUE(pm.BeforeSleep());
+    }
+    h.engine().set_persistence(nullptr);
+    h.engine().set_propagation_sink(nullptr);
+    pm.Shutdown();
+    EXPECT_EQ(CounterAfterRestart(), "$2\r\n" + std::to_string(acked) + "\r\n");
+  }
+  std::string dir_;
+};
+
+// Before: a failed directory fsync after the rename aborted the rewrite, and the old
+// descriptor kept receiving (and acknowledging) writes into the inode that no longer had
+// a name — lost at the next start.
+TEST_F(SwitchFaultTest, DirectoryFsyncFailureAfterTheRewriteRenameNeverDetachesTheAof) {
+  SwitchFailsThenWritesGoOn([](FaultInjectionFileSystem& fs) { fs.FailDirSyncs(1); });
+}
+
+// The new file cannot be opened (EMFILE): nothing is written anywhere, replies are held,
+// and a later attempt writes and opens a new generation.
+TEST_F(SwitchFaultTest, ReopenFailureAfterTheRewriteRenameRefusesWritesAndRetries) {
+  SwitchFailsThenWritesGoOn([](FaultInjectionFileSystem& fs) {
+    fs.FailOpens(ErrnoStatus("open", "ferrite.aof", EMFILE), 1, "ferrite.aof");
+  });
+}
+
+// A checkpoint renamed into place whose directory fsync fails: the save counts as failed
+// (MISCONF), and the tier segments of both the old and the new checkpoint stay — either
+// could be the one found after a crash. Before, only the old pins were kept: the new
+// checkpoint's segments were deleted once their values were overwritten, and the restart
+// failed on a missing segment.
+TEST_F(SwitchFaultTest, CheckpointDirectoryFsyncFailureKeepsTheSegmentsItReferences) {
+  Config c = AofTestConfig(dir_);
+  c.storage.enabled = true;
+  c.storage.min_value_size = 16;
+  c.storage.segment_size = 1 << 20;
+  FaultInjectionFileSystem fs(FileSystem::Default());
+  {
+    EngineHarness h(c);
+    tier::TierManager tiers(TierOptionsFromConfig(c), &fs, &h.clock());
+    ASSERT_TRUE(tiers.Open().ok());
+    std::vector<Database*> dbs;
+    for (int i = 0; i < h.engine().db_count(); i++) dbs.push_back(&h.engine().db(i));
+    tiers.Attach(dbs, LimitsFromConfig(c));
+    h.engine().set_tier(&tiers);
+    PersistenceManager pm(&h.engine(), &fs, &h.clock());
+    ASSERT_TRUE(pm.Start().ok());
+    h.engine().set_persistence(&pm);
+    for (int i = 0; i < 50; i++) h.Run({"set", "v" + std::to_string(i), std::string(200, 'x')});
+    ASSERT_TRUE(pm.BeforeSleep());
+    ASSERT_GT(tiers.DemoteNow(1000, h.clock().NowMs()), 0u);
+    tiers.ForceCold();         // seal the segment; the pass below must not recompress it
+    fs.FailDirSyncs(1, dir_);  // the checkpoint's rename, not the segments' directory
+    ASSERT_FALSE(pm.Save().ok());
+    EXPECT_EQ(h.Run({"set", "x", "1"}).substr(0, 8), "-MISCONF");
+    // The values in the segment are overwritten: only the checkpoint still references it.
+    h.engine().config().server.stop_writes_on_bgsave_error = false;
+    for (int i = 0; i < 50; i++) h.Run({"set", "v" + std::to_string(i), "small"});
+    ASSERT_TRUE(pm.BeforeSleep());
+    tiers.set_paused(false);
+    for (int i = 0; i < 5; i++) tiers.Cron(h.clock().NowMs());
+    h.engine().set_persistence(nullptr);
+    h.engine().set_propagation_sink(nullptr);
+    h.engine().RequestShutdown(-1);
+    pm.Shutdown();
+    h.engine().set_tier(nullptr);
+  }
+  // A process crash: the new checkpoint is ferrite.rdb; its segment must still be there.
+  EngineHarness h2(c);
+  tier::TierManager tiers2(TierOptionsFromConfig(c), FileSystem::Default(), &h2.clock());
+  ASSERT_TRUE(tiers2.Open().ok());
+  std::vector<Database*> dbs;
+  for (int i = 0; i < h2.engine().db_count(); i++) dbs.push_back(&h2.engine().db(i));
+  tiers2.Attach(dbs, LimitsFromConfig(c));
+  h2.engine().set_tier(&tiers2);
+  PersistenceManager pm2(&h2.engine(), FileSystem::Default(), &h2.clock());
+  Status st = pm2.Start();
+  ASSERT_TRUE(st.ok()) << st.message();
+  EXPECT_EQ(h2.Run({"get", "v7"}), "$5\r\nsmall\r\n");
+  h2.engine().set_propagation_sink(nullptr);
+  h2.engine().set_tier(nullptr);
+}
+
+}  // namespace
+}  // namespace ferrite
