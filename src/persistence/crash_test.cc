@@ -531,3 +531,66 @@ TEST_F(SwitchFaultTest, CheckpointDirectoryFsyncFailureKeepsTheSegmentsItReferen
 
 }  // namespace
 }  // namespace ferrite
+
+namespace ferrite {
+namespace {
+
+// A value that cannot be read back from its tier segment (damaged record) fails the AOF
+// rewrite that needs its bytes (aof_use_checkpoint_preamble = false: a RESP base). Before,
+// the read failure gave an empty value: the new AOF said SET key "" and dropped the hash,
+// and replaced the good one.
+TEST(TierImage, ReadFailureFailsTheRewriteInsteadOfWritingEmptyValues) {
+  char tmpl[] = "/tmp/ferrite-tier-image-test-XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  Config c = AofTestConfig(dir);
+  c.persistence.aof_use_checkpoint_preamble = false;
+  c.storage.enabled = true;
+  c.storage.min_value_size = 16;
+  c.storage.segment_size = 1 << 20;
+  {
+    EngineHarness h(c);
+    tier::TierManager tiers(TierOptionsFromConfig(c), FileSystem::Default(), &h.clock());
+    ASSERT_TRUE(tiers.Open().ok());
+    std::vector<Database*> dbs;
+    for (int i = 0; i < h.engine().db_count(); i++) dbs.push_back(&h.engine().db(i));
+    tiers.Attach(dbs, LimitsFromConfig(c));
+    h.engine().set_tier(&tiers);
+    PersistenceManager pm(&h.engine(), FileSystem::Default(), &h.clock());
+    ASSERT_TRUE(pm.Start().ok());
+    h.engine().set_persistence(&pm);
+    h.Run({"set", "s", std::string(300, 's')});
+    h.Run({"hset", "h", "f1", std::string(100, 'a'), "f2", std::string(100, 'b')});
+    ASSERT_TRUE(pm.BeforeSleep());
+    ASSERT_EQ(tiers.DemoteNow(100, h.clock().NowMs()), 2u);
+    uint64_t id = pm.aof()->id();
+    // Damage every record of the warm segment (the mapping sees the file's bytes).
+    for (auto& p : std::filesystem::directory_iterator(dir + "/tier")) {
+      if (p.path().extension() != ".warm") continue;
+      std::fstream f(p.path(), std::ios::in | std::ios::out | std::ios::binary);
+      f.seekp(40);
+      std::string junk(std::filesystem::file_size(p.path()) - 40, 'X');
+      f.write(junk.data(), std::streamsize(junk.size()));
+    }
+    ASSERT_TRUE(pm.RewriteAof().ok());
+    for (int i = 0; i < 1000 && pm.aof()->rewriting(); i++) pm.BeforeSleep();
+    EXPECT_NE(h.Run({"info", "persistence"}).find("aof_last_bgrewrite_status:err"),
+              std::string::npos);
+    EXPECT_EQ(pm.aof()->id(), id) << "the damaged image replaced the AOF";
+    h.engine().set_persistence(nullptr);
+    h.engine().set_propagation_sink(nullptr);
+    pm.Shutdown();
+    h.engine().set_tier(nullptr);
+  }
+  // The AOF kept its full values: a restart without the tier has everything.
+  Config c2 = AofTestConfig(dir);
+  EngineHarness h2(c2);
+  PersistenceManager pm2(&h2.engine(), FileSystem::Default(), &h2.clock());
+  ASSERT_TRUE(pm2.Start().ok());
+  EXPECT_EQ(h2.Run({"strlen", "s"}), ":300\r\n");
+  EXPECT_EQ(h2.Run({"hlen", "h"}), ":2\r\n");
+  h2.engine().set_propagation_sink(nullptr);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace ferrite

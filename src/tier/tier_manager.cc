@@ -524,6 +524,23 @@ Value TierManager::Load(const Value& v) {
   return out;
 }
 
+Result<Value> TierManager::ReadForImage(const Value& v, std::string_view key) {
+  std::string scratch, path;
+  auto got = ReadValue(v, &scratch, &path);
+  if (!got.ok()) {
+    stats_.read_errors++;
+    return Status::IOError(fmt::format("tier read of key '{}' failed: {}",
+                                       std::string(key.substr(0, 64)), got.status().message()));
+  }
+  Status st = Status::Ok();
+  Value out = Decode(uint8_t(v.type()), got.value(), key.substr(0, 64), &st);
+  if (!st.ok()) {
+    stats_.read_errors++;
+    return st;
+  }
+  return out;
+}
+
 const char* TierManager::EncodingName(const Value& v) {
   switch (v.type()) {
     case ValueType::kString:

@@ -170,6 +170,10 @@ class TierManager : public TierResolver, public TierAccessHook {
   void Return(Fetched& f, bool command_wrote);
 
   // ---- checkpoints (persistence)
+  // A value's bytes for an image that copies it (the AOF's RESP base): read and decoded,
+  // or an error naming the key and the file. Never an empty value in place of a failed
+  // read — the rewrite fails instead.
+  Result<Value> ReadForImage(const Value& v, std::string_view key);
   // A checkpoint record that references a segment: (segment, offset, length) as 12 bytes.
   static std::string EncodeRef(const Value& v);
   // Rebuilds a referenced value while loading; counts it live. Errors name the segment.

@@ -448,12 +448,23 @@ namespace {
 // One key of a rewritten base, as the commands that recreate it. Shared by the blocking
 // base (AppendDump) and the background rewrite (EmitFrozen). Collections become commands
 // of at most 64 items each (RPUSH, SADD, ZADD, HSET).
-Status AppendEntry(std::string* out, const Entry& e) {
+// A value in a tier segment is read (and checked) first: a failed read fails the rewrite,
+// never writes SET key "" or drops a collection.
+Status AppendEntry(std::string* out, const Entry& e, tier::TierManager* tier) {
+  Value hot;
+  const Value* v = &e.value;
+  if (e.value.tiered()) {
+    if (!tier) return Status::NotSupported("a tiered value but no tier manager");
+    auto read = tier->ReadForImage(e.value, e.key());
+    if (!read.ok()) return read.status();
+    hot = std::move(read.value());
+    v = &hot;
+  }
   std::string scratch;
-  if (e.value.is_string()) {
-    aof::AppendCommand(out, {"SET", e.key(), e.value.GetString(&scratch)});
+  if (v->is_string()) {
+    aof::AppendCommand(out, {"SET", e.key(), v->GetString(&scratch)});
   } else {
-    ForEachRebuildCommand(e.key(), e.value, 64, [&](const std::vector<std::string_view>& argv) {
+    ForEachRebuildCommand(e.key(), *v, 64, [&](const std::vector<std::string_view>& argv) {
       aof::AppendCommand(out, argv);
     });
   }
@@ -518,7 +529,7 @@ Status Aof::AppendDump(std::string* out) {
     aof::AppendCommand(out, {"SELECT", FormatInt64(i)});
     Status st = Status::Ok();
     db.ForEach([&](const Entry& e) {
-      if (st.ok() && !db.IsExpired(e, now)) st = AppendEntry(out, e);
+      if (st.ok() && !db.IsExpired(e, now)) st = AppendEntry(out, e, engine_->tier());
     });
     if (!st.ok()) return st;
   }
@@ -549,7 +560,7 @@ void Aof::EmitFrozen(int db, const Entry& e) {
     aof::AppendCommand(&base_buf_, {"SELECT", FormatInt64(db)});
     base_selected_db_ = db;
   }
-  if (rewrite_error_.ok()) rewrite_error_ = AppendEntry(&base_buf_, e);
+  if (rewrite_error_.ok()) rewrite_error_ = AppendEntry(&base_buf_, e, engine_->tier());
   if (base_buf_.size() >= (1 << 20) && rewrite_error_.ok()) {
     rewrite_error_ = base_file_->file()->Append(base_buf_);
     base_buf_.clear();
