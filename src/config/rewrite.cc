@@ -224,6 +224,15 @@ Result<std::string> RewriteConfigText(std::string_view text, const Config& runni
     missing.back().second.push_back(&p);
   }
 
+  // A [storage] section without `enabled` turns tiering on (config.cc): a key added to
+  // one while tiering is off brings `enabled = false` with it.
+  if (!running.storage.enabled && !FindParamNode(root, *FindParam("storage.enabled")).second) {
+    for (auto& [section, params] : missing) {
+      if (section != "storage" || params.empty() || params.front()->key == "enabled") continue;
+      params.insert(params.begin(), FindParam("storage.enabled"));
+    }
+  }
+
   // 2. Missing keys go after the last key of their table, written the way that key is
   //    (indentation, dotted prefix), or into the inline table, or right under the header.
   std::string tail;
