@@ -23,6 +23,7 @@
 
 #include "base/strutil.h"
 #include "persistence/aof/aof_format.h"
+#include "persistence/aof/aof_integrity.h"
 #include "persistence/checkpoint/checkpoint_format.h"
 
 namespace {
@@ -38,7 +39,10 @@ struct Scan {
   uint64_t error_offset = 0, error_line = 0;
   int64_t cut_offset = -1;  // --truncate-to-timestamp: where to cut
   int64_t last_ts_kept = -1;
-  uint64_t preamble_keys = 0;  // keys in a checkpoint preamble
+  uint64_t preamble_keys = 0;   // keys in a checkpoint preamble
+  bool checksums = false;       // the file has #CRC batch lines (format version 2)
+  uint64_t batches = 0;         // checksummed batches that verified
+  int64_t verified_after = -1;  // damage: end of a batch after it that verifies
 };
 
 Scan Analyze(const std::string& path, int64_t ts_limit) {
@@ -69,9 +73,30 @@ Scan Analyze(const std::string& path, int64_t ts_limit) {
   s.size = start;
   s.ok_up_to = start;
   ferrite::aof::AofReader r(start, 1);
+  ferrite::aof::BatchVerifier v(start);
+  uint64_t batch_line = 1;
   std::vector<char> buf(1 << 20);
   bool eof = false, in_multi = false;
   uint64_t multi_offset = 0, multi_line = 0;
+  // A problem at offset X: damage in the middle if a checksummed batch after it verifies,
+  // otherwise a torn tail after the last good batch (files with checksums) — or, in a file
+  // without any, what the record reader said (malformed: damage; incomplete: torn).
+  auto classify = [&](uint64_t x, bool malformed) {
+    s.verified_after =
+        ferrite::aof::FindVerifiedBatchAfter(ferrite::FileSystem::Default(), path, x);
+    s.checksums = v.has_checksums();
+    if (s.verified_after >= 0 || (malformed && !s.checksums)) {
+      s.damaged = true;
+      return;
+    }
+    s.torn = true;
+    s.ok_up_to = s.checksums ? v.batch_start() : x;
+    s.ok_up_to_line = s.checksums ? batch_line : r.line();
+    if (in_multi && multi_offset < s.ok_up_to) {
+      s.ok_up_to = multi_offset;
+      s.ok_up_to_line = multi_line;
+    }
+  };
   while (true) {
     ferrite::aof::AofRecord rec;
     auto res = r.Next(&rec);
@@ -88,13 +113,30 @@ Scan Analyze(const std::string& path, int64_t ts_limit) {
       continue;
     }
     if (res == ferrite::aof::AofReader::Result::kError) {
-      s.damaged = true;
       s.error = r.error();
       s.error_offset = r.error_offset();
       s.error_line = r.error_line();
       s.ok_up_to = r.error_offset();
       s.ok_up_to_line = r.error_line();
+      f.seekg(0, std::ios::end);
+      s.size = uint64_t(f.tellg());
+      classify(r.error_offset(), true);
       return s;
+    }
+    auto verdict = v.OnRecord(rec);
+    if (verdict == ferrite::aof::BatchVerifier::Verdict::kMismatch) {
+      s.error = v.error();
+      s.error_offset = v.batch_start();
+      s.error_line = batch_line;
+      f.seekg(0, std::ios::end);
+      s.size = uint64_t(f.tellg());
+      classify(v.batch_start(), false);
+      return s;
+    }
+    if (verdict == ferrite::aof::BatchVerifier::Verdict::kVerified) {
+      s.batches++;
+      batch_line = r.line();
+      continue;
     }
     if (rec.kind == ferrite::aof::AofRecord::kAnnotation) {
       if (ts_limit >= 0 && rec.timestamp > ts_limit && s.cut_offset < 0)
@@ -112,13 +154,25 @@ Scan Analyze(const std::string& path, int64_t ts_limit) {
       in_multi = false;
     }
   }
+  s.checksums = v.has_checksums();
+  if (!r.AtCleanEnd()) {
+    s.error = "incomplete command";
+    s.error_offset = r.offset();
+    s.error_line = r.line();
+    classify(r.offset(), false);
+    return s;
+  }
+  if (s.checksums && v.batch_start() < r.offset()) {  // records after the last checksum line
+    s.error = "batch without its checksum line";
+    s.torn = true;
+    s.ok_up_to = v.batch_start();
+    s.ok_up_to_line = batch_line;
+    return s;
+  }
   s.ok_up_to = in_multi ? multi_offset : r.offset();
   s.ok_up_to_line = in_multi ? multi_line : r.line();
-  s.torn = in_multi || !r.AtCleanEnd();
-  if (in_multi)
-    s.error = "unfinished MULTI/EXEC transaction";
-  else if (s.torn)
-    s.error = "incomplete command";
+  s.torn = in_multi;
+  if (in_multi) s.error = "unfinished MULTI/EXEC transaction";
   return s;
 }
 
@@ -164,10 +218,17 @@ int main(int argc, char** argv) {
                  "Restore the file from a backup, or start from the last checkpoint.\n";
     return 2;
   }
+  if (s.checksums) {
+    std::cout << "Checksummed batches: " << s.batches << " verified\n";
+  }
   if (s.damaged) {
-    std::cout << "AOF " << path << " is damaged at offset " << s.error_offset << " (line "
-              << s.error_line << "): " << s.error << "\n"
-              << "The damage is inside the file: cutting there would drop "
+    std::cout << "AOF " << path << " is damaged in the middle of the file at offset "
+              << s.error_offset << " (line " << s.error_line << "): " << s.error << "\n";
+    if (s.verified_after >= 0) {
+      std::cout << "A checksummed batch after it verifies (it ends at offset " << s.verified_after
+                << "): this is not a torn tail.\n";
+    }
+    std::cout << "The damage is inside the file: cutting there would drop "
               << (s.size - s.error_offset)
               << " bytes including any valid commands after it. --fix does not do that; "
                  "inspect the file around that offset (e.g. `tail -c +"
@@ -197,8 +258,13 @@ int main(int argc, char** argv) {
     std::cout << "AOF " << path << " is valid\n";
     return 0;
   }
-  std::cout << "AOF " << path << " ends with an " << s.error << " at offset " << s.ok_up_to
-            << " (line " << s.ok_up_to_line << ")\n";
+  if (s.checksums) {
+    std::cout << "AOF " << path << " ends with a torn tail after the last good batch, at offset "
+              << s.ok_up_to << " (line " << s.ok_up_to_line << "): " << s.error << "\n";
+  } else {
+    std::cout << "AOF " << path << " ends with an " << s.error << " at offset " << s.ok_up_to
+              << " (line " << s.ok_up_to_line << ")\n";
+  }
   if (!fix) {
     std::cout << "AOF is not valid. Use the --fix option to try fixing it.\n";
     return 1;

@@ -361,11 +361,10 @@ Status PersistenceManager::StartCheckpoint() {
   ckpt_error_ = Status::Ok();
   ckpt::Header h;
   h.created_ms = clock_->NowMs();
-  h.aof_offset = aof_ ? aof_->current_size() + aof_->buffer_length() : 0;
+  h.aof_offset = aof_ ? aof_->CutOffset() : 0;
   // A cut that could not wait for the end of a unit (DEBUG RELOAD inside EXEC) holds part
   // of it: such a checkpoint does not continue the AOF (recovery replays the AOF alone).
   h.aof_id = aof_ && !engine_->in_atomic_unit() ? aof_->id() : 0;
-  if (aof_) aof_->ForceSelect();
   h.databases = uint32_t(c.server.databases);
   if (Status st = ckpt_writer_->Begin(h); !st.ok()) {
     ckpt_writer_.reset();

@@ -3,6 +3,7 @@ rewrite, repair and point-in-time recovery. Tests marked ferrite-only use Ferrit
 file and tools (Redis 7 keeps a multi-part AOF in a directory instead)."""
 import os
 import random
+import re
 import subprocess
 import threading
 import time
@@ -344,7 +345,7 @@ def test_checkpoint_preamble_rewrite_and_restart(server_factory):
     with open(s.aof_path(), "rb") as f:
         data = f.read()
     assert data.startswith(b"FERRCKPT")
-    assert data.endswith(b"$4\r\ntail\r\n")
+    assert re.search(rb"\$4\r\ntail\r\n#CRC:\d+ [0-9a-f]{8}\r\n$", data), data[-80:]
     digest = c.execute_command("DEBUG", "DIGEST")
     tool = os.path.join(os.environ["FERRITE_TOOLS_DIR"], "ferrite-check-aof")
     out = subprocess.run([tool, s.aof_path()], capture_output=True, text=True)
@@ -369,3 +370,91 @@ def test_aof_latency_gauges_in_info(server_factory):
     p = c.info("persistence")
     assert p["aof_fsync_latency_max_us"] > 0  # 50 fsyncs under always took some time
     assert p["aof_write_latency_max_us"] >= 0
+
+
+@ferrite_only
+def test_check_aof_tells_damage_in_the_middle_from_a_torn_tail(server_factory):
+    """#CRC batch lines: a corrupted length in the middle (claiming more bytes than remain)
+    is damage (exit 2, the offset), a torn last batch is a torn tail (exit 1, --fix cuts it)."""
+    s = server_factory(aof="always")
+    c = s.client()
+    for k in ("a", "b", "c"):
+        c.set(k, k * 10)
+    s.keep = True
+    s.stop()
+    path = s.aof_path()
+    with open(path, "rb") as f:
+        whole = f.read()
+    assert whole.count(b"#CRC:") >= 4
+    at = whole.find(b"$10\r\nbbbbbbbbbb")
+    with open(path, "wb") as f:
+        f.write(whole[:at] + b"$99" + whole[at + 3:])
+    r = check_aof(path)
+    assert r.returncode == 2, r.stdout
+    assert b"damage in the middle" in r.stdout or b"damaged in the middle" in r.stdout, r.stdout
+    assert b"A checksummed batch after it verifies" in r.stdout
+    # A torn last batch instead.
+    last = whole.rfind(b"*3\r\n$3\r\nSET\r\n$1\r\nc")
+    with open(path, "wb") as f:
+        f.write(whole[:last + 9])
+    r = check_aof(path)
+    assert r.returncode == 1, r.stdout
+    assert b"torn tail after the last good batch, at offset %d" % last in r.stdout, r.stdout
+    r = check_aof("--fix", "-y", path)
+    assert r.returncode == 0, r.stdout
+    assert os.path.getsize(path) == last
+
+
+def snapshot(c):
+    """Every key of databases 0 and 3: type, value, whether it has a TTL (comparable across
+    servers, unlike DEBUG DIGEST)."""
+    out = {}
+    for db in (0, 3):
+        c.execute_command("SELECT", db)
+        for k in sorted(c.keys()):
+            t = c.type(k)
+            v = c.get(k) if t == b"string" else c.lrange(k, 0, -1) if t == b"list" else None
+            out[(db, k)] = (t, v, c.ttl(k) > 0)
+    c.execute_command("SELECT", 0)
+    return out
+
+
+@ferrite_only
+def test_redis_loads_an_aof_with_checksum_lines(server_factory, tmp_path):
+    """Redis 7.0's AOF reader skips lines starting with '#': a Ferrite AOF (RESP base and
+    checksummed batches) loads into redis-server as a single-file AOF it upgrades."""
+    s = server_factory(aof="always")
+    c = s.client()
+    fill(c)
+    c.bgrewriteaof()
+    time.sleep(0.5)
+    c.rpush("after", "x", "y")
+    want = snapshot(c)
+    s.keep = True
+    s.stop()
+    with open(s.aof_path(), "rb") as f:
+        data = f.read()
+    assert b"#CRC:" in data
+    (tmp_path / "appendonly.aof").write_bytes(data)
+    from conftest import free_port
+    port = free_port()
+    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                             "--dir", str(tmp_path), "--appendonly", "yes", "--save", "",
+                             "--enable-debug-command", "yes"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        r = redis.Redis(port=port, socket_timeout=10)
+        deadline = time.time() + 20
+        while True:
+            try:
+                if r.ping() and int(r.info("persistence")["loading"]) == 0:
+                    break
+            except (redis.exceptions.ConnectionError, redis.exceptions.BusyLoadingError):
+                pass
+            assert time.time() < deadline, "redis-server did not start"
+            time.sleep(0.05)
+        assert snapshot(r) == want
+        assert r.lrange("after", 0, -1) == [b"x", b"y"]
+    finally:
+        proc.terminate()
+        proc.wait(10)

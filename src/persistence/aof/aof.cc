@@ -9,6 +9,7 @@
 #include "base/strutil.h"
 #include "io/atomic_file.h"
 #include "persistence/aof/aof_format.h"
+#include "persistence/aof/aof_integrity.h"
 #include "persistence/apply_record.h"
 #include "tier/tier_manager.h"
 #include "types/serialize.h"
@@ -134,10 +135,44 @@ Status Aof::Read(const std::string& on_corruption, uint64_t start_offset, const 
     }
   }
   aof::AofReader reader(start_offset, 1);
+  aof::BatchVerifier verifier(start_offset);
   std::vector<char> chunk(1 << 20);
   bool in_multi = false;
   uint64_t multi_offset = 0, multi_line = 0;
   uint64_t last_progress_us = uint64_t(t0);
+  uint64_t applied = 0;
+  // The records of the open batch wait until its checksum line verifies, so a damaged or
+  // torn batch is never half applied. A file without checksum lines (Redis's, or one from
+  // before format version 2) is recognised after kLegacyBytes without one: its records
+  // then apply as they are read, as before.
+  constexpr uint64_t kLegacyBytes = 64 << 20;
+  std::vector<std::vector<std::string>> pending;
+  uint64_t pending_bytes = 0, batch_line = 1;
+  bool legacy = false;
+  auto apply = [&](ArgList args) -> Status {
+    Status st = sink.command(args);
+    applied++;
+    uint64_t now = uint64_t(clock_->MonotonicUs());
+    if (now - last_progress_us > 2'000'000) {
+      last_progress_us = now;
+      spdlog::info("Loading AOF: {:.1f}% ({} commands)",
+                   total ? 100.0 * double(reader.offset()) / double(total) : 100.0, applied);
+    }
+    return st;
+  };
+  auto apply_pending = [&]() -> Status {
+    std::vector<std::string_view> views;
+    for (auto& argv : pending) {
+      views.assign(argv.begin(), argv.end());
+      if (Status st = apply(views); !st.ok()) return st;
+    }
+    pending.clear();
+    pending_bytes = 0;
+    return Status::Ok();
+  };
+  enum class Problem { kNone, kMalformed, kMismatch } problem = Problem::kNone;
+  uint64_t problem_offset = 0, problem_line = 0;
+  std::string problem_what;
   Status result = Status::Ok();
   bool eof = false;
   while (result.ok()) {
@@ -158,12 +193,25 @@ Status Aof::Read(const std::string& on_corruption, uint64_t start_offset, const 
       continue;
     }
     if (r == aof::AofReader::Result::kError) {
-      result = Status::Corruption(fmt::format(
-          "Bad file format reading the append only file {} at offset {} (line {}): {}. This is "
-          "damage inside the file, not a torn tail: everything after it would be lost. Inspect "
-          "it with `ferrite-check-aof {}`",
-          p, reader.error_offset(), reader.error_line(), reader.error(), p));
+      problem = Problem::kMalformed;
+      problem_offset = reader.error_offset();
+      problem_line = reader.error_line();
+      problem_what = reader.error();
       break;
+    }
+    auto verdict = verifier.OnRecord(rec);
+    if (verdict == aof::BatchVerifier::Verdict::kMismatch) {
+      problem = Problem::kMismatch;
+      problem_offset = verifier.batch_start();
+      problem_line = batch_line;
+      problem_what = verifier.error();
+      break;
+    }
+    if (verdict == aof::BatchVerifier::Verdict::kVerified) {
+      result = apply_pending();
+      legacy = false;
+      batch_line = reader.line();
+      continue;
     }
     if (rec.kind == aof::AofRecord::kAnnotation) continue;
     std::string_view name = rec.args[0];
@@ -182,28 +230,69 @@ Status Aof::Read(const std::string& on_corruption, uint64_t start_offset, const 
                       std::string(name.substr(0, 64)), p, rec.offset, rec.line));
       break;
     }
-    result = sink.command(rec.args);
-    uint64_t now = uint64_t(clock_->MonotonicUs());
-    if (now - last_progress_us > 2'000'000) {
-      last_progress_us = now;
-      spdlog::info("Loading AOF: {:.1f}% ({} commands)",
-                   total ? 100.0 * double(reader.offset()) / double(total) : 100.0,
-                   reader.commands());
+    if (!legacy && !verifier.has_checksums() && pending_bytes > kLegacyBytes) {
+      legacy = true;  // no checksum line so far: an older or Redis-written file
+      result = apply_pending();
+    }
+    if (legacy) {
+      if (result.ok()) result = apply(rec.args);
+    } else {
+      pending.emplace_back(rec.args.begin(), rec.args.end());
+      pending_bytes += rec.raw.size();
     }
   }
   if (!result.ok()) return result;
-  // What is left: a torn tail (crash mid-write), or an unfinished MULTI whose EXEC never
-  // made it to disk. Both are cut back to the last whole command (or the MULTI).
-  uint64_t good = in_multi ? multi_offset : reader.offset();
-  uint64_t good_line = in_multi ? multi_line : reader.line();
-  if (!reader.AtCleanEnd() || in_multi) {
+  const bool checked = verifier.has_checksums();
+  bool incomplete = problem == Problem::kNone && !reader.AtCleanEnd();
+  if (incomplete) {
+    problem_offset = reader.offset();
+    problem_line = reader.line();
+    problem_what = "an incomplete record";
+  }
+  if (problem != Problem::kNone || incomplete) {
+    // Damage in the middle or a torn tail? A checksummed batch after the problem that
+    // verifies says the file goes on: acknowledged records follow, nothing may be cut
+    // (also when a corrupted length claims more bytes than remain).
+    int64_t later = aof::FindVerifiedBatchAfter(fs_, p, problem_offset);
+    if (later >= 0 || (problem == Problem::kMalformed && !checked)) {
+      return Status::Corruption(fmt::format(
+          "Bad file format reading the append only file {}: damage in the middle of the file at "
+          "offset {} (line {}): {}.{} This is not a torn tail: cutting there would drop the "
+          "records after it. Inspect it with `ferrite-check-aof {}`",
+          p, problem_offset, problem_line, problem_what,
+          later >= 0 ? fmt::format(" A batch that verifies its checksum ends at offset {}.", later)
+                     : "",
+          p));
+    }
+  }
+  // What is left: a torn tail (crash mid-write: an incomplete record, garbage or a batch
+  // without or not matching its checksum line after the last good batch), or an
+  // unfinished MULTI whose EXEC never made it to disk. Cut back to the last good batch
+  // (files with checksums: its records were never acknowledged) or the last whole command.
+  bool torn_batch =
+      checked && !legacy && (problem != Problem::kNone || incomplete || !pending.empty());
+  if (!torn_batch && !pending.empty()) {
+    if (Status st = apply_pending(); !st.ok()) return st;  // a file without checksums
+  }
+  uint64_t good = torn_batch ? verifier.batch_start() : in_multi ? multi_offset : reader.offset();
+  uint64_t good_line = torn_batch ? batch_line : in_multi ? multi_line : reader.line();
+  if (in_multi && multi_offset < good) {
+    good = multi_offset;
+    good_line = multi_line;
+  }
+  if (torn_batch || incomplete || in_multi) {
     uint64_t dropped = total - good;
-    std::string what = in_multi ? "an unfinished MULTI/EXEC transaction" : "an incomplete command";
+    std::string what =
+        torn_batch
+            ? "a torn tail after the last good batch (" +
+                  (problem_what.empty() ? std::string("no checksum line") : problem_what) + ")"
+        : in_multi ? "an unfinished MULTI/EXEC transaction"
+                   : "an incomplete command";
     if (on_corruption != "truncate") {
       return Status::Corruption(fmt::format(
           "The append only file {} ends with {} at offset {} (line {}; {} bytes). Start-up "
-          "refused (recovery.on_corruption = \"abort\"). To cut it back to the last whole "
-          "command run: ferrite-check-aof --fix {}",
+          "refused (recovery.on_corruption = \"abort\"). To cut it back run: "
+          "ferrite-check-aof --fix {}",
           p, what, good, good_line, dropped, p));
     }
     spdlog::warn("AOF {} ends with {} at offset {} (line {}): truncating {} bytes", p, what, good,
@@ -212,7 +301,7 @@ Status Aof::Read(const std::string& on_corruption, uint64_t start_offset, const 
   }
   if (progress) progress->store(total, std::memory_order_relaxed);
   spdlog::info("DB loaded from append only file: {:.3f} seconds, {} commands",
-               double(clock_->MonotonicUs() - t0) / 1e6, reader.commands());
+               double(clock_->MonotonicUs() - t0) / 1e6, applied);
   return Status::Ok();
 }
 
@@ -225,15 +314,23 @@ Status Aof::Open() {
   if (!f.ok()) return f.status();
   out_ = std::move(f.value());
   size_ = out_->Size();
+  buf_.clear();
+  buf_sealed_ = 0;
   if (size_ == 0) {
-    // A new file starts with its identity, which checkpoints record (hybrid recovery).
+    // A new file starts with its identity, which checkpoints record (hybrid recovery),
+    // checksummed like every batch.
     id_ = NewId();
     std::string line = IdLine(id_);
+    aof::AppendCrcLine(&line, line);
     if (Status st = out_->Append(line); !st.ok()) return st;
     if (Status st = out_->Sync(); !st.ok()) return st;
     size_ = line.size();
   } else {
     id_ = ReadId(fs_, p);
+    // Appending to an existing file: what follows starts a new checksummed batch, whatever
+    // the file held (an older or a Redis-written file has no checksum lines).
+    aof::AppendCrcReset(&buf_);
+    buf_sealed_ = buf_.size();
   }
   stats_.base_size = size_;
   selected_db_ = -1;
@@ -262,9 +359,12 @@ void Aof::Close() {
 }
 
 void Aof::BeforeAppend(int db) {
-  if (timestamps_) {
+  if (timestamps_ && !in_multi_) {  // never an annotation inside a transaction
     int64_t now = clock_->NowMs() / 1000;
     if (now != last_ts_) {
+      // A #TS line starts a checksummed batch, so cutting the file right before it (point-
+      // in-time recovery) leaves whole, verifiable batches.
+      SealBuffer();
       aof::AppendTimestamp(&buf_, now);
       last_ts_ = now;
     }
@@ -278,6 +378,21 @@ void Aof::BeforeAppend(int db) {
 void Aof::Propagate(int db, const std::vector<std::string>& argv) {
   BeforeAppend(db);
   aof::AppendCommand(&buf_, argv);
+  if (argv.size() == 1 && argv[0] == "MULTI") in_multi_ = true;
+  if (argv.size() == 1 && argv[0] == "EXEC") in_multi_ = false;
+}
+
+void Aof::SealBuffer() {
+  if (buf_.size() > buf_sealed_) {
+    aof::AppendCrcLine(&buf_, std::string_view(buf_).substr(buf_sealed_));
+    buf_sealed_ = buf_.size();
+  }
+}
+
+uint64_t Aof::CutOffset() {
+  SealBuffer();  // a cut falls between checksummed batches, so replay can start there
+  ForceSelect();
+  return size_ + buf_.size();
 }
 
 void Aof::PropagateArgs(int db, ArgList argv) {
@@ -287,6 +402,7 @@ void Aof::PropagateArgs(int db, ArgList argv) {
 
 Status Aof::WriteBuffer() {
   if (buf_.empty()) return Status::Ok();
+  SealBuffer();
   if (untrusted_) {
     // The open file is not written any more: memory holds everything, and the rewrite that
     // replaces the file writes it whole. A rewrite already running still gets these bytes
@@ -297,6 +413,7 @@ Status Aof::WriteBuffer() {
       if (!is.ok()) rewrite_error_ = is;
     }
     buf_.clear();
+    buf_sealed_ = 0;
     return Status::Ok();
   }
   fs_->KillPoint("aof.write");
@@ -324,6 +441,7 @@ Status Aof::WriteBuffer() {
     if (!is.ok()) rewrite_error_ = is;
   }
   buf_.clear();
+  buf_sealed_ = 0;
   pending_fsync_ = true;
   return Status::Ok();
 }
@@ -562,6 +680,7 @@ void Aof::EmitFrozen(int db, const Entry& e) {
   }
   if (rewrite_error_.ok()) rewrite_error_ = AppendEntry(&base_buf_, e, engine_->tier());
   if (base_buf_.size() >= (1 << 20) && rewrite_error_.ok()) {
+    aof::AppendCrcLine(&base_buf_, base_buf_);
     rewrite_error_ = base_file_->file()->Append(base_buf_);
     base_buf_.clear();
   }
@@ -649,6 +768,7 @@ Status Aof::AfterRename(const Status& st, const std::string& what) {
   bool was_untrusted = untrusted_;
   untrusted_ = false;  // Close() may not flush into a file that is being left anyway
   buf_.clear();
+  buf_sealed_ = 0;
   Close();
   untrusted_ = was_untrusted;
   if (!st.ok()) {
@@ -690,6 +810,7 @@ Status Aof::FinishRewrite() {
     st = base_ckpt_->Finish();  // footer; the RESP tail follows it
     base_ckpt_.reset();
   }
+  if (!base_buf_.empty()) aof::AppendCrcLine(&base_buf_, base_buf_);
   if (st.ok()) st = base_out->Append(base_buf_);
   base_buf_.clear();
   // Append the incremental part, read back from disk in chunks. It is fsynced first: a
@@ -760,6 +881,7 @@ Status Aof::Rewrite() {
     } else {
       data = IdLine(NewId());
       st = AppendDump(&data);
+      aof::AppendCrcLine(&data, data);
     }
     if (st.ok()) st = f.value()->file()->Append(data);
   }

@@ -85,6 +85,9 @@ class Aof : public PropagationSink {
   // The next command gets its own SELECT: a replay may start right here (a checkpoint's
   // position), with no earlier SELECT in effect.
   void ForceSelect() { selected_db_ = -1; }
+  // A checkpoint's cut: closes the open checksummed batch and forces a SELECT, then
+  // returns the file offset where replay starts (everything propagated so far is before).
+  uint64_t CutOffset();
   // Opens the file for appending (creating it, and fsyncing the directory, if new).
   Status Open();
   void Close();
@@ -140,6 +143,8 @@ class Aof : public PropagationSink {
 
  private:
   Status WriteBuffer();
+  // Ends the open batch in buf_ with its #CRC line (aof_integrity.h).
+  void SealBuffer();
   // The first failure of the open file: from now on it is not written, only replaced.
   void MarkUntrusted(const Status& st);
   void BeforeAppend(int db);  // the timestamp annotation and SELECT a command may need
@@ -192,6 +197,8 @@ class Aof : public PropagationSink {
   uint64_t size_ = 0;
   uint64_t id_ = 0;
   std::string buf_;
+  size_t buf_sealed_ = 0;  // buf_ bytes already covered by a #CRC line
+  bool in_multi_ = false;  // between a propagated MULTI and its EXEC
   int selected_db_ = -1;
   int64_t last_ts_ = -1;
   AofStats stats_;
