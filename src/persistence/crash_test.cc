@@ -461,7 +461,7 @@ class SwitchFaultTest : public ::testing::Test {
 // descriptor kept receiving (and acknowledging) writes into the inode that no longer had
 // a name — lost at the next start.
 TEST_F(SwitchFaultTest, DirectoryFsyncFailureAfterTheRewriteRenameNeverDetachesTheAof) {
-  SwitchFailsThenWritesGoOn([](FaultInjectionFileSystem& fs) { fs.FailDirSyncs(1); });
+  SwitchFailsThenWritesGoOn([this](FaultInjectionFileSystem& fs) { fs.FailDirSyncs(1, dir_); });
 }
 
 // The new file cannot be opened (EMFILE): nothing is written anywhere, replies are held,

@@ -34,6 +34,11 @@ Status PersistenceManager::EnableAof(bool write_base) {
                                    ParseFsyncPolicy(c.persistence.aof_sync_policy),
                                    c.persistence.aof_timestamp_enabled, clock_);
   aof->set_preamble(c.persistence.aof_use_checkpoint_preamble);
+  aof->set_retire_hook([this](const std::string& path, uint64_t id) {
+    if (!history_) return;
+    if (Status st = history_->RetireAof(path, id); !st.ok())
+      spdlog::warn("History: cannot keep the replaced AOF {}: {}", path, st.message());
+  });
   if (write_base) {
     // Turning the AOF on at run time: the file must first hold the whole dataset, as
     // Redis does with a rewrite, or a restart would replay only what came after.
@@ -67,6 +72,10 @@ Status PersistenceManager::WaitLoaded() {
 
 Status PersistenceManager::StartLoading() {
   const Config& c = engine_->config();
+  history_ = std::make_unique<History>(fs_, c.server.dir, c.persistence.history_retention,
+                                       uint64_t(c.persistence.history_max_size), clock_);
+  if (Status st = history_->Open(); !st.ok())
+    spdlog::warn("History: {} (point-in-time recovery may lack older files)", st.message());
   Aof::RemoveStrayFiles(fs_, c.server.dir, c.persistence.aof_file);
   if (fs_->FileExists(checkpoint_path() + ".tmp")) {
     spdlog::warn("Removing {} left by an interrupted checkpoint", checkpoint_path() + ".tmp");
@@ -443,10 +452,15 @@ Status PersistenceManager::FinishCheckpoint() {
   std::shared_ptr<ckpt::Writer> writer(std::move(ckpt_writer_));
   FileSystem* fs = fs_;
   std::string tmp = checkpoint_path() + ".tmp", final_path = checkpoint_path();
-  finishing_ = std::async(std::launch::async, [writer, fs, tmp, final_path, seg_paths] {
+  History* history = history_.get();
+  finishing_ = std::async(std::launch::async, [writer, fs, tmp, final_path, seg_paths, history] {
     Finished f;
     f.st = writer->Finish();  // footer, fsync, close
     if (f.st.ok()) f.st = tier::TierManager::SyncPaths(fs, seg_paths, &f.failed_segment);
+    if (f.st.ok() && history) {  // the checkpoint it replaces goes to the history
+      if (Status hs = history->RetireCheckpoint(final_path); !hs.ok())
+        spdlog::warn("History: cannot keep the replaced checkpoint: {}", hs.message());
+    }
     if (f.st.ok()) f.st = RenameDurably(fs, tmp, final_path, "checkpoint", &f.renamed);
     return f;
   });

@@ -14,6 +14,7 @@
 #include "io/file_system.h"
 #include "persistence/aof/aof.h"
 #include "persistence/checkpoint/checkpoint_format.h"
+#include "persistence/history.h"
 #include "persistence/loader.h"
 #include "persistence/snapshot.h"
 
@@ -74,6 +75,7 @@ class PersistenceManager : public PersistenceControl {
   FileSystem* fs_;
   Clock* clock_;
   std::unique_ptr<Aof> aof_;
+  std::unique_ptr<History> history_;  // point-in-time recovery retention
   void MaybeAutoRewrite();
   void MaybeRecoverAof();
   int recovery_failures_ = 0;

@@ -37,7 +37,11 @@ Aof::~Aof() { Close(); }
 // ------------------------------------------------------------------ load
 namespace {
 
-std::string IdLine(uint64_t id) { return fmt::format("#ID:{:016x}\r\n", id); }
+// The first lines of a RESP base: its identity, then the time of its image (the base is
+// the dataset as of that second: point-in-time recovery can start from it).
+std::string IdLine(uint64_t id, int64_t base_ms) {
+  return fmt::format("#ID:{:016x}\r\n#TS:{}\r\n", id, base_ms / 1000);
+}
 
 uint64_t NewId() {
   static std::mt19937_64 rng(std::random_device{}() ^ uint64_t(::getpid()) << 32);
@@ -320,7 +324,7 @@ Status Aof::Open() {
     // A new file starts with its identity, which checkpoints record (hybrid recovery),
     // checksummed like every batch.
     id_ = NewId();
-    std::string line = IdLine(id_);
+    std::string line = IdLine(id_, clock_->NowMs());
     aof::AppendCrcLine(&line, line);
     if (Status st = out_->Append(line); !st.ok()) return st;
     if (Status st = out_->Sync(); !st.ok()) return st;
@@ -715,7 +719,7 @@ Status Aof::StartRewrite(uint64_t epoch) {
       return st;
     }
   } else {
-    base_buf_ = IdLine(NewId());
+    base_buf_ = IdLine(NewId(), freeze_ms_);
   }
   base_selected_db_ = -1;
   selected_db_ = -1;  // the incremental part starts with its own SELECT
@@ -863,6 +867,12 @@ Status Aof::FinishRewrite() {
 Status Aof::SwitchToChecked(AtomicFile* file, bool* renamed) {
   // Commit and switch; *renamed tells the caller whether the old file was replaced.
   bool r = false;
+  if (retire_hook_ && !untrusted_ && fs_->FileExists(path())) {
+    file->set_before_rename([this] {
+      retire_hook_(path(), id_);
+      return Status::Ok();  // best effort: the history logs its own failures
+    });
+  }
   Status st = file->Commit(&r);
   *renamed = r;
   if (!st.ok() && !r) return st;
@@ -879,7 +889,7 @@ Status Aof::Rewrite() {
     if (preamble_) {
       st = WritePreambleBase(f.value()->file());
     } else {
-      data = IdLine(NewId());
+      data = IdLine(NewId(), freeze_ms_);
       st = AppendDump(&data);
       aof::AppendCrcLine(&data, data);
     }

@@ -117,6 +117,11 @@ class Aof : public PropagationSink {
   int64_t rewrite_elapsed_ms() const;
   static void RemoveStrayFiles(FileSystem* fs, const std::string& dir, const std::string& file);
 
+  // Called just before a rewrite's new generation replaces the file (path, identity), if
+  // the file is trusted: the history keeps it for point-in-time recovery.
+  void set_retire_hook(std::function<void(const std::string&, uint64_t)> h) {
+    retire_hook_ = std::move(h);
+  }
   void set_policy(FsyncPolicy p) { policy_ = p; }
   FsyncPolicy policy() const { return policy_; }
   // The open file had a failed write or fsync (or the last switch did not complete): writes
@@ -211,6 +216,7 @@ class Aof : public PropagationSink {
   std::atomic<bool> fsync_in_progress_{false};
   std::atomic<int> fsync_errno_{0};
   bool untrusted_ = false;
+  std::function<void(const std::string&, uint64_t)> retire_hook_;
   std::atomic<bool> untrusted_flag_{false};  // the same, for the fsync helper
   int64_t postponed_since_us_ = 0;
   int64_t fsync_avg_us_ = 0;  // `always`: moving average of the loop's fsync time

@@ -46,11 +46,12 @@ BatchVerifier::Verdict BatchVerifier::OnRecord(const AofRecord& rec) {
     uint64_t have = rec.offset - boundary_;
     bool reset = len == 0 && want == 0;
     if (!reset && (len != have || crc_ != want)) {
-      error_ = len != have
-                   ? fmt::format("the checksum line at offset {} covers {} bytes, but the batch "
+      error_ = len != have ? fmt::format(
+                                 "the checksum line at offset {} covers {} bytes, but the batch "
                                  "since offset {} has {}",
                                  rec.offset, len, boundary_, have)
-                   : fmt::format("the batch from offset {} to {} does not match its checksum "
+                           : fmt::format(
+                                 "the batch from offset {} to {} does not match its checksum "
                                  "(CRC-32 {:08x}, the line says {:08x})",
                                  boundary_, rec.offset, crc_, want);
       return Verdict::kMismatch;
@@ -102,7 +103,8 @@ int64_t FindVerifiedBatchAfter(FileSystem* fs, const std::string& path, uint64_t
       if (!cn.ok() || cn.value() != len) continue;
       if (Crc32(0, covered) == want) return int64_t(line_at + nl + 1);
     }
-    carry = chunk.size() >= needle.size() ? chunk.substr(chunk.size() - (needle.size() - 1)) : chunk;
+    carry =
+        chunk.size() >= needle.size() ? chunk.substr(chunk.size() - (needle.size() - 1)) : chunk;
     pos += n.value();
   }
   return -1;
