@@ -126,7 +126,8 @@ Status History::Open() {
   }
   std::lock_guard<std::mutex> lk(mu_);
   if (read.ok()) entries_ = std::move(read.value());
-  std::erase_if(entries_, [&](const HistoryEntry& e) { return !fs_->FileExists(dir_ + "/" + e.file); });
+  std::erase_if(entries_,
+                [&](const HistoryEntry& e) { return !fs_->FileExists(dir_ + "/" + e.file); });
   auto names = fs_->GetChildren(dir_);
   if (names.ok()) {
     for (const std::string& n : names.value()) {
@@ -138,7 +139,8 @@ Status History::Open() {
   }
   for (const HistoryEntry& e : entries_) {
     size_t dash = e.file.find('-');
-    if (dash != std::string::npos) seq_ = std::max<uint64_t>(seq_, std::strtoull(e.file.c_str() + dash + 1, nullptr, 10));
+    if (dash != std::string::npos)
+      seq_ = std::max<uint64_t>(seq_, std::strtoull(e.file.c_str() + dash + 1, nullptr, 10));
   }
   PruneLocked(clock_->NowMs());
   return WriteManifestLocked();
@@ -290,9 +292,9 @@ Result<RestorePlan> PlanRestore(FileSystem* fs, const std::string& data_dir,
   if (!best_gen) {
     std::string have;
     for (const Gen& g : gens) {
-      have += fmt::format("\n  AOF {}: image at {}, in use until {}", g.path,
-                          g.image_ms < 0 ? std::string("unknown") : When(g.image_ms),
-                          When(g.end_ms));
+      have +=
+          fmt::format("\n  AOF {}: image at {}, in use until {}", g.path,
+                      g.image_ms < 0 ? std::string("unknown") : When(g.image_ms), When(g.end_ms));
     }
     for (const Ckpt& c : ckpts)
       have += fmt::format("\n  checkpoint {}: image at {}", c.path, When(c.h.created_ms));

@@ -34,11 +34,11 @@ inline constexpr const char* kManifestMagic = "ferrite-history 1";
 
 struct HistoryEntry {
   enum Kind { kAof, kCheckpoint } kind = kAof;
-  std::string file;        // name inside history/
-  uint64_t id = 0;         // AOF: its identity; checkpoint: the AOF identity it continues
-  int64_t created_ms = 0;  // checkpoint: its image's time (AOF: 0, read from the file)
+  std::string file;         // name inside history/
+  uint64_t id = 0;          // AOF: its identity; checkpoint: the AOF identity it continues
+  int64_t created_ms = 0;   // checkpoint: its image's time (AOF: 0, read from the file)
   uint64_t aof_offset = 0;  // checkpoint: where the AOF continues it
-  int64_t retired_ms = 0;  // when a newer file replaced it
+  int64_t retired_ms = 0;   // when a newer file replaced it
   uint64_t size = 0;
 };
 
@@ -77,10 +77,10 @@ struct RestorePlan {
   int64_t target_s = 0;
   std::string checkpoint;  // "" when the image is the AOF generation's own base
   int64_t image_ms = 0;
-  std::string aof;       // the generation to replay
+  std::string aof;        // the generation to replay
   uint64_t aof_from = 0;  // (checkpoint) where replay starts
   uint64_t aof_cut = 0;   // bytes of it kept
-  std::string summary;   // one line per source, for the report
+  std::string summary;    // one line per source, for the report
 };
 
 // The sources for the dataset as of unix second target_s, from the data directory's

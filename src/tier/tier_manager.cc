@@ -175,6 +175,14 @@ Status TierManager::Open() {
     } else if (kind == "warm" || kind == "cold") {
       auto size = fs_->GetFileSize(path);
       if (!size.ok()) return size.status();
+      if (size.value() < kFileHeaderSize) {
+        // Created (its name durable) but its header never fsynced before a power loss:
+        // nothing references it (an image fsyncs the segments it references first).
+        spdlog::warn("Tier: removing {} ({} bytes: its header never reached the disk)", path,
+                     size.value());
+        (void)fs_->DeleteFile(path);
+        continue;
+      }
       s->size = size.value();
       auto f = fs_->NewRandomAccessFile(path);
       if (!f.ok()) return f.status();
