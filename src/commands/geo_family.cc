@@ -343,12 +343,16 @@ class PartialSorter {
       SwapRuns(a, 0, pb - r, r);
       r = std::min(size_t(pd - pc), n - size_t(pd) - 1);
       SwapRuns(a, pb, n - r, r);
+      // The two unsorted parts are disjoint and each is sorted the same way whichever comes
+      // first, so the smaller one is recursed into and the larger one looped on: the stack
+      // stays O(log n) whatever the distances (Redis recurses into the "less" part).
       size_t less = pb - pa, greater = size_t(pd - pc);
-      if (less > 1 && Overlaps(first, less)) Sort(first, less);
-      if (greater <= 1) return;
-      first = first + n - greater;
-      n = greater;
-      if (!Overlaps(first, n)) return;
+      size_t parts[2][2] = {{first, less}, {first + n - greater, greater}};
+      if (less > greater) std::swap(parts[0], parts[1]);
+      if (parts[0][1] > 1 && Overlaps(parts[0][0], parts[0][1])) Sort(parts[0][0], parts[0][1]);
+      first = parts[1][0];
+      n = parts[1][1];
+      if (n <= 1 || !Overlaps(first, n)) return;
     }
   }
 
