@@ -90,6 +90,7 @@ void RegisterZSetFamily(CommandTable& t);
 void RegisterHllFamily(CommandTable& t);
 void RegisterPubSubFamily(CommandTable& t);
 void RegisterSortFamily(CommandTable& t);
+void RegisterGeoFamily(CommandTable& t);
 void RegisterSlowlogFamily(CommandTable& t);  // #8: SLOWLOG, LATENCY
 
 }  // namespace ferrite
