@@ -807,3 +807,46 @@ TEST(PowerLossSimulation, RandomizedCyclesLoseNoAcknowledgedWriteAndApplyNoneTwi
 
 }  // namespace
 }  // namespace ferrite
+
+namespace ferrite {
+namespace {
+
+// The history behind point-in-time recovery: replaced files are kept (hard links, listed
+// in the manifest) for the retention window, older ones and those past the size cap go,
+// and a file the manifest does not name (a crash between the link and the manifest
+// update) is removed at the next start.
+TEST(HistoryTest, KeepsReplacedFilesForTheWindowPrunesOlderAndReconciles) {
+  char tmpl[] = "/tmp/ferrite-history-test-XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  ManualClock clock;
+  auto write = [&](const std::string& name, const std::string& data) {
+    std::ofstream(dir + "/" + name, std::ios::binary) << data;
+  };
+  {
+    History h(FileSystem::Default(), dir, /*retention_ms=*/10'000, /*max_bytes=*/0, &clock);
+    ASSERT_TRUE(h.Open().ok());
+    write("ferrite.aof", "#ID:0000000000000001\r\n");
+    ASSERT_TRUE(h.RetireAof(dir + "/ferrite.aof", 1).ok());
+    clock.AdvanceMs(11'000);
+    write("ferrite.aof", "#ID:0000000000000002\r\n");
+    ASSERT_TRUE(h.RetireAof(dir + "/ferrite.aof", 2).ok());
+    auto e = h.entries();
+    ASSERT_EQ(e.size(), 1u);  // the first was replaced longer ago than the window
+    EXPECT_EQ(e[0].id, 2u);
+    EXPECT_TRUE(std::filesystem::exists(dir + "/history/" + e[0].file));
+  }
+  auto manifest = History::ReadManifest(FileSystem::Default(), dir + "/history");
+  ASSERT_TRUE(manifest.ok());
+  ASSERT_EQ(manifest.value().size(), 1u);
+  std::ofstream(dir + "/history/aof-000099.aof") << "stray";  // linked, never listed
+  {
+    History h(FileSystem::Default(), dir, 10'000, /*max_bytes=*/1, &clock);
+    ASSERT_TRUE(h.Open().ok());
+    EXPECT_FALSE(std::filesystem::exists(dir + "/history/aof-000099.aof"));
+    EXPECT_TRUE(h.entries().empty());  // over the 1-byte cap
+  }
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace ferrite
