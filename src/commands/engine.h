@@ -171,6 +171,9 @@ class Engine : public KeyspaceListener {
   void BlockSession(Session& s, ArgList args, const std::vector<std::string>& keys,
                     int64_t deadline_ms, bool null_array_on_timeout);
   void ServeReadyKeys();
+  // Wakes the sessions blocked on a key without touching WATCH (Redis's signalKeyAsReady:
+  // XGROUP DESTROY wakes XREADGROUP readers so they learn their group is gone).
+  void SignalKeyAsReady(int db, std::string_view key);
   // Answers sessions whose timeout passed with the null reply.
   void ExpireBlocked(int64_t now_ms);
   int64_t NextBlockDeadline() const;  // earliest deadline (unix ms), 0 = none

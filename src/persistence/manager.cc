@@ -164,7 +164,7 @@ Status PersistenceManager::LoadFiles(bool use_ckpt, bool use_aof, uint64_t aof_s
             "{}: database {} does not exist here (server.databases = {})", path, r.db, dbs));
       }
       uint8_t type = uint8_t(r.type & ~ckpt::kTierRefFlag);
-      if (type < uint8_t(ValueType::kString) || type > uint8_t(ValueType::kHash)) {
+      if (type < uint8_t(ValueType::kString) || type > uint8_t(ValueType::kStream)) {
         return Status::NotSupported(
             fmt::format("{}: value type {} of key '{}' is not supported by this build", path,
                         r.type, std::string(r.key.substr(0, 64))));
