@@ -401,6 +401,15 @@ void Engine::OnKeyModified(int db, std::string_view key) {
 }
 
 void Engine::TouchAllWatched(int db) {
+  // The whole database changed (FLUSHDB, FLUSHALL, SWAPDB): the sessions blocked on its keys
+  // look again, as Redis's scanDatabaseForReadyKeys / scanDatabaseForDeletedStreams make them
+  // (an XREADGROUP whose stream is gone ends with -UNBLOCKED).
+  if (!blocked_by_key_.empty()) {
+    std::vector<std::string> keys;
+    for (auto& [k, sessions] : blocked_by_key_)
+      if (k.first == db) keys.push_back(k.second);
+    for (auto& k : keys) SignalKeyReady(db, k);
+  }
   if (watched_count_ == 0) return;
   for (auto& [id, s] : sessions_) {
     for (auto& [d, k] : s->watched) {

@@ -53,6 +53,8 @@ class PersistenceControl {
   // Checkpoints: SAVE (blocking), BGSAVE (fork-less, background), LASTSAVE.
   virtual Status Save() = 0;
   virtual Status DebugReload() = 0;
+  // DEBUG LOADAOF: flush and fsync the AOF, empty the databases, replay the AOF.
+  virtual Status DebugLoadAof() { return Status::NotSupported("no AOF in this process"); }
   virtual Status BgSave(bool schedule, std::string* reply) = 0;
   virtual int64_t LastSave() = 0;
   // The AOF's write() and fsync durations since start (/metrics histograms); false when
@@ -161,7 +163,7 @@ class Engine : public KeyspaceListener {
   // WATCH
   void Watch(Session& s, int db, std::string_view key);
   void UnwatchAll(Session& s);
-  void TouchAllWatched(int db);  // FLUSHDB / SWAPDB
+  void TouchAllWatched(int db);  // FLUSHDB / SWAPDB (also wakes the sessions blocked there)
   void OnKeyModified(int db, std::string_view key) override;
   void OnKeyExpired(int db, std::string_view key) override;
 

@@ -87,8 +87,7 @@ std::string Upper(std::string_view s) { return ToUpper(s); }
 // Redis's addReplySubcommandSyntaxError.
 void SubcommandSyntaxError(CommandContext& ctx) {
   ctx.rb.Error("ERR unknown subcommand or wrong number of arguments for '" +
-               std::string(ctx.args[1].substr(0, 128)) + "'. Try " + Upper(ctx.args[0]) +
-               " HELP.");
+               std::string(ctx.args[1].substr(0, 128)) + "'. Try " + Upper(ctx.args[0]) + " HELP.");
 }
 
 void ReplyHelp(CommandContext& ctx, std::initializer_list<const char*> lines) {
@@ -151,6 +150,11 @@ bool ReplyEntryById(ReplyBuilder& rb, const StreamObject& s, StreamID id) {
   return true;
 }
 
+struct PropInfo {
+  std::string_view key;
+  std::string_view group;
+};
+
 // A reply whose array length is known only at the end: written into a side buffer, then
 // moved behind its header.
 class Deferred {
@@ -172,23 +176,21 @@ class Deferred {
   ReplyBuilder tmp_;
 };
 
-struct PropInfo {
-  std::string_view key;
-  std::string_view group;
-};
-
 constexpr int kRwrNoAck = 1;
 constexpr int kRwrRawEntries = 2;
 constexpr int kRwrHistory = 4;
 
 // XREADGROUP with an ID other than ">": the consumer's own pending entries from start on;
-// an entry deleted since is [id, nil].
-size_t ReplyFromConsumerPel(ReplyBuilder& out, const StreamObject& s, StreamID start,
-                            size_t count, StreamConsumer* consumer, int64_t now) {
+// an entry deleted since is [id, nil]. Each re-delivery counts; unlike Redis it is logged
+// (an XCLAIM per entry) so that a replay rebuilds the delivery counts and times.
+size_t ReplyFromConsumerPel(ReplyBuilder& out, const StreamObject& s, StreamID start, size_t count,
+                            const StreamGroup& group, StreamConsumer* consumer, const PropInfo* spi,
+                            Effects* fx, int64_t now) {
   Deferred d(out);
   size_t n = 0;
-  for (auto it = consumer->pel.lower_bound(start); it != consumer->pel.end() && (!count || n < count);
-       ++it) {
+  char idbuf[48];
+  for (auto it = consumer->pel.lower_bound(start);
+       it != consumer->pel.end() && (!count || n < count); ++it) {
     if (!ReplyEntryById(d.rb(), s, it->first)) {
       d.rb().ArrayHeader(2);
       ReplyId(d.rb(), it->first);
@@ -196,6 +198,9 @@ size_t ReplyFromConsumerPel(ReplyBuilder& out, const StreamObject& s, StreamID s
     } else {
       it->second->delivery_time = now;
       it->second->delivery_count++;
+      if (spi)
+        AddXclaimEffect(fx, spi->key, spi->group, group,
+                        std::string_view(idbuf, it->first.Format(idbuf)), *it->second);
     }
     n++;
   }
@@ -210,7 +215,7 @@ size_t ReplyRange(ReplyBuilder& out, StreamObject& s, StreamID start, StreamID e
                   bool rev, StreamGroup* group, StreamConsumer* consumer, int flags,
                   const PropInfo* spi, Effects* fx, int64_t now) {
   if (group && (flags & kRwrHistory))
-    return ReplyFromConsumerPel(out, s, start, count, consumer, now);
+    return ReplyFromConsumerPel(out, s, start, count, *group, consumer, spi, fx, now);
   bool noack = flags & kRwrNoAck;
   bool propagate_last_id = false;
   std::unique_ptr<Deferred> d;
@@ -245,8 +250,8 @@ size_t ReplyRange(ReplyBuilder& out, StreamObject& s, StreamID start, StreamID e
       nack.delivery_count = 1;
       consumer->pel[id] = &nack;
       if (spi && fx)
-        AddXclaimEffect(fx, spi->key, spi->group, *group,
-                        std::string_view(idbuf, id.Format(idbuf)), nack);
+        AddXclaimEffect(fx, spi->key, spi->group, *group, std::string_view(idbuf, id.Format(idbuf)),
+                        nack);
     }
     n++;
     if (count && count == n) break;
@@ -280,8 +285,9 @@ int64_t ParseAddOrTrim(CommandContext& ctx, AddTrimArgs* a, bool xadd) {
     bool maxlen = ArgIs(opt, "MAXLEN"), minid = ArgIs(opt, "MINID");
     if ((maxlen || minid) && moreargs) {
       if (a->trim.strategy != StreamTrimArgs::kNone) {
-        ctx.rb.Error("ERR syntax error, MAXLEN and MINID options at the same time are not "
-                     "compatible");
+        ctx.rb.Error(
+            "ERR syntax error, MAXLEN and MINID options at the same time are not "
+            "compatible");
         return -1;
       }
       a->trim.approx = false;
@@ -552,21 +558,31 @@ void ServeOne(CommandContext& ctx, ReplyBuilder& rb, std::string_view key, Strea
   start.Incr();
   StreamConsumer* consumer = nullptr;
   PropInfo spi{key, groupname};
+  bool created = false;
+  auto create_effect = [&] {
+    fx->push_back(
+        {"XGROUP", "CREATECONSUMER", std::string(key), std::string(groupname), consumer->name});
+  };
   if (group) {
     consumer = group->FindConsumer(consumername);
     if (consumer) {
       consumer->seen_time = ctx.now_ms;
     } else {
       consumer = group->CreateConsumer(consumername, ctx.now_ms);
+      created = true;
       ctx.dirty++;
-      if (noack && fx)
-        fx->push_back({"XGROUP", "CREATECONSUMER", std::string(key), std::string(groupname),
-                       consumer->name});
+      if (noack && fx) create_effect();
     }
   }
   int flags = (noack ? kRwrNoAck : 0) | (history ? kRwrHistory : 0);
-  ReplyRange(rb, s, start, StreamID::Max(), count, false, group, consumer, flags,
-             group ? &spi : nullptr, fx, ctx.now_ms);
+  size_t n = ReplyRange(rb, s, start, StreamID::Max(), count, false, group, consumer, flags,
+                        group ? &spi : nullptr, fx, ctx.now_ms);
+  if (!group || noack || !fx) return;
+  // Departures from Redis's effects, so that a replay rebuilds the group exactly: Redis's
+  // XCLAIM … LASTID moves the group's last ID but not its entries-read counter (lost at
+  // restart), and a consumer created by a read that delivered nothing is not logged.
+  if (!history && n) AddSetIdEffect(fx, key, groupname, *group);
+  if (created && (history || !n)) create_effect();
 }
 
 // The re-run of a blocked XREAD/XREADGROUP for the key that changed
@@ -581,8 +597,8 @@ void XReadServeBlocked(CommandContext& ctx, XReadBlock& b) {
   };
   if (i == b.keys.size()) return keep_waiting();
   Entry* e = ctx.db().FindForWrite(key, ctx.now_ms);
-  StreamObject* s = e && e->value.type() == ValueType::kStream ? e->value.As<StreamObject>()
-                                                               : nullptr;
+  StreamObject* s =
+      e && e->value.type() == ValueType::kStream ? e->value.As<StreamObject>() : nullptr;
   if (!s) {
     if (b.group) return ctx.rb.Error("UNBLOCKED the stream key no longer exists");
     return keep_waiting();
@@ -834,18 +850,18 @@ void XGroup(CommandContext& ctx) {
                           "' for key name '" + std::string(args[2]) + "'");
   }
   if (ArgIs(opt, "HELP")) {
-    return ReplyHelp(ctx, {"CREATE <key> <groupname> <id|$> [option]",
-                           "    Create a new consumer group. Options are:", "    * MKSTREAM",
-                           "      Create the empty stream if it does not exist.",
-                           "    * ENTRIESREAD entries_read",
-                           "      Set the group's entries_read counter (internal use).",
-                           "CREATECONSUMER <key> <groupname> <consumer>",
-                           "    Create a new consumer in the specified group.",
-                           "DELCONSUMER <key> <groupname> <consumer>",
-                           "    Remove the specified consumer.", "DESTROY <key> <groupname>",
-                           "    Remove the specified group.",
-                           "SETID <key> <groupname> <id|$> [ENTRIESREAD entries_read]",
-                           "    Set the current group ID and entries_read counter."});
+    return ReplyHelp(
+        ctx,
+        {"CREATE <key> <groupname> <id|$> [option]",
+         "    Create a new consumer group. Options are:", "    * MKSTREAM",
+         "      Create the empty stream if it does not exist.", "    * ENTRIESREAD entries_read",
+         "      Set the group's entries_read counter (internal use).",
+         "CREATECONSUMER <key> <groupname> <consumer>",
+         "    Create a new consumer in the specified group.",
+         "DELCONSUMER <key> <groupname> <consumer>", "    Remove the specified consumer.",
+         "DESTROY <key> <groupname>", "    Remove the specified group.",
+         "SETID <key> <groupname> <id|$> [ENTRIESREAD entries_read]",
+         "    Set the current group ID and entries_read counter."});
   }
   if (ArgIs(opt, "CREATE") && args.size() <= 8) {
     StreamID id;
@@ -1134,8 +1150,7 @@ void XClaim(CommandContext& ctx) {
 void XAutoClaim(CommandContext& ctx) {
   auto& args = ctx.args;
   int64_t minidle;
-  if (!ParseLL(ctx, args[4], &minidle, "ERR Invalid min-idle-time argument for XAUTOCLAIM"))
-    return;
+  if (!ParseLL(ctx, args[4], &minidle, "ERR Invalid min-idle-time argument for XAUTOCLAIM")) return;
   if (minidle < 0) minidle = 0;
   StreamID start;
   bool startex;
@@ -1345,10 +1360,10 @@ void XInfo(CommandContext& ctx) {
   if (!CheckSub(ctx, {{"CONSUMERS", 4}, {"GROUPS", 3}, {"STREAM", -3}, {"HELP", 2}}, "xinfo"))
     return;
   if (ArgIs(args[1], "HELP")) {
-    return ReplyHelp(ctx, {"CONSUMERS <key> <groupname>", "    Show consumers of <groupname>.",
-                           "GROUPS <key>", "    Show the stream consumer groups.",
-                           "STREAM <key> [FULL [COUNT <count>]",
-                           "    Show information about the stream."});
+    return ReplyHelp(
+        ctx, {"CONSUMERS <key> <groupname>", "    Show consumers of <groupname>.", "GROUPS <key>",
+              "    Show the stream consumer groups.", "STREAM <key> [FULL [COUNT <count>]",
+              "    Show information about the stream."});
   }
   bool wrong;
   StreamObject* s = Lookup(ctx, args[2], false, &wrong);
@@ -1412,8 +1427,8 @@ void RegisterStreamFamily(CommandTable& t) {
   t.Add({"xdel", -3, kWrite | kFast, 1, 1, 1, XDel, g,
          "Returns the number of messages after removing them from a stream.", "5.0.0",
          "@write @stream @fast"});
-  t.Add({"xtrim", -4, kWrite, 1, 1, 1, XTrim, g,
-         "Deletes messages from the beginning of a stream.", "5.0.0", "@write @stream @slow"});
+  t.Add({"xtrim", -4, kWrite, 1, 1, 1, XTrim, g, "Deletes messages from the beginning of a stream.",
+         "5.0.0", "@write @stream @slow"});
   t.Add({"xsetid", -3, kWrite | kDenyOom | kFast, 1, 1, 1, XSetId, g,
          "An internal command for replicating stream values.", "5.0.0", "@write @stream @fast"});
   // XREAD / XREADGROUP keys follow STREAMS (CommandTable::KeyPositions).

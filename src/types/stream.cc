@@ -1,6 +1,5 @@
 #include "types/stream.h"
 
-
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
@@ -395,7 +394,7 @@ StreamObject::AppendResult StreamObject::Append(const std::string_view* fv, size
     if (seq_given) {
       id = *use_id;
     } else if (last_id.ms == use_id->ms) {
-      if (last_id.seq == UINT64_MAX) return AppendResult::kIdTooSmall;
+      if (last_id.seq == UINT64_MAX) return AppendResult::kSeqExhausted;
       id = last_id;
       id.seq++;
     } else {
@@ -606,7 +605,8 @@ const StreamGroup* StreamObject::FindGroup(std::string_view name) const {
 }
 
 StreamGroup& StreamObject::NewGroupSlot(std::string_view name) {
-  if (!groups_) groups_ = std::make_unique<std::map<std::string, std::unique_ptr<StreamGroup>, std::less<>>>();
+  if (!groups_)
+    groups_ = std::make_unique<std::map<std::string, std::unique_ptr<StreamGroup>, std::less<>>>();
   auto& slot = (*groups_)[std::string(name)];
   slot = std::make_unique<StreamGroup>();
   return *slot;
@@ -845,8 +845,7 @@ Status CheckStreamNode(StreamID master, const uint8_t* lp, size_t size, NodeChec
     if (id < master || (any && id <= prev)) return bad("entry IDs out of order");
     int64_t extra = 3;
     if (!(flags & kFlagSameFields)) {
-      if (!(p = slp::Next(lp, p)) || !int_at(p, &fields) || fields < 0 ||
-          uint64_t(fields) > size)
+      if (!(p = slp::Next(lp, p)) || !int_at(p, &fields) || fields < 0 || uint64_t(fields) > size)
         return bad("bad entry field count");
       for (int64_t i = 0; i < fields; i++)
         if (!(p = slp::Next(lp, p))) return bad("truncated entry fields");
@@ -880,7 +879,8 @@ Status CheckStreamNode(StreamID master, const uint8_t* lp, size_t size, NodeChec
 Result<Value> DecodeStream(std::string_view blob) {
   Reader r(blob);
   auto bad = [&](const std::string& what) {
-    return Status::Corruption(what + " at byte " + std::to_string(r.pos()) + " of the stream value");
+    return Status::Corruption(what + " at byte " + std::to_string(r.pos()) +
+                              " of the stream value");
   };
   auto* s = new StreamObject();
   Value v = Value::FromObject(s);  // owns s from here on
@@ -894,8 +894,8 @@ Result<Value> DecodeStream(std::string_view blob) {
     std::string_view bytes;
     if (!r.ID(&master) || !r.Str(&bytes)) return bad("truncated node");
     NodeCheck nc;
-    Status st = CheckStreamNode(master, reinterpret_cast<const uint8_t*>(bytes.data()),
-                                bytes.size(), &nc);
+    Status st =
+        CheckStreamNode(master, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), &nc);
     if (!st.ok()) return bad(st.message());
     if (any && (master <= prev_last)) return bad("stream nodes out of order");
     prev_last = nc.last;
@@ -990,8 +990,9 @@ void StreamCanonicalBytes(const StreamObject& s, std::string* out) {
   }
 }
 
-void ForEachStreamRebuildCommand(std::string_view key, const StreamObject& s,
-                                 const std::function<void(const std::vector<std::string_view>&)>& fn) {
+void ForEachStreamRebuildCommand(
+    std::string_view key, const StreamObject& s,
+    const std::function<void(const std::vector<std::string_view>&)>& fn) {
   std::vector<std::string_view> argv;
   std::vector<std::string> owned;
   char idbuf[48];

@@ -77,7 +77,7 @@ struct StreamNack {
 
 struct StreamConsumer {
   std::string name;
-  int64_t seen_time = 0;  // unix ms
+  int64_t seen_time = 0;                // unix ms
   std::map<StreamID, StreamNack*> pel;  // points into the group's PEL
 };
 
@@ -177,7 +177,9 @@ class StreamObject final : public Object {
   Object* Clone() const override;
 
   // Entries ----------------------------------------------------------------------------
-  enum class AppendResult { kOk, kIdTooSmall, kTooLarge };
+  // kSeqExhausted: "<ms>-*" with the sequence of <ms> used up (Redis then answers with the
+  // text of kTooLarge, its errno being stale).
+  enum class AppendResult { kOk, kIdTooSmall, kTooLarge, kSeqExhausted };
   // Adds an entry of numfields field/value pairs (fv holds 2*numfields views). use_id: the
   // ID given by the client (nullptr: generate from now_ms); with seq_given false only its
   // ms part counts and the sequence is generated (Redis's "<ms>-*").
@@ -274,7 +276,8 @@ void StreamCanonicalBytes(const StreamObject& s, std::string* out);
 // The commands that rebuild the stream (Redis's rewriteStreamObject): XADD per entry (or
 // XADD MAXLEN 0 for an empty stream), XSETID, XGROUP CREATE per group, XCLAIM … FORCE per
 // pending entry, XGROUP CREATECONSUMER for consumers without pending entries.
-void ForEachStreamRebuildCommand(std::string_view key, const StreamObject& s,
-                                 const std::function<void(const std::vector<std::string_view>&)>& fn);
+void ForEachStreamRebuildCommand(
+    std::string_view key, const StreamObject& s,
+    const std::function<void(const std::vector<std::string_view>&)>& fn);
 
 }  // namespace ferrite

@@ -181,8 +181,8 @@ uint32_t EncodedSize(const uint8_t* p) {
   if ((b & 0xF0) == 0xE0) return 2 + ((uint32_t(b & 0x0F) << 8) | p[1]);
   switch (b) {
     case 0xF0:
-      return 5 + (uint32_t(p[1]) | uint32_t(p[2]) << 8 | uint32_t(p[3]) << 16 |
-                  uint32_t(p[4]) << 24);
+      return 5 +
+             (uint32_t(p[1]) | uint32_t(p[2]) << 8 | uint32_t(p[3]) << 16 | uint32_t(p[4]) << 24);
     case 0xF1:
       return 3;
     case 0xF2:
@@ -242,8 +242,8 @@ bool Get(const uint8_t* lp, uint32_t off, int64_t* iv, std::string_view* sv) {
       return true;
     }
     case 0xF3: {
-      uint32_t u = uint32_t(p[1]) | uint32_t(p[2]) << 8 | uint32_t(p[3]) << 16 |
-                   uint32_t(p[4]) << 24;
+      uint32_t u =
+          uint32_t(p[1]) | uint32_t(p[2]) << 8 | uint32_t(p[3]) << 16 | uint32_t(p[4]) << 24;
       *iv = int32_t(u);
       return true;
     }
@@ -290,7 +290,9 @@ void Free(Buf* b) {
   b->cap = 0;
 }
 
-Buf Copy(const uint8_t* lp) { return FromBytes({reinterpret_cast<const char*>(lp), TotalBytes(lp)}); }
+Buf Copy(const uint8_t* lp) {
+  return FromBytes({reinterpret_cast<const char*>(lp), TotalBytes(lp)});
+}
 
 Buf FromBytes(std::string_view bytes) {
   Buf b;

@@ -80,9 +80,9 @@ struct Buf {
 
 Buf New(size_t capacity);
 void Free(Buf* b);
-Buf Copy(const uint8_t* lp);                    // an exactly sized copy
-Buf FromBytes(std::string_view bytes);          // an exactly sized copy of validated bytes
-void ShrinkToFit(Buf* b);                       // reallocates to exactly TotalBytes
+Buf Copy(const uint8_t* lp);            // an exactly sized copy
+Buf FromBytes(std::string_view bytes);  // an exactly sized copy of validated bytes
+void ShrinkToFit(Buf* b);               // reallocates to exactly TotalBytes
 inline size_t AllocSize(const Buf& b) { return b.cap; }
 
 // Appending (may reallocate: offsets stay valid, pointers do not).

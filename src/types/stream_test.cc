@@ -30,8 +30,7 @@ std::string NodeHex(const StreamObject& s, size_t i) {
 
 StreamID Id(uint64_t ms, uint64_t seq) { return {ms, seq}; }
 
-bool Add(StreamObject& s, StreamID id, std::vector<std::string> fv,
-         const StreamLimits& lim = {}) {
+bool Add(StreamObject& s, StreamID id, std::vector<std::string> fv, const StreamLimits& lim = {}) {
   std::vector<std::string_view> v(fv.begin(), fv.end());
   StreamID got;
   return s.Append(v.data(), v.size() / 2, &id, true, 0, lim, &got) ==
@@ -65,9 +64,8 @@ TEST(StreamGolden, NodesAndApproxTrimAsRedis) {
   lim.node_max_entries = 3;
   StreamObject s;
   for (int i = 1; i <= 7; i++)
-    ASSERT_TRUE(Add(s, Id(uint64_t(i), uint64_t(i)), {"a", std::to_string(i), "b",
-                                                       std::string(size_t(i), 'x')},
-                    lim));
+    ASSERT_TRUE(Add(s, Id(uint64_t(i), uint64_t(i)),
+                    {"a", std::to_string(i), "b", std::string(size_t(i), 'x')}, lim));
   StreamTrimArgs t;
   t.strategy = StreamTrimArgs::kMaxLen;
   t.approx = true;
