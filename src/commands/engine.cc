@@ -287,7 +287,9 @@ void Engine::Call(Session& s, const CommandSpec& spec, ArgList args, ReplyBuilde
   spec.handler(ctx);
   int64_t t1 = clock_->MonotonicUs();
   CommandStats& st = cmd_stats_[&spec];
-  st.calls++;
+  // A blocked command re-run when its key changed is the same call, counted once (when it
+  // was issued), as Redis counts it.
+  if (!s.reexec) st.calls++;
   st.usec += uint64_t(t1 - t0);
   st.latency.Record(uint64_t(t1 - t0));  // #8: INFO latencystats
   if (rb.errors_written() != errors_before) st.failed_calls++;
@@ -303,7 +305,7 @@ void Engine::Call(Session& s, const CommandSpec& spec, ArgList args, ReplyBuilde
     }
   }
   // ---- end #8
-  stats_.total_commands++;
+  if (!s.reexec) stats_.total_commands++;
   dirty_ += ctx.dirty;
   if ((ctx.dirty > 0 || ctx.custom_propagation) && (sink_ || collecting_multi_)) {
     if (ctx.custom_propagation) {

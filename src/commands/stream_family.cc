@@ -243,7 +243,8 @@ size_t ReplyRange(ReplyBuilder& out, StreamObject& s, StreamID start, StreamID e
     ReplyEntry(*rb, it, id, nf);
     if (group && !noack) {
       auto [pit, inserted] = group->pel.try_emplace(id);
-      StreamNack& nack = pit->second;
+      if (inserted) pit->second = std::make_unique<StreamNack>();
+      StreamNack& nack = *pit->second;
       if (!inserted) nack.consumer->pel.erase(id);
       nack.consumer = consumer;
       nack.delivery_time = now;
@@ -986,7 +987,7 @@ void XPending(CommandContext& ctx) {
       return;
     }
     ReplyId(ctx.rb, g->pel.begin()->first);
-    ReplyId(ctx.rb, g->pel.rbegin()->first);
+    ReplyId(ctx.rb, g->pel.back().first);
     size_t n = 0;
     for (auto& [name, c] : g->consumers) n += !c->pel.empty();
     ctx.rb.ArrayHeader(n);
@@ -1021,7 +1022,7 @@ void XPending(CommandContext& ctx) {
       emit(it->first, *it->second);
   } else {
     for (auto it = g->pel.lower_bound(start); count && it != g->pel.end() && it->first <= end; ++it)
-      emit(it->first, it->second);
+      emit(it->first, *it->second);
   }
   d.FinishArray(n);
 }
@@ -1095,7 +1096,7 @@ void XClaim(CommandContext& ctx) {
     auto it = g->pel.find(id);
     if (!s->Exists(id)) {
       if (it != g->pel.end()) {  // the entry is gone: its pending entry goes too
-        AddXclaimEffect(pfx, args[1], args[2], *g, args[k], it->second);
+        AddXclaimEffect(pfx, args[1], args[2], *g, args[k], *it->second);
         propagate_last_id = false;
         ctx.dirty++;
         g->RemovePending(it);
@@ -1104,12 +1105,13 @@ void XClaim(CommandContext& ctx) {
     }
     if (force && it == g->pel.end()) {
       it = g->pel.try_emplace(id).first;
-      it->second.delivery_time = now;
-      it->second.delivery_count = 1;
-      it->second.consumer = nullptr;
+      it->second = std::make_unique<StreamNack>();
+      it->second->delivery_time = now;
+      it->second->delivery_count = 1;
+      it->second->consumer = nullptr;
     }
     if (it == g->pel.end()) continue;
-    StreamNack& nack = it->second;
+    StreamNack& nack = *it->second;
     if (nack.consumer && minidle && now - nack.delivery_time < minidle) continue;
     if (!consumer) {
       consumer = g->FindConsumer(name);
@@ -1192,7 +1194,7 @@ void XAutoClaim(CommandContext& ctx) {
   auto it = g->pel.lower_bound(start);
   while (attempts-- > 0 && count > 0 && it != g->pel.end()) {
     StreamID id = it->first;
-    StreamNack& nack = it->second;
+    StreamNack& nack = *it->second;
     std::string_view idtext(idbuf, id.Format(idbuf));
     if (!s->Exists(id)) {
       AddXclaimEffect(pfx, args[1], args[2], *g, idtext, nack);
@@ -1327,9 +1329,9 @@ void XInfoStream(CommandContext& ctx, StreamObject& s) {
     for (auto it = g->pel.begin(); k < np; ++it, ++k) {
       rb.ArrayHeader(4);
       ReplyId(rb, it->first);
-      rb.Bulk(it->second.consumer->name);
-      rb.Integer(it->second.delivery_time);
-      rb.Integer(int64_t(it->second.delivery_count));
+      rb.Bulk(it->second->consumer->name);
+      rb.Integer(it->second->delivery_time);
+      rb.Integer(int64_t(it->second->delivery_count));
     }
     rb.Bulk("consumers");
     rb.ArrayHeader(g->consumers.size());

@@ -264,8 +264,8 @@ size_t StreamGroup::DeleteConsumer(StreamConsumer* c) {
   return n;
 }
 
-void StreamGroup::RemovePending(std::map<StreamID, StreamNack>::iterator it) {
-  if (it->second.consumer) it->second.consumer->pel.erase(it->first);
+void StreamGroup::RemovePending(Pel::iterator it) {
+  if (it->second->consumer) it->second->consumer->pel.erase(it->first);
   pel.erase(it);
 }
 
@@ -668,10 +668,10 @@ size_t StreamObject::MemoryUsage() const {
   if (groups_) {
     for (auto& [name, g] : *groups_) {
       n += sizeof(StreamGroup) + name.size() + 48;
-      n += g->pel.size() * (sizeof(StreamNack) + sizeof(StreamID) + 32);
+      n += g->pel.MemoryUsage() + g->pel.size() * sizeof(StreamNack);
       for (auto& [cname, c] : g->consumers) {
         n += sizeof(StreamConsumer) + 2 * cname.size() + 48;
-        n += c->pel.size() * (sizeof(StreamID) + 8 + 32);
+        n += c->pel.MemoryUsage();
       }
     }
   }
@@ -696,10 +696,10 @@ Object* StreamObject::Clone() const {
       for (auto& [cname, c] : g->consumers) {
         StreamConsumer* nc = ng.CreateConsumer(cname, c->seen_time);
         for (auto& [id, nack] : c->pel) {
-          StreamNack& n = ng.pel[id];
-          n = *nack;
-          n.consumer = nc;
-          nc->pel.emplace(id, &n);
+          auto n = std::make_unique<StreamNack>(*nack);
+          n->consumer = nc;
+          nc->pel[id] = n.get();
+          ng.pel[id] = std::move(n);
         }
       }
     }
@@ -769,8 +769,8 @@ void EncodeStreamTo(const StreamObject& s, std::string* out, Flush&& flush) {
     PutVarint(out, g->pel.size());
     for (auto& [id, nack] : g->pel) {
       PutID(out, id);
-      PutU64(out, uint64_t(nack.delivery_time));
-      PutU64(out, nack.delivery_count);
+      PutU64(out, uint64_t(nack->delivery_time));
+      PutU64(out, nack->delivery_count);
       flush();
     }
     PutVarint(out, g->consumers.size());
@@ -927,8 +927,9 @@ Result<Value> DecodeStream(std::string_view blob) {
       if (!r.ID(&id) || !r.U64(&t) || !r.U64(&cnt)) return bad("truncated pending entry");
       auto [it, ins] = g->pel.try_emplace(id);
       if (!ins) return bad("duplicate pending entry");
-      it->second.delivery_time = int64_t(t);
-      it->second.delivery_count = cnt;
+      it->second = std::make_unique<StreamNack>();
+      it->second->delivery_time = int64_t(t);
+      it->second->delivery_count = cnt;
     }
     uint64_t ncons;
     if (!r.Varint(&ncons) || ncons > r.left()) return bad("bad consumer count");
@@ -943,14 +944,14 @@ Result<Value> DecodeStream(std::string_view blob) {
         StreamID id;
         if (!r.ID(&id)) return bad("truncated consumer pending entry");
         auto it = g->pel.find(id);
-        if (it == g->pel.end() || it->second.consumer)
+        if (it == g->pel.end() || it->second->consumer)
           return bad("consumer pending entry not in the group's list, or owned twice");
-        it->second.consumer = c;
-        c->pel.emplace(id, &it->second);
+        it->second->consumer = c;
+        c->pel[id] = it->second.get();
       }
     }
     for (auto& [id, nack] : g->pel)
-      if (!nack.consumer) return bad("pending entry without a consumer");
+      if (!nack->consumer) return bad("pending entry without a consumer");
   }
   if (!r.done()) return bad("trailing bytes");
   return v;
@@ -981,9 +982,9 @@ void StreamCanonicalBytes(const StreamObject& s, std::string* out) {
     PutVarint(out, g->pel.size());
     for (auto& [pid, nack] : g->pel) {
       PutID(out, pid);
-      PutU64(out, uint64_t(nack.delivery_time));
-      PutU64(out, nack.delivery_count);
-      PutStr(out, nack.consumer ? std::string_view(nack.consumer->name) : std::string_view());
+      PutU64(out, uint64_t(nack->delivery_time));
+      PutU64(out, nack->delivery_count);
+      PutStr(out, nack->consumer ? std::string_view(nack->consumer->name) : std::string_view());
     }
     PutVarint(out, g->consumers.size());
     for (auto& [cname, c] : g->consumers) PutStr(out, cname);

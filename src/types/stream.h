@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "types/stream_idmap.h"
 #include "types/stream_listpack.h"
 #include "types/value.h"
 
@@ -77,15 +78,16 @@ struct StreamNack {
 
 struct StreamConsumer {
   std::string name;
-  int64_t seen_time = 0;                // unix ms
-  std::map<StreamID, StreamNack*> pel;  // points into the group's PEL
+  int64_t seen_time = 0;             // unix ms
+  IdMap<StreamID, StreamNack*> pel;  // points into the group's PEL
 };
 
 struct StreamGroup {
   static constexpr int64_t kInvalidEntriesRead = -1;
   StreamID last_id;
   int64_t entries_read = kInvalidEntriesRead;
-  std::map<StreamID, StreamNack> pel;
+  using Pel = IdMap<StreamID, std::unique_ptr<StreamNack>>;
+  Pel pel;  // owns the pending entries (stable addresses: consumers point at them)
   std::map<std::string, std::unique_ptr<StreamConsumer>, std::less<>> consumers;
 
   StreamConsumer* FindConsumer(std::string_view name);
@@ -94,7 +96,7 @@ struct StreamGroup {
   // Deletes the consumer and its pending entries; returns how many it had.
   size_t DeleteConsumer(StreamConsumer* c);
   // Removes a pending entry from the group and its consumer.
-  void RemovePending(std::map<StreamID, StreamNack>::iterator it);
+  void RemovePending(Pel::iterator it);
 };
 
 class StreamObject;

@@ -213,6 +213,67 @@ TEST(Listpack, DamagedBytesAreRefusedNotRead) {
   EXPECT_GE(refused, truncated);
 }
 
+// ---------------------------------------------------------------- IdMap
+TEST(IdMap, RandomOperationsAgainstStdMap) {
+  for (uint64_t seed = 1; seed <= 6; seed++) {
+    std::mt19937_64 rng(seed);
+    IdMap<StreamID, int> m;
+    std::map<StreamID, int> ref;
+    uint64_t next = 1;
+    for (int op = 0; op < 20000; op++) {
+      int what = int(rng() % 10);
+      if (what < 4) {  // mostly increasing IDs, as deliveries arrive
+        StreamID id{next, 0};
+        next += 1 + rng() % 3;
+        auto [it, ins] = m.try_emplace(id);
+        it->second = op;
+        ASSERT_EQ(ins, ref.emplace(id, op).second);
+        ref[id] = op;
+      } else if (what < 5) {  // anywhere (XCLAIM FORCE of an old entry)
+        StreamID id{rng() % (next + 5), rng() % 2};
+        m[id] = op;
+        ref[id] = op;
+      } else if (what < 8 && !ref.empty()) {  // erase by key, present or not
+        StreamID id{rng() % (next + 2), 0};
+        ASSERT_EQ(m.erase(id), ref.erase(id));
+      } else if (!ref.empty()) {  // erase a run from a lower bound, as XAUTOCLAIM does
+        StreamID from{rng() % (next + 2), 0};
+        auto it = m.lower_bound(from);
+        auto rit = ref.lower_bound(from);
+        for (int k = 0; k < 5 && it != m.end(); k++) {
+          ASSERT_NE(rit, ref.end());
+          ASSERT_EQ(it->first, rit->first);
+          if (rng() % 2) {
+            it = m.erase(it);
+            rit = ref.erase(rit);
+          } else {
+            ++it;
+            ++rit;
+          }
+        }
+        ASSERT_EQ(it == m.end(), rit == ref.end());
+      }
+      if (op % 500 == 0) {
+        ASSERT_EQ(m.size(), ref.size());
+        auto rit = ref.begin();
+        for (auto& [k, v] : m) {
+          ASSERT_EQ(k, rit->first);
+          ASSERT_EQ(v, rit->second);
+          ++rit;
+        }
+        ASSERT_EQ(rit, ref.end());
+        if (!ref.empty()) {
+          EXPECT_EQ(m.front().first, ref.begin()->first);
+          EXPECT_EQ(m.back().first, ref.rbegin()->first);
+        }
+        StreamID probe{rng() % (next + 2), 0};
+        auto a = m.find(probe);
+        ASSERT_EQ(a == m.end(), ref.find(probe) == ref.end());
+      }
+    }
+  }
+}
+
 // ---------------------------------------------------------------- parsing IDs
 TEST(StreamIdParse, RedisForms) {
   StreamID id;
@@ -438,11 +499,13 @@ StreamObject* MakeGroupedStream(Value* holder) {
   StreamConsumer* b = g->CreateConsumer("bob", 2000);
   g->CreateConsumer("carol", 3000);  // no pending entries
   for (int i = 1; i <= 20; i++) {
-    StreamNack& n = g->pel[Id(uint64_t(i), 0)];
+    auto& slot = g->pel[Id(uint64_t(i), 0)];
+    slot = std::make_unique<StreamNack>();
+    StreamNack& n = *slot;
     n.delivery_time = 5000 + i;
     n.delivery_count = uint64_t(i % 4 + 1);
     n.consumer = i % 2 ? a : b;
-    n.consumer->pel.emplace(Id(uint64_t(i), 0), &n);
+    n.consumer->pel[Id(uint64_t(i), 0)] = &n;
   }
   s->CreateGroup("g0", Id(0, 0), -1);
   return s;
@@ -463,7 +526,7 @@ TEST(StreamPersist, RoundTripWithGroups) {
   EXPECT_EQ(g->pel.size(), 20u);
   EXPECT_EQ(g->FindConsumer("alice")->pel.size(), 10u);
   EXPECT_EQ(g->FindConsumer("carol")->seen_time, 3000);
-  EXPECT_EQ(g->pel.at(Id(7, 0)).consumer->name, "alice");
+  EXPECT_EQ(g->pel.find(Id(7, 0))->second->consumer->name, "alice");
   EXPECT_EQ(t->FindGroup("g0")->entries_read, -1);
   // Streamed in small pieces: the same bytes.
   std::string pieces;
