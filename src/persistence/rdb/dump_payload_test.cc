@@ -1,0 +1,3 @@
+#include "persistence/rdb/dump_payload.h"
+
+#include <gtest/gtest.h>
