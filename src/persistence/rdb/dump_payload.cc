@@ -100,7 +100,7 @@ void EncodeZSet(const Value& v, const DumpOptions& o, std::string* out) {
     ListpackBuilder lp;
     for (const auto& [s, m] : items) {
       lp.Append(m);
-      lp.Append(RedisDoubleText(s));
+      lp.Append(ListpackScoreText(s));
     }
     out->push_back(char(kTZSetListpack));
     PutString(out, lp.Finish(), o.compress, &scratch);

@@ -35,7 +35,7 @@ namespace ferrite::rdb {
 inline constexpr uint16_t kDumpRdbVersion = 10;
 
 struct DumpOptions {
-  bool compress = true;             // rdbcompression: LZF for strings longer than 20 bytes
+  bool compress = true;                 // rdbcompression: LZF for strings longer than 20 bytes
   int64_t list_max_listpack_size = -2;  // quicklist node limit (Redis's "fill")
 };
 

@@ -1,6 +1,7 @@
 #include "persistence/rdb/rdb_codec.h"
 
 #include <fmt/format.h>
+#include <liblzf/lzf.h>
 
 #include <algorithm>
 #include <bit>
@@ -338,83 +339,24 @@ std::string Printable(std::string_view s) {
 // ---- LZF ----
 
 bool LzfDecompress(std::string_view in, char* out, size_t out_len) {
-  const uint8_t* ip = reinterpret_cast<const uint8_t*>(in.data());
-  const uint8_t* end = ip + in.size();
-  size_t op = 0;
-  while (ip < end) {
-    size_t ctrl = *ip++;
-    if (ctrl < 32) {  // a run of ctrl+1 literal bytes
-      size_t n = ctrl + 1;
-      if (size_t(end - ip) < n || out_len - op < n) return false;
-      memcpy(out + op, ip, n);
-      ip += n;
-      op += n;
-      continue;
-    }
-    size_t len = ctrl >> 5;  // a back reference: 3..8 bytes, or 9..264 with a length byte
-    if (ip >= end) return false;
-    if (len == 7) {
-      len += *ip++;
-      if (ip >= end) return false;
-    }
-    len += 2;
-    size_t back = ((ctrl & 0x1f) << 8) + *ip++ + 1;
-    if (back > op || out_len - op < len) return false;
-    char* dst = out + op;
-    for (size_t i = 0; i < len; i++) dst[i] = dst[i - back];  // may overlap: byte by byte
-    op += len;
-  }
-  return op == out_len;
+  // liblzf checks every reference and length against both buffers (CHECK_INPUT) and
+  // returns 0 on any error.
+  if (in.empty() || out_len == 0 || in.size() > UINT_MAX || out_len > UINT_MAX) return false;
+  unsigned n = lzf_decompress(in.data(), unsigned(in.size()), out, unsigned(out_len));
+  return n == out_len;
 }
 
 bool LzfCompress(std::string_view in, size_t max_out, std::string* out) {
+  // Debian's liblzf is the code Redis bundles, with the same settings: the same bytes as
+  // Redis's rdbSaveLzfStringObject for the same input.
   out->clear();
-  const size_t n = in.size();
-  const uint8_t* s = reinterpret_cast<const uint8_t*>(in.data());
-  int bits = std::clamp(int(std::bit_width(n)), 8, 14);
-  std::vector<uint32_t> table(size_t(1) << bits, UINT32_MAX);
-  auto hash = [&](size_t i) {
-    uint32_t v = uint32_t(s[i]) << 16 | uint32_t(s[i + 1]) << 8 | s[i + 2];
-    return (v * 2654435761u) >> (32 - bits);
-  };
-  auto literals = [&](size_t from, size_t to) {
-    while (from < to) {
-      size_t k = std::min<size_t>(32, to - from);
-      out->push_back(char(k - 1));
-      out->append(in.data() + from, k);
-      from += k;
-    }
-  };
-  size_t lit = 0, i = 0;
-  while (i + 2 < n) {
-    uint32_t h = hash(i);
-    uint32_t cand = table[h];
-    table[h] = uint32_t(i);
-    if (cand != UINT32_MAX && i - cand - 1 < 8192 && memcmp(s + cand, s + i, 3) == 0) {
-      size_t max_len = std::min<size_t>(264, n - i);
-      size_t len = 3;
-      while (len < max_len && s[cand + len] == s[i + len]) len++;
-      literals(lit, i);
-      size_t off = i - cand - 1;
-      if (len <= 8) {
-        out->push_back(char(((len - 2) << 5) | (off >> 8)));
-      } else {
-        out->push_back(char((7 << 5) | (off >> 8)));
-        out->push_back(char(len - 9));
-      }
-      out->push_back(char(off & 0xff));
-      for (size_t j = i + 1; j < i + len && j + 2 < n; j++) table[hash(j)] = uint32_t(j);
-      i += len;
-      lit = i;
-      if (out->size() > max_out) return false;
-    } else {
-      i++;
-    }
-  }
-  literals(lit, n);
-  return out->size() <= max_out;
+  if (in.empty() || in.size() > UINT_MAX || max_out == 0) return false;
+  max_out = std::min<size_t>(max_out, UINT_MAX);
+  out->resize(max_out);
+  unsigned n = lzf_compress(in.data(), unsigned(in.size()), out->data(), unsigned(max_out));
+  out->resize(n);
+  return n > 0;
 }
-
 
 // ---- encoding ----
 
@@ -468,16 +410,18 @@ void PutBinaryDouble(std::string* out, double d) {
   out->append(reinterpret_cast<const char*>(&d), 8);
 }
 
-std::string RedisDoubleText(double d) {
-  if (std::isinf(d)) return d > 0 ? "inf" : "-inf";
-  if (std::isnan(d)) return "nan";
-  if (d == 0) return std::signbit(d) ? "-0" : "0";
-  // util.c's double2ll: inside +-LLONG_MAX/2 an integral double converts exactly.
+std::string ListpackScoreText(double d) {
+  // zzlInsertAt: util.c's double2ll first (inside +-LLONG_MAX/2 an integral double, -0
+  // included, is stored as that integer), then d2string ("inf", "-inf", "%.17g").
   if (d >= double(-LLONG_MAX / 2) && d <= double(LLONG_MAX / 2)) {
     long long ll = static_cast<long long>(d);
     if (double(ll) == d) return FormatInt64(ll);
   }
-  return fmt::format("{:.17g}", d);
+  if (std::isinf(d)) return d > 0 ? "inf" : "-inf";
+  if (std::isnan(d)) return "nan";
+  char buf[32];
+  int n = snprintf(buf, sizeof(buf), "%.17g", d);
+  return std::string(buf, size_t(n));
 }
 
 bool LpStringToInt64(std::string_view s, int64_t* out) {
@@ -525,10 +469,10 @@ void ListpackBuilder::Append(std::string_view s) {
       body_.push_back(char(0xC0 | (u >> 8)));
       body_.push_back(char(u & 0xff));
     } else {
-      int width = v >= INT16_MIN && v <= INT16_MAX     ? 2
-                  : v >= -(1 << 23) && v < (1 << 23)   ? 3
-                  : v >= INT32_MIN && v <= INT32_MAX   ? 4
-                                                       : 8;
+      int width = v >= INT16_MIN && v <= INT16_MAX   ? 2
+                  : v >= -(1 << 23) && v < (1 << 23) ? 3
+                  : v >= INT32_MIN && v <= INT32_MAX ? 4
+                                                     : 8;
       body_.push_back(char(width == 2 ? 0xF1 : width == 3 ? 0xF2 : width == 4 ? 0xF3 : 0xF4));
       uint64_t u = uint64_t(v);
       for (int i = 0; i < width; i++) body_.push_back(char(u >> (8 * i)));
@@ -695,8 +639,8 @@ Status ValueDecoder::Count(uint64_t* v, const char* what) {
   uint64_t at = offset();
   if (Status s = PlainLen(v, what); !s.ok()) return s;
   if (*v > left()) {
-    return Bad(
-        at, fmt::format("{} {} is larger than the rest of the {} ({} bytes)", what, *v, name_kind_, left()));
+    return Bad(at, fmt::format("{} {} is larger than the rest of the {} ({} bytes)", what, *v,
+                               name_kind_, left()));
   }
   return Status::Ok();
 }
@@ -712,10 +656,9 @@ Status ValueDecoder::String(std::string* out, const char* what) {
   if (!enc) {
     if (len > left()) {
       return Bad(
-          at,
-          fmt::format("{} of {} bytes runs past the end of the {} ({} bytes left: truncated or "
-                      "damaged)",
-                      what, len, name_kind_, left()));
+          at, fmt::format("{} of {} bytes runs past the end of the {} ({} bytes left: truncated or "
+                          "damaged)",
+                          what, len, name_kind_, left()));
     }
     if (Status s = Take(size_t(len), &p); !s.ok()) return s;
     out->assign(p, size_t(len));
@@ -740,10 +683,10 @@ Status ValueDecoder::String(std::string* out, const char* what) {
       if (Status s = PlainLen(&clen, "LZF compressed length"); !s.ok()) return s;
       if (Status s = PlainLen(&ulen, "LZF original length"); !s.ok()) return s;
       if (clen > left()) {
-        return Bad(at, fmt::format(
-                           "{}: LZF data of {} bytes runs past the end of the {} ({} bytes left: "
-                           "truncated or damaged)",
-                           what, clen, name_kind_, left()));
+        return Bad(
+            at, fmt::format("{}: LZF data of {} bytes runs past the end of the {} ({} bytes left: "
+                            "truncated or damaged)",
+                            what, clen, name_kind_, left()));
       }
       // A back reference of 3 bytes expands to at most 264: nothing decodes to more than 88x.
       if (ulen == 0 || clen == 0 || ulen / 88 > clen) {
@@ -793,8 +736,8 @@ Status ValueDecoder::ScoreBinary(double* v) {
 }
 
 Status ValueDecoder::Blob(const char* name,
-                    bool (*parse)(std::string_view, std::vector<std::string>*, std::string*),
-                    std::vector<std::string>* out) {
+                          bool (*parse)(std::string_view, std::vector<std::string>*, std::string*),
+                          std::vector<std::string>* out) {
   std::string blob, err;
   if (Status s = String(&blob, name); !s.ok()) return s;
   if (!parse(blob, out, &err)) {
@@ -941,6 +884,5 @@ Status ValueDecoder::ReadCollection(uint8_t type, RdbItems* it) {
       return Bad(offset(), fmt::format("unknown value type {}", type));
   }
 }
-
 
 }  // namespace ferrite::rdb

@@ -79,7 +79,7 @@ enum RdbType : uint8_t {
 // A key or detail for a message: at most 64 bytes, non-printable bytes as \xHH.
 std::string Printable(std::string_view s);
 
-// ---- LZF, as Redis stores compressed strings ----
+// ---- LZF, as Redis stores compressed strings (Debian's liblzf) ----
 
 // Fails (false) unless the input decodes to exactly out_len bytes without reading or
 // writing out of bounds.
@@ -96,9 +96,9 @@ void PutLen(std::string* out, uint64_t n);
 void PutString(std::string* out, std::string_view s, bool compress, std::string* scratch);
 void PutBinaryDouble(std::string* out, double d);  // 8 bytes, little endian
 
-// Redis's d2string: "inf", "-inf", "0" / "-0", integral values in +-2^62 as integers,
-// everything else "%.17g". A sorted-set listpack stores scores in this text.
-std::string RedisDoubleText(double d);
+// A score as a sorted-set listpack stores it (t_zset.c zzlInsertAt): integral values
+// within +-2^62 (and -0) as that integer, otherwise d2string's "inf", "-inf" or "%.17g".
+std::string ListpackScoreText(double d);
 // listpack.c's lpStringToInt64: a canonical int64 of at most 20 characters.
 bool LpStringToInt64(std::string_view s, int64_t* out);
 
