@@ -20,6 +20,7 @@ CommandTable::CommandTable() {
   RegisterPubSubFamily(*this);
   RegisterSortFamily(*this);
   RegisterSlowlogFamily(*this);  // #8
+  RegisterDumpFamily(*this);
   all_.clear();
   for (auto& [name, spec] : by_name_) all_.push_back(&spec);
 }
@@ -73,6 +74,15 @@ std::vector<int> CommandTable::KeyPositions(const CommandSpec& spec, ArgList arg
     for (size_t i = 2; i + 1 < args.size(); i++) {
       if (EqualsIgnoreCase(args[i], "STORE")) out.push_back(int(++i));
     }
+    return out;
+  }
+  if (name == "migrate") {  // the key, or with KEYS (and an empty key) every key after it
+    for (size_t i = 6; i < args.size(); i++) {
+      if (!EqualsIgnoreCase(args[i], "KEYS")) continue;
+      for (size_t k = i + 1; k < args.size(); k++) out.push_back(int(k));
+      return out;
+    }
+    if (args.size() > 3) out.push_back(3);
     return out;
   }
   if (spec.first_key <= 0) return out;

@@ -193,10 +193,10 @@ bool VerifyDumpPayload(std::string_view p, uint16_t* version) {
 }
 
 Result<Value> DecodeDumpPayload(std::string_view payload, const CollectionLimits& limits) {
-  if (payload.size() < 11) return Status::Corruption("DUMP payload: no value");
-  // Only the value is read: bytes left between it and the footer are ignored, as Redis's
-  // RESTORE ignores them (its reader stops at the value's end).
-  MemorySource src(payload.substr(0, payload.size() - 10));
+  // As Redis's RESTORE, the value is read from the whole payload: bytes left before the
+  // footer are ignored, and a value that runs into the footer reads it (a payload DUMP
+  // made never does either; a forged one gets what Redis would make of it).
+  MemorySource src(payload);
   ValueDecoder d(&src, "DUMP payload", "payload");
   uint8_t type;
   if (Status s = d.U8(&type); !s.ok()) return s;
