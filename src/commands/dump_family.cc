@@ -168,7 +168,8 @@ struct MigrateConn {
     hints.ai_socktype = SOCK_STREAM;
     if (getaddrinfo(host.c_str(), port.c_str(), &hints, &res) != 0) return false;
     for (struct addrinfo* ai = res; ai && fd < 0; ai = ai->ai_next) {
-      int s = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+      int s =
+          socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
       if (s < 0) continue;
       if (connect(s, ai->ai_addr, ai->ai_addrlen) == 0 || errno == EINPROGRESS) {
         fd = s;
@@ -411,8 +412,7 @@ void Migrate(CommandContext& ctx) {
           del_argv.push_back(items[j].key);
         }
       }
-      if (!error_from_target && socket_error && j == 0 && may_retry &&
-          saved_errno != ETIMEDOUT) {
+      if (!error_from_target && socket_error && j == 0 && may_retry && saved_errno != ETIMEDOUT) {
         to_socket_error = true;  // nothing processed: retry with a new connection
       } else {
         if (socket_error) MigrateCloseConn(host, port);
