@@ -2,7 +2,7 @@
 // Shared by the fuzz targets: touching every byte of a view (so ASan sees a read of memory
 // the view should not cover), a collection blob decoded the way the loaders decode it, and
 // seed writing: a target started with FERRITE_FUZZ_MAKE_SEEDS=<dir> writes its seed corpus
-// there with the project's own writers and exits (fuzz/README.md).
+// there with the project's own writers and exits (docs/testing.md, "Fuzzing").
 
 #include <cstdio>
 #include <cstdlib>

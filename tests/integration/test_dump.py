@@ -545,3 +545,21 @@ def test_migrate_logs_del_of_the_moved_keys(server_factory, peer):
     c2 = server_factory(dir=s.dir, aof="always").client()
     assert c2.execute_command("DEBUG", "DIGEST") == digest
     assert c2.exists("moved") == 0 and c2.get("copied") == b"2"
+
+
+def test_migrate_passwords_are_redacted_in_the_slowlog(server):
+    c = server.client()
+    c.flushall()
+    c.config_set("slowlog-log-slower-than", 0)
+    try:
+        c.slowlog_reset()
+        c.execute_command("MIGRATE", "127.0.0.1", 1, "", 0, 100, "AUTH", "pw1", "KEYS", "nokey")
+        c.execute_command("MIGRATE", "127.0.0.1", 1, "", 0, 100, "AUTH2", "user", "pw2", "KEYS",
+                          "AUTH", "nokey")
+        cmds = [e["command"] for e in c.slowlog_get(10) if e["command"].startswith(b"MIGRATE")]
+        assert len(cmds) == 2
+        assert all(b"pw" not in x and b"user" not in x for x in cmds), cmds
+        assert sum(x.count(b"(redacted)") for x in cmds) == 3, cmds
+        assert b"KEYS AUTH nokey" in cmds[0]  # after KEYS, AUTH is a key name
+    finally:
+        c.config_set("slowlog-log-slower-than", 10000)
