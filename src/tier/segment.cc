@@ -185,13 +185,14 @@ Result<std::string_view> RecordValue(const RecordView& r, std::string* scratch,
         size_t want = std::min<size_t>(r.raw_len, std::max<size_t>(2 * done, 64 * 1024));
         scratch->resize(want);
         ZSTD_outBuffer out{scratch->data(), want, done};
+        size_t consumed = in.pos;
         size_t ret = ZSTD_decompressStream(dctx.get(), &out, &in);
         if (ZSTD_isError(ret)) return bad("zstd data does not decompress");
-        bool stuck = out.pos == done && in.pos == in.size;
+        bool progress = out.pos != done || in.pos != consumed;
         done = out.pos;
         if (ret == 0) break;  // the frame is complete
-        if (stuck || (done == r.raw_len && in.pos == in.size))
-          return bad("zstd data does not decompress");
+        // No progress: the input ended early, or the frame holds more than its length.
+        if (!progress) return bad("zstd data does not decompress");
       }
       if (done != r.raw_len || in.pos != in.size) return bad("zstd data does not decompress");
       scratch->resize(done);

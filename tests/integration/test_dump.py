@@ -563,3 +563,20 @@ def test_migrate_passwords_are_redacted_in_the_slowlog(server):
         assert b"KEYS AUTH nokey" in cmds[0]  # after KEYS, AUTH is a key name
     finally:
         c.config_set("slowlog-log-slower-than", 10000)
+
+
+def test_redis_migrates_into_the_server_with_copy_and_replace(server, peer):
+    t = server.client()
+    r = peer.client()
+    t.flushall()
+    r.flushall()
+    r.zadd("z", {"a": 1, "b": 2})
+    r.set("s", "theirs")
+    t.set("s", "mine")
+    e = err(lambda: r.execute_command("MIGRATE", "127.0.0.1", server.port, "s", 0, 5000))
+    assert e == "Target instance replied with error: BUSYKEY Target key name already exists."
+    assert r.execute_command("MIGRATE", "127.0.0.1", server.port, "", 0, 5000, "COPY",
+                             "REPLACE", "KEYS", "s", "z") == b"OK"
+    assert t.get("s") == b"theirs" and t.zrange("z", 0, -1, withscores=True) == \
+        [(b"a", 1.0), (b"b", 2.0)]
+    assert r.exists("s", "z") == 2  # COPY keeps them

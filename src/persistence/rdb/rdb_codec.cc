@@ -749,7 +749,7 @@ Status ValueDecoder::Blob(const char* name,
 
 Status ValueDecoder::SkipModuleValue(uint64_t at) {
   std::string scratch;
-  for (int guard = 0;; guard++) {
+  while (true) {  // each field takes at least one byte: ends with the input
     uint64_t op;
     if (Status s = PlainLen(&op, "module opcode"); !s.ok()) return s;
     const char* p;
