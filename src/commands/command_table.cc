@@ -19,6 +19,7 @@ CommandTable::CommandTable() {
   RegisterHllFamily(*this);
   RegisterPubSubFamily(*this);
   RegisterSortFamily(*this);
+  RegisterGeoFamily(*this);
   RegisterSlowlogFamily(*this);  // #8
   RegisterDumpFamily(*this);
   all_.clear();
@@ -83,6 +84,21 @@ std::vector<int> CommandTable::KeyPositions(const CommandSpec& spec, ArgList arg
       return out;
     }
     if (args.size() > 3) out.push_back(3);
+    return out;
+  }
+  if (name == "georadius" || name == "georadiusbymember") {
+    // The source, then the STORE and STOREDIST destinations: Redis's key specs search each
+    // keyword from the first option (the last argument is never taken as a keyword).
+    if (args.size() > 1) out.push_back(1);
+    size_t from = name == "georadius" ? 6 : 5;
+    for (const char* kw : {"STORE", "STOREDIST"}) {
+      for (size_t i = from; i + 1 < args.size(); i++) {
+        if (EqualsIgnoreCase(args[i], kw)) {
+          out.push_back(int(i + 1));
+          break;
+        }
+      }
+    }
     return out;
   }
   if (spec.first_key <= 0) return out;
