@@ -22,6 +22,7 @@ CommandTable::CommandTable() {
   RegisterGeoFamily(*this);
   RegisterStreamFamily(*this);
   RegisterSlowlogFamily(*this);  // #8
+  RegisterDumpFamily(*this);
   all_.clear();
   for (auto& [name, spec] : by_name_) all_.push_back(&spec);
 }
@@ -86,6 +87,15 @@ std::vector<int> CommandTable::KeyPositions(const CommandSpec& spec, ArgList arg
       for (size_t k = 0; k < n; k++) out.push_back(int(i + 1 + k));
       break;
     }
+    return out;
+  }
+  if (name == "migrate") {  // the key, or with KEYS (and an empty key) every key after it
+    for (size_t i = 6; i < args.size(); i++) {
+      if (!EqualsIgnoreCase(args[i], "KEYS")) continue;
+      for (size_t k = i + 1; k < args.size(); k++) out.push_back(int(k));
+      return out;
+    }
+    if (args.size() > 3) out.push_back(3);
     return out;
   }
   if (name == "georadius" || name == "georadiusbymember") {
