@@ -221,6 +221,9 @@ class StreamObject final : public Object {
   size_t RadixTreeNodes() const;
   // Adds a node decoded from a file (bytes already validated by the caller's checks).
   void AdoptNode(StreamID master, slp::Buf lp) { nodes_.push_back({master, lp}); }
+  // After adopting: puts the nodes in master-ID order (as Redis's radix tree keeps them);
+  // false if two share a master ID.
+  bool SortNodes();
 
   uint64_t length = 0;
   StreamID last_id;

@@ -130,7 +130,8 @@ class IdMap {
     size_t c = it.chunk(), i = it.index();
     bool has_next = (i + 1 < chunks_[c].size()) || (c + 1 < chunks_.size());
     Key next{};
-    if (has_next) next = i + 1 < chunks_[c].size() ? chunks_[c][i + 1].first : chunks_[c + 1][0].first;
+    if (has_next)
+      next = i + 1 < chunks_[c].size() ? chunks_[c][i + 1].first : chunks_[c + 1][0].first;
     auto& ch = chunks_[c];
     ch.erase(ch.begin() + ptrdiff_t(i));
     size_--;
