@@ -7,6 +7,7 @@ run against a redis-server started by the test.
 
 The whole file runs against redis-server too (FERRITE_TEST_TARGET=redis)."""
 import glob
+import shutil
 import os
 import random
 import threading
@@ -1292,3 +1293,60 @@ def test_dump_restore_streams(server, c, tmp_path):
         rc.close()
     finally:
         rs.stop()
+
+
+# --- tiered storage ---------------------------------------------------------------------
+
+@pytest.mark.skipif(IS_REDIS, reason="tiered storage is Ferrite's")
+def test_streams_move_out_of_ram_and_back():
+    """Streams (entries, groups, PELs) demoted to tier segments past a 4 MB hot tier read
+    back exactly, take writes, and survive a restart from a checkpoint that references the
+    segments."""
+    tiers = {"enabled": True, "hot_tier_size": "4MB", "warm_tier_size": "8MB",
+             "segment_size": "2MB", "compaction_rate": "256MB"}
+    srv = Server(storage=tiers, persistence={"checkpoint_enabled": True})
+    try:
+        c = Raw(srv.port)
+        n = 1200
+        for i in range(n):
+            for j in range(1, 31):
+                args = [b"XADD", b"x%d" % i, b"%d-0" % j, b"f", b"%060d" % (i * 100 + j)]
+                c.send(b"*5\r\n" + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args))
+            for _ in range(30):
+                c.reply()
+            if i % 3 == 0:
+                c.cmd("XGROUP", "CREATE", f"x{i}", "g", "0")
+                c.cmd("XREADGROUP", "GROUP", "g", "alice", "COUNT", "5", "STREAMS", f"x{i}", ">")
+        info = as_kv(c.cmd("INFO", "tiering"))
+        assert int(info["tier_demotions"]) > n // 2, info
+        digest = c.cmd("DEBUG", "DIGEST")
+        sample = {i: c.cmd("XINFO", "STREAM", f"x{i}", "FULL") for i in range(0, n, 37)}
+        for i in range(0, n, 37):  # read back from the segments
+            assert c.cmd("XRANGE", f"x{i}", "-", "+", "COUNT", "1") == [
+                entry(1, "f", b"%060d" % (i * 100 + 1))]
+        assert {i: c.cmd("XINFO", "STREAM", f"x{i}", "FULL") for i in sample} == sample
+        assert c.cmd("OBJECT", "ENCODING", "x1") == b"stream"
+        # Writes to offloaded streams.
+        assert c.cmd("XADD", "x4", "99-0", "f", "new") == b"99-0"
+        assert c.cmd("XACK", "x3", "g", "1-0") == 1
+        assert c.cmd("XREADGROUP", "GROUP", "g", "bob", "COUNT", "1", "STREAMS", "x6", ">") == [
+            [b"x6", [entry(6, "f", b"%060d" % 606)]]]
+        assert c.cmd("XDEL", "x4", "99-0") == 1
+        assert c.cmd("DEBUG", "DIGEST") != digest
+        digest = c.cmd("DEBUG", "DIGEST")
+        sample[4] = c.cmd("XINFO", "STREAM", "x4", "FULL")
+        sample[6] = c.cmd("XINFO", "STREAM", "x6", "FULL")
+        assert c.cmd("SAVE") == "OK"
+        c.close()
+        srv.keep = True
+    finally:
+        srv.stop()
+    srv2 = Server(dir=srv.dir, storage=tiers, persistence={"checkpoint_enabled": True})
+    try:
+        c2 = Raw(srv2.port)
+        assert c2.cmd("DEBUG", "DIGEST") == digest
+        assert {i: c2.cmd("XINFO", "STREAM", f"x{i}", "FULL") for i in sample} == sample
+        c2.close()
+    finally:
+        srv2.stop()
+        shutil.rmtree(srv.dir, ignore_errors=True)

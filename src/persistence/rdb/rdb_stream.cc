@@ -84,7 +84,8 @@ Result<Value> ReadRdbStream(ValueDecoder& d, uint8_t type) {
     if (Status st = d.String(&lp, "stream node"); !st.ok()) return st;
     StreamID master = RawId(key.data());
     NodeCheck nc;
-    Status st = CheckStreamNode(master, reinterpret_cast<const uint8_t*>(lp.data()), lp.size(), &nc);
+    Status st =
+        CheckStreamNode(master, reinterpret_cast<const uint8_t*>(lp.data()), lp.size(), &nc);
     if (!st.ok()) return d.Bad(at, st.message());
     live += nc.live;
     s->AdoptNode(master, slp::FromBytes(lp));
@@ -93,7 +94,8 @@ Result<Value> ReadRdbStream(ValueDecoder& d, uint8_t type) {
   if (!s->SortNodes()) return d.Bad(at, "listpack re-added with an existing key");
   if (Status st = d.PlainLen(&s->length, "stream length"); !st.ok()) return st;
   if (s->length != live)
-    return d.Bad(at, fmt::format("stream length {} but its nodes hold {} entries", s->length, live));
+    return d.Bad(at,
+                 fmt::format("stream length {} but its nodes hold {} entries", s->length, live));
   if (Status st = d.PlainLen(&s->last_id.ms, "stream last ID"); !st.ok()) return st;
   if (Status st = d.PlainLen(&s->last_id.seq, "stream last ID"); !st.ok()) return st;
   if (v2) {
