@@ -20,7 +20,9 @@ CommandTable::CommandTable() {
   RegisterPubSubFamily(*this);
   RegisterSortFamily(*this);
   RegisterGeoFamily(*this);
+  RegisterStreamFamily(*this);
   RegisterSlowlogFamily(*this);  // #8
+  RegisterDumpFamily(*this);
   all_.clear();
   for (auto& [name, spec] : by_name_) all_.push_back(&spec);
 }
@@ -74,6 +76,26 @@ std::vector<int> CommandTable::KeyPositions(const CommandSpec& spec, ArgList arg
     for (size_t i = 2; i + 1 < args.size(); i++) {
       if (EqualsIgnoreCase(args[i], "STORE")) out.push_back(int(++i));
     }
+    return out;
+  }
+  if (name == "xread" || name == "xreadgroup") {
+    // The keys are the first half of what follows STREAMS (Redis's key spec: keyword
+    // STREAMS searched from the first argument, XREADGROUP's from the fourth).
+    for (size_t i = name == "xread" ? 1 : 4; i < args.size(); i++) {
+      if (!EqualsIgnoreCase(args[i], "STREAMS")) continue;
+      size_t n = (args.size() - i - 1) / 2;
+      for (size_t k = 0; k < n; k++) out.push_back(int(i + 1 + k));
+      break;
+    }
+    return out;
+  }
+  if (name == "migrate") {  // the key, or with KEYS (and an empty key) every key after it
+    for (size_t i = 6; i < args.size(); i++) {
+      if (!EqualsIgnoreCase(args[i], "KEYS")) continue;
+      for (size_t k = i + 1; k < args.size(); k++) out.push_back(int(k));
+      return out;
+    }
+    if (args.size() > 3) out.push_back(3);
     return out;
   }
   if (name == "georadius" || name == "georadiusbymember") {
