@@ -232,19 +232,22 @@ def test_save_and_shutdown_are_refused_inside_multi(server_factory):
 
 @pytest.mark.parametrize("checkpoint", [False, True])
 def test_loading_applies_no_expiry(server_factory, checkpoint):
-    """SET k 0 EX 1, INCR k, SIGKILL, restart after the second: k is gone (Redis's rule:
+    """SET k 0 EX 4, INCR k, SIGKILL, restart after the TTL: k is gone (Redis's rule:
     nothing expires while loading, expired keys are deleted afterwards). Before, the replay
-    dropped k at the SET and the INCR recreated it as a counter without TTL."""
+    dropped k at the SET and the INCR recreated it as a counter without TTL. The TTL leaves
+    room for BGSAVE (which waits for LASTSAVE's next second): the INCR must reach the key
+    while it still has its TTL, else the test would prove nothing."""
     s = server_factory(aof="always", persistence={"checkpoint_enabled": True})
     c = s.client()
-    c.set("k", "0", ex=1)
+    expires_at = time.time() + 4
+    c.set("k", "0", ex=4)
     c.set("stays", "1")
     if checkpoint:
         bgsave_and_wait(c)
     assert c.incr("k") == 1
-    t0 = time.time()
+    assert c.pttl("k") > 0  # the INCR kept the TTL of the live key
     s.kill()
-    time.sleep(max(0.0, 1.3 - (time.time() - t0)))
+    time.sleep(max(0.0, expires_at + 0.3 - time.time()))
     s2 = server_factory(dir=s.dir, aof="always", persistence={"checkpoint_enabled": True})
     c2 = s2.client()
     assert c2.get("k") is None
