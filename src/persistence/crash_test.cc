@@ -278,6 +278,97 @@ TEST_F(FsyncgateTest, ManagerWritesANewGenerationBeforeReleasingAnything) {
   h2.engine().set_propagation_sink(nullptr);
 }
 
+// The same rule for a checkpoint file: a checkpoint whose fsync failed is never renamed
+// into place (a retried fsync would "succeed" over pages the kernel dropped); it is
+// deleted, the save reports the error, and the next save writes a new file. After a power
+// loss, the checkpoint found is whole.
+TEST_F(FsyncgateTest, CheckpointWhoseFsyncFailedIsNeverRenamedIntoPlace) {
+  FaultInjectionFileSystem fs(FileSystem::Default());
+  Config c = AofTestConfig(dir_);
+  c.persistence.aof_enabled = false;  // recovery can only come from the checkpoint
+  std::string want;
+  {
+    EngineHarness h(c);
+    PersistenceManager pm(&h.engine(), &fs, &h.clock());
+    ASSERT_TRUE(pm.Start().ok());
+    h.engine().set_persistence(&pm);
+    for (int i = 0; i < 500; i++)
+      h.Run({"set", "k" + std::to_string(i), std::string(100, char('a' + i % 26))});
+    fs.FailSyncs(1, ".rdb.tmp");
+    EXPECT_FALSE(pm.Save().ok());
+    EXPECT_FALSE(std::filesystem::exists(dir_ + "/ferrite.rdb"));
+    EXPECT_FALSE(std::filesystem::exists(dir_ + "/ferrite.rdb.tmp"));
+    EXPECT_NE(h.Run({"info", "persistence"}).find("rdb_last_bgsave_status:err"), std::string::npos);
+    ASSERT_TRUE(pm.Save().ok());  // a new file, written and fsynced whole
+    want = h.Run({"debug", "digest"});
+    fs.KillNow();
+    h.engine().set_persistence(nullptr);
+    h.engine().set_propagation_sink(nullptr);
+    h.engine().RequestShutdown(-1);
+  }
+  ASSERT_TRUE(fs.SimulateCrash().ok());
+  EngineHarness h2(c);
+  PersistenceManager pm2(&h2.engine(), FileSystem::Default(), &h2.clock());
+  Status st = pm2.Start();
+  ASSERT_TRUE(st.ok()) << st.message();
+  EXPECT_EQ(h2.Run({"dbsize"}), ":500\r\n");
+  EXPECT_EQ(h2.Run({"debug", "digest"}), want);
+  h2.engine().set_propagation_sink(nullptr);
+}
+
+// And for the incremental file of a rewrite: its failed fsync fails the rewrite (never
+// retried, never appended to the new base); the current AOF stays in place and trusted,
+// writes go on being acknowledged, and the next rewrite succeeds. A power loss keeps
+// every acknowledged write, once.
+TEST_F(FsyncgateTest, RewriteWhoseIncrementalFsyncFailedIsAbandoned) {
+  FaultInjectionFileSystem fs(FileSystem::Default());
+  int acked = 0;
+  {
+    EngineHarness h(AofTestConfig(dir_));
+    PersistenceManager pm(&h.engine(), &fs, &h.clock());
+    ASSERT_TRUE(pm.Start().ok());
+    h.engine().set_persistence(&pm);
+    for (int i = 0; i < 2000; i++) h.Run({"set", "bulk:" + std::to_string(i), "v"});
+    ASSERT_TRUE(pm.BeforeSleep());
+    uint64_t id_before = pm.aof()->id();
+    fs.FailSyncs(1, ".incr.tmp");
+    ASSERT_TRUE(pm.RewriteAof().ok());
+    for (int i = 0; i < 100000 && pm.aof()->rewriting(); i++) {
+      EXPECT_EQ(h.Run({"incr", "n"}), ":" + std::to_string(acked + 1) + "\r\n");
+      ASSERT_TRUE(pm.BeforeSleep());  // the AOF itself is fine: acknowledged
+      acked++;
+    }
+    EXPECT_GT(acked, 0);
+    EXPECT_NE(h.Run({"info", "persistence"}).find("aof_last_bgrewrite_status:err"),
+              std::string::npos);
+    EXPECT_EQ(pm.aof()->id(), id_before) << "a rewrite with a failed incremental fsync switched";
+    EXPECT_FALSE(pm.aof()->untrusted());
+    EXPECT_FALSE(std::filesystem::exists(dir_ + "/ferrite.aof.incr.tmp"));
+    ASSERT_TRUE(pm.RewriteAof().ok());
+    for (int i = 0; i < 100000 && pm.aof()->rewriting(); i++) {
+      h.Run({"incr", "n"});
+      ASSERT_TRUE(pm.BeforeSleep());
+      acked++;
+    }
+    EXPECT_NE(pm.aof()->id(), id_before);
+    EXPECT_NE(h.Run({"info", "persistence"}).find("aof_last_bgrewrite_status:ok"),
+              std::string::npos);
+    fs.KillNow();
+    h.engine().set_persistence(nullptr);
+    h.engine().set_propagation_sink(nullptr);
+    h.engine().RequestShutdown(-1);
+  }
+  ASSERT_TRUE(fs.SimulateCrash().ok());
+  EngineHarness h2(AofTestConfig(dir_));
+  PersistenceManager pm2(&h2.engine(), FileSystem::Default(), &h2.clock());
+  Status st = pm2.Start();
+  ASSERT_TRUE(st.ok()) << st.message();
+  EXPECT_EQ(h2.Run({"get", "n"}), "$" + std::to_string(std::to_string(acked).size()) + "\r\n" +
+                                      std::to_string(acked) + "\r\n");
+  EXPECT_EQ(h2.Run({"dbsize"}), ":2001\r\n");
+  h2.engine().set_propagation_sink(nullptr);
+}
+
 // aof_on_fsync_error = "exit": PostgreSQL's choice. The first failure ends the process
 // (exit status 1) without releasing the held reply or writing anything more.
 TEST_F(FsyncgateTest, ExitPolicyStopsAtTheFirstFailure) {
