@@ -9,6 +9,8 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -173,6 +175,28 @@ TEST(NetServerWithAof, ShutdownDoesNotSendRepliesHeldForAFailedFsync) {
   EXPECT_EQ(got, "") << "the reply of a write that never became durable was sent at shutdown";
   close(writer);
   close(admin);
+  s.loop = std::thread([] {});
+}
+
+// The same with SIGTERM (delivered to the loop's thread, which reads it from its signalfd).
+TEST(NetServerWithAof, SigtermDoesNotSendRepliesHeldForAFailedFsync) {
+  LoopWithAof s;
+  int writer = Connect(s.server->port());
+  ASSERT_GE(writer, 0);
+  std::string got;
+  SendAll(writer, Cmd({"SET", "a", "1"}));
+  ReadUntil(writer, &got, 5, 10'000);
+  ASSERT_EQ(got, "+OK\r\n");
+  s.fs.FailSyncs(-1);
+  SendAll(writer, Cmd({"SET", "b", "2"}));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // executed, fsync failed, held
+  ASSERT_EQ(pthread_kill(s.loop.native_handle(), SIGTERM), 0);
+  s.loop.join();
+  s.stopped = true;
+  got.clear();
+  ReadUntil(writer, &got, 5, 1000);
+  EXPECT_EQ(got, "") << "the reply of a write that never became durable was sent at SIGTERM";
+  close(writer);
   s.loop = std::thread([] {});
 }
 
