@@ -175,12 +175,18 @@ Status TierManager::Open() {
     } else if (kind == "warm" || kind == "cold") {
       auto size = fs_->GetFileSize(path);
       if (!size.ok()) return size.status();
+      // Its id stays taken whatever happens below: a new segment must never get the id of
+      // one an image might still name.
+      auto reserve = [this, id] {
+        if (segs_.size() <= id) segs_.resize(size_t(id) + 1);
+      };
       if (size.value() < kFileHeaderSize) {
         // Created (its name durable) but its header never fsynced before a power loss:
         // nothing references it (an image fsyncs the segments it references first).
         spdlog::warn("Tier: removing {} ({} bytes: its header never reached the disk)", path,
                      size.value());
         (void)fs_->DeleteFile(path);
+        reserve();
         continue;
       }
       s->size = size.value();
@@ -190,11 +196,24 @@ Status TierManager::Open() {
       auto n = f.value()->Read(0, kFileHeaderSize, head.data());
       if (!n.ok()) return n.status();
       head.resize(n.value());
-      uint64_t hid;
-      if (Status st = ParseFileHeader(head, path, &hid, &s->codec); !st.ok()) return st;
-      if (hid != id) {
-        return Status::Corruption(fmt::format(
+      uint64_t hid = 0;
+      Status hs = ParseFileHeader(head, path, &hid, &s->codec);
+      if (hs.ok() && hid != id) {
+        hs = Status::Corruption(fmt::format(
             "{}: header names segment {} but the file is segment {} at offset 16", path, hid, id));
+      }
+      if (!hs.ok()) {
+        // A header that does not read back: typically a segment whose fsync failed (the
+        // kernel dropped its pages, a later fsync "succeeded") and which was then cut off by a
+        // power loss. Such a segment is never referenced by an image (its values are copied
+        // to a new segment first), so the tier opens without it; the file is kept aside as
+        // <name>.damaged, never deleted, and if an image does name it, loading that image
+        // fails saying which segment is missing.
+        std::string aside = path + ".damaged";
+        if (Status rs = fs_->RenameFile(path, aside); !rs.ok()) return hs;
+        spdlog::warn("Tier: {}; set aside as {} (not used)", hs.message(), aside);
+        reserve();
+        continue;
       }
       memcpy(&s->created_ms, head.data() + 24, 8);
       if (kind == "warm") {
