@@ -1244,9 +1244,11 @@ void TierManager::Cron(int64_t now_ms) {
     }
   }
   // Segments whose fsync failed: their values go to a new segment first, whatever their
-  // live ratio (one move at a time, as compactions).
-  for (auto& sp : segs_) {
-    Seg* s = sp.get();
+  // live ratio (one move at a time, as compactions). This loop and the next index segs_
+  // instead of holding iterators: StartMove takes a new id, which can grow (reallocate)
+  // segs_ under the loop (the Seg objects themselves never move).
+  for (size_t i = 0; i < segs_.size(); i++) {
+    Seg* s = segs_[i].get();
     if (!s || !s->untrusted || s->busy || compacting_ || s->retry_after_ms > now_ms) continue;
     if (s->state != State::kWarm && s->state != State::kCold) continue;
     if (s->live_values == 0) {
@@ -1258,8 +1260,8 @@ void TierManager::Cron(int64_t now_ms) {
     StartMove(s, false);
   }
   // Compaction, and segments nothing points to any more.
-  for (auto& sp : segs_) {
-    Seg* s = sp.get();
+  for (size_t i = 0; i < segs_.size(); i++) {
+    Seg* s = segs_[i].get();
     if (s && !s->busy && s->state == State::kArchived && s->live_values == 0) {
       s->state = State::kRetired;  // its object and marker go once no image references it
       continue;

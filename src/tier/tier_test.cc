@@ -528,3 +528,43 @@ TEST(TierManager, SegmentWithAnUnreadableHeaderIsSetAsideAndItsIdNeverReused) {
 
 }  // namespace
 }  // namespace ferrite::tier
+
+namespace ferrite::tier {
+namespace {
+
+// Cron starts a move (of a segment whose fsync failed, or a compaction) while walking the
+// segment table; the move takes a new segment id, which can grow the table. Before, the
+// walk went on with iterators into the old, freed array (a crash in the power-loss
+// simulation; ASan reports the use after free in the sanitizer build). Seven segments fill
+// the table's capacity of eight exactly (ids from 1, grown 2, 4, 8), so the id the move
+// takes (8) reallocates it in the middle of the walk.
+TEST(TierManager, CronStartingAMoveWhileWalkingTheSegmentsSurvivesTheTableGrowing) {
+  TempDir td;
+  FaultInjectionFileSystem fs(FileSystem::Default());
+  Fixture f(td.path(), Codec::kLz4, &fs);
+  Database& db = *f.dbs[0];
+  auto segments = [&] {
+    std::set<uint32_t> ids;
+    db.ForEach([&](Entry& e) {
+      if (e.value.tiered()) ids.insert(e.value.tier_segment());
+    });
+    return ids;
+  };
+  for (int i = 0; i < 200 && segments().size() < 7; i++) {
+    // Values of a quarter segment (the largest that moves): a few per 1 MB segment.
+    db.Insert("k" + std::to_string(i), Value::String(BigValue(i, 250 << 10)));
+    f.mgr->DemoteNow(1, 1000);
+  }
+  ASSERT_EQ(segments(), (std::set<uint32_t>{1, 2, 3, 4, 5, 6, 7}));
+  fs.FailSyncs(1, "seg-00000002");
+  EXPECT_FALSE(f.mgr->MakeImageDurable({2}).ok());  // segment 2 is untrusted: Cron moves it
+  f.mgr->set_paused(false);
+  ASSERT_TRUE(f.WaitFor([&] {
+    f.mgr->Cron(1000);
+    return segments().count(2) == 0;
+  })) << "the values of the untrusted segment were not moved";
+  EXPECT_EQ(segments().count(8), 1u);
+}
+
+}  // namespace
+}  // namespace ferrite::tier
