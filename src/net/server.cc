@@ -88,9 +88,11 @@ NetServer::NetServer(Engine* engine) : engine_(engine) {
   ev.data.u64 = kTagSignal;
   epoll_ctl(epfd_, EPOLL_CTL_ADD, sigfd_, &ev);
   signal(SIGPIPE, SIG_IGN);
+  engine_->set_event_pump([this] { ProcessEventsWhileBusy(); });
 }
 
 NetServer::~NetServer() {
+  engine_->set_event_pump(nullptr);
   for (Conn* c : conns_) {
     if (c) {
       if (!c->closed) {
@@ -502,6 +504,40 @@ void NetServer::Dispatch(epoll_event* events, int n) {
     if (c->closed) continue;
     if (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) HandleRead(c);
     if (!c->closed && (events[i].events & EPOLLOUT)) WriteConn(c);
+  }
+}
+
+// A script running past busy-reply-threshold calls this from its interrupt hook (Redis's
+// processEventsWhileBlocked): accept, read and execute other clients' commands — the engine
+// answers nearly all with -BUSY — and write their replies. Never:
+//  - the input of a connection being processed (the script's caller, or one whose input
+//    loop is on the stack): its parser is in use; level-triggered epoll reports it again;
+//  - posted work from helper threads (a tier fetch would run a command mid-script) and
+//    signals: they wait for the loop;
+//  - the before-sleep hooks (persistence): no cut or AOF write inside a script. So a reply
+//    is sent only if everything before it on its connection was already released; else it
+//    waits for the end of the iteration (after the fsync that covers the earlier ones).
+void NetServer::ProcessEventsWhileBusy() {
+  epoll_event events[64];
+  int n = epoll_wait(epfd_, events, 64, 0);
+  for (int i = 0; i < n; i++) {
+    uint64_t tag = events[i].data.u64;
+    if ((tag & 0xFF) == kTagListen) {
+      Accept(int(tag >> 8));
+      continue;
+    }
+    if (tag == kTagWake || tag == kTagSignal) continue;
+    Conn* c = static_cast<Conn*>(events[i].data.ptr);
+    if (c->closed || c->processing) continue;
+    bool clean = c->released == c->out_end();
+    if (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) HandleRead(c);
+    if (c->closed) continue;
+    if (clean) {
+      c->released = c->out_end();
+      WriteConn(c);
+    } else if (events[i].events & EPOLLOUT) {
+      WriteConn(c);
+    }
   }
 }
 

@@ -63,6 +63,8 @@ class NetServer {
   void DrainWoken(Conn* current);
   void Cron();
   void UpdateEvents(Conn* c, bool want_write);
+  // Engine::ProcessEventsWhileBusy: a slow script lets other clients in (see server.cc).
+  void ProcessEventsWhileBusy();
 
   Engine* engine_;
   int epfd_ = -1;

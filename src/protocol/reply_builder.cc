@@ -85,6 +85,13 @@ void ReplyBuilder::Bool(bool v) {
     out_->append(v ? ":1\r\n" : ":0\r\n", 4);
 }
 
+void ReplyBuilder::BigNumber(std::string_view s) {
+  if (!resp3_) return Bulk(s);
+  out_->push_back('(');
+  out_->append(s);
+  out_->append("\r\n", 2);
+}
+
 void ReplyBuilder::Verbatim(std::string_view s, std::string_view fmt) {
   if (!resp3_) return Bulk(s);
   Header('=', s.size() + 4);

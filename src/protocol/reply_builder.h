@@ -19,18 +19,19 @@ class ReplyBuilder {
 
   void SimpleString(std::string_view s);  // +s
   void Ok() { out_->append("+OK\r\n", 5); }
-  void Error(std::string_view msg);  // -msg (msg starts with its code, e.g. "ERR ...")
-  void Integer(int64_t v);           // :v
-  void Bulk(std::string_view s);     // $n s
-  void Null();                       // $-1 / _
-  void NullArray();                  // *-1 / _
-  void ArrayHeader(size_t n);        // *n
-  void MapHeader(size_t n);          // %n / *2n
-  void SetHeader(size_t n);          // ~n / *n
-  void PushHeader(size_t n);         // >n / *n
-  void Double(double v);             // ,v / bulk
-  void DoubleHuman(long double v);   // INCRBYFLOAT-style bulk (and RESP3 too)
-  void Bool(bool v);                 // #t / :1
+  void Error(std::string_view msg);    // -msg (msg starts with its code, e.g. "ERR ...")
+  void Integer(int64_t v);             // :v
+  void Bulk(std::string_view s);       // $n s
+  void Null();                         // $-1 / _
+  void NullArray();                    // *-1 / _
+  void ArrayHeader(size_t n);          // *n
+  void MapHeader(size_t n);            // %n / *2n
+  void SetHeader(size_t n);            // ~n / *n
+  void PushHeader(size_t n);           // >n / *n
+  void Double(double v);               // ,v / bulk
+  void DoubleHuman(long double v);     // INCRBYFLOAT-style bulk (and RESP3 too)
+  void Bool(bool v);                   // #t / :1
+  void BigNumber(std::string_view s);  // (s / bulk
   void Verbatim(std::string_view s, std::string_view fmt = "txt");  // =n txt:s / bulk
   void EmptyArray() { out_->append("*0\r\n", 4); }
 
