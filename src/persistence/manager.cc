@@ -163,6 +163,11 @@ Status PersistenceManager::LoadFiles(bool use_ckpt, bool use_aof, uint64_t aof_s
         return Status::Corruption(fmt::format(
             "{}: database {} does not exist here (server.databases = {})", path, r.db, dbs));
       }
+      if (r.type == ckpt::kFunctionLibrary) {  // compiled on the loop, as FUNCTION LOAD
+        std::vector<std::string_view> load = {"FUNCTION", "LOAD", "REPLACE", r.value};
+        if (!out.PushCommand(load)) return Status::Busy("cancelled");
+        return Status::Ok();
+      }
       uint8_t type = uint8_t(r.type & ~ckpt::kTierRefFlag);
       if (type < uint8_t(ValueType::kString) || type > uint8_t(ValueType::kHash)) {
         return Status::NotSupported(
@@ -336,7 +341,9 @@ Status PersistenceManager::StartCheckpoint() {
   h.aof_id = aof_ ? aof_->id() : 0;
   if (aof_) aof_->ForceSelect();
   h.databases = uint32_t(c.server.databases);
-  if (Status st = ckpt_writer_->Begin(h); !st.ok()) {
+  Status began = ckpt_writer_->Begin(h);
+  if (began.ok()) began = WriteFunctionRecords(ckpt_writer_.get(), engine_);
+  if (Status st = began; !st.ok()) {
     ckpt_writer_.reset();
     (void)fs_->DeleteFile(checkpoint_path() + ".tmp");
     return st;

@@ -217,7 +217,8 @@ void ScriptingEngine::FunctionLoad(CommandContext& ctx) {
   std::string name, err;
   // The AOF's own FUNCTION LOADs run without the load timeout (Redis: mustObeyClient).
   int64_t timeout = ctx.session.replaying ? 0 : kLoadTimeoutMs;
-  if (!CreateLibrary(a[pos], replace, &libs_, timeout, &name, &err)) return ctx.rb.Error("ERR " + err);
+  if (!CreateLibrary(a[pos], replace, &libs_, timeout, &name, &err))
+    return ctx.rb.Error("ERR " + err);
   ctx.dirty++;
   ctx.PropagateAs(std::vector<std::string>(a.begin(), a.end()));
   ctx.rb.Bulk(name);
@@ -298,9 +299,8 @@ void ScriptingEngine::FunctionDump(CommandContext& ctx) {
 void ScriptingEngine::FunctionRestore(CommandContext& ctx) {
   ArgList a = ctx.args;
   if (a.size() > 4) {
-    return ctx.rb.Error(
-        "ERR unknown subcommand or wrong number of arguments for '" +
-        std::string(a[1].substr(0, 128)) + "'. Try FUNCTION HELP.");
+    return ctx.rb.Error("ERR unknown subcommand or wrong number of arguments for '" +
+                        std::string(a[1].substr(0, 128)) + "'. Try FUNCTION HELP.");
   }
   enum { kAppend, kReplace, kFlush } policy = kAppend;
   if (a.size() == 4) {
@@ -339,13 +339,16 @@ void ScriptingEngine::FunctionRestore(CommandContext& ctx) {
       // Redis 7.0's release candidates: name, engine, optional description, code.
       std::string name, engine, desc, blob;
       uint64_t has_desc = 0;
-      if (!d.String(&name, "library name").ok()) err = "Failed loading library name";
-      else if (!d.String(&engine, "engine name").ok()) err = "Failed loading engine name";
+      if (!d.String(&name, "library name").ok())
+        err = "Failed loading library name";
+      else if (!d.String(&engine, "engine name").ok())
+        err = "Failed loading engine name";
       else if (!d.PlainLen(&has_desc, "description indicator").ok())
         err = "Failed loading library description indicator";
       else if (has_desc && !d.String(&desc, "description").ok())
         err = "Failed loading library description";
-      else if (!d.String(&blob, "library blob").ok()) err = "Failed loading library blob";
+      else if (!d.String(&blob, "library blob").ok())
+        err = "Failed loading library blob";
       if (!err.empty()) break;
       code = "#!" + engine + " name=" + name + "\n" + blob;
     } else if (!d.String(&code, "library payload").ok()) {
@@ -440,9 +443,9 @@ void ScriptingEngine::FunctionCommand(CommandContext& ctx) {
     const char* name;
     int arity;
   };
-  static constexpr Sub kSubs[] = {{"LOAD", -3},   {"DELETE", 3}, {"FLUSH", -2}, {"LIST", -2},
-                                  {"DUMP", 2},    {"RESTORE", -3}, {"STATS", 2}, {"KILL", 2},
-                                  {"HELP", 2}};
+  static constexpr Sub kSubs[] = {{"LOAD", -3}, {"DELETE", 3}, {"FLUSH", -2},
+                                  {"LIST", -2}, {"DUMP", 2},   {"RESTORE", -3},
+                                  {"STATS", 2}, {"KILL", 2},   {"HELP", 2}};
   const Sub* found = nullptr;
   for (const auto& s : kSubs) {
     if (EqualsIgnoreCase(sub, s.name)) found = &s;
@@ -578,13 +581,11 @@ void RegisterScriptingCommands(Engine& engine) {
   engine.AddCommand({"evalsha", -3, run | kMayReplicate, 0, 0, 0, EvalShaCmd, g,
                      "Execute a Lua script server side", "2.6.0", "@slow @scripting"});
   engine.AddCommand({"eval_ro", -3, run | kReadOnly, 0, 0, 0, EvalRoCmd, g,
-                     "Execute a read-only Lua script server side", "7.0.0",
-                     "@slow @scripting"});
+                     "Execute a read-only Lua script server side", "7.0.0", "@slow @scripting"});
   engine.AddCommand({"evalsha_ro", -3, run | kReadOnly, 0, 0, 0, EvalShaRoCmd, g,
-                     "Execute a read-only Lua script server side", "7.0.0",
-                     "@slow @scripting"});
-  engine.AddCommand({"fcall", -3, run | kMayReplicate, 0, 0, 0, FcallCmd, g,
-                     "Invoke a function", "7.0.0", "@slow @scripting"});
+                     "Execute a read-only Lua script server side", "7.0.0", "@slow @scripting"});
+  engine.AddCommand({"fcall", -3, run | kMayReplicate, 0, 0, 0, FcallCmd, g, "Invoke a function",
+                     "7.0.0", "@slow @scripting"});
   engine.AddCommand({"fcall_ro", -3, run | kReadOnly, 0, 0, 0, FcallRoCmd, g,
                      "Invoke a read-only function", "7.0.0", "@slow @scripting"});
   engine.AddCommand({"script", -2, kNoScript | kStale, 0, 0, 0, ScriptCmd, g,

@@ -12,12 +12,11 @@
 //     else (bin, ext) is "Bad data format in input.", a truncated value "Missing bytes in
 //     input.".
 
-#include <lua.hpp>
-
 #include <climits>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <lua.hpp>
 #include <string>
 
 #include "scripting/lua_vm.h"
@@ -197,7 +196,8 @@ void EncodeValue(lua_State* L, std::string* b, int level) {
 int Pack(lua_State* L) {
   int nargs = lua_gettop(L);
   if (nargs == 0) return luaL_argerror(L, 0, "MessagePack pack needs input.");
-  if (!lua_checkstack(L, nargs)) return luaL_argerror(L, 0, "Too many arguments for MessagePack pack.");
+  if (!lua_checkstack(L, nargs))
+    return luaL_argerror(L, 0, "Too many arguments for MessagePack pack.");
   std::string buf;
   for (int i = 1; i <= nargs; i++) {
     luaL_checkstack(L, 1, "in function mp_check");
@@ -266,8 +266,7 @@ void PushString(lua_State* L, Cursor& c, size_t hdr, size_t len) {
 
 void Decode(lua_State* L, Cursor& c) {
   if (!c.Need(1)) return;
-  luaL_checkstack(L, 1,
-                  "too many return values at once; use unpack_one or unpack_limit instead.");
+  luaL_checkstack(L, 1, "too many return values at once; use unpack_one or unpack_limit instead.");
   unsigned char t = c.p[0];
   switch (t) {
     case 0xcc:
@@ -450,10 +449,8 @@ int UnpackLimit(lua_State* L) {
 
 int OpenCmsgpack(lua_State* L) {
   lua_newtable(L);
-  const luaL_Reg funcs[] = {{"pack", Pack},
-                            {"unpack", Unpack},
-                            {"unpack_one", UnpackOne},
-                            {"unpack_limit", UnpackLimit}};
+  const luaL_Reg funcs[] = {
+      {"pack", Pack}, {"unpack", Unpack}, {"unpack_one", UnpackOne}, {"unpack_limit", UnpackLimit}};
   for (const auto& f : funcs) {
     lua_pushcfunction(L, f.func);
     lua_setfield(L, -2, f.name);

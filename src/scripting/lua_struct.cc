@@ -11,12 +11,11 @@
 //
 // Integers are converted through a 64-bit long as Redis's (bytes past the 8th are zero).
 
-#include <lua.hpp>
-
 #include <cctype>
 #include <climits>
 #include <cstdint>
 #include <cstring>
+#include <lua.hpp>
 
 #include "scripting/lua_vm.h"
 
@@ -53,7 +52,8 @@ int GetNum(lua_State* L, const char** fmt, int df) {
   if (!isdigit(static_cast<unsigned char>(**fmt))) return df;
   int a = 0;
   do {
-    if (a > (INT_MAX / 10) || a * 10 > (INT_MAX - (**fmt - '0'))) luaL_error(L, "integral size overflow");
+    if (a > (INT_MAX / 10) || a * 10 > (INT_MAX - (**fmt - '0')))
+      luaL_error(L, "integral size overflow");
     a = a * 10 + *((*fmt)++) - '0';
   } while (isdigit(static_cast<unsigned char>(**fmt)));
   return a;

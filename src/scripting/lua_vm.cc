@@ -1,6 +1,5 @@
 #include "scripting/lua_vm.h"
 
-#include <lua.hpp>
 #include <nettle/sha1.h>
 #include <spdlog/spdlog.h>
 
@@ -8,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <lua.hpp>
 
 #include "base/strutil.h"
 #include "scripting/script_engine.h"
@@ -21,11 +21,11 @@ namespace ferrite::scripting {
 namespace {
 
 // Registry keys.
-constexpr const char* kRoKey = "ferrite.ro";        // proxy -> the table it stands for
-constexpr const char* kRoOfKey = "ferrite.ro_of";   // table -> its proxy
-constexpr const char* kGlobalsKey = "ferrite.G";    // the real globals table
-constexpr const char* kProxyGKey = "ferrite.pG";    // what scripts see as their globals
-constexpr const char* kLibApiKey = "ferrite.lib";   // FUNCTION LOAD's globals (real table)
+constexpr const char* kRoKey = "ferrite.ro";       // proxy -> the table it stands for
+constexpr const char* kRoOfKey = "ferrite.ro_of";  // table -> its proxy
+constexpr const char* kGlobalsKey = "ferrite.G";   // the real globals table
+constexpr const char* kProxyGKey = "ferrite.pG";   // what scripts see as their globals
+constexpr const char* kLibApiKey = "ferrite.lib";  // FUNCTION LOAD's globals (real table)
 constexpr const char* kErrHandlerKey = "__ERROR_HANDLER__";
 constexpr const char* kOwnerKey = "ferrite.owner";
 constexpr const char* kLoadCtxKey = "ferrite.load";
@@ -317,7 +317,8 @@ void SetErrorMetatable(lua_State* L) {
 // ---------------------------------------------------------------- math.random
 
 int MathRandom(lua_State* L) {
-  if (!Current(L)) return luaL_error(L, "math.random can only be called inside a script invocation");
+  if (!Current(L))
+    return luaL_error(L, "math.random can only be called inside a script invocation");
   constexpr int64_t kMax = INT32_MAX;  // REDIS_LRAND48_MAX
   lua_Number r = lua_Number(RedisLrand48() % kMax) / lua_Number(kMax);
   switch (lua_gettop(L)) {
@@ -469,7 +470,8 @@ int RedisAclCheckCmd(lua_State* L) {
   if (!Current(L))
     return RaiseError(L, "redis.acl_check_cmd can only be called inside a script invocation");
   int argc = lua_gettop(L);
-  if (argc == 0) return RaiseError(L, "Please specify at least one argument for this redis lib call");
+  if (argc == 0)
+    return RaiseError(L, "Please specify at least one argument for this redis lib call");
   for (int j = 1; j <= argc; j++) {
     if (lua_type(L, j) != LUA_TNUMBER && !lua_isstring(L, j))
       return RaiseError(L, "Lua redis lib command arguments must be strings or integers");
@@ -1126,9 +1128,7 @@ int32_t RedisLrand48() {
   g_rand48 = (0x5DEECE66DULL * g_rand48 + 0xB) & ((uint64_t(1) << 48) - 1);
   return int32_t(g_rand48 >> 17);
 }
-void RedisSrand48(int32_t seed) {
-  g_rand48 = (uint64_t(uint32_t(seed)) << 16) | 0x330E;
-}
+void RedisSrand48(int32_t seed) { g_rand48 = (uint64_t(uint32_t(seed)) << 16) | 0x330E; }
 
 // ---------------------------------------------------------------- LuaVm
 
@@ -1412,8 +1412,7 @@ void LuaVm::Run(RunCtx& rc, int nargs) {
   if (err) {
     if (!lua_istable(L, -1)) {
       const char* msg = lua_isstring(L, -1) ? lua_tostring(L, -1) : "execution failure";
-      rb.Error("ERR Error running script " + rc.funcname + ", " +
-               std::string(msg).substr(0, 100));
+      rb.Error("ERR Error running script " + rc.funcname + ", " + std::string(msg).substr(0, 100));
     } else {
       ErrorInfo e = ExtractErrorInfo(L);
       std::string msg = e.has_msg ? e.msg : std::string("(null)");

@@ -44,8 +44,10 @@ struct FlagName {
   const char* name;
 };
 inline constexpr FlagName kFlagNames[] = {
-    {kFlagNoWrites, "no-writes"},     {kFlagAllowOom, "allow-oom"},
-    {kFlagAllowStale, "allow-stale"}, {kFlagNoCluster, "no-cluster"},
+    {kFlagNoWrites, "no-writes"},
+    {kFlagAllowOom, "allow-oom"},
+    {kFlagAllowStale, "allow-stale"},
+    {kFlagNoCluster, "no-cluster"},
     {kFlagAllowCrossSlot, "allow-cross-slot-keys"},
 };
 

@@ -1,11 +1,11 @@
 #include "scripting/script_engine.h"
 
 #include <fmt/format.h>
-#include <lua.hpp>
 #include <spdlog/spdlog.h>
 #include <strings.h>
 
 #include <cstdio>
+#include <lua.hpp>
 #include <thread>
 
 #include "base/strutil.h"
@@ -43,9 +43,15 @@ bool SplitArgs(std::string_view line, std::vector<std::string>* out) {
         } else if (c == '\\' && i + 1 < line.size()) {
           i++;
           char e = line[i];
-          cur.push_back(e == 'n' ? '\n' : e == 'r' ? '\r' : e == 't' ? '\t' : e == 'b' ? '\b' : e == 'a' ? '\a' : e);
+          cur.push_back(e == 'n'   ? '\n'
+                        : e == 'r' ? '\r'
+                        : e == 't' ? '\t'
+                        : e == 'b' ? '\b'
+                        : e == 'a' ? '\a'
+                                   : e);
         } else if (c == '"') {
-          if (i + 1 < line.size() && !isspace(static_cast<unsigned char>(line[i + 1]))) return false;
+          if (i + 1 < line.size() && !isspace(static_cast<unsigned char>(line[i + 1])))
+            return false;
           done = true;
         } else {
           cur.push_back(c);
@@ -57,7 +63,8 @@ bool SplitArgs(std::string_view line, std::vector<std::string>* out) {
           i++;
           cur.push_back('\'');
         } else if (c == '\'') {
-          if (i + 1 < line.size() && !isspace(static_cast<unsigned char>(line[i + 1]))) return false;
+          if (i + 1 < line.size() && !isspace(static_cast<unsigned char>(line[i + 1])))
+            return false;
           done = true;
         } else {
           cur.push_back(c);
@@ -154,7 +161,8 @@ bool ScriptingEngine::ParseShebang(std::string_view body, uint32_t* out_flags, s
       size_t start = 0;
       while (true) {
         size_t comma = list.find(',', start);
-        std::string_view f = list.substr(start, comma == std::string_view::npos ? list.npos : comma - start);
+        std::string_view f =
+            list.substr(start, comma == std::string_view::npos ? list.npos : comma - start);
         if (!(f.empty() && list.empty())) {
           bool found = false;
           for (const auto& fn : kFlagNames) {
@@ -492,8 +500,8 @@ void ScriptingEngine::ScriptCommand(CommandContext& ctx) {
     const char* name;
     int arity;
   };
-  static constexpr Sub kSubs[] = {{"LOAD", 3},  {"EXISTS", -3}, {"FLUSH", -2},
-                                  {"KILL", 2},  {"HELP", 2},    {"DEBUG", 3}};
+  static constexpr Sub kSubs[] = {{"LOAD", 3}, {"EXISTS", -3}, {"FLUSH", -2},
+                                  {"KILL", 2}, {"HELP", 2},    {"DEBUG", 3}};
   const Sub* found = nullptr;
   for (const auto& s : kSubs) {
     if (EqualsIgnoreCase(sub, s.name)) found = &s;
@@ -506,23 +514,20 @@ void ScriptingEngine::ScriptCommand(CommandContext& ctx) {
     return ctx.rb.Error("ERR wrong number of arguments for 'script|" + lower + "' command");
   }
   if (ArgIs(sub, "HELP")) {
-    return ReplyHelp(ctx.rb, "SCRIPT",
-                     {"DEBUG (YES|SYNC|NO)",
-                      "    Set the debug mode for subsequent scripts executed.",
-                      "EXISTS <sha1> [<sha1> ...]",
-                      "    Return information about the existence of the scripts in the script "
-                      "cache.",
-                      "FLUSH [ASYNC|SYNC]",
-                      "    Flush the Lua scripts cache. Very dangerous on replicas.",
-                      "    When called without the optional mode argument, the behavior is "
-                      "determined by the",
-                      "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
-                      "    * ASYNC: Asynchronously flush the scripts cache.",
-                      "    * SYNC: Synchronously flush the scripts cache.",
-                      "KILL",
-                      "    Kill the currently executing Lua script.",
-                      "LOAD <script>",
-                      "    Load a script into the scripts cache without executing it."});
+    return ReplyHelp(
+        ctx.rb, "SCRIPT",
+        {"DEBUG (YES|SYNC|NO)", "    Set the debug mode for subsequent scripts executed.",
+         "EXISTS <sha1> [<sha1> ...]",
+         "    Return information about the existence of the scripts in the script "
+         "cache.",
+         "FLUSH [ASYNC|SYNC]", "    Flush the Lua scripts cache. Very dangerous on replicas.",
+         "    When called without the optional mode argument, the behavior is "
+         "determined by the",
+         "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+         "    * ASYNC: Asynchronously flush the scripts cache.",
+         "    * SYNC: Synchronously flush the scripts cache.", "KILL",
+         "    Kill the currently executing Lua script.", "LOAD <script>",
+         "    Load a script into the scripts cache without executing it."});
   }
   if (ArgIs(sub, "FLUSH")) {
     bool async = false;

@@ -13,7 +13,9 @@ namespace {
 
 struct Effects : PropagationSink {
   std::vector<std::pair<int, std::vector<std::string>>> got;
-  void Propagate(int db, const std::vector<std::string>& argv) override { got.emplace_back(db, argv); }
+  void Propagate(int db, const std::vector<std::string>& argv) override {
+    got.emplace_back(db, argv);
+  }
 };
 
 class ScriptingTest : public ::testing::Test {
@@ -61,25 +63,27 @@ TEST_F(ScriptingTest, ErrorsCarryScriptAndLine) {
   std::string sha = Sha1Hex("return a");
   EXPECT_EQ(Eval("return a"),
             "-ERR user_script:1: Script attempted to access nonexistent global variable 'a' "
-            "script: " + sha + ", on @user_script:1.\r\n");
+            "script: " +
+                sha + ", on @user_script:1.\r\n");
   sha = Sha1Hex("a=10");
   EXPECT_EQ(Eval("a=10"), "-ERR user_script:1: Attempt to modify a readonly table script: " + sha +
                               ", on @user_script:1.\r\n");
   sha = Sha1Hex("return redis.call('nosuch')");
-  EXPECT_EQ(Eval("return redis.call('nosuch')"),
-            "-ERR Unknown Redis command called from script script: " + sha +
-                ", on @user_script:1.\r\n");
+  EXPECT_EQ(
+      Eval("return redis.call('nosuch')"),
+      "-ERR Unknown Redis command called from script script: " + sha + ", on @user_script:1.\r\n");
   Run({"set", "s", "abc"});
-  EXPECT_EQ(Eval("return redis.pcall('incr','s')"), "-ERR value is not an integer or out of range\r\n");
+  EXPECT_EQ(Eval("return redis.pcall('incr','s')"),
+            "-ERR value is not an integer or out of range\r\n");
 }
 
 TEST_F(ScriptingTest, SandboxRefusesTricks) {
-  for (const char* s : {"setmetatable(_G, {})", "local g = getmetatable(_G); g.__index = {}",
-                        "redis = function() return 1 end", "_G = {}",
-                        "redis.call = function() return 1 end", "cjson.encode = nil",
-                        "cmsgpack.pack = nil", "bit.lshift = nil", "rawset(_G, 'x', 1)",
-                        "table.insert(redis, 1)", "getfenv(redis.call).x = 1",
-                        "getmetatable('').__index.upper = nil"}) {
+  for (const char* s :
+       {"setmetatable(_G, {})", "local g = getmetatable(_G); g.__index = {}",
+        "redis = function() return 1 end", "_G = {}", "redis.call = function() return 1 end",
+        "cjson.encode = nil", "cmsgpack.pack = nil", "bit.lshift = nil", "rawset(_G, 'x', 1)",
+        "table.insert(redis, 1)", "getfenv(redis.call).x = 1",
+        "getmetatable('').__index.upper = nil"}) {
     EXPECT_NE(Eval(s).find("Attempt to modify a readonly table"), std::string::npos) << s;
   }
   for (const char* g : {"loadfile", "dofile", "print", "os", "io", "require", "debug"}) {
@@ -99,7 +103,8 @@ TEST_F(ScriptingTest, SandboxRefusesTricks) {
 
 TEST_F(ScriptingTest, MathRandomIsRedisLrand48) {
   // The values redis-server 7.0.15 gives for the same seeds.
-  EXPECT_EQ(Eval("math.randomseed(0) return tostring(math.random())"), "$16\r\n0.17082803611217\r\n");
+  EXPECT_EQ(Eval("math.randomseed(0) return tostring(math.random())"),
+            "$16\r\n0.17082803611217\r\n");
   EXPECT_EQ(Eval("math.randomseed(10) return {tostring(math.random()), math.random(100), "
                  "math.random(5,10)}"),
             "*3\r\n$16\r\n0.87885112309775\r\n:80\r\n:7\r\n");
@@ -134,7 +139,8 @@ TEST_F(ScriptingTest, ReadOnlyScriptsRefuseWrites) {
             "-ERR Write commands are not allowed from read-only scripts");
   EXPECT_EQ(Run({"eval_ro", "#!lua\nreturn 1", "0"}),
             "-ERR Can not execute a script with write flag using *_ro command.\r\n");
-  EXPECT_EQ(Eval("#!lua flags=bogus\nreturn 1"), "-ERR Unexpected flag in script shebang: bogus\r\n");
+  EXPECT_EQ(Eval("#!lua flags=bogus\nreturn 1"),
+            "-ERR Unexpected flag in script shebang: bogus\r\n");
   EXPECT_EQ(Eval("#!foo\nreturn 1"), "-ERR Unexpected engine in script shebang: #!foo\r\n");
 }
 
@@ -174,7 +180,8 @@ TEST_F(ScriptingTest, StructAndCmsgpackMatchRedis) {
 TEST_F(ScriptingTest, FunctionsLoadCallListDelete) {
   std::string code =
       "#!lua name=lib1\n"
-      "redis.register_function('f1', function(keys, args) return redis.call('set', keys[1], args[1]) end)\n"
+      "redis.register_function('f1', function(keys, args) return redis.call('set', keys[1], "
+      "args[1]) end)\n"
       "redis.register_function{function_name='f2', callback=function() return 2 end, "
       "flags={'no-writes'}, description='two'}";
   EXPECT_EQ(Run({"function", "load", code}), "$4\r\nlib1\r\n");
@@ -189,7 +196,8 @@ TEST_F(ScriptingTest, FunctionsLoadCallListDelete) {
   std::string dump = Run({"function", "dump"});
   EXPECT_EQ(Run({"function", "delete", "lib1"}), "+OK\r\n");
   EXPECT_EQ(Run({"function", "delete", "lib1"}), "-ERR Library not found\r\n");
-  EXPECT_EQ(Run({"function", "load", "#!lua name=x\nreturn 1"}), "-ERR No functions registered\r\n");
+  EXPECT_EQ(Run({"function", "load", "#!lua name=x\nreturn 1"}),
+            "-ERR No functions registered\r\n");
   EXPECT_NE(Run({"function", "load", "#!lua name=x\nredis.call('ping')"})
                 .find("attempted to access nonexistent global variable 'call'"),
             std::string::npos);

@@ -1,5 +1,5 @@
 #pragma once
-// The checkpoint file format, version 4. See docs/formats.md.
+// The checkpoint file format, version 5. See docs/formats.md.
 //
 //   file   = magic "FERRCKPT" (8 bytes) , u32 version , block* , footer-block
 //   block  = u8 type , u32 length , payload[length] , u64 checksum
@@ -17,6 +17,9 @@
 //   value-type bit 0x20: a streamed (large) value: the record has no value-len/value and
 //            is the last record of its entries block; its value is the concatenation of
 //            the value-chunk blocks that follow, up to the one flagged last           (v4)
+//   value-type 0x1F: a function library (v5): db 0, no expiry, key = the library's name,
+//            value = its source code with the `#!lua name=...` line; the footer's key count
+//            counts these records too
 //   integers little-endian; varint = LEB128.
 //
 // Readers never trust a length before checking it against what is left of the file, and
@@ -40,7 +43,10 @@ inline constexpr char kMagic[8] = {'F', 'E', 'R', 'R', 'C', 'K', 'P', 'T'};
 // Version 4 adds streamed values: a value larger than a block is written as value-chunk
 // blocks of about kBlockTarget bytes each, so neither the loop nor the writer ever holds a
 // copy of a whole large value.
-inline constexpr uint32_t kVersion = 4;
+// Version 5 adds function library records (value-type kFunctionLibrary), written right
+// after the header: a version-4 reader refuses the file rather than lose the libraries.
+inline constexpr uint32_t kVersion = 5;
+inline constexpr uint8_t kFunctionLibrary = 0x1F;
 inline constexpr uint8_t kTierRefFlag = 0x40;
 inline constexpr uint8_t kChunkedFlag = 0x20;
 enum BlockType : uint8_t {
