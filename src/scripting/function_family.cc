@@ -99,7 +99,7 @@ void ReplyHelp(ReplyBuilder& rb, std::string_view cmd, const std::vector<const c
   rb.SimpleString(std::string(cmd) + " <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
   for (const char* l : lines) rb.SimpleString(l);
   rb.SimpleString("HELP");
-  rb.SimpleString("    Print this help.");
+  rb.SimpleString("    Prints this help.");
 }
 
 }  // namespace
