@@ -174,7 +174,7 @@ void Engine::Execute(Session& s, ArgList args, ReplyBuilder& rb) {
     s.last_cmd = spec->name;
     Call(s, *spec, args, rb);
   }
-  if (rb.errors_written() != errors_before) RecordError(rb.last_error());
+  if (rb.errors_written() != errors_before && rb.last_error_counted()) RecordError(rb.last_error());
   // Blocked clients are served after a whole command, never inside a running script
   // (a command another client runs while the script is busy must not let them in).
   if (!ready_keys_.empty() && !script_running_) ServeReadyKeys();
@@ -417,7 +417,8 @@ void Engine::ExecMulti(Session& s, ReplyBuilder& rb) {
       s.last_cmd = spec->name;
       Call(s, *spec, argv, rb);
     }
-    if (rb.errors_written() != errors_before) RecordError(rb.last_error());
+    if (rb.errors_written() != errors_before && rb.last_error_counted())
+      RecordError(rb.last_error());
   }
   collecting_multi_ = false;
   s.in_exec = false;

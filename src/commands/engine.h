@@ -82,6 +82,17 @@ class ScriptingHooks {
   // Loads a library saved by LibraryCodes (a checkpoint or RDB record), replacing one of
   // the same name. Errors as FUNCTION LOAD's.
   virtual Status LoadLibrary(std::string_view code) = 0;
+  // INFO memory's scripting fields (Redis 7.0's names).
+  struct Memory {
+    size_t vm_eval = 0;          // used_memory_vm_eval (used_memory_lua)
+    size_t scripts_eval = 0;     // used_memory_scripts_eval
+    size_t cached_scripts = 0;   // number_of_cached_scripts
+    size_t functions = 0;        // number_of_functions
+    size_t libraries = 0;        // number_of_libraries
+    size_t vm_functions = 0;     // used_memory_vm_functions
+    size_t functions_bytes = 0;  // used_memory_functions
+  };
+  virtual Memory MemoryInfo() const = 0;
 };
 
 struct CommandStats {
@@ -270,8 +281,9 @@ class Engine : public KeyspaceListener {
   int shutdown_save_mode = 0;  // SHUTDOWN: 1 SAVE, -1 NOSAVE, 0 by the save rules
   int exit_code = 0;           // non-zero: the process exits with it (a failed start-up load)
   int tcp_port = 0;            // the bound port, for INFO
-  bool active_expire_enabled = true;  // DEBUG SET-ACTIVE-EXPIRE
-  bool pending_kills = false;         // CLIENT KILL marked sessions; the loop closes them
+  bool active_expire_enabled = true;        // DEBUG SET-ACTIVE-EXPIRE
+  bool script_disable_deny_script = false;  // DEBUG SET-DISABLE-DENY-SCRIPTS: noscript allowed
+  bool pending_kills = false;               // CLIENT KILL marked sessions; the loop closes them
   std::string executable_path;
   std::string config_file;
 

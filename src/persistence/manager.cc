@@ -283,6 +283,11 @@ double PersistenceManager::LoadedPercent() const {
   return total ? std::min(100.0, 100.0 * double(done) / double(total)) : 0.0;
 }
 
+bool PersistenceManager::FlushForBusyScript() {
+  if (loader_) return true;
+  return aof_ ? aof_->BeforeSleep() : true;
+}
+
 bool PersistenceManager::BeforeSleep() {
   if (loader_) {
     // Loading: ~50 ms of applying per loop iteration, then clients get their answers.

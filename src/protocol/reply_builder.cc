@@ -22,8 +22,14 @@ void ReplyBuilder::SimpleString(std::string_view s) {
   out_->append("\r\n", 2);
 }
 
+void ReplyBuilder::ErrorUncounted(std::string_view msg) {
+  Error(msg);
+  last_error_counted_ = false;
+}
+
 void ReplyBuilder::Error(std::string_view msg) {
   errors_++;
+  last_error_counted_ = true;
   last_error_.assign(msg);
   out_->push_back('-');
   // Error text must be one line: newlines are replaced, as Redis does.

@@ -19,7 +19,10 @@ class ReplyBuilder {
 
   void SimpleString(std::string_view s);  // +s
   void Ok() { out_->append("+OK\r\n", 5); }
-  void Error(std::string_view msg);    // -msg (msg starts with its code, e.g. "ERR ...")
+  void Error(std::string_view msg);  // -msg (msg starts with its code, e.g. "ERR ...")
+  // An error already counted in the error statistics when it was first written (a script
+  // returning a command's error): counted as a failed call, not as another error reply.
+  void ErrorUncounted(std::string_view msg);
   void Integer(int64_t v);             // :v
   void Bulk(std::string_view s);       // $n s
   void Null();                         // $-1 / _
@@ -38,6 +41,7 @@ class ReplyBuilder {
   // Counts errors for INFO errorstats; set by the owner.
   uint64_t errors_written() const { return errors_; }
   std::string_view last_error() const { return last_error_; }
+  bool last_error_counted() const { return last_error_counted_; }
 
  private:
   void Header(char c, size_t n);
@@ -45,6 +49,7 @@ class ReplyBuilder {
   bool resp3_ = false;
   uint64_t errors_ = 0;
   std::string last_error_;
+  bool last_error_counted_ = true;
 };
 
 }  // namespace ferrite

@@ -25,6 +25,14 @@ constexpr int64_t kLoadTimeoutMs = 500;  // Redis's LOAD_TIMEOUT_MS
 constexpr uint8_t kOpFunction2 = 245;    // RDB_OPCODE_FUNCTION2
 constexpr uint8_t kOpFunctionPreGa = 246;
 
+// The functions of all libraries are looked up case-insensitively (Redis's
+// functionDictType); a library's own list is case-sensitive.
+std::string FnKey(std::string_view name) {
+  std::string k(name);
+  for (char& c : k) c = char(tolower(static_cast<unsigned char>(c)));
+  return k;
+}
+
 bool ValidLibName(std::string_view n) {
   if (n.empty()) return false;
   for (char c : n) {
@@ -32,22 +40,6 @@ bool ValidLibName(std::string_view n) {
       return false;
   }
   return true;
-}
-
-// sdssplitargs without quotes support beyond what library metadata needs: words separated
-// by spaces. (Quoted metadata values are not something Redis documents.)
-std::vector<std::string> SplitWords(std::string_view line) {
-  std::vector<std::string> out;
-  size_t i = 0;
-  while (i < line.size()) {
-    while (i < line.size() && isspace(static_cast<unsigned char>(line[i]))) i++;
-    if (i >= line.size()) break;
-    size_t j = i;
-    while (j < line.size() && !isspace(static_cast<unsigned char>(line[j]))) j++;
-    out.emplace_back(line.substr(i, j - i));
-    i = j;
-  }
-  return out;
 }
 
 struct LibMeta {
@@ -66,8 +58,8 @@ bool ExtractMeta(std::string_view payload, LibMeta* md, std::string* err) {
     *err = "Invalid library metadata";
     return false;
   }
-  std::vector<std::string> parts = SplitWords(payload.substr(0, nl));
-  if (parts.empty()) {
+  std::vector<std::string> parts;
+  if (!SplitArgs(payload.substr(0, nl), &parts) || parts.empty()) {
     *err = "Invalid library metadata";
     return false;
   }
@@ -107,11 +99,11 @@ void ReplyHelp(ReplyBuilder& rb, std::string_view cmd, const std::vector<const c
 // ---------------------------------------------------------------- libraries
 
 void ScriptingEngine::UnlinkLibrary(LibSet* set, Library* lib) {
-  for (auto& f : lib->functions) set->functions.erase(f->name);
+  for (auto& f : lib->functions) set->functions.erase(FnKey(f->name));
 }
 
 void ScriptingEngine::LinkLibrary(LibSet* set, std::unique_ptr<Library> lib) {
-  for (auto& f : lib->functions) set->functions[f->name] = f.get();
+  for (auto& f : lib->functions) set->functions[FnKey(f->name)] = f.get();
   std::string name = lib->name;
   set->libs[name] = std::move(lib);
 }
@@ -171,7 +163,7 @@ bool ScriptingEngine::CreateLibrary(std::string_view code, bool replace, LibSet*
     return false;
   }
   for (auto& f : lib->functions) {
-    if (set->functions.count(f->name)) {
+    if (set->functions.count(FnKey(f->name))) {
       *err = "Function " + f->name + " already exists";
       FreeLibrary(lib.get());
       restore_old();
@@ -385,7 +377,7 @@ void ScriptingEngine::FunctionRestore(CommandContext& ctx) {
       if (err.empty()) {
         for (auto& [fname, f] : fresh.functions) {
           if (libs_.functions.count(fname)) {
-            err = "Function " + fname + " already exists";
+            err = "Function " + f->name + " already exists";
             break;
           }
         }
@@ -537,7 +529,7 @@ void ScriptingEngine::FunctionCommand(CommandContext& ctx) {
 
 void ScriptingEngine::Fcall(CommandContext& ctx, bool ro) {
   ArgList a = ctx.args;
-  auto it = libs_.functions.find(std::string(a[1]));
+  auto it = libs_.functions.find(FnKey(a[1]));
   if (it == libs_.functions.end()) return ctx.rb.Error("ERR Function not found");
   Function* f = it->second;
   int64_t numkeys;

@@ -733,11 +733,10 @@ ErrorInfo ExtractErrorInfo(lua_State* L) {
 // An error reply; one already counted (a command's own error handed back) is written
 // without counting it again, as Redis's ERR_REPLY_FLAG_NO_STATS_UPDATE.
 void WriteError(ReplyBuilder& rb, const std::string& msg, bool ignore_stats) {
-  if (!ignore_stats) return rb.Error(msg);
-  std::string* out = rb.buffer();
-  out->push_back('-');
-  for (char c : msg) out->push_back(c == '\r' || c == '\n' ? ' ' : c);
-  out->append("\r\n");
+  if (ignore_stats)
+    rb.ErrorUncounted(msg);
+  else
+    rb.Error(msg);
 }
 
 // Lua's reply (top of the stack, consumed) to Redis's reply (luaReplyToRedisReply).

@@ -22,6 +22,8 @@ constexpr const char* kBusyEval =
 constexpr const char* kBusyFunction =
     "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.";
 
+}  // namespace
+
 // Redis's sdssplitargs for a shebang line: words separated by spaces, with "..." and '...'
 // quoting (escapes in double quotes). false on unbalanced quotes.
 bool SplitArgs(std::string_view line, std::vector<std::string>* out) {
@@ -105,6 +107,8 @@ bool DeniedInScripts(std::string_view name) {
   return false;
 }
 
+namespace {
+
 std::string Lower40(std::string_view s) {
   std::string out(s.substr(0, 40));
   for (char& c : out) {
@@ -121,6 +125,7 @@ ScriptingEngine::ScriptingEngine(Engine* engine) : engine_(engine) {
   script_session_.authenticated = true;
   script_session_.in_exec = true;  // never blocks (Redis's CLIENT_DENY_BLOCKING)
   script_session_.conn.addr = "lua";
+  script_session_.script = true;
   script_session_.name = "";
 }
 
@@ -137,6 +142,19 @@ std::unique_ptr<ScriptingEngine> ScriptingEngine::Install(Engine& engine) {
 
 int64_t ScriptingEngine::busy_threshold_ms() const {
   return engine_->config().server.busy_reply_threshold;
+}
+
+ScriptingHooks::Memory ScriptingEngine::MemoryInfo() const {
+  Memory m;
+  m.vm_eval = eval_vm_->MemoryBytes();
+  m.scripts_eval = scripts_bytes_ + scripts_.size() * (sizeof(Script) + 64);
+  m.cached_scripts = scripts_.size();
+  m.functions = libs_.functions.size();
+  m.libraries = libs_.libs.size();
+  m.vm_functions = fn_vm_->MemoryBytes();
+  for (const auto& [name, lib] : libs_.libs)
+    m.functions_bytes += lib->code.size() + lib->functions.size() * sizeof(Function);
+  return m;
 }
 
 size_t ScriptingEngine::eval_memory() const { return eval_vm_->MemoryBytes(); }
@@ -222,7 +240,9 @@ uint32_t ScriptingEngine::CommandFlags(const CommandSpec& spec, ArgList args) {
   }
   if (args.size() < 2) return spec.flags;
   if (name == "fcall" || name == "fcall_ro") {
-    auto it = libs_.functions.find(std::string(args[1]));
+    std::string key(args[1]);
+    for (char& c : key) c = char(tolower(static_cast<unsigned char>(c)));
+    auto it = libs_.functions.find(key);
     if (it == libs_.functions.end()) return spec.flags;
     return ScriptFlagsToCmdFlags(spec.flags, it->second->flags);
   }
@@ -394,6 +414,11 @@ int ScriptingEngine::LuaRedisCall(lua_State* L, bool raise) {
   }
   const CommandSpec* spec = engine_->commands().Find(argv_[0]);
   int n = int(argv_.size());
+  if (!spec && argv_[0].size() < 32) {  // a noscript command Ferrite lacks (CLUSTER, ACL...)
+    std::string lower(argv_[0]);
+    for (char& c : lower) c = char(tolower(static_cast<unsigned char>(c)));
+    if (DeniedInScripts(lower)) return fail("This Redis command is not allowed from script", true);
+  }
   if (!spec || (spec->arity > 0 && spec->arity != n) || (n < -spec->arity)) {
     if (spec) engine_->command_stats()[spec].rejected_calls++;
     return fail(spec ? "Wrong number of args calling Redis command from script"
@@ -404,7 +429,8 @@ int ScriptingEngine::LuaRedisCall(lua_State* L, bool raise) {
     engine_->command_stats()[spec].rejected_calls++;
     return fail(err, true);
   };
-  if ((spec->flags & cmd::kNoScript) || DeniedInScripts(spec->name))
+  if (((spec->flags & cmd::kNoScript) || DeniedInScripts(spec->name)) &&
+      !engine_->script_disable_deny_script)
     return reject("This Redis command is not allowed from script");
   if (rc->read_only && (spec->flags & (cmd::kWrite | cmd::kMayReplicate)))
     return reject("Write commands are not allowed from read-only scripts.");
@@ -428,6 +454,8 @@ int ScriptingEngine::LuaRedisCall(lua_State* L, bool raise) {
   engine_->CallFromScript(script_session_, *spec, argv_, rb, rc->snapshot_ms);
   engine_->set_propagation_enabled(true);
   bool is_error = !reply_.empty() && reply_[0] == '-';
+  // The arguments are no longer needed (Redis pops them first): room for a deep reply.
+  lua_settop(L, 0);
   PushReply(L, reply_);
   if (raise && is_error) return lua_error(L);
   return 1;

@@ -31,6 +31,10 @@
 
 namespace ferrite::scripting {
 
+// Redis's sdssplitargs (words, "double" and 'single' quoted parts): a shebang or library
+// metadata line. false on unbalanced quotes.
+bool SplitArgs(std::string_view line, std::vector<std::string>* out);
+
 // One run of a script or function (Redis's scriptRunCtx).
 struct RunCtx {
   Session* caller = nullptr;
@@ -65,6 +69,7 @@ class ScriptingEngine final : public ScriptingHooks {
   uint32_t CommandFlags(const CommandSpec& spec, ArgList args) override;
   std::vector<std::string> LibraryCodes() const override;
   Status LoadLibrary(std::string_view code) override;
+  Memory MemoryInfo() const override;
 
   Engine& engine() { return *engine_; }
   RunCtx* current() { return current_; }

@@ -243,6 +243,7 @@ int main(int argc, char** argv) {
   server.before_sleep_hooks.push_back([&persistence] { return persistence.BeforeSleep(); });
   server.shutdown_hooks.push_back([&persistence] { persistence.Shutdown(); });
   server.busy_probes.push_back([&persistence] { return persistence.Busy(); });
+  server.busy_flush_hooks.push_back([&persistence] { return persistence.FlushForBusyScript(); });
   server.group_commit_window = [&persistence] { return persistence.GroupCommitWindowUs(); };
   // #8: SIGHUP reopens the log file (logrotate: mv, then kill -HUP / systemctl reload).
   server.sighup_hooks.push_back([] {
