@@ -353,8 +353,12 @@ int MathRandomseed(lua_State* L) {
 
 // ---------------------------------------------------------------- the redis API
 
-int RedisCall(lua_State* L) { return Owner(L)->LuaRedisCall(L, true); }
-int RedisPcallCmd(lua_State* L) { return Owner(L)->LuaRedisCall(L, false); }
+// The owner is the closure's upvalue: no registry lookup on the hot path.
+ScriptingEngine* UpOwner(lua_State* L) {
+  return static_cast<ScriptingEngine*>(lua_touserdata(L, lua_upvalueindex(1)));
+}
+int RedisCall(lua_State* L) { return UpOwner(L)->LuaRedisCall(L, true); }
+int RedisPcallCmd(lua_State* L) { return UpOwner(L)->LuaRedisCall(L, false); }
 
 // pcall: Lua's, but an error table (Redis 7's error objects) is given back as its `err`
 // string, as older Redis versions did.
@@ -1197,8 +1201,12 @@ void LuaVm::Setup() {
 
   // redis.*
   lua_newtable(L);
-  SetFn(L, "call", RedisCall);
-  SetFn(L, "pcall", RedisPcallCmd);
+  lua_pushlightuserdata(L, owner_);
+  lua_pushcclosure(L, RedisCall, 1);
+  lua_setfield(L, -2, "call");
+  lua_pushlightuserdata(L, owner_);
+  lua_pushcclosure(L, RedisPcallCmd, 1);
+  lua_setfield(L, -2, "pcall");
   RegisterLog(L);
   RegisterVersion(L);
   SetFn(L, "setresp", RedisSetResp);
@@ -1226,6 +1234,8 @@ void LuaVm::Setup() {
     errh += kErrHandlerBody;
     luaL_loadbuffer(L, errh.data(), errh.size(), "@err_handler_def");
     lua_pcall(L, 0, 0, 0);
+    lua_getfield(L, g, "__redis__err__handler");
+    err_handler_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
   } else {
     errh = "local dbg = debug\ndebug = nil\nlocal error_handler = function (err)\n";
     errh += kErrHandlerBody;
@@ -1233,6 +1243,8 @@ void LuaVm::Setup() {
     lua_pushstring(L, kErrHandlerKey);
     luaL_loadbuffer(L, errh.data(), errh.size(), "@err_handler_def");
     lua_pcall(L, 0, 1, 0);
+    lua_pushvalue(L, -1);
+    err_handler_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_settable(L, LUA_REGISTRYINDEX);
     // FUNCTION LOAD's globals: redis.register_function, redis.log, the version; nothing else.
     lua_newtable(L);
@@ -1255,6 +1267,8 @@ void LuaVm::Setup() {
   lua_pop(L, 1);
   lua_pushvalue(L, g);
   lua_setfield(L, LUA_REGISTRYINDEX, kGlobalsKey);
+  lua_pushvalue(L, g);
+  globals_ref_ = luaL_ref(L, LUA_REGISTRYINDEX);
   PushReadOnly(L, g);  // proxy of the globals (its _G field now points at it)
   int pg = lua_gettop(L);
   // Strings' methods through the read-only string table.
@@ -1287,20 +1301,13 @@ void LuaVm::Setup() {
   lua_settop(L, 0);
 }
 
-bool LuaVm::HasScript(const std::string& name) {
-  lua_getfield(L_, LUA_REGISTRYINDEX, name.c_str());
-  bool has = !lua_isnil(L_, -1);
-  lua_pop(L_, 1);
-  return has;
-}
-
-bool LuaVm::CompileScript(const std::string& name, std::string_view body, std::string* err) {
+bool LuaVm::CompileScript(std::string_view body, int* ref, std::string* err) {
   if (luaL_loadbuffer(L_, body.data(), body.size(), "@user_script")) {
     *err = std::string("Error compiling script (new function): ") + lua_tostring(L_, -1);
     lua_pop(L_, 1);
     return false;
   }
-  lua_setfield(L_, LUA_REGISTRYINDEX, name.c_str());
+  *ref = luaL_ref(L_, LUA_REGISTRYINDEX);
   return true;
 }
 
@@ -1357,14 +1364,13 @@ bool LuaVm::LoadLibrary(std::string_view code, int64_t timeout_ms, std::vector<R
   return ok;
 }
 
-void LuaVm::CallScript(RunCtx& rc, const std::string& name,
-                       const std::vector<std::string_view>& keys,
+void LuaVm::CallScript(RunCtx& rc, int ref, const std::vector<std::string_view>& keys,
                        const std::vector<std::string_view>& args) {
   lua_State* L = L_;
-  lua_getglobal(L, "__redis__err__handler");
-  lua_getfield(L, LUA_REGISTRYINDEX, name.c_str());
+  lua_rawgeti(L, LUA_REGISTRYINDEX, err_handler_ref_);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
   // KEYS and ARGV are globals: set in the real globals table.
-  lua_getfield(L, LUA_REGISTRYINDEX, kGlobalsKey);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, globals_ref_);
   for (int which = 0; which < 2; which++) {
     const auto& list = which == 0 ? keys : args;
     lua_createtable(L, int(list.size()), 0);
@@ -1382,8 +1388,7 @@ void LuaVm::CallScript(RunCtx& rc, const std::string& name,
 void LuaVm::CallFunction(RunCtx& rc, int ref, const std::vector<std::string_view>& keys,
                          const std::vector<std::string_view>& args) {
   lua_State* L = L_;
-  lua_pushstring(L, kErrHandlerKey);
-  lua_gettable(L, LUA_REGISTRYINDEX);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, err_handler_ref_);
   lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
   for (int which = 0; which < 2; which++) {
     const auto& list = which == 0 ? keys : args;
@@ -1411,12 +1416,12 @@ void LuaVm::Run(RunCtx& rc, int nargs) {
   if (err) {
     if (!lua_istable(L, -1)) {
       const char* msg = lua_isstring(L, -1) ? lua_tostring(L, -1) : "execution failure";
-      rb.Error("ERR Error running script " + rc.funcname + ", " + std::string(msg).substr(0, 100));
+      rb.Error("ERR Error running script " + std::string(rc.funcname) + ", " + std::string(msg).substr(0, 100));
     } else {
       ErrorInfo e = ExtractErrorInfo(L);
       std::string msg = e.has_msg ? e.msg : std::string("(null)");
       if (e.has_line && e.has_source)
-        msg += " script: " + rc.funcname + ", on " + e.source + ":" + e.line + ".";
+        msg += " script: " + std::string(rc.funcname) + ", on " + e.source + ":" + e.line + ".";
       WriteError(rb, msg, e.ignore_stats);
     }
     lua_pop(L, 1);

@@ -24,6 +24,7 @@
 #include <vector>
 
 struct lua_State;
+inline constexpr int LUA_NOREF_VALUE = -2;  // lua.h's LUA_NOREF
 
 namespace ferrite::scripting {
 
@@ -63,10 +64,9 @@ class LuaVm {
   Kind kind() const { return kind_; }
 
   // EVAL: compiles a script body (after its shebang line, keeping the line feed so line
-  // numbers hold) and stores it in the registry under `name` (f_<sha>). Error: Redis's
-  // "Error compiling script (new function): ..." text.
-  bool CompileScript(const std::string& name, std::string_view body, std::string* err);
-  bool HasScript(const std::string& name);
+  // numbers hold) into a registry reference (*ref). Error: Redis's "Error compiling script
+  // (new function): ..." text.
+  bool CompileScript(std::string_view body, int* ref, std::string* err);
 
   // FUNCTION LOAD: runs a library's code with only redis.register_function/log/
   // REDIS_VERSION visible; each registered function becomes a registry reference.
@@ -84,7 +84,7 @@ class LuaVm {
   // Runs a compiled script (EVAL: registry name) or function (FCALL: reference) with the
   // given keys and args, writing Redis's reply for its result or error into the caller's
   // reply. The run context is the caller's (flags, frozen time, kill state).
-  void CallScript(RunCtx& rc, const std::string& name, const std::vector<std::string_view>& keys,
+  void CallScript(RunCtx& rc, int ref, const std::vector<std::string_view>& keys,
                   const std::vector<std::string_view>& args);
   void CallFunction(RunCtx& rc, int ref, const std::vector<std::string_view>& keys,
                     const std::vector<std::string_view>& args);
@@ -99,6 +99,8 @@ class LuaVm {
   Kind kind_;
   ScriptingEngine* owner_;
   int gc_count_ = 0;
+  int err_handler_ref_ = LUA_NOREF_VALUE;  // Redis's error handler (registry reference)
+  int globals_ref_ = LUA_NOREF_VALUE;      // the real globals table (KEYS, ARGV go there)
 };
 
 // Pushes Redis's error table {err = "CODE message"} (luaPushErrorBuff): "-CODE msg" keeps

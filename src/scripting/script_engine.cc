@@ -340,7 +340,7 @@ bool ScriptingEngine::Interrupt(RunCtx& rc) {
     spdlog::warn(
         "Slow script detected: still in execution after {} milliseconds. You can try killing "
         "the script using the {} command. Script name is: {}.",
-        elapsed_ms, rc.eval_mode ? "SCRIPT KILL" : "FUNCTION KILL", rc.funcname);
+        elapsed_ms, rc.eval_mode ? "SCRIPT KILL" : "FUNCTION KILL", std::string(rc.funcname));
     rc.timed_out = true;
     engine_->set_busy_error(rc.eval_mode ? kBusyEval : kBusyFunction);
   }
@@ -463,7 +463,7 @@ int ScriptingEngine::LuaRedisCall(lua_State* L, bool raise) {
 
 // ---------------------------------------------------------------- EVAL
 
-const ScriptingEngine::Script* ScriptingEngine::FindScript(const std::string& sha) const {
+const ScriptingEngine::Script* ScriptingEngine::FindScript(std::string_view sha) const {
   auto it = scripts_.find(sha);
   return it == scripts_.end() ? nullptr : &it->second;
 }
@@ -475,8 +475,9 @@ bool ScriptingEngine::CreateScript(std::string_view body, std::string* sha, std:
   size_t shebang_len;
   if (!ParseShebang(body, &flags, &shebang_len, err)) return false;
   // The shebang line is skipped but its line feed kept, so line numbers stay right.
-  if (!eval_vm_->CompileScript("f_" + *sha, body.substr(shebang_len), err)) return false;
-  scripts_.emplace(*sha, Script{std::string(body), flags});
+  int ref;
+  if (!eval_vm_->CompileScript(body.substr(shebang_len), &ref, err)) return false;
+  scripts_.emplace(*sha, Script{std::string(body), flags, ref, *sha});
   scripts_bytes_ += body.size() + 40;
   return true;
 }
@@ -489,24 +490,28 @@ void ScriptingEngine::Eval(CommandContext& ctx, bool evalsha, bool ro) {
   if (numkeys > int64_t(a.size()) - 3)
     return ctx.rb.Error("ERR Number of keys can't be greater than number of args");
   if (numkeys < 0) return ctx.rb.Error("ERR Number of keys can't be negative");
-  std::string sha;
+  const Script* script;
   if (evalsha) {
-    sha = Lower40(a[1]);
-    if (!FindScript(sha)) return ctx.rb.Error(kNoScript);
+    char lower[40];
+    for (size_t i = 0; i < 40; i++) {
+      char c = a[1][i];
+      lower[i] = c >= 'A' && c <= 'Z' ? char(c + ('a' - 'A')) : c;
+    }
+    script = FindScript(std::string_view(lower, 40));
+    if (!script) return ctx.rb.Error(kNoScript);
   } else {
-    std::string err;
+    std::string sha, err;
     if (!CreateScript(a[1], &sha, &err)) return ctx.rb.Error("ERR " + err);
+    script = FindScript(sha);
   }
-  const Script* script = FindScript(sha);
   RunCtx rc;
-  rc.funcname = sha;
+  rc.funcname = script->sha;  // stable while it runs: SCRIPT FLUSH cannot run meanwhile
   rc.eval_mode = true;
   if (!PrepareRun(rc, ctx, script->flags, ro)) return;
   std::vector<std::string_view> keys(a.begin() + 3, a.begin() + 3 + numkeys);
   std::vector<std::string_view> args(a.begin() + 3 + numkeys, a.end());
-  std::string name = "f_" + sha;
   bool began = BeginRun(rc);
-  eval_vm_->CallScript(rc, name, keys, args);
+  eval_vm_->CallScript(rc, script->ref, keys, args);
   EndRun(rc, began);
 }
 

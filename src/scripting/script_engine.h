@@ -39,7 +39,7 @@ bool SplitArgs(std::string_view line, std::vector<std::string>* out);
 struct RunCtx {
   Session* caller = nullptr;
   ReplyBuilder* out = nullptr;  // the caller's reply
-  std::string funcname;         // the script's SHA1 (EVAL) or the function's name (FCALL)
+  std::string_view funcname;    // the script's SHA1 (EVAL) or the function's name (FCALL)
   ArgList caller_args;          // FUNCTION STATS shows the command
   bool eval_mode = true;
   bool read_only = false;
@@ -105,6 +105,8 @@ class ScriptingEngine final : public ScriptingHooks {
   struct Script {
     std::string body;
     uint32_t flags = 0;
+    int ref = 0;  // the compiled function in the EVAL interpreter's registry
+    std::string sha;
   };
 
   struct Library;
@@ -136,7 +138,7 @@ class ScriptingEngine final : public ScriptingHooks {
   // to EndRun.
   bool BeginRun(RunCtx& rc);
   void EndRun(RunCtx& rc, bool began);
-  const Script* FindScript(const std::string& sha) const;
+  const Script* FindScript(std::string_view sha) const;
   // Compiles and caches a script body (EVAL, SCRIPT LOAD); its SHA1 in *sha.
   bool CreateScript(std::string_view body, std::string* sha, std::string* err);
   void ResetEval(bool async);
@@ -157,7 +159,12 @@ class ScriptingEngine final : public ScriptingHooks {
   Engine* engine_;
   std::unique_ptr<LuaVm> eval_vm_;
   std::unique_ptr<LuaVm> fn_vm_;
-  std::unordered_map<std::string, Script> scripts_;  // SHA1 -> script
+  struct SvHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  // SHA1 (lower case) -> script; looked up by string_view without allocating.
+  std::unordered_map<std::string, Script, SvHash, std::equal_to<>> scripts_;
   size_t scripts_bytes_ = 0;
   LibSet libs_;
   RunCtx* current_ = nullptr;
