@@ -109,12 +109,14 @@ bool DeniedInScripts(std::string_view name) {
 
 namespace {
 
-std::string Lower40(std::string_view s) {
-  std::string out(s.substr(0, 40));
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = char(c + ('a' - 'A'));
+// A SHA1 argument in lower case, in buf (no allocation: EVALSHA's hot path).
+std::string_view Lower40(std::string_view s, char (&buf)[40]) {
+  size_t n = std::min<size_t>(s.size(), 40);
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    buf[i] = c >= 'A' && c <= 'Z' ? char(c + ('a' - 'A')) : c;
   }
-  return out;
+  return std::string_view(buf, n);
 }
 
 }  // namespace
@@ -250,7 +252,8 @@ uint32_t ScriptingEngine::CommandFlags(const CommandSpec& spec, ArgList args) {
   uint32_t flags;
   if (evalsha) {
     if (args[1].size() != 40) return spec.flags;
-    const Script* s = FindScript(Lower40(args[1]));
+    char buf[40];
+    const Script* s = FindScript(Lower40(args[1], buf));
     if (!s) return spec.flags;
     flags = s->flags;
   } else {
@@ -492,12 +495,8 @@ void ScriptingEngine::Eval(CommandContext& ctx, bool evalsha, bool ro) {
   if (numkeys < 0) return ctx.rb.Error("ERR Number of keys can't be negative");
   const Script* script;
   if (evalsha) {
-    char lower[40];
-    for (size_t i = 0; i < 40; i++) {
-      char c = a[1][i];
-      lower[i] = c >= 'A' && c <= 'Z' ? char(c + ('a' - 'A')) : c;
-    }
-    script = FindScript(std::string_view(lower, 40));
+    char buf[40];
+    script = FindScript(Lower40(a[1], buf));
     if (!script) return ctx.rb.Error(kNoScript);
   } else {
     std::string sha, err;
@@ -593,7 +592,8 @@ void ScriptingEngine::ScriptCommand(CommandContext& ctx) {
     ctx.rb.ArrayHeader(a.size() - 2);
     for (size_t j = 2; j < a.size(); j++) {
       // Redis's script dictionary compares SHA1s case-insensitively.
-      ctx.rb.Integer(a[j].size() == 40 && scripts_.count(Lower40(a[j])) ? 1 : 0);
+      char buf[40];
+      ctx.rb.Integer(a[j].size() == 40 && FindScript(Lower40(a[j], buf)) ? 1 : 0);
     }
     return;
   }
