@@ -39,6 +39,7 @@ enum Flags : uint32_t {
   kScriptFlags = 1 << 13,
   kNoMandatoryKeys = 1 << 14,
   kSkipMonitor = 1 << 15,
+  kMovableKeys = 1 << 16,  // keys found by parsing the arguments (numkeys), COMMAND INFO
 };
 }  // namespace cmd
 

@@ -458,6 +458,9 @@ void CommandFlags(ReplyBuilder& rb, const CommandSpec& c) {
   if (c.flags & cmd::kFast) f.push_back("fast");
   if (c.flags & cmd::kNoAuth) f.push_back("no_auth");
   if (c.flags & cmd::kBlocking) f.push_back("blocking");
+  if (c.flags & cmd::kSkipMonitor) f.push_back("skip_monitor");
+  if (c.flags & cmd::kNoMandatoryKeys) f.push_back("no_mandatory_keys");
+  if (c.flags & cmd::kMovableKeys) f.push_back("movablekeys");
   rb.SetHeader(f.size());
   for (auto* x : f) rb.SimpleString(x);
 }
@@ -552,7 +555,7 @@ void Command(CommandContext& ctx) {
       return ctx.rb.Error(err::kInvalidCommandArgs);
     }
     auto pos = CommandTable::KeyPositions(*c, line);
-    if (pos.empty()) return ctx.rb.Error(err::kNoKeyArgs);
+    if (pos.empty() && !(c->flags & cmd::kNoMandatoryKeys)) return ctx.rb.Error(err::kNoKeyArgs);
     ctx.rb.ArrayHeader(pos.size());
     for (int p : pos) ctx.rb.Bulk(line[size_t(p)]);
     return;

@@ -567,7 +567,8 @@ void FcallRoCmd(CommandContext& ctx) { SE(ctx).Fcall(ctx, true); }
 void RegisterScriptingCommands(Engine& engine) {
   using namespace cmd;
   const char* g = "scripting";
-  const uint32_t run = kNoScript | kSkipMonitor | kNoMandatoryKeys | kStale | kScriptFlags;
+  const uint32_t run =
+      kNoScript | kSkipMonitor | kNoMandatoryKeys | kStale | kScriptFlags | kMovableKeys;
   engine.AddCommand({"eval", -3, run | kMayReplicate, 0, 0, 0, EvalCmd, g,
                      "Execute a Lua script server side", "2.6.0", "@slow @scripting"});
   engine.AddCommand({"evalsha", -3, run | kMayReplicate, 0, 0, 0, EvalShaCmd, g,

@@ -1416,7 +1416,8 @@ void LuaVm::Run(RunCtx& rc, int nargs) {
   if (err) {
     if (!lua_istable(L, -1)) {
       const char* msg = lua_isstring(L, -1) ? lua_tostring(L, -1) : "execution failure";
-      rb.Error("ERR Error running script " + std::string(rc.funcname) + ", " + std::string(msg).substr(0, 100));
+      rb.Error("ERR Error running script " + std::string(rc.funcname) + ", " +
+               std::string(msg).substr(0, 100));
     } else {
       ErrorInfo e = ExtractErrorInfo(L);
       std::string msg = e.has_msg ? e.msg : std::string("(null)");
