@@ -529,13 +529,16 @@ def test_effects_reach_the_aof_as_multi_exec_and_replay(server_factory):
     assert c2.execute_command("DEBUG", "DIGEST") == digest
 
 
-def test_command_info_and_getkeys(r):
+def test_command_info_and_getkeys(server, r):
+    c = Raw(server.port)
     for name in ("eval", "evalsha", "fcall"):
-        info = r.execute_command("COMMAND", "INFO", name)[0]
-        assert info[0] == name and info[1] == -3
-        assert {"noscript", "stale", "skip_monitor", "no_mandatory_keys", "movablekeys"} <= set(info[2])
+        info = c.cmd("COMMAND", "INFO", name)[0]
+        assert info[0] == name.encode() and info[1] == -3
+        assert {"noscript", "stale", "skip_monitor", "no_mandatory_keys", "movablekeys"} <= \
+            set(info[2])
         assert info[3:6] == [0, 0, 0]
-    assert r.execute_command("COMMAND", "GETKEYS", "EVAL", "return 1", "2", "a", "b", "x") == ["a", "b"]
-    assert r.execute_command("COMMAND", "GETKEYS", "FCALL", "f", "1", "k", "v") == ["k"]
-    assert r.execute_command("COMMAND", "GETKEYS", "EVALSHA_RO", "x" * 40, "1", "k") == ["k"]
-    assert r.execute_command("COMMAND", "GETKEYS", "EVAL", "return 1", "0") == []
+    assert c.cmd("COMMAND", "GETKEYS", "EVAL", "return 1", "2", "a", "b", "x") == [b"a", b"b"]
+    assert c.cmd("COMMAND", "GETKEYS", "FCALL", "f", "1", "k", "v") == [b"k"]
+    assert c.cmd("COMMAND", "GETKEYS", "EVALSHA_RO", "x" * 40, "1", "k") == [b"k"]
+    assert c.cmd("COMMAND", "GETKEYS", "EVAL", "return 1", "0") == []
+    c.close()
