@@ -673,6 +673,13 @@ void Debug(CommandContext& ctx) {
         "ERR Wrong protocol type name. Please use one of the following: "
         "string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false");
   }
+  if (ArgIs(sub, "LOADAOF") && a.size() == 2) {
+    PersistenceControl* p = ctx.engine.persistence();
+    if (!p) return ctx.rb.Error("ERR DEBUG LOADAOF needs the persistence layer");
+    Status st = p->DebugLoadAof();
+    if (!st.ok()) return ctx.rb.Error("ERR Error trying to load the AOF: " + st.message());
+    return ctx.rb.Ok();
+  }
   if (ArgIs(sub, "DIGEST") && a.size() == 2) {
     std::string d;
     Digest(ctx, &d);

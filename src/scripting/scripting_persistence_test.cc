@@ -1,5 +1,6 @@
 // Function libraries through the persistence layer in-process: a checkpoint holds them as
-// format-5 records and a restart loads them; an AOF rewrite (preamble) carries them; a
+// format-6 records beside the other values (streams with groups included) and a restart
+// loads them; an AOF rewrite (preamble) carries them; a
 // script's writes reach the AOF as one MULTI/EXEC unit.
 
 #include <gtest/gtest.h>
@@ -38,6 +39,7 @@ class ScriptingPersistenceTest : public ::testing::Test {
 };
 
 TEST_F(ScriptingPersistenceTest, CheckpointHoldsLibrariesAsRecords) {
+  std::string digest, stream_full;
   {
     EngineHarness h(config_);
     auto se = ScriptingEngine::Install(h.engine());
@@ -45,6 +47,14 @@ TEST_F(ScriptingPersistenceTest, CheckpointHoldsLibrariesAsRecords) {
     ASSERT_TRUE(pm.Start().ok());
     ASSERT_EQ(h.Run({"function", "load", kLib}), "$4\r\nlib1\r\n");
     h.Run({"set", "k", "v"});
+    // A stream with a consumer group and a pending entry (format 5's value type) in the
+    // same file as the library records.
+    ASSERT_EQ(h.Run({"xadd", "s", "1-1", "f", "v"}), "$3\r\n1-1\r\n");
+    ASSERT_EQ(h.Run({"xadd", "s", "2-1", "f", "w"}), "$3\r\n2-1\r\n");
+    ASSERT_EQ(h.Run({"xgroup", "create", "s", "g", "0"}), "+OK\r\n");
+    h.Run({"xreadgroup", "group", "g", "c1", "count", "1", "streams", "s", ">"});
+    digest = h.Run({"debug", "digest"});
+    stream_full = h.Run({"xinfo", "stream", "s", "full"});
     std::string reply;
     ASSERT_TRUE(pm.BgSave(false, &reply).ok());
     // A library loaded after the freeze is not in this image.
@@ -52,6 +62,7 @@ TEST_F(ScriptingPersistenceTest, CheckpointHoldsLibrariesAsRecords) {
     while (pm.saving()) pm.BeforeSleep();
   }
   std::vector<std::string> codes;
+  int streams = 0;
   ckpt::ReadStats stats;
   ASSERT_TRUE(ckpt::Read(
                   FileSystem::Default(), dir_ + "/" + config_.persistence.checkpoint_file, true,
@@ -60,12 +71,15 @@ TEST_F(ScriptingPersistenceTest, CheckpointHoldsLibrariesAsRecords) {
                       codes.emplace_back(r.value);
                       EXPECT_EQ(r.key, "lib1");
                     }
+                    if (r.type == uint8_t(ValueType::kStream)) streams++;
                     return Status::Ok();
                   },
                   &stats)
                   .ok());
-  EXPECT_EQ(stats.version, 5u);
+  EXPECT_EQ(stats.version, 6u);
+  EXPECT_EQ(stats.version, ckpt::kVersion);
   EXPECT_EQ(codes, std::vector<std::string>{kLib});
+  EXPECT_EQ(streams, 1);
   EngineHarness h2(config_);
   auto se2 = ScriptingEngine::Install(h2.engine());
   PersistenceManager pm2(&h2.engine(), FileSystem::Default(), &h2.clock());
@@ -73,6 +87,10 @@ TEST_F(ScriptingPersistenceTest, CheckpointHoldsLibrariesAsRecords) {
   EXPECT_EQ(h2.Run({"fcall", "incr2", "1", "n"}), ":2\r\n");
   EXPECT_EQ(h2.Run({"fcall", "late", "0"}), "-ERR Function not found\r\n");
   EXPECT_EQ(h2.Run({"get", "k"}), "$1\r\nv\r\n");
+  // The FCALL above changed n; without it the dataset is the one at the cut.
+  h2.Run({"del", "n"});
+  EXPECT_EQ(h2.Run({"debug", "digest"}), digest);
+  EXPECT_EQ(h2.Run({"xinfo", "stream", "s", "full"}), stream_full);
 }
 
 TEST_F(ScriptingPersistenceTest, AofLogsUnitsAndRewriteKeepsLibraries) {

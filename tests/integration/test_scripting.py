@@ -323,6 +323,18 @@ def test_commands_obey_their_flags_inside_scripts(r):
         assert err(lambda: r.eval(f"return redis.call({cmd})", 0)).startswith(
             "This Redis command is not allowed from script"), cmd
     assert r.eval("return redis.call('blmpop', 0, 1, 'nolist', 'left')", 0) is None
+    # XREAD / XREADGROUP run in scripts, but BLOCK is refused (before its timeout is read),
+    # with the command's name as the script spelled it.
+    r.delete("s")
+    r.xgroup_create("s", "g", id="$", mkstream=True)
+    assert r.eval("return redis.pcall('xread', 'STREAMS', 's', '$')", 1, "s") is None
+    assert r.eval("return redis.pcall('xreadgroup', 'group', 'g', 'c', 'STREAMS', 's', '>')",
+                  1, "s") is None
+    for cmd, block in (("XREAD", "'BLOCK', 0, 'STREAMS', 's', '$'"),
+                       ("xreadgroup", "'group', 'g', 'c', 'BLOCK', 'x', 'STREAMS', 's', '>'")):
+        assert err(lambda: r.eval(f"return redis.call('{cmd}', {block})", 1, "s")).startswith(
+            f"{cmd} command is not allowed with BLOCK option from scripts")
+    r.delete("s")
     r.set("str", "x")
     assert err(lambda: r.eval("return redis.call('lpush', 'str', 'a')", 0)).startswith(
         "WRONGTYPE Operation against a key holding the wrong kind of value")

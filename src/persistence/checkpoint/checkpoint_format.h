@@ -1,5 +1,5 @@
 #pragma once
-// The checkpoint file format, version 5. See docs/formats.md.
+// The checkpoint file format, version 6. See docs/formats.md.
 //
 //   file   = magic "FERRCKPT" (8 bytes) , u32 version , block* , footer-block
 //   block  = u8 type , u32 length , payload[length] , u64 checksum
@@ -14,10 +14,11 @@
 //                          the footer block)
 //            0x80-0xFE optional records: a reader that does not know one skips it
 //   value-type bit 0x40: the value is a tier reference (segment, offset, length)      (v3)
+//   value-type 6: a stream (types/stream.h, EncodeStream)                          (v5)
 //   value-type bit 0x20: a streamed (large) value: the record has no value-len/value and
 //            is the last record of its entries block; its value is the concatenation of
 //            the value-chunk blocks that follow, up to the one flagged last           (v4)
-//   value-type 0x1F: a function library (v5): db 0, no expiry, key = the library's name,
+//   value-type 0x1F: a function library (v6): db 0, no expiry, key = the library's name,
 //            value = its source code with the `#!lua name=...` line; the footer's key count
 //            counts these records too
 //   integers little-endian; varint = LEB128.
@@ -43,9 +44,12 @@ inline constexpr char kMagic[8] = {'F', 'E', 'R', 'R', 'C', 'K', 'P', 'T'};
 // Version 4 adds streamed values: a value larger than a block is written as value-chunk
 // blocks of about kBlockTarget bytes each, so neither the loop nor the writer ever holds a
 // copy of a whole large value.
-// Version 5 adds function library records (value-type kFunctionLibrary), written right
-// after the header: a version-4 reader refuses the file rather than lose the libraries.
-inline constexpr uint32_t kVersion = 5;
+// Version 5 adds the stream value type (6); its value is the stream form of types/stream.h.
+// Older files load unchanged (they hold no type 6).
+// Version 6 adds function library records (value-type kFunctionLibrary), written right
+// after the header: a version-5 reader refuses the file rather than lose the libraries.
+// This build reads every version from 1 to kVersion.
+inline constexpr uint32_t kVersion = 6;
 inline constexpr uint8_t kFunctionLibrary = 0x1F;
 inline constexpr uint8_t kTierRefFlag = 0x40;
 inline constexpr uint8_t kChunkedFlag = 0x20;
