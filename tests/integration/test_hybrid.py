@@ -5,6 +5,7 @@ that the checkpoint was actually used read Ferrite's log."""
 import time
 
 import pytest
+import redis
 
 from conftest import IS_REDIS
 
@@ -228,6 +229,23 @@ def test_save_and_shutdown_are_refused_inside_multi(server_factory):
     c = s.client()
     assert c.ping()  # still running
     assert c.get("k") is None
+
+
+def test_cuts_and_shutdown_are_refused_inside_scripts(server_factory):
+    """A script is a unit too: BGSAVE, BGREWRITEAOF, SAVE, SHUTDOWN and CONFIG (noscript in
+    Redis 7.0) are refused from a script, so no cut can start inside one."""
+    s = server_factory(aof="always")
+    c = s.client()
+    for call in ("'bgsave'", "'bgrewriteaof'", "'save'", "'shutdown', 'nosave'",
+                 "'config', 'set', 'appendonly', 'yes'"):
+        with pytest.raises(redis.ResponseError) as e:
+            c.eval(f"redis.call('incr', 'x'); return redis.call({call})", 0)
+        assert str(e.value).startswith("This Redis command is not allowed from script"), call
+    assert c.ping()
+    assert c.get("x") == b"5"  # each script's INCR ran (a script error does not roll back)
+    s.kill()
+    s2 = server_factory(dir=s.dir, aof="always")
+    assert s2.client().get("x") == b"5"
 
 
 @pytest.mark.parametrize("checkpoint", [False, True])

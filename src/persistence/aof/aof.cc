@@ -594,6 +594,13 @@ Status AppendEntry(std::string* out, const Entry& e, tier::TierManager* tier) {
   return Status::Ok();
 }
 
+// The function libraries as the commands that load them (a RESP base starts with these).
+void AppendFunctions(std::string* out, Engine* engine) {
+  if (!engine->scripting()) return;
+  for (const std::string& code : engine->scripting()->LibraryCodes())
+    aof::AppendCommand(out, {"FUNCTION", "LOAD", "REPLACE", code});
+}
+
 }  // namespace
 
 ckpt::Header Aof::PreambleHeader() {
@@ -613,6 +620,7 @@ ckpt::WriterOptions Aof::PreambleOptions() const {
 Status Aof::WritePreambleBase(WritableFile* out) {
   ckpt::Writer w(ckpt::Borrow(out), PreambleOptions());
   if (Status st = w.Begin(PreambleHeader()); !st.ok()) return st;
+  if (Status st = WriteFunctionRecords(&w, engine_); !st.ok()) return st;
   int64_t now = clock_->NowMs();
   std::string scratch;
   tier::TierManager* tier = engine_->tier();
@@ -644,6 +652,7 @@ void Aof::EndImage(bool ok) {
 }
 
 Status Aof::AppendDump(std::string* out) {
+  AppendFunctions(out, engine_);
   int64_t now = clock_->NowMs();
   for (int i = 0; i < engine_->db_count(); i++) {
     Database& db = engine_->db(i);
@@ -711,7 +720,9 @@ Status Aof::StartRewrite(uint64_t epoch) {
   if (preamble_) {
     base_ckpt_ =
         std::make_unique<ckpt::Writer>(ckpt::Borrow(base_file_->file()), PreambleOptions());
-    if (Status st = base_ckpt_->Begin(PreambleHeader()); !st.ok()) {
+    Status began = base_ckpt_->Begin(PreambleHeader());
+    if (began.ok()) began = WriteFunctionRecords(base_ckpt_.get(), engine_);
+    if (Status st = began; !st.ok()) {
       base_ckpt_.reset();
       base_file_.reset();
       incr_out_.reset();
@@ -720,6 +731,7 @@ Status Aof::StartRewrite(uint64_t epoch) {
     }
   } else {
     base_buf_ = IdLine(NewId(), freeze_ms_);
+    AppendFunctions(&base_buf_, engine_);
   }
   base_selected_db_ = -1;
   selected_db_ = -1;  // the incremental part starts with its own SELECT
