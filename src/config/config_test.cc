@@ -277,17 +277,32 @@ TEST(ConfigDocs, EveryKeyDocumentedAndExampleParses) {
 namespace ferrite {
 namespace {
 
-// The persistence spec (shared/spec/persistence-model.md, beside the repository) is the
-// user-facing contract: every TOML example in it, pasted as it is, must load and do what
-// the spec says. The blocks are read from the spec file itself, so this test follows it.
+// The persistence spec is the user-facing contract: every TOML example in it, pasted as it
+// is, must load and do what the spec says. The blocks are read from the spec itself, kept in
+// the tree as docs/persistence-model.md (the source document is shared/spec/ beside the
+// repository; SpecCopyInTheTreeIsTheSourceDocument notices when the two drift).
 std::string FindSpec() {
   if (const char* env = getenv("FERRITE_SPEC")) return env;
+  return std::string(FERRITE_SOURCE_DIR) + "/docs/persistence-model.md";
+}
+
+std::string ReadWhole(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+TEST(SpecExamples, SpecCopyInTheTreeIsTheSourceDocument) {
+  std::string shared;
   for (const char* rel :
        {"/../shared/spec/persistence-model.md", "/../../shared/spec/persistence-model.md"}) {
     std::string p = std::string(FERRITE_SOURCE_DIR) + rel;
-    if (std::ifstream(p)) return p;
+    if (std::ifstream(p)) shared = p;
   }
-  return "";
+  if (shared.empty()) GTEST_SKIP() << "no shared/spec beside the tree to compare the copy with";
+  EXPECT_EQ(ReadWhole(shared), ReadWhole(FindSpec()))
+      << "docs/persistence-model.md differs from " << shared << ": copy the source document";
 }
 
 // ```toml blocks whole; ```bash blocks from their first [section] line (the spec's AOF
@@ -321,11 +336,8 @@ std::vector<std::string> SpecTomlBlocks(const std::string& text) {
 
 TEST(SpecExamples, EveryTomlExampleOfThePersistenceSpecLoadsAndMeansWhatItSays) {
   std::string path = FindSpec();
-  if (path.empty()) GTEST_SKIP() << "shared/spec/persistence-model.md not found beside the tree";
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  std::vector<std::string> blocks = SpecTomlBlocks(ss.str());
+  ASSERT_TRUE(std::ifstream(path)) << "the persistence spec is missing: " << path;
+  std::vector<std::string> blocks = SpecTomlBlocks(ReadWhole(path));
   ASSERT_GE(blocks.size(), 6u) << "the spec's examples were not found in " << path;
   int storage_blocks = 0;
   for (size_t i = 0; i < blocks.size(); i++) {
