@@ -182,6 +182,10 @@ class Engine : public KeyspaceListener {
   std::vector<Session*> TakeWoken() { return std::exchange(woken_, {}); }
   // Writes into another session's output buffer (or a sink when it has none).
   std::string* OutputOf(Session& s) { return s.out ? s.out : &discard_; }
+  // The size the session's output buffer may reach before the client has passed its hard
+  // output-buffer limit (client_output_buffer_limit, normal or pubsub class): a reply builder
+  // stops there. SIZE_MAX when the limit is off.
+  size_t OutputLimit(const Session& s) const;
 
   // MONITOR: s receives a line per executed command from now on.
   void AddMonitor(Session& s);

@@ -17,8 +17,9 @@ struct ConnInfo {
   int64_t last_interaction_ms = 0;
   size_t qbuf = 0;  // unparsed query bytes
   size_t qbuf_free = 0;
-  size_t obl = 0;   // pending output bytes
-  size_t omem = 0;  // output buffer memory
+  size_t obl = 0;       // pending output bytes
+  size_t omem = 0;      // output buffer memory
+  size_t out_sent = 0;  // bytes at the front of the output buffer already written
   uint64_t tot_net_in = 0;
   uint64_t tot_net_out = 0;
   uint64_t tot_cmds = 0;
@@ -48,6 +49,9 @@ struct Session {
 
   // Set by QUIT or CLIENT KILL; the net layer closes after flushing replies.
   bool close_after_reply = false;
+  // A reply passed the client's output-buffer hard limit while it was being built: the
+  // net layer closes the connection at once, without sending what is pending.
+  bool close_asap = false;
   // The AOF loader's session: bypasses auth, LOADING, OOM and write refusal.
   bool replaying = false;
   bool kill_now = false;

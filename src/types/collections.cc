@@ -455,6 +455,9 @@ int64_t PackFind(const PackBlock* b, std::string_view m, double* score) {
 }
 
 void PackInsertSorted(Value& v, std::string_view m, double score) {
+  // A packed sorted set holds -0 as 0: Redis's listpack stores an integral score as an
+  // integer, so ZSCORE of a small sorted set never says -0 (a large one keeps it).
+  if (score == 0) score = 0.0;
   PackBlock* b = v.pack();
   std::string_view e, s;
   uint32_t off = 0;
