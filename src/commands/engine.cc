@@ -535,9 +535,12 @@ void Engine::OnKeyModified(int db, std::string_view key) {
 
 void Engine::TouchAllWatched(int db) {
   if (watched_count_ == 0) return;
+  // As Redis's touchAllWatchedKeysInDb: only watched keys the database holds (expired or not)
+  // are touched; FLUSHDB of a database without the watched key leaves the transaction alone.
+  Table& table = dbs_[size_t(db)]->table();
   for (auto& [id, s] : sessions_) {
     for (auto& [d, k] : s->watched) {
-      if (d == db) s->watch_dirty = true;
+      if (d == db && table.Find(k, Table::Hash(k))) s->watch_dirty = true;
     }
   }
 }

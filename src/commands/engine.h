@@ -161,7 +161,8 @@ class Engine : public KeyspaceListener {
   // WATCH
   void Watch(Session& s, int db, std::string_view key);
   void UnwatchAll(Session& s);
-  void TouchAllWatched(int db);  // FLUSHDB / SWAPDB
+  // FLUSHDB / FLUSHALL (before emptying) and SWAPDB (after): the watched keys db holds.
+  void TouchAllWatched(int db);
   void OnKeyModified(int db, std::string_view key) override;
   void OnKeyExpired(int db, std::string_view key) override;
 

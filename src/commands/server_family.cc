@@ -189,8 +189,8 @@ void FlushDb(CommandContext& ctx) {
   if (!ParseFlushMode(ctx)) return;
   Database& db = ctx.db();
   ctx.dirty += db.size() + 1;
-  db.Clear();
   ctx.engine.TouchAllWatched(db.index());
+  db.Clear();
   ctx.rb.Ok();
 }
 
@@ -199,8 +199,8 @@ void FlushAll(CommandContext& ctx) {
   for (int i = 0; i < ctx.engine.db_count(); i++) {
     Database& db = ctx.engine.db(i);
     ctx.dirty += db.size();
-    db.Clear();
     ctx.engine.TouchAllWatched(i);
+    db.Clear();
   }
   ctx.dirty++;
   ctx.rb.Ok();
