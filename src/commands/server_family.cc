@@ -627,6 +627,9 @@ void Debug(CommandContext& ctx) {
     // every key through the on-disk format.
     PersistenceControl* p = ctx.engine.persistence();
     if (!p) return ctx.rb.Error("ERR DEBUG RELOAD needs the persistence layer");
+    // The dataset is emptied and loaded again: as Redis's emptyData, every watched key that
+    // exists counts as modified.
+    for (int i = 0; i < ctx.engine.db_count(); i++) ctx.engine.TouchAllWatched(i);
     Status st = p->DebugReload();
     if (!st.ok()) return ctx.rb.Error("ERR Error trying to load the checkpoint: " + st.message());
     return ctx.rb.Ok();

@@ -38,8 +38,10 @@ def _line(buf, pos):
     return bytes(buf[pos:end]), end + 2
 
 
-def parse(buf, pos):
-    """One reply from buf at pos: (reply, next position); raises Incomplete."""
+def parse(buf, pos, oob=None):
+    """One reply from buf at pos: (reply, next position); raises Incomplete. A RESP3 push
+    found inside an aggregate (a message a command published to its own client while EXEC
+    was writing its array) is not an element: it goes to oob."""
     if pos >= len(buf):
         raise Incomplete
     t = chr(buf[pos])
@@ -60,8 +62,11 @@ def parse(buf, pos):
         if n < 0:
             return (t, None), pos
         items = []
-        for _ in range(n):
-            v, pos = parse(buf, pos)
+        while len(items) < n:
+            v, pos = parse(buf, pos, oob)
+            if v[0] == ">" and t != ">" and oob is not None:
+                oob.append(v)
+                continue
             items.append(v)
         return (t, items), pos
     if t == "%" or t == "|":
@@ -124,10 +129,14 @@ class Conn:
             self.pos = 0
         self.buf += d
 
-    def read(self):
+    def read(self, oob=None):
+        """One reply; pushes met inside it are appended to oob (a list) when given."""
         while True:
             try:
-                v, self.pos = parse(self.buf, self.pos)
+                inner = []
+                v, self.pos = parse(self.buf, self.pos, inner)
+                if oob is not None:
+                    oob.extend(inner)
                 if self.pos == len(self.buf):
                     self.buf.clear()
                     self.pos = 0
