@@ -533,14 +533,18 @@ void Engine::OnKeyModified(int db, std::string_view key) {
   for (Session* s : it->second) s->watch_dirty = true;
 }
 
-void Engine::TouchAllWatched(int db) {
+void Engine::TouchAllWatched(int db, int replaced_with) {
   if (watched_count_ == 0) return;
-  // As Redis's touchAllWatchedKeysInDb: only watched keys the database holds (expired or not)
-  // are touched; FLUSHDB of a database without the watched key leaves the transaction alone.
+  // As Redis's touchAllWatchedKeysInDb: only watched keys the database holds (expired or not),
+  // or the one replacing it holds, are touched; FLUSHDB of a database without the watched key
+  // leaves the transaction alone.
   Table& table = dbs_[size_t(db)]->table();
+  Table* other = replaced_with >= 0 ? &dbs_[size_t(replaced_with)]->table() : nullptr;
   for (auto& [id, s] : sessions_) {
     for (auto& [d, k] : s->watched) {
-      if (d == db && table.Find(k, Table::Hash(k))) s->watch_dirty = true;
+      if (d != db) continue;
+      uint64_t h = Table::Hash(k);
+      if (table.Find(k, h) || (other && other->Find(k, h))) s->watch_dirty = true;
     }
   }
 }

@@ -161,8 +161,9 @@ class Engine : public KeyspaceListener {
   // WATCH
   void Watch(Session& s, int db, std::string_view key);
   void UnwatchAll(Session& s);
-  // FLUSHDB / FLUSHALL (before emptying) and SWAPDB (after): the watched keys db holds.
-  void TouchAllWatched(int db);
+  // Before FLUSHDB / FLUSHALL empty db (and SWAPDB replaces it with replaced_with): the watched
+  // keys of db that it holds, or that replaced_with holds, count as modified.
+  void TouchAllWatched(int db, int replaced_with = -1);
   void OnKeyModified(int db, std::string_view key) override;
   void OnKeyExpired(int db, std::string_view key) override;
 

@@ -163,9 +163,9 @@ void SwapDb(CommandContext& ctx) {
   int n = ctx.engine.db_count();
   if (a < 0 || a >= n || b < 0 || b >= n) return ctx.rb.Error(err::kDbIndex);
   if (a != b) {
+    ctx.engine.TouchAllWatched(int(a), int(b));  // before the swap, as Redis
+    ctx.engine.TouchAllWatched(int(b), int(a));
     ctx.engine.db(int(a)).SwapWith(ctx.engine.db(int(b)));
-    ctx.engine.TouchAllWatched(int(a));
-    ctx.engine.TouchAllWatched(int(b));
     ctx.dirty++;
   }
   ctx.rb.Ok();

@@ -652,6 +652,10 @@ uint64_t Scan(const Value& v, uint64_t cursor, size_t count, const ScoreFn& fn) 
                                         [&](StrTable::Node* n) { fn(n->key(), NodeScore(n)); });
 }
 
+void Unpack(Value& v) {
+  if (v.encoding() == Encoding::kPack) ToObject(v);
+}
+
 }  // namespace zsetv
 
 // ==== lists ============================================================================

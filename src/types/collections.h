@@ -129,6 +129,8 @@ void ForRange(const Value& v, size_t start, size_t end, bool reverse, const Scor
 size_t CountWhile(const Value& v, const std::function<bool(std::string_view, double)>& pred);
 void ForEach(const Value& v, const ScoreFn& fn);
 uint64_t Scan(const Value& v, uint64_t cursor, size_t count, const ScoreFn& fn);
+// Converts a packed sorted set to the full encoding (Redis's SORT does, for good).
+void Unpack(Value& v);
 }  // namespace zsetv
 
 // ---- lists ---------------------------------------------------------------------------
