@@ -823,7 +823,8 @@ bool InsertAt(Value& v, std::string_view pivot, std::string_view elem, bool afte
 
 size_t Remove(Value& v, int64_t count, std::string_view elem) {
   size_t removed = 0;
-  size_t limit = count == 0 ? SIZE_MAX : size_t(count < 0 ? -count : count);
+  // |count| without negating INT64_MIN (2^63: every match, as Redis ends up removing).
+  size_t limit = count == 0 ? SIZE_MAX : count < 0 ? size_t(0) - size_t(count) : size_t(count);
   if (v.encoding() == Encoding::kPack) {
     std::vector<std::string> items = Decode(v.pack());
     std::vector<std::string> kept;

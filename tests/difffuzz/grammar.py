@@ -270,6 +270,9 @@ class Gen:
         elif r < 0.04:
             args[0] = args[0].upper() if self.chance(0.5) else args[0].capitalize()
         lname = args[0].lower().decode(errors="replace")
+        if lname in ("set", "getex") and len(args) > 1 and any(
+                a.upper() in (b"EXAT", b"PXAT") for a in args[2:]):
+            self.touch(args[1])  # after the mutations: the key is whatever args[1] now is
         if lname == "multi":
             self.in_multi = True
             self.multi_resync = False
@@ -355,8 +358,6 @@ def g_set(g):
     g.rng.shuffle(opts)
     for o in opts:
         args += o
-    if b"EXAT" in args or b"PXAT" in args:
-        g.touch(args[1])
     return args
 
 
@@ -391,8 +392,6 @@ def g_getex(g):
         args += [b"PERSIST"]
     if g.chance(0.05):
         args += [g.pick([b"PERSIST", b"EX", b"PX", b"1"])]
-    if b"EXAT" in args or b"PXAT" in args:
-        g.touch(args[1])
     return args
 
 

@@ -542,3 +542,12 @@ def test_eviction_sees_reply_buffers(server_factory):
     lazy.close()
     admin.cmd("CONFIG", "SET", "maxmemory", "0")
     admin.close()
+
+
+def test_lrem_count_int64_min_removes_every_match(raw):
+    """Found by the fuzzer under UBSan: |INT64_MIN| was computed by negation."""
+    raw.cmd("RPUSH", "l", "b", "a", "b", "c", "b")
+    assert raw.cmd("LREM", "l", I64_MIN, "b") == 3
+    assert raw.cmd("LRANGE", "l", "0", "-1") == [b"a", b"c"]
+    raw.cmd("RPUSH", "big", *(["b", "x"] * 200))  # the full encoding too
+    assert raw.cmd("LREM", "big", I64_MIN, "b") == 200
