@@ -171,6 +171,7 @@ class Stats:
         self.commands = 0
         self.sequences = 0
         self.handed_over = {}  # (owner, desc) -> count
+        self.examples = {}  # (owner, desc) -> a few "command / replies" lines
         self.closed_both = 0
         self.cut_short = 0
         self.full_resyncs = 0
@@ -502,6 +503,10 @@ class Fuzzer:
             ho = self.tainted  # a queued command's handed-over difference changed the outcome
         if ho:
             self.stats.handed_over[ho] = self.stats.handed_over.get(ho, 0) + 1
+            ex = self.stats.examples.setdefault(ho, [])
+            if len(ex) < 8:
+                ex.append("%s\n      ferrite: %s\n      redis:   %s" % (
+                    show_args(args), compare.fmt_reply(f, 200), compare.fmt_reply(r, 200)))
             if self.in_multi:
                 self.tainted = ho
             name = args[0].lower()
@@ -882,6 +887,8 @@ def main():
     ap.add_argument("--keep-going", action="store_true",
                     help="after a divergence go on (one report per kind and command)")
     ap.add_argument("--no-shrink", action="store_true")
+    ap.add_argument("--examples", action="store_true",
+                    help="print a few examples of each handed-over difference")
     ap.add_argument("--out", default=None, help="directory for reproducer files")
     ap.add_argument("--workdir", default=None)
     ap.add_argument("--slow-ms", type=int, default=100,
@@ -969,6 +976,9 @@ def main():
             print("difffuzz: divergences handed over to other branches (not failures):")
             for (owner, desc), n in sorted(stats.handed_over.items()):
                 print("  %-10s %6d  %s" % (owner, n, desc))
+                if args.examples:
+                    for e in stats.examples.get((owner, desc), []):
+                        print("    e.g. " + e)
         return 1 if failures else 0
     finally:
         for s in (f, r):

@@ -270,6 +270,7 @@ class Gen:
         elif r < 0.04:
             args[0] = args[0].upper() if self.chance(0.5) else args[0].capitalize()
         lname = args[0].lower().decode(errors="replace")
+        args = safe_ttls(lname, args)
         if lname in ("set", "getex") and len(args) > 1 and any(
                 a.upper() in (b"EXAT", b"PXAT") for a in args[2:]):
             self.touch(args[1])  # after the mutations: the key is whatever args[1] now is
@@ -300,6 +301,29 @@ class Gen:
                 bool(self.resync), "isolate": self.isolate, "sentinel": self.sentinel,
                 "resync": self.resync, "lex": self.lexkeys}
         return args, meta
+
+
+def _small_positive(a):
+    try:
+        v = int(a)
+    except ValueError:
+        return False
+    return 0 < v < 100000 and str(v).encode() == a
+
+
+def safe_ttls(lname, args):
+    """No key may get a TTL short enough to run out between the two servers' executions of
+    the sequence (a mutation can make "EX 1" out of "EX" and a junk "1"): such an amount is
+    raised to 100000 (seconds or milliseconds alike: well beyond a sequence)."""
+    args = list(args)
+    if lname in ("set", "getex"):
+        for i in range(2, len(args) - 1):
+            if args[i].upper() in (b"EX", b"PX") and _small_positive(args[i + 1]):
+                args[i + 1] = b"100000"
+    elif lname in ("expire", "pexpire", "setex", "psetex") and len(args) > 2 and \
+            _small_positive(args[2]):
+        args[2] = b"100000"
+    return args
 
 
 # ---------------------------------------------------------------- the grammars
