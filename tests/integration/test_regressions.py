@@ -551,3 +551,30 @@ def test_lrem_count_int64_min_removes_every_match(raw):
     assert raw.cmd("LRANGE", "l", "0", "-1") == [b"a", b"c"]
     raw.cmd("RPUSH", "big", *(["b", "x"] * 200))  # the full encoding too
     assert raw.cmd("LREM", "big", I64_MIN, "b") == 200
+
+
+def test_sort_converts_a_small_sorted_set_for_good(raw):
+    """Redis's SORT (SORT_RO too) turns a listpack sorted set into a skiplist: a -0 score
+    added afterwards is kept as -0, where the small encoding stores 0."""
+    raw.cmd("ZADD", "z", "0", "a", "1", "b")
+    assert raw.cmd("SORT_RO", "z", "ALPHA") == [b"a", b"b"]
+    raw.cmd("ZADD", "z", "-0", "c")
+    assert raw.cmd("ZSCORE", "z", "c") == b"-0"
+    raw.cmd("ZADD", "small", "-0", "c")
+    assert raw.cmd("ZSCORE", "small", "c") == b"0"
+
+
+def test_swapdb_touches_watched_keys_of_either_database(server):
+    a = Raw(server.port)
+    a.cmd("FLUSHALL")
+    a.cmd("RPUSH", "k", "x")
+    a.cmd("WATCH", "k")
+    a.cmd("SWAPDB", "0", "15")  # k leaves db 0
+    a.cmd("MULTI")
+    assert a.cmd("EXEC") is None
+    a.cmd("WATCH", "nokey")
+    a.cmd("SWAPDB", "0", "15")  # k comes back; nokey is in neither
+    a.cmd("MULTI")
+    assert a.cmd("EXEC") == []
+    a.cmd("FLUSHALL")
+    a.close()
