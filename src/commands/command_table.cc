@@ -19,7 +19,9 @@ CommandTable::CommandTable() {
   RegisterHllFamily(*this);
   RegisterPubSubFamily(*this);
   RegisterSortFamily(*this);
+  RegisterGeoFamily(*this);
   RegisterSlowlogFamily(*this);  // #8
+  RegisterDumpFamily(*this);
   all_.clear();
   for (auto& [name, spec] : by_name_) all_.push_back(&spec);
 }
@@ -72,6 +74,30 @@ std::vector<int> CommandTable::KeyPositions(const CommandSpec& spec, ArgList arg
     if (args.size() > 1) out.push_back(1);
     for (size_t i = 2; i + 1 < args.size(); i++) {
       if (EqualsIgnoreCase(args[i], "STORE")) out.push_back(int(++i));
+    }
+    return out;
+  }
+  if (name == "migrate") {  // the key, or with KEYS (and an empty key) every key after it
+    for (size_t i = 6; i < args.size(); i++) {
+      if (!EqualsIgnoreCase(args[i], "KEYS")) continue;
+      for (size_t k = i + 1; k < args.size(); k++) out.push_back(int(k));
+      return out;
+    }
+    if (args.size() > 3) out.push_back(3);
+    return out;
+  }
+  if (name == "georadius" || name == "georadiusbymember") {
+    // The source, then the STORE and STOREDIST destinations: Redis's key specs search each
+    // keyword from the first option (the last argument is never taken as a keyword).
+    if (args.size() > 1) out.push_back(1);
+    size_t from = name == "georadius" ? 6 : 5;
+    for (const char* kw : {"STORE", "STOREDIST"}) {
+      for (size_t i = from; i + 1 < args.size(); i++) {
+        if (EqualsIgnoreCase(args[i], kw)) {
+          out.push_back(int(i + 1));
+          break;
+        }
+      }
     }
     return out;
   }
