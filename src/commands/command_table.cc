@@ -20,6 +20,7 @@ CommandTable::CommandTable() {
   RegisterPubSubFamily(*this);
   RegisterSortFamily(*this);
   RegisterGeoFamily(*this);
+  RegisterStreamFamily(*this);
   RegisterSlowlogFamily(*this);  // #8
   RegisterDumpFamily(*this);
   all_.clear();
@@ -74,6 +75,17 @@ std::vector<int> CommandTable::KeyPositions(const CommandSpec& spec, ArgList arg
     if (args.size() > 1) out.push_back(1);
     for (size_t i = 2; i + 1 < args.size(); i++) {
       if (EqualsIgnoreCase(args[i], "STORE")) out.push_back(int(++i));
+    }
+    return out;
+  }
+  if (name == "xread" || name == "xreadgroup") {
+    // The keys are the first half of what follows STREAMS (Redis's key spec: keyword
+    // STREAMS searched from the first argument, XREADGROUP's from the fourth).
+    for (size_t i = name == "xread" ? 1 : 4; i < args.size(); i++) {
+      if (!EqualsIgnoreCase(args[i], "STREAMS")) continue;
+      size_t n = (args.size() - i - 1) / 2;
+      for (size_t k = 0; k < n; k++) out.push_back(int(i + 1 + k));
+      break;
     }
     return out;
   }

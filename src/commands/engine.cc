@@ -420,7 +420,9 @@ void Engine::Call(Session& s, const CommandSpec& spec, ArgList args, ReplyBuilde
   spec.handler(ctx);
   int64_t t1 = clock_->MonotonicUs();
   CommandStats& st = cmd_stats_[&spec];
-  st.calls++;
+  // A blocked command re-run when its key changed is the same call, counted once (when it
+  // was issued), as Redis counts it.
+  if (!s.reexec) st.calls++;
   st.usec += uint64_t(t1 - t0);
   st.latency.Record(uint64_t(t1 - t0));  // #8: INFO latencystats
   if (rb.errors_written() != errors_before) st.failed_calls++;
@@ -436,7 +438,7 @@ void Engine::Call(Session& s, const CommandSpec& spec, ArgList args, ReplyBuilde
     }
   }
   // ---- end #8
-  stats_.total_commands++;
+  if (!s.reexec) stats_.total_commands++;
   dirty_ += ctx.dirty;
   if ((ctx.dirty > 0 || ctx.custom_propagation) && (sink_ || collecting_multi_)) {
     if (ctx.custom_propagation) {
@@ -534,6 +536,16 @@ void Engine::OnKeyModified(int db, std::string_view key) {
 }
 
 void Engine::TouchAllWatched(int db, int replaced_with) {
+  // The whole database changes (FLUSHDB, FLUSHALL, SWAPDB): the sessions blocked on its keys
+  // look again once the command is done, as Redis's scanDatabaseForReadyKeys /
+  // scanDatabaseForDeletedStreams make them (an XREADGROUP whose stream is gone ends with
+  // -UNBLOCKED). SignalKeyReady only queues, so calling this before the change is right.
+  if (!blocked_by_key_.empty()) {
+    std::vector<std::string> keys;
+    for (auto& [k, sessions] : blocked_by_key_)
+      if (k.first == db) keys.push_back(k.second);
+    for (auto& k : keys) SignalKeyReady(db, k);
+  }
   if (watched_count_ == 0) return;
   // As Redis's touchAllWatchedKeysInDb: only watched keys the database holds (expired or not),
   // or the one replacing it holds, are touched; FLUSHDB of a database without the watched key

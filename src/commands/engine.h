@@ -53,6 +53,8 @@ class PersistenceControl {
   // Checkpoints: SAVE (blocking), BGSAVE (fork-less, background), LASTSAVE.
   virtual Status Save() = 0;
   virtual Status DebugReload() = 0;
+  // DEBUG LOADAOF: flush and fsync the AOF, empty the databases, replay the AOF.
+  virtual Status DebugLoadAof() { return Status::NotSupported("no AOF in this process"); }
   virtual Status BgSave(bool schedule, std::string* reply) = 0;
   virtual int64_t LastSave() = 0;
   // The AOF's write() and fsync durations since start (/metrics histograms); false when
@@ -162,7 +164,8 @@ class Engine : public KeyspaceListener {
   void Watch(Session& s, int db, std::string_view key);
   void UnwatchAll(Session& s);
   // Before FLUSHDB / FLUSHALL empty db (and SWAPDB replaces it with replaced_with): the watched
-  // keys of db that it holds, or that replaced_with holds, count as modified.
+  // keys of db that it holds, or that replaced_with holds, count as modified, and the sessions
+  // blocked on db's keys look again after the command.
   void TouchAllWatched(int db, int replaced_with = -1);
   void OnKeyModified(int db, std::string_view key) override;
   void OnKeyExpired(int db, std::string_view key) override;
@@ -173,6 +176,9 @@ class Engine : public KeyspaceListener {
   void BlockSession(Session& s, ArgList args, const std::vector<std::string>& keys,
                     int64_t deadline_ms, bool null_array_on_timeout);
   void ServeReadyKeys();
+  // Wakes the sessions blocked on a key without touching WATCH (Redis's signalKeyAsReady:
+  // XGROUP DESTROY wakes XREADGROUP readers so they learn their group is gone).
+  void SignalKeyAsReady(int db, std::string_view key);
   // Answers sessions whose timeout passed with the null reply.
   void ExpireBlocked(int64_t now_ms);
   int64_t NextBlockDeadline() const;  // earliest deadline (unix ms), 0 = none

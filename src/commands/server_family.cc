@@ -634,6 +634,13 @@ void Debug(CommandContext& ctx) {
     if (!st.ok()) return ctx.rb.Error("ERR Error trying to load the checkpoint: " + st.message());
     return ctx.rb.Ok();
   }
+  if (ArgIs(sub, "LOADAOF") && a.size() == 2) {
+    PersistenceControl* p = ctx.engine.persistence();
+    if (!p) return ctx.rb.Error("ERR DEBUG LOADAOF needs the persistence layer");
+    Status st = p->DebugLoadAof();
+    if (!st.ok()) return ctx.rb.Error("ERR Error trying to load the AOF: " + st.message());
+    return ctx.rb.Ok();
+  }
   if (ArgIs(sub, "DIGEST") && a.size() == 2) {
     std::string d;
     Digest(ctx, &d);

@@ -131,6 +131,20 @@ Status PersistenceManager::DebugReload() {
   return WaitLoaded();
 }
 
+Status PersistenceManager::DebugLoadAof() {
+  if (loader_) return Status::Busy("loading");
+  if (!aof_) return Status::NotSupported("the append only file is off (appendonly no)");
+  if (aof_->rewriting() || saving())
+    return Status::Busy("a background rewrite or save is in progress");
+  if (Status st = aof_->FlushAndSync(); !st.ok()) return st;
+  DisableAof();  // replayed commands must not be logged again
+  for (int i = 0; i < engine_->db_count(); i++) engine_->db(i).Clear();
+  enable_aof_after_load_ = true;
+  load_write_base_ = false;
+  if (Status st = LoadFiles(/*use_ckpt=*/false, /*use_aof=*/true, 0); !st.ok()) return st;
+  return WaitLoaded();
+}
+
 Status PersistenceManager::LoadFiles(bool use_ckpt, bool use_aof, uint64_t aof_start) {
   const Config& c = engine_->config();
   std::string aof_path = c.server.dir + "/" + c.persistence.aof_file;
@@ -164,7 +178,7 @@ Status PersistenceManager::LoadFiles(bool use_ckpt, bool use_aof, uint64_t aof_s
             "{}: database {} does not exist here (server.databases = {})", path, r.db, dbs));
       }
       uint8_t type = uint8_t(r.type & ~ckpt::kTierRefFlag);
-      if (type < uint8_t(ValueType::kString) || type > uint8_t(ValueType::kHash)) {
+      if (type < uint8_t(ValueType::kString) || type > uint8_t(ValueType::kStream)) {
         return Status::NotSupported(
             fmt::format("{}: value type {} of key '{}' is not supported by this build", path,
                         r.type, std::string(r.key.substr(0, 64))));
