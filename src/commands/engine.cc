@@ -113,6 +113,14 @@ const std::vector<SubcommandSpec>* Subcommands(std::string_view parent) {
         {"shardnumsub", -2},
         {"shardchannels", -2}}},
       {"slowlog", {{"get", -2}, {"reset", 2}, {"len", 2}, {"help", 2}}},
+      {"xgroup",
+       {{"create", -5},
+        {"createconsumer", 5},
+        {"delconsumer", 5},
+        {"destroy", 4},
+        {"help", 2},
+        {"setid", -5}}},
+      {"xinfo", {{"consumers", 4}, {"groups", 3}, {"help", 2}, {"stream", -3}}},
   };
   auto it = kTable.find(parent);
   return it == kTable.end() ? nullptr : &it->second;
@@ -228,7 +236,8 @@ size_t Engine::OutputLimit(const Session& s) const {
   int64_t hard =
       s.subscriptions() > 0 ? sc.pubsub_output_buffer_hard_limit : sc.output_buffer_hard_limit;
   if (hard <= 0 || !s.out) return SIZE_MAX;
-  return s.conn.out_sent + size_t(hard);
+  // The builder stops once the buffer is larger than this: the counted bytes reach the limit.
+  return s.conn.out_sent + kUncountedReplyBytes + size_t(hard) - 1;
 }
 
 void Engine::Execute(Session& s, ArgList args, ReplyBuilder& rb) {

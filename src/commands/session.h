@@ -2,6 +2,7 @@
 // Session: a client's command-level state (database, protocol, auth, MULTI, WATCH).
 // The net layer owns one per connection and fills in ConnInfo for CLIENT LIST.
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -9,6 +10,14 @@
 #include <vector>
 
 namespace ferrite {
+
+// Output bytes as Redis counts them against client-output-buffer-limit: the first 16 KB of a
+// client's pending output sit in Redis's per-client static reply buffer, which its limit
+// check does not count (only the reply list is). The limits trip at >= as in Redis.
+inline constexpr size_t kUncountedReplyBytes = 16 * 1024;
+inline size_t CountedOutputBytes(size_t pending) {
+  return pending > kUncountedReplyBytes ? pending - kUncountedReplyBytes : 0;
+}
 
 struct ConnInfo {
   int fd = -1;

@@ -24,6 +24,10 @@
 namespace ferrite {
 namespace {
 
+// A key or group name inside an error text: Redis formats them with %s, so the text stops at
+// the first NUL byte of the name.
+std::string CStr(std::string_view name) { return std::string(name.substr(0, name.find('\0'))); }
+
 constexpr const char* kInvalidId = "ERR Invalid stream ID specified as stream command argument";
 constexpr size_t kXreadBlockedDefaultCount = 1000;
 
@@ -693,8 +697,8 @@ void XReadGeneric(CommandContext& ctx, bool xreadgroup) {
     if (has_group) {
       StreamGroup* g = s ? s->FindGroup(groupname) : nullptr;
       if (!g)
-        return ctx.rb.Error("NOGROUP No such key '" + std::string(key) + "' or consumer group '" +
-                            std::string(groupname) + "' in XREADGROUP with GROUP option");
+        return ctx.rb.Error("NOGROUP No such key '" + CStr(key) + "' or consumer group '" +
+                            CStr(groupname) + "' in XREADGROUP with GROUP option");
       groups[k] = g;
     }
     if (idarg == "$") {
@@ -771,7 +775,9 @@ void XReadGeneric(CommandContext& ctx, bool xreadgroup) {
     b->noack = noack;
     b->groupname = groupname;
     b->consumer = consumername;
-    int64_t deadline = timeout == 0 ? 0 : ctx.now_ms + timeout;
+    // Saturated: Redis adds the client's number to its clock (overflowing past INT64_MAX, so
+    // such a read waits forever); here the deadline stops at INT64_MAX, which never comes.
+    int64_t deadline = timeout == 0 ? 0 : SaturatingAdd(ctx.now_ms, timeout);
     ctx.engine.BlockSession(ctx.session, args, b->keys, deadline, true);
     ctx.session.block_state = std::move(b);
     return;
@@ -847,8 +853,8 @@ void XGroup(CommandContext& ctx) {
           "want to use the MKSTREAM option to create an empty stream automatically.");
     cg = s->FindGroup(grpname);
     if (!cg && (ArgIs(opt, "SETID") || ArgIs(opt, "CREATECONSUMER") || ArgIs(opt, "DELCONSUMER")))
-      return ctx.rb.Error("NOGROUP No such consumer group '" + std::string(grpname) +
-                          "' for key name '" + std::string(args[2]) + "'");
+      return ctx.rb.Error("NOGROUP No such consumer group '" + CStr(grpname) + "' for key name '" +
+                          CStr(args[2]) + "'");
   }
   if (ArgIs(opt, "HELP")) {
     return ReplyHelp(
@@ -975,8 +981,8 @@ void XPending(CommandContext& ctx) {
   if (wrong) return;
   StreamGroup* g = s ? s->FindGroup(args[2]) : nullptr;
   if (!g)
-    return ctx.rb.Error("NOGROUP No such key '" + std::string(args[1]) + "' or consumer group '" +
-                        std::string(args[2]) + "'");
+    return ctx.rb.Error("NOGROUP No such key '" + CStr(args[1]) + "' or consumer group '" +
+                        CStr(args[2]) + "'");
   if (justinfo) {
     ctx.rb.ArrayHeader(4);
     ctx.rb.Integer(int64_t(g->pel.size()));
@@ -1035,8 +1041,8 @@ void XClaim(CommandContext& ctx) {
   if (wrong) return;
   StreamGroup* g = s ? s->FindGroup(args[2]) : nullptr;
   if (!g)
-    return ctx.rb.Error("NOGROUP No such key '" + std::string(args[1]) + "' or consumer group '" +
-                        std::string(args[2]) + "'");
+    return ctx.rb.Error("NOGROUP No such key '" + CStr(args[1]) + "' or consumer group '" +
+                        CStr(args[2]) + "'");
   int64_t minidle;
   if (!ParseLL(ctx, args[4], &minidle, "ERR Invalid min-idle-time argument for XCLAIM")) return;
   if (minidle < 0) minidle = 0;
@@ -1179,8 +1185,8 @@ void XAutoClaim(CommandContext& ctx) {
   if (wrong) return;
   StreamGroup* g = s ? s->FindGroup(args[2]) : nullptr;
   if (!g)
-    return ctx.rb.Error("NOGROUP No such key '" + std::string(args[1]) + "' or consumer group '" +
-                        std::string(args[2]) + "'");
+    return ctx.rb.Error("NOGROUP No such key '" + CStr(args[1]) + "' or consumer group '" +
+                        CStr(args[2]) + "'");
   Effects fx;
   Effects* pfx = ctx.propagating() ? &fx : nullptr;
   StreamConsumer* consumer = nullptr;
@@ -1374,8 +1380,8 @@ void XInfo(CommandContext& ctx) {
   if (ArgIs(args[1], "CONSUMERS")) {
     StreamGroup* g = s->FindGroup(args[3]);
     if (!g)
-      return ctx.rb.Error("NOGROUP No such consumer group '" + std::string(args[3]) +
-                          "' for key name '" + std::string(args[2]) + "'");
+      return ctx.rb.Error("NOGROUP No such consumer group '" + CStr(args[3]) + "' for key name '" +
+                          CStr(args[2]) + "'");
     ctx.rb.ArrayHeader(g->consumers.size());
     for (auto& [name, c] : g->consumers) {
       ctx.rb.MapHeader(3);

@@ -365,14 +365,15 @@ void NetServer::CheckOutputLimits(Conn* c) {
   int64_t soft = pubsub ? sc.pubsub_output_buffer_soft_limit : sc.output_buffer_soft_limit;
   int64_t soft_secs = pubsub ? sc.pubsub_output_buffer_soft_seconds : sc.output_buffer_soft_seconds;
   // close_asap: a reply crossed the hard limit while it was being built (ReplyBuilder).
-  bool close_now = (hard > 0 && pending > size_t(hard)) || c->session->close_asap;
-  if (!close_now && soft > 0 && pending > size_t(soft)) {
+  size_t counted = CountedOutputBytes(pending);
+  bool close_now = (hard > 0 && counted >= size_t(hard)) || c->session->close_asap;
+  if (!close_now && soft > 0 && counted >= size_t(soft)) {
     int64_t now = engine_->clock()->NowMs();
     if (c->soft_since_ms == 0)
       c->soft_since_ms = now;
     else if (now - c->soft_since_ms > soft_secs * 1000)
       close_now = true;
-  } else if (pending <= size_t(soft)) {
+  } else if (counted < size_t(soft)) {
     c->soft_since_ms = 0;
   }
   if (close_now) {

@@ -19,8 +19,23 @@ allowed differences, and each says why (docs/testing.md lists them for readers):
   shape      server-specific content: the same top-level RESP type (INFO, TIME, LASTSAVE,
              OBJECT IDLETIME/FREQ, MEMORY, LATENCY, SLOWLOG, DEBUG DIGEST/OBJECT, CLIENT ID/
              INFO/LIST, COMMAND COUNT/LIST/INFO/DOCS — Ferrite implements fewer commands —,
-             CONFIG HELP, DUMP payloads, BGSAVE/BGREWRITEAOF start messages)
+             CONFIG HELP, BGSAVE/BGREWRITEAOF start messages)
   hello      HELLO: the same RESP type; the map holds server name, version and client id
+  xpending   XPENDING's extended form: exact, but each entry's idle time (ms since its last
+             delivery) within 5 s — the servers deliver some milliseconds apart
+  xinfo      XINFO: exact, but the times in it (idle, seen-time, delivery times) within 5 s,
+             and XINFO STREAM's radix-tree-keys/radix-tree-nodes not compared: the shape of
+             Redis's radix tree (which may keep more inner nodes after deletions) is private
+  alpha:N:I  SORT … ALPHA without BY or STORE: Redis compares the elements as C strings
+             (strcoll), so elements equal up to a NUL byte tie and its quicksort leaves them in
+             any order. Rows of N GET values (the element alone when N is 0; the grammar adds a
+             GET # at I): each row's element equal up to its first NUL, and rows whose
+             elements are equal must be equal
+  dump       DUMP: byte for byte, except (a) a set or hash in its hash-table encoding (RDB
+             types 2 and 4), whose elements follow each server's table order: the same type,
+             count, elements in any order and RDB version; (b) a stream's times (consumer
+             seen-times, pending entries' delivery times: 8-byte ms clocks) within 5 s. The
+             CRC-64 covers the bytes, so it is compared only when they are equal
 """
 
 
@@ -105,9 +120,155 @@ def differs(mode, f, r):
         return None if shape(f) == shape(r) else "different shapes"
     if mode.startswith("time:"):
         return None if _time_close(f, r, int(mode[5:])) else "times differ beyond the tolerance"
+    if mode == "xpending":
+        fi, ri = _items(f), _items(r)
+        if fi is None or ri is None or len(fi) != len(ri):
+            return "replies differ"
+        for a, b in zip(fi, ri):
+            ai, bi = _items(a), _items(b)
+            if ai is None or bi is None or len(ai) != 4 or len(bi) != 4:
+                return "replies differ"
+            if ai[:2] != bi[:2] or ai[3] != bi[3] or not _time_close(ai[2], bi[2], 5000):
+                return "replies differ"
+        return None
+    if mode == "xinfo":
+        return None if _xinfo_same(f, r, None) else "replies differ"
+    if mode == "dump":
+        return _dump_differs(f, r)
+    if mode.startswith("alpha:"):
+        n, at = (int(x) for x in mode.split(":")[1:])
+        fi, ri = _items(f), _items(r)
+        if fi is None or ri is None or len(fi) != len(ri) or f[0] != r[0]:
+            return "replies differ"
+        width = max(n, 1)
+        for j in range(0, len(fi), width):
+            a, b = fi[j + at], ri[j + at]
+            if a == b:
+                if fi[j:j + width] != ri[j:j + width]:
+                    return "replies differ"
+            elif a[0] != "$" or b[0] != "$" or a[1] is None or b[1] is None or \
+                    a[1].split(b"\0")[0] != b[1].split(b"\0")[0]:
+                return "replies differ"
+        return None
     if mode in ("shape", "hello"):
         return None if f[0] == r[0] else "different reply types"
     return "unknown comparison mode %r" % mode
+
+
+def _rdb_len(b, i):
+    """An RDB length at b[i:]: (value, next index, special-encoding flag)."""
+    t = b[i] >> 6
+    if t == 0:
+        return b[i] & 0x3F, i + 1, False
+    if t == 1:
+        return ((b[i] & 0x3F) << 8) | b[i + 1], i + 2, False
+    if t == 3:
+        return b[i] & 0x3F, i + 1, True
+    if b[i] == 0x80:
+        return int.from_bytes(b[i + 1:i + 5], "big"), i + 5, False
+    if b[i] == 0x81:
+        return int.from_bytes(b[i + 1:i + 9], "big"), i + 9, False
+    raise ValueError("bad length byte")
+
+
+def _rdb_string(b, i):
+    """The raw bytes of one RDB string at b[i:] (as encoded) and the next index."""
+    n, j, special = _rdb_len(b, i)
+    if special:
+        if n in (0, 1, 2):
+            j += (1, 2, 4)[n]
+        elif n == 3:  # LZF: compressed length, original length, data
+            clen, j, _ = _rdb_len(b, j)
+            _, j, _ = _rdb_len(b, j)
+            j += clen
+        else:
+            raise ValueError("bad string encoding")
+    else:
+        j += n
+    if j > len(b):
+        raise ValueError("truncated")
+    return b[i:j], j
+
+
+def _unordered_dump(b):
+    """(type, sorted elements, RDB version) of a hash-table set or hash payload."""
+    typ = b[0]
+    n, i, _ = _rdb_len(b, 1)
+    elems = []
+    for _ in range(n):
+        if typ == 2:
+            e, i = _rdb_string(b, i)
+        else:
+            k, i = _rdb_string(b, i)
+            v, i = _rdb_string(b, i)
+            e = (k, v)
+        elems.append(e)
+    if len(b) - i != 10:
+        raise ValueError("trailing bytes")
+    return typ, sorted(elems), b[i:i + 2]
+
+
+def _dump_differs(f, r):
+    if f[0] != "$" or r[0] != "$" or f[1] is None or r[1] is None:
+        return "replies differ"
+    fb, rb = f[1], r[1]
+    if len(fb) != len(rb) or len(fb) < 11 or fb[0] != rb[0]:
+        return "replies differ"
+    if fb[0] in (2, 4):
+        try:
+            return None if _unordered_dump(fb) == _unordered_dump(rb) else "different elements"
+        except (ValueError, IndexError):
+            return "payload not understood"
+    if fb[0] in (15, 19):
+        body_f, body_r = fb[:-8], rb[:-8]
+        i = 0
+        while i < len(body_f):
+            if body_f[i] == body_r[i]:
+                i += 1
+                continue
+            # A differing byte must lie in an 8-byte little-endian ms clock in both.
+            for start in range(max(0, i - 7), i + 1):
+                a = int.from_bytes(body_f[start:start + 8], "little")
+                c = int.from_bytes(body_r[start:start + 8], "little")
+                if (start + 8 <= len(body_f) and 10 ** 12 < a < 10 ** 14 and
+                        10 ** 12 < c < 10 ** 14 and abs(a - c) <= 5000):
+                    i = start + 8
+                    break
+            else:
+                return "stream payloads differ outside their times"
+        return None
+    return "replies differ"
+
+
+XINFO_TIMES = {b"idle", b"seen-time", b"active-time", b"inactive"}
+XINFO_PRIVATE = {b"radix-tree-keys", b"radix-tree-nodes"}
+
+
+def _xinfo_same(f, r, name):
+    """XINFO replies equal but for times (the field named before them, or a delivery time in a
+    pending entry: an absolute ms time) and the radix tree's private counts."""
+    if name in XINFO_PRIVATE:
+        return f[0] == r[0]
+    if f[0] == ":" and r[0] == ":":
+        if name in XINFO_TIMES or (10 ** 12 < f[1] < 10 ** 14 and 10 ** 12 < r[1] < 10 ** 14):
+            return abs(f[1] - r[1]) <= 5000
+        return f[1] == r[1]
+    if f[0] == "%" and r[0] == "%":
+        if len(f[1]) != len(r[1]):
+            return False
+        return all(kf == kr and _xinfo_same(vf, vr, kf[1] if kf[0] in "$+" else None)
+                   for (kf, vf), (kr, vr) in zip(f[1], r[1]))
+    fi, ri = _items(f), _items(r)
+    if fi is not None and ri is not None and f[0] == r[0]:
+        if len(fi) != len(ri):
+            return False
+        prev = None
+        for a, b in zip(fi, ri):
+            if not _xinfo_same(a, b, prev):
+                return False
+            prev = a[1] if a[0] in "$+" and a == b else None
+        return True
+    return f == r
 
 
 def fmt_reply(r, limit=300):
@@ -158,9 +319,6 @@ HANDED_OVER = [
      b"already in progress" in f[1]),
     ("durability", "BGREWRITEAOF with the AOF off; SAVE/BGSAVE replies",
      lambda a, f, r: _arg(a, 0) in (b"bgrewriteaof", b"bgsave", b"save")),
-    ("dumpfuzz", "DUMP / RESTORE payloads",
-     lambda a, f, r: _arg(a, 0) in (b"dump", b"restore")),
-    ("geo", "GEO commands", lambda a, f, r: _arg(a, 0).startswith(b"geo")),
 ]
 
 

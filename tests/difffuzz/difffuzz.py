@@ -21,12 +21,14 @@ seed and sequence number give the same commands.
 Exit status: 0 when clean; 1 on a divergence, crash or hang; 2 when a command has no grammar.
 """
 import argparse
+import hashlib
 import json
 import os
 import random
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -41,6 +43,7 @@ from resp import Closed, Conn, Timeout, encode  # noqa: E402
 SLOW_US = 100000  # no command may take longer on small data
 SORT_ERRNO = b"ERR One or more scores can't be converted into double"
 TOKEN = b"difffuzz-sentinel"
+CONTROL_NAME = b"difffuzz-control"
 OBUF_LIMIT = "normal 32mb 16mb 60"  # both servers: a huge reply closes the connection
 
 
@@ -67,7 +70,7 @@ class Server:
         if self.kind == "redis":
             cmd = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir,
                    "--save", "", "--appendonly", "no", "--enable-debug-command", "yes",
-                   "--slowlog-log-slower-than", str(SLOW_US), "--client-output-buffer-limit",
+                   "--slowlog-log-slower-than", str(SLOW_US // 10), "--client-output-buffer-limit",
                    OBUF_LIMIT]
         else:
             conf = os.path.join(self.dir, "ferrite.toml")
@@ -187,8 +190,8 @@ class Fuzzer:
         self.batch = batch
         self.timeout = timeout
         self.fc = self.rc = None  # the fuzzing connections
-        self.cf = Conn(ferrite.port, timeout=timeout)  # control connections: always clean
-        self.cr = Conn(redis.port, timeout=timeout)
+        self.cf = self.cr = None  # control connections: always clean
+        self.reconnect_control()
         self.config_defaults = {}
         for name in grammar.CONFIG_SAFE:
             v = self.cr.call(b"CONFIG", b"GET", name.encode())
@@ -199,9 +202,13 @@ class Fuzzer:
     # ---------------------------------------------------------------- connections and state
     def reconnect_control(self):
         for c in (self.cf, self.cr):
-            c.close()
+            if c:
+                c.close()
         self.cf = Conn(self.f.port, timeout=self.timeout)
         self.cr = Conn(self.r.port, timeout=self.timeout)
+        # Named, so the slow-log check can tell the fuzzer's own reads (whole values, perhaps
+        # large) from the fuzzed commands.
+        self.both_control(b"CLIENT", b"SETNAME", CONTROL_NAME)
 
     def close_fuzz(self):
         for c in (self.fc, self.rc):
@@ -268,6 +275,9 @@ class Fuzzer:
         have changed data), and the settings the fuzzer changes back to their defaults."""
         self.stats.full_resyncs += 1
         cf, cr = self.cf, self.cr
+        for c in (cf, cr):  # the settings first: RESTORE encodes by them
+            c.pipeline([[b"CONFIG", b"SET", name.encode(), v]
+                        for name, v in self.config_defaults.items() if v is not None])
         for db in range(16):
             d = str(db).encode()
             cf.pipeline([[b"SELECT", d], [b"FLUSHDB"]])
@@ -278,6 +288,13 @@ class Fuzzer:
             c.pipeline([[b"CONFIG", b"SET", name.encode(), v]
                         for name, v in self.config_defaults.items() if v is not None] +
                        [[b"SELECT", b"0"]])
+
+    def control_unlimited(self, on):
+        """Lifts the output limit (normal clients) while the control connections read whole
+        values back (a key may be larger than the limit the fuzzing connections run under),
+        and puts it back before the sequence goes on."""
+        limit = b"normal 0 0 0" if on else OBUF_LIMIT.encode()
+        self.both_control(b"CONFIG", b"SET", b"client-output-buffer-limit", limit)
 
     def aux(self):
         """The control connections, at the fuzzing connections' database: resyncs and checks
@@ -516,7 +533,7 @@ class Fuzzer:
                 # refused.
                 self.stats.cut_short += 1
                 raise EndOfSequence(check_state=False)
-            if name in DATA_CHANGING or name.startswith(b"geo"):
+            if name in DATA_CHANGING:
                 self.resync_all = True  # the data may differ: copy it all back after the batch
             return
         raise Failure("divergence", index, args, why, f, r)
@@ -591,14 +608,18 @@ class Fuzzer:
                     # Copying keys into Ferrite alone would touch its watched keys only.
                     self.stats.cut_short += 1
                     raise EndOfSequence(check_state=False)
+                if self.copies or self.resync_all:
+                    self.control_unlimited(True)
                 if self.copies:
                     cf, cr = self.aux()
                     for key in self.copies:
                         copy_key(cr, cf, key)
-                self.copies = []
                 if self.resync_all:
                     self.copy_everything()
-                    self.resync_all = False
+                if self.copies or self.resync_all:
+                    self.control_unlimited(False)
+                self.copies = []
+                self.resync_all = False
                 i = j
         except EndOfSequence as e:
             if not e.check_state:
@@ -618,18 +639,32 @@ class Fuzzer:
         self.check_alive(index, [b"(end of sequence)"])
         try:
             self.reconnect_control()
+            self.control_unlimited(True)
             diff = compare_datasets(self.cf, self.cr)
+            self.control_unlimited(False)
         except (Closed, Timeout) as e:
             self.check_alive(index, [b"(end of sequence)"])
             raise Failure("hang", index, [b"(end of sequence)"], "control connection: %s\n%s" %
                           (e, self.f.log_tail(10)))
         if diff:
             raise Failure("state", index, [b"(end of sequence)"], diff)
+        # redis-server logs from a tenth of the bound: a command it also needed a third of
+        # Ferrite's time for (building a value of tens of MB from a small data set: SETRANGE,
+        # BITFIELD at a far offset) is heavy by nature, not slow in Ferrite.
+        redis_us = {}
+        for entry in self.cr.call(b"SLOWLOG", b"GET", b"128")[1] or []:
+            fields = entry[1]
+            argv = tuple(x[1] for x in fields[3][1])
+            redis_us[argv] = max(redis_us.get(argv, 0), fields[2][1])
         slow = self.cf.call(b"SLOWLOG", b"GET", b"128")
         for entry in slow[1] or []:
             fields = entry[1]
             us = fields[2][1]
             argv = [x[1] for x in fields[3][1]]
+            if len(fields) > 5 and fields[5][1] == CONTROL_NAME:
+                continue  # the fuzzer's own reads and resyncs
+            if redis_us.get(tuple(argv), 0) * 3 >= us:
+                continue  # as heavy on redis-server
             if any(argv == list(a[:len(argv)]) for a in self.closed_by_limit):
                 continue  # it built output until the output limit closed the connection
             if argv and (argv[0].lower() == b"save" or
@@ -652,7 +687,7 @@ class EndOfSequence(Exception):
 # Commands whose handed-over differences can leave the servers' data apart: after one, the
 # whole dataset is copied from redis-server to Ferrite (and the settings reset) before the
 # sequence goes on.
-DATA_CHANGING = {b"swapdb", b"move", b"copy", b"restore", b"config", b"debug", b"save", b"bgsave",
+DATA_CHANGING = {b"swapdb", b"move", b"copy", b"config", b"debug", b"save", b"bgsave",
                  b"bgrewriteaof"}
 
 
@@ -694,8 +729,11 @@ def dump_db(c, db):
         reads.append({b"string": [b"GET", k], b"list": [b"LRANGE", k, b"0", b"-1"],
                       b"set": [b"SMEMBERS", k], b"zset": [b"ZRANGE", k, b"0", b"-1", b"WITHSCORES"],
                       b"hash": [b"HGETALL", k]}.get(t, [b"TYPE", k]))
+        if t == b"stream":
+            reads[-1] = [b"XRANGE", k, b"-", b"+"]
     vals = c.pipeline(reads)
     out = {}
+    streams = []
     for i, k in enumerate(keys):
         t, v = meta[2 * i][1], vals[i]
         if t == b"set":
@@ -703,11 +741,101 @@ def dump_db(c, db):
         elif t == b"hash":
             items = v[1]
             v = sorted((items[j][1], items[j + 1][1]) for j in range(0, len(items), 2))
+        elif t == b"stream":
+            streams.append(k)
         out[k] = (t, v, meta[2 * i + 1][1] >= 0)
+    for k, state in dump_streams(c, streams).items():
+        t, v, ttl = out[k]
+        out[k] = (t, (v, state), ttl)
     return out
 
 
+STREAM_FIELDS = (b"length", b"last-generated-id", b"max-deleted-entry-id", b"entries-added",
+                 b"recorded-first-entry-id", b"groups")
+
+
+def _flat(rep):
+    items = rep[1] or []
+    return [(items[i][1], items[i + 1]) for i in range(0, len(items) - 1, 2)]
+
+
+def dump_streams(c, keys):
+    """Everything of each stream but its entries (read by XRANGE) and the times: XINFO
+    STREAM's counters and IDs, each group (XINFO GROUPS), its pending entries (XPENDING, idle
+    times left out) and consumers (XINFO CONSUMERS, idle left out). The control connections
+    speak RESP2."""
+    if not keys:
+        return {}
+    infos = c.pipeline([cmd for k in keys for cmd in ([b"XINFO", b"STREAM", k],
+                                                       [b"XINFO", b"GROUPS", k])])
+    out, per_group = {}, []
+    for i, k in enumerate(keys):
+        info = [(n, v) for n, v in _flat(infos[2 * i]) if n in STREAM_FIELDS]
+        groups = [_flat(g) for g in infos[2 * i + 1][1]]
+        out[k] = [info, groups, []]
+        for g in groups:
+            per_group.append((k, dict(g)[b"name"][1]))
+    reps = c.pipeline([cmd for k, g in per_group for cmd in (
+        [b"XPENDING", k, g, b"-", b"+", b"4611686018427387904"], [b"XINFO", b"CONSUMERS", k, g])])
+    for j, (k, g) in enumerate(per_group):
+        pending = [(e[1][0], e[1][1], e[1][3]) for e in reps[2 * j][1]]
+        consumers = [[(n, v) for n, v in _flat(x) if n != b"idle"] for x in reps[2 * j + 1][1]]
+        out[k][2].append((g, pending, consumers))
+    return out
+
+
+def redis_digest(dataset):
+    """DEBUG DIGEST as redis-server 7.0 computes it (debug.c: computeDatasetDigest), from a
+    dataset read back by dump_db: {db: {key: (type, value, has a TTL)}}. Ferrite's own DEBUG
+    DIGEST is a different hash (it also covers TTL values and stream groups, for its
+    persistence tests), so the fuzzer computes Redis's over Ferrite's data and compares it
+    with redis-server's DEBUG DIGEST."""
+    def sha1(b):
+        return hashlib.sha1(b).digest()
+
+    def xor(d, data):
+        h = sha1(data)
+        return bytes(x ^ y for x, y in zip(d, h))
+
+    def mix(d, data):
+        return sha1(xor(d, data))
+
+    types = {b"string": 0, b"list": 1, b"set": 2, b"zset": 3, b"hash": 4, b"stream": 6}
+    final = bytes(20)
+    for db in sorted(dataset):
+        keys = dataset[db]
+        if not keys:
+            continue
+        final = mix(final, struct.pack(">I", db))
+        for k, (t, v, has_ttl) in keys.items():
+            d = mix(bytes(20), k)
+            d = mix(d, struct.pack(">I", types[t]))
+            if t == b"string":
+                d = mix(d, v[1])
+            elif t == b"list":
+                for x in v[1]:
+                    d = mix(d, x[1])
+            elif t == b"set":
+                for m in v:
+                    d = xor(d, m)
+            elif t in (b"zset", b"hash"):
+                items = [x[1] for x in v[1]] if t == b"zset" else [x for p in v for x in p]
+                for i in range(0, len(items), 2):
+                    d = xor(d, mix(mix(bytes(20), items[i]), items[i + 1]))
+            elif t == b"stream":
+                for entry in v[0][1]:
+                    ms, seq = entry[1][0][1].split(b"-")
+                    d = mix(d, ms + b"." + seq)
+                    for x in entry[1][1][1]:
+                        d = mix(d, x[1])
+            if has_ttl:
+                d = xor(d, b"!!expire!!")
+            final = xor(final, d)
+    return final.hex().encode()
+
+
 def compare_datasets(cf, cr):
+    datasets = ({}, {})
     sizes = []
     for c in (cf, cr):
         reps = c.pipeline([cmd for db in range(16)
@@ -728,6 +856,16 @@ def compare_datasets(cf, cr):
                 if df[k] != dr[k]:
                     return "db %d key %r: Ferrite %s / redis-server %s" % (
                         db, k, str(df[k])[:500], str(dr[k])[:500])
+            datasets[0][db], datasets[1][db] = df, dr
+        # redis-server's DEBUG DIGEST: computed again from what it showed (which proves the
+        # dump above saw everything the digest covers), then from Ferrite's data.
+        want = cr.call(b"DEBUG", b"DIGEST")[1]
+        if redis_digest(datasets[1]) != want:
+            return "DEBUG DIGEST: redis-server says %s, its dataset as read back digests to " \
+                "%s (the fuzzer's dump misses something)" % (want, redis_digest(datasets[1]))
+        if redis_digest(datasets[0]) != want:
+            return "DEBUG DIGEST: redis-server's %s, Ferrite's dataset %s" % (
+                want, redis_digest(datasets[0]))
         return None
     finally:
         for c in (cf, cr):
@@ -735,28 +873,37 @@ def compare_datasets(cf, cr):
 
 
 def copy_key(src, dst, key):
-    """Copies key's value and TTL from src to dst (both connections at the same database)."""
-    t, v, _ = dump_key(src, key)
+    """Copies key's value and TTL from src to dst (both connections at the same database), by
+    DUMP and RESTORE: the payload keeps what re-adding the elements would not (the order of a
+    small hash or sorted set's listpack, a stream's groups, PELs and consumers)."""
     when = src.call(b"PEXPIRETIME", key)[1]  # absolute: a relative TTL near INT64_MAX overflows
+    payload = src.call(b"DUMP", key)[1]
     dst.call(b"DEL", key)
-    if t == b"string":
-        dst.call(b"SET", key, v)
-    elif t == b"list" and v:
-        dst.call(b"RPUSH", key, *v)
-    elif t == b"set" and v:
-        dst.call(b"SADD", key, *v)
-    elif t == b"zset" and v:
-        flat = []
-        for m, s in v:
-            flat += [s, m]
-        dst.call(b"ZADD", key, *flat)
-    elif t == b"hash" and v:
-        flat = []
-        for f, val in v:
-            flat += [f, val]
-        dst.call(b"HSET", key, *flat)
-    if when > 0:
-        dst.call(b"PEXPIREAT", key, str(when).encode())
+    if payload is None:
+        return
+    restore = [b"RESTORE", key, str(max(when, 0)).encode(), payload, b"REPLACE", b"ABSTTL"]
+    rep = dst.call(*restore)
+    if rep != ("+", b"OK"):
+        raise RuntimeError("RESTORE of redis-server's %r: %r" % (key, rep))
+    # RESTORE picks the compact encoding when the elements fit (as Redis's own RESTORE does),
+    # but src may keep a full one a long-gone element forced: force it on dst too, so DUMP
+    # and the encoding limits go on alike.
+    enc = src.call(b"OBJECT", b"ENCODING", key)[1]
+    if enc in FULL_ENCODING_KNOB and dst.call(b"OBJECT", b"ENCODING", key)[1] != enc:
+        knob = FULL_ENCODING_KNOB[enc][payload[0]] if isinstance(
+            FULL_ENCODING_KNOB[enc], dict) else FULL_ENCODING_KNOB[enc]
+        old = dst.call(b"CONFIG", b"GET", knob)[1][1][1]
+        dst.call(b"CONFIG", b"SET", knob, b"0")
+        dst.call(*restore)
+        dst.call(b"CONFIG", b"SET", knob, old)
+
+
+# A full encoding redis-server may keep for a small value, and the setting that forces it
+# (by the payload's RDB type: hash 4, set 2, sorted set 5).
+FULL_ENCODING_KNOB = {
+    b"hashtable": {4: b"hash-max-listpack-entries", 2: b"set-max-intset-entries"},
+    b"skiplist": b"zset-max-listpack-entries",
+}
 
 
 # ---------------------------------------------------------------- generation and shrinking

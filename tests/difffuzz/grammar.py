@@ -76,6 +76,8 @@ CONFIG_SAFE = {  # config name -> values the fuzzer may set (all reset between s
     "zset-max-listpack-value": ["0", "1", "64"],
     "list-max-listpack-size": ["-2", "-1", "-5", "-6", "1", "2", "128", "0"],
     "hll-sparse-max-bytes": ["0", "100", "3000", "-1"],
+    "stream-node-max-entries": ["0", "1", "2", "3", "100"],
+    "stream-node-max-bytes": ["0", "1", "60", "200", "4096"],
 }
 # Read-only config names whose values both servers share (CONFIG GET is compared exactly).
 CONFIG_GET_SAME = list(CONFIG_SAFE) + ["maxmemory-policy", "maxmemory", "databases",
@@ -85,9 +87,8 @@ CONFIG_GET_SAME = list(CONFIG_SAFE) + ["maxmemory-policy", "maxmemory", "databas
 # Commands after which a batch ends: their differences may be handed over and then need the
 # whole dataset resynced before anything else runs (swapdb …), or their reply may need a
 # second look (SORT: see difffuzz.py's sort_recheck).
-SYNC_AFTER = {"swapdb", "move", "copy", "restore", "config", "debug", "save", "bgsave",
-              "bgrewriteaof", "sort", "sort_ro", "geoadd", "geosearchstore", "georadius",
-              "georadiusbymember"}
+SYNC_AFTER = {"swapdb", "move", "copy", "config", "debug", "save", "bgsave", "bgrewriteaof",
+              "sort", "sort_ro"}
 
 
 class Gen:
@@ -353,7 +354,7 @@ def g_onekey(g):
     if name in ("ttl", "pttl", "expiretime", "pexpiretime"):
         g.mode = "time:5" if name in ("ttl", "expiretime") else "time:5000"
     if name == "dump":
-        g.mode = "shape"
+        g.mode = "dump"
     return [name, g.key()]
 
 
@@ -639,9 +640,19 @@ def sort_args(g, ro):
     if not ro and g.chance(0.25) and not g.in_multi:  # (an unordered STORE is resynced after)
         store = g.key()
         opts.append([b"STORE", store])
+    alpha_c = any(o == [b"ALPHA"] for o in opts) and not any(o[0] == b"BY" for o in opts) and \
+        store is None
+    if alpha_c and any(o[0] == b"GET" for o in opts) and [b"GET", b"#"] not in opts:
+        opts.append([b"GET", b"#"])  # each row names its element (see mode "alpha" below)
     g.rng.shuffle(opts)
     for o in opts:
         args += o
+    if alpha_c:
+        # ALPHA without BY or STORE compares C strings (strcoll): elements equal up to a NUL
+        # tie, and Redis's quicksort leaves them in any order. Rows of the GETs, the element
+        # at the first GET #.
+        gets = [args[i + 1] for i in range(2, len(args) - 1) if args[i] == b"GET"]
+        g.mode = "alpha:%d:%d" % (len(gets), gets.index(b"#") if gets else 0)
     alpha_by = b"ALPHA" in args and any(a == b"BY" for a in args) and not nosort
     if nosort or alpha_by:
         # BY nosort: a set comes out in its iteration order (a zset or list in theirs).
@@ -664,14 +675,49 @@ def g_sort_ro(g):
     return sort_args(g, True)
 
 
-@grammar("restore")
+# Valid DUMP payloads of redis-server 7.0.15 (string, int, list, intset, set, hash, zset),
+# and damaged ones (bad CRC, truncated, wrong version).
+PAYLOADS = [
+    b'\x00\x03bar\n\x00\xe6\xbeI`\xeef\xfd\x17',
+    b"\x00\xc190\n\x00\x9d\x94\xea'\x93\xfc\x08\xb9",
+    b'\x12\x01\x02\x0f\x0f\x00\x00\x00\x03\x00\x81a\x02\x01\x01\x81b\x02\xff\n\x00\x90C'
+    b'\xa3L\xeb\x8e\x1b\x1c',
+    b'\x0b\x0e\x02\x00\x00\x00\x03\x00\x00\x00\x01\x00\x02\x00\x03\x00\n\x00\xa5\x02\\'
+    b'\xe2mnM\x1b',
+    b'\x02\x02\x01b\x01a\n\x00u\xd9\x9d\x83^\xf8_e',
+    b'\x10\x12\x12\x00\x00\x00\x04\x00\x81f\x02\x81v\x02\x81g\x02\x01\x01\xff\n\x00#\xc1'
+    b'\xa5\xe3]\xfa\xe8\x1c',
+    b'\x11\x14\x14\x00\x00\x00\x04\x00\x81a\x02\x01\x01\x81b\x02\x832.5\x04\xff\n\x00\xd4'
+    b'Ln\xa4\xf6D\xd9\xd7',
+    b'\x00\x03bar\n\x00\xe6\xbeI`\xeef\xfd\x18', b'\x00\x03bar\n\x00', b'', b'garbage',
+    b'\x00\x03bar\x0b\x00\xe6\xbeI`\xeef\xfd\x17',
+]
+
+
+@grammar("restore", "restore-asking")
 def g_restore(g):
-    payload = g.pick([b"", b"\x00", b"garbage", b"\x00\x03bar\x0a\x00" + b"\x00" * 8])
-    args = ["restore", g.key(), g.ttl_ms(), payload]
+    args = [g.cmdname, g.key(), g.pick([b"0", b"0", b"100000000"] + [g.ttl_ms()]),
+            g.pick(PAYLOADS)]
     for o in g.rng.sample([b"REPLACE", b"ABSTTL", b"IDLETIME", b"FREQ"], g.rng.randint(0, 2)):
         args.append(o)
         if o in (b"IDLETIME", b"FREQ"):
             args.append(g.int_arg(-1, 300))
+    return args
+
+
+@grammar("migrate", weight=0.2)
+def g_migrate(g):
+    # Port 1 of the loopback refuses at once: the errors and argument checks, no transfer.
+    args = ["migrate", b"127.0.0.1", g.pick([b"1", b"abc", b"0"]), g.pick([g.key(), b""]),
+            g.db(), g.pick([b"100", b"-1", b"abc", b"0"])]
+    for o in g.rng.sample([b"COPY", b"REPLACE", b"AUTH", b"AUTH2", b"KEYS"], g.rng.randint(0, 2)):
+        args.append(o)
+        if o == b"AUTH":
+            args.append(b"pw")
+        elif o == b"AUTH2":
+            args += [b"user", b"pw"]
+        elif o == b"KEYS":
+            args += g.keys(1, 2)
     return args
 
 
@@ -1532,6 +1578,240 @@ def g_geosearchstore(g):
     args = geosearch_tail(g, ["geosearchstore", g.key(), g.key()])
     if g.chance(0.3):
         args.append(b"STOREDIST")
+    return args
+
+
+# ---- streams
+# Explicit IDs keep both servers' streams the same; "*" (an ID from each server's clock) is
+# drawn rarely, its reply compared by shape and the stream then copied from redis-server.
+STREAM_IDS = [b"0-1", b"1-0", b"1-1", b"1-2", b"2-0", b"3", b"5-5", b"10-0", b"100-1",
+              b"1-18446744073709551615", b"18446744073709551615-18446744073709551615",
+              b"18446744073709551615-18446744073709551614", b"0-0", b"0", b"-", b"+", b"$",
+              b">", b"abc", b"1-abc", b"1-", b"-1", b"1--1", b"", b"18446744073709551616",
+              b"(1-1", b"(0-0", b"(18446744073709551615-18446744073709551615", b"(", b"9-*"]
+STREAM_GROUPS = [b"g1", b"g1", b"g2", b"nogroup"]
+STREAM_CONSUMERS = [b"c1", b"c1", b"c2", b"c3", b""]
+STREAM_FIELDS = [b"f", b"f", b"g", b"name", b"1", b"", b"v" * 70]
+
+
+def stream_id(g, new=False):
+    """An ID: for XADD (new=True) mostly increasing explicit ones (ms from a small range, so
+    later ones often pass the last); for ranges and reads the edges of STREAM_IDS."""
+    r = g.rng.random()
+    if new:
+        if r < 0.6:
+            return g.b("%d-%d" % (g.rng.randint(0, 60), g.rng.randint(0, 3)))
+        if r < 0.8:
+            return g.b("%d-*" % g.rng.randint(0, 60))
+        if r < 0.83:
+            return b"*"
+        return g.pick(STREAM_IDS)
+    if r < 0.5:
+        return g.b("%d-%d" % (g.rng.randint(0, 60), g.rng.randint(0, 3)))
+    if r < 0.6:
+        return g.b(g.rng.randint(0, 60))
+    return g.pick(STREAM_IDS)
+
+
+def stream_trim(g):
+    args = [g.opt_case(g.pick([b"MAXLEN", b"MAXLEN", b"MINID"]))]
+    if g.chance(0.5):
+        args.append(g.pick([b"~", b"=", b"~", b"~~"]))
+    if args[0].upper() == b"MAXLEN":
+        args.append(g.pick([b"0", b"1", b"2", b"5", b"10", b"100", b"-1", b"abc",
+                            b"9223372036854775807", b"-9223372036854775808"] + [g.count()]))
+    else:
+        args.append(stream_id(g))
+    if g.chance(0.2):
+        args += [b"LIMIT", g.pick([b"0", b"1", b"10", b"100", b"-1", b"abc",
+                                   b"9223372036854775807", b"1000001"])]
+    return args
+
+
+@grammar("xadd", weight=4)
+def g_xadd(g):
+    args = ["xadd", g.key()]
+    if g.chance(0.1):
+        args.append(b"NOMKSTREAM")
+    if g.chance(0.25):
+        args += stream_trim(g)
+    sid = stream_id(g, new=True)
+    if sid == b"*":
+        g.mode = "shape"
+        g.resync = ("copy", args[1])
+    args.append(sid)
+    for _ in range(g.rng.choice([1, 1, 1, 2, 3])):
+        args += [g.pick(STREAM_FIELDS), g.value()]
+    return args
+
+
+@grammar("xrange", "xrevrange", weight=1.5)
+def g_xrange(g):
+    args = [g.cmdname, g.key(), stream_id(g), stream_id(g)]
+    if g.chance(0.4):
+        args += [b"COUNT", g.count()]
+    return args
+
+
+@grammar("xlen")
+def g_xlen(g):
+    return ["xlen", g.key()]
+
+
+@grammar("xdel")
+def g_xdel(g):
+    return ["xdel", g.key()] + [stream_id(g) for _ in range(g.rng.randint(1, 3))]
+
+
+@grammar("xtrim")
+def g_xtrim(g):
+    return ["xtrim", g.key()] + stream_trim(g)
+
+
+@grammar("xsetid", weight=0.5)
+def g_xsetid(g):
+    args = ["xsetid", g.key(), stream_id(g)]
+    if g.chance(0.3):
+        args += [b"ENTRIESADDED", g.int_arg(0, 100, 0.3)]
+    if g.chance(0.3):
+        args += [b"MAXDELETEDID", stream_id(g)]
+    return args
+
+
+def stream_read_tail(g, group):
+    keys = g.keys(1, 2)
+    ids = []
+    for _ in keys:
+        if group:
+            ids.append(g.pick([b">", b">", b"0", b"0-0", b"$"]) if g.chance(0.8) else stream_id(g))
+        else:
+            ids.append(g.pick([b"0", b"0-0", b"$", b"+"]) if g.chance(0.5) else stream_id(g))
+    if g.chance(0.05):
+        ids = ids[:-1] or [b"0"] * 2  # unbalanced: the error
+    return [b"STREAMS"] + keys + ids
+
+
+def stream_block(g):
+    # 1-2 ms: a read that finds nothing waits that long on both servers; the invalid ones fail
+    # at once. Never 0 (forever).
+    # (A huge BLOCK is not drawn: redis-server 7.0 adds it to its clock, overflows and then
+    # waits forever.)
+    return [b"BLOCK", g.pick([b"1", b"1", b"2", b"-1", b"abc", b"99999999999999999999",
+                              b"-9223372036854775808", b"1.5"])]
+
+
+@grammar("xread", weight=1.5)
+def g_xread(g):
+    args = ["xread"]
+    if g.chance(0.4):
+        args += [b"COUNT", g.count()]
+    if g.chance(0.3):
+        args += stream_block(g)
+    return args + stream_read_tail(g, False)
+
+
+@grammar("xreadgroup", weight=2)
+def g_xreadgroup(g):
+    args = ["xreadgroup", b"GROUP", g.pick(STREAM_GROUPS), g.pick(STREAM_CONSUMERS)]
+    if g.chance(0.4):
+        args += [b"COUNT", g.count()]
+    if g.chance(0.2):
+        args += stream_block(g)
+    if g.chance(0.2):
+        args.append(b"NOACK")
+    return args + stream_read_tail(g, True)
+
+
+@grammar("xgroup", weight=2)
+def g_xgroup(g):
+    sub = g.opt_case(g.pick([b"CREATE", b"CREATE", b"CREATE", b"SETID", b"DESTROY",
+                             b"CREATECONSUMER", b"DELCONSUMER", b"HELP", b"FOO"]))
+    u = sub.upper()
+    args = ["xgroup", sub]
+    if u in (b"HELP", b"FOO"):
+        return args
+    args += [g.key(), g.pick(STREAM_GROUPS)]
+    if u in (b"CREATE", b"SETID"):
+        args.append(g.pick([b"$", b"0", b"0-0"]) if g.chance(0.6) else stream_id(g))
+        if u == b"CREATE" and g.chance(0.5):
+            args.append(b"MKSTREAM")
+        if g.chance(0.25):
+            args += [b"ENTRIESREAD", g.pick([b"0", b"1", b"3", b"-1", b"-2", b"100", b"abc",
+                                             b"9223372036854775807"])]
+    elif u in (b"CREATECONSUMER", b"DELCONSUMER"):
+        args.append(g.pick(STREAM_CONSUMERS))
+    return args
+
+
+@grammar("xack")
+def g_xack(g):
+    return ["xack", g.key(), g.pick(STREAM_GROUPS)] + [stream_id(g)
+                                                        for _ in range(g.rng.randint(1, 3))]
+
+
+# Idle times: 0, or so large that no delivery made during a run reaches them.
+MIN_IDLE = [b"0", b"0", b"100000000", b"-1", b"abc", b"9223372036854775807"]
+
+
+@grammar("xpending", weight=1.5)
+def g_xpending(g):
+    args = ["xpending", g.key(), g.pick(STREAM_GROUPS)]
+    if g.chance(0.6):
+        g.mode = "xpending"
+        if g.chance(0.3):
+            args += [b"IDLE", g.pick(MIN_IDLE)]
+        args += [stream_id(g), stream_id(g), g.count()]
+        if g.chance(0.4):
+            args.append(g.pick(STREAM_CONSUMERS))
+    return args
+
+
+@grammar("xclaim")
+def g_xclaim(g):
+    args = ["xclaim", g.key(), g.pick(STREAM_GROUPS), g.pick(STREAM_CONSUMERS), g.pick(MIN_IDLE)]
+    args += [stream_id(g) for _ in range(g.rng.randint(1, 3))]
+    for o in g.rng.sample([b"IDLE", b"TIME", b"RETRYCOUNT", b"FORCE", b"JUSTID", b"LASTID"],
+                          g.rng.randint(0, 3)):
+        args.append(o)
+        if o == b"IDLE":
+            args.append(g.pick([b"0", b"200000000", b"-1", b"abc"]))
+        elif o == b"TIME":
+            args.append(g.pick([b"0", b"1", g.b((g.now - 300000) * 1000),
+                                g.b((g.now + 300000) * 1000), b"-1", b"abc"]))
+        elif o == b"RETRYCOUNT":
+            args.append(g.int_arg(0, 5, 0.3))
+        elif o == b"LASTID":
+            args.append(stream_id(g))
+    return args
+
+
+@grammar("xautoclaim")
+def g_xautoclaim(g):
+    args = ["xautoclaim", g.key(), g.pick(STREAM_GROUPS), g.pick(STREAM_CONSUMERS),
+            g.pick(MIN_IDLE), stream_id(g)]
+    if g.chance(0.4):
+        args += [b"COUNT", g.pick([b"1", b"2", b"100", b"0", b"-1", b"abc",
+                                   b"9223372036854775807", b"92233720368547758"])]
+    if g.chance(0.3):
+        args.append(b"JUSTID")
+    return args
+
+
+@grammar("xinfo")
+def g_xinfo(g):
+    sub = g.opt_case(g.pick([b"STREAM", b"STREAM", b"GROUPS", b"CONSUMERS", b"HELP", b"FOO"]))
+    u = sub.upper()
+    args = ["xinfo", sub]
+    if u in (b"HELP", b"FOO"):
+        return args
+    args.append(g.key())
+    g.mode = "xinfo"
+    if u == b"CONSUMERS":
+        args.append(g.pick(STREAM_GROUPS))
+    elif u == b"STREAM" and g.chance(0.4):
+        args.append(b"FULL")
+        if g.chance(0.5):
+            args += [b"COUNT", g.count()]
     return args
 
 

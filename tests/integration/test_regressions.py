@@ -291,6 +291,45 @@ def test_blocking_timeouts_overflow_to_negative(raw):
     assert raw.cmd("BLPOP", "k", "nan") == ("ERR", "ERR timeout is not a float or out of range")
 
 
+def test_xread_block_past_int64_waits_for_data(server):
+    """XREAD BLOCK takes milliseconds as an integer and adds it to the clock: with INT64_MAX
+    the read waits (Redis overflows into a deadline that never comes; Ferrite saturates, no
+    overflow) and is answered when data arrives, not at once."""
+    c, w = Raw(server.port), Raw(server.port)
+    w.cmd("DEL", "s")
+    c.send(b"*6\r\n$5\r\nXREAD\r\n$5\r\nBLOCK\r\n$19\r\n" + I64_MAX.encode() +
+           b"\r\n$7\r\nSTREAMS\r\n$1\r\ns\r\n$1\r\n$\r\n")
+    time.sleep(0.3)
+    c.sock.settimeout(0.2)
+    with pytest.raises(socket.timeout):
+        c.sock.recv(1)  # still waiting
+    c.sock.settimeout(10)
+    assert w.cmd("XADD", "s", "1-1", "f", "v") == b"1-1"
+    assert c.reply() == [[b"s", [[b"1-1", [b"f", b"v"]]]]]
+    assert c.cmd("XREAD", "BLOCK", "-1", "STREAMS", "s", "0") == ("ERR", "ERR timeout is negative")
+    w.cmd("DEL", "s")
+    c.close()
+    w.close()
+
+
+def test_stream_container_commands_check_subcommands_first(server):
+    """XINFO and XGROUP are container commands in Redis 7.0: the subcommand and its arity are
+    checked first, and errors name "xinfo|stream"."""
+    c = Raw(server.port)
+    assert c.cmd("XINFO", "FOO") == ("ERR", "ERR unknown subcommand 'FOO'. Try XINFO HELP.")
+    assert c.cmd("XINFO", "STREAM") == \
+        ("ERR", "ERR wrong number of arguments for 'xinfo|stream' command")
+    assert c.cmd("XGROUP", "SETID", "k", "g") == \
+        ("ERR", "ERR wrong number of arguments for 'xgroup|setid' command")
+    assert c.cmd("XGROUP", "DESTROY", "k", "g", "x") == \
+        ("ERR", "ERR wrong number of arguments for 'xgroup|destroy' command")
+    c.cmd("SUBSCRIBE", "ch")
+    assert c.cmd("XINFO", "CONSUMERS", "k", "g") == (
+        "ERR", "ERR Can't execute 'xinfo|consumers': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / "
+        "PING / QUIT / RESET are allowed in this context")
+    c.close()
+
+
 # ---------------------------------------------------------------- sets, lists, scans
 def test_smove_from_a_missing_source(raw):
     raw.cmd("SET", "str", "x")
