@@ -275,6 +275,12 @@ class Gen:
         if lname in ("set", "getex") and len(args) > 1 and any(
                 a.upper() in (b"EXAT", b"PXAT") for a in args[2:]):
             self.touch(args[1])  # after the mutations: the key is whatever args[1] now is
+        if lname in ("sort", "sort_ro") and self.mode not in ("set", "shape"):
+            # A mutation may have made an option the BY pattern: without '*' it is nosort,
+            # and a set comes out in its iteration order (see sort_args).
+            for i in range(2, len(args) - 1):
+                if args[i].upper() == b"BY" and b"*" not in args[i + 1]:
+                    self.mode = "shape" if any(a.upper() == b"LIMIT" for a in args) else "set"
         if lname == "multi":
             self.in_multi = True
             self.multi_resync = False
