@@ -330,6 +330,23 @@ def test_stream_container_commands_check_subcommands_first(server):
     c.close()
 
 
+def test_nogroup_errors_cut_names_at_a_nul(raw):
+    """Redis formats the key and group names of NOGROUP errors with %s: the text stops at
+    the first NUL byte of each name (found by the differential fuzzer)."""
+    key, group = "\x00\xffk", "g\x00x"
+    want = ("ERR", "NOGROUP No such key '' or consumer group 'g'")
+    assert raw.cmd("XPENDING", key, group) == want
+    assert raw.cmd("XCLAIM", key, group, "c", "0", "1-1") == want
+    assert raw.cmd("XAUTOCLAIM", key, group, "c", "0", "0") == want
+    assert raw.cmd("XREADGROUP", "GROUP", group, "c", "STREAMS", key, ">") == \
+        ("ERR", want[1] + " in XREADGROUP with GROUP option")
+    raw.cmd("XADD", "a\x00b", "1-1", "f", "v")
+    assert raw.cmd("XINFO", "CONSUMERS", "a\x00b", group) == \
+        ("ERR", "NOGROUP No such consumer group 'g' for key name 'a'")
+    assert raw.cmd("XGROUP", "SETID", "a\x00b", group, "0") == \
+        ("ERR", "NOGROUP No such consumer group 'g' for key name 'a'")
+
+
 # ---------------------------------------------------------------- sets, lists, scans
 def test_smove_from_a_missing_source(raw):
     raw.cmd("SET", "str", "x")
@@ -512,6 +529,40 @@ def test_debug_reload_touches_watched_keys(raw):
 
 
 # ---------------------------------------------------------------- memory accounting
+def test_output_limit_does_not_count_the_static_reply_buffer(server_factory):
+    """Redis counts only its reply list against the output limit, not the 16 KB static
+    buffer a client's first pending bytes sit in: with a 1000-byte hard limit a 10 000-byte
+    reply is still sent, a 40 000-byte one closes the client."""
+    s = server_factory()
+    admin = Raw(s.port)
+    admin.cmd("CONFIG", "SET", "client-output-buffer-limit", "normal 1000 0 0")
+    admin.cmd("SET", "small", "x" * 10000)
+    admin.cmd("SET", "big", "x" * 40000)
+    c = Raw(s.port)
+    c.sock.settimeout(30)
+    assert c.cmd("GET", "small") == b"x" * 10000
+    assert c.cmd("PING") == "PONG"
+    c.send(b"*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n")
+    assert c.closed(timeout=30)
+    assert len(c.buf) < 40000  # cut: not the whole reply
+    c.close()
+    admin.cmd("CONFIG", "SET", "client-output-buffer-limit", "normal 0 0 0")
+    admin.close()
+
+
+def test_migrate_port_is_read_as_atoi(raw):
+    """MIGRATE hands atoi(port) to its connect: "abc" is port 0, refused, which Redis reports
+    as a failed write (its connect does not check the socket's error), like any closed
+    port; a port that does not resolve fails the connect."""
+    raw.cmd("SET", "k", "v")
+    write_err = ("ERR", "IOERR error or timeout writing to target instance")
+    assert raw.cmd("MIGRATE", "127.0.0.1", "abc", "k", "0", "100") == write_err
+    assert raw.cmd("MIGRATE", "127.0.0.1", "0", "k", "0", "100") == write_err
+    assert raw.cmd("MIGRATE", "127.0.0.1", "-5", "k", "0", "100") == \
+        ("ERR", "IOERR error or timeout connecting to the client")
+    assert raw.cmd("GET", "k") == b"v"
+
+
 def test_reply_and_query_buffers_are_counted(server_factory):
     """A client that does not read its replies holds them in the server's memory: INFO
     used_memory and mem_clients_normal and CLIENT LIST omem see them; so does a half-sent
