@@ -119,8 +119,25 @@ void SPop(CommandContext& ctx) {
   } else {
     popped = DistinctRandom(e->value, size_t(count));
   }
+  size_t size = setv::Card(e->value);
   for (const auto& m : popped) setv::Remove(e->value, m);
-  DeleteIfEmpty(ctx, e, setv::Card(e->value));
+  size_t remaining = setv::Card(e->value);
+  if (count >= 0 && remaining > 0 && remaining * 5 <= size - remaining) {
+    // Redis pops most of a set by moving the few members that stay into a new set (its
+    // SPOP_MOVE_STRATEGY_MUL case), created as a new set is: an intset when they are all
+    // integers within set-max-intset-entries, whatever the old set's encoding.
+    std::vector<std::string> stay;
+    stay.reserve(remaining);
+    setv::ForEach(e->value, [&](std::string_view m) {
+      stay.emplace_back(m);
+      return true;
+    });
+    CollectionLimits lim = Limits(ctx);
+    Value fresh = setv::NewFor(stay[0], lim);
+    for (const auto& m : stay) setv::Add(fresh, m, lim);
+    e->value = std::move(fresh);
+  }
+  DeleteIfEmpty(ctx, e, remaining);
   ctx.NotifyModified(a[1]);
   // The effect is which members went: log SREM of them, not the random SPOP.
   if (ctx.propagating()) {

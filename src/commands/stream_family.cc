@@ -14,6 +14,8 @@
 // in Redis's sense (an XADD, a group destroyed, the stream created, replaced or deleted)
 // since the client last looked.
 
+#include <sys/sysinfo.h>
+
 #include <algorithm>
 #include <memory>
 
@@ -1187,6 +1189,16 @@ void XAutoClaim(CommandContext& ctx) {
   if (!g)
     return ctx.rb.Error("NOGROUP No such key '" + CStr(args[1]) + "' or consumer group '" +
                         CStr(args[2]) + "'");
+  // Redis allocates COUNT stream IDs (16 bytes each) up front and gives this error when the
+  // allocation fails, which under Linux's default overcommit heuristic means a request
+  // larger than RAM + swap. No such array is needed here; the same answer is.
+  struct sysinfo si {};
+  if (sysinfo(&si) == 0) {
+    uint64_t mem = (uint64_t(si.totalram) + uint64_t(si.totalswap)) * si.mem_unit;
+    if (uint64_t(count) > mem / 16)
+      return ctx.rb.Error(
+          "ERR Insufficient memory, failed allocating transient memory, COUNT too high.");
+  }
   Effects fx;
   Effects* pfx = ctx.propagating() ? &fx : nullptr;
   StreamConsumer* consumer = nullptr;

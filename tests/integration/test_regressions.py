@@ -347,7 +347,39 @@ def test_nogroup_errors_cut_names_at_a_nul(raw):
         ("ERR", "NOGROUP No such consumer group 'g' for key name 'a'")
 
 
+def test_xautoclaim_count_beyond_memory(raw):
+    """Redis allocates COUNT stream IDs before claiming: a COUNT within range whose array
+    cannot be allocated (here 1.5 EB) is refused with its allocation error."""
+    raw.cmd("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM")
+    assert raw.cmd("XAUTOCLAIM", "s", "g", "c", "0", "0", "COUNT", "92233720368547758") == \
+        ("ERR", "ERR Insufficient memory, failed allocating transient memory, COUNT too high.")
+    assert raw.cmd("XAUTOCLAIM", "s", "g", "c", "0", "0", "COUNT", "576460752303423488") == \
+        ("ERR", "ERR COUNT must be > 0")
+    assert raw.cmd("XAUTOCLAIM", "s", "g", "c", "0", "0", "COUNT", "1000") == [b"0-0", [], []]
+
+
 # ---------------------------------------------------------------- sets, lists, scans
+def test_spop_of_most_of_a_set_leaves_a_new_set(raw):
+    """SPOP with a count that leaves at most a sixth of the set moves the members that stay
+    into a new set, encoded as new sets are: an intset when they are all integers, even if
+    the old set was a hash table (found by the differential fuzzer, through DUMP)."""
+    seen_ints = 0
+    for _ in range(40):
+        raw.cmd("DEL", "s")
+        raw.cmd("SADD", "s", "a", *[str(i) for i in range(1, 12)])
+        assert len(raw.cmd("SPOP", "s", "10")) == 10
+        stay = raw.cmd("SMEMBERS", "s")
+        all_ints = all(m.isdigit() for m in stay)
+        seen_ints += all_ints
+        rdb_type = raw.cmd("DUMP", "s")[0]
+        assert (rdb_type == 11) == all_ints, (stay, rdb_type)  # 11: intset, 2: hash table
+    assert seen_ints > 0
+    raw.cmd("DEL", "s")
+    raw.cmd("SADD", "s", "a", *[str(i) for i in range(1, 12)])
+    raw.cmd("SPOP", "s", "2")  # many stay: the set is kept as it is
+    assert raw.cmd("DUMP", "s")[0] == 2
+
+
 def test_smove_from_a_missing_source(raw):
     raw.cmd("SET", "str", "x")
     assert raw.cmd("SMOVE", "missing", "str", "m") == 0
