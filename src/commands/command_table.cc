@@ -29,6 +29,14 @@ CommandTable::CommandTable() {
 
 void CommandTable::Add(const CommandSpec& spec) { by_name_.emplace(spec.name, spec); }
 
+void CommandTable::AddLate(const CommandSpec& spec) {
+  auto [it, added] = by_name_.emplace(spec.name, spec);
+  if (!added) return;
+  // by_name_ may have rehashed: rebuild the list (node addresses stay valid).
+  all_.clear();
+  for (auto& [name, s] : by_name_) all_.push_back(&s);
+}
+
 const CommandSpec* CommandTable::Find(std::string_view name) const {
   char buf[64];
   if (name.size() >= sizeof(buf)) return nullptr;
@@ -53,6 +61,8 @@ constexpr NumkeysSpec kNumkeys[] = {
     {"zunion", 1, false},     {"zinter", 1, false},     {"zdiff", 1, false},
     {"zintercard", 1, false}, {"blmpop", 2, false},     {"bzmpop", 2, false},
     {"zunionstore", 2, true}, {"zinterstore", 2, true}, {"zdiffstore", 2, true},
+    {"eval", 2, false},       {"evalsha", 2, false},    {"eval_ro", 2, false},
+    {"evalsha_ro", 2, false}, {"fcall", 2, false},      {"fcall_ro", 2, false},
 };
 
 }  // namespace

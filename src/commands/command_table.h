@@ -13,6 +13,8 @@ class CommandTable {
  public:
   CommandTable();
   void Add(const CommandSpec& spec);
+  // Adds a command after construction (a library above commands, e.g. scripting).
+  void AddLate(const CommandSpec& spec);
   // Case-insensitive lookup; nullptr if unknown.
   const CommandSpec* Find(std::string_view name) const;
   const std::vector<const CommandSpec*>& All() const { return all_; }

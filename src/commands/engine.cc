@@ -176,6 +176,26 @@ bool CheckCommandShape(const CommandSpec* spec, ArgList args, std::string* fulln
 
 }  // namespace
 
+// Commands Redis runs while a script is busy (CMD_ALLOW_BUSY): connection and transaction
+// bookkeeping, and the ways to end the script. SHUTDOWN only with NOSAVE.
+bool AllowedWhileBusy(const CommandSpec& spec, ArgList args) {
+  std::string_view n = spec.name;
+  if (n == "auth" || n == "hello" || n == "multi" || n == "discard" || n == "watch" ||
+      n == "unwatch" || n == "quit" || n == "reset")
+    return true;
+  if (n == "shutdown") {
+    for (size_t i = 1; i < args.size(); i++) {
+      if (EqualsIgnoreCase(args[i], "NOSAVE")) return true;
+    }
+    return false;
+  }
+  if (args.size() < 2) return false;
+  if (n == "script") return EqualsIgnoreCase(args[1], "KILL");
+  if (n == "function")
+    return EqualsIgnoreCase(args[1], "KILL") || EqualsIgnoreCase(args[1], "STATS");
+  return false;
+}
+
 uint64_t CommandRandom() {
   thread_local std::mt19937_64 rng(std::random_device{}());
   return rng();
@@ -262,6 +282,10 @@ void Engine::Execute(Session& s, ArgList args, ReplyBuilder& rb) {
   };
   s.conn.tot_cmds++;
   std::string refusal, fullname, shape_error;
+  // Script commands take the flags their script declares (write, deny-oom).
+  uint32_t flags = spec ? spec->flags : 0;
+  if (spec && scripting_ && (spec->flags & cmd::kScriptFlags) && !s.replaying)
+    flags = scripting_->CommandFlags(*spec, args);
   if (!CheckCommandShape(spec, args, &fullname, &shape_error)) {
     reject(shape_error);
   } else if (!s.authenticated && !(spec->flags & cmd::kNoAuth)) {
@@ -272,13 +296,15 @@ void Engine::Execute(Session& s, ArgList args, ReplyBuilder& rb) {
            "context");
   } else if (loading_ && !s.replaying && !(spec->flags & cmd::kLoading)) {
     reject(err::kLoading);
+  } else if (!busy_error_.empty() && !AllowedWhileBusy(*spec, args)) {
+    reject(busy_error_);
   } else if (s.in_multi && !(spec->flags & cmd::kNoMulti)) {
     s.queued.emplace_back(args.begin(), args.end());
     rb.SimpleString("QUEUED");
-  } else if (config_.server.maxmemory > 0 && (spec->flags & cmd::kDenyOom) && !s.replaying &&
+  } else if (config_.server.maxmemory > 0 && (flags & cmd::kDenyOom) && !s.replaying &&
              !PerformEviction()) {
     reject(err::kOom);
-  } else if ((spec->flags & cmd::kWrite) && persistence_ && !s.replaying &&
+  } else if ((flags & cmd::kWrite) && persistence_ && !s.replaying &&
              !(refusal = persistence_->WriteRefusal()).empty()) {
     reject(refusal);
   } else if (tier_ && tier_->has_tiered() && !s.replaying && !s.tier_resume && !s.reexec &&
@@ -289,9 +315,42 @@ void Engine::Execute(Session& s, ArgList args, ReplyBuilder& rb) {
     s.last_cmd = spec->name;
     Call(s, *spec, args, rb);
   }
-  if (rb.errors_written() != errors_before) RecordError(rb.last_error());
+  if (rb.errors_written() != errors_before && rb.last_error_counted()) RecordError(rb.last_error());
   if (rb.aborted()) s.close_asap = true;
-  if (!ready_keys_.empty()) ServeReadyKeys();
+  // Blocked clients are served after a whole command, never inside a running script
+  // (a command another client runs while the script is busy must not let them in).
+  if (!ready_keys_.empty() && !script_running_) ServeReadyKeys();
+}
+
+void Engine::CallFromScript(Session& s, const CommandSpec& spec, ArgList args, ReplyBuilder& rb,
+                            int64_t now_ms) {
+  uint64_t errors_before = rb.errors_written();
+  s.last_cmd = spec.name;
+  int64_t saved = frozen_now_ms_;
+  frozen_now_ms_ = now_ms;
+  Call(s, spec, args, rb);
+  frozen_now_ms_ = saved;
+  if (rb.errors_written() != errors_before) RecordError(rb.last_error());
+}
+
+bool Engine::BeginEffectsUnit() {
+  if (collecting_multi_) return false;
+  collecting_multi_ = true;
+  multi_effects_.clear();
+  return true;
+}
+
+void Engine::EndEffectsUnit(bool began, bool propagate) {
+  if (!began) return;
+  collecting_multi_ = false;
+  if (propagate && !multi_effects_.empty() && sink_) {
+    // One effect is atomic by itself; several are wrapped (Redis's propagatePendingCommands).
+    bool wrap = multi_effects_.size() > 1;
+    if (wrap) sink_->Propagate(multi_effects_.front().first, {"MULTI"});
+    for (auto& [db, eff] : multi_effects_) sink_->Propagate(db, eff);
+    if (wrap) sink_->Propagate(multi_effects_.back().first, {"EXEC"});
+  }
+  multi_effects_.clear();
 }
 
 void Engine::set_tier(tier::TierManager* t) {
@@ -423,7 +482,7 @@ void Engine::FeedMonitors(const Session& s, const CommandSpec& spec, ArgList arg
 
 void Engine::Call(Session& s, const CommandSpec& spec, ArgList args, ReplyBuilder& rb) {
   if (!monitors_.empty()) FeedMonitors(s, spec, args);
-  CommandContext ctx{*this, s, rb, args, clock_->NowMs()};
+  CommandContext ctx{*this, s, rb, args, frozen_now_ms_ ? frozen_now_ms_ : clock_->NowMs()};
   uint64_t errors_before = rb.errors_written();
   int64_t t0 = clock_->MonotonicUs();
   spec.handler(ctx);
@@ -449,7 +508,8 @@ void Engine::Call(Session& s, const CommandSpec& spec, ArgList args, ReplyBuilde
   // ---- end #8
   if (!s.reexec) stats_.total_commands++;
   dirty_ += ctx.dirty;
-  if ((ctx.dirty > 0 || ctx.custom_propagation) && (sink_ || collecting_multi_)) {
+  if ((ctx.dirty > 0 || ctx.custom_propagation) && (sink_ || collecting_multi_) &&
+      propagation_enabled_) {
     if (ctx.custom_propagation) {
       for (auto& argv : ctx.propagated) Propagate(s.db, argv);
     } else if (spec.flags & cmd::kWrite) {
@@ -501,7 +561,8 @@ void Engine::ExecMulti(Session& s, ReplyBuilder& rb) {
       s.last_cmd = spec->name;
       Call(s, *spec, argv, rb);
     }
-    if (rb.errors_written() != errors_before) RecordError(rb.last_error());
+    if (rb.errors_written() != errors_before && rb.last_error_counted())
+      RecordError(rb.last_error());
   }
   collecting_multi_ = false;
   s.in_exec = false;

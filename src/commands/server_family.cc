@@ -458,6 +458,9 @@ void CommandFlags(ReplyBuilder& rb, const CommandSpec& c) {
   if (c.flags & cmd::kFast) f.push_back("fast");
   if (c.flags & cmd::kNoAuth) f.push_back("no_auth");
   if (c.flags & cmd::kBlocking) f.push_back("blocking");
+  if (c.flags & cmd::kSkipMonitor) f.push_back("skip_monitor");
+  if (c.flags & cmd::kNoMandatoryKeys) f.push_back("no_mandatory_keys");
+  if (c.flags & cmd::kMovableKeys) f.push_back("movablekeys");
   rb.SetHeader(f.size());
   for (auto* x : f) rb.SimpleString(x);
 }
@@ -552,7 +555,7 @@ void Command(CommandContext& ctx) {
       return ctx.rb.Error(err::kInvalidCommandArgs);
     }
     auto pos = CommandTable::KeyPositions(*c, line);
-    if (pos.empty()) return ctx.rb.Error(err::kNoKeyArgs);
+    if (pos.empty() && !(c->flags & cmd::kNoMandatoryKeys)) return ctx.rb.Error(err::kNoKeyArgs);
     ctx.rb.ArrayHeader(pos.size());
     for (int p : pos) ctx.rb.Bulk(line[size_t(p)]);
     return;
@@ -634,6 +637,55 @@ void Debug(CommandContext& ctx) {
     if (!st.ok()) return ctx.rb.Error("ERR Error trying to load the checkpoint: " + st.message());
     return ctx.rb.Ok();
   }
+  if (ArgIs(sub, "SET-DISABLE-DENY-SCRIPTS") && a.size() == 3) {
+    ctx.engine.script_disable_deny_script = std::atoi(std::string(a[2]).c_str()) != 0;
+    return ctx.rb.Ok();
+  }
+  if (ArgIs(sub, "PROTOCOL") && a.size() == 3) {  // every reply type, for client tests
+    ReplyBuilder& rb = ctx.rb;
+    std::string_view t = a[2];
+    if (ArgIs(t, "STRING")) return rb.Bulk("Hello World");
+    if (ArgIs(t, "INTEGER")) return rb.Integer(12345);
+    if (ArgIs(t, "DOUBLE")) return rb.Double(3.141);
+    if (ArgIs(t, "BIGNUM")) return rb.BigNumber("1234567999999999999999999999999999999");
+    if (ArgIs(t, "NULL")) return rb.Null();
+    if (ArgIs(t, "ARRAY") || ArgIs(t, "SET")) {
+      ArgIs(t, "SET") ? rb.SetHeader(3) : rb.ArrayHeader(3);
+      for (int j = 0; j < 3; j++) rb.Integer(j);
+      return;
+    }
+    if (ArgIs(t, "MAP")) {
+      rb.MapHeader(3);
+      for (int j = 0; j < 3; j++) {
+        rb.Integer(j);
+        rb.Bool(j == 1);
+      }
+      return;
+    }
+    if (ArgIs(t, "ATTRIB")) {
+      if (rb.resp3()) {
+        rb.buffer()->append("|1\r\n");
+        rb.Bulk("key-popularity");
+        rb.ArrayHeader(2);
+        rb.Bulk("key:123");
+        rb.Integer(90);
+      }
+      return rb.Bulk("Some real reply following the attribute");
+    }
+    if (ArgIs(t, "PUSH")) {
+      if (!rb.resp3()) return rb.Error("ERR RESP2 is not supported by this command");
+      rb.PushHeader(2);
+      rb.Bulk("server-cpu-usage");
+      rb.Integer(42);
+      return rb.Bulk("Some real reply following the push reply");
+    }
+    if (ArgIs(t, "TRUE")) return rb.Bool(true);
+    if (ArgIs(t, "FALSE")) return rb.Bool(false);
+    if (ArgIs(t, "VERBATIM")) return rb.Verbatim("This is a verbatim\nstring", "txt");
+    return rb.Error(
+        "ERR Wrong protocol type name. Please use one of the following: "
+        "string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false");
+  }
   if (ArgIs(sub, "LOADAOF") && a.size() == 2) {
     PersistenceControl* p = ctx.engine.persistence();
     if (!p) return ctx.rb.Error("ERR DEBUG LOADAOF needs the persistence layer");
@@ -678,7 +730,7 @@ void Debug(CommandContext& ctx) {
     return ctx.rb.Ok();
   }
   if (ArgIs(sub, "OBJECT") && a.size() == 3) {
-    Entry* e = ctx.db().Peek(a[2], ctx.now_ms);
+    Entry* e = ctx.db().Peek(a[2], -1);  // as Redis: no expiry check
     if (!e) return ctx.rb.Error(err::kNoSuchKey);
     std::string where;  // #7: a value in a tier segment says which tier, file and offset
     if (e->value.tiered() && ctx.engine.tier()) where = " " + ctx.engine.tier()->Describe(e->value);
@@ -710,6 +762,7 @@ void Debug(CommandContext& ctx) {
     ctx.rb.SimpleString("RELOAD");
     ctx.rb.SimpleString("POPULATE <count> [<prefix>] [<size>]");
     ctx.rb.SimpleString("OBJECT <key> | SET-ACTIVE-EXPIRE <0|1>");
+    ctx.rb.SimpleString("PROTOCOL <type> | SET-DISABLE-DENY-SCRIPTS <0|1>");
     ctx.rb.SimpleString("TIER PAUSE|RESUME (tiered storage: stop or restart background moves)");
     return;
   }

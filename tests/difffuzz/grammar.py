@@ -1832,6 +1832,12 @@ EXCLUDED = {
     "replicaof": "replication", "slaveof": "replication", "failover": "replication",
     "wait": "replication", "role": "replication",
 }
+# Scripting (EVAL*, FCALL*, FUNCTION, SCRIPT) reached the server after these grammars were
+# written: not fuzzed yet, listed so the run says so (test_scripting.py and
+# test_functions.py compare it with redis-server).
+for _name in ("eval", "eval_ro", "evalsha", "evalsha_ro", "fcall", "fcall_ro", "function",
+              "script"):
+    EXCLUDED[_name] = "scripting: no grammar yet"
 
 
 def bind_names():
