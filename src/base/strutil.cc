@@ -48,33 +48,52 @@ bool ParseInt64(std::string_view s, int64_t* out) {
   return true;
 }
 
+namespace {
+// A NUL-terminated copy for strtod/strtold (the argument may hold a NUL: the parse then
+// stops there and the length check fails, as in Redis).
+struct CString {
+  explicit CString(std::string_view s) {
+    if (s.size() < sizeof(small)) {
+      memcpy(small, s.data(), s.size());
+      small[s.size()] = 0;
+      p = small;
+    } else {
+      big.assign(s);
+      p = big.c_str();
+    }
+  }
+  char small[256];
+  std::string big;
+  const char* p;
+};
+}  // namespace
+
 bool ParseDouble(std::string_view s, double* out, bool allow_inf) {
-  if (s.empty() || s.size() > 5000) return false;
-  if (isspace(static_cast<unsigned char>(s[0]))) return false;
-  char buf[5001];
-  memcpy(buf, s.data(), s.size());
-  buf[s.size()] = 0;
+  if (s.empty() || isspace(static_cast<unsigned char>(s[0]))) return false;
+  CString c(s);
   char* end;
   errno = 0;
-  double v = strtod(buf, &end);
-  if (end != buf + s.size()) return false;
+  double v = strtod(c.p, &end);
+  if (size_t(end - c.p) != s.size()) return false;
+  if (errno == ERANGE && (v == HUGE_VAL || v == -HUGE_VAL || std::fpclassify(v) == FP_ZERO))
+    return false;
   if (std::isnan(v)) return false;
-  if (errno == ERANGE && !std::isinf(v) && v != 0) return false;
   if (std::isinf(v) && !allow_inf) return false;
   *out = v;
   return true;
 }
 
 bool ParseLongDouble(std::string_view s, long double* out) {
-  if (s.empty() || s.size() > 5000) return false;
+  if (s.empty() || s.size() >= 5 * 1024) return false;  // Redis's MAX_LONG_DOUBLE_CHARS
   if (isspace(static_cast<unsigned char>(s[0]))) return false;
-  char buf[5001];
-  memcpy(buf, s.data(), s.size());
-  buf[s.size()] = 0;
+  CString c(s);
   char* end;
   errno = 0;
-  long double v = strtold(buf, &end);
-  if (end != buf + s.size() || errno == ERANGE || std::isnan(v)) return false;
+  long double v = strtold(c.p, &end);
+  if (size_t(end - c.p) != s.size()) return false;
+  if (errno == ERANGE && (v == HUGE_VAL || v == -HUGE_VAL || std::fpclassify(v) == FP_ZERO))
+    return false;
+  if (errno == EINVAL || std::isnan(v)) return false;
   *out = v;
   return true;
 }
@@ -130,9 +149,26 @@ std::string FormatDouble(double v) {
   return buf;
 }
 
-static bool MatchImpl(const char* p, size_t plen, const char* s, size_t slen, bool nocase,
-                      int nesting) {
-  if (nesting > 1000) return false;  // bounded recursion on pathological patterns
+namespace {
+
+// Bytes compare as Redis's stringmatchlen compares them: as (signed) char, so a range such
+// as [a-\xff] behaves as it does in Redis. tolower() only folds ASCII here.
+inline int GlobChar(char c) { return static_cast<signed char>(c); }
+inline int GlobFold(int c) { return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c; }
+inline bool GlobEq(char a, char b, bool nocase) {
+  return nocase ? GlobFold(GlobChar(a)) == GlobFold(GlobChar(b)) : a == b;
+}
+
+// Redis's stringmatchlen_impl, with its two bounds on the work:
+// - *give_up: once the rest of the pattern after a '*' failed to match at every position of
+//   the remaining string, no earlier '*' can help by matching a longer piece (that only
+//   leaves less string for the same rest), so the whole match fails at once. This makes the
+//   matcher O(pattern × string) instead of exponential in the number of stars.
+// - nesting: the recursion depth (one level per '*') is capped, so a pattern of a million
+//   stars cannot overflow the stack; past the cap the pattern does not match (as Redis 7.2).
+bool MatchImpl(const char* p, size_t plen, const char* s, size_t slen, bool nocase, int nesting,
+               bool* give_up) {
+  if (nesting > 1000) return false;
   while (plen && slen) {
     switch (*p) {
       case '*':
@@ -142,10 +178,12 @@ static bool MatchImpl(const char* p, size_t plen, const char* s, size_t slen, bo
         }
         if (plen == 1) return true;
         while (slen) {
-          if (MatchImpl(p + 1, plen - 1, s, slen, nocase, nesting + 1)) return true;
+          if (MatchImpl(p + 1, plen - 1, s, slen, nocase, nesting + 1, give_up)) return true;
+          if (*give_up) return false;
           s++;
           slen--;
         }
+        *give_up = true;
         return false;
       case '?':
         s++;
@@ -161,35 +199,31 @@ static bool MatchImpl(const char* p, size_t plen, const char* s, size_t slen, bo
         }
         bool match = false;
         while (true) {
-          if (plen == 0) {
-            p--;
-            plen++;
-            break;
-          }
-          if (*p == '\\' && plen >= 2) {
+          if (plen >= 2 && *p == '\\') {
             p++;
             plen--;
             if (*p == *s) match = true;
+          } else if (plen == 0) {
+            p--;
+            plen++;
+            break;
           } else if (*p == ']') {
             break;
           } else if (plen >= 3 && p[1] == '-') {
-            int start = static_cast<unsigned char>(p[0]);
-            int end = static_cast<unsigned char>(p[2]);
-            int c = static_cast<unsigned char>(*s);
+            int start = GlobChar(p[0]);
+            int end = GlobChar(p[2]);
+            int c = GlobChar(*s);
             if (start > end) std::swap(start, end);
             if (nocase) {
-              start = tolower(start);
-              end = tolower(end);
-              c = tolower(c);
+              start = GlobFold(start);
+              end = GlobFold(end);
+              c = GlobFold(c);
             }
             p += 2;
             plen -= 2;
             if (c >= start && c <= end) match = true;
-          } else {
-            if (nocase ? tolower(static_cast<unsigned char>(*p)) ==
-                             tolower(static_cast<unsigned char>(*s))
-                       : *p == *s)
-              match = true;
+          } else if (GlobEq(*p, *s, nocase)) {
+            match = true;
           }
           p++;
           plen--;
@@ -207,10 +241,7 @@ static bool MatchImpl(const char* p, size_t plen, const char* s, size_t slen, bo
         }
         [[fallthrough]];
       default:
-        if (nocase
-                ? tolower(static_cast<unsigned char>(*p)) != tolower(static_cast<unsigned char>(*s))
-                : *p != *s)
-          return false;
+        if (!GlobEq(*p, *s, nocase)) return false;
         s++;
         slen--;
         break;
@@ -228,8 +259,11 @@ static bool MatchImpl(const char* p, size_t plen, const char* s, size_t slen, bo
   return plen == 0 && slen == 0;
 }
 
+}  // namespace
+
 bool GlobMatch(std::string_view pattern, std::string_view str, bool nocase) {
-  return MatchImpl(pattern.data(), pattern.size(), str.data(), str.size(), nocase, 0);
+  bool give_up = false;
+  return MatchImpl(pattern.data(), pattern.size(), str.data(), str.size(), nocase, 0, &give_up);
 }
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {

@@ -12,8 +12,9 @@ namespace ferrite {
 bool ParseInt64(std::string_view s, int64_t* out);
 bool ParseUint64(std::string_view s, uint64_t* out);
 
-// Double parse, as Redis's string2d/string2ld: the whole string, no spaces, no NaN.
-// Accepts "inf", "-inf", "+inf" (case-insensitive) when allow_inf.
+// Double parse, exactly Redis's string2d / string2ld: strtod over the whole string, no
+// leading space, no NaN; an overflow (1e309) or an underflow to zero (1e-400) is refused,
+// a denormal result (4.9e-324) and a literal "inf" are accepted (inf only when allow_inf).
 bool ParseDouble(std::string_view s, double* out, bool allow_inf = true);
 bool ParseLongDouble(std::string_view s, long double* out);
 

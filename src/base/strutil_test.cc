@@ -63,5 +63,44 @@ TEST(StrUtil, GlobPathologicalPatternTerminates) {
   EXPECT_FALSE(GlobMatch(pat, std::string(60, 'a')));
 }
 
+// "a*a*…a*b" against a long run of 'a': without giving up on a failed '*' tail the matcher
+// tries every way of splitting the string among the stars (exponential in their number).
+// With Redis's rule it is one pass per star; this test would not finish otherwise.
+TEST(StrUtil, GlobManyStarsIsPolynomial) {
+  std::string pat;
+  for (int i = 0; i < 40; i++) pat += "a*";
+  pat += "b";
+  std::string s(10000, 'a');
+  EXPECT_FALSE(GlobMatch(pat, s));
+  EXPECT_FALSE(GlobMatch(pat, s, true));
+  EXPECT_TRUE(GlobMatch(pat, s + "b"));
+  std::string nested;  // star-separated classes and escapes, still one pass per star
+  for (int i = 0; i < 40; i++) nested += "[a-c]*\\a?*";
+  nested += "b";
+  EXPECT_FALSE(GlobMatch(nested, s));
+}
+
+// A pattern of more stars than the nesting cap (each '*' followed by a character is one
+// level of recursion) fails instead of exhausting the stack.
+TEST(StrUtil, GlobNestingIsCapped) {
+  std::string pat;
+  for (int i = 0; i < 100000; i++) pat += "*a";
+  EXPECT_FALSE(GlobMatch(pat, std::string(100000, 'a')));
+  EXPECT_TRUE(GlobMatch("*a*a", "xaxa"));
+}
+
+// Bytes compare as signed chars, as in Redis: [a-\xff] is the range [-1..'a'] there.
+// Expectations taken from redis-server 7.0.15 (KEYS with one key).
+TEST(StrUtil, GlobRangesCompareSignedBytesLikeRedis) {
+  EXPECT_FALSE(GlobMatch("[a-\xff]", "z"));
+  EXPECT_TRUE(GlobMatch("[a-\xff]", "A"));
+  EXPECT_FALSE(GlobMatch("[a-\xff]", "\x80"));
+  EXPECT_TRUE(GlobMatch("[A-Z]", "q", true));
+  EXPECT_TRUE(GlobMatch("[\\]]", "]"));  // an escaped ']' inside a class
+  EXPECT_FALSE(GlobMatch("[\\]]", "]]"));
+  EXPECT_FALSE(GlobMatch("a[", "a"));
+  EXPECT_TRUE(GlobMatch("[^]", "x"));
+}
+
 }  // namespace
 }  // namespace ferrite

@@ -12,25 +12,24 @@
 namespace ferrite {
 namespace {
 
-// Parses a bit offset; replies and returns false when invalid or beyond the max string.
+// A bit offset, as Redis's getBitOffsetFromArgument: "#n" (BITFIELD) means n * bits — a
+// product Redis lets wrap on overflow, reproduced here with unsigned arithmetic — and the
+// result must lie within proto_max_bulk_len bytes.
 bool ParseBitOffset(CommandContext& ctx, std::string_view s, bool hash_allowed, int bits,
                     uint64_t* out) {
-  int64_t mult = 1;
-  if (hash_allowed && !s.empty() && s[0] == '#') {
-    mult = bits;
-    s.remove_prefix(1);
-  }
+  bool usehash = hash_allowed && bits > 0 && !s.empty() && s[0] == '#';
+  if (usehash) s.remove_prefix(1);
   int64_t v;
-  if (!ParseInt64(s, &v) || v < 0 || (v > INT64_MAX / mult)) {
+  if (!ParseInt64(s, &v)) {
     ctx.rb.Error(err::kBitOffset);
     return false;
   }
-  uint64_t off = uint64_t(v) * uint64_t(mult);
-  if ((off >> 3) >= uint64_t(ctx.engine.config().server.proto_max_bulk_len)) {
+  if (usehash) v = int64_t(uint64_t(v) * uint64_t(bits));
+  if (v < 0 || uint64_t(v >> 3) >= uint64_t(ctx.engine.config().server.proto_max_bulk_len)) {
     ctx.rb.Error(err::kBitOffset);
     return false;
   }
-  *out = off;
+  *out = uint64_t(v);
   return true;
 }
 
@@ -63,8 +62,9 @@ int GetBitAt(const unsigned char* p, size_t len, uint64_t bit) {
 void SetBit(CommandContext& ctx) {
   uint64_t off;
   if (!ParseBitOffset(ctx, ctx.args[2], false, 1, &off)) return;
-  if (ctx.args[3] != "0" && ctx.args[3] != "1") return ctx.rb.Error(err::kBitValue);
-  int on = ctx.args[3] == "1";
+  int64_t on;
+  if (!GetLongOrReply(ctx, ctx.args[3], &on, err::kBitValue)) return;
+  if (on & ~int64_t(1)) return ctx.rb.Error(err::kBitValue);
   bool changed;
   size_t len;
   char* p = StringForBits(ctx, ctx.args[1], (off >> 3) + 1, &changed, &len);
@@ -72,9 +72,10 @@ void SetBit(CommandContext& ctx) {
   auto* byte = reinterpret_cast<unsigned char*>(p) + (off >> 3);
   int shift = 7 - int(off & 7);
   int old = (*byte >> shift) & 1;
-  *byte = static_cast<unsigned char>((*byte & ~(1 << shift)) | (on << shift));
-  // Redis counts a SETBIT as a change even when the bit was already set.
-  ctx.NotifyModified(ctx.args[1]);
+  *byte = static_cast<unsigned char>((*byte & ~(1 << shift)) | (int(on) << shift));
+  // A change (for WATCH and the dirty counter) only when the key was created or grown or the
+  // bit flipped, as Redis 7.0.
+  if (changed || old != on) ctx.NotifyModified(ctx.args[1]);
   ctx.rb.Integer(old);
 }
 
@@ -125,23 +126,24 @@ bool ParseBitUnit(CommandContext& ctx, std::string_view s, bool* isbit) {
   return true;
 }
 
+// BITCOUNT key [start end [BYTE|BIT]], as Redis's bitcountCommand: a missing key answers 0
+// before the arguments are looked at; a range of two negative indexes in the wrong order
+// answers 0 before the unit is read.
 void BitCount(CommandContext& ctx) {
   auto& a = ctx.args;
   bool wrong;
   Entry* e = FindTyped(ctx, a[1], ValueType::kString, &wrong);
   if (wrong) return;
-  if (a.size() != 2 && a.size() != 4 && a.size() != 5) return ctx.rb.Error(err::kSyntax);
-  if (!e) {
-    // Redis answers 0 for a missing key before it looks at the range.
-    return ctx.rb.Integer(0);
-  }
+  if (!e) return ctx.rb.Integer(0);
   std::string scratch;
   std::string_view s = e->value.GetString(&scratch);
   auto* p = reinterpret_cast<const unsigned char*>(s.data());
   int64_t len = int64_t(s.size());
   if (a.size() == 2) return ctx.rb.Integer(int64_t(Popcount(p, size_t(len))));
+  if (a.size() != 4 && a.size() != 5) return ctx.rb.Error(err::kSyntax);
   int64_t start, end;
-  if (!ParseIntArg(ctx, a[2], &start) || !ParseIntArg(ctx, a[3], &end)) return;
+  if (!GetLongOrReply(ctx, a[2], &start) || !GetLongOrReply(ctx, a[3], &end)) return;
+  if (start < 0 && end < 0 && start > end) return ctx.rb.Integer(0);
   bool isbit = false;
   if (a.size() == 5 && !ParseBitUnit(ctx, a[4], &isbit)) return;
   int64_t total = isbit ? len * 8 : len;
@@ -275,15 +277,17 @@ struct FieldOp {
   Overflow ow;
 };
 
+// A BITFIELD type, as getBitfieldTypeFromArgument: a lowercase 'i' (1..64 bits) or 'u' (1..63),
+// the width read as a C string (up to a NUL).
 bool ParseFieldType(CommandContext& ctx, std::string_view t, bool* sign, int* bits) {
   int64_t n;
-  if (t.size() < 2 || (t[0] != 'i' && t[0] != 'u' && t[0] != 'I' && t[0] != 'U') ||
-      !ParseInt64(t.substr(1), &n) || n < 1 || ((t[0] == 'i' || t[0] == 'I') && n > 64) ||
-      ((t[0] == 'u' || t[0] == 'U') && n > 63)) {
+  std::string_view width = t.size() > 1 ? t.substr(1, t.find('\0', 1) - 1) : std::string_view();
+  if (t.empty() || (t[0] != 'i' && t[0] != 'u') || !ParseInt64(width, &n) || n < 1 ||
+      (t[0] == 'i' && n > 64) || (t[0] == 'u' && n > 63)) {
     ctx.rb.Error(err::kBitfieldType);
     return false;
   }
-  *sign = t[0] == 'i' || t[0] == 'I';
+  *sign = t[0] == 'i';
   *bits = int(n);
   return true;
 }
@@ -369,6 +373,8 @@ int SignedOverflow(int64_t value, int64_t incr, int bits, Overflow ow, int64_t* 
   return 0;
 }
 
+// BITFIELD / BITFIELD_RO, as Redis's bitfieldGeneric: every operation is parsed first (type,
+// then offset, then value), and only then does BITFIELD_RO refuse a write.
 void BitFieldGeneric(CommandContext& ctx, bool readonly) {
   auto& a = ctx.args;
   std::vector<FieldOp> ops;
@@ -378,25 +384,15 @@ void BitFieldGeneric(CommandContext& ctx, bool readonly) {
   for (size_t i = 2; i < a.size(); i++) {
     std::string_view sub = a[i];
     size_t left = a.size() - i - 1;
+    FieldOp::Kind kind;
     if (ArgIs(sub, "GET") && left >= 2) {
-      FieldOp op{FieldOp::kGet, false, 0, 0, 0, ow};
-      if (!ParseFieldType(ctx, a[i + 1], &op.sign, &op.bits)) return;
-      if (!ParseBitOffset(ctx, a[i + 2], true, op.bits, &op.offset)) return;
-      ops.push_back(op);
-      i += 2;
-    } else if ((ArgIs(sub, "SET") || ArgIs(sub, "INCRBY")) && left >= 3) {
-      if (readonly) return ctx.rb.Error(err::kBitfieldRo);
-      FieldOp op{ArgIs(sub, "SET") ? FieldOp::kSet : FieldOp::kIncrBy, false, 0, 0, 0, ow};
-      if (!ParseFieldType(ctx, a[i + 1], &op.sign, &op.bits)) return;
-      if (!ParseBitOffset(ctx, a[i + 2], true, op.bits, &op.offset)) return;
-      if (!ParseIntArg(ctx, a[i + 3], &op.value)) return;
-      ops.push_back(op);
-      writes = true;
-      highest = std::max(highest, op.offset + uint64_t(op.bits) - 1);
-      i += 3;
+      kind = FieldOp::kGet;
+    } else if (ArgIs(sub, "SET") && left >= 3) {
+      kind = FieldOp::kSet;
+    } else if (ArgIs(sub, "INCRBY") && left >= 3) {
+      kind = FieldOp::kIncrBy;
     } else if (ArgIs(sub, "OVERFLOW") && left >= 1) {
-      if (readonly) return ctx.rb.Error(err::kBitfieldRo);
-      std::string_view t = a[i + 1];
+      std::string_view t = a[++i];
       if (ArgIs(t, "WRAP"))
         ow = Overflow::kWrap;
       else if (ArgIs(t, "SAT"))
@@ -405,14 +401,22 @@ void BitFieldGeneric(CommandContext& ctx, bool readonly) {
         ow = Overflow::kFail;
       else
         return ctx.rb.Error(err::kBitfieldOverflow);
-      i += 1;
+      continue;
     } else {
-      if (readonly && (ArgIs(sub, "SET") || ArgIs(sub, "INCRBY"))) {
-        return ctx.rb.Error(err::kBitfieldRo);
-      }
       return ctx.rb.Error(err::kSyntax);
     }
+    FieldOp op{kind, false, 0, 0, 0, ow};
+    if (!ParseFieldType(ctx, a[i + 1], &op.sign, &op.bits)) return;
+    if (!ParseBitOffset(ctx, a[i + 2], true, op.bits, &op.offset)) return;
+    if (kind != FieldOp::kGet) {
+      if (!GetLongOrReply(ctx, a[i + 3], &op.value)) return;
+      writes = true;
+      highest = std::max(highest, op.offset + uint64_t(op.bits) - 1);
+    }
+    ops.push_back(op);
+    i += kind == FieldOp::kGet ? 2 : 3;
   }
+  if (writes && readonly) return ctx.rb.Error(err::kBitfieldRo);
   unsigned char* p = nullptr;
   size_t len = 0;
   std::string scratch;
@@ -432,7 +436,7 @@ void BitFieldGeneric(CommandContext& ctx, bool readonly) {
     }
   }
   ctx.rb.ArrayHeader(ops.size());
-  bool wrote = changed;
+  bool wrote = changed;  // a change only when created, grown, or a field's value differs
   for (const FieldOp& op : ops) {
     uint64_t raw = p ? ReadField(p, len, op.offset, op.bits) : 0;
     if (op.kind == FieldOp::kGet) {
@@ -452,7 +456,7 @@ void BitFieldGeneric(CommandContext& ctx, bool readonly) {
         continue;
       }
       WriteField(p, op.offset, op.bits, uint64_t(nv));
-      wrote = true;
+      if (nv != old) wrote = true;
       ctx.rb.Integer(op.kind == FieldOp::kIncrBy ? nv : old);
     } else {
       uint64_t old = raw;
@@ -467,7 +471,7 @@ void BitFieldGeneric(CommandContext& ctx, bool readonly) {
         continue;
       }
       WriteField(p, op.offset, op.bits, nv);
-      wrote = true;
+      if (nv != old) wrote = true;
       ctx.rb.Integer(op.kind == FieldOp::kIncrBy ? int64_t(nv) : int64_t(old));
     }
   }

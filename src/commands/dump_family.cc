@@ -15,6 +15,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <random>
@@ -254,7 +255,10 @@ MigrateConn* MigrateGetConn(CommandContext& ctx, const std::string& host, const 
     cache.erase(std::next(cache.begin(), long(rng() % cache.size())));
   }
   auto conn = std::make_unique<MigrateConn>();
-  if (!conn->Connect(host, port, timeout_ms)) {
+  // Redis passes atoi(port) to its connect, which prints it back as a decimal: "abc" is
+  // port 0 (refused, like any closed port), an overlong number wraps as a C int.
+  int port_number = int(std::strtol(port.c_str(), nullptr, 10));
+  if (!conn->Connect(host, std::to_string(port_number), timeout_ms)) {
     ctx.rb.Error(err::kMigrateConnect);
     return nullptr;
   }

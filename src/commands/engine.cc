@@ -52,6 +52,130 @@ bool AllowedWhileSubscribed(std::string_view name) {
          name == "ping" || name == "quit" || name == "reset";
 }
 
+namespace {
+
+// Redis 7.0's container commands (those with subcommands in its command table) that Ferrite
+// has, each subcommand with its arity: Redis checks that the subcommand exists and its arity
+// before anything else, and names it "parent|sub" in its errors.
+struct SubcommandSpec {
+  const char* name;
+  int arity;
+};
+const std::vector<SubcommandSpec>* Subcommands(std::string_view parent) {
+  static const std::unordered_map<std::string_view, std::vector<SubcommandSpec>> kTable = {
+      {"client",
+       {{"tracking", -3},
+        {"info", 2},
+        {"help", 2},
+        {"unblock", -3},
+        {"setname", 3},
+        {"caching", 3},
+        {"kill", -3},
+        {"id", 2},
+        {"getredir", 2},
+        {"getname", 2},
+        {"unpause", 2},
+        {"list", -2},
+        {"trackinginfo", 2},
+        {"reply", 3},
+        {"pause", -3},
+        {"no-evict", 3}}},
+      {"command",
+       {{"getkeys", -4},
+        {"list", -2},
+        {"getkeysandflags", -4},
+        {"info", -2},
+        {"help", 2},
+        {"docs", -2},
+        {"count", 2}}},
+      {"config", {{"rewrite", 2}, {"get", -3}, {"resetstat", 2}, {"help", 2}, {"set", -4}}},
+      {"latency",
+       {{"doctor", 2},
+        {"history", 3},
+        {"help", 2},
+        {"graph", 3},
+        {"reset", -2},
+        {"histogram", -2},
+        {"latest", 2}}},
+      {"memory",
+       {{"purge", 2},
+        {"help", 2},
+        {"doctor", 2},
+        {"stats", 2},
+        {"usage", -3},
+        {"malloc-stats", 2}}},
+      {"object", {{"freq", 3}, {"encoding", 3}, {"help", 2}, {"idletime", 3}, {"refcount", 3}}},
+      {"pubsub",
+       {{"numsub", -2},
+        {"help", 2},
+        {"numpat", 2},
+        {"channels", -2},
+        {"shardnumsub", -2},
+        {"shardchannels", -2}}},
+      {"slowlog", {{"get", -2}, {"reset", 2}, {"len", 2}, {"help", 2}}},
+      {"xgroup",
+       {{"create", -5},
+        {"createconsumer", 5},
+        {"delconsumer", 5},
+        {"destroy", 4},
+        {"help", 2},
+        {"setid", -5}}},
+      {"xinfo", {{"consumers", 4}, {"groups", 3}, {"help", 2}, {"stream", -3}}},
+  };
+  auto it = kTable.find(parent);
+  return it == kTable.end() ? nullptr : &it->second;
+}
+
+// Redis compares command and subcommand names as C strings, ignoring case.
+bool NameIs(std::string_view arg, std::string_view name) {
+  size_t nul = arg.find('\0');
+  if (nul != std::string_view::npos) arg = arg.substr(0, nul);
+  return EqualsIgnoreCase(arg, name);
+}
+
+bool ArityOk(int arity, size_t argc) {
+  return arity > 0 ? int(argc) == arity : int(argc) >= -arity;
+}
+
+// The checks Redis's processCommand makes before anything else (commandCheckExistence,
+// commandCheckArity), with its error texts. On success *fullname is the command's name as
+// Redis's errors give it ("get", "config|get").
+bool CheckCommandShape(const CommandSpec* spec, ArgList args, std::string* fullname,
+                       std::string* error) {
+  if (!spec) {
+    *error = err::UnknownCommand(args[0], args);
+    return false;
+  }
+  *fullname = spec->name;
+  const std::vector<SubcommandSpec>* subs = args.size() >= 2 ? Subcommands(spec->name) : nullptr;
+  if (subs) {
+    const SubcommandSpec* found = nullptr;
+    for (const auto& sub : *subs) {
+      if (NameIs(args[1], sub.name)) found = &sub;
+    }
+    if (!found) {
+      std::string_view sub = args[1].substr(0, args[1].find('\0'));
+      *error = "ERR unknown subcommand '" + std::string(sub.substr(0, 128)) + "'. Try " +
+               ToUpper(args[0].substr(0, args[0].find('\0'))) + " HELP.";
+      return false;
+    }
+    *fullname += "|";
+    *fullname += found->name;
+    if (!ArityOk(found->arity, args.size())) {
+      *error = err::WrongArity(*fullname);
+      return false;
+    }
+    return true;
+  }
+  if (!ArityOk(spec->arity, args.size())) {
+    *error = err::WrongArity(spec->name);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 // Commands Redis runs while a script is busy (CMD_ALLOW_BUSY): connection and transaction
 // bookkeeping, and the ways to end the script. SHUTDOWN only with NOSAVE.
 bool AllowedWhileBusy(const CommandSpec& spec, ArgList args) {
@@ -127,32 +251,49 @@ void Engine::RecordError(std::string_view text) {
   stats_.error_counts[std::string(text.substr(0, sp))]++;
 }
 
+size_t Engine::OutputLimit(const Session& s) const {
+  const auto& sc = config_.server;
+  int64_t hard =
+      s.subscriptions() > 0 ? sc.pubsub_output_buffer_hard_limit : sc.output_buffer_hard_limit;
+  if (hard <= 0 || !s.out) return SIZE_MAX;
+  // The builder stops once the buffer is larger than this: the counted bytes reach the limit.
+  return s.conn.out_sent + kUncountedReplyBytes + size_t(hard) - 1;
+}
+
 void Engine::Execute(Session& s, ArgList args, ReplyBuilder& rb) {
   if (args.empty()) return;
+  rb.set_limit(OutputLimit(s));
   const CommandSpec* spec = table_.Find(args[0]);
   uint64_t errors_before = rb.errors_written();
   auto reject = [&](std::string_view msg) {
-    rb.Error(msg);
     if (s.in_multi) s.multi_error = true;
     if (spec) cmd_stats_[spec].rejected_calls++;
+    if (spec && spec->name == std::string_view("exec")) {
+      // Redis's execCommandAbort: a refused EXEC discards the transaction and says why.
+      s.queued.clear();
+      s.in_multi = false;
+      s.multi_error = false;
+      UnwatchAll(s);
+      if (msg.rfind("ERR ", 0) == 0) msg.remove_prefix(4);
+      rb.Error("EXECABORT Transaction discarded because of: " + std::string(msg));
+      return;
+    }
+    rb.Error(msg);
   };
   s.conn.tot_cmds++;
-  std::string refusal;
+  std::string refusal, fullname, shape_error;
   // Script commands take the flags their script declares (write, deny-oom).
   uint32_t flags = spec ? spec->flags : 0;
   if (spec && scripting_ && (spec->flags & cmd::kScriptFlags) && !s.replaying)
     flags = scripting_->CommandFlags(*spec, args);
-  if (!spec) {
-    reject(err::UnknownCommand(args[0], args));
-  } else if ((spec->arity > 0 && int(args.size()) != spec->arity) ||
-             (spec->arity < 0 && int(args.size()) < -spec->arity)) {
-    reject(err::WrongArity(spec->name));
+  if (!CheckCommandShape(spec, args, &fullname, &shape_error)) {
+    reject(shape_error);
   } else if (!s.authenticated && !(spec->flags & cmd::kNoAuth)) {
     reject(err::kNoAuth);
   } else if (s.in_multi && (spec->flags & cmd::kDenyInMulti)) {
     reject(err::kNotInMulti);
   } else if (!s.resp3 && s.subscriptions() > 0 && !AllowedWhileSubscribed(spec->name)) {
-    reject("ERR Can't execute '" + std::string(spec->name) +
+    reject("ERR Can't execute '" + fullname +
            "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this "
            "context");
   } else if (loading_ && !s.replaying && !(spec->flags & cmd::kLoading)) {
@@ -177,6 +318,7 @@ void Engine::Execute(Session& s, ArgList args, ReplyBuilder& rb) {
     Call(s, *spec, args, rb);
   }
   if (rb.errors_written() != errors_before && rb.last_error_counted()) RecordError(rb.last_error());
+  if (rb.aborted()) s.close_asap = true;
   // Blocked clients are served after a whole command, never inside a running script
   // (a command another client runs while the script is busy must not let them in).
   if (!ready_keys_.empty() && !script_running_) ServeReadyKeys();
@@ -465,10 +607,11 @@ void Engine::OnKeyModified(int db, std::string_view key) {
   for (Session* s : it->second) s->watch_dirty = true;
 }
 
-void Engine::TouchAllWatched(int db) {
-  // The whole database changed (FLUSHDB, FLUSHALL, SWAPDB): the sessions blocked on its keys
-  // look again, as Redis's scanDatabaseForReadyKeys / scanDatabaseForDeletedStreams make them
-  // (an XREADGROUP whose stream is gone ends with -UNBLOCKED).
+void Engine::TouchAllWatched(int db, int replaced_with) {
+  // The whole database changes (FLUSHDB, FLUSHALL, SWAPDB): the sessions blocked on its keys
+  // look again once the command is done, as Redis's scanDatabaseForReadyKeys /
+  // scanDatabaseForDeletedStreams make them (an XREADGROUP whose stream is gone ends with
+  // -UNBLOCKED). SignalKeyReady only queues, so calling this before the change is right.
   if (!blocked_by_key_.empty()) {
     std::vector<std::string> keys;
     for (auto& [k, sessions] : blocked_by_key_)
@@ -476,9 +619,16 @@ void Engine::TouchAllWatched(int db) {
     for (auto& k : keys) SignalKeyReady(db, k);
   }
   if (watched_count_ == 0) return;
+  // As Redis's touchAllWatchedKeysInDb: only watched keys the database holds (expired or not),
+  // or the one replacing it holds, are touched; FLUSHDB of a database without the watched key
+  // leaves the transaction alone.
+  Table& table = dbs_[size_t(db)]->table();
+  Table* other = replaced_with >= 0 ? &dbs_[size_t(replaced_with)]->table() : nullptr;
   for (auto& [id, s] : sessions_) {
     for (auto& [d, k] : s->watched) {
-      if (d == db) s->watch_dirty = true;
+      if (d != db) continue;
+      uint64_t h = Table::Hash(k);
+      if (table.Find(k, h) || (other && other->Find(k, h))) s->watch_dirty = true;
     }
   }
 }

@@ -236,7 +236,10 @@ class Engine : public KeyspaceListener {
   // WATCH
   void Watch(Session& s, int db, std::string_view key);
   void UnwatchAll(Session& s);
-  void TouchAllWatched(int db);  // FLUSHDB / SWAPDB (also wakes the sessions blocked there)
+  // Before FLUSHDB / FLUSHALL empty db (and SWAPDB replaces it with replaced_with): the watched
+  // keys of db that it holds, or that replaced_with holds, count as modified, and the sessions
+  // blocked on db's keys look again after the command.
+  void TouchAllWatched(int db, int replaced_with = -1);
   void OnKeyModified(int db, std::string_view key) override;
   void OnKeyExpired(int db, std::string_view key) override;
 
@@ -260,6 +263,10 @@ class Engine : public KeyspaceListener {
   std::vector<Session*> TakeWoken() { return std::exchange(woken_, {}); }
   // Writes into another session's output buffer (or a sink when it has none).
   std::string* OutputOf(Session& s) { return s.out ? s.out : &discard_; }
+  // The size the session's output buffer may reach before the client has passed its hard
+  // output-buffer limit (client_output_buffer_limit, normal or pubsub class): a reply builder
+  // stops there. SIZE_MAX when the limit is off.
+  size_t OutputLimit(const Session& s) const;
 
   // MONITOR: s receives a line per executed command from now on.
   void AddMonitor(Session& s);

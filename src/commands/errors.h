@@ -112,18 +112,29 @@ inline constexpr const char* kMigrateWrite = "IOERR error or timeout writing to 
 inline constexpr const char* kMigrateRead = "IOERR error or timeout reading to target instance";
 
 // Texts with a part taken from the request.
+// As Redis's commandCheckExistence: the name and the arguments as C strings (up to a NUL),
+// the arguments quoted one after another while the list is under 128 bytes, each cut to fill
+// at most the rest of those 128.
 inline std::string UnknownCommand(std::string_view name, std::span<const std::string_view> args) {
-  std::string msg =
-      "ERR unknown command '" + std::string(name.substr(0, 128)) + "', with args beginning with: ";
-  for (size_t i = 1; i < args.size() && msg.size() < 512; i++) {
-    msg += "'" + std::string(args[i].substr(0, 128)) + "' ";
+  auto cstr = [](std::string_view s) { return s.substr(0, s.find('\0')); };
+  std::string list;
+  for (size_t i = 1; i < args.size() && list.size() < 128; i++) {
+    list += "'" + std::string(cstr(args[i]).substr(0, 128 - list.size())) + "' ";
   }
-  return msg;
+  return "ERR unknown command '" + std::string(cstr(name).substr(0, 128)) +
+         "', with args beginning with: " + list;
 }
 // Redis 7's text for a command with subcommands (CONFIG, CLIENT, PUBSUB, OBJECT …).
 inline std::string UnknownSubcommand(std::string_view sub, std::string_view cmd) {
   return "ERR unknown subcommand '" + std::string(sub.substr(0, 128)) + "'. Try " +
          std::string(cmd) + " HELP.";
+}
+// Redis's addReplySubcommandSyntaxError (a known subcommand used wrongly, or a command whose
+// subcommands are not in the command table, such as DEBUG).
+inline std::string SubcommandSyntax(std::string_view sub, std::string_view cmd) {
+  sub = sub.substr(0, sub.find('\0'));
+  return "ERR unknown subcommand or wrong number of arguments for '" +
+         std::string(sub.substr(0, 128)) + "'. Try " + std::string(cmd) + " HELP.";
 }
 inline std::string WrongArity(std::string_view cmd) {
   return "ERR wrong number of arguments for '" + std::string(cmd) + "' command";

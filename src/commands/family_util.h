@@ -2,7 +2,9 @@
 // Small helpers shared by the *_family.cc handlers.
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -32,7 +34,11 @@ inline Entry* FindTyped(CommandContext& ctx, std::string_view key, ValueType t, 
   return e;
 }
 
+// An option keyword, compared as Redis compares it (strcasecmp on a C string): the argument up
+// to its first NUL byte, ignoring case. "nx\0junk" is NX there, and here.
 inline bool ArgIs(std::string_view arg, std::string_view upper) {
+  size_t nul = arg.find('\0');
+  if (nul != std::string_view::npos) arg = arg.substr(0, nul);
   return EqualsIgnoreCase(arg, upper);
 }
 
@@ -71,35 +77,124 @@ void RemoveMembersCommand(CommandContext& ctx, ValueType t, Remove remove, Len l
   ctx.rb.Integer(n);
 }
 
-// Parses a COUNT-style non-negative integer; replies and returns false on error.
-inline bool ParsePositive(CommandContext& ctx, std::string_view s, int64_t* out, const char* err) {
-  if (!ParseInt64(s, out) || *out < 0) {
-    ctx.rb.Error(err);
+// ---- Argument parsing with Redis 7.0's exact rules and error texts (object.c). Each
+// replies the error and returns false when the argument is refused.
+
+// getLongFromObjectOrReply: a strict int64 (string2ll); msg replaces the default error.
+inline bool GetLongOrReply(CommandContext& ctx, std::string_view s, int64_t* out,
+                           const char* msg = nullptr) {
+  if (ParseInt64(s, out)) return true;
+  ctx.rb.Error(msg ? msg : err::kNotInt);
+  return false;
+}
+
+// getRangeLongFromObjectOrReply: an int64 within [min, max]. msg (when given) is the error
+// for both a bad number and one out of range, as in Redis.
+inline bool GetRangeLongOrReply(CommandContext& ctx, std::string_view s, int64_t min, int64_t max,
+                                int64_t* out, const char* msg = nullptr) {
+  if (!GetLongOrReply(ctx, s, out, msg)) return false;
+  if (*out < min || *out > max) {
+    if (msg)
+      ctx.rb.Error(msg);
+    else
+      ctx.rb.Error("ERR value is out of range, value must between " + FormatInt64(min) + " and " +
+                   FormatInt64(max));
     return false;
   }
   return true;
 }
 
-// SCAN-family options after the cursor: MATCH pattern, COUNT n. Replies on error.
+// getPositiveLongFromObjectOrReply: 0..INT64_MAX; without msg both errors read "value is out
+// of range, must be positive" (Redis passes that text down for the parse error too).
+inline bool GetPositiveLongOrReply(CommandContext& ctx, std::string_view s, int64_t* out,
+                                   const char* msg = nullptr) {
+  return GetRangeLongOrReply(ctx, s, 0, INT64_MAX, out,
+                             msg ? msg : "ERR value is out of range, must be positive");
+}
+
+// The former name, kept for the handlers that use it: a non-negative integer, one error text.
+inline bool ParsePositive(CommandContext& ctx, std::string_view s, int64_t* out, const char* err) {
+  return GetPositiveLongOrReply(ctx, s, out, err);
+}
+
+// getDoubleFromObjectOrReply (string2d).
+inline bool GetDoubleOrReply(CommandContext& ctx, std::string_view s, double* out,
+                             const char* msg = nullptr) {
+  if (ParseDouble(s, out)) return true;
+  ctx.rb.Error(msg ? msg : err::kNotFloat);
+  return false;
+}
+
+// getLongDoubleFromObjectOrReply (string2ld).
+inline bool GetLongDoubleOrReply(CommandContext& ctx, std::string_view s, long double* out,
+                                 const char* msg = nullptr) {
+  if (ParseLongDouble(s, out)) return true;
+  ctx.rb.Error(msg ? msg : err::kNotFloat);
+  return false;
+}
+
+// A long double to int64 as x86's conversion does it (Redis casts without a check): a value
+// outside the int64 range (or not a number) becomes INT64_MIN. Never undefined behaviour.
+inline int64_t LongDoubleToInt64Like86(long double v) {
+  if (!(v >= -9223372036854775808.0L && v < 9223372036854775808.0L)) return INT64_MIN;
+  return int64_t(v);
+}
+inline int64_t DoubleToInt64Like86(double v) {
+  if (!(v >= -9223372036854775808.0 && v < 9223372036854775808.0)) return INT64_MIN;
+  return int64_t(v);
+}
+
+// a + b, saturating at the int64 limits (deadlines built from client numbers).
+inline int64_t SaturatingAdd(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_add_overflow(a, b, &r)) return b > 0 ? INT64_MAX : INT64_MIN;
+  return r;
+}
+
+// SCAN cursors: Redis parses them with strtoul, so "-1" is 18446744073709551615, "" and "+5"
+// are accepted, a leading space or any trailing byte is not (parseScanCursorOrReply).
+inline bool ParseScanCursor(CommandContext& ctx, std::string_view s, uint64_t* cursor) {
+  std::string c(s);
+  char* end;
+  errno = 0;
+  unsigned long long v = strtoull(c.c_str(), &end, 10);
+  if ((!c.empty() && isspace(static_cast<unsigned char>(c[0]))) || *end != '\0' ||
+      errno == ERANGE) {
+    ctx.rb.Error(err::kInvalidCursor);
+    return false;
+  }
+  *cursor = uint64_t(v);
+  return true;
+}
+
+// SCAN-family options after the cursor: MATCH pattern, COUNT n (>= 1), and for the keyspace
+// SCAN only, TYPE name. Parsed as Redis's scanGenericCommand does, after the key lookup.
 struct ScanOpts {
   std::string_view pattern;
+  bool use_pattern = false;
   int64_t count = 10;
-  bool novalues = false;
+  bool has_type = false;
+  std::string_view type;
 };
-inline bool ParseScanOpts(CommandContext& ctx, size_t from, ScanOpts* o) {
+inline bool ParseScanOpts(CommandContext& ctx, size_t from, ScanOpts* o, bool allow_type = false) {
   auto& a = ctx.args;
-  for (size_t i = from; i < a.size(); i++) {
-    if (ArgIs(a[i], "MATCH") && i + 1 < a.size()) {
-      o->pattern = a[++i];
-    } else if (ArgIs(a[i], "COUNT") && i + 1 < a.size()) {
-      if (!ParseInt64(a[++i], &o->count)) {
-        ctx.rb.Error(err::kNotInt);
-        return false;
-      }
+  for (size_t i = from; i < a.size();) {
+    size_t left = a.size() - i;
+    if (ArgIs(a[i], "COUNT") && left >= 2) {
+      if (!GetLongOrReply(ctx, a[i + 1], &o->count)) return false;
       if (o->count < 1) {
         ctx.rb.Error(err::kSyntax);
         return false;
       }
+      i += 2;
+    } else if (ArgIs(a[i], "MATCH") && left >= 2) {
+      o->pattern = a[i + 1];
+      o->use_pattern = !(o->pattern.size() == 1 && o->pattern[0] == '*');
+      i += 2;
+    } else if (allow_type && ArgIs(a[i], "TYPE") && left >= 2) {
+      o->has_type = true;
+      o->type = a[i + 1];
+      i += 2;
     } else {
       ctx.rb.Error(err::kSyntax);
       return false;
@@ -107,24 +202,31 @@ inline bool ParseScanOpts(CommandContext& ctx, size_t from, ScanOpts* o) {
   }
   return true;
 }
+// The reply to a SCAN-family command on a missing key (shared.emptyscan).
+inline void ScanEmptyReply(CommandContext& ctx) {
+  ctx.rb.ArrayHeader(2);
+  ctx.rb.Bulk("0");
+  ctx.rb.EmptyArray();
+}
 inline bool ScanMatch(const ScanOpts& o, std::string_view s) {
-  return o.pattern.empty() || o.pattern == "*" || GlobMatch(o.pattern, s);
+  return !o.use_pattern || GlobMatch(o.pattern, s);
 }
 
-// Blocking commands: the timeout argument (seconds, fractional; 0 = forever) as an
-// absolute deadline in unix ms. Replies Redis's error and returns false when invalid.
+// Blocking commands: the timeout argument (seconds, fractional; 0 = forever) as an absolute
+// deadline in unix ms, as Redis's getTimeoutFromObjectOrReply: ceil(seconds * 1000) cast to
+// an integer the x86 way, so a huge or infinite value becomes negative ("timeout is
+// negative").
 inline bool ParseBlockTimeout(CommandContext& ctx, std::string_view s, int64_t* deadline_ms) {
   long double t;
-  if (!ParseLongDouble(s, &t) || std::isinf(t) || t * 1000.0L > 1e15L) {
-    ctx.rb.Error("ERR timeout is not a float or out of range");
+  if (!GetLongDoubleOrReply(ctx, s, &t, "ERR timeout is not a float or out of range")) {
     return false;
   }
-  if (t < 0) {
+  int64_t ms = LongDoubleToInt64Like86(std::ceil(t * 1000.0L));
+  if (ms < 0) {
     ctx.rb.Error("ERR timeout is negative");
     return false;
   }
-  long double ms = t * 1000.0L;
-  *deadline_ms = ms == 0 ? 0 : ctx.now_ms + std::max<int64_t>(1, int64_t(std::ceil(ms)));
+  *deadline_ms = ms == 0 ? 0 : SaturatingAdd(ctx.now_ms, ms);
   return true;
 }
 

@@ -173,16 +173,23 @@ void HIncrByFloat(CommandContext& ctx) {
   ctx.rb.Bulk(out);
 }
 
+// HRANDFIELD key [count [WITHVALUES]]: the count is range-checked first (INT64_MIN has no
+// positive counterpart), then the syntax, then WITHVALUES's tighter bound, as Redis. A
+// negative count repeats fields; that reply stops when the client's output limit is crossed.
 void HRandField(CommandContext& ctx) {
   auto& a = ctx.args;
   bool wrong;
-  if (a.size() > 4 || (a.size() == 4 && !ArgIs(a[3], "WITHVALUES")))
-    return ctx.rb.Error(err::kSyntax);
   int64_t count = 0;
   bool with_count = a.size() >= 3;
-  if (with_count && !ParseIntArg(ctx, a[2], &count)) return;
-  bool withvalues = a.size() == 4;
-  if (withvalues && count < -(INT64_MAX / 2)) return ctx.rb.Error("ERR value is out of range");
+  bool withvalues = false;
+  if (with_count) {
+    if (!GetRangeLongOrReply(ctx, a[2], -INT64_MAX, INT64_MAX, &count)) return;
+    if (a.size() > 4 || (a.size() == 4 && !ArgIs(a[3], "WITHVALUES")))
+      return ctx.rb.Error(err::kSyntax);
+    withvalues = a.size() == 4;
+    if (withvalues && (count < -INT64_MAX / 2 || count > INT64_MAX / 2))
+      return ctx.rb.Error("ERR value is out of range");
+  }
   Entry* e = FindTyped(ctx, a[1], ValueType::kHash, &wrong);
   if (wrong) return;
   if (!e) {
@@ -210,10 +217,11 @@ void HRandField(CommandContext& ctx) {
   };
   size_t len = hashv::Len(h);
   size_t mult = withvalues && !ctx.rb.resp3() ? 2 : 1;
+  if (count == 0) return ctx.rb.EmptyArray();
   if (count < 0) {  // repetitions allowed
     size_t n = size_t(-count);
     ctx.rb.ArrayHeader(n * mult);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && !ctx.rb.aborted(); i++) {
       hashv::Random(h, CommandRandom(), &f, &v);
       emit(f, v);
     }
@@ -249,25 +257,24 @@ void HRandField(CommandContext& ctx) {
   for (auto& [fld, val] : picked) emit(fld, val);
 }
 
+// HSCAN: cursor, then the key (a missing key answers an empty scan whatever the options), then
+// the options, as Redis.
 void HScan(CommandContext& ctx) {
   auto& a = ctx.args;
   uint64_t cursor;
-  if (!ParseUint64(a[2], &cursor)) return ctx.rb.Error(err::kInvalidCursor);
-  ScanOpts o;
-  if (!ParseScanOpts(ctx, 3, &o)) return;
+  if (!ParseScanCursor(ctx, a[2], &cursor)) return;
   bool wrong;
   Entry* e = FindTyped(ctx, a[1], ValueType::kHash, &wrong);
   if (wrong) return;
+  if (!e) return ScanEmptyReply(ctx);
+  ScanOpts o;
+  if (!ParseScanOpts(ctx, 3, &o)) return;
   std::vector<std::pair<std::string, std::string>> out;
-  if (e) {
-    cursor =
-        hashv::Scan(e->value, cursor, size_t(o.count), [&](std::string_view f, std::string_view v) {
-          if (ScanMatch(o, f)) out.emplace_back(f, v);
-          return true;
-        });
-  } else {
-    cursor = 0;
-  }
+  cursor =
+      hashv::Scan(e->value, cursor, size_t(o.count), [&](std::string_view f, std::string_view v) {
+        if (ScanMatch(o, f)) out.emplace_back(f, v);
+        return true;
+      });
   ctx.rb.ArrayHeader(2);
   ctx.rb.Bulk(FormatInt64(int64_t(cursor)));
   ctx.rb.ArrayHeader(out.size() * 2);

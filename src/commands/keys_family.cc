@@ -146,32 +146,21 @@ void Keys(CommandContext& ctx) {
 void Scan(CommandContext& ctx) {
   auto& a = ctx.args;
   uint64_t cursor;
-  if (!ParseUint64(a[1], &cursor)) return ctx.rb.Error(err::kInvalidCursor);
-  std::string_view pattern, type;
-  int64_t count = 10;
-  for (size_t i = 2; i < a.size(); i++) {
-    if (ArgIs(a[i], "MATCH") && i + 1 < a.size()) {
-      pattern = a[++i];
-    } else if (ArgIs(a[i], "COUNT") && i + 1 < a.size()) {
-      if (!ParseInt64(a[++i], &count)) return ctx.rb.Error(err::kNotInt);
-      if (count < 1) return ctx.rb.Error(err::kSyntax);
-    } else if (ArgIs(a[i], "TYPE") && i + 1 < a.size()) {
-      type = a[++i];
-    } else {
-      return ctx.rb.Error(err::kSyntax);
-    }
-  }
+  if (!ParseScanCursor(ctx, a[1], &cursor)) return;
+  ScanOpts o;
+  if (!ParseScanOpts(ctx, 2, &o, /*allow_type=*/true)) return;
   Database& db = ctx.db();
   std::vector<std::string> keys;
-  int64_t max_iter = count * 10;
+  // Redis visits at most COUNT*10 buckets per call (COUNT is a client's number: no overflow).
+  int64_t max_iter = o.count > INT64_MAX / 10 ? INT64_MAX : o.count * 10;
   do {
     cursor = db.Scan(cursor, [&](Entry& e) {
       if (db.IsExpired(e, ctx.now_ms)) return;
-      if (!pattern.empty() && pattern != "*" && !GlobMatch(pattern, e.key())) return;
-      if (!type.empty() && !EqualsIgnoreCase(type, TypeName(e.value.type()))) return;
+      if (!ScanMatch(o, e.key())) return;
+      if (o.has_type && !EqualsIgnoreCase(o.type, TypeName(e.value.type()))) return;
       keys.emplace_back(e.key());
     });
-  } while (cursor != 0 && --max_iter > 0 && int64_t(keys.size()) < count);
+  } while (cursor != 0 && --max_iter > 0 && int64_t(keys.size()) < o.count);
   ctx.rb.ArrayHeader(2);
   ctx.rb.Bulk(FormatInt64(int64_t(cursor)));
   ctx.rb.ArrayHeader(keys.size());
@@ -252,9 +241,12 @@ void TtlGeneric(CommandContext& ctx, bool ms, bool absolute) {
   Entry* e = ctx.db().Peek(ctx.args[1], ctx.now_ms);
   if (!e) return ctx.rb.Integer(-2);
   if (!e->expire_ms) return ctx.rb.Integer(-1);
-  if (absolute) return ctx.rb.Integer(ms ? e->expire_ms : (e->expire_ms + 500) / 1000);
-  int64_t ttl = std::max<int64_t>(e->expire_ms - ctx.now_ms, 0);
-  ctx.rb.Integer(ms ? ttl : (ttl + 500) / 1000);
+  int64_t ttl = absolute ? e->expire_ms : std::max<int64_t>(e->expire_ms - ctx.now_ms, 0);
+  if (ttl < 0) ttl = 0;
+  // (ttl + 500) / 1000 as redis-server 7.0.15 answers it: for an expiry near INT64_MAX
+  // (PEXPIREAT k 9223372036854775807) the sum passes INT64_MAX and it answers as if the
+  // arithmetic were unsigned (9223372036854776). Done unsigned here, without overflow.
+  ctx.rb.Integer(ms ? ttl : int64_t((uint64_t(ttl) + 500) / 1000));
 }
 void Ttl(CommandContext& ctx) { TtlGeneric(ctx, false, false); }
 void PTtl(CommandContext& ctx) { TtlGeneric(ctx, true, false); }

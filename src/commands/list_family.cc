@@ -59,7 +59,7 @@ std::vector<std::string> PopN(CommandContext& ctx, Entry* e, std::string_view ke
 
 void Pop(CommandContext& ctx, bool front) {
   auto& a = ctx.args;
-  if (a.size() > 3) return ctx.rb.Error(err::kSyntax);
+  if (a.size() > 3) return ctx.rb.Error(err::WrongArity(front ? "lpop" : "rpop"));
   int64_t count = -1;
   if (a.size() == 3 && !ParsePositive(ctx, a[2], &count, kCountPositive)) return;
   bool wrong;
@@ -88,13 +88,14 @@ void LLen(CommandContext& ctx) {
   ctx.rb.Integer(e ? int64_t(listv::Len(e->value)) : 0);
 }
 
+// LINDEX / LSET look the key up before they parse the index (as Redis).
 void LIndex(CommandContext& ctx) {
-  int64_t idx;
-  if (!ParseIntArg(ctx, ctx.args[2], &idx)) return;
   bool wrong;
   Entry* e = FindTyped(ctx, ctx.args[1], ValueType::kList, &wrong);
   if (wrong) return;
   if (!e) return ctx.rb.Null();
+  int64_t idx;
+  if (!GetLongOrReply(ctx, ctx.args[2], &idx)) return;
   int64_t len = int64_t(listv::Len(e->value));
   if (idx < 0) idx += len;
   if (idx < 0 || idx >= len) return ctx.rb.Null();
@@ -104,12 +105,12 @@ void LIndex(CommandContext& ctx) {
 
 void LSet(CommandContext& ctx) {
   auto& a = ctx.args;
-  int64_t idx;
-  if (!ParseIntArg(ctx, a[2], &idx)) return;
   bool wrong;
   Entry* e = FindTyped(ctx, a[1], ValueType::kList, &wrong, true);
   if (wrong) return;
   if (!e) return ctx.rb.Error(err::kNoSuchKey);
+  int64_t idx;
+  if (!GetLongOrReply(ctx, a[2], &idx)) return;
   int64_t len = int64_t(listv::Len(e->value));
   if (idx < 0) idx += len;
   if (idx < 0 || idx >= len) return ctx.rb.Error(kIndexRange);
@@ -181,47 +182,57 @@ void LInsert(CommandContext& ctx) {
   ctx.rb.Integer(int64_t(listv::Len(e->value)));
 }
 
+// LPOS key element [RANK r] [COUNT c] [MAXLEN m], as Redis 7.0's lposCommand, including what
+// it does with RANK -9223372036854775808 (its negation wraps to itself there: the search runs
+// from the tail, every match counts and COUNT never stops it) — reproduced here without the
+// overflow.
 void LPos(CommandContext& ctx) {
   auto& a = ctx.args;
   int64_t rank = 1, count = -1, maxlen = 0;
   for (size_t i = 3; i < a.size(); i++) {
-    if (i + 1 >= a.size()) return ctx.rb.Error(err::kSyntax);
-    if (ArgIs(a[i], "RANK")) {
-      if (!ParseIntArg(ctx, a[++i], &rank)) return;
+    bool more = i + 1 < a.size();
+    if (ArgIs(a[i], "RANK") && more) {
+      if (!GetLongOrReply(ctx, a[++i], &rank)) return;
       if (rank == 0)
         return ctx.rb.Error(
             "ERR RANK can't be zero: use 1 to start from the first match, 2 from "
             "the second ... or use negative to start from the end of the list");
-      if (rank == INT64_MIN) return ctx.rb.Error("ERR value is out of range");
-    } else if (ArgIs(a[i], "COUNT")) {
-      if (!ParsePositive(ctx, a[++i], &count, "ERR COUNT can't be negative")) return;
-    } else if (ArgIs(a[i], "MAXLEN")) {
-      if (!ParsePositive(ctx, a[++i], &maxlen, "ERR MAXLEN can't be negative")) return;
+    } else if (ArgIs(a[i], "COUNT") && more) {
+      if (!GetPositiveLongOrReply(ctx, a[++i], &count, "ERR COUNT can't be negative")) return;
+    } else if (ArgIs(a[i], "MAXLEN") && more) {
+      if (!GetPositiveLongOrReply(ctx, a[++i], &maxlen, "ERR MAXLEN can't be negative")) return;
     } else {
       return ctx.rb.Error(err::kSyntax);
     }
   }
-  bool wrong;
-  Entry* e = FindTyped(ctx, a[1], ValueType::kList, &wrong);
-  if (wrong) return;
-  std::vector<int64_t> found;
-  size_t want = count < 0 ? 1 : (count == 0 ? SIZE_MAX : size_t(count));
-  if (e) {
-    size_t len = listv::Len(e->value);
-    size_t limit = maxlen == 0 ? len : std::min(len, size_t(maxlen));
-    int64_t skip = (rank > 0 ? rank : -rank) - 1;
-    std::string scratch;
-    for (size_t step = 0; step < limit && found.size() < want; step++) {
-      size_t idx = rank > 0 ? step : len - 1 - step;
-      if (listv::At(e->value, idx, &scratch) == a[2]) {
-        if (skip > 0)
-          --skip;
-        else
-          found.push_back(int64_t(idx));
-      }
-    }
+  bool from_tail = rank < 0;
+  bool any_rank = rank == INT64_MIN;
+  uint64_t want_rank = any_rank ? 0 : uint64_t(rank < 0 ? -rank : rank);
+  Entry* e = ctx.db().Find(a[1], ctx.now_ms);
+  if (!e) {
+    if (count != -1)
+      ctx.rb.EmptyArray();
+    else
+      ctx.rb.Null();
+    return;
   }
-  if (count < 0) {
+  if (e->value.type() != ValueType::kList) return ctx.rb.Error(err::kWrongType);
+  std::vector<int64_t> found;
+  size_t len = listv::Len(e->value);
+  size_t limit = maxlen == 0 ? len : std::min(len, size_t(maxlen));
+  uint64_t matches = 0;
+  std::string scratch;
+  for (size_t step = 0; step < limit; step++) {
+    size_t idx = from_tail ? len - 1 - step : step;
+    if (listv::At(e->value, idx, &scratch) != a[2]) continue;
+    matches++;
+    if (!any_rank && matches < want_rank) continue;
+    found.push_back(int64_t(idx));
+    if (count == -1) break;
+    // matches - rank + 1 >= count; with the wrapped rank it is never true.
+    if (count && !any_rank && matches - want_rank + 1 >= uint64_t(count)) break;
+  }
+  if (count == -1) {
     if (found.empty())
       ctx.rb.Null();
     else
@@ -390,12 +401,12 @@ void BRPopLPush(CommandContext& ctx) {
 }
 
 void BLMPop(CommandContext& ctx) {
-  int64_t deadline;
-  if (!ParseBlockTimeout(ctx, ctx.args[1], &deadline)) return;
   std::vector<std::string> keys;
   bool left, replied;
   int64_t count;
   if (!ParseMpop(ctx, 2, &keys, &left, &count)) return;
+  int64_t deadline;  // parsed after the keys and options, as Redis does
+  if (!ParseBlockTimeout(ctx, ctx.args[1], &deadline)) return;
   if (MpopFirst(ctx, keys, left, count, &replied) || replied) return;
   BlockOrNull(ctx, keys, deadline, true);
 }

@@ -67,8 +67,7 @@ void PubSub(CommandContext& ctx) {
       ctx.rb.Bulk(a[i]);
       ctx.rb.Integer(it == e.pubsub_channels().end() ? 0 : int64_t(it->second.size()));
     }
-  } else if (ArgIs(a[1], "NUMPAT")) {
-    if (a.size() != 2) return ctx.rb.Error(err::WrongArity("pubsub|numpat"));
+  } else if (ArgIs(a[1], "NUMPAT") && a.size() == 2) {
     ctx.rb.Integer(int64_t(e.pubsub_patterns().size()));
   } else if (ArgIs(a[1], "SHARDCHANNELS") && a.size() <= 3) {
     ctx.rb.EmptyArray();
@@ -88,12 +87,17 @@ void PubSub(CommandContext& ctx) {
         "NUMSUB [<channel> ...]",
         "    Return the number of subscribers for the specified channels, excluding",
         "    pattern subscriptions(default: no channels).",
+        "SHARDCHANNELS [<pattern>]",
+        "    Return the currently active shard level channels matching a <pattern> (default: "
+        "'*').",
+        "SHARDNUMSUB [<shardchannel> ...]",
+        "    Return the number of subscribers for the specified shard level channel(s)",
         "HELP",
         "    Prints this help."};
     ctx.rb.ArrayHeader(std::size(lines));
     for (const char* l : lines) ctx.rb.SimpleString(l);
   } else {
-    ctx.rb.Error(err::UnknownSubcommand(a[1], "PUBSUB"));
+    ctx.rb.Error(err::SubcommandSyntax(a[1], "PUBSUB"));
   }
 }
 

@@ -148,8 +148,8 @@ void Hello(CommandContext& ctx) {
 }
 
 void Select(CommandContext& ctx) {
-  int64_t idx;
-  if (!ParseIntArg(ctx, ctx.args[1], &idx)) return;
+  int64_t idx;  // getIntFromObjectOrReply: an int, then the database range
+  if (!GetRangeLongOrReply(ctx, ctx.args[1], INT32_MIN, INT32_MAX, &idx)) return;
   if (idx < 0 || idx >= ctx.engine.db_count()) return ctx.rb.Error(err::kDbIndex);
   ctx.session.db = int(idx);
   ctx.rb.Ok();
@@ -163,9 +163,9 @@ void SwapDb(CommandContext& ctx) {
   int n = ctx.engine.db_count();
   if (a < 0 || a >= n || b < 0 || b >= n) return ctx.rb.Error(err::kDbIndex);
   if (a != b) {
+    ctx.engine.TouchAllWatched(int(a), int(b));  // before the swap, as Redis
+    ctx.engine.TouchAllWatched(int(b), int(a));
     ctx.engine.db(int(a)).SwapWith(ctx.engine.db(int(b)));
-    ctx.engine.TouchAllWatched(int(a));
-    ctx.engine.TouchAllWatched(int(b));
     ctx.dirty++;
   }
   ctx.rb.Ok();
@@ -189,8 +189,8 @@ void FlushDb(CommandContext& ctx) {
   if (!ParseFlushMode(ctx)) return;
   Database& db = ctx.db();
   ctx.dirty += db.size() + 1;
-  db.Clear();
   ctx.engine.TouchAllWatched(db.index());
+  db.Clear();
   ctx.rb.Ok();
 }
 
@@ -199,8 +199,8 @@ void FlushAll(CommandContext& ctx) {
   for (int i = 0; i < ctx.engine.db_count(); i++) {
     Database& db = ctx.engine.db(i);
     ctx.dirty += db.size();
-    db.Clear();
     ctx.engine.TouchAllWatched(i);
+    db.Clear();
   }
   ctx.dirty++;
   ctx.rb.Ok();
@@ -611,16 +611,29 @@ void Debug(CommandContext& ctx) {
   }
   std::string_view sub = a[1];
   if (ArgIs(sub, "SLEEP") && a.size() == 3) {
-    double secs;
-    if (!ParseDouble(a[2], &secs, false) || secs < 0) return ctx.rb.Error(err::kNotFloat);
-    std::this_thread::sleep_for(std::chrono::microseconds(int64_t(secs * 1e6)));
+    // As Redis: strtod of whatever is given (garbage is 0), microseconds cast without a check
+    // (out of range is negative on x86), and a negative time does not sleep.
+    std::string arg(a[2]);
+    int64_t us = DoubleToInt64Like86(strtod(arg.c_str(), nullptr) * 1000000.0);
+    if (us > 0) std::this_thread::sleep_for(std::chrono::microseconds(us));
     return ctx.rb.Ok();
+  }
+  if (ArgIs(sub, "RELOAD") && a.size() > 2) {
+    for (size_t j = 2; j < a.size(); j++) {
+      if (!ArgIs(a[j], "MERGE") && !ArgIs(a[j], "NOFLUSH") && !ArgIs(a[j], "NOSAVE"))
+        return ctx.rb.Error(
+            "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.");
+    }
+    return ctx.rb.Error("ERR DEBUG RELOAD MERGE, NOFLUSH and NOSAVE are not supported by Ferrite");
   }
   if (ArgIs(sub, "RELOAD") && a.size() == 2) {
     // Save a checkpoint, empty the dataset, load the checkpoint back: a round trip of
     // every key through the on-disk format.
     PersistenceControl* p = ctx.engine.persistence();
     if (!p) return ctx.rb.Error("ERR DEBUG RELOAD needs the persistence layer");
+    // The dataset is emptied and loaded again: as Redis's emptyData, every watched key that
+    // exists counts as modified.
+    for (int i = 0; i < ctx.engine.db_count(); i++) ctx.engine.TouchAllWatched(i);
     Status st = p->DebugReload();
     if (!st.ok()) return ctx.rb.Error("ERR Error trying to load the checkpoint: " + st.message());
     return ctx.rb.Ok();
@@ -698,17 +711,15 @@ void Debug(CommandContext& ctx) {
     return;
   }
   if (ArgIs(sub, "POPULATE") && a.size() >= 3 && a.size() <= 5) {
-    int64_t count, size = -1;
-    if (!ParseInt64(a[2], &count) || count < 0) {
-      return ctx.rb.Error(err::kCountNotInt);
-    }
-    std::string prefix = a.size() >= 4 ? std::string(a[3]) : "key";
-    if (a.size() == 5 && (!ParseInt64(a[4], &size) || size < 0)) {
-      return ctx.rb.Error(err::kSizeNotInt);
-    }
+    int64_t count, size = 0;
+    if (!GetPositiveLongOrReply(ctx, a[2], &count)) return;
+    if (a.size() == 5 && !GetPositiveLongOrReply(ctx, a[4], &size)) return;
+    // Redis formats "<prefix>:<n>" into 128 bytes: the prefix is a C string, cut to fit.
+    std::string prefix = a.size() >= 4 ? std::string(a[3].substr(0, a[3].find('\0'))) : "key";
+    if (size == 0) size = -1;  // 0: the plain "value:<n>"
     Database& db = ctx.db();
     for (int64_t i = 0; i < count; i++) {
-      std::string key = prefix + ":" + std::to_string(i);
+      std::string key = (prefix + ":" + std::to_string(i)).substr(0, 127);
       if (db.Peek(key, ctx.now_ms)) continue;
       std::string val = "value:" + std::to_string(i);
       if (size >= 0) val.resize(size_t(size), '\0');
@@ -740,7 +751,7 @@ void Debug(CommandContext& ctx) {
     return ctx.rb.Ok();
   }
   if (ArgIs(sub, "SET-ACTIVE-EXPIRE") && a.size() == 3) {
-    ctx.engine.active_expire_enabled = a[2] != "0";
+    ctx.engine.active_expire_enabled = atoi(std::string(a[2]).c_str()) != 0;  // Redis's atoi
     return ctx.rb.Ok();
   }
   if (ArgIs(sub, "HELP")) {
@@ -756,7 +767,7 @@ void Debug(CommandContext& ctx) {
     ctx.rb.SimpleString("TIER PAUSE|RESUME (tiered storage: stop or restart background moves)");
     return;
   }
-  ctx.rb.Error(err::UnknownSubcommand(sub, "DEBUG"));
+  ctx.rb.Error(err::SubcommandSyntax(sub, ToUpper(a[0])));
 }
 
 void MemoryStats(CommandContext& ctx) {

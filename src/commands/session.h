@@ -2,6 +2,7 @@
 // Session: a client's command-level state (database, protocol, auth, MULTI, WATCH).
 // The net layer owns one per connection and fills in ConnInfo for CLIENT LIST.
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -9,6 +10,14 @@
 #include <vector>
 
 namespace ferrite {
+
+// Output bytes as Redis counts them against client-output-buffer-limit: the first 16 KB of a
+// client's pending output sit in Redis's per-client static reply buffer, which its limit
+// check does not count (only the reply list is). The limits trip at >= as in Redis.
+inline constexpr size_t kUncountedReplyBytes = 16 * 1024;
+inline size_t CountedOutputBytes(size_t pending) {
+  return pending > kUncountedReplyBytes ? pending - kUncountedReplyBytes : 0;
+}
 
 struct ConnInfo {
   int fd = -1;
@@ -18,8 +27,9 @@ struct ConnInfo {
   int64_t last_interaction_ms = 0;
   size_t qbuf = 0;  // unparsed query bytes
   size_t qbuf_free = 0;
-  size_t obl = 0;   // pending output bytes
-  size_t omem = 0;  // output buffer memory
+  size_t obl = 0;       // pending output bytes
+  size_t omem = 0;      // output buffer memory
+  size_t out_sent = 0;  // bytes at the front of the output buffer already written
   uint64_t tot_net_in = 0;
   uint64_t tot_net_out = 0;
   uint64_t tot_cmds = 0;
@@ -49,6 +59,9 @@ struct Session {
 
   // Set by QUIT or CLIENT KILL; the net layer closes after flushing replies.
   bool close_after_reply = false;
+  // A reply passed the client's output-buffer hard limit while it was being built: the
+  // net layer closes the connection at once, without sending what is pending.
+  bool close_asap = false;
   // The AOF loader's session: bypasses auth, LOADING, OOM and write refusal.
   bool replaying = false;
   bool kill_now = false;

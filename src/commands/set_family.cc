@@ -70,18 +70,21 @@ void SCard(CommandContext& ctx) {
   ctx.rb.Integer(e ? int64_t(setv::Card(e->value)) : 0);
 }
 
-// Distinct random members: all of them shuffled when asking for much of the set, else drawn.
+// Distinct random members: the whole set when n reaches its size, all of them shuffled when
+// asking for much of it, else drawn one by one (n is a client's number: no arithmetic on it
+// that could wrap).
 std::vector<std::string> DistinctRandom(const Value& v, size_t n) {
   size_t card = setv::Card(v);
   std::vector<std::string> out;
-  if (n * 3 > card) {
+  if (n >= card || n > card / 3) {
     setv::ForEach(v, [&](std::string_view m) {
       out.emplace_back(m);
       return true;
     });
+    if (n >= card) return out;
     std::mt19937_64 rng(CommandRandom());
     std::shuffle(out.begin(), out.end(), rng);
-    out.resize(std::min(n, out.size()));
+    out.resize(n);
     return out;
   }
   std::unordered_set<std::string> seen;
@@ -116,8 +119,25 @@ void SPop(CommandContext& ctx) {
   } else {
     popped = DistinctRandom(e->value, size_t(count));
   }
+  size_t size = setv::Card(e->value);
   for (const auto& m : popped) setv::Remove(e->value, m);
-  DeleteIfEmpty(ctx, e, setv::Card(e->value));
+  size_t remaining = setv::Card(e->value);
+  if (count >= 0 && remaining > 0 && remaining * 5 <= size - remaining) {
+    // Redis pops most of a set by moving the few members that stay into a new set (its
+    // SPOP_MOVE_STRATEGY_MUL case), created as a new set is: an intset when they are all
+    // integers within set-max-intset-entries, whatever the old set's encoding.
+    std::vector<std::string> stay;
+    stay.reserve(remaining);
+    setv::ForEach(e->value, [&](std::string_view m) {
+      stay.emplace_back(m);
+      return true;
+    });
+    CollectionLimits lim = Limits(ctx);
+    Value fresh = setv::NewFor(stay[0], lim);
+    for (const auto& m : stay) setv::Add(fresh, m, lim);
+    e->value = std::move(fresh);
+  }
+  DeleteIfEmpty(ctx, e, remaining);
   ctx.NotifyModified(a[1]);
   // The effect is which members went: log SREM of them, not the random SPOP.
   if (ctx.propagating()) {
@@ -132,12 +152,15 @@ void SPop(CommandContext& ctx) {
   for (auto& m : popped) ctx.rb.Bulk(m);
 }
 
+// SRANDMEMBER key [count]: the count is range-checked before the key is looked up (INT64_MIN
+// has no positive counterpart: Redis refuses it), and a negative count's reply, whose length
+// the client chooses, stops when the client's output limit is crossed.
 void SRandMember(CommandContext& ctx) {
   auto& a = ctx.args;
   if (a.size() > 3) return ctx.rb.Error(err::kSyntax);
   int64_t count = 0;
   bool with_count = a.size() == 3;
-  if (with_count && !ParseIntArg(ctx, a[2], &count)) return;
+  if (with_count && !GetRangeLongOrReply(ctx, a[2], -INT64_MAX, INT64_MAX, &count)) return;
   bool wrong;
   Entry* e = FindTyped(ctx, a[1], ValueType::kSet, &wrong);
   if (wrong) return;
@@ -153,10 +176,11 @@ void SRandMember(CommandContext& ctx) {
     setv::Random(e->value, CommandRandom(), &m);
     return ctx.rb.Bulk(m);
   }
+  if (count == 0) return ctx.rb.EmptyArray();
   if (count < 0) {
-    size_t n = size_t(-(count + 1)) + 1;
+    uint64_t n = uint64_t(-count);
     ctx.rb.ArrayHeader(n);
-    for (size_t i = 0; i < n; i++) {
+    for (uint64_t i = 0; i < n && !ctx.rb.aborted(); i++) {
       setv::Random(e->value, CommandRandom(), &m);
       ctx.rb.Bulk(m);
     }
@@ -167,24 +191,24 @@ void SRandMember(CommandContext& ctx) {
   for (auto& s : out) ctx.rb.Bulk(s);
 }
 
+// SMOVE: a missing source answers 0 before either type is checked; the destination counts as
+// modified only when the member was added to it (Redis's signalModifiedKey).
 void SMove(CommandContext& ctx) {
   auto& a = ctx.args;
-  bool wrong;
-  Entry* s = FindTyped(ctx, a[1], ValueType::kSet, &wrong, true);
-  if (wrong) return;
-  Entry* d = FindTyped(ctx, a[2], ValueType::kSet, &wrong, true);
-  if (wrong) return;
+  Database& db = ctx.db();
+  Entry* s = db.FindForWrite(a[1], ctx.now_ms);
   if (!s) return ctx.rb.Integer(0);
+  Entry* d = db.Find(a[2], ctx.now_ms);
+  if (s->value.type() != ValueType::kSet || (d && d->value.type() != ValueType::kSet))
+    return ctx.rb.Error(err::kWrongType);
   if (a[1] == a[2]) return ctx.rb.Integer(setv::Contains(s->value, a[3]) ? 1 : 0);
   if (!setv::Remove(s->value, a[3])) return ctx.rb.Integer(0);
   DeleteIfEmpty(ctx, s, setv::Card(s->value));
-  Database& db = ctx.db();
+  ctx.NotifyModified(a[1]);
   CollectionLimits lim = Limits(ctx);
   d = db.FindForWrite(a[2], ctx.now_ms);
   if (!d) d = db.Insert(a[2], setv::NewFor(a[3], lim));
-  setv::Add(d->value, a[3], lim);
-  ctx.NotifyModified(a[1]);
-  ctx.NotifyModified(a[2]);
+  if (setv::Add(d->value, a[3], lim)) ctx.NotifyModified(a[2]);
   ctx.rb.Integer(1);
 }
 
@@ -268,14 +292,15 @@ void SDiffStore(CommandContext& ctx) { SetOpStore(ctx, SetOp::kDiff); }
 void SInterCard(CommandContext& ctx) {
   auto& a = ctx.args;
   int64_t numkeys;
-  if (!ParseIntArg(ctx, a[1], &numkeys)) return;
-  if (numkeys <= 0) return ctx.rb.Error("ERR numkeys should be greater than 0");
+  if (!GetRangeLongOrReply(ctx, a[1], 1, INT64_MAX, &numkeys,
+                           "ERR numkeys should be greater than 0"))
+    return;
   if (numkeys > int64_t(a.size()) - 2)
     return ctx.rb.Error("ERR Number of keys can't be greater than number of args");
   int64_t limit = 0;
   for (size_t i = 2 + size_t(numkeys); i < a.size(); i++) {
     if (ArgIs(a[i], "LIMIT") && i + 1 < a.size()) {
-      if (!ParsePositive(ctx, a[++i], &limit, "ERR LIMIT can't be negative")) return;
+      if (!GetPositiveLongOrReply(ctx, a[++i], &limit, "ERR LIMIT can't be negative")) return;
     } else {
       return ctx.rb.Error(err::kSyntax);
     }
@@ -285,22 +310,23 @@ void SInterCard(CommandContext& ctx) {
   ctx.rb.Integer(int64_t(out.size()));
 }
 
+// SSCAN: cursor, then the key (a missing key answers an empty scan whatever the options), then
+// the options, as Redis.
 void SScan(CommandContext& ctx) {
   auto& a = ctx.args;
   uint64_t cursor;
-  if (!ParseUint64(a[2], &cursor)) return ctx.rb.Error(err::kInvalidCursor);
-  ScanOpts o;
-  if (!ParseScanOpts(ctx, 3, &o)) return;
+  if (!ParseScanCursor(ctx, a[2], &cursor)) return;
   bool wrong;
   Entry* e = FindTyped(ctx, a[1], ValueType::kSet, &wrong);
   if (wrong) return;
+  if (!e) return ScanEmptyReply(ctx);
+  ScanOpts o;
+  if (!ParseScanOpts(ctx, 3, &o)) return;
   std::vector<std::string> out;
-  cursor = e ? setv::Scan(e->value, cursor, size_t(o.count),
-                          [&](std::string_view m) {
-                            if (ScanMatch(o, m)) out.emplace_back(m);
-                            return true;
-                          })
-             : 0;
+  cursor = setv::Scan(e->value, cursor, size_t(o.count), [&](std::string_view m) {
+    if (ScanMatch(o, m)) out.emplace_back(m);
+    return true;
+  });
   ctx.rb.ArrayHeader(2);
   ctx.rb.Bulk(FormatInt64(int64_t(cursor)));
   ctx.rb.ArrayHeader(out.size());

@@ -126,6 +126,12 @@ void SortGeneric(CommandContext& ctx, bool readonly) {
     type = e->value.type();
     if (type != ValueType::kList && type != ValueType::kSet && type != ValueType::kZSet)
       return ctx.rb.Error(err::kWrongType);
+    // Redis's SORT (and SORT_RO) converts a small sorted set to its full encoding for good;
+    // what a sorted set shows afterwards (OBJECT ENCODING, a -0 score kept) follows from it.
+    if (type == ValueType::kZSet && e->value.encoding() == Encoding::kPack) {
+      e = db.FindForWrite(a[1], ctx.now_ms);
+      zsetv::Unpack(e->value);
+    }
   }
 
   // An unsorted set comes out in hash order; a stored result (or a script's, which must be

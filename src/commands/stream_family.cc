@@ -14,6 +14,8 @@
 // in Redis's sense (an XADD, a group destroyed, the stream created, replaced or deleted)
 // since the client last looked.
 
+#include <sys/sysinfo.h>
+
 #include <algorithm>
 #include <memory>
 
@@ -23,6 +25,10 @@
 
 namespace ferrite {
 namespace {
+
+// A key or group name inside an error text: Redis formats them with %s, so the text stops at
+// the first NUL byte of the name.
+std::string CStr(std::string_view name) { return std::string(name.substr(0, name.find('\0'))); }
 
 constexpr const char* kInvalidId = "ERR Invalid stream ID specified as stream command argument";
 constexpr size_t kXreadBlockedDefaultCount = 1000;
@@ -698,8 +704,8 @@ void XReadGeneric(CommandContext& ctx, bool xreadgroup) {
     if (has_group) {
       StreamGroup* g = s ? s->FindGroup(groupname) : nullptr;
       if (!g)
-        return ctx.rb.Error("NOGROUP No such key '" + std::string(key) + "' or consumer group '" +
-                            std::string(groupname) + "' in XREADGROUP with GROUP option");
+        return ctx.rb.Error("NOGROUP No such key '" + CStr(key) + "' or consumer group '" +
+                            CStr(groupname) + "' in XREADGROUP with GROUP option");
       groups[k] = g;
     }
     if (idarg == "$") {
@@ -776,7 +782,9 @@ void XReadGeneric(CommandContext& ctx, bool xreadgroup) {
     b->noack = noack;
     b->groupname = groupname;
     b->consumer = consumername;
-    int64_t deadline = timeout == 0 ? 0 : ctx.now_ms + timeout;
+    // Saturated: Redis adds the client's number to its clock (overflowing past INT64_MAX, so
+    // such a read waits forever); here the deadline stops at INT64_MAX, which never comes.
+    int64_t deadline = timeout == 0 ? 0 : SaturatingAdd(ctx.now_ms, timeout);
     ctx.engine.BlockSession(ctx.session, args, b->keys, deadline, true);
     ctx.session.block_state = std::move(b);
     return;
@@ -852,8 +860,8 @@ void XGroup(CommandContext& ctx) {
           "want to use the MKSTREAM option to create an empty stream automatically.");
     cg = s->FindGroup(grpname);
     if (!cg && (ArgIs(opt, "SETID") || ArgIs(opt, "CREATECONSUMER") || ArgIs(opt, "DELCONSUMER")))
-      return ctx.rb.Error("NOGROUP No such consumer group '" + std::string(grpname) +
-                          "' for key name '" + std::string(args[2]) + "'");
+      return ctx.rb.Error("NOGROUP No such consumer group '" + CStr(grpname) + "' for key name '" +
+                          CStr(args[2]) + "'");
   }
   if (ArgIs(opt, "HELP")) {
     return ReplyHelp(
@@ -980,8 +988,8 @@ void XPending(CommandContext& ctx) {
   if (wrong) return;
   StreamGroup* g = s ? s->FindGroup(args[2]) : nullptr;
   if (!g)
-    return ctx.rb.Error("NOGROUP No such key '" + std::string(args[1]) + "' or consumer group '" +
-                        std::string(args[2]) + "'");
+    return ctx.rb.Error("NOGROUP No such key '" + CStr(args[1]) + "' or consumer group '" +
+                        CStr(args[2]) + "'");
   if (justinfo) {
     ctx.rb.ArrayHeader(4);
     ctx.rb.Integer(int64_t(g->pel.size()));
@@ -1040,8 +1048,8 @@ void XClaim(CommandContext& ctx) {
   if (wrong) return;
   StreamGroup* g = s ? s->FindGroup(args[2]) : nullptr;
   if (!g)
-    return ctx.rb.Error("NOGROUP No such key '" + std::string(args[1]) + "' or consumer group '" +
-                        std::string(args[2]) + "'");
+    return ctx.rb.Error("NOGROUP No such key '" + CStr(args[1]) + "' or consumer group '" +
+                        CStr(args[2]) + "'");
   int64_t minidle;
   if (!ParseLL(ctx, args[4], &minidle, "ERR Invalid min-idle-time argument for XCLAIM")) return;
   if (minidle < 0) minidle = 0;
@@ -1184,8 +1192,18 @@ void XAutoClaim(CommandContext& ctx) {
   if (wrong) return;
   StreamGroup* g = s ? s->FindGroup(args[2]) : nullptr;
   if (!g)
-    return ctx.rb.Error("NOGROUP No such key '" + std::string(args[1]) + "' or consumer group '" +
-                        std::string(args[2]) + "'");
+    return ctx.rb.Error("NOGROUP No such key '" + CStr(args[1]) + "' or consumer group '" +
+                        CStr(args[2]) + "'");
+  // Redis allocates COUNT stream IDs (16 bytes each) up front and gives this error when the
+  // allocation fails, which under Linux's default overcommit heuristic means a request
+  // larger than RAM + swap. No such array is needed here; the same answer is.
+  struct sysinfo si {};
+  if (sysinfo(&si) == 0) {
+    uint64_t mem = (uint64_t(si.totalram) + uint64_t(si.totalswap)) * si.mem_unit;
+    if (uint64_t(count) > mem / 16)
+      return ctx.rb.Error(
+          "ERR Insufficient memory, failed allocating transient memory, COUNT too high.");
+  }
   Effects fx;
   Effects* pfx = ctx.propagating() ? &fx : nullptr;
   StreamConsumer* consumer = nullptr;
@@ -1379,8 +1397,8 @@ void XInfo(CommandContext& ctx) {
   if (ArgIs(args[1], "CONSUMERS")) {
     StreamGroup* g = s->FindGroup(args[3]);
     if (!g)
-      return ctx.rb.Error("NOGROUP No such consumer group '" + std::string(args[3]) +
-                          "' for key name '" + std::string(args[2]) + "'");
+      return ctx.rb.Error("NOGROUP No such consumer group '" + CStr(args[3]) + "' for key name '" +
+                          CStr(args[2]) + "'");
     ctx.rb.ArrayHeader(g->consumers.size());
     for (auto& [name, c] : g->consumers) {
       ctx.rb.MapHeader(3);

@@ -10,8 +10,6 @@
 namespace ferrite {
 namespace {
 
-constexpr int64_t kMaxExpireMs = INT64_MAX / 2;  // keeps now + ttl from overflowing
-
 // Reads a string key. Replies WRONGTYPE on other types. Returns false if it replied.
 bool GetStringValue(CommandContext& ctx, std::string_view key, std::string* scratch,
                     std::string_view* out, bool* found) {
@@ -23,27 +21,75 @@ bool GetStringValue(CommandContext& ctx, std::string_view key, std::string* scra
   return true;
 }
 
-// Parses an EX/PX/EXAT/PXAT amount into an absolute unix ms time. Replies on error.
-bool ParseExpireArg(CommandContext& ctx, std::string_view unit, std::string_view amount,
-                    const char* cmd, int64_t* when_ms) {
-  int64_t v;
-  if (!ParseInt64(amount, &v)) {
-    ctx.rb.Error(err::kNotInt);
-    return false;
+// SET / GETEX options, as Redis's parseExtendedStringArgumentsOrReply: NX and XX exclude
+// each other, the four expiry forms, KEEPTTL (SET) and PERSIST (GETEX) exclude each other, but
+// an option may repeat (SET k v EX 1 EX 2: the last amount counts).
+enum SetFlag : uint32_t {
+  kSetNx = 1,
+  kSetXx = 2,
+  kSetGet = 4,
+  kKeepTtl = 8,
+  kPersist = 16,
+  kEx = 32,
+  kPx = 64,
+  kExAt = 128,
+  kPxAt = 256,
+};
+constexpr uint32_t kAnyExpire = kEx | kPx | kExAt | kPxAt;
+
+bool ParseStringOptions(CommandContext& ctx, bool is_get, uint32_t* flags,
+                        std::string_view* expire) {
+  auto& a = ctx.args;
+  for (size_t j = is_get ? 2 : 3; j < a.size(); j++) {
+    std::string_view o = a[j];
+    bool next = j + 1 < a.size();
+    uint32_t f = *flags;
+    if (!is_get && ArgIs(o, "NX") && !(f & kSetXx)) {
+      *flags |= kSetNx;
+    } else if (!is_get && ArgIs(o, "XX") && !(f & kSetNx)) {
+      *flags |= kSetXx;
+    } else if (!is_get && ArgIs(o, "GET")) {
+      *flags |= kSetGet;
+    } else if (!is_get && ArgIs(o, "KEEPTTL") && !(f & (kPersist | kAnyExpire))) {
+      *flags |= kKeepTtl;
+    } else if (is_get && ArgIs(o, "PERSIST") && !(f & (kAnyExpire | kKeepTtl))) {
+      *flags |= kPersist;
+    } else if (ArgIs(o, "EX") && !(f & (kKeepTtl | kPersist | kExAt | kPx | kPxAt)) && next) {
+      *flags |= kEx;
+      *expire = a[++j];
+    } else if (ArgIs(o, "PX") && !(f & (kKeepTtl | kPersist | kEx | kExAt | kPxAt)) && next) {
+      *flags |= kPx;
+      *expire = a[++j];
+    } else if (ArgIs(o, "EXAT") && !(f & (kKeepTtl | kPersist | kEx | kPx | kPxAt)) && next) {
+      *flags |= kExAt;
+      *expire = a[++j];
+    } else if (ArgIs(o, "PXAT") && !(f & (kKeepTtl | kPersist | kEx | kExAt | kPx)) && next) {
+      *flags |= kPxAt;
+      *expire = a[++j];
+    } else {
+      ctx.rb.Error(err::kSyntax);
+      return false;
+    }
   }
-  bool secs = EqualsIgnoreCase(unit, "ex") || EqualsIgnoreCase(unit, "exat");
-  bool absolute = EqualsIgnoreCase(unit, "exat") || EqualsIgnoreCase(unit, "pxat");
-  if (v <= 0 || (secs && v > kMaxExpireMs / 1000)) {
+  return true;
+}
+
+// An EX/PX/EXAT/PXAT amount as an absolute unix ms time, as Redis's
+// getExpireMillisecondsOrReply: not positive, seconds that overflow when made milliseconds, or
+// a relative time that overflows when the current time is added, are "invalid expire time".
+bool ParseExpireArg(CommandContext& ctx, uint32_t flags, std::string_view amount, const char* cmd,
+                    int64_t* when_ms) {
+  int64_t v;
+  if (!GetLongOrReply(ctx, amount, &v)) return false;
+  bool secs = flags & (kEx | kExAt);
+  if (v <= 0 || (secs && v > INT64_MAX / 1000)) {
     ctx.rb.Error(err::InvalidExpireTime(cmd));
     return false;
   }
   if (secs) v *= 1000;
-  if (!absolute) {
-    if (v > kMaxExpireMs - ctx.now_ms) {
-      ctx.rb.Error(err::InvalidExpireTime(cmd));
-      return false;
-    }
-    v += ctx.now_ms;
+  if ((flags & (kEx | kPx)) && __builtin_add_overflow(v, ctx.now_ms, &v)) {
+    ctx.rb.Error(err::InvalidExpireTime(cmd));
+    return false;
   }
   *when_ms = v;
   return true;
@@ -92,29 +138,12 @@ void DoSet(CommandContext& ctx, std::string_view key, std::string_view value, in
 
 void Set(CommandContext& ctx) {
   auto& a = ctx.args;
-  bool nx = false, xx = false, get = false, keep_ttl = false;
-  std::string_view exp_unit, exp_amount;
-  for (size_t i = 3; i < a.size(); i++) {
-    std::string_view o = a[i];
-    bool has_next = i + 1 < a.size();
-    if (ArgIs(o, "NX") && !xx)
-      nx = true;
-    else if (ArgIs(o, "XX") && !nx)
-      xx = true;
-    else if (ArgIs(o, "GET"))
-      get = true;
-    else if (ArgIs(o, "KEEPTTL") && exp_unit.empty())
-      keep_ttl = true;
-    else if ((ArgIs(o, "EX") || ArgIs(o, "PX") || ArgIs(o, "EXAT") || ArgIs(o, "PXAT")) &&
-             exp_unit.empty() && !keep_ttl && has_next) {
-      exp_unit = o;
-      exp_amount = a[++i];
-    } else {
-      return ctx.rb.Error(err::kSyntax);
-    }
-  }
+  uint32_t flags = 0;
+  std::string_view expire;
+  if (!ParseStringOptions(ctx, false, &flags, &expire)) return;
   int64_t when = 0;
-  if (!exp_unit.empty() && !ParseExpireArg(ctx, exp_unit, exp_amount, "set", &when)) return;
+  if ((flags & kAnyExpire) && !ParseExpireArg(ctx, flags, expire, "set", &when)) return;
+  bool get = flags & kSetGet;
   std::string old;
   bool had_old = false;
   Database& db = ctx.db();
@@ -125,8 +154,8 @@ void Set(CommandContext& ctx) {
     old.assign(e->value.GetString(&scratch));
     had_old = true;
   }
-  bool ok = !((nx && e) || (xx && !e));
-  if (ok) DoSet(ctx, a[1], a[2], when, keep_ttl);
+  bool ok = !(((flags & kSetNx) && e) || ((flags & kSetXx) && !e));
+  if (ok) DoSet(ctx, a[1], a[2], when, flags & kKeepTtl);
   if (get) {
     if (had_old)
       ctx.rb.Bulk(old);
@@ -145,14 +174,14 @@ void SetNx(CommandContext& ctx) {
   ctx.rb.Integer(1);
 }
 
-void SetExGeneric(CommandContext& ctx, const char* unit, const char* name) {
+void SetExGeneric(CommandContext& ctx, uint32_t unit, const char* name) {
   int64_t when;
   if (!ParseExpireArg(ctx, unit, ctx.args[2], name, &when)) return;
   DoSet(ctx, ctx.args[1], ctx.args[3], when, false);
   ctx.rb.Ok();
 }
-void SetEx(CommandContext& ctx) { SetExGeneric(ctx, "ex", "setex"); }
-void PSetEx(CommandContext& ctx) { SetExGeneric(ctx, "px", "psetex"); }
+void SetEx(CommandContext& ctx) { SetExGeneric(ctx, kEx, "setex"); }
+void PSetEx(CommandContext& ctx) { SetExGeneric(ctx, kPx, "psetex"); }
 
 void GetSet(CommandContext& ctx) {
   std::string scratch, old;
@@ -180,32 +209,26 @@ void GetDel(CommandContext& ctx) {
   ctx.rb.Bulk(old);
 }
 
+// GETEX: options, then the key (missing: nil, before the expiry amount is even checked), its
+// type, then the amount, as Redis.
 void GetEx(CommandContext& ctx) {
   auto& a = ctx.args;
-  std::string_view unit, amount;
-  bool persist = false;
-  for (size_t i = 2; i < a.size(); i++) {
-    if ((ArgIs(a[i], "EX") || ArgIs(a[i], "PX") || ArgIs(a[i], "EXAT") || ArgIs(a[i], "PXAT")) &&
-        unit.empty() && !persist && i + 1 < a.size()) {
-      unit = a[i];
-      amount = a[++i];
-    } else if (ArgIs(a[i], "PERSIST") && unit.empty() && !persist) {
-      persist = true;
-    } else {
-      return ctx.rb.Error(err::kSyntax);
-    }
-  }
-  int64_t when = 0;
-  if (!unit.empty() && !ParseExpireArg(ctx, unit, amount, "getex", &when)) return;
+  uint32_t flags = 0;
+  std::string_view expire;
+  if (!ParseStringOptions(ctx, true, &flags, &expire)) return;
+  bool set_ttl = flags & kAnyExpire;
+  bool persist = flags & kPersist;
   bool wrong;
-  Entry* e = FindTyped(ctx, a[1], ValueType::kString, &wrong, !unit.empty() || persist);
+  Entry* e = FindTyped(ctx, a[1], ValueType::kString, &wrong, set_ttl || persist);
   if (wrong) return;
   if (!e) return ctx.rb.Null();
+  int64_t when = 0;
+  if (set_ttl && !ParseExpireArg(ctx, flags, expire, "getex", &when)) return;
   std::string scratch;
   std::string val(e->value.GetString(&scratch));
   Database& db = ctx.db();
   std::string key(a[1]);
-  if (!unit.empty()) {
+  if (set_ttl) {
     if (db.ExpiredAt(when, ctx.now_ms)) {
       db.Delete(e);
       ctx.PropagateAs({"DEL", key});
@@ -286,18 +309,18 @@ void DecrBy(CommandContext& ctx) {
   IncrByGeneric(ctx, -by);
 }
 
+// INCRBYFLOAT: the key's type and value are checked before the increment (as Redis); an
+// infinite increment parses ("inf") and is refused as a result that is not finite.
 void IncrByFloat(CommandContext& ctx) {
-  long double by;
-  if (!ParseLongDouble(ctx.args[2], &by) || std::isinf(by)) return ctx.rb.Error(err::kNotFloat);
   bool wrong;
   Entry* e = FindTyped(ctx, ctx.args[1], ValueType::kString, &wrong, true);
   if (wrong) return;
-  long double cur = 0;
+  long double cur = 0, by;
   if (e) {
     std::string scratch;
-    if (!ParseLongDouble(e->value.GetString(&scratch), &cur) || std::isinf(cur))
-      return ctx.rb.Error(err::kNotFloat);
+    if (!GetLongDoubleOrReply(ctx, e->value.GetString(&scratch), &cur)) return;
   }
+  if (!GetLongDoubleOrReply(ctx, ctx.args[2], &by)) return;
   long double nv = cur + by;
   if (std::isnan(nv) || std::isinf(nv)) return ctx.rb.Error(err::kNanOrInf);
   std::string s = FormatLongDoubleHuman(nv);

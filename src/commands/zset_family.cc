@@ -18,26 +18,26 @@ constexpr const char* kLexRange = "ERR min or max not valid string range item";
 constexpr const char* kNaN = "ERR resulting score is not a number (NaN)";
 constexpr const char* kCountPositive = "ERR value is out of range, must be positive";
 
+// A score argument (string2d). -0 stays -0: a small (packed) sorted set stores it as 0, a
+// large one keeps it, and ZINCRBY's reply says -0, all as in Redis.
 bool ParseScore(CommandContext& ctx, std::string_view s, double* out) {
-  if (!ParseDouble(s, out)) {
-    ctx.rb.Error(err::kNotFloat);
-    return false;
-  }
-  *out += 0.0;  // -0 is stored as 0 (Redis prints "0")
-  return true;
+  return GetDoubleOrReply(ctx, s, out);
 }
 
 struct ScoreRange {
   double min, max;
   bool minex = false, maxex = false;
 };
+// One bound of a score range, as Redis's zslParseRange reads it: a leading '(' makes it
+// exclusive, the rest goes to strtod, which may skip leading spaces and read nothing ("" is
+// 0); only a NaN or bytes strtod did not take (up to the first NUL) refuse it. 1e309 is inf.
 bool ParseScoreBound(std::string_view s, double* v, bool* ex) {
-  *ex = false;
-  if (!s.empty() && s[0] == '(') {
-    *ex = true;
-    s.remove_prefix(1);
-  }
-  return ParseDouble(s, v);
+  *ex = !s.empty() && s[0] == '(';
+  if (*ex) s.remove_prefix(1);
+  std::string c(s);
+  char* end;
+  *v = strtod(c.c_str(), &end);
+  return *end == '\0' && !std::isnan(*v);
 }
 bool ParseScoreRange(std::string_view min, std::string_view max, ScoreRange* r) {
   return ParseScoreBound(min, &r->min, &r->minex) && ParseScoreBound(max, &r->max, &r->maxex);
@@ -47,19 +47,31 @@ struct LexBound {
   enum Kind { kMinusInf, kPlusInf, kIncl, kExcl } kind;
   std::string s;
 };
+// One bound of a lex range, as zslParseLexRangeItem: "-" / "+" (as C strings: a NUL may
+// follow), or '[' / '(' and the rest of the argument.
 bool ParseLexBound(std::string_view s, LexBound* b) {
-  if (s == "-")
-    b->kind = LexBound::kMinusInf;
-  else if (s == "+")
-    b->kind = LexBound::kPlusInf;
-  else if (!s.empty() && s[0] == '[')
-    b->kind = LexBound::kIncl;
-  else if (!s.empty() && s[0] == '(')
-    b->kind = LexBound::kExcl;
-  else
-    return false;
-  if (b->kind >= LexBound::kIncl) b->s.assign(s.substr(1));
-  return true;
+  char c0 = s.empty() ? '\0' : s[0];
+  char c1 = s.size() < 2 ? '\0' : s[1];
+  switch (c0) {
+    case '+':
+      if (c1 != '\0') return false;
+      b->kind = LexBound::kPlusInf;
+      return true;
+    case '-':
+      if (c1 != '\0') return false;
+      b->kind = LexBound::kMinusInf;
+      return true;
+    case '(':
+      b->kind = LexBound::kExcl;
+      b->s.assign(s.substr(1));
+      return true;
+    case '[':
+      b->kind = LexBound::kIncl;
+      b->s.assign(s.substr(1));
+      return true;
+    default:
+      return false;
+  }
 }
 // member < bound (for the low end: members strictly before the range)
 bool BeforeLow(std::string_view m, const LexBound& b) {
@@ -154,10 +166,8 @@ void ZAddGeneric(CommandContext& ctx, bool incr_cmd) {
   if (incr && nargs > 2)
     return ctx.rb.Error("ERR INCR option supports a single increment-element pair");
   std::vector<double> scores(nargs / 2);
-  size_t maxlen = 0;
   for (size_t k = 0; k < nargs / 2; k++) {
     if (!ParseScore(ctx, a[pairs_at + 2 * k], &scores[k])) return;
-    maxlen = std::max(maxlen, a[pairs_at + 2 * k + 1].size());
   }
   bool wrong;
   Entry* e = ZSetForRead(ctx, a[1], &wrong, true);
@@ -171,7 +181,9 @@ void ZAddGeneric(CommandContext& ctx, bool incr_cmd) {
         ctx.rb.Integer(0);
       return;
     }
-    e = ctx.db().Insert(a[1], zsetv::New(nargs / 2, maxlen, lim));
+    // As Redis: packed unless packing is off or the first member is too long; the members
+    // that follow convert it as they are added.
+    e = ctx.db().Insert(a[1], zsetv::New(1, a[pairs_at + 1].size(), lim));
   }
   int64_t added = 0, changed = 0;
   double result = 0;
@@ -292,30 +304,52 @@ void ZLexCount(CommandContext& ctx) {
   ctx.rb.Integer(int64_t(hi - lo));
 }
 
-enum class RangeBy { kIndex, kScore, kLex };
+enum class RangeBy { kAuto, kIndex, kScore, kLex };
+enum class Direction { kAuto, kForward, kReverse };
 
+// A parsed range: Redis's zrangeGenericCommand steps 1 and 2 (options, then the bounds).
 struct RangeSpec {
   RangeBy by = RangeBy::kIndex;
   bool rev = false;
   bool withscores = false;
-  bool limit = false;
-  int64_t offset = 0, count = -1;
-  std::string_view min, max;  // as given (for REV by score/lex: max first)
+  int64_t offset = 0, limit = -1;  // LIMIT: a negative offset selects nothing, a negative
+                                   // count everything
+  int64_t start = 0, stop = 0;     // by index
+  ScoreRange score;                // by score
+  LexBound lexmin, lexmax;         // by lex
 };
 
-// Collects the members a range selects, in reply order.
-bool CollectRange(CommandContext& ctx, const Value* z, const RangeSpec& rs,
+// Parses the bounds at args[minidx] / args[maxidx] for rs.by. Replies on error.
+bool ParseRangeBounds(CommandContext& ctx, RangeSpec* rs, size_t minidx, size_t maxidx) {
+  auto& a = ctx.args;
+  if (rs->by == RangeBy::kIndex) {
+    return GetLongOrReply(ctx, a[minidx], &rs->start) && GetLongOrReply(ctx, a[maxidx], &rs->stop);
+  }
+  if (rs->by == RangeBy::kScore) {
+    if (!ParseScoreRange(a[minidx], a[maxidx], &rs->score)) {
+      ctx.rb.Error(kMinMaxNotFloat);
+      return false;
+    }
+    return true;
+  }
+  if (!ParseLexBound(a[minidx], &rs->lexmin) || !ParseLexBound(a[maxidx], &rs->lexmax)) {
+    ctx.rb.Error(kLexRange);
+    return false;
+  }
+  return true;
+}
+
+// The members a parsed range selects from z, in reply order.
+void CollectRange(const Value& z, const RangeSpec& rs,
                   std::vector<std::pair<std::string, double>>* out) {
   size_t lo = 0, hi = 0;
   if (rs.by == RangeBy::kIndex) {
-    int64_t start, stop;
-    if (!ParseIntArg(ctx, rs.min, &start) || !ParseIntArg(ctx, rs.max, &stop)) return false;
-    if (!z) return true;
-    int64_t n = int64_t(zsetv::Card(*z));
-    if (start < 0) start += n;
-    if (stop < 0) stop += n;
+    int64_t n = int64_t(zsetv::Card(z));
+    int64_t start = rs.start, stop = rs.stop;
+    if (start < 0) start = SaturatingAdd(start, n);
+    if (stop < 0) stop = SaturatingAdd(stop, n);
     if (start < 0) start = 0;
-    if (start > stop || start >= n) return true;
+    if (start > stop || start >= n) return;
     if (stop >= n) stop = n - 1;
     if (rs.rev) {
       lo = size_t(n - 1 - stop);
@@ -325,125 +359,30 @@ bool CollectRange(CommandContext& ctx, const Value* z, const RangeSpec& rs,
       hi = size_t(stop + 1);
     }
   } else if (rs.by == RangeBy::kScore) {
-    ScoreRange r;
-    bool ok = rs.rev ? ParseScoreRange(rs.max, rs.min, &r) : ParseScoreRange(rs.min, rs.max, &r);
-    if (!ok) {
-      ctx.rb.Error(kMinMaxNotFloat);
-      return false;
-    }
-    if (!z) return true;
-    ScoreInterval(*z, r, &lo, &hi);
+    ScoreInterval(z, rs.score, &lo, &hi);
   } else {
-    LexBound min, max;
-    bool ok = rs.rev ? ParseLexBound(rs.max, &min) && ParseLexBound(rs.min, &max)
-                     : ParseLexBound(rs.min, &min) && ParseLexBound(rs.max, &max);
-    if (!ok) {
-      ctx.rb.Error(kLexRange);
-      return false;
-    }
-    if (!z) return true;
-    LexInterval(*z, min, max, &lo, &hi);
+    LexInterval(z, rs.lexmin, rs.lexmax, &lo, &hi);
   }
-  if (rs.limit) {
-    if (rs.offset < 0) return true;
+  if (rs.by != RangeBy::kIndex) {
+    if (rs.offset < 0) return;
     size_t off = size_t(rs.offset);
-    if (off >= hi - lo) return true;
+    if (off >= hi - lo) return;
     if (rs.rev)
       hi -= off;
     else
       lo += off;
-    if (rs.count >= 0 && size_t(rs.count) < hi - lo) {
+    if (rs.limit >= 0 && uint64_t(rs.limit) < hi - lo) {
       if (rs.rev)
-        lo = hi - size_t(rs.count);
+        lo = hi - size_t(rs.limit);
       else
-        hi = lo + size_t(rs.count);
+        hi = lo + size_t(rs.limit);
     }
   }
-  zsetv::ForRange(*z, lo, hi, rs.rev, [&](std::string_view m, double s) {
+  zsetv::ForRange(z, lo, hi, rs.rev, [&](std::string_view m, double s) {
     out->emplace_back(m, s);
     return true;
   });
-  return true;
 }
-
-// Parses ZRANGE-style options from index `from`. Replies on error.
-bool ParseRangeOpts(CommandContext& ctx, size_t from, RangeSpec* rs, bool allow_withscores,
-                    bool legacy = false) {
-  auto& a = ctx.args;
-  int bys = 0;
-  for (size_t i = from; i < a.size(); i++) {
-    if (ArgIs(a[i], "WITHSCORES") && allow_withscores)
-      rs->withscores = true;
-    else if (!legacy && ArgIs(a[i], "BYSCORE"))
-      rs->by = RangeBy::kScore, ++bys;
-    else if (!legacy && ArgIs(a[i], "BYLEX"))
-      rs->by = RangeBy::kLex, ++bys;
-    else if (!legacy && ArgIs(a[i], "REV"))
-      rs->rev = true;
-    else if (ArgIs(a[i], "LIMIT") && i + 2 < a.size()) {
-      if (!ParseIntArg(ctx, a[i + 1], &rs->offset) || !ParseIntArg(ctx, a[i + 2], &rs->count))
-        return false;
-      rs->limit = true;
-      i += 2;
-    } else {
-      ctx.rb.Error(err::kSyntax);
-      return false;
-    }
-  }
-  if (bys > 1) {
-    ctx.rb.Error(err::kSyntax);
-    return false;
-  }
-  if (rs->limit && rs->by == RangeBy::kIndex) {
-    ctx.rb.Error(
-        "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX");
-    return false;
-  }
-  if (rs->withscores && rs->by == RangeBy::kLex) {
-    ctx.rb.Error("ERR syntax error, WITHSCORES not supported in combination with BYLEX");
-    return false;
-  }
-  return true;
-}
-
-void RangeReply(CommandContext& ctx, std::string_view key, const RangeSpec& rs) {
-  bool wrong;
-  Entry* e = ZSetForRead(ctx, key, &wrong);
-  if (wrong) return;
-  std::vector<std::pair<std::string, double>> out;
-  if (!CollectRange(ctx, e ? &e->value : nullptr, rs, &out)) return;
-  ReplyPairs(ctx, out, rs.withscores);
-}
-
-void ZRange(CommandContext& ctx) {
-  RangeSpec rs;
-  if (!ParseRangeOpts(ctx, 4, &rs, true)) return;
-  rs.min = ctx.args[2];
-  rs.max = ctx.args[3];
-  RangeReply(ctx, ctx.args[1], rs);
-}
-
-// Legacy forms: ZRANGEBYSCORE key min max [WITHSCORES] [LIMIT o c] and friends.
-void LegacyRange(CommandContext& ctx, RangeBy by, bool rev) {
-  RangeSpec rs;
-  rs.by = by;
-  if (by == RangeBy::kIndex) {  // ZREVRANGE key start stop [WITHSCORES]
-    if (ctx.args.size() > 5 || (ctx.args.size() == 5 && !ArgIs(ctx.args[4], "WITHSCORES")))
-      return ctx.rb.Error(err::kSyntax);
-    rs.withscores = ctx.args.size() == 5;
-  } else if (!ParseRangeOpts(ctx, 4, &rs, by != RangeBy::kLex, true)) {
-    return;
-  }
-  rs.rev = rev;
-  rs.min = ctx.args[2];
-  rs.max = ctx.args[3];
-  RangeReply(ctx, ctx.args[1], rs);
-}
-void ZRangeByScore(CommandContext& ctx) { LegacyRange(ctx, RangeBy::kScore, false); }
-void ZRevRangeByScore(CommandContext& ctx) { LegacyRange(ctx, RangeBy::kScore, true); }
-void ZRangeByLex(CommandContext& ctx) { LegacyRange(ctx, RangeBy::kLex, false); }
-void ZRevRangeByLex(CommandContext& ctx) { LegacyRange(ctx, RangeBy::kLex, true); }
-void ZRevRange(CommandContext& ctx) { LegacyRange(ctx, RangeBy::kIndex, true); }
 
 Value BuildZSet(const std::vector<std::pair<std::string, double>>& items,
                 const CollectionLimits& lim) {
@@ -466,46 +405,87 @@ void StoreResult(CommandContext& ctx, std::string_view dst,
   ctx.rb.Integer(int64_t(items.size()));
 }
 
-void ZRangeStore(CommandContext& ctx) {
+// ZRANGE, ZRANGESTORE and the older forms (ZRANGEBYSCORE, ZREVRANGE …), as Redis's
+// zrangeGenericCommand: the options after <key> <min> <max>, then the bounds (swapped for a
+// reversed score or lex range), then the key.
+void ZRangeGeneric(CommandContext& ctx, size_t argc_start, bool store, RangeBy by, Direction dir) {
+  auto& a = ctx.args;
   RangeSpec rs;
-  if (!ParseRangeOpts(ctx, 5, &rs, false)) return;
-  rs.min = ctx.args[3];
-  rs.max = ctx.args[4];
-  bool wrong;
-  Entry* e = ZSetForRead(ctx, ctx.args[2], &wrong);
-  if (wrong) return;
+  size_t minidx = argc_start + 1, maxidx = argc_start + 2;
+  bool has_limit = false;
+  for (size_t j = argc_start + 3; j < a.size(); j++) {
+    size_t left = a.size() - j - 1;
+    if (!store && ArgIs(a[j], "WITHSCORES")) {
+      rs.withscores = true;
+    } else if (ArgIs(a[j], "LIMIT") && left >= 2) {
+      if (!GetLongOrReply(ctx, a[j + 1], &rs.offset) || !GetLongOrReply(ctx, a[j + 2], &rs.limit))
+        return;
+      has_limit = true;
+      j += 2;
+    } else if (dir == Direction::kAuto && ArgIs(a[j], "REV")) {
+      dir = Direction::kReverse;
+    } else if (by == RangeBy::kAuto && ArgIs(a[j], "BYLEX")) {
+      by = RangeBy::kLex;
+    } else if (by == RangeBy::kAuto && ArgIs(a[j], "BYSCORE")) {
+      by = RangeBy::kScore;
+    } else {
+      return ctx.rb.Error(err::kSyntax);
+    }
+  }
+  if (dir == Direction::kAuto) dir = Direction::kForward;
+  if (by == RangeBy::kAuto) by = RangeBy::kIndex;
+  rs.by = by;
+  rs.rev = dir == Direction::kReverse;
+  // Redis tests "opt_limit != -1": LIMIT o -1 passes with a by-index range.
+  if (has_limit && rs.limit != -1 && by == RangeBy::kIndex) {
+    return ctx.rb.Error(
+        "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX");
+  }
+  if (rs.withscores && by == RangeBy::kLex) {
+    return ctx.rb.Error("ERR syntax error, WITHSCORES not supported in combination with BYLEX");
+  }
+  if (rs.rev && by != RangeBy::kIndex) std::swap(minidx, maxidx);
+  if (!ParseRangeBounds(ctx, &rs, minidx, maxidx)) return;
+  Entry* e = ctx.db().Find(a[argc_start], ctx.now_ms);
   std::vector<std::pair<std::string, double>> out;
-  if (!CollectRange(ctx, e ? &e->value : nullptr, rs, &out)) return;
-  StoreResult(ctx, ctx.args[1], out);
+  if (e) {
+    if (e->value.type() != ValueType::kZSet) return ctx.rb.Error(err::kWrongType);
+    CollectRange(e->value, rs, &out);
+  }
+  if (store) return StoreResult(ctx, a[1], out);
+  ReplyPairs(ctx, out, rs.withscores);
 }
 
+void ZRange(CommandContext& ctx) { ZRangeGeneric(ctx, 1, false, RangeBy::kAuto, Direction::kAuto); }
+void ZRangeStore(CommandContext& ctx) {
+  ZRangeGeneric(ctx, 2, true, RangeBy::kAuto, Direction::kAuto);
+}
+void ZRangeByScore(CommandContext& ctx) {
+  ZRangeGeneric(ctx, 1, false, RangeBy::kScore, Direction::kForward);
+}
+void ZRevRangeByScore(CommandContext& ctx) {
+  ZRangeGeneric(ctx, 1, false, RangeBy::kScore, Direction::kReverse);
+}
+void ZRangeByLex(CommandContext& ctx) {
+  ZRangeGeneric(ctx, 1, false, RangeBy::kLex, Direction::kForward);
+}
+void ZRevRangeByLex(CommandContext& ctx) {
+  ZRangeGeneric(ctx, 1, false, RangeBy::kLex, Direction::kReverse);
+}
+void ZRevRange(CommandContext& ctx) {
+  ZRangeGeneric(ctx, 1, false, RangeBy::kIndex, Direction::kReverse);
+}
+
+// ZRANK / ZREVRANK key member (Redis 7.0 has no WITHSCORE).
 void RankGeneric(CommandContext& ctx, bool rev) {
   auto& a = ctx.args;
-  bool withscore = false;
-  if (a.size() == 4) {
-    if (!ArgIs(a[3], "WITHSCORE")) return ctx.rb.Error(err::kSyntax);
-    withscore = true;
-  } else if (a.size() > 4) {
-    return ctx.rb.Error(err::kSyntax);
-  }
   bool wrong;
   Entry* e = ZSetForRead(ctx, a[1], &wrong);
   if (wrong) return;
   size_t rank;
-  if (!e || !zsetv::Rank(e->value, a[2], &rank)) {
-    if (withscore)
-      ctx.rb.NullArray();
-    else
-      ctx.rb.Null();
-    return;
-  }
+  if (!e || !zsetv::Rank(e->value, a[2], &rank)) return ctx.rb.Null();
   if (rev) rank = zsetv::Card(e->value) - 1 - rank;
-  if (!withscore) return ctx.rb.Integer(int64_t(rank));
-  double s;
-  zsetv::Score(e->value, a[2], &s);
-  ctx.rb.ArrayHeader(2);
   ctx.rb.Integer(int64_t(rank));
-  ReplyScore(ctx, s);
 }
 void ZRank(CommandContext& ctx) { RankGeneric(ctx, false); }
 void ZRevRank(CommandContext& ctx) { RankGeneric(ctx, true); }
@@ -516,17 +496,18 @@ void ZRem(CommandContext& ctx) {
   RemoveMembersCommand(ctx, ValueType::kZSet, zsetv::Remove, zsetv::Card);
 }
 
+// ZREMRANGEBYRANK / BYSCORE / BYLEX: the range is parsed before the key is looked up.
 void ZRemRange(CommandContext& ctx, RangeBy by) {
   RangeSpec rs;
   rs.by = by;
-  rs.min = ctx.args[2];
-  rs.max = ctx.args[3];
+  if (!ParseRangeBounds(ctx, &rs, 2, 3)) return;
   bool wrong;
   Entry* e = ZSetForRead(ctx, ctx.args[1], &wrong, true);
   if (wrong) return;
+  if (!e) return ctx.rb.Integer(0);
   std::vector<std::pair<std::string, double>> out;
-  if (!CollectRange(ctx, e ? &e->value : nullptr, rs, &out)) return;
-  if (!e || out.empty()) return ctx.rb.Integer(0);
+  CollectRange(e->value, rs, &out);
+  if (out.empty()) return ctx.rb.Integer(0);
   for (auto& [m, s] : out) zsetv::Remove(e->value, m);
   DeleteIfEmpty(ctx, e, zsetv::Card(e->value));
   ctx.NotifyModified(ctx.args[1]);
@@ -637,25 +618,33 @@ void ZMPop(CommandContext& ctx) {
 }
 
 void BZMPop(CommandContext& ctx) {
-  int64_t deadline;
-  if (!ParseBlockTimeout(ctx, ctx.args[1], &deadline)) return;
   std::vector<std::string> keys;
   bool max, replied;
   int64_t count;
   if (!ParseZMpop(ctx, 2, &keys, &max, &count)) return;
+  int64_t deadline;  // parsed after the keys and options, as Redis does
+  if (!ParseBlockTimeout(ctx, ctx.args[1], &deadline)) return;
   if (ZMpopFirst(ctx, keys, max, count, &replied) || replied) return;
   BlockOrNull(ctx, keys, deadline);
 }
 
+// ZRANDMEMBER key [count [WITHSCORES]]: the count is parsed first (a range check that refuses
+// INT64_MIN, whose negation overflows), then the syntax, then WITHSCORES's tighter bound (the
+// reply has twice as many entries). A negative count repeats members: the reply is built in
+// a loop that stops when the client's output limit closes it, as Redis's does.
 void ZRandMember(CommandContext& ctx) {
   auto& a = ctx.args;
-  if (a.size() > 4 || (a.size() == 4 && !ArgIs(a[3], "WITHSCORES")))
-    return ctx.rb.Error(err::kSyntax);
   bool with_count = a.size() >= 3;
   int64_t count = 0;
-  if (with_count && !ParseIntArg(ctx, a[2], &count)) return;
-  bool withscores = a.size() == 4;
-  if (withscores && count < -(INT64_MAX / 2)) return ctx.rb.Error("ERR value is out of range");
+  bool withscores = false;
+  if (with_count) {
+    if (!GetRangeLongOrReply(ctx, a[2], -INT64_MAX, INT64_MAX, &count)) return;
+    if (a.size() > 4 || (a.size() == 4 && !ArgIs(a[3], "WITHSCORES")))
+      return ctx.rb.Error(err::kSyntax);
+    withscores = a.size() == 4;
+    if (withscores && (count < -INT64_MAX / 2 || count > INT64_MAX / 2))
+      return ctx.rb.Error("ERR value is out of range");
+  }
   bool wrong;
   Entry* e = ZSetForRead(ctx, a[1], &wrong);
   if (wrong) return;
@@ -677,10 +666,27 @@ void ZRandMember(CommandContext& ctx) {
     return p;
   };
   if (!with_count) return ctx.rb.Bulk(at(CommandRandom() % card).first);
-  std::vector<std::pair<std::string, double>> out;
+  if (count == 0) return ctx.rb.EmptyArray();
+  bool nested = withscores && ctx.rb.resp3();
   if (count < 0) {
-    for (int64_t i = 0; i < -count; i++) out.push_back(at(CommandRandom() % card));
-  } else if (size_t(count) >= card) {
+    uint64_t n = uint64_t(-count);
+    std::vector<std::pair<std::string, double>> all;
+    all.reserve(card);
+    zsetv::ForEach(z, [&](std::string_view m, double sc) {
+      all.emplace_back(m, sc);
+      return true;
+    });
+    ctx.rb.ArrayHeader(withscores && !nested ? n * 2 : n);
+    for (uint64_t i = 0; i < n && !ctx.rb.aborted(); i++) {
+      const auto& [m, sc] = all[CommandRandom() % card];
+      if (nested) ctx.rb.ArrayHeader(2);
+      ctx.rb.Bulk(m);
+      if (withscores) ReplyScore(ctx, sc);
+    }
+    return;
+  }
+  std::vector<std::pair<std::string, double>> out;
+  if (uint64_t(count) >= card) {
     zsetv::ForEach(z, [&](std::string_view m, double s) {
       out.emplace_back(m, s);
       return true;
@@ -699,87 +705,88 @@ void ZRandMember(CommandContext& ctx) {
 
 enum class ZOp { kUnion, kInter, kDiff };
 
-// Parses numkeys, keys, WEIGHTS, AGGREGATE, WITHSCORES from args[at] and computes the
-// result sorted by (score, member). Replies and returns false on error.
+// Parses numkeys, looks the keys up (WRONGTYPE before any option is read, as Redis), then
+// WEIGHTS, AGGREGATE, WITHSCORES (LIMIT for ZINTERCARD), and computes the result sorted by
+// (score, member). As Redis's zunionInterDiffGenericCommand, the inputs of a union or an
+// intersection are taken smallest first (a stable sort by cardinality), and every score is
+// aggregated in that order, so float sums round the same way. Replies and returns false on
+// error.
 bool ZSetOp(CommandContext& ctx, size_t at, ZOp op, bool allow_withscores, bool* withscores,
-            std::vector<std::pair<std::string, double>>* result, size_t limit = 0,
-            bool card_only = false) {
+            std::vector<std::pair<std::string, double>>* result, bool card_only = false,
+            size_t* cardinality = nullptr) {
   auto& a = ctx.args;
   int64_t numkeys;
-  if (!ParseIntArg(ctx, a[at], &numkeys)) return false;
+  if (!GetLongOrReply(ctx, a[at], &numkeys)) return false;
   if (numkeys < 1) {
     ctx.rb.Error("ERR at least 1 input key is needed for '" + ToLower(a[0]) + "' command");
     return false;
   }
   if (numkeys > int64_t(a.size() - at - 1)) {
-    ctx.rb.Error(card_only ? "ERR Number of keys can't be greater than number of args"
-                           : err::kSyntax);
+    ctx.rb.Error(err::kSyntax);
     return false;
   }
-  std::vector<std::string_view> keys(a.begin() + long(at) + 1, a.begin() + long(at) + 1 + numkeys);
-  std::vector<double> weights(keys.size(), 1.0);
+  struct Src {
+    const Value* v = nullptr;
+    double weight = 1.0;
+  };
+  std::vector<Src> src(static_cast<size_t>(numkeys));
+  Database& db = ctx.db();
+  size_t j = at + 1;
+  for (size_t i = 0; i < src.size(); i++, j++) {
+    Entry* e = db.Find(a[j], ctx.now_ms);
+    if (e && e->value.type() != ValueType::kZSet && e->value.type() != ValueType::kSet) {
+      ctx.rb.Error(err::kWrongType);
+      return false;
+    }
+    src[i].v = e ? &e->value : nullptr;
+  }
   enum { kSum, kMin, kMax } agg = kSum;
   *withscores = false;
-  for (size_t i = at + 1 + size_t(numkeys); i < a.size(); i++) {
-    if (op != ZOp::kDiff && !card_only && ArgIs(a[i], "WEIGHTS") && i + keys.size() < a.size()) {
-      for (size_t k = 0; k < keys.size(); k++) {
-        if (!ParseDouble(a[i + 1 + k], &weights[k])) {
-          ctx.rb.Error("ERR weight value is not a float");
+  int64_t limit = 0;
+  while (j < a.size()) {
+    size_t remaining = a.size() - j;
+    if (op != ZOp::kDiff && !card_only && remaining >= src.size() + 1 && ArgIs(a[j], "WEIGHTS")) {
+      j++;
+      for (auto& s : src) {
+        if (!GetDoubleOrReply(ctx, a[j++], &s.weight, "ERR weight value is not a float"))
           return false;
-        }
       }
-      i += keys.size();
-    } else if (op != ZOp::kDiff && !card_only && ArgIs(a[i], "AGGREGATE") && i + 1 < a.size()) {
-      ++i;
-      if (ArgIs(a[i], "SUM"))
+    } else if (op != ZOp::kDiff && !card_only && remaining >= 2 && ArgIs(a[j], "AGGREGATE")) {
+      j++;
+      if (ArgIs(a[j], "SUM"))
         agg = kSum;
-      else if (ArgIs(a[i], "MIN"))
+      else if (ArgIs(a[j], "MIN"))
         agg = kMin;
-      else if (ArgIs(a[i], "MAX"))
+      else if (ArgIs(a[j], "MAX"))
         agg = kMax;
       else {
         ctx.rb.Error(err::kSyntax);
         return false;
       }
-    } else if (allow_withscores && ArgIs(a[i], "WITHSCORES")) {
+      j++;
+    } else if (allow_withscores && !card_only && ArgIs(a[j], "WITHSCORES")) {
+      j++;
       *withscores = true;
-    } else if (card_only && ArgIs(a[i], "LIMIT") && i + 1 < a.size()) {
-      int64_t l;
-      if (!ParsePositive(ctx, a[++i], &l, "ERR LIMIT can't be negative")) return false;
-      limit = size_t(l);
+    } else if (card_only && remaining >= 2 && ArgIs(a[j], "LIMIT")) {
+      if (!GetPositiveLongOrReply(ctx, a[j + 1], &limit, "ERR LIMIT can't be negative"))
+        return false;
+      j += 2;
     } else {
       ctx.rb.Error(err::kSyntax);
       return false;
     }
   }
-  // Sources: sorted sets, or sets (every member scores 1).
-  Database& db = ctx.db();
-  std::vector<const Value*> src;
-  for (auto k : keys) {
-    Entry* e = db.Find(k, ctx.now_ms);
-    if (e && e->value.type() != ValueType::kZSet && e->value.type() != ValueType::kSet) {
-      ctx.rb.Error(err::kWrongType);
-      return false;
-    }
-    src.push_back(e ? &e->value : nullptr);
-  }
-  auto for_each = [](const Value* v, const std::function<void(std::string_view, double)>& fn) {
-    if (!v) return;
-    if (v->type() == ValueType::kSet) {
-      setv::ForEach(*v, [&](std::string_view m) {
-        fn(m, 1.0);
-        return true;
-      });
-    } else {
-      zsetv::ForEach(*v, [&](std::string_view m, double s) {
-        fn(m, s);
-        return true;
-      });
-    }
-  };
   auto card = [](const Value* v) -> size_t {
     if (!v) return 0;
     return v->type() == ValueType::kSet ? setv::Card(*v) : zsetv::Card(*v);
+  };
+  auto for_each = [](const Value* v, const std::function<bool(std::string_view, double)>& fn) {
+    if (!v) return;
+    if (v->type() == ValueType::kSet) {
+      setv::ForEach(*v, [&](std::string_view m) { return fn(m, 1.0); });
+    } else {
+      zsetv::ForEach(*v, [&](std::string_view m, double s) { return fn(m, s); });
+    }
   };
   auto lookup = [](const Value* v, std::string_view m, double* s) {
     if (!v) return false;
@@ -789,52 +796,65 @@ bool ZSetOp(CommandContext& ctx, size_t at, ZOp op, bool allow_withscores, bool*
     }
     return zsetv::Score(*v, m, s);
   };
-  auto combine = [&](double acc, double x) {
+  // zunionInterAggregate
+  auto combine = [&](double* target, double val) {
     if (agg == kSum) {
-      double r = acc + x;
-      return std::isnan(r) ? 0.0 : r;  // inf + -inf: 0, as Redis
+      *target = *target + val;
+      if (std::isnan(*target)) *target = 0.0;  // inf + -inf
+    } else if (agg == kMin) {
+      *target = val < *target ? val : *target;
+    } else {
+      *target = val > *target ? val : *target;
     }
-    return agg == kMin ? std::min(acc, x) : std::max(acc, x);
   };
   auto weighted = [](double s, double w) {
-    double r = s * w;
-    return std::isnan(r) ? 0.0 : r;
+    double r = w * s;
+    return std::isnan(r) ? 0.0 : r;  // 0 * inf
   };
+  if (op != ZOp::kDiff) {
+    std::stable_sort(src.begin(), src.end(),
+                     [&](const Src& x, const Src& y) { return card(x.v) < card(y.v); });
+  }
   std::unordered_map<std::string, double> acc;
+  std::vector<std::string> order;  // union: first-seen order is irrelevant, the sort decides
   if (op == ZOp::kUnion) {
-    for (size_t k = 0; k < src.size(); k++) {
-      for_each(src[k], [&](std::string_view m, double s) {
-        double w = weighted(s, weights[k]);
+    for (auto& s : src) {
+      for_each(s.v, [&](std::string_view m, double sc) {
+        double w = weighted(sc, s.weight);
         auto [it, fresh] = acc.try_emplace(std::string(m), w);
-        if (!fresh) it->second = combine(it->second, w);
+        if (!fresh) combine(&it->second, w);
+        return true;
       });
     }
   } else if (op == ZOp::kInter) {
-    size_t smallest = 0;
-    for (size_t k = 0; k < src.size(); k++) {
-      if (!src[k]) return true;  // an empty input: empty result
-      if (card(src[k]) < card(src[smallest])) smallest = k;
+    if (card(src[0].v) > 0) {
+      size_t n = 0;
+      for_each(src[0].v, [&](std::string_view m, double sc) {
+        double score = weighted(sc, src[0].weight);
+        for (size_t k = 1; k < src.size(); k++) {
+          double x;
+          if (src[k].v == src[0].v) {
+            x = sc;
+          } else if (!lookup(src[k].v, m, &x)) {
+            return true;
+          }
+          combine(&score, x * src[k].weight);
+        }
+        n++;
+        if (!card_only) acc.emplace(std::string(m), score);
+        return !(card_only && limit && n >= uint64_t(limit));
+      });
+      if (cardinality) *cardinality = n;
+    } else if (cardinality) {
+      *cardinality = 0;
     }
-    bool stop = false;
-    for_each(src[smallest], [&](std::string_view m, double s) {
-      if (stop) return;
-      // Aggregate in key order, so float rounding matches Redis's.
-      double total = 0;
-      for (size_t k = 0; k < src.size(); k++) {
-        double x = s;
-        if (k != smallest && !lookup(src[k], m, &x)) return;
-        x = weighted(x, weights[k]);
-        total = k == 0 ? x : combine(total, x);
-      }
-      acc.emplace(std::string(m), total);
-      if (limit && acc.size() >= limit) stop = true;
-    });
   } else {
-    for_each(src[0], [&](std::string_view m, double s) {
+    for_each(src[0].v, [&](std::string_view m, double sc) {
       double x;
       for (size_t k = 1; k < src.size(); k++)
-        if (lookup(src[k], m, &x)) return;
-      acc.emplace(std::string(m), s);
+        if (lookup(src[k].v, m, &x)) return true;
+      acc.emplace(std::string(m), sc);
+      return true;
     });
   }
   result->reserve(acc.size());
@@ -868,26 +888,26 @@ void ZDiffStore(CommandContext& ctx) { ZOpStore(ctx, ZOp::kDiff); }
 void ZInterCard(CommandContext& ctx) {
   bool withscores;
   std::vector<std::pair<std::string, double>> out;
-  if (!ZSetOp(ctx, 1, ZOp::kInter, false, &withscores, &out, 0, true)) return;
-  ctx.rb.Integer(int64_t(out.size()));
+  size_t n = 0;
+  if (!ZSetOp(ctx, 1, ZOp::kInter, false, &withscores, &out, true, &n)) return;
+  ctx.rb.Integer(int64_t(n));
 }
 
 void ZScan(CommandContext& ctx) {
   auto& a = ctx.args;
   uint64_t cursor;
-  if (!ParseUint64(a[2], &cursor)) return ctx.rb.Error(err::kInvalidCursor);
-  ScanOpts o;
-  if (!ParseScanOpts(ctx, 3, &o)) return;
+  if (!ParseScanCursor(ctx, a[2], &cursor)) return;
   bool wrong;
   Entry* e = ZSetForRead(ctx, a[1], &wrong);
   if (wrong) return;
+  if (!e) return ScanEmptyReply(ctx);
+  ScanOpts o;
+  if (!ParseScanOpts(ctx, 3, &o)) return;
   std::vector<std::pair<std::string, double>> out;
-  cursor = e ? zsetv::Scan(e->value, cursor, size_t(o.count),
-                           [&](std::string_view m, double s) {
-                             if (ScanMatch(o, m)) out.emplace_back(m, s);
-                             return true;
-                           })
-             : 0;
+  cursor = zsetv::Scan(e->value, cursor, size_t(o.count), [&](std::string_view m, double s) {
+    if (ScanMatch(o, m)) out.emplace_back(m, s);
+    return true;
+  });
   ctx.rb.ArrayHeader(2);
   ctx.rb.Bulk(FormatInt64(int64_t(cursor)));
   ctx.rb.ArrayHeader(out.size() * 2);
@@ -941,10 +961,10 @@ void RegisterZSetFamily(CommandTable& t) {
   t.Add({"zrevrange", -4, kReadOnly, 1, 1, 1, ZRevRange, g,
          "Returns members in a sorted set within a range of indexes in reverse order.", "1.2.0",
          "@read @sortedset @slow"});
-  t.Add({"zrank", -3, kReadOnly | kFast, 1, 1, 1, ZRank, g,
+  t.Add({"zrank", 3, kReadOnly | kFast, 1, 1, 1, ZRank, g,
          "Returns the index of a member in a sorted set ordered by ascending scores.", "2.0.0",
          "@read @sortedset @fast"});
-  t.Add({"zrevrank", -3, kReadOnly | kFast, 1, 1, 1, ZRevRank, g,
+  t.Add({"zrevrank", 3, kReadOnly | kFast, 1, 1, 1, ZRevRank, g,
          "Returns the index of a member in a sorted set ordered by descending scores.", "2.0.0",
          "@read @sortedset @fast"});
   t.Add({"zrem", -3, kWrite | kFast, 1, 1, 1, ZRem, g,

@@ -1,17 +1,18 @@
 #pragma once
 // IoBuffer: a growable byte buffer with read and write positions, for socket input.
 // Unlike std::string it never zero-fills the space a read() is about to overwrite.
+// Memory comes from operator new, so the server's heap accounting (used_memory, maxmemory,
+// INFO mem_clients_normal) counts query buffers as it counts everything else.
 
-#include <cstdlib>
 #include <cstring>
-#include <memory>
+#include <new>
 
 namespace ferrite {
 
 class IoBuffer {
  public:
   IoBuffer() = default;
-  ~IoBuffer() { free(data_); }
+  ~IoBuffer() { ::operator delete(data_); }
   IoBuffer(const IoBuffer&) = delete;
   IoBuffer& operator=(const IoBuffer&) = delete;
 
@@ -38,14 +39,16 @@ class IoBuffer {
     size_t want = wpos_ + n;
     size_t cap = cap_ ? cap_ : 16384;
     while (cap < want) cap *= 2;
-    data_ = static_cast<char*>(realloc(data_, cap));
-    if (!data_) abort();
+    char* grown = static_cast<char*>(::operator new(cap));
+    if (wpos_) memcpy(grown, data_, wpos_);
+    ::operator delete(data_);
+    data_ = grown;
     cap_ = cap;
   }
   // Releases a large idle buffer (after a big request), keeping memory bounded.
   void ShrinkIfIdle(size_t keep) {
     if (readable() == 0 && cap_ > keep) {
-      free(data_);
+      ::operator delete(data_);
       data_ = nullptr;
       cap_ = rpos_ = wpos_ = 0;
     }

@@ -320,14 +320,16 @@ void NetServer::ProcessInputLoop(Conn* c) {
     prefetch.Executed(c->parser.consumed());
     c->in.Consumed(c->parser.consumed());
     if (engine_->has_woken()) DrainWoken(c);
-    if (c->pending() > 0) {
+    if (c->pending() > 0 || s->close_asap) {
       CheckOutputLimits(c);
       if (c->closed) return;
     }
   }
-  s->conn.qbuf = c->in.readable();
-  s->conn.qbuf_free = c->in.writable();
   c->in.ShrinkIfIdle(256 * 1024);
+  s->conn.qbuf = c->in.readable();
+  s->conn.qbuf_free = c->in.capacity() - c->in.readable();
+  s->conn.obl = c->pending();
+  s->conn.omem = c->out.capacity();
   if ((c->pending() > 0 || s->close_after_reply) && !c->pending_write) {
     c->pending_write = true;
     pending_writes_.push_back(c);
@@ -342,7 +344,7 @@ void NetServer::DrainWoken(Conn* current) {
     for (Session* s : engine_->TakeWoken()) {
       auto* c = static_cast<Conn*>(s->net_conn);
       if (!c || c->closed) continue;
-      if (c->pending() > 0) {
+      if (c->pending() > 0 || s->close_asap) {
         CheckOutputLimits(c);
         if (c->closed) continue;
       }
@@ -364,14 +366,16 @@ void NetServer::CheckOutputLimits(Conn* c) {
   int64_t hard = pubsub ? sc.pubsub_output_buffer_hard_limit : sc.output_buffer_hard_limit;
   int64_t soft = pubsub ? sc.pubsub_output_buffer_soft_limit : sc.output_buffer_soft_limit;
   int64_t soft_secs = pubsub ? sc.pubsub_output_buffer_soft_seconds : sc.output_buffer_soft_seconds;
-  bool close_now = hard > 0 && pending > size_t(hard);
-  if (!close_now && soft > 0 && pending > size_t(soft)) {
+  // close_asap: a reply crossed the hard limit while it was being built (ReplyBuilder).
+  size_t counted = CountedOutputBytes(pending);
+  bool close_now = (hard > 0 && counted >= size_t(hard)) || c->session->close_asap;
+  if (!close_now && soft > 0 && counted >= size_t(soft)) {
     int64_t now = engine_->clock()->NowMs();
     if (c->soft_since_ms == 0)
       c->soft_since_ms = now;
     else if (now - c->soft_since_ms > soft_secs * 1000)
       close_now = true;
-  } else if (pending <= size_t(soft)) {
+  } else if (counted < size_t(soft)) {
     c->soft_since_ms = 0;
   }
   if (close_now) {
@@ -392,6 +396,7 @@ bool NetServer::WriteConn(Conn* c) {
       return false;
     }
     c->out_pos += size_t(n);
+    c->session->conn.out_sent = c->out_pos;
     engine_->stats().net_output_bytes += uint64_t(n);
     c->session->conn.tot_net_out += uint64_t(n);
   }
@@ -403,7 +408,9 @@ bool NetServer::WriteConn(Conn* c) {
     else
       c->out.clear();
     c->out_pos = 0;
+    c->session->conn.out_sent = 0;
     c->session->conn.obl = 0;
+    c->session->conn.omem = c->out.capacity();
     UpdateEvents(c, false);
     if (c->session->close_after_reply) {
       Close(c);
@@ -418,8 +425,10 @@ bool NetServer::WriteConn(Conn* c) {
       c->out.erase(0, c->out_pos);
       c->out_base += c->out_pos;
       c->out_pos = 0;
+      c->session->conn.out_sent = 0;
     }
     c->session->conn.obl = c->pending();
+    c->session->conn.omem = c->out.capacity();
     UpdateEvents(c, false);
     return true;
   }

@@ -8,6 +8,7 @@
 namespace ferrite {
 
 void ReplyBuilder::Header(char c, size_t n) {
+  if (!Room()) return;
   char buf[32];
   buf[0] = c;
   size_t len = 1 + FormatInt64To(int64_t(n), buf + 1);
@@ -17,6 +18,7 @@ void ReplyBuilder::Header(char c, size_t n) {
 }
 
 void ReplyBuilder::SimpleString(std::string_view s) {
+  if (!Room()) return;
   out_->push_back('+');
   out_->append(s);
   out_->append("\r\n", 2);
@@ -31,6 +33,7 @@ void ReplyBuilder::Error(std::string_view msg) {
   errors_++;
   last_error_counted_ = true;
   last_error_.assign(msg);
+  if (!Room()) return;
   out_->push_back('-');
   // Error text must be one line: newlines are replaced, as Redis does.
   for (char c : msg) out_->push_back(c == '\r' || c == '\n' ? ' ' : c);
@@ -38,6 +41,7 @@ void ReplyBuilder::Error(std::string_view msg) {
 }
 
 void ReplyBuilder::Integer(int64_t v) {
+  if (!Room()) return;
   char buf[32];
   buf[0] = ':';
   size_t len = 1 + FormatInt64To(v, buf + 1);
@@ -47,12 +51,14 @@ void ReplyBuilder::Integer(int64_t v) {
 }
 
 void ReplyBuilder::Bulk(std::string_view s) {
+  if (!Room()) return;
   Header('$', s.size());
   out_->append(s);
   out_->append("\r\n", 2);
 }
 
 void ReplyBuilder::Null() {
+  if (!Room()) return;
   if (resp3_)
     out_->append("_\r\n", 3);
   else
@@ -60,6 +66,7 @@ void ReplyBuilder::Null() {
 }
 
 void ReplyBuilder::NullArray() {
+  if (!Room()) return;
   if (resp3_)
     out_->append("_\r\n", 3);
   else
@@ -72,6 +79,7 @@ void ReplyBuilder::SetHeader(size_t n) { Header(resp3_ ? '~' : '*', n); }
 void ReplyBuilder::PushHeader(size_t n) { Header(resp3_ ? '>' : '*', n); }
 
 void ReplyBuilder::Double(double v) {
+  if (!Room()) return;
   std::string s = FormatDouble(v);
   if (resp3_) {
     out_->push_back(',');
@@ -85,6 +93,7 @@ void ReplyBuilder::Double(double v) {
 void ReplyBuilder::DoubleHuman(long double v) { Bulk(FormatLongDoubleHuman(v)); }
 
 void ReplyBuilder::Bool(bool v) {
+  if (!Room()) return;
   if (resp3_)
     out_->append(v ? "#t\r\n" : "#f\r\n", 4);
   else
@@ -100,6 +109,7 @@ void ReplyBuilder::BigNumber(std::string_view s) {
 
 void ReplyBuilder::Verbatim(std::string_view s, std::string_view fmt) {
   if (!resp3_) return Bulk(s);
+  if (!Room()) return;
   Header('=', s.size() + 4);
   out_->append(fmt);
   out_->push_back(':');

@@ -455,6 +455,9 @@ int64_t PackFind(const PackBlock* b, std::string_view m, double* score) {
 }
 
 void PackInsertSorted(Value& v, std::string_view m, double score) {
+  // A packed sorted set holds -0 as 0: Redis's listpack stores an integral score as an
+  // integer, so ZSCORE of a small sorted set never says -0 (a large one keeps it).
+  if (score == 0) score = 0.0;
   PackBlock* b = v.pack();
   std::string_view e, s;
   uint32_t off = 0;
@@ -669,6 +672,10 @@ uint64_t Scan(const Value& v, uint64_t cursor, size_t count, const ScoreFn& fn) 
                                         [&](StrTable::Node* n) { fn(n->key(), NodeScore(n)); });
 }
 
+void Unpack(Value& v) {
+  if (v.encoding() == Encoding::kPack) ToObject(v);
+}
+
 }  // namespace zsetv
 
 // ==== lists ============================================================================
@@ -836,7 +843,8 @@ bool InsertAt(Value& v, std::string_view pivot, std::string_view elem, bool afte
 
 size_t Remove(Value& v, int64_t count, std::string_view elem) {
   size_t removed = 0;
-  size_t limit = count == 0 ? SIZE_MAX : size_t(count < 0 ? -count : count);
+  // |count| without negating INT64_MIN (2^63: every match, as Redis ends up removing).
+  size_t limit = count == 0 ? SIZE_MAX : count < 0 ? size_t(0) - size_t(count) : size_t(count);
   if (v.encoding() == Encoding::kPack) {
     std::vector<std::string> items = Decode(v.pack());
     std::vector<std::string> kept;

@@ -132,6 +132,8 @@ void ForEach(const Value& v, const ScoreFn& fn);
 // the start by search, not by rank (the geo commands scan up to nine such ranges per query).
 void ForScoreRange(const Value& v, double min, double max, const ScoreFn& fn);
 uint64_t Scan(const Value& v, uint64_t cursor, size_t count, const ScoreFn& fn);
+// Converts a packed sorted set to the full encoding (Redis's SORT does, for good).
+void Unpack(Value& v);
 }  // namespace zsetv
 
 // ---- lists ---------------------------------------------------------------------------

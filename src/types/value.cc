@@ -175,7 +175,10 @@ char* Value::MutableString(size_t new_len) {
     }
   } else {
     std::string_view cur = GetString(&scratch);
-    b = AllocBlock(std::max<size_t>(new_len, 16));
+    // A string made large at once (SETRANGE, SETBIT, BITFIELD at a far offset) gets the
+    // headroom sds's growth gives it, so a following APPEND does not copy it all again
+    // (Redis's realloc grows such a block in place).
+    b = AllocBlock(new_len < (1u << 20) ? std::max<size_t>(new_len, 16) : new_len + (1u << 20));
     memcpy(b->data, cur.data(), std::min(cur.size(), new_len));
     size_t old = cur.size();
     Free();  // a tiered value's record becomes dead space
