@@ -45,6 +45,14 @@ void CommandContext::NotifyModified(std::string_view key) {
   engine.OnKeyModified(session.db, key);
 }
 
+void CommandContext::Notify(uint32_t type, std::string_view event, std::string_view key) {
+  engine.NotifyKeyspaceEvent(type, event, key, session.db);
+}
+
+void CommandContext::Notify(uint32_t type, std::string_view event, std::string_view key, int db) {
+  engine.NotifyKeyspaceEvent(type, event, key, db);
+}
+
 // A RESP2 client in subscribed mode may only run these.
 bool AllowedWhileSubscribed(std::string_view name) {
   return name == "subscribe" || name == "unsubscribe" || name == "psubscribe" ||
@@ -64,11 +72,16 @@ bool ParseIntArg(CommandContext& ctx, std::string_view s, int64_t* out, const ch
 }
 
 Engine::Engine(Config config, Clock* clock)
-    : config_(std::move(config)), clock_(clock), start_ms_(clock->NowMs()), run_id_(RandomHex(40)) {
+    : config_(std::move(config)),
+      clock_(clock),
+      start_ms_(clock->NowMs()),
+      run_id_(RandomHex(40)),
+      replid_(RandomHex(40)) {
   registry_ = std::make_unique<ConfigRegistry>(config_);
   for (int i = 0; i < config_.server.databases; i++) {
     dbs_.push_back(std::make_unique<Database>(i, this, &ks_stats_));
   }
+  ApplyConfig();
 }
 
 Engine::~Engine() = default;
@@ -88,7 +101,8 @@ void Engine::DropSession(Session* s) {
   UnwatchAll(*s);
   if (s->monitor)
     monitors_.erase(std::remove(monitors_.begin(), monitors_.end(), s), monitors_.end());
-  if (s->blocked) UnblockSession(*s);
+  if (s->paused) std::erase(paused_, s);
+  if (s->blocked && !s->paused) UnblockSession(*s);
   while (!s->channels.empty()) Unsubscribe(*s, std::string(s->channels.back()), false);
   while (!s->patterns.empty()) Unsubscribe(*s, std::string(s->patterns.back()), true);
   woken_.erase(std::remove(woken_.begin(), woken_.end(), s), woken_.end());
@@ -109,6 +123,19 @@ void Engine::RecordError(std::string_view text) {
 
 void Engine::Execute(Session& s, ArgList args, ReplyBuilder& rb) {
   if (args.empty()) return;
+  // CLIENT REPLY OFF / SKIP: the command runs, its reply is dropped. Decided after the
+  // command, so CLIENT REPLY ON's own +OK goes out; SKIP silences the command after it.
+  std::string* out = rb.buffer();
+  size_t mark = out->size();
+  ExecuteCommand(s, args, rb);
+  if ((s.reply_off || s.reply_skip) && rb.buffer() == out && out->size() > mark) out->resize(mark);
+  if (!s.reexec && !s.paused) {
+    s.reply_skip = s.reply_skip_next;
+    s.reply_skip_next = false;
+  }
+}
+
+void Engine::ExecuteCommand(Session& s, ArgList args, ReplyBuilder& rb) {
   const CommandSpec* spec = table_.Find(args[0]);
   uint64_t errors_before = rb.errors_written();
   auto reject = [&](std::string_view msg) {
@@ -118,8 +145,22 @@ void Engine::Execute(Session& s, ArgList args, ReplyBuilder& rb) {
   };
   s.conn.tot_cmds++;
   std::string refusal;
+  bool unknown_sub = false;
+  if (spec && !spec->subcommands.empty() && args.size() >= 2) {
+    const CommandSpec* sub = spec->FindSubcommand(args[1]);
+    if (sub) {
+      spec = sub;
+    } else {
+      unknown_sub = true;
+    }
+  }
+  bool is_exec = spec && spec->handler == table_.Find("exec")->handler;
   if (!spec) {
     reject(err::UnknownCommand(args[0], args));
+  } else if (unknown_sub) {
+    std::string sub(args[1]);
+    spec = nullptr;  // no statistics for a subcommand that does not exist, as Redis
+    reject(err::UnknownSubcommand(sub, ToUpper(args[0])));
   } else if ((spec->arity > 0 && int(args.size()) != spec->arity) ||
              (spec->arity < 0 && int(args.size()) < -spec->arity)) {
     reject(err::WrongArity(spec->name));
@@ -129,10 +170,24 @@ void Engine::Execute(Session& s, ArgList args, ReplyBuilder& rb) {
     reject("ERR Can't execute '" + std::string(spec->name) +
            "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this "
            "context");
-  } else if (loading_ && !s.replaying && !(spec->flags & cmd::kLoading)) {
+  } else if (loading_ && !s.replaying &&
+             (!(spec->flags & cmd::kLoading) ||
+              (is_exec && (s.queued_inv_flags & cmd::kLoading)))) {
     reject(err::kLoading);
+  } else if (pause_type_ != PauseType::kNone && !s.replaying && HeldByPause(s, *spec)) {
+    // Held until the pause ends (UnpauseClients runs it); no reply now.
+    s.paused = true;
+    s.blocked = true;
+    s.paused_argv.assign(args.begin(), args.end());
+    paused_.push_back(&s);
+    return;
   } else if (s.in_multi && !(spec->flags & cmd::kNoMulti)) {
     s.queued.emplace_back(args.begin(), args.end());
+    size_t bytes = 0;
+    for (auto a : args) bytes += a.size();
+    s.multi_mem += bytes + sizeof(void*) * args.size();
+    s.queued_flags |= spec->flags;
+    s.queued_inv_flags |= ~spec->flags;
     rb.SimpleString("QUEUED");
   } else if (config_.server.maxmemory > 0 && (spec->flags & cmd::kDenyOom) && !s.replaying &&
              !PerformEviction()) {
@@ -146,10 +201,134 @@ void Engine::Execute(Session& s, ArgList args, ReplyBuilder& rb) {
   } else {
     if (tier_ && tier_->OverHot()) tier_->MaybeDemote(clock_->NowMs(), 1000);
     s.last_cmd = spec->name;
+    size_t argv_mem = 0;
+    for (auto a : args) argv_mem += a.size();
+    s.argv_mem = argv_mem;
     Call(s, *spec, args, rb);
+    s.argv_mem = 0;
   }
   if (rb.errors_written() != errors_before) RecordError(rb.last_error());
   if (!ready_keys_.empty()) ServeReadyKeys();
+}
+
+// Redis's rule: PAUSE ALL holds everything; PAUSE WRITE holds commands that write or may
+// replicate (PUBLISH, PFCOUNT, EVAL …), and an EXEC whose transaction holds one.
+bool Engine::HeldByPause(const Session& s, const CommandSpec& spec) const {
+  if (pause_type_ == PauseType::kAll) return true;
+  uint32_t f = spec.flags;
+  if (std::string_view(spec.name) == "exec") f |= s.queued_flags;
+  return (f & (cmd::kWrite | cmd::kMayReplicate)) != 0;
+}
+
+void Engine::PauseClients(PauseType type, int64_t end_ms) {
+  // As Redis: a new pause never shortens the current one nor weakens ALL to WRITE.
+  if (pause_type_ == PauseType::kAll && type == PauseType::kWrite) type = PauseType::kAll;
+  if (pause_type_ != PauseType::kNone && end_ms < pause_end_ms_) end_ms = pause_end_ms_;
+  pause_type_ = type;
+  pause_end_ms_ = end_ms;
+}
+
+void Engine::UnpauseClients() {
+  if (pause_type_ == PauseType::kNone) return;
+  pause_type_ = PauseType::kNone;
+  pause_end_ms_ = 0;
+  std::vector<Session*> held = std::exchange(paused_, {});
+  for (size_t i = 0; i < held.size(); i++) {
+    Session* s = held[i];
+    s->paused = false;
+    s->blocked = false;
+    std::vector<std::string> argv = std::move(s->paused_argv);
+    s->paused_argv.clear();
+    std::vector<std::string_view> views(argv.begin(), argv.end());
+    ReplyBuilder rb(OutputOf(*s));
+    rb.set_resp3(s->resp3);
+    Execute(*s, views, rb);
+    Wake(s);
+    if (pause_type_ != PauseType::kNone) {  // a held command paused again: keep the rest
+      for (size_t j = i + 1; j < held.size(); j++) paused_.push_back(held[j]);
+      break;
+    }
+  }
+}
+
+bool Engine::UnblockClient(Session& s, bool with_error) {
+  if (!s.blocked || s.paused || s.tier_wait) return false;
+  ReplyBuilder rb(OutputOf(s));
+  rb.set_resp3(s.resp3);
+  if (with_error) {
+    rb.Error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
+    RecordError(rb.last_error());
+  } else if (s.block_null_array) {
+    rb.NullArray();
+  } else {
+    rb.Null();
+  }
+  UnblockSession(s);
+  Wake(&s);
+  return true;
+}
+
+void Engine::SignalReadyKeysOf(int db) {
+  for (auto& [k, sessions] : blocked_by_key_) {
+    if (k.first != db || sessions.empty()) continue;
+    if (dbs_[size_t(db)]->Peek(k.second, clock_->NowMs())) SignalKeyReady(db, k.second);
+  }
+}
+
+void Engine::NotifyKeyspaceEvent(uint32_t type, std::string_view event, std::string_view key,
+                                 int db) {
+  int64_t flags = config_.server.notify_keyspace_events;
+  if (!(flags & type) || !(flags & (notify::kKeyspace | notify::kKeyevent))) return;
+  std::string dbs = std::to_string(db);
+  if (flags & notify::kKeyspace) {
+    std::string ch = "__keyspace@" + dbs + "__:";
+    ch.append(key);
+    Publish(ch, event);
+  }
+  if (flags & notify::kKeyevent) {
+    std::string ch = "__keyevent@" + dbs + "__:";
+    ch.append(event);
+    Publish(ch, key);
+  }
+}
+
+void Engine::OnKeyAdded(int db, std::string_view key) {
+  if (config_.server.notify_keyspace_events & notify::kNew)
+    NotifyKeyspaceEvent(notify::kNew, "new", key, db);
+}
+
+void Engine::OnKeyMiss(int db, std::string_view key) {
+  if (config_.server.notify_keyspace_events & notify::kKeyMiss)
+    NotifyKeyspaceEvent(notify::kKeyMiss, "keymiss", key, db);
+}
+
+void Engine::ChangeReplicationId() { replid_ = RandomHex(40); }
+
+void Engine::ApplyConfig() {
+  Database::SetLfuParams(config_.server.lfu_log_factor, config_.server.lfu_decay_time);
+}
+
+// Redis's lazyfreeGetFreeEffort: what freeing the value costs in allocations.
+static size_t FreeEffort(const Value& v) {
+  if (v.tiered() || v.is_string()) return 1;
+  size_t n = v.MemoryUsage() / 64;  // roughly one allocation per element beyond the packed forms
+  return n;
+}
+
+void Engine::FreeValue(Value v, bool lazy) {
+  if (lazy && !v.tiered() && FreeEffort(v) > LazyFree::kThreshold) {
+    lazyfree_.FreeValue(std::move(v));
+  }
+  // else: destroyed here
+}
+
+void Engine::FlushDb(int i, bool lazy) {
+  Database& d = *dbs_[size_t(i)];
+  if (lazy && !(tier_ && tier_->has_tiered()) && d.size() > 0) {
+    lazyfree_.FreeTable(d.Detach());
+  } else {
+    d.Clear();
+  }
 }
 
 void Engine::set_tier(tier::TierManager* t) {
@@ -228,6 +407,12 @@ void Engine::AddMonitor(Session& s) {
   if (s.monitor) return;
   s.monitor = true;
   monitors_.push_back(&s);
+}
+
+void Engine::RemoveMonitor(Session& s) {
+  if (!s.monitor) return;
+  s.monitor = false;
+  std::erase(monitors_, &s);
 }
 
 // One MONITOR line, as Redis: +<unix time with µs> [<db> <addr>] "arg" "arg"…, each argument
@@ -329,6 +514,9 @@ void Engine::ExecMulti(Session& s, ReplyBuilder& rb) {
   auto queued = std::move(s.queued);
   s.queued.clear();
   s.in_multi = false;
+  s.multi_mem = 0;
+  s.queued_flags = 0;
+  s.queued_inv_flags = 0;
   bool aborted = s.multi_error;
   s.multi_error = false;
   if (aborted) {
@@ -336,7 +524,7 @@ void Engine::ExecMulti(Session& s, ReplyBuilder& rb) {
     rb.Error(err::kExecAbort);
     return;
   }
-  if (s.watch_dirty) {
+  if (s.watch_dirty || WatchedKeyExpired(s)) {
     UnwatchAll(s);
     rb.NullArray();
     return;
@@ -349,7 +537,8 @@ void Engine::ExecMulti(Session& s, ReplyBuilder& rb) {
   std::vector<std::string_view> argv;
   for (auto& cmdline : queued) {
     argv.assign(cmdline.begin(), cmdline.end());
-    const CommandSpec* spec = table_.Find(argv[0]);
+    const CommandSpec* spec = table_.Lookup(argv);
+    if (!spec) spec = table_.Find(argv[0]);
     uint64_t errors_before = rb.errors_written();
     if (config_.server.maxmemory > 0 && (spec->flags & cmd::kDenyOom) && !PerformEviction()) {
       rb.Error(err::kOom);
@@ -370,18 +559,37 @@ void Engine::ExecMulti(Session& s, ReplyBuilder& rb) {
 }
 
 // ---------------------------------------------------------------- WATCH
-void Engine::Watch(Session& s, int db, std::string_view key) {
-  for (auto& [d, k] : s.watched) {
-    if (d == db && k == key) return;
+// Redis 7.0's rules (multi.c): a key watched while already expired-but-present counts as
+// unchanged when it is deleted or replaced by another stale key; any other change, or
+// the key expiring after WATCH, makes EXEC fail.
+namespace {
+Session::WatchedKey* FindWatched(Session& s, int db, std::string_view key) {
+  for (auto& wk : s.watched) {
+    if (wk.db == db && wk.key == key) return &wk;
   }
-  s.watched.emplace_back(db, std::string(key));
+  return nullptr;
+}
+}  // namespace
+
+bool Engine::KeyIsExpired(int db, std::string_view key) {
+  Entry* e = dbs_[size_t(db)]->table().Find(key, Table::Hash(key));
+  return e && dbs_[size_t(db)]->IsExpired(*e, clock_->NowMs());
+}
+
+bool Engine::KeyPresent(int db, std::string_view key) {
+  return dbs_[size_t(db)]->table().Find(key, Table::Hash(key)) != nullptr;
+}
+
+void Engine::Watch(Session& s, int db, std::string_view key) {
+  if (FindWatched(s, db, key)) return;
+  s.watched.push_back({db, std::string(key), KeyIsExpired(db, key)});
   watched_keys_[WatchKey(db, key)].push_back(&s);
   watched_count_++;
 }
 
 void Engine::UnwatchAll(Session& s) {
-  for (auto& [d, k] : s.watched) {
-    auto it = watched_keys_.find(WatchKey(d, k));
+  for (auto& wk : s.watched) {
+    auto it = watched_keys_.find(WatchKey(wk.db, wk.key));
     if (it == watched_keys_.end()) continue;
     auto& v = it->second;
     std::erase(v, &s);
@@ -392,24 +600,57 @@ void Engine::UnwatchAll(Session& s) {
   s.watch_dirty = false;
 }
 
+bool Engine::WatchedKeyExpired(Session& s) {
+  for (auto& wk : s.watched) {
+    if (!wk.expired && KeyIsExpired(wk.db, wk.key)) return true;
+  }
+  return false;
+}
+
 void Engine::OnKeyModified(int db, std::string_view key) {
   if (!blocked_by_key_.empty()) SignalKeyReady(db, key);
   if (watched_count_ == 0) return;
   auto it = watched_keys_.find(WatchKey(db, key));
   if (it == watched_keys_.end()) return;
-  for (Session* s : it->second) s->watch_dirty = true;
+  for (Session* s : it->second) {
+    Session::WatchedKey* wk = FindWatched(*s, db, key);
+    if (wk && wk->expired) {
+      // Stale when watched: its deletion is no logical change (the flag goes, a deleted
+      // key is not stale); being set again is not counted either, as Redis.
+      if (!KeyPresent(db, key)) wk->expired = false;
+      continue;
+    }
+    s->watch_dirty = true;
+  }
 }
 
-void Engine::TouchAllWatched(int db) {
+// FLUSHDB / FLUSHALL (replaced_with < 0) and SWAPDB: what each watched key of `emptied`
+// becomes, as Redis's touchAllWatchedKeysInDb.
+void Engine::TouchWatchedInDb(int emptied, int replaced_with) {
   if (watched_count_ == 0) return;
   for (auto& [id, s] : sessions_) {
-    for (auto& [d, k] : s->watched) {
-      if (d == db) s->watch_dirty = true;
+    for (auto& wk : s->watched) {
+      if (wk.db != emptied) continue;
+      bool in_emptied = KeyPresent(emptied, wk.key);
+      bool in_replacement = replaced_with >= 0 && KeyPresent(replaced_with, wk.key);
+      if (!in_emptied && !in_replacement) continue;
+      if (wk.expired) {
+        if (!in_replacement) {
+          wk.expired = false;  // the stale key is deleted: no change
+          continue;
+        }
+        if (KeyIsExpired(replaced_with, wk.key)) continue;  // stale stays stale
+      } else if (!in_emptied && KeyIsExpired(replaced_with, wk.key)) {
+        wk.expired = true;  // nothing replaced by a stale key: no change
+        continue;
+      }
+      s->watch_dirty = true;
     }
   }
 }
 
 void Engine::OnKeyExpired(int db, std::string_view key) {
+  NotifyKeyspaceEvent(notify::kExpired, "expired", key, db);
   Propagate(db, {"DEL", std::string(key)});
 }
 
@@ -418,6 +659,7 @@ bool Engine::PerformEviction() {
   const auto& sc = config_.server;
   if (sc.maxmemory <= 0) return true;
   if (UsedMemory() <= size_t(sc.maxmemory)) return true;
+  if (pause_type_ != PauseType::kNone) return true;  // CLIENT PAUSE: no evictions, as Redis
   const std::string& policy = sc.maxmemory_policy;
   if (policy == "noeviction") return false;
   bool volatile_only = policy.rfind("volatile-", 0) == 0;
@@ -454,6 +696,7 @@ bool Engine::PerformEviction() {
     if (!best_db) return false;
     best_db->Delete(best_key);
     ks_stats_.evicted_keys++;
+    NotifyKeyspaceEvent(notify::kEvicted, "evicted", best_key, best_db->index());
     OnKeyModified(best_db->index(), best_key);
     Propagate(best_db->index(), {"DEL", best_key});
   }
@@ -462,11 +705,14 @@ bool Engine::PerformEviction() {
 
 void Engine::Cron() {
   int64_t now = clock_->NowMs();
+  if (pause_type_ != PauseType::kNone && now >= pause_end_ms_) UnpauseClients();
   int effort = int(std::clamp<int64_t>(config_.server.active_expire_effort, 1, 10));
   int64_t t0 = clock_->MonotonicUs();
   int64_t deadline = t0 + 1000 * (1 + effort);  // ~2-11 ms per cycle at hz 10
   for (auto& d : dbs_) {
-    if (d->expires() == 0 || !active_expire_enabled || loading_) continue;  // not mid-load
+    if (d->expires() == 0 || !active_expire_enabled || loading_ ||
+        pause_type_ != PauseType::kNone)  // not mid-load, not while clients are paused
+      continue;
     d->ActiveExpire(now, size_t(256 * effort), deadline, clock_);
     if (clock_->MonotonicUs() > deadline) break;
   }

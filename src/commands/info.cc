@@ -204,7 +204,7 @@ std::string ReplicationSection(Engine& e) {
   Line(o, "role", "master");
   Line(o, "connected_slaves", 0);
   Line(o, "master_failover_state", "no-failover");
-  Line(o, "master_replid", e.run_id());
+  Line(o, "master_replid", e.replication_id());
   Line(o, "master_replid2", std::string(40, '0'));
   Line(o, "master_repl_offset", 0);
   Line(o, "second_repl_offset", -1);

@@ -194,7 +194,7 @@ TEST(Registry, SetRoundTripsAndErrors) {
   EXPECT_EQ(c.server.output_buffer_hard_limit, 1 << 20);
   EXPECT_EQ(c.server.output_buffer_soft_seconds, 1);
   EXPECT_EQ(reg.Get("client-output-buffer-limit")[0].second,
-            "normal 1048576 524288 1 replica 268435456 67108864 60 pubsub 33554432 8388608 60");
+            "normal 1048576 524288 1 slave 268435456 67108864 60 pubsub 33554432 8388608 60");
   ASSERT_TRUE(reg.Set({{"timeout", "30"}}).ok());
   EXPECT_EQ(c.server.timeout, 30'000);
 
@@ -206,7 +206,7 @@ TEST(Registry, SetRoundTripsAndErrors) {
   EXPECT_EQ(
       reg.Set({{"appendfsync", "sometimes"}}).message(),
       "CONFIG SET failed (possibly related to argument 'appendfsync') - argument(s) must be one "
-      "of the following: no, everysec, always");
+      "of the following: everysec, always, no");
   EXPECT_EQ(
       reg.Set({{"databases", "4"}}).message(),
       "CONFIG SET failed (possibly related to argument 'databases') - can't set immutable config");

@@ -2,6 +2,7 @@
 // IoBuffer: a growable byte buffer with read and write positions, for socket input.
 // Unlike std::string it never zero-fills the space a read() is about to overwrite.
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -49,6 +50,27 @@ class IoBuffer {
       data_ = nullptr;
       cap_ = rpos_ = wpos_ = 0;
     }
+  }
+  // Resizes the storage to max(n, readable()) bytes (0 with nothing unread frees it),
+  // keeping the unread bytes.
+  void ShrinkTo(size_t n) {
+    size_t keep = std::max(n, readable());
+    if (keep >= cap_) return;
+    if (keep == 0) {
+      free(data_);
+      data_ = nullptr;
+      cap_ = rpos_ = wpos_ = 0;
+      return;
+    }
+    if (rpos_ > 0) {
+      memmove(data_, data_ + rpos_, readable());
+      wpos_ -= rpos_;
+      rpos_ = 0;
+    }
+    char* p = static_cast<char*>(realloc(data_, keep));
+    if (!p) return;  // keep the larger block
+    data_ = p;
+    cap_ = keep;
   }
 
  private:

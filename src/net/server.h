@@ -62,6 +62,8 @@ class NetServer {
   void CheckOutputLimits(Conn* c);
   void DrainWoken(Conn* current);
   void Cron();
+  void ResizeQueryBuffer(Conn* c, int64_t now_ms);
+  void ResizeReplyBuffer(Conn* c, int64_t now_ms);
   void UpdateEvents(Conn* c, bool want_write);
 
   Engine* engine_;
