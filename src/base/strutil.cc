@@ -59,7 +59,9 @@ bool ParseDouble(std::string_view s, double* out, bool allow_inf) {
   double v = strtod(buf, &end);
   if (end != buf + s.size()) return false;
   if (std::isnan(v)) return false;
-  if (errno == ERANGE && !std::isinf(v) && v != 0) return false;
+  // As Redis's string2d: an overflow (±HUGE_VAL) or an underflow to zero is an error; a
+  // subnormal result (ERANGE, but neither) is a valid number.
+  if (errno == ERANGE && (std::isinf(v) || v == 0)) return false;
   if (std::isinf(v) && !allow_inf) return false;
   *out = v;
   return true;
@@ -74,7 +76,8 @@ bool ParseLongDouble(std::string_view s, long double* out) {
   char* end;
   errno = 0;
   long double v = strtold(buf, &end);
-  if (end != buf + s.size() || errno == ERANGE || std::isnan(v)) return false;
+  if (end != buf + s.size() || std::isnan(v)) return false;
+  if (errno == ERANGE && (std::isinf(v) || v == 0)) return false;  // as Redis's string2ld
   *out = v;
   return true;
 }

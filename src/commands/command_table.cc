@@ -65,6 +65,13 @@ uint32_t FlagsFromMeta(const CommandMeta& m, uint32_t registered) {
   for (auto& [name, bit] : kMap) {
     if (m.HasFlag(name)) flags |= bit;
   }
+  // Redis hides may_replicate from COMMAND INFO (so the captured table lacks it); these
+  // are the 7.0 commands that carry it (it decides what CLIENT PAUSE WRITE holds).
+  static const char* const kMayReplicate[] = {"pfcount", "publish", "spublish",
+                                              "eval",    "evalsha", "fcall"};
+  for (const char* n : kMayReplicate) {
+    if (m.name == n) flags |= cmd::kMayReplicate;
+  }
   return flags;
 }
 

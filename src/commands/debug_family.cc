@@ -150,6 +150,8 @@ const char* const kHelp[] = {
     "    Output a hex signature of the values of all the specified keys.",
     "ERROR <string>",
     "    Return a Redis protocol error with <string> as message.",
+    "LOADAOF",
+    "    Flush the AOF buffers on disk and reload the AOF in memory.",
     "LOG <message>",
     "    Write <message> to the server log.",
     "OBJECT <key>",
@@ -214,6 +216,13 @@ void Debug(CommandContext& ctx) {
     if (!p) return ctx.rb.Error("ERR DEBUG RELOAD needs the persistence layer");
     Status st = p->DebugReload();
     if (!st.ok()) return ctx.rb.Error("ERR Error trying to load the checkpoint: " + st.message());
+    return ctx.rb.Ok();
+  }
+  if (ArgIs(sub, "LOADAOF") && a.size() == 2) {
+    PersistenceControl* p = e.persistence();
+    if (!p) return ctx.rb.Error("ERR DEBUG LOADAOF needs the persistence layer");
+    Status st = p->DebugLoadAof();
+    if (!st.ok()) return ctx.rb.Error("ERR Error loading the AOF: " + st.message());
     return ctx.rb.Ok();
   }
   if (ArgIs(sub, "DIGEST") && a.size() == 2) {

@@ -181,6 +181,8 @@ void Engine::ExecuteCommand(Session& s, ArgList args, ReplyBuilder& rb) {
     s.paused_argv.assign(args.begin(), args.end());
     paused_.push_back(&s);
     return;
+  } else if (config_.server.maxmemory > 0 && !s.replaying && DeniedByOom(s, *spec)) {
+    reject(err::kOom);
   } else if (s.in_multi && !(spec->flags & cmd::kNoMulti)) {
     s.queued.emplace_back(args.begin(), args.end());
     size_t bytes = 0;
@@ -189,9 +191,6 @@ void Engine::ExecuteCommand(Session& s, ArgList args, ReplyBuilder& rb) {
     s.queued_flags |= spec->flags;
     s.queued_inv_flags |= ~spec->flags;
     rb.SimpleString("QUEUED");
-  } else if (config_.server.maxmemory > 0 && (spec->flags & cmd::kDenyOom) && !s.replaying &&
-             !PerformEviction()) {
-    reject(err::kOom);
   } else if ((spec->flags & cmd::kWrite) && persistence_ && !s.replaying &&
              !(refusal = persistence_->WriteRefusal()).empty()) {
     reject(refusal);
@@ -209,6 +208,19 @@ void Engine::ExecuteCommand(Session& s, ArgList args, ReplyBuilder& rb) {
   }
   if (rb.errors_written() != errors_before) RecordError(rb.last_error());
   if (!ready_keys_.empty()) ServeReadyKeys();
+}
+
+// Redis's OOM rule: over maxmemory (after trying to evict), commands that may grow memory
+// are refused, and inside MULTI every command but EXEC, DISCARD, QUIT and RESET is (a
+// queue can grow without bound).
+bool Engine::DeniedByOom(const Session& s, const CommandSpec& spec) {
+  bool deny = (spec.flags & cmd::kDenyOom) != 0;
+  if (s.in_multi) {
+    std::string_view n = spec.name;
+    if (n != "exec" && n != "discard" && n != "quit" && n != "reset") deny = true;
+  }
+  if (std::string_view(spec.name) == "exec") deny |= (s.queued_flags & cmd::kDenyOom) != 0;
+  return deny && !PerformEviction();
 }
 
 // Redis's rule: PAUSE ALL holds everything; PAUSE WRITE holds commands that write or may

@@ -56,6 +56,9 @@ class PersistenceControl {
   // Checkpoints: SAVE (blocking), BGSAVE (fork-less, background), LASTSAVE.
   virtual Status Save() = 0;
   virtual Status DebugReload() = 0;
+  // DEBUG LOADAOF: the AOF flushed and fsynced, the dataset emptied and loaded back from
+  // the AOF alone, so tests see exactly what it logged.
+  virtual Status DebugLoadAof() { return Status::NotSupported("no AOF in this process"); }
   virtual Status BgSave(bool schedule, std::string* reply) = 0;
   virtual int64_t LastSave() = 0;
   // The AOF's write() and fsync durations since start (/metrics histograms); false when
@@ -299,6 +302,7 @@ class Engine : public KeyspaceListener {
   bool KeyPresent(int db, std::string_view key);    // present, expired or not
   void ExecuteCommand(Session& s, ArgList args, ReplyBuilder& rb);
   bool HeldByPause(const Session& s, const CommandSpec& spec) const;
+  bool DeniedByOom(const Session& s, const CommandSpec& spec);
   PauseType pause_type_ = PauseType::kNone;
   int64_t pause_end_ms_ = 0;
   std::vector<Session*> paused_;

@@ -162,8 +162,8 @@ std::string MemorySection(Engine& e) {
   Line(o, "mem_aof_buffer", m.aof_buffer);
   Line(o, "mem_allocator", m.allocator_name);
   Line(o, "active_defrag_running", 0);
-  Line(o, "lazyfree_pending_objects", 0);  // UNLINK and FLUSH ASYNC free synchronously
-  Line(o, "lazyfreed_objects", 0);
+  Line(o, "lazyfree_pending_objects", e.lazyfree().pending());  // handed to the helper thread
+  Line(o, "lazyfreed_objects", e.lazyfree().freed());
   return o;
 }
 

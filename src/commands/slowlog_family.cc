@@ -131,6 +131,50 @@ void ReplySamples(CommandContext& ctx, const LatencySeries& ts) {
   }
 }
 
+// LATENCY HISTOGRAM [command …]: per command (a container's subcommands for a container
+// name) with calls, {"calls": n, "histogram_usec": {bound: cumulative count, …}}.
+void LatencyHistogramReply(CommandContext& ctx) {
+  auto& a = ctx.args;
+  auto& stats = ctx.engine.command_stats();
+  std::vector<std::pair<std::string_view, const CommandStats*>> rows;
+  auto add = [&](const CommandSpec* c) {
+    auto it = stats.find(c);
+    if (it != stats.end() && it->second.latency.count() > 0)
+      rows.emplace_back(c->name, &it->second);
+  };
+  const CommandTable& t = ctx.engine.commands();
+  if (a.size() == 2) {
+    for (const CommandSpec* c : t.All()) {
+      add(c);
+      for (const CommandSpec* sub : c->subcommands) add(sub);
+    }
+  } else {
+    for (size_t i = 2; i < a.size(); i++) {
+      const CommandSpec* c = t.Find(a[i]);
+      if (!c) continue;
+      if (c->subcommands.empty()) {
+        add(c);
+      } else {
+        for (const CommandSpec* sub : c->subcommands) add(sub);
+      }
+    }
+  }
+  ctx.rb.MapHeader(rows.size());
+  for (auto& [name, st] : rows) {
+    ctx.rb.Bulk(name);
+    ctx.rb.MapHeader(2);
+    ctx.rb.Bulk("calls");
+    ctx.rb.Integer(int64_t(st->latency.count()));
+    ctx.rb.Bulk("histogram_usec");
+    auto cdf = st->latency.CumulativePowersOfTwo();
+    ctx.rb.MapHeader(cdf.size());
+    for (auto& [bound, n] : cdf) {
+      ctx.rb.Integer(int64_t(bound));
+      ctx.rb.Integer(int64_t(n));
+    }
+  }
+}
+
 void Latency(CommandContext& ctx) {
   auto& a = ctx.args;
   std::string_view sub = a[1];
@@ -174,6 +218,7 @@ void Latency(CommandContext& ctx) {
     }
     return ctx.rb.Integer(resets);
   }
+  if (ArgIs(sub, "HISTOGRAM")) return LatencyHistogramReply(ctx);
   if (ArgIs(sub, "HELP")) {
     if (!SubArity(ctx, "latency", "help", 2)) return;
     return ReplyHelp(
@@ -181,7 +226,10 @@ void Latency(CommandContext& ctx) {
         {"HISTORY <event>", "    Return time-latency samples for the <event> class.", "LATEST",
          "    Return the latest latency samples for all events.", "RESET [<event> ...]",
          "    Reset latency data of one or more <event> classes.",
-         "    (default: reset all data for all event classes)"});
+         "    (default: reset all data for all event classes)", "HISTOGRAM [COMMAND ...]",
+         "    Return a cumulative distribution of latencies in the format of a histogram for the "
+         "specified command names.",
+         "    If no commands are specified then all histograms are replied."});
   }
   ctx.rb.Error(err::UnknownSubcommand(sub, "LATENCY"));
 }

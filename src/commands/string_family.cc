@@ -122,7 +122,8 @@ void Set(CommandContext& ctx) {
   std::string old;
   bool had_old = false;
   Database& db = ctx.db();
-  Entry* e = db.Find(a[1], ctx.now_ms);
+  // A read (hit/miss, keymiss) only with GET, as Redis; otherwise a write lookup.
+  Entry* e = get ? db.Find(a[1], ctx.now_ms) : db.Peek(a[1], ctx.now_ms);
   if (get && e) {
     if (!e->value.is_string()) return ctx.rb.Error(err::kWrongType);
     std::string scratch;
@@ -144,7 +145,7 @@ void Set(CommandContext& ctx) {
 }
 
 void SetNx(CommandContext& ctx) {
-  if (ctx.db().Find(ctx.args[1], ctx.now_ms)) return ctx.rb.Integer(0);
+  if (ctx.db().Peek(ctx.args[1], ctx.now_ms)) return ctx.rb.Integer(0);
   DoSet(ctx, ctx.args[1], ctx.args[2], 0, false);
   ctx.rb.Integer(1);
 }
@@ -249,7 +250,7 @@ void MSetGeneric(CommandContext& ctx, bool nx) {
   }
   if (nx) {
     for (size_t i = 1; i < ctx.args.size(); i += 2) {
-      if (ctx.db().Find(ctx.args[i], ctx.now_ms)) return ctx.rb.Integer(0);
+      if (ctx.db().Peek(ctx.args[i], ctx.now_ms)) return ctx.rb.Integer(0);
     }
   }
   for (size_t i = 1; i < ctx.args.size(); i += 2) {

@@ -37,8 +37,8 @@ RedisParam N(const char* n, const char* a, uint32_t f, int64_t mn, int64_t mx, c
              uint32_t num, const char* fer) {
   return {n, a, f, F::Kind::kNumber, mn, mx, num, "", d, fer};
 }
-RedisParam X(const char* n, const char* a, uint32_t f, const char* fer) {
-  return {n, a, f, F::Kind::kSpecial, 0, 0, 0, "", "", fer};
+RedisParam X(const char* n, const char* a, uint32_t f, const char* fer, const char* def = "") {
+  return {n, a, f, F::Kind::kSpecial, 0, 0, 0, "", def, fer};
 }
 
 // The table, in the order of Redis 7.0's config.c. Defaults are Redis's: a mapped name
@@ -238,11 +238,11 @@ std::vector<RedisParam> BuildTable() {
       X("dir", "", kProtected | kDenyLoading, "server.dir"),
       X("save", "", kMultiArg, "persistence.checkpoint_rules"),
       X("client-output-buffer-limit", "", kMultiArg, ""),
-      X("oom-score-adj-values", "", kMultiArg, ""),
+      X("oom-score-adj-values", "", kMultiArg, "", "0 200 800"),
       X("notify-keyspace-events", "", 0, "server.notify_keyspace_events"),
       X("bind", "", kMultiArg, "server.bind"),
       X("replicaof", "slaveof", kImmutable | kMultiArg, ""),
-      X("latency-tracking-info-percentiles", "", kMultiArg, ""),
+      X("latency-tracking-info-percentiles", "", kMultiArg, "", "50 99 99.9"),
   };
 }
 

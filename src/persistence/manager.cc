@@ -131,6 +131,24 @@ Status PersistenceManager::DebugReload() {
   return WaitLoaded();
 }
 
+// DEBUG LOADAOF (Redis's: flush the AOF, empty the dataset, load the AOF back). The AOF is
+// complete on its own (a checkpoint only shortens recovery), so it alone is read; what it
+// replays is not logged again (the sink is detached meanwhile).
+Status PersistenceManager::DebugLoadAof() {
+  if (loader_) return Status::Busy("loading");
+  if (!aof_) return Status::NotSupported("the append only file is off (appendonly no)");
+  if (Status st = aof_->FlushAndSync(); !st.ok()) return st;
+  PropagationSink* sink = engine_->propagation_sink();
+  engine_->set_propagation_sink(nullptr);
+  for (int i = 0; i < engine_->db_count(); i++) engine_->db(i).Clear();
+  enable_aof_after_load_ = false;  // the AOF stays open as it is
+  Status st = LoadFiles(/*use_ckpt=*/false, /*use_aof=*/true, 0);
+  if (st.ok()) st = WaitLoaded();
+  engine_->set_propagation_sink(sink);
+  aof_->ForceSelect();  // the next logged command says its database again
+  return st;
+}
+
 Status PersistenceManager::LoadFiles(bool use_ckpt, bool use_aof, uint64_t aof_start) {
   const Config& c = engine_->config();
   std::string aof_path = c.server.dir + "/" + c.persistence.aof_file;

@@ -57,6 +57,7 @@ class PersistenceManager : public PersistenceControl {
   Status Save() override;
   // DEBUG RELOAD: save a checkpoint, empty the databases, load it back (synchronously).
   Status DebugReload() override;
+  Status DebugLoadAof() override;
   Status BgSave(bool schedule, std::string* reply) override;
   int64_t LastSave() override { return last_save_s_; }
   bool saving() const { return ckpt_snapshot_ != nullptr || finishing_.valid(); }
