@@ -630,6 +630,45 @@ TEST_F(CompatTest, UnlinkAndFlushAsyncCountLazyFreedObjects) {
   EXPECT_EQ(Run({"flushall", "bogus"}), "-ERR syntax error\r\n");
 }
 
+TEST_F(CompatTest, RefusedExecAbortsTheTransactionSayingWhy) {
+  Run({"multi"});
+  Run({"set", "x", "1"});
+  h.engine().set_loading(true);
+  EXPECT_EQ(Run({"exec"}),
+            "-EXECABORT Transaction discarded because of: LOADING Ferrite is loading the dataset "
+            "in memory\r\n");
+  h.engine().set_loading(false);
+  EXPECT_FALSE(h.session().in_multi);
+  EXPECT_EQ(Run({"get", "x"}), "$-1\r\n");
+}
+
+TEST_F(CompatTest, SlowlogShowsTheCommandAsSentNotItsRewrite) {
+  Run({"config", "set", "slowlog-log-slower-than", "0"});
+  Run({"sadd", "set", "a", "b"});
+  Run({"set", "A", "0"});
+  Run({"slowlog", "reset"});
+  Run({"spop", "set", "10"});           // logged to the AOF as SREM
+  Run({"getset", "A", "5"});            // as SET
+  Run({"incrbyfloat", "A", "1.0"});     // as SET … KEEPTTL
+  Run({"set", "e", "v", "EX", "100"});  // as SET … PXAT
+  std::string log = Run({"slowlog", "get"});
+  for (const char* want :
+       {"$4\r\nspop\r\n$3\r\nset\r\n$2\r\n10\r\n", "$6\r\ngetset\r\n$1\r\nA\r\n$1\r\n5\r\n",
+        "$11\r\nincrbyfloat\r\n$1\r\nA\r\n$3\r\n1.0\r\n", "$2\r\nEX\r\n$3\r\n100\r\n"}) {
+    EXPECT_NE(log.find(want), std::string::npos) << want << " in " << log;
+  }
+  EXPECT_EQ(log.find("PXAT"), std::string::npos);
+}
+
+TEST_F(CompatTest, SortGetStoreStoresTheLookedUpValues) {
+  Run({"rpush", "l", "2", "1", "3"});
+  Run({"set", "w_1", "one"});
+  Run({"set", "w_2", "two"});
+  EXPECT_EQ(Run({"sort", "l", "GET", "w_*", "GET", "#", "STORE", "dst"}), ":6\r\n");
+  EXPECT_EQ(Run({"lrange", "dst", "0", "-1"}),
+            "*6\r\n$3\r\none\r\n$1\r\n1\r\n$3\r\ntwo\r\n$1\r\n2\r\n$0\r\n\r\n$1\r\n3\r\n");
+}
+
 TEST(CommandLineTest, RedisServerForm) {
   const char* argv[] = {"ferrite",
                         "conf.toml",

@@ -138,10 +138,22 @@ void Engine::Execute(Session& s, ArgList args, ReplyBuilder& rb) {
 void Engine::ExecuteCommand(Session& s, ArgList args, ReplyBuilder& rb) {
   const CommandSpec* spec = table_.Find(args[0]);
   uint64_t errors_before = rb.errors_written();
+  bool is_exec_cmd = false;
   auto reject = [&](std::string_view msg) {
+    if (spec) cmd_stats_[spec].rejected_calls++;
+    if (is_exec_cmd && s.in_multi) {
+      // A refused EXEC ends the transaction, saying why (Redis's execCommandAbort).
+      s.queued.clear();
+      s.in_multi = false;
+      s.multi_error = false;
+      s.multi_mem = 0;
+      s.queued_flags = s.queued_inv_flags = 0;
+      UnwatchAll(s);
+      rb.Error("EXECABORT Transaction discarded because of: " + std::string(msg));
+      return;
+    }
     rb.Error(msg);
     if (s.in_multi) s.multi_error = true;
-    if (spec) cmd_stats_[spec].rejected_calls++;
   };
   s.conn.tot_cmds++;
   std::string refusal;
@@ -155,6 +167,7 @@ void Engine::ExecuteCommand(Session& s, ArgList args, ReplyBuilder& rb) {
     }
   }
   bool is_exec = spec && spec->handler == table_.Find("exec")->handler;
+  is_exec_cmd = is_exec;
   if (!spec) {
     reject(err::UnknownCommand(args[0], args));
   } else if (unknown_sub) {

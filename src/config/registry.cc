@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <set>
 
 #include "base/strutil.h"
@@ -131,13 +132,44 @@ Status ConfigRegistry::Set(const std::vector<std::pair<std::string_view, std::st
     }
     changed.push_back(it.key);
   }
+  // Apply: the key hooks of changed keys, then the general hook; a failure restores the
+  // old configuration and lets the hooks that already applied re-apply it.
+  std::vector<const KeyHook*> ran;
+  auto undo = [&](const Config& failed) {
+    config_ = old;
+    for (const KeyHook* h : ran) (void)h->fn(changed, failed);
+  };
+  for (const KeyHook& h : key_hooks_) {
+    if (std::find(changed.begin(), changed.end(), h.key) == changed.end()) continue;
+    if (Status st = h.fn(changed, old); !st.ok()) {
+      Config failed = config_;
+      undo(failed);
+      std::string_view arg = pairs.front().first;
+      for (const Item& it : items) {
+        if (it.key == h.key) arg = it.name;
+      }
+      return fail(arg, st.message());
+    }
+    ran.push_back(&h);
+  }
   if (hook_) {
     if (Status st = hook_(changed, old); !st.ok()) {
-      config_ = old;
+      Config failed = config_;
+      undo(failed);
       return fail(pairs.front().first, st.message());
     }
   }
   return Status::Ok();
+}
+
+int ConfigRegistry::AddKeyHook(std::string canonical, ApplyHook hook) {
+  int id = next_hook_id_++;
+  key_hooks_.push_back({id, std::move(canonical), std::move(hook)});
+  return id;
+}
+
+void ConfigRegistry::RemoveKeyHook(int id) {
+  std::erase_if(key_hooks_, [id](const KeyHook& h) { return h.id == id; });
 }
 
 std::vector<std::string> ConfigRegistry::AllCanonicalNames() const {

@@ -47,6 +47,12 @@ class ConfigRegistry {
   Status Set(const std::vector<std::pair<std::string_view, std::string_view>>& pairs,
              const SetContext& ctx = {});
   void SetApplyHook(ApplyHook hook) { hook_ = std::move(hook); }
+  // A hook for one key (canonical name), run after a SET that changed it and before the
+  // general hook; its error names that key's argument. When a later hook fails, the earlier
+  // key hooks run again on the restored configuration, so what they applied is undone (the
+  // net layer's rebinding of `port`). Returns an id for RemoveKeyHook.
+  int AddKeyHook(std::string canonical, ApplyHook hook);
+  void RemoveKeyHook(int id);
 
   std::vector<std::string> AllCanonicalNames() const;
   bool IsKnown(std::string_view name) const;
@@ -54,6 +60,13 @@ class ConfigRegistry {
  private:
   Config& config_;
   ApplyHook hook_;
+  struct KeyHook {
+    int id;
+    std::string key;
+    ApplyHook fn;
+  };
+  std::vector<KeyHook> key_hooks_;
+  int next_hook_id_ = 1;
 };
 
 // A complete TOML rendering of a configuration (CONFIG REWRITE, docs check).

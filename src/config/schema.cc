@@ -49,7 +49,7 @@ std::vector<Param> BuildSchema() {
   std::vector<Param> s = {
       // [server]
       P("server", "bind", K::kString, FIELD(server.bind), {"bind"}, false),
-      Int("server", "port", FIELD(server.port), 0, 65535, {"port"}, false),
+      Int("server", "port", FIELD(server.port), 0, 65535, {"port"}),
       P("server", "dir", K::kString, FIELD(server.dir), {"dir"}, false),
       Int("server", "databases", FIELD(server.databases), 1, 1'000'000, {"databases"}, false),
       P("server", "requirepass", K::kString, FIELD(server.requirepass), {"requirepass"}),
@@ -117,9 +117,9 @@ std::vector<Param> BuildSchema() {
       Int("encoding", "set_max_intset_entries", FIELD(encoding.set_max_intset_entries), 0,
           INT32_MAX, {"set-max-intset-entries"}),
       Int("encoding", "set_max_listpack_entries", FIELD(encoding.set_max_listpack_entries), 0,
-          INT32_MAX, {"set-max-listpack-entries"}),
+          INT32_MAX),  // Redis 7.2's name; 7.0 has no packed sets
       Int("encoding", "set_max_listpack_value", FIELD(encoding.set_max_listpack_value), 0,
-          INT32_MAX, {"set-max-listpack-value"}),
+          INT32_MAX),
       Int("encoding", "zset_max_listpack_entries", FIELD(encoding.zset_max_listpack_entries), 0,
           INT32_MAX, {"zset-max-listpack-entries", "zset-max-ziplist-entries"}),
       Int("encoding", "zset_max_listpack_value", FIELD(encoding.zset_max_listpack_value), 0,

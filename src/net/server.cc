@@ -108,10 +108,40 @@ NetServer::NetServer(Engine* engine) : engine_(engine) {
     s.conn.write_pending = c->epollout;
   };
   engine_->lazyfree().set_post([this](std::function<void()> fn) { Post(std::move(fn)); });
+  port_hook_ = engine_->registry().AddKeyHook(
+      "server.port", [this](const std::vector<std::string>&, const Config&) -> Status {
+        int want = int(engine_->config().server.port);
+        if (listen_fds_.empty() || want == port_) return Status::Ok();  // not listening yet
+        return ChangePort(want);
+      });
+}
+
+Status NetServer::ChangePort(int port) {
+  std::vector<int> old = std::move(listen_fds_);
+  listen_fds_.clear();
+  int old_port = port_;
+  Status st = Listen(bind_, port);
+  if (!st.ok()) {
+    for (int fd : listen_fds_) {
+      epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
+      close(fd);
+    }
+    listen_fds_ = std::move(old);
+    port_ = old_port;
+    engine_->tcp_port = old_port;
+    return Status::IOError("Unable to listen on this port: " + st.message());
+  }
+  for (int fd : old) {
+    epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
+    close(fd);
+  }
+  spdlog::info("Now listening on port {}", port_);
+  return Status::Ok();
 }
 
 NetServer::~NetServer() {
   engine_->lazyfree().set_post(nullptr);  // the helper thread no longer posts here
+  engine_->registry().RemoveKeyHook(port_hook_);
   engine_->refresh_conn_info = nullptr;
   for (Conn* c : conns_) {
     if (c) {
@@ -129,6 +159,7 @@ NetServer::~NetServer() {
 }
 
 Status NetServer::Listen(const std::string& bind, int port) {
+  bind_ = bind;
   std::vector<std::string> addrs;
   size_t i = 0;
   while (i < bind.size()) {

@@ -5,6 +5,7 @@ every parameter, LCS, SWAPDB waking blocked clients, OBJECT ENCODING; and, for F
 COMMAND INFO/DOCS byte for byte against a live redis-server and redis-server's command line."""
 import os
 import re
+import socket
 import subprocess
 import tempfile
 import threading
@@ -384,3 +385,27 @@ def _pings(c):
         return c.ping()
     except (redis.ConnectionError, OSError):
         return False
+
+
+def test_config_set_port_rebinds_or_rolls_back(server_factory):
+    s = server_factory()
+    r = s.client(decode_responses=True)
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen(1)
+    used = busy.getsockname()[1]
+    with pytest.raises(redis.ResponseError,
+                       match=r"CONFIG SET failed \(possibly related to argument 'port'\) - "
+                             r"Unable to listen on this port"):
+        r.execute_command("CONFIG", "SET", "maxmemory", "10000001", "port", str(used),
+                          "client-query-buffer-limit", "10m")
+    busy.close()
+    assert r.config_get("maxmemory")["maxmemory"] == "0"  # rolled back with the port
+    assert r.config_get("port")["port"] == str(s.port)
+    new = free_port()
+    assert r.config_set("port", str(new))
+    c = redis.Redis(port=new, decode_responses=True)
+    assert c.ping()
+    assert c.config_get("port")["port"] == str(new)
+    c.close()
+    s.port = new  # so the fixture stops it

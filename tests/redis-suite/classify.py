@@ -23,7 +23,9 @@ CALL = r"(?:(?<![\w$])r|\$\w+)\s+"
 
 FAMILIES = [
     ("replication", [r"attach_to_replication_stream", r"assert_replication_stream",
-                     CALL + r"(replicaof|slaveof|sync|psync)\b", r"needs:repl"]),
+                     CALL + r"(replicaof|slaveof|sync|psync)\b", r"needs:repl",
+                     r"min-(replicas|slaves)-to-write"]),
+    ("tracking", [CALL + r"client\s+(tracking|caching|getredir|trackinginfo)\b"]),
     ("streams", [CALL + r"x(add|group|read|readgroup|range|revrange|len|del|trim|ack|claim|"
                  r"autoclaim|pending|info|setid)\b"]),
     ("scripting", [CALL + r"(eval|evalsha|eval_ro|evalsha_ro|script)\b", r"redis\.call",
