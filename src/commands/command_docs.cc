@@ -163,14 +163,8 @@ std::vector<CommandMeta> BuildAll() {
     const CommandDocRow& row = kCommandDocRows[i];
     NodeParser ip(row.info);
     CommandMeta m = MetaFromInfo(ip.Parse());
-    NodeParser dp(row.docs);
-    m.docs = dp.Parse();
-    // Each subcommand's docs are in the parent's "subcommands" map.
-    if (const DocNode* subs = m.docs.Get("subcommands")) {
-      for (auto& sm : m.subcommands) {
-        if (const DocNode* d = subs->Get(sm.name)) sm.docs = *d;
-      }
-    }
+    m.row = &row;
+    for (auto& sm : m.subcommands) sm.row = &row;
     all.push_back(std::move(m));
   }
   return all;
@@ -233,6 +227,22 @@ std::vector<const char*> KeyFlagNames(uint32_t flags) {
     if (flags & bit) out.push_back(name);
   }
   return out;
+}
+
+const DocNode& CommandMeta::Docs() const {
+  static const DocNode kNone;
+  if (!row) return kNone;
+  if (!docs_) {
+    // One parse per row; the container and its subcommands share it.
+    static std::map<const CommandDocRow*, std::shared_ptr<DocNode>> parsed;
+    auto& p = parsed[row];
+    if (!p) p = std::make_shared<DocNode>(ParseDocNode(row->docs));
+    docs_ = p;
+  }
+  if (name.find('|') == std::string::npos) return *docs_;
+  const DocNode* subs = docs_->Get("subcommands");
+  const DocNode* d = subs ? subs->Get(name) : nullptr;
+  return d ? *d : kNone;
 }
 
 bool CommandMeta::HasFlag(std::string_view f) const {

@@ -16,6 +16,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -88,8 +89,13 @@ struct CommandMeta {
   std::vector<std::string> acl_categories;  // "@write", …
   std::vector<KeySpec> key_specs;
   std::vector<CommandMeta> subcommands;
-  DocNode info;  // the COMMAND INFO entry as Redis writes it
-  DocNode docs;  // the COMMAND DOCS value
+  const CommandDocRow* row = nullptr;      // the table row (a subcommand: its container's)
+  mutable std::shared_ptr<DocNode> docs_;  // the parsed DOCS map of the row, shared
+  DocNode info;                            // the COMMAND INFO entry as Redis writes it
+  // The COMMAND DOCS value, parsed from the table on first use (only COMMAND DOCS reads it;
+  // the argument trees would otherwise cost a few MB for the whole life of the process).
+  // Loop thread only.
+  const DocNode& Docs() const;
   bool HasFlag(std::string_view f) const;
   bool InAclCategory(std::string_view cat) const;  // "write" or "@write"
 };

@@ -56,7 +56,7 @@ void Info(ReplyBuilder& rb, const CommandSpec& c) {
 
 void Docs(ReplyBuilder& rb, const CommandSpec& c) {
   rb.Bulk(c.name);
-  if (c.meta) return c.meta->docs.Write(rb);
+  if (c.meta) return c.meta->Docs().Write(rb);
   rb.MapHeader(3);
   rb.Bulk("summary");
   rb.Bulk(c.summary);

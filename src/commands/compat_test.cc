@@ -179,6 +179,13 @@ TEST_F(CompatTest, ClientReplyOffSkipOn) {
   EXPECT_EQ(Run({"client", "reply", "maybe"}), "-ERR syntax error\r\n");
 }
 
+TEST_F(CompatTest, PubSubMessagesPassClientReplyOff) {
+  Run({"client", "reply", "off"});
+  EXPECT_EQ(Run({"subscribe", "ch"}), "*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n");
+  EXPECT_EQ(Run({"ping"}), "");  // RESP2 subscriber's PING reply: a reply, dropped
+  EXPECT_EQ(Run({"unsubscribe", "ch"}), "*3\r\n$11\r\nunsubscribe\r\n$2\r\nch\r\n:0\r\n");
+}
+
 TEST_F(CompatTest, ClientUnblockTimeoutAndError) {
   Client blocked(h.engine());
   EXPECT_EQ(blocked.Run({"blpop", "l", "0"}), "");

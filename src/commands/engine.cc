@@ -53,6 +53,17 @@ void CommandContext::Notify(uint32_t type, std::string_view event, std::string_v
   engine.NotifyKeyspaceEvent(type, event, key, db);
 }
 
+// (UN)SUBSCRIBE's confirmations are pub/sub messages: they reach the client even under
+// CLIENT REPLY OFF / SKIP, as Redis's CLIENT_PUSHING.
+static bool IsSubscribeCommand(std::string_view name) {
+  static const char* const kNames[] = {"subscribe",   "psubscribe",   "ssubscribe",
+                                       "unsubscribe", "punsubscribe", "sunsubscribe"};
+  for (const char* n : kNames) {
+    if (EqualsIgnoreCase(name, n)) return true;
+  }
+  return false;
+}
+
 // A RESP2 client in subscribed mode may only run these.
 bool AllowedWhileSubscribed(std::string_view name) {
   return name == "subscribe" || name == "unsubscribe" || name == "psubscribe" ||
@@ -128,7 +139,10 @@ void Engine::Execute(Session& s, ArgList args, ReplyBuilder& rb) {
   std::string* out = rb.buffer();
   size_t mark = out->size();
   ExecuteCommand(s, args, rb);
-  if ((s.reply_off || s.reply_skip) && rb.buffer() == out && out->size() > mark) out->resize(mark);
+  if ((s.reply_off || s.reply_skip) && rb.buffer() == out && out->size() > mark &&
+      !IsSubscribeCommand(args[0])) {
+    out->resize(mark);
+  }
   if (!s.reexec && !s.paused) {
     s.reply_skip = s.reply_skip_next;
     s.reply_skip_next = false;
@@ -490,12 +504,14 @@ void Engine::FeedMonitors(const Session& s, const CommandSpec& spec, ArgList arg
 }
 
 void Engine::Call(Session& s, const CommandSpec& spec, ArgList args, ReplyBuilder& rb) {
-  if (!monitors_.empty()) FeedMonitors(s, spec, args);
   CommandContext ctx{*this, s, rb, args, clock_->NowMs()};
   uint64_t errors_before = rb.errors_written();
   int64_t t0 = clock_->MonotonicUs();
   spec.handler(ctx);
   int64_t t1 = clock_->MonotonicUs();
+  // MONITOR sees a command once it ran (as Redis's call()): inside EXEC the queued commands
+  // come before the EXEC line; a blocked command served later is not shown again.
+  if (!monitors_.empty() && !s.reexec) FeedMonitors(s, spec, args);
   CommandStats& st = cmd_stats_[&spec];
   st.calls++;
   st.usec += uint64_t(t1 - t0);
@@ -757,11 +773,19 @@ void Engine::Cron() {
   int i = stats_.ops_sample_idx;
   stats_.ops_sample_time[i] = mono;
   stats_.ops_sample_cmds[i] = stats_.total_commands;
+  stats_.ops_sample_in[i] = stats_.net_input_bytes;
+  stats_.ops_sample_out[i] = stats_.net_output_bytes;
   int oldest = (i + 1) % 16;
   stats_.ops_sample_idx = oldest;
   if (stats_.ops_sample_time[oldest] > 0 && mono > stats_.ops_sample_time[oldest]) {
-    stats_.instantaneous_ops = (stats_.total_commands - stats_.ops_sample_cmds[oldest]) * 1000000 /
-                               uint64_t(mono - stats_.ops_sample_time[oldest]);
+    uint64_t span = uint64_t(mono - stats_.ops_sample_time[oldest]);
+    stats_.instantaneous_ops =
+        (stats_.total_commands - stats_.ops_sample_cmds[oldest]) * 1000000 / span;
+    // KB per second, as Redis's instantaneous_*_kbps.
+    stats_.instantaneous_input_kbps =
+        double(stats_.net_input_bytes - stats_.ops_sample_in[oldest]) * 1e6 / double(span) / 1024;
+    stats_.instantaneous_output_kbps =
+        double(stats_.net_output_bytes - stats_.ops_sample_out[oldest]) * 1e6 / double(span) / 1024;
   }
 }
 

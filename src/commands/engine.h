@@ -92,9 +92,14 @@ struct ServerStats {
   uint64_t reads_processed = 0;
   uint64_t writes_processed = 0;
   uint64_t instantaneous_ops = 0;
-  // Samples for instantaneous_ops_per_sec: (monotonic us, total_commands), ring of 16.
+  double instantaneous_input_kbps = 0, instantaneous_output_kbps = 0;
+  uint64_t reply_buffer_shrinks = 0, reply_buffer_expands = 0;
+  // Samples for the instantaneous_* rates: (monotonic us, total_commands, net bytes in and
+  // out), ring of 16, one per cron tick.
   int64_t ops_sample_time[16] = {};
   uint64_t ops_sample_cmds[16] = {};
+  uint64_t ops_sample_in[16] = {};
+  uint64_t ops_sample_out[16] = {};
   int ops_sample_idx = 0;
   std::map<std::string, uint64_t> error_counts;  // by error code ("ERR", "WRONGTYPE")
 };

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <cstring>
 
 #include "commands/family_util.h"
@@ -131,6 +132,65 @@ void ReplySamples(CommandContext& ctx, const LatencySeries& ts) {
   }
 }
 
+// LATENCY DOCTOR: for each event with recorded spikes, how many, their average and mean
+// deviation, how often they came and the worst ever; then what usually helps.
+std::string LatencyDoctorReport(const std::map<std::string, LatencySeries>& events) {
+  if (events.empty()) {
+    return "No latency spike was observed since this Ferrite instance started or since the "
+           "last LATENCY RESET (a spike is an event taking at least latency-monitor-threshold "
+           "milliseconds; 0 turns the monitor off).\n";
+  }
+  std::string out =
+      "Latency spikes were observed in this Ferrite instance. Per event, from the samples "
+      "kept (the last 160 seconds with a spike):\n\n";
+  int n = 0;
+  bool command_events = false, expire_events = false, disk_events = false;
+  for (auto& [name, ts] : events) {
+    int64_t count = 0, sum = 0, first = 0, last = 0;
+    for (const auto& smp : ts.samples) {
+      if (smp.time == 0) continue;
+      count++;
+      sum += smp.latency;
+      if (first == 0 || smp.time < first) first = smp.time;
+      last = std::max(last, smp.time);
+    }
+    if (count == 0) continue;
+    double avg = double(sum) / double(count), dev = 0;
+    for (const auto& smp : ts.samples) {
+      if (smp.time != 0) dev += std::abs(double(smp.latency) - avg);
+    }
+    dev /= double(count);
+    double period = count > 1 ? double(last - first) / double(count - 1) : 0;
+    out += fmt::format(
+        "{}. {}: {} latency spikes (average {:.0f}ms, mean deviation {:.0f}ms, period {:.2f} "
+        "sec). Worst all time event {}ms.\n",
+        ++n, name, count, avg, dev, period, ts.max);
+    command_events |= name == "command" || name == "fast-command";
+    expire_events |= name == "expire-cycle";
+    disk_events |=
+        name.rfind("aof", 0) == 0 || name.rfind("checkpoint", 0) == 0 || name.rfind("tier", 0) == 0;
+  }
+  out += "\nWhat usually helps:\n\n";
+  if (command_events) {
+    out +=
+        "- Slow commands: SLOWLOG GET names them. Commands over large collections (KEYS, "
+        "SMEMBERS, HGETALL, LRANGE 0 -1, SORT …) take time in proportion to their size; "
+        "SCAN-family commands split the work.\n";
+  }
+  if (expire_events) {
+    out +=
+        "- Expiry cycles: many keys expiring at once; a higher hz spreads the work over "
+        "more, shorter cycles.\n";
+  }
+  if (disk_events) {
+    out +=
+        "- Disk: AOF writes and fsyncs, checkpoint slices or tier moves waited for the "
+        "disk; a faster disk or appendfsync everysec shortens the waits.\n";
+  }
+  out += "- A loaded machine delays every event: check what else runs on it.\n";
+  return out;
+}
+
 // LATENCY HISTOGRAM [command …]: per command (a container's subcommands for a container
 // name) with calls, {"calls": n, "histogram_usec": {bound: cumulative count, …}}.
 void LatencyHistogramReply(CommandContext& ctx) {
@@ -150,7 +210,10 @@ void LatencyHistogramReply(CommandContext& ctx) {
     }
   } else {
     for (size_t i = 2; i < a.size(); i++) {
-      const CommandSpec* c = t.Find(a[i]);
+      std::string_view name = a[i];
+      size_t bar = name.find('|');
+      const CommandSpec* c = t.Find(name.substr(0, bar));
+      if (c && bar != std::string_view::npos) c = c->FindSubcommand(name.substr(bar + 1));
       if (!c) continue;
       if (c->subcommands.empty()) {
         add(c);
@@ -219,6 +282,10 @@ void Latency(CommandContext& ctx) {
     return ctx.rb.Integer(resets);
   }
   if (ArgIs(sub, "HISTOGRAM")) return LatencyHistogramReply(ctx);
+  if (ArgIs(sub, "DOCTOR")) {
+    if (!SubArity(ctx, "latency", "doctor", 2)) return;
+    return ctx.rb.Verbatim(LatencyDoctorReport(events));
+  }
   if (ArgIs(sub, "HELP")) {
     if (!SubArity(ctx, "latency", "help", 2)) return;
     return ReplyHelp(

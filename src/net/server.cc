@@ -532,8 +532,10 @@ void NetServer::ResizeReplyBuffer(Conn* c, int64_t now_ms) {
     size_t shrink = c->rbs / 2, expand = c->rbs * 2;
     if (shrink >= kMin && c->rbp < shrink) {
       c->rbs = std::max(kMin, c->rbp + 1);
+      engine_->stats().reply_buffer_shrinks++;
     } else if (expand < kChunk * 2 && c->rbp == c->rbs) {
       c->rbs = std::min(kChunk, expand);
+      engine_->stats().reply_buffer_expands++;
     }
   }
   int64_t reset = engine_->reply_buffer_peak_reset_ms;

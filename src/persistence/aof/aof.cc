@@ -310,6 +310,8 @@ Status Aof::WriteBuffer() {
     if (!is.ok()) rewrite_error_ = is;
   }
   buf_.clear();
+  // A buffer grown by one big command is released, as Redis's aof_buf (kept below 4 KB).
+  if (buf_.capacity() > 4096) std::string().swap(buf_);
   pending_fsync_ = true;
   return Status::Ok();
 }
