@@ -48,6 +48,7 @@ MANUAL = [
     ("geo", "unit/introspection-2", "GEORADIUS_RO command will not be marked with movablekeys"),
     ("dump-restore-migrate", "unit/introspection-2", "MIGRATE command is marked with movablekeys"),
     ("streams", "unit/introspection-2", "XREAD command is marked with movablekeys"),
+    ("scripting", "unit/introspection-2", "COMMAND LIST FILTERBY ACLCAT - list all commands/subcommands"),
 ]
 
 
