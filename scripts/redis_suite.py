@@ -36,11 +36,11 @@ IMPLEMENTED = [
     "unit/lazyfree", "unit/pubsub", "unit/slowlog", "unit/introspection",
     "unit/introspection-2", "unit/limits", "unit/querybuf", "unit/info-keysizes",
     "unit/maxmemory", "unit/networking", "unit/client-eviction", "unit/pause",
-    "unit/shutdown", "unit/replybufsize", "unit/obuf-limits",
+    "unit/shutdown", "unit/replybufsize", "unit/obuf-limits", "unit/geo",
 ]
 NOT_YET = [
     "unit/type/stream", "unit/type/stream-cgroups", "unit/scripting", "unit/functions",
-    "unit/geo", "unit/tracking", "unit/acl", "unit/acl-v2", "unit/pubsubshard",
+    "unit/tracking", "unit/acl", "unit/acl-v2", "unit/pubsubshard",
     "unit/cluster-scripting", "unit/wait", "unit/tls", "unit/aofrw",
 ]
 

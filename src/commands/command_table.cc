@@ -35,7 +35,9 @@ CommandTable::CommandTable() {
   RegisterHllFamily(*this);
   RegisterPubSubFamily(*this);
   RegisterSortFamily(*this);
+  RegisterGeoFamily(*this);
   RegisterSlowlogFamily(*this);  // #8
+  RegisterDumpFamily(*this);
   all_.clear();
   for (auto& [name, spec] : by_name_) {
     AttachMeta(spec);

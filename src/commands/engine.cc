@@ -767,6 +767,7 @@ void Engine::Cron() {
     else
       tier_->Cron(now);
   }
+  MigrateCachedSocketsCron(now);
   memory::UpdatePeak();
   // instantaneous_ops_per_sec: average rate over the last 16 samples (one per cron tick).
   int64_t mono = clock_->MonotonicUs();

@@ -97,6 +97,19 @@ inline constexpr const char* kLfuSelected =
 
 inline constexpr const char* kRewriteFailed = "ERR Background append only file rewriting failed: ";
 
+// DUMP / RESTORE / MIGRATE (dump_family.cc).
+inline constexpr const char* kBusyKey = "BUSYKEY Target key name already exists.";
+inline constexpr const char* kRestoreTtl = "ERR Invalid TTL value, must be >= 0";
+inline constexpr const char* kRestoreIdletime = "ERR Invalid IDLETIME value, must be >= 0";
+inline constexpr const char* kRestoreFreq = "ERR Invalid FREQ value, must be >= 0 and <= 255";
+inline constexpr const char* kDumpPayloadVersion = "ERR DUMP payload version or checksum are wrong";
+inline constexpr const char* kBadDataFormat = "ERR Bad data format";
+inline constexpr const char* kMigrateKeysNotEmpty =
+    "ERR When using MIGRATE KEYS option, the key argument must be set to the empty string";
+inline constexpr const char* kMigrateConnect = "IOERR error or timeout connecting to the client";
+inline constexpr const char* kMigrateWrite = "IOERR error or timeout writing to target instance";
+inline constexpr const char* kMigrateRead = "IOERR error or timeout reading to target instance";
+
 // Texts with a part taken from the request.
 inline std::string UnknownCommand(std::string_view name, std::span<const std::string_view> args) {
   std::string msg =

@@ -20,7 +20,7 @@ constexpr size_t kSlowlogMaxString = 128;  // SLOWLOG_ENTRY_MAX_STRING
 constexpr const char* kRedacted = "(redacted)";
 
 // Arguments Redis replaces with "(redacted)" before they reach the slow log: passwords of
-// AUTH, HELLO ... AUTH and CONFIG SET of a secret.
+// AUTH, HELLO ... AUTH, MIGRATE ... AUTH / AUTH2 and CONFIG SET of a secret.
 bool Redacted(const CommandSpec& spec, ArgList args, size_t j) {
   std::string_view name = spec.name;
   if (name == "auth") return j >= 1;
@@ -31,6 +31,19 @@ bool Redacted(const CommandSpec& spec, ArgList args, size_t j) {
         i += 2;
       } else if (ArgIs(args[i], "SETNAME")) {
         i += 1;
+      }
+    }
+    return false;
+  }
+  if (name == "migrate") {  // MIGRATE ... [AUTH password] [AUTH2 username password] [KEYS ...]
+    for (size_t i = 6; i < args.size() && i < j; i++) {
+      if (ArgIs(args[i], "KEYS")) return false;
+      if (ArgIs(args[i], "AUTH")) {
+        if (j == i + 1) return true;
+        i += 1;
+      } else if (ArgIs(args[i], "AUTH2")) {
+        if (j == i + 1 || j == i + 2) return true;
+        i += 2;
       }
     }
     return false;

@@ -5,7 +5,9 @@
 #include <xxhash.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 namespace ferrite::tier {
@@ -29,6 +31,9 @@ uint16_t Get16(const char* p) {
 uint32_t Checksum(const char* p, size_t n) { return uint32_t(XXH3_64bits(p, n)); }
 
 constexpr int kZstdLevel = 3;
+
+// The most an lz4 block of n bytes can decode to (a match's length bytes add 255 each).
+uint64_t MaxLz4Output(size_t n) { return uint64_t(n) * 255 + 16; }
 
 }  // namespace
 
@@ -156,6 +161,9 @@ Result<std::string_view> RecordValue(const RecordView& r, std::string* scratch,
       if (r.stored.size() != r.raw_len) return bad("stored length differs from value length");
       return r.stored;
     case Codec::kLz4: {
+      // Refused before allocating: lz4 never expands a byte into more than 255.
+      if (uint64_t(r.raw_len) > MaxLz4Output(r.stored.size()))
+        return bad("value length larger than its lz4 data can hold");
       scratch->resize(r.raw_len);
       int n = LZ4_decompress_safe(r.stored.data(), scratch->data(), int(r.stored.size()),
                                   int(r.raw_len));
@@ -163,9 +171,31 @@ Result<std::string_view> RecordValue(const RecordView& r, std::string* scratch,
       return std::string_view(*scratch);
     }
     case Codec::kZstd: {
-      scratch->resize(r.raw_len);
-      size_t n = ZSTD_decompress(scratch->data(), r.raw_len, r.stored.data(), r.stored.size());
-      if (ZSTD_isError(n) || n != r.raw_len) return bad("zstd data does not decompress");
+      // The frame must state the value's length; the bytes are then decoded in steps
+      // that grow the buffer only as far as real output arrives (a frame can legitimately
+      // expand tens of thousands of times, but a claim alone allocates nothing).
+      if (ZSTD_getFrameContentSize(r.stored.data(), r.stored.size()) != r.raw_len)
+        return bad("value length differs from its zstd frame");
+      std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> dctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
+      if (!dctx) return bad("zstd data does not decompress");
+      ZSTD_inBuffer in{r.stored.data(), r.stored.size(), 0};
+      scratch->clear();
+      size_t done = 0;
+      while (true) {
+        size_t want = std::min<size_t>(r.raw_len, std::max<size_t>(2 * done, 64 * 1024));
+        scratch->resize(want);
+        ZSTD_outBuffer out{scratch->data(), want, done};
+        size_t consumed = in.pos;
+        size_t ret = ZSTD_decompressStream(dctx.get(), &out, &in);
+        if (ZSTD_isError(ret)) return bad("zstd data does not decompress");
+        bool progress = out.pos != done || in.pos != consumed;
+        done = out.pos;
+        if (ret == 0) break;  // the frame is complete
+        // No progress: the input ended early, or the frame holds more than its length.
+        if (!progress) return bad("zstd data does not decompress");
+      }
+      if (done != r.raw_len || in.pos != in.size) return bad("zstd data does not decompress");
+      scratch->resize(done);
       return std::string_view(*scratch);
     }
   }
@@ -198,7 +228,9 @@ Status ScanSegment(FileSystem* fs, const std::string& path,
       buf.erase(0, size_t(off - buf_off));
       buf_off = off;
       size_t have = buf.size();
-      size_t to_read = std::max(kChunk, want - have);
+      // A chunk at a time, but no more than the file holds (a small file: a small buffer).
+      uint64_t remaining = *file_size - off - have;
+      size_t to_read = std::max<size_t>(want - have, size_t(std::min<uint64_t>(kChunk, remaining)));
       buf.resize(have + to_read);
       auto r = file.value()->Read(off + have, to_read, buf.data() + have);
       if (!r.ok()) return r.status();

@@ -640,6 +640,26 @@ size_t CountWhile(const Value& v, const std::function<bool(std::string_view, dou
 
 void ForEach(const Value& v, const ScoreFn& fn) { ForRange(v, 0, Card(v), false, fn); }
 
+void ForScoreRange(const Value& v, double min, double max, const ScoreFn& fn) {
+  if (v.encoding() == Encoding::kPack) {
+    const PackBlock* b = v.pack();
+    std::string_view e, s;
+    for (uint32_t off = 0; off < b->bytes;) {
+      off = pack::Read(b, off, &e);
+      off = pack::Read(b, off, &s);
+      double d = BytesScore(s);
+      if (d < min) continue;
+      if (!(d < max) || !fn(e, d)) return;
+    }
+    return;
+  }
+  v.As<ZSetObject>()->index.ForEachFrom([&](const StrTable::Node* n) { return NodeScore(n) < min; },
+                                        [&](const StrTable::Node* n) {
+                                          double d = NodeScore(n);
+                                          return d < max && fn(n->key(), d);
+                                        });
+}
+
 uint64_t Scan(const Value& v, uint64_t cursor, size_t count, const ScoreFn& fn) {
   if (v.encoding() == Encoding::kPack) {
     ForEach(v, fn);

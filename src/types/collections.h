@@ -128,6 +128,9 @@ void ForRange(const Value& v, size_t start, size_t end, bool reverse, const Scor
 // Count of leading members (ascending) for which pred holds (a prefix of the order).
 size_t CountWhile(const Value& v, const std::function<bool(std::string_view, double)>& pred);
 void ForEach(const Value& v, const ScoreFn& fn);
+// Members with min <= score < max in (score, member) order, until fn returns false. Finds
+// the start by search, not by rank (the geo commands scan up to nine such ranges per query).
+void ForScoreRange(const Value& v, double min, double max, const ScoreFn& fn);
 uint64_t Scan(const Value& v, uint64_t cursor, size_t count, const ScoreFn& fn);
 }  // namespace zsetv
 

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <map>
 #include <random>
 #include <set>
@@ -204,6 +205,37 @@ TEST(ZSet, RandomOpsMatchOrderedReference) {
   ASSERT_EQ(popped.size(), 2u);
   EXPECT_EQ(popped[0].first, "b");
   EXPECT_EQ(zsetv::Card(small), 0u);
+}
+
+// ForScoreRange (the geo commands' box scan) against the reference order, packed and full,
+// including a walk that stops early and empty ranges.
+TEST(ZSet, ForScoreRangeMatchesReference) {
+  for (size_t entries : {size_t(1000), size_t(0)}) {  // 1000: stays packed; 0: full
+    std::mt19937_64 rng(7);
+    CollectionLimits lim;
+    lim.zset_entries = entries;
+    Value v = zsetv::New(0, 0, lim);
+    std::set<std::pair<double, std::string>> order;
+    for (int i = 0; i < (entries ? 120 : 5000); ++i) {
+      std::string m = "m" + std::to_string(i);
+      double s = double(rng() % 400);
+      zsetv::Set(v, m, s, lim);
+      order.emplace(s, m);
+    }
+    ASSERT_EQ(v.encoding() == Encoding::kPack, entries != 0);
+    for (int q = 0; q < 200; ++q) {
+      double lo = double(rng() % 420) - 10, hi = lo + double(rng() % 60);
+      size_t stop_after = q % 3 == 0 ? 5 : SIZE_MAX;
+      std::vector<std::pair<double, std::string>> got, want;
+      zsetv::ForScoreRange(v, lo, hi, [&](std::string_view m, double s) {
+        got.emplace_back(s, std::string(m));
+        return got.size() < stop_after;
+      });
+      for (auto& p : order)
+        if (p.first >= lo && p.first < hi && want.size() < stop_after) want.push_back(p);
+      ASSERT_EQ(got, want) << "range [" << lo << ", " << hi << ")";
+    }
+  }
 }
 
 TEST(List, RandomOpsMatchDeque) {

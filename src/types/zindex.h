@@ -100,6 +100,36 @@ class ZIndex {
       }
     }
   }
+  // Calls fn(node) in order from the first element for which before(node) is false (before
+  // must hold on a prefix of the order) until fn returns false. Unlike CountWhile + ForRange
+  // it never sums block sizes, so a walk that stops early costs O(log n) plus its length.
+  template <typename P, typename F>
+  void ForEachFrom(P&& before, F&& fn) const {
+    size_t lo = 0, hi = blocks_.size();  // first block whose last element is not before
+    while (lo < hi) {
+      size_t mid = (lo + hi) / 2;
+      if (before(blocks_[mid]->back()))
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+    for (size_t bi = lo; bi < blocks_.size(); ++bi) {
+      const Block& b = *blocks_[bi];
+      size_t pos = 0;
+      if (bi == lo) {
+        size_t h = b.size();
+        while (pos < h) {
+          size_t m = (pos + h) / 2;
+          if (before(b[m]))
+            pos = m + 1;
+          else
+            h = m;
+        }
+      }
+      for (; pos < b.size(); ++pos)
+        if (!fn(static_cast<const Node*>(b[pos]))) return;
+    }
+  }
   size_t MemoryUsage() const;
 
  private:

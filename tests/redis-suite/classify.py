@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Lists the tests of Redis 7.0's TCL suite (the units scripts/redis_suite.py runs) that
-exercise a family Ferrite has not built yet (streams, scripting, functions, geo, ACL users,
-replication, DUMP/RESTORE/MIGRATE, cluster), one `family<TAB>unit<TAB>test name` line each.
+exercise a family Ferrite has not built yet (streams, scripting, functions, ACL users,
+replication, client tracking, cluster), one `family<TAB>unit<TAB>test name` line each.
 
 Those tests are not counted against the implemented families, and they are skipped in a
 run (scripts/redis_suite.py --skipfile) because the first one to fail with an unknown
@@ -31,9 +31,7 @@ FAMILIES = [
     ("scripting", [CALL + r"(eval|evalsha|eval_ro|evalsha_ro|script)\b", r"redis\.call",
                    r"#!lua"]),
     ("functions", [CALL + r"(function|fcall|fcall_ro)\b"]),
-    ("geo", [CALL + r"geo(add|radius|radiusbymember|radius_ro|search|searchstore|dist|hash|pos)\b"]),
     ("acl", [CALL + r"acl\b"]),
-    ("dump-restore-migrate", [CALL + r"(dump|restore|migrate)\b"]),
     ("cluster", [CALL + r"cluster\b"]),
 ]
 
@@ -44,9 +42,6 @@ MANUAL = [
     ("scripting", "unit/introspection-2", "COMMAND GETKEYS EVAL without keys"),
     ("streams", "unit/introspection-2", "COMMAND GETKEYS XGROUP"),
     ("scripting", "unit/introspection-2", "EVAL command is marked with movablekeys"),
-    ("geo", "unit/introspection-2", "GEORADIUS command is marked with movablekeys"),
-    ("geo", "unit/introspection-2", "GEORADIUS_RO command will not be marked with movablekeys"),
-    ("dump-restore-migrate", "unit/introspection-2", "MIGRATE command is marked with movablekeys"),
     ("streams", "unit/introspection-2", "XREAD command is marked with movablekeys"),
     ("scripting", "unit/introspection-2", "COMMAND LIST FILTERBY ACLCAT - list all commands/subcommands"),
 ]

@@ -26,6 +26,10 @@ void PutVarint(std::string* s, uint64_t v) {
   s->push_back(char(v));
 }
 
+// The most an lz4 block of n bytes can decode to (a match's length bytes add 255 each):
+// a larger raw length is refused before its buffer is allocated.
+uint64_t MaxLz4Output(size_t n) { return uint64_t(n) * 255 + 16; }
+
 XXH3_state_t* State(const std::shared_ptr<void>& p) { return static_cast<XXH3_state_t*>(p.get()); }
 
 // Bounds-checked cursor over a block payload.
@@ -344,7 +348,8 @@ Status ReadImpl(FileSystem* fs, const std::string& path, bool verify,
   // Read the whole file in chunks into a rolling buffer, one block at a time.
   std::string buf;
   uint64_t buf_offset = 0;  // file offset of buf[0]
-  std::vector<char> chunk(1 << 20);
+  // Read in 1 MB pieces (a small file in one piece: no 1 MB buffer for a 200-byte file).
+  std::vector<char> chunk(size_t(std::min<uint64_t>(1 << 20, total + 1)));
   bool eof = false;
   auto need = [&](uint64_t off, uint64_t n) -> Status {
     while (buf_offset + buf.size() < off + n && !eof) {
@@ -469,7 +474,8 @@ Status ReadImpl(FileSystem* fs, const std::string& path, bool verify,
             fmt::format("{}: entries before the header at offset {}", path, off));
       if (type == kEntriesLz4) {
         uint32_t raw_len;
-        if (!c.U32(&raw_len) || raw_len > (1u << 30)) {
+        if (!c.U32(&raw_len) || raw_len > (1u << 30) ||
+            uint64_t(raw_len) > MaxLz4Output(size_t(c.end - c.p))) {
           return Status::Corruption(
               fmt::format("{}: bad lz4 block header at offset {}", path, off));
         }
@@ -522,7 +528,8 @@ Status ReadImpl(FileSystem* fs, const std::string& path, bool verify,
         return Status::Corruption(fmt::format("{}: empty value chunk at offset {}", path, off));
       if (type == kValueChunkLz4) {
         uint32_t raw_len;
-        if (!c.U32(&raw_len) || raw_len > (1u << 30)) {
+        if (!c.U32(&raw_len) || raw_len > (1u << 30) ||
+            uint64_t(raw_len) > MaxLz4Output(size_t(c.end - c.p))) {
           return Status::Corruption(
               fmt::format("{}: bad lz4 chunk header at offset {}", path, off));
         }

@@ -6,8 +6,11 @@
 //            FUNCTION2, SLOT_INFO) with its operands, or a key: value-type , key , value
 //   length = 1, 2, 5 or 9 bytes (the top two bits of the first byte say which; 0b11 marks
 //            an encoded string: int8/16/32 or LZF)
-//   CRC-64/Jones (reflected, poly 0xad93d23594c935a9) over every byte before the
-//   checksum, stored little-endian; a stored zero means "not computed".
+//   CRC-64/Jones (base/crc64.h) over every byte before the checksum, stored
+//   little-endian; a stored zero means "not computed".
+//
+// The values themselves are read and written by the codec of rdb_codec.h, the same one
+// DUMP and RESTORE use (dump_payload.h).
 //
 // The reader turns every key into a ckpt::Record (db, ValueType, expire_ms, key, value):
 // strings carry their bytes, collections the blob of types/serialize.h. It reads RDB
@@ -33,21 +36,13 @@
 #include "base/status.h"
 #include "io/file_system.h"
 #include "persistence/checkpoint/checkpoint_format.h"
+#include "persistence/rdb/rdb_codec.h"
 
 namespace ferrite::rdb {
 
 inline constexpr uint32_t kMinReadVersion = 1;
 inline constexpr uint32_t kMaxReadVersion = 12;
 inline constexpr uint32_t kWriteVersion = 10;
-
-// CRC-64/Jones as Redis computes it (crc = 0 to start; no final xor).
-uint64_t Crc64(uint64_t crc, const void* data, size_t n);
-
-// LZF as Redis stores compressed strings. Decompress fails (false) unless the input
-// decodes to exactly out_len bytes without reading or writing out of bounds.
-bool LzfDecompress(std::string_view in, char* out, size_t out_len);
-// Compresses in; returns false when the result would not fit in max_out bytes.
-bool LzfCompress(std::string_view in, size_t max_out, std::string* out);
 
 struct RdbStats {
   uint32_t version = 0;

@@ -15,13 +15,14 @@
 #include <random>
 #include <sstream>
 
+#include "base/crc64.h"
 #include "types/serialize.h"
 #include "types/value.h"
 
 namespace ferrite {
 namespace {
 
-using rdb::Crc64;
+using ::ferrite::Crc64;
 
 // ---- byte builders for the format (test side, independent of the writer) ----
 
