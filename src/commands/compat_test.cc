@@ -667,6 +667,27 @@ TEST_F(CompatTest, SlowlogShowsTheCommandAsSentNotItsRewrite) {
   EXPECT_EQ(log.find("PXAT"), std::string::npos);
 }
 
+TEST_F(CompatTest, MonitorShowsExecutedCommandsInOrderWithSecretsRedacted) {
+  Client mon(h.engine());
+  mon.Run({"monitor"});
+  mon.Take();
+  Run({"multi"});
+  Run({"set", "foo", "bar"});
+  Run({"exec"});
+  Run({"auth", "not-real"});
+  Run({"hello", "2", "AUTH", "user", "secret"});
+  Run({"config", "set", "masterauth", "pw"});
+  std::string out = mon.Take();
+  size_t m = out.find("\"multi\""), s = out.find("\"set\" \"foo\""), e = out.find("\"exec\"");
+  ASSERT_NE(m, std::string::npos);
+  EXPECT_LT(m, s);
+  EXPECT_LT(s, e);  // the queued command before EXEC's own line, as Redis
+  EXPECT_NE(out.find("\"auth\" \"(redacted)\""), std::string::npos) << out;
+  EXPECT_NE(out.find("\"AUTH\" \"(redacted)\" \"(redacted)\""), std::string::npos) << out;
+  EXPECT_EQ(out.find("secret"), std::string::npos);
+  EXPECT_EQ(out.find("not-real"), std::string::npos);
+}
+
 TEST_F(CompatTest, SortGetStoreStoresTheLookedUpValues) {
   Run({"rpush", "l", "2", "1", "3"});
   Run({"set", "w_1", "one"});

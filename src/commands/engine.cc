@@ -461,7 +461,8 @@ void Engine::FeedMonitors(const Session& s, const CommandSpec& spec, ArgList arg
   int64_t us = clock_->NowUs();
   std::string line = fmt::format("+{}.{:06d} [{} {}]", us / 1000000, us % 1000000, s.db,
                                  s.conn.addr.empty() ? "127.0.0.1:0" : s.conn.addr);
-  for (std::string_view a : args) {
+  for (size_t j = 0; j < args.size(); j++) {
+    std::string_view a = RedactedArgument(spec, args, j) ? "(redacted)" : args[j];
     line += " \"";
     for (unsigned char ch : a) {
       switch (ch) {

@@ -376,6 +376,10 @@ inline CollectionLimits LimitsFromConfig(const Config& c) {
   return l;
 }
 
+// Whether argument j of a command line is a secret SLOWLOG and MONITOR show as
+// "(redacted)" (slowlog_family.cc).
+bool RedactedArgument(const CommandSpec& spec, ArgList args, size_t j);
+
 // Common argument helpers for handlers.
 bool ParseIntArg(CommandContext& ctx, std::string_view s, int64_t* out, const char* err = nullptr);
 

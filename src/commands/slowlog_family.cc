@@ -19,9 +19,11 @@ constexpr size_t kSlowlogMaxArgc = 32;     // SLOWLOG_ENTRY_MAX_ARGC
 constexpr size_t kSlowlogMaxString = 128;  // SLOWLOG_ENTRY_MAX_STRING
 constexpr const char* kRedacted = "(redacted)";
 
-// Arguments Redis replaces with "(redacted)" before they reach the slow log: passwords of
-// AUTH, HELLO ... AUTH, MIGRATE ... AUTH / AUTH2 and CONFIG SET of a secret.
-bool Redacted(const CommandSpec& spec, ArgList args, size_t j) {
+}  // namespace
+
+// Arguments Redis replaces with "(redacted)" before they reach the slow log and MONITOR:
+// passwords of AUTH, HELLO ... AUTH, MIGRATE ... AUTH / AUTH2 and CONFIG SET of a secret.
+bool RedactedArgument(const CommandSpec& spec, ArgList args, size_t j) {
   std::string_view name = spec.name;
   if (name == "auth") return j >= 1;
   if (name == "hello") {  // HELLO protover [AUTH user pass] [SETNAME name]
@@ -48,11 +50,15 @@ bool Redacted(const CommandSpec& spec, ArgList args, size_t j) {
     }
     return false;
   }
-  if (name == "config" && args.size() > 1 && ArgIs(args[1], "SET") && j >= 3 && j % 2 == 1) {
-    return ArgIs(args[j - 1], "requirepass") || ArgIs(args[j - 1], "masterauth");
+  if ((name == "config" || name == "config|set") && args.size() > 1 && ArgIs(args[1], "SET") &&
+      j >= 3 && j % 2 == 1) {
+    return ArgIs(args[j - 1], "requirepass") || ArgIs(args[j - 1], "masterauth") ||
+           ArgIs(args[j - 1], "masteruser");
   }
   return false;
 }
+
+namespace {
 
 // Redis's addReplyHelp: a title, the lines, then HELP.
 void ReplyHelp(CommandContext& ctx, std::string_view cmd,
@@ -332,7 +338,7 @@ void Engine::SlowlogPush(const Session& s, const CommandSpec& spec, ArgList args
   for (size_t j = 0; j < argc; j++) {
     if (argc != args.size() && j == argc - 1) {
       e.argv.push_back(fmt::format("... ({} more arguments)", args.size() - argc + 1));
-    } else if (Redacted(spec, args, j)) {
+    } else if (RedactedArgument(spec, args, j)) {
       e.argv.emplace_back(kRedacted);
     } else if (args[j].size() > kSlowlogMaxString) {
       e.argv.push_back(fmt::format("{}... ({} more bytes)", args[j].substr(0, kSlowlogMaxString),

@@ -44,6 +44,7 @@ MANUAL = [
     ("scripting", "unit/introspection-2", "EVAL command is marked with movablekeys"),
     ("streams", "unit/introspection-2", "XREAD command is marked with movablekeys"),
     ("scripting", "unit/introspection-2", "COMMAND LIST FILTERBY ACLCAT - list all commands/subcommands"),
+    ("cluster", "unit/introspection-2", "COMMAND LIST FILTERBY PATTERN - list all commands/subcommands"),
 ]
 
 
