@@ -92,6 +92,7 @@ Engine::Engine(Config config, Clock* clock)
   for (int i = 0; i < config_.server.databases; i++) {
     dbs_.push_back(std::make_unique<Database>(i, this, &ks_stats_));
   }
+  exec_spec_ = table_.Find("exec");
   ApplyConfig();
 }
 
@@ -180,7 +181,7 @@ void Engine::ExecuteCommand(Session& s, ArgList args, ReplyBuilder& rb) {
       unknown_sub = true;
     }
   }
-  bool is_exec = spec && spec->handler == table_.Find("exec")->handler;
+  bool is_exec = spec && spec == exec_spec_;
   is_exec_cmd = is_exec;
   if (!spec) {
     reject(err::UnknownCommand(args[0], args));

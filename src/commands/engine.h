@@ -308,6 +308,7 @@ class Engine : public KeyspaceListener {
   void ExecuteCommand(Session& s, ArgList args, ReplyBuilder& rb);
   bool HeldByPause(const Session& s, const CommandSpec& spec) const;
   bool DeniedByOom(const Session& s, const CommandSpec& spec);
+  const CommandSpec* exec_spec_ = nullptr;
   PauseType pause_type_ = PauseType::kNone;
   int64_t pause_end_ms_ = 0;
   std::vector<Session*> paused_;
