@@ -39,7 +39,10 @@ void Engine::UnblockSession(Session& s) {
   s.blocked = false;
   s.block_keys.clear();
   s.block_argv.clear();
+  s.block_state.reset();
 }
+
+void Engine::SignalKeyAsReady(int db, std::string_view key) { SignalKeyReady(db, key); }
 
 void Engine::SignalKeyReady(int db, std::string_view key) {
   std::pair<int, std::string> k{db, std::string(key)};
@@ -67,8 +70,10 @@ void Engine::ServeReadyKeys() {
       s->db = s->block_db;
       s->reexec = true;
       s->still_blocked = false;
+      s->ready_key = key.second;
       Execute(*s, views, rb);
       s->reexec = false;
+      s->ready_key.clear();
       s->db = saved_db;
       if (!s->still_blocked) {
         UnblockSession(*s);

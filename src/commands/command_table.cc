@@ -36,6 +36,7 @@ CommandTable::CommandTable() {
   RegisterPubSubFamily(*this);
   RegisterSortFamily(*this);
   RegisterGeoFamily(*this);
+  RegisterStreamFamily(*this);
   RegisterSlowlogFamily(*this);  // #8
   RegisterDumpFamily(*this);
   all_.clear();

@@ -309,10 +309,15 @@ bool Engine::UnblockClient(Session& s, bool with_error) {
 }
 
 void Engine::SignalReadyKeysOf(int db) {
+  // The sessions blocked on keys of db look again, as Redis's scanDatabaseForReadyKeys and
+  // scanDatabaseForDeletedStreams make them: a key that now holds data serves its waiters,
+  // an XREADGROUP whose stream is gone ends with -UNBLOCKED, the others block on.
+  if (blocked_by_key_.empty()) return;
+  std::vector<std::string> keys;
   for (auto& [k, sessions] : blocked_by_key_) {
-    if (k.first != db || sessions.empty()) continue;
-    if (dbs_[size_t(db)]->Peek(k.second, clock_->NowMs())) SignalKeyReady(db, k.second);
+    if (k.first == db && !sessions.empty()) keys.push_back(k.second);
   }
+  for (auto& k : keys) SignalKeyReady(db, k);
 }
 
 void Engine::NotifyKeyspaceEvent(uint32_t type, std::string_view event, std::string_view key,
@@ -515,7 +520,9 @@ void Engine::Call(Session& s, const CommandSpec& spec, ArgList args, ReplyBuilde
   // come before the EXEC line; a blocked command served later is not shown again.
   if (!monitors_.empty() && !s.reexec) FeedMonitors(s, spec, args);
   CommandStats& st = cmd_stats_[&spec];
-  st.calls++;
+  // A blocked command re-run when its key changed is the same call, counted once (when it
+  // was issued), as Redis counts it.
+  if (!s.reexec) st.calls++;
   st.usec += uint64_t(t1 - t0);
   st.latency.Record(uint64_t(t1 - t0));  // #8: INFO latencystats
   if (rb.errors_written() != errors_before) st.failed_calls++;
@@ -531,7 +538,7 @@ void Engine::Call(Session& s, const CommandSpec& spec, ArgList args, ReplyBuilde
     }
   }
   // ---- end #8
-  stats_.total_commands++;
+  if (!s.reexec) stats_.total_commands++;
   dirty_ += ctx.dirty;
   if ((ctx.dirty > 0 || ctx.custom_propagation) && (sink_ || collecting_multi_)) {
     if (ctx.custom_propagation) {

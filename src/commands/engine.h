@@ -56,8 +56,7 @@ class PersistenceControl {
   // Checkpoints: SAVE (blocking), BGSAVE (fork-less, background), LASTSAVE.
   virtual Status Save() = 0;
   virtual Status DebugReload() = 0;
-  // DEBUG LOADAOF: the AOF flushed and fsynced, the dataset emptied and loaded back from
-  // the AOF alone, so tests see exactly what it logged.
+  // DEBUG LOADAOF: flush and fsync the AOF, empty the databases, replay the AOF.
   virtual Status DebugLoadAof() { return Status::NotSupported("no AOF in this process"); }
   virtual Status BgSave(bool schedule, std::string* reply) = 0;
   virtual int64_t LastSave() = 0;
@@ -203,7 +202,8 @@ class Engine : public KeyspaceListener {
   // CLIENT UNBLOCK: a session blocked on keys is answered as if its timeout passed, or with
   // an -UNBLOCKED error. False if it was not blocked on keys.
   bool UnblockClient(Session& s, bool with_error);
-  // Wakes the sessions blocked on keys of db that now hold data (SWAPDB, MOVE).
+  // The sessions blocked on keys of db look again (SWAPDB, MOVE, FLUSHDB/FLUSHALL): served
+  // when their key holds data, -UNBLOCKED when a stream group they read is gone.
   void SignalReadyKeysOf(int db);
 
   // Filled in by the net layer: refreshes s.conn's buffer figures for CLIENT LIST/INFO.
@@ -223,6 +223,9 @@ class Engine : public KeyspaceListener {
   void BlockSession(Session& s, ArgList args, const std::vector<std::string>& keys,
                     int64_t deadline_ms, bool null_array_on_timeout);
   void ServeReadyKeys();
+  // Wakes the sessions blocked on a key without touching WATCH (Redis's signalKeyAsReady:
+  // XGROUP DESTROY wakes XREADGROUP readers so they learn their group is gone).
+  void SignalKeyAsReady(int db, std::string_view key);
   // Answers sessions whose timeout passed with the null reply.
   void ExpireBlocked(int64_t now_ms);
   int64_t NextBlockDeadline() const;  // earliest deadline (unix ms), 0 = none

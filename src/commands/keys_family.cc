@@ -22,6 +22,8 @@ const char* TypeName(ValueType t) {
       return "zset";
     case ValueType::kHash:
       return "hash";
+    case ValueType::kStream:
+      return "stream";
     default:
       return "none";
   }

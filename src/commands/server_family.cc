@@ -200,6 +200,7 @@ void FlushDb(CommandContext& ctx) {
   ctx.dirty += ctx.db().size() + 1;
   ctx.engine.TouchWatchedInDb(i, -1);
   ctx.engine.FlushDb(i, lazy);
+  ctx.engine.SignalReadyKeysOf(i);
   ctx.rb.Ok();
 }
 
@@ -210,6 +211,7 @@ void FlushAll(CommandContext& ctx) {
     ctx.dirty += ctx.engine.db(i).size();
     ctx.engine.TouchWatchedInDb(i, -1);
     ctx.engine.FlushDb(i, lazy);
+    ctx.engine.SignalReadyKeysOf(i);
   }
   ctx.dirty++;
   ctx.rb.Ok();

@@ -3,6 +3,7 @@
 // The net layer owns one per connection and fills in ConnInfo for CLIENT LIST.
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -92,6 +93,11 @@ struct Session {
   bool block_null_array = true;   // timeout reply: *-1 (BLPOP) or $-1 (BLMOVE)
   std::vector<std::string> block_keys;
   std::vector<std::string> block_argv;
+  // A blocking command's own state (stream reads: resolved IDs, group, what was seen),
+  // dropped when the session unblocks.
+  std::shared_ptr<void> block_state;
+  // During a re-run: the key whose change caused it.
+  std::string ready_key;
 
   // Tiered storage: the command waits for values read from cold/archived segments
   // (blocked is set too, so no further input is processed meanwhile).

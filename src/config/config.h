@@ -62,7 +62,7 @@ struct Config {
     bool lazyfree_lazy_eviction = false;
   } server;
   struct Encoding {
-    int64_t hash_max_listpack_entries = 128;
+    int64_t hash_max_listpack_entries = 512;
     int64_t hash_max_listpack_value = 64;
     int64_t set_max_intset_entries = 512;
     int64_t set_max_listpack_entries = 128;
@@ -70,6 +70,8 @@ struct Config {
     int64_t zset_max_listpack_entries = 128;
     int64_t zset_max_listpack_value = 64;
     int64_t list_max_listpack_size = -2;
+    int64_t stream_node_max_bytes = 4096;   // bytes of one stream node; 0 = no limit
+    int64_t stream_node_max_entries = 100;  // entries of one stream node; 0 = no limit
     int64_t list_compress_depth = 0;
     int64_t hll_sparse_max_bytes = 3000;
   } encoding;

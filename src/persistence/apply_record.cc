@@ -69,7 +69,7 @@ Status ApplyRecord(Engine* engine, const std::string& path, const ckpt::Record& 
   }
   bool ref = r.type & ckpt::kTierRefFlag;
   uint8_t type = uint8_t(r.type & ~ckpt::kTierRefFlag);
-  if (type < uint8_t(ValueType::kString) || type > uint8_t(ValueType::kHash)) {
+  if (type < uint8_t(ValueType::kString) || type > uint8_t(ValueType::kStream)) {
     return Status::NotSupported(
         fmt::format("{}: value type {} of key '{}' is not supported by this build", path, r.type,
                     std::string(r.key.substr(0, 64))));

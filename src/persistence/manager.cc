@@ -131,22 +131,18 @@ Status PersistenceManager::DebugReload() {
   return WaitLoaded();
 }
 
-// DEBUG LOADAOF (Redis's: flush the AOF, empty the dataset, load the AOF back). The AOF is
-// complete on its own (a checkpoint only shortens recovery), so it alone is read; what it
-// replays is not logged again (the sink is detached meanwhile).
 Status PersistenceManager::DebugLoadAof() {
   if (loader_) return Status::Busy("loading");
   if (!aof_) return Status::NotSupported("the append only file is off (appendonly no)");
+  if (aof_->rewriting() || saving())
+    return Status::Busy("a background rewrite or save is in progress");
   if (Status st = aof_->FlushAndSync(); !st.ok()) return st;
-  PropagationSink* sink = engine_->propagation_sink();
-  engine_->set_propagation_sink(nullptr);
+  DisableAof();  // replayed commands must not be logged again
   for (int i = 0; i < engine_->db_count(); i++) engine_->db(i).Clear();
-  enable_aof_after_load_ = false;  // the AOF stays open as it is
-  Status st = LoadFiles(/*use_ckpt=*/false, /*use_aof=*/true, 0);
-  if (st.ok()) st = WaitLoaded();
-  engine_->set_propagation_sink(sink);
-  aof_->ForceSelect();  // the next logged command says its database again
-  return st;
+  enable_aof_after_load_ = true;
+  load_write_base_ = false;
+  if (Status st = LoadFiles(/*use_ckpt=*/false, /*use_aof=*/true, 0); !st.ok()) return st;
+  return WaitLoaded();
 }
 
 Status PersistenceManager::LoadFiles(bool use_ckpt, bool use_aof, uint64_t aof_start) {
@@ -182,7 +178,7 @@ Status PersistenceManager::LoadFiles(bool use_ckpt, bool use_aof, uint64_t aof_s
             "{}: database {} does not exist here (server.databases = {})", path, r.db, dbs));
       }
       uint8_t type = uint8_t(r.type & ~ckpt::kTierRefFlag);
-      if (type < uint8_t(ValueType::kString) || type > uint8_t(ValueType::kHash)) {
+      if (type < uint8_t(ValueType::kString) || type > uint8_t(ValueType::kStream)) {
         return Status::NotSupported(
             fmt::format("{}: value type {} of key '{}' is not supported by this build", path,
                         r.type, std::string(r.key.substr(0, 64))));

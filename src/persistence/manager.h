@@ -57,6 +57,9 @@ class PersistenceManager : public PersistenceControl {
   Status Save() override;
   // DEBUG RELOAD: save a checkpoint, empty the databases, load it back (synchronously).
   Status DebugReload() override;
+  // DEBUG LOADAOF: flush and fsync the AOF, empty the databases, replay the AOF from its
+  // start (synchronously), then append to it again. Redis exits when there is no AOF;
+  // this is an error instead.
   Status DebugLoadAof() override;
   Status BgSave(bool schedule, std::string* reply) override;
   int64_t LastSave() override { return last_save_s_; }

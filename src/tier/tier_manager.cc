@@ -533,6 +533,8 @@ const char* TierManager::EncodingName(const Value& v) {
       return "skiplist";
     case ValueType::kHash:
       return "hashtable";
+    case ValueType::kStream:
+      return "stream";
     default:
       return "raw";
   }

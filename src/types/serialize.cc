@@ -10,6 +10,7 @@
 #include <functional>
 
 #include "base/strutil.h"
+#include "types/stream.h"
 
 namespace ferrite {
 namespace {
@@ -148,6 +149,7 @@ void EncodeCollection(const Value& v, std::string* out) {
     if (!hot.empty()) EncodeCollection(hot, out);
     return;
   }
+  if (v.type() == ValueType::kStream) return EncodeStream(*v.As<StreamObject>(), out);
   PutVarint(out, Count(v));
   WalkItems(
       v, [&](std::string_view s) { PutStr(out, s); }, [&](double d) { PutDouble(out, d); });
@@ -160,6 +162,8 @@ void EncodeCollectionStream(const Value& v, size_t piece_size,
     if (!hot.empty()) EncodeCollectionStream(hot, piece_size, sink);
     return;
   }
+  if (v.type() == ValueType::kStream)
+    return EncodeStreamPieces(*v.As<StreamObject>(), piece_size, sink);
   std::string buf;
   buf.reserve(std::min<size_t>(piece_size + 64, 1 << 20));
   auto flush = [&] {
@@ -187,6 +191,7 @@ void EncodeCollectionStream(const Value& v, size_t piece_size,
 }
 
 Result<Value> DecodeCollection(ValueType t, std::string_view blob, const CollectionLimits& lim) {
+  if (t == ValueType::kStream) return DecodeStream(blob);
   Reader r(blob);
   uint64_t n;
   auto bad = [&](const char* what) {
@@ -265,6 +270,9 @@ std::string CanonicalBytes(const Value& v) {
       out.append(reinterpret_cast<const char*>(acc), 16);
       PutVarint(&out, setv::Card(v));
       break;
+    case ValueType::kStream:
+      StreamCanonicalBytes(*v.As<StreamObject>(), &out);
+      break;
     default:
       EncodeCollection(v, &out);  // lists and sorted sets: order is part of the data
   }
@@ -276,6 +284,10 @@ void ForEachRebuildCommand(std::string_view key, const Value& v, size_t batch,
   if (v.tiered()) {
     Value hot = v.Clone();
     if (!hot.empty()) ForEachRebuildCommand(key, hot, batch, fn);
+    return;
+  }
+  if (v.type() == ValueType::kStream) {  // one command per entry, group, pending entry
+    ForEachStreamRebuildCommand(key, *v.As<StreamObject>(), fn);
     return;
   }
   std::vector<std::string_view> argv;

@@ -5,6 +5,7 @@
 //   blob = varint count, then count items
 //   hash: field, value   set: member   list: element     (each: varint length, bytes)
 //   zset: member, then the score as 8 bytes (IEEE-754 double, little endian)
+//   stream: its own form, nodes kept as they are (types/stream.h, EncodeStream)
 //
 // Items are written in the collection's iteration order; a reader rebuilds the value with
 // the ordinary operations, so it picks the encoding the limits ask for.

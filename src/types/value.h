@@ -26,7 +26,8 @@ enum class ValueType : uint8_t {
   kList = 2,
   kSet = 3,
   kZSet = 4,
-  kHash = 5
+  kHash = 5,
+  kStream = 6  // types/stream.h
 };
 
 enum class Encoding : uint8_t {

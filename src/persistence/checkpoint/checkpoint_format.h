@@ -1,5 +1,5 @@
 #pragma once
-// The checkpoint file format, version 4. See docs/formats.md.
+// The checkpoint file format, version 5. See docs/formats.md.
 //
 //   file   = magic "FERRCKPT" (8 bytes) , u32 version , block* , footer-block
 //   block  = u8 type , u32 length , payload[length] , u64 checksum
@@ -14,6 +14,7 @@
 //                          the footer block)
 //            0x80-0xFE optional records: a reader that does not know one skips it
 //   value-type bit 0x40: the value is a tier reference (segment, offset, length)      (v3)
+//   value-type 6: a stream (types/stream.h, EncodeStream)                          (v5)
 //   value-type bit 0x20: a streamed (large) value: the record has no value-len/value and
 //            is the last record of its entries block; its value is the concatenation of
 //            the value-chunk blocks that follow, up to the one flagged last           (v4)
@@ -40,7 +41,9 @@ inline constexpr char kMagic[8] = {'F', 'E', 'R', 'R', 'C', 'K', 'P', 'T'};
 // Version 4 adds streamed values: a value larger than a block is written as value-chunk
 // blocks of about kBlockTarget bytes each, so neither the loop nor the writer ever holds a
 // copy of a whole large value.
-inline constexpr uint32_t kVersion = 4;
+// Version 5 adds the stream value type (6); its value is the stream form of types/stream.h.
+// Older files load unchanged (they hold no type 6).
+inline constexpr uint32_t kVersion = 5;
 inline constexpr uint8_t kTierRefFlag = 0x40;
 inline constexpr uint8_t kChunkedFlag = 0x20;
 enum BlockType : uint8_t {

@@ -9,6 +9,7 @@
 #include "base/crc64.h"
 #include "base/strutil.h"
 #include "persistence/rdb/rdb_codec.h"
+#include "persistence/rdb/rdb_stream.h"
 #include "types/serialize.h"
 
 namespace ferrite::rdb {
@@ -141,7 +142,6 @@ void EncodeHash(const Value& v, const DumpOptions& o, std::string* out) {
 // The types Redis 7.0's RESTORE reads (rdbIsObjectType: 0-7 and 9-19), less the ones
 // Ferrite has no value for.
 const char* UnsupportedType(uint8_t type) {
-  if (type == kTStreamListpacks || type == kTStreamListpacks2) return "streams are not supported";
   if (type == kTModulePreGa || type == kTModule2) return "module values are not supported";
   if (type == 8 || type > kTStreamListpacks2) return "not a Redis 7.0 value type";
   return nullptr;
@@ -166,6 +166,8 @@ void EncodeRdbValue(const Value& v, const DumpOptions& o, std::string* out) {
       return EncodeZSet(v, o, out);
     case ValueType::kHash:
       return EncodeHash(v, o, out);
+    case ValueType::kStream:
+      return EncodeRdbStream(*v.As<StreamObject>(), o.compress, out);
     default:
       return;
   }
@@ -207,6 +209,7 @@ Result<Value> DecodeDumpPayload(std::string_view payload, const CollectionLimits
     if (Status st = d.String(&s, "string value"); !st.ok()) return st;
     return Value::String(s);
   }
+  if (IsStreamType(type)) return ReadRdbStream(d, type);
   RdbItems items;
   if (Status s = d.ReadCollection(type, &items); !s.ok()) return s;
   if (items.count() == 0) return d.Bad(0, "empty collection");

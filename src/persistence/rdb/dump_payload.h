@@ -17,9 +17,10 @@
 //   other sorted sets          5   count, member and binary score, highest score first
 //   packed hash                16  listpack of field, value
 //   other hashes               4   count, field, value
+//   stream                     19  nodes as they are, groups, PELs (rdb_stream.h)
 //
-// Decoding accepts every value type Redis 7.0's RESTORE accepts (types 0-5, 9-14, 16-18)
-// except streams (15, 19) and modules (6, 7), which Ferrite does not have.
+// Decoding accepts every value type Redis 7.0's RESTORE accepts (types 0-5, 9-19) except
+// modules (6, 7), which Ferrite does not have.
 
 #include <cstdint>
 #include <string>
@@ -55,7 +56,7 @@ bool VerifyDumpPayload(std::string_view payload, uint16_t* version = nullptr);
 // Builds the value of a verified payload, with the encoding the limits ask for.
 // Corruption (Redis's "Bad data format") for anything that is not one whole valid value:
 // truncated or malformed bytes, an empty collection, duplicate members or fields, a NaN
-// score, a stream or module type. Allocates at most a constant times the payload's size.
+// score, a damaged stream, a module type. Allocates at most a constant times the payload's size.
 Result<Value> DecodeDumpPayload(std::string_view payload, const CollectionLimits& limits);
 
 }  // namespace ferrite::rdb

@@ -14,6 +14,8 @@
 
 #include "base/crc64.h"
 #include "base/strutil.h"
+#include "persistence/rdb/rdb_stream.h"
+#include "types/stream.h"
 #include "types/value.h"
 
 namespace ferrite::rdb {
@@ -261,9 +263,7 @@ Status Reader::Run() {
     d.SetKey(&key, op, at);
     key_off_ = at;
     const char* unsupported = nullptr;
-    if (op == kTStreamListpacks || op == kTStreamListpacks2 || op == kTStreamListpacks3) {
-      unsupported = "streams are not supported by this build";
-    } else if (op == kTModulePreGa || op == kTModule2) {
+    if (op == kTModulePreGa || op == kTModule2) {
       unsupported = "module values are not supported by this build";
     } else if (op >= kTHashMetadataPreGa) {
       unsupported = "hashes with field expiration are not supported by this build";
@@ -272,7 +272,16 @@ Status Reader::Run() {
       return Status::NotSupported(fmt::format("{}: key '{}' (db {}, RDB type {}) at offset {}: {}",
                                               path_, Printable(key), db_, op, at, unsupported));
     }
-    if (op == kTString) {
+    if (IsStreamType(op)) {
+      auto v = ReadRdbStream(d, op);
+      if (!v.ok()) return v.status();
+      value_.clear();
+      EncodeStream(*v.value().As<StreamObject>(), &value_);
+      ckpt::Record r{db_, uint8_t(ValueType::kStream), expire_ms_, key, value_};
+      st_.keys++;
+      if (expire_ms_) st_.with_expire++;
+      if (Status s = fn_(r); !s.ok()) return s;
+    } else if (op == kTString) {
       if (Status s = d.String(&a, "string value"); !s.ok()) return s;
       ckpt::Record r{db_, uint8_t(ValueType::kString), expire_ms_, key, a};
       st_.keys++;
@@ -434,6 +443,13 @@ Status RedisRdbWriter::Add(const ckpt::Record& r) {
       }
     }
     if (c.pos != r.value.size()) return bad("trailing bytes", c.pos);
+  } else if (t == ValueType::kStream) {
+    auto v = DecodeStream(r.value);
+    if (!v.ok()) return bad(v.status().message().c_str(), 0);
+    std::string body;
+    EncodeRdbStream(*v.value().As<StreamObject>(), opts_.compress, &body);
+    head(uint8_t(body[0]));  // the type byte and the key, then the value
+    buf_.append(body, 1);
   } else {
     return Status::NotSupported(
         fmt::format("key '{}' (db {}): value type {} cannot be written to a Redis RDB",
