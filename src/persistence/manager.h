@@ -106,6 +106,7 @@ class PersistenceManager : public PersistenceControl {
   int64_t next_auto_rewrite_ms_ = 0;
   uint64_t rewrites_seen_ = 0;
   bool rewrite_scheduled_ = false;
+  uint64_t rewrites_while_off_ = 0;  // BGREWRITEAOF with the AOF off (INFO's aof_rewrites)
   // Checkpoint state.
   std::unique_ptr<Snapshot> ckpt_snapshot_;
   std::unique_ptr<ckpt::Writer> ckpt_writer_;

@@ -409,3 +409,28 @@ def test_config_set_port_rebinds_or_rolls_back(server_factory):
     assert c.config_get("port")["port"] == str(new)
     c.close()
     s.port = new  # so the fixture stops it
+
+
+def test_bgrewriteaof_with_the_aof_off(server_factory):
+    """Redis 7.0 rewrites with appendonly off: the file holds the dataset of that instant,
+    later writes stay out of it, and a restart with the AOF on loads it."""
+    s = server_factory()
+    r = s.client(decode_responses=True)
+    r.set("k", "v1")
+    raw = Raw(s.port)
+    assert raw.cmd("BGREWRITEAOF") == "Background append only file rewriting started"
+    raw.close()
+
+    def done():
+        info = r.info("persistence")
+        return info["aof_rewrite_in_progress"] == 0 and info["aof_rewrites"] == 1
+
+    assert poll(done, 10)
+    assert r.info("persistence")["aof_enabled"] == 0
+    r.set("k", "v2")  # the AOF is off: not in the file
+    r.set("later", "x")
+    s.keep = True
+    s.stop()
+    s2 = server_factory(dir=s.dir, aof="everysec")
+    r2 = s2.client(decode_responses=True)
+    assert r2.get("k") == "v1" and r2.get("later") is None

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Lists the tests of Redis 7.0's TCL suite (the units scripts/redis_suite.py runs) that
-exercise a family Ferrite has not built yet (streams, scripting, functions, ACL users,
+exercise a family Ferrite has not built yet (scripting, functions, ACL users,
 replication, client tracking, cluster), one `family<TAB>unit<TAB>test name` line each.
 
 Those tests are not counted against the implemented families, and they are skipped in a
@@ -26,8 +26,6 @@ FAMILIES = [
                      CALL + r"(replicaof|slaveof|sync|psync)\b", r"needs:repl",
                      r"min-(replicas|slaves)-to-write"]),
     ("tracking", [CALL + r"client\s+(tracking|caching|getredir|trackinginfo)\b"]),
-    ("streams", [CALL + r"x(add|group|read|readgroup|range|revrange|len|del|trim|ack|claim|"
-                 r"autoclaim|pending|info|setid)\b"]),
     ("scripting", [CALL + r"(eval|evalsha|eval_ro|evalsha_ro|script)\b", r"redis\.call",
                    r"#!lua"]),
     ("functions", [CALL + r"(function|fcall|fcall_ro)\b"]),
@@ -40,9 +38,7 @@ FAMILIES = [
 MANUAL = [
     ("scripting", "unit/introspection-2", "COMMAND GETKEYS EVAL with keys"),
     ("scripting", "unit/introspection-2", "COMMAND GETKEYS EVAL without keys"),
-    ("streams", "unit/introspection-2", "COMMAND GETKEYS XGROUP"),
     ("scripting", "unit/introspection-2", "EVAL command is marked with movablekeys"),
-    ("streams", "unit/introspection-2", "XREAD command is marked with movablekeys"),
     ("scripting", "unit/introspection-2", "COMMAND LIST FILTERBY ACLCAT - list all commands/subcommands"),
     ("cluster", "unit/introspection-2", "COMMAND LIST FILTERBY PATTERN - list all commands/subcommands"),
 ]
