@@ -152,7 +152,6 @@ CommandMeta MetaFromInfo(const DocNode& info) {
   for (auto& c : info.kids[6].kids) m.acl_categories.push_back(c.text);
   for (auto& ks : info.kids[8].kids) m.key_specs.push_back(ParseKeySpec(ks));
   for (auto& sub : info.kids[9].kids) m.subcommands.push_back(MetaFromInfo(sub));
-  m.info = info;
   return m;
 }
 
@@ -227,6 +226,16 @@ std::vector<const char*> KeyFlagNames(uint32_t flags) {
     if (flags & bit) out.push_back(name);
   }
   return out;
+}
+
+void CommandMeta::WriteInfo(ReplyBuilder& rb) const {
+  if (!row) return rb.Null();
+  DocNode top = ParseDocNode(row->info);
+  if (name.find('|') == std::string::npos) return top.Write(rb);
+  for (const DocNode& sub : top.kids[9].kids) {
+    if (sub.kids[0].text == name) return sub.Write(rb);
+  }
+  rb.Null();
 }
 
 const DocNode& CommandMeta::Docs() const {

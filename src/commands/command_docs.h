@@ -91,11 +91,13 @@ struct CommandMeta {
   std::vector<CommandMeta> subcommands;
   const CommandDocRow* row = nullptr;      // the table row (a subcommand: its container's)
   mutable std::shared_ptr<DocNode> docs_;  // the parsed DOCS map of the row, shared
-  DocNode info;                            // the COMMAND INFO entry as Redis writes it
   // The COMMAND DOCS value, parsed from the table on first use (only COMMAND DOCS reads it;
   // the argument trees would otherwise cost a few MB for the whole life of the process).
   // Loop thread only.
   const DocNode& Docs() const;
+  // Writes the COMMAND INFO entry as Redis does, parsed from the table at each call: kept
+  // parsed for every command, the trees cost about a megabyte that counts against maxmemory.
+  void WriteInfo(ReplyBuilder& rb) const;
   bool HasFlag(std::string_view f) const;
   bool InAclCategory(std::string_view cat) const;  // "write" or "@write"
 };

@@ -49,7 +49,7 @@ void InfoFromSpec(ReplyBuilder& rb, const CommandSpec& c) {
 
 void Info(ReplyBuilder& rb, const CommandSpec& c) {
   if (c.meta)
-    c.meta->info.Write(rb);
+    c.meta->WriteInfo(rb);
   else
     InfoFromSpec(rb, c);
 }

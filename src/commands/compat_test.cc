@@ -534,7 +534,7 @@ TEST_F(CompatTest, CommandIntrospection) {
   std::string want;
   ReplyBuilder rb(&want);
   rb.ArrayHeader(1);
-  get->info.Write(rb);
+  get->WriteInfo(rb);
   EXPECT_EQ(Run({"command", "info", "get"}), want);
   EXPECT_EQ(Run({"command", "info", "nosuch"}), "*1\r\n*-1\r\n");
   std::string list = Run({"command", "list", "filterby", "pattern", "client|*"});
