@@ -291,6 +291,14 @@ TEST(ConfigDocs, EveryKeyDocumentedAndExampleParses) {
     if (p.ferrite[0] || std::string_view(p.name) == "client-output-buffer-limit") continue;
     EXPECT_NE(text.find("`" + std::string(p.name) + "`", accepted), std::string::npos) << p.name;
   }
+  // …and a name that does reach a Ferrite key is not in that list.
+  size_t list = text.find("\n- **", accepted);
+  ASSERT_NE(list, std::string::npos);
+  std::string listed = text.substr(list, text.find("\n\n", list) - list);
+  for (const RedisParam& p : RedisParams()) {
+    if (!p.ferrite[0]) continue;
+    EXPECT_EQ(listed.find("`" + std::string(p.name) + "`"), std::string::npos) << p.name;
+  }
   auto r = LoadConfigFile(std::string(FERRITE_SOURCE_DIR) + "/ferrite.example.toml");
   ASSERT_TRUE(r.ok()) << r.status().message();
   Config def = DefaultConfig();
