@@ -125,7 +125,7 @@ std::vector<RedisParam> BuildTable() {
         "noeviction", "server.maxmemory_policy"),
       E("appendfsync", "", 0, "everysec always no", "everysec", "persistence.aof_sync_policy"),
       E("oom-score-adj", "", 0, "no yes relative absolute", "no", ""),
-      E("acl-pubsub-default", "", 0, "allchannels resetchannels", "allchannels", ""),
+      E("acl-pubsub-default", "", 0, "allchannels resetchannels", "resetchannels", ""),
       E("sanitize-dump-payload", "", 0, "no yes clients", "no", ""),
       E("enable-protected-configs", "", kImmutable, "no yes local", "no", ""),
       E("enable-debug-command", "", kImmutable, "no yes local", "no",

@@ -324,6 +324,30 @@ def test_command_info_and_docs_match_redis(server):
         ref.stop()
 
 
+@pytest.mark.skipif(IS_REDIS, reason="compares Ferrite with a redis-server it starts")
+def test_config_defaults_match_redis(server_factory):
+    """Every CONFIG GET * default equals a fresh redis-server 7.0's, but for what the two test
+    harnesses set differently and Ferrite's documented departures."""
+    harness = {"port", "dir", "save", "aof-use-rdb-preamble", "auto-aof-rewrite-percentage"}
+    documented = {"appendfilename": "ferrite.aof", "dbfilename": "ferrite.rdb",  # file names
+                  # a normal client's output is limited (docs/configuration.md)
+                  "client-output-buffer-limit": "normal 268435456 67108864 60 slave 268435456 "
+                                                "67108864 60 pubsub 33554432 8388608 60"}
+    s = server_factory()
+    d = tempfile.mkdtemp(prefix="ferrite-cfg-")
+    ref = RedisServer(d)
+    try:
+        mine = s.client(decode_responses=True).config_get("*")
+        theirs = redis.Redis(port=ref.port, decode_responses=True).config_get("*")
+    finally:
+        ref.stop()
+    assert set(mine) == set(theirs)
+    assert {k: mine[k] for k in documented} == documented
+    differ = {k: (mine[k], theirs[k]) for k in mine
+              if k not in harness and k not in documented and mine[k] != theirs[k]}
+    assert differ == {}
+
+
 @pytest.mark.skipif(IS_REDIS, reason="Ferrite's binary started as redis-server is")
 def test_redis_server_command_line():
     binary = os.environ["FERRITE_BIN"]
