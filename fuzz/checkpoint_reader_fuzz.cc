@@ -21,7 +21,7 @@ namespace {
 
 void MakeSeeds() {
   std::string tmp = std::string(fuzz::SeedDir()) + "/.tmp-ckpt";
-  auto write = [&](const char* name, bool lz4, bool big, uint64_t aof_id) {
+  auto write = [&](const char* name, bool lz4, bool big, uint64_t aof_id, bool libs = false) {
     auto f = FileSystem::Default()->NewWritableFile(tmp, false);
     if (!f.ok()) abort();
     ckpt::WriterOptions o;
@@ -32,6 +32,10 @@ void MakeSeeds() {
     h.aof_offset = 1234;
     h.aof_id = aof_id;
     if (!w.Begin(h).ok()) abort();
+    if (libs) {  // function library records (version 6) come right after the header
+      const char* code = "#!lua name=lib1\nredis.register_function('f', function() return 1 end)";
+      if (!w.Add({0, ckpt::kFunctionLibrary, 0, "lib1", code}).ok()) abort();
+    }
     auto add = [&](uint32_t db, ValueType t, int64_t exp, std::string_view k, const Value& v) {
       std::string bytes;
       if (t == ValueType::kString) {
@@ -71,6 +75,7 @@ void MakeSeeds() {
   write("plain.ckpt", false, false, 0);
   write("lz4.ckpt", true, false, 7);
   write("streamed-lz4.ckpt", true, true, 0);
+  write("functions.ckpt", false, false, 0, true);
 }
 
 }  // namespace

@@ -37,10 +37,9 @@ IMPLEMENTED = [
     "unit/introspection-2", "unit/limits", "unit/querybuf", "unit/info-keysizes",
     "unit/maxmemory", "unit/networking", "unit/client-eviction", "unit/pause",
     "unit/shutdown", "unit/replybufsize", "unit/obuf-limits", "unit/geo",
-    "unit/type/stream", "unit/type/stream-cgroups",
+    "unit/type/stream", "unit/type/stream-cgroups", "unit/scripting", "unit/functions",
 ]
 NOT_YET = [
-    "unit/scripting", "unit/functions",
     "unit/tracking", "unit/acl", "unit/acl-v2", "unit/pubsubshard",
     "unit/cluster-scripting", "unit/wait", "unit/tls", "unit/aofrw",
 ]

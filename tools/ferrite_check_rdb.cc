@@ -64,12 +64,16 @@ int main(int argc, char** argv) {
   if (cold_dir.empty()) cold_dir = tier_dir + "/cold";
   ferrite::tier::SegmentFiles segments(fs, tier_dir, cold_dir);
   std::map<std::pair<uint32_t, uint8_t>, uint64_t> counts;
-  uint64_t with_ttl = 0, refs = 0, archived = 0, bad_refs = 0;
+  uint64_t with_ttl = 0, refs = 0, archived = 0, bad_refs = 0, libraries = 0;
   std::map<std::string, uint64_t> per_file;
   ferrite::ckpt::ReadStats stats;
   ferrite::Status st = ferrite::ckpt::Read(
       fs, path, true,
       [&](const ferrite::ckpt::Record& r) {
+        if (r.type == ferrite::ckpt::kFunctionLibrary) {
+          libraries++;
+          return ferrite::Status::Ok();
+        }
         uint8_t type = uint8_t(r.type & ~ferrite::ckpt::kTierRefFlag);
         counts[{r.db, type}]++;
         if (r.expire_ms) with_ttl++;
@@ -97,6 +101,7 @@ int main(int argc, char** argv) {
   for (auto& [k, n] : counts) {
     printf("db%u %s: %llu keys\n", k.first, TypeName(k.second), static_cast<unsigned long long>(n));
   }
+  if (libraries) printf("function libraries: %llu\n", static_cast<unsigned long long>(libraries));
   printf("keys=%llu with_ttl=%llu blocks=%llu streamed_values=%llu\n",
          static_cast<unsigned long long>(stats.keys), static_cast<unsigned long long>(with_ttl),
          static_cast<unsigned long long>(stats.blocks),

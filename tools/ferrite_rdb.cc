@@ -82,9 +82,8 @@ void PrintCounts(const Counts& counts) {
 }
 
 void PrintSkipped(const rdb::RdbStats& stats) {
-  if (stats.functions_skipped) {
-    printf("note: %llu function libraries (FUNCTION LOAD) skipped: Ferrite has no functions\n",
-           static_cast<unsigned long long>(stats.functions_skipped));
+  if (stats.functions) {
+    printf("function libraries: %llu\n", static_cast<unsigned long long>(stats.functions));
   }
   if (stats.module_aux_skipped) {
     printf("note: %llu module auxiliary records skipped\n",
@@ -128,6 +127,7 @@ int Import(const std::string& in, const std::string& out, uint32_t databases) {
     st = rdb::ReadRedisRdb(
         fs, in,
         [&](const ckpt::Record& r) {
+          if (r.type == ckpt::kFunctionLibrary) return w.Add(r);  // a function library
           if (r.db >= databases) {
             return Status::NotSupported(
                 fmt::format("{}: key '{}' is in database {}, beyond the {} databases of the "
@@ -177,6 +177,7 @@ int Export(const std::string& in, const std::string& out) {
   Status st = ckpt::Read(
       fs, in, true,
       [&](const ckpt::Record& r) {
+        if (r.type == ckpt::kFunctionLibrary) return Status::Ok();
         auto& s = sizes[r.db];
         s.first++;
         if (r.expire_ms) s.second++;
@@ -232,6 +233,8 @@ int Export(const std::string& in, const std::string& out) {
   }
   printf("exported %llu keys from %s into %s (RDB version %u)\n",
          static_cast<unsigned long long>(w.keys()), in.c_str(), out.c_str(), rdb::kWriteVersion);
+  if (w.functions())
+    printf("function libraries: %llu\n", static_cast<unsigned long long>(w.functions()));
   PrintCounts(counts);
   if (w.empty_skipped()) {
     printf("note: %llu empty collections skipped\n",
@@ -251,7 +254,7 @@ int Info(const std::string& in) {
   Status st = rdb::ReadRedisRdb(
       fs, in,
       [&](const ckpt::Record& r) {
-        counts[{r.db, r.type}]++;
+        if (r.type != ckpt::kFunctionLibrary) counts[{r.db, r.type}]++;
         return Status::Ok();
       },
       &stats);

@@ -36,6 +36,11 @@ enum Flags : uint32_t {
   kNoMulti = 1 << 10,  // executed immediately even inside MULTI (EXEC, DISCARD, WATCH...)
   kBlocking = 1 << 11,
   kMayReplicate = 1 << 12,
+  // EVAL*, FCALL*: the flags of this call come from the script (ScriptingHooks::CommandFlags).
+  kScriptFlags = 1 << 13,
+  kNoMandatoryKeys = 1 << 14,
+  kSkipMonitor = 1 << 15,
+  kMovableKeys = 1 << 16,  // keys found by parsing the arguments (numkeys), COMMAND INFO
 };
 }  // namespace cmd
 

@@ -51,20 +51,42 @@ CommandTable::CommandTable() {
 
 void CommandTable::Add(const CommandSpec& spec) { by_name_.emplace(spec.name, spec); }
 
+void CommandTable::AddLate(const CommandSpec& spec) {
+  auto [it, added] = by_name_.emplace(spec.name, spec);
+  if (!added) return;
+  // Node addresses stay valid when by_name_ rehashes; the list stays sorted by name.
+  AttachMeta(it->second);
+  all_.push_back(&it->second);
+  std::sort(all_.begin(), all_.end(), [](const CommandSpec* a, const CommandSpec* b) {
+    return strcmp(a->name, b->name) < 0;
+  });
+}
+
 namespace {
 
 // The engine's flag bits that Redis's command flags decide. Ferrite's kNoMulti (run at
-// once inside MULTI) has no Redis flag of the same meaning and stays as registered.
+// once inside MULTI) and kScriptFlags have no Redis flag of the same meaning and stay as
+// registered.
 uint32_t FlagsFromMeta(const CommandMeta& m, uint32_t registered) {
   static const std::pair<const char*, uint32_t> kMap[] = {
-      {"write", cmd::kWrite},       {"readonly", cmd::kReadOnly},
-      {"denyoom", cmd::kDenyOom},   {"admin", cmd::kAdmin},
-      {"pubsub", cmd::kPubSub},     {"noscript", cmd::kNoScript},
-      {"loading", cmd::kLoading},   {"stale", cmd::kStale},
-      {"fast", cmd::kFast},         {"no_auth", cmd::kNoAuth},
-      {"blocking", cmd::kBlocking}, {"may_replicate", cmd::kMayReplicate},
+      {"write", cmd::kWrite},
+      {"readonly", cmd::kReadOnly},
+      {"denyoom", cmd::kDenyOom},
+      {"admin", cmd::kAdmin},
+      {"pubsub", cmd::kPubSub},
+      {"noscript", cmd::kNoScript},
+      {"loading", cmd::kLoading},
+      {"stale", cmd::kStale},
+      {"fast", cmd::kFast},
+      {"no_auth", cmd::kNoAuth},
+      {"blocking", cmd::kBlocking},
+      {"may_replicate", cmd::kMayReplicate},
+      {"skip_monitor", cmd::kSkipMonitor},
+      {"no_mandatory_keys", cmd::kNoMandatoryKeys},
+      {"movablekeys", cmd::kMovableKeys},
   };
-  uint32_t flags = registered & cmd::kNoMulti;
+  // kScriptFlags (a script's own flags decide) is Ferrite's too.
+  uint32_t flags = registered & (cmd::kNoMulti | cmd::kScriptFlags);
   for (auto& [name, bit] : kMap) {
     if (m.HasFlag(name)) flags |= bit;
   }

@@ -20,6 +20,8 @@ class CommandTable {
  public:
   CommandTable();
   void Add(const CommandSpec& spec);
+  // Adds a command after construction (a library above commands, e.g. scripting).
+  void AddLate(const CommandSpec& spec);
   // Case-insensitive lookup of a top-level command; nullptr if unknown.
   const CommandSpec* Find(std::string_view name) const;
   // The command a line runs, as Redis's lookupCommand: a container's subcommand when the

@@ -180,6 +180,8 @@ const char* const kHelp[] = {
     "    Setting it to 0 disables expiring keys in background when they are not",
     "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
     "    default.",
+    "SET-DISABLE-DENY-SCRIPTS <0|1>",
+    "    Setting it to 1 allows commands flagged noscript inside scripts (for tests).",
     "SLEEP <seconds>",
     "    Stop the server for <seconds>. Decimals allowed.",
     "TIER PAUSE|RESUME",
@@ -264,7 +266,7 @@ void Debug(CommandContext& ctx) {
     return ctx.rb.Ok();
   }
   if (ArgIs(sub, "OBJECT") && a.size() == 3) {
-    Entry* en = ctx.db().Peek(a[2], ctx.now_ms);
+    Entry* en = ctx.db().Peek(a[2], -1);  // as Redis: no expiry check
     if (!en) return ctx.rb.Error(err::kNoSuchKey);
     std::string where;  // #7: a value in a tier segment says which tier, file and offset
     if (en->value.tiered() && e.tier()) where = " " + e.tier()->Describe(en->value);
@@ -284,6 +286,10 @@ void Debug(CommandContext& ctx) {
   }
   if (ArgIs(sub, "SET-ACTIVE-EXPIRE") && a.size() == 3) {
     e.active_expire_enabled = a[2] != "0";
+    return ctx.rb.Ok();
+  }
+  if (ArgIs(sub, "SET-DISABLE-DENY-SCRIPTS") && a.size() == 3) {
+    e.script_disable_deny_script = a[2] != "0";
     return ctx.rb.Ok();
   }
   if (ArgIs(sub, "PROTOCOL") && a.size() == 3) return Protocol(ctx, a[2]);

@@ -71,6 +71,27 @@ bool AllowedWhileSubscribed(std::string_view name) {
          name == "ping" || name == "quit" || name == "reset";
 }
 
+// Commands Redis runs while a script is busy (CMD_ALLOW_BUSY): connection and transaction
+// bookkeeping, and the ways to end the script. SHUTDOWN only with NOSAVE.
+bool AllowedWhileBusy(const CommandSpec& spec, ArgList args) {
+  // A subcommand's spec ("script|kill") is judged by its container's name and the line.
+  std::string_view n = spec.parent ? spec.parent->name : spec.name;
+  if (n == "auth" || n == "hello" || n == "multi" || n == "discard" || n == "watch" ||
+      n == "unwatch" || n == "quit" || n == "reset")
+    return true;
+  if (n == "shutdown") {
+    for (size_t i = 1; i < args.size(); i++) {
+      if (EqualsIgnoreCase(args[i], "NOSAVE")) return true;
+    }
+    return false;
+  }
+  if (args.size() < 2) return false;
+  if (n == "script") return EqualsIgnoreCase(args[1], "KILL");
+  if (n == "function")
+    return EqualsIgnoreCase(args[1], "KILL") || EqualsIgnoreCase(args[1], "STATS");
+  return false;
+}
+
 uint64_t CommandRandom() {
   thread_local std::mt19937_64 rng(std::random_device{}());
   return rng();
@@ -183,6 +204,10 @@ void Engine::ExecuteCommand(Session& s, ArgList args, ReplyBuilder& rb) {
   }
   bool is_exec = spec && spec == exec_spec_;
   is_exec_cmd = is_exec;
+  // Script commands take the flags their script declares (write, deny-oom).
+  uint32_t flags = spec ? spec->flags : 0;
+  if (spec && scripting_ && (spec->flags & cmd::kScriptFlags) && !s.replaying)
+    flags = scripting_->CommandFlags(*spec, args);
   if (!spec) {
     reject(err::UnknownCommand(args[0], args));
   } else if (unknown_sub) {
@@ -202,14 +227,16 @@ void Engine::ExecuteCommand(Session& s, ArgList args, ReplyBuilder& rb) {
              (!(spec->flags & cmd::kLoading) ||
               (is_exec && (s.queued_inv_flags & cmd::kLoading)))) {
     reject(err::kLoading);
-  } else if (pause_type_ != PauseType::kNone && !s.replaying && HeldByPause(s, *spec)) {
+  } else if (!busy_error_.empty() && !AllowedWhileBusy(*spec, args)) {
+    reject(busy_error_);
+  } else if (pause_type_ != PauseType::kNone && !s.replaying && HeldByPause(s, *spec, flags)) {
     // Held until the pause ends (UnpauseClients runs it); no reply now.
     s.paused = true;
     s.blocked = true;
     s.paused_argv.assign(args.begin(), args.end());
     paused_.push_back(&s);
     return;
-  } else if (config_.server.maxmemory > 0 && !s.replaying && DeniedByOom(s, *spec)) {
+  } else if (config_.server.maxmemory > 0 && !s.replaying && DeniedByOom(s, *spec, flags)) {
     reject(err::kOom);
   } else if (s.in_multi && !(spec->flags & cmd::kNoMulti)) {
     s.queued.emplace_back(args.begin(), args.end());
@@ -219,7 +246,7 @@ void Engine::ExecuteCommand(Session& s, ArgList args, ReplyBuilder& rb) {
     s.queued_flags |= spec->flags;
     s.queued_inv_flags |= ~spec->flags;
     rb.SimpleString("QUEUED");
-  } else if ((spec->flags & cmd::kWrite) && persistence_ && !s.replaying &&
+  } else if ((flags & cmd::kWrite) && persistence_ && !s.replaying &&
              !(refusal = persistence_->WriteRefusal()).empty()) {
     reject(refusal);
   } else if (tier_ && tier_->has_tiered() && !s.replaying && !s.tier_resume && !s.reexec &&
@@ -234,15 +261,48 @@ void Engine::ExecuteCommand(Session& s, ArgList args, ReplyBuilder& rb) {
     Call(s, *spec, args, rb);
     s.argv_mem = 0;
   }
+  if (rb.errors_written() != errors_before && rb.last_error_counted()) RecordError(rb.last_error());
+  // Blocked clients are served after a whole command, never inside a running script
+  // (a command another client runs while the script is busy must not let them in).
+  if (!ready_keys_.empty() && !script_running_) ServeReadyKeys();
+}
+
+void Engine::CallFromScript(Session& s, const CommandSpec& spec, ArgList args, ReplyBuilder& rb,
+                            int64_t now_ms) {
+  uint64_t errors_before = rb.errors_written();
+  s.last_cmd = spec.name;
+  int64_t saved = frozen_now_ms_;
+  frozen_now_ms_ = now_ms;
+  Call(s, spec, args, rb);
+  frozen_now_ms_ = saved;
   if (rb.errors_written() != errors_before) RecordError(rb.last_error());
-  if (!ready_keys_.empty()) ServeReadyKeys();
+}
+
+bool Engine::BeginEffectsUnit() {
+  if (collecting_multi_) return false;
+  collecting_multi_ = true;
+  multi_effects_.clear();
+  return true;
+}
+
+void Engine::EndEffectsUnit(bool began, bool propagate) {
+  if (!began) return;
+  collecting_multi_ = false;
+  if (propagate && !multi_effects_.empty() && sink_) {
+    // One effect is atomic by itself; several are wrapped (Redis's propagatePendingCommands).
+    bool wrap = multi_effects_.size() > 1;
+    if (wrap) sink_->Propagate(multi_effects_.front().first, {"MULTI"});
+    for (auto& [db, eff] : multi_effects_) sink_->Propagate(db, eff);
+    if (wrap) sink_->Propagate(multi_effects_.back().first, {"EXEC"});
+  }
+  multi_effects_.clear();
 }
 
 // Redis's OOM rule: over maxmemory (after trying to evict), commands that may grow memory
 // are refused, and inside MULTI every command but EXEC, DISCARD, QUIT and RESET is (a
 // queue can grow without bound).
-bool Engine::DeniedByOom(const Session& s, const CommandSpec& spec) {
-  bool deny = (spec.flags & cmd::kDenyOom) != 0;
+bool Engine::DeniedByOom(const Session& s, const CommandSpec& spec, uint32_t flags) {
+  bool deny = (flags & cmd::kDenyOom) != 0;
   if (s.in_multi) {
     std::string_view n = spec.name;
     if (n != "exec" && n != "discard" && n != "quit" && n != "reset") deny = true;
@@ -253,9 +313,9 @@ bool Engine::DeniedByOom(const Session& s, const CommandSpec& spec) {
 
 // Redis's rule: PAUSE ALL holds everything; PAUSE WRITE holds commands that write or may
 // replicate (PUBLISH, PFCOUNT, EVAL …), and an EXEC whose transaction holds one.
-bool Engine::HeldByPause(const Session& s, const CommandSpec& spec) const {
+bool Engine::HeldByPause(const Session& s, const CommandSpec& spec, uint32_t flags) const {
   if (pause_type_ == PauseType::kAll) return true;
-  uint32_t f = spec.flags;
+  uint32_t f = flags;
   if (std::string_view(spec.name) == "exec") f |= s.queued_flags;
   return (f & (cmd::kWrite | cmd::kMayReplicate)) != 0;
 }
@@ -511,14 +571,18 @@ void Engine::FeedMonitors(const Session& s, const CommandSpec& spec, ArgList arg
 }
 
 void Engine::Call(Session& s, const CommandSpec& spec, ArgList args, ReplyBuilder& rb) {
-  CommandContext ctx{*this, s, rb, args, clock_->NowMs()};
+  // Scripts (skip_monitor in Redis) show before the commands they run, as Redis's EVAL and
+  // FCALL feed MONITOR themselves; every other command once it ran.
+  bool monitor_first = (spec.flags & cmd::kSkipMonitor) != 0;
+  if (monitor_first && !monitors_.empty() && !s.reexec) FeedMonitors(s, spec, args);
+  CommandContext ctx{*this, s, rb, args, frozen_now_ms_ ? frozen_now_ms_ : clock_->NowMs()};
   uint64_t errors_before = rb.errors_written();
   int64_t t0 = clock_->MonotonicUs();
   spec.handler(ctx);
   int64_t t1 = clock_->MonotonicUs();
   // MONITOR sees a command once it ran (as Redis's call()): inside EXEC the queued commands
   // come before the EXEC line; a blocked command served later is not shown again.
-  if (!monitors_.empty() && !s.reexec) FeedMonitors(s, spec, args);
+  if (!monitor_first && !monitors_.empty() && !s.reexec) FeedMonitors(s, spec, args);
   CommandStats& st = cmd_stats_[&spec];
   // A blocked command re-run when its key changed is the same call, counted once (when it
   // was issued), as Redis counts it.
@@ -540,7 +604,8 @@ void Engine::Call(Session& s, const CommandSpec& spec, ArgList args, ReplyBuilde
   // ---- end #8
   if (!s.reexec) stats_.total_commands++;
   dirty_ += ctx.dirty;
-  if ((ctx.dirty > 0 || ctx.custom_propagation) && (sink_ || collecting_multi_)) {
+  if ((ctx.dirty > 0 || ctx.custom_propagation) && (sink_ || collecting_multi_) &&
+      propagation_enabled_) {
     if (ctx.custom_propagation) {
       for (auto& argv : ctx.propagated) Propagate(s.db, argv);
     } else if (spec.flags & cmd::kWrite) {
@@ -596,7 +661,8 @@ void Engine::ExecMulti(Session& s, ReplyBuilder& rb) {
       s.last_cmd = spec->name;
       Call(s, *spec, argv, rb);
     }
-    if (rb.errors_written() != errors_before) RecordError(rb.last_error());
+    if (rb.errors_written() != errors_before && rb.last_error_counted())
+      RecordError(rb.last_error());
   }
   collecting_multi_ = false;
   s.in_exec = false;

@@ -16,6 +16,7 @@
 
 #include "base/clock.h"
 #include "base/histogram.h"
+#include "base/status.h"
 #include "commands/command.h"
 #include "commands/command_table.h"
 #include "commands/session.h"
@@ -68,6 +69,34 @@ class PersistenceControl {
     (void)fsync;
     return false;
   }
+};
+
+// What the engine and the layers below the scripting library (src/scripting) know of it:
+// set by the server wiring when scripting is built in, nullptr otherwise.
+class ScriptingHooks {
+ public:
+  virtual ~ScriptingHooks() = default;
+  // The flags EVAL*/FCALL* run with for this call: the script's declared flags (a `#!lua
+  // flags=` line, or a function's flags) turned into command flags (write, deny-oom), as
+  // Redis's getCommandFlags; spec.flags for scripts without flags.
+  virtual uint32_t CommandFlags(const CommandSpec& spec, ArgList args) = 0;
+  // Every function library's source (its `#!lua name=...` line included), in a stable
+  // order: the checkpoint, the AOF rewrite and the RDB export save these.
+  virtual std::vector<std::string> LibraryCodes() const = 0;
+  // Loads a library saved by LibraryCodes (a checkpoint or RDB record), replacing one of
+  // the same name. Errors as FUNCTION LOAD's.
+  virtual Status LoadLibrary(std::string_view code) = 0;
+  // INFO memory's scripting fields (Redis 7.0's names).
+  struct Memory {
+    size_t vm_eval = 0;          // used_memory_vm_eval (used_memory_lua)
+    size_t scripts_eval = 0;     // used_memory_scripts_eval
+    size_t cached_scripts = 0;   // number_of_cached_scripts
+    size_t functions = 0;        // number_of_functions
+    size_t libraries = 0;        // number_of_libraries
+    size_t vm_functions = 0;     // used_memory_vm_functions
+    size_t functions_bytes = 0;  // used_memory_functions
+  };
+  virtual Memory MemoryInfo() const = 0;
 };
 
 struct CommandStats {
@@ -136,6 +165,11 @@ class Engine : public KeyspaceListener {
   // Runs one command line for a session and writes its reply. Handles AUTH gating,
   // MULTI queueing, arity, OOM, loading, stats and propagation.
   void Execute(Session& s, ArgList args, ReplyBuilder& rb);
+  // A command called by a script (redis.call): no gates (the scripting library applies a
+  // script's own, as Redis's scriptCall), runs the handler with stats, slowlog, MONITOR and
+  // propagation. now_ms is the script's frozen time (keys do not expire mid-script).
+  void CallFromScript(Session& s, const CommandSpec& spec, ArgList args, ReplyBuilder& rb,
+                      int64_t now_ms);
   // EXEC: runs the session's queued commands; their effects are propagated wrapped in
   // MULTI/EXEC so a transaction replays whole or not at all.
   void ExecMulti(Session& s, ReplyBuilder& rb);
@@ -167,6 +201,38 @@ class Engine : public KeyspaceListener {
   // handlers skip building PropagateAs() arguments otherwise.
   bool propagating() const { return sink_ != nullptr || collecting_multi_; }
   void Propagate(int db, const std::vector<std::string>& argv);
+  // A unit of effects (a script): effects are collected from BeginEffectsUnit until
+  // EndEffectsUnit, then propagated together — wrapped in MULTI/EXEC when there are
+  // several, as Redis 7 — so a replay applies them whole and never re-runs the script.
+  // Nested in a transaction (EVAL inside MULTI) it joins the transaction's unit: Begin
+  // returns false and the matching End(false, ...) propagates nothing. End with
+  // propagate = false drops the unit (a script stopped by SHUTDOWN NOSAVE).
+  bool BeginEffectsUnit();
+  void EndEffectsUnit(bool began, bool propagate = true);
+  // redis.set_repl(): while false, commands' effects are not propagated.
+  void set_propagation_enabled(bool v) { propagation_enabled_ = v; }
+
+  void set_scripting(ScriptingHooks* h) { scripting_ = h; }
+  ScriptingHooks* scripting() const { return scripting_; }
+  // Adds a command after construction (the scripting library registers its commands).
+  void AddCommand(const CommandSpec& spec) { table_.AddLate(spec); }
+
+  // A long-running script (past busy-reply-threshold) lets the loop serve other clients:
+  // while busy_error() is non-empty, every command but the few Redis allows while busy
+  // (AUTH, HELLO, MULTI, DISCARD, WATCH, UNWATCH, QUIT, RESET, SHUTDOWN NOSAVE, SCRIPT
+  // KILL, FUNCTION KILL / STATS) is refused with it. The script's interrupt hook calls
+  // ProcessEventsWhileBusy(), which the net layer implements (set_event_pump): read other
+  // clients, execute, write their replies — never the caller's input, never persistence.
+  void set_busy_error(std::string e) { busy_error_ = std::move(e); }
+  const std::string& busy_error() const { return busy_error_; }
+  void set_event_pump(std::function<void()> pump) { event_pump_ = std::move(pump); }
+  void ProcessEventsWhileBusy() {
+    if (event_pump_) event_pump_();
+  }
+  // A script is executing (redis.call may run): blocked clients are not served and no
+  // persistence cut is taken until it ends.
+  bool script_running() const { return script_running_; }
+  void set_script_running(bool v) { script_running_ = v; }
 
   // WATCH
   void Watch(Session& s, int db, std::string_view key);
@@ -272,8 +338,9 @@ class Engine : public KeyspaceListener {
   int shutdown_save_mode = 0;  // SHUTDOWN: 1 SAVE, -1 NOSAVE, 0 by the save rules
   int exit_code = 0;           // non-zero: the process exits with it (a failed start-up load)
   int tcp_port = 0;            // the bound port, for INFO
-  bool active_expire_enabled = true;  // DEBUG SET-ACTIVE-EXPIRE
-  bool cron_paused = false;           // DEBUG PAUSE-CRON: the periodic work stops
+  bool active_expire_enabled = true;        // DEBUG SET-ACTIVE-EXPIRE
+  bool cron_paused = false;                 // DEBUG PAUSE-CRON: the periodic work stops
+  bool script_disable_deny_script = false;  // DEBUG SET-DISABLE-DENY-SCRIPTS: noscript allowed
   // Each connection's reply buffer (the output capacity kept between replies) follows
   // Redis's policy: it shrinks to its recent peak and grows when full (net/server.cc).
   // DEBUG REPLYBUFFER changes how often the peak is forgotten and can stop resizing.
@@ -309,8 +376,9 @@ class Engine : public KeyspaceListener {
   bool KeyIsExpired(int db, std::string_view key);  // present but past its TTL
   bool KeyPresent(int db, std::string_view key);    // present, expired or not
   void ExecuteCommand(Session& s, ArgList args, ReplyBuilder& rb);
-  bool HeldByPause(const Session& s, const CommandSpec& spec) const;
-  bool DeniedByOom(const Session& s, const CommandSpec& spec);
+  // flags: the command's, or what its script declares (EVAL, FCALL).
+  bool HeldByPause(const Session& s, const CommandSpec& spec, uint32_t flags) const;
+  bool DeniedByOom(const Session& s, const CommandSpec& spec, uint32_t flags);
   const CommandSpec* exec_spec_ = nullptr;
   PauseType pause_type_ = PauseType::kNone;
   int64_t pause_end_ms_ = 0;
@@ -337,6 +405,12 @@ class Engine : public KeyspaceListener {
   size_t watched_count_ = 0;
   PropagationSink* sink_ = nullptr;
   PersistenceControl* persistence_ = nullptr;
+  ScriptingHooks* scripting_ = nullptr;
+  bool propagation_enabled_ = true;
+  std::string busy_error_;
+  std::function<void()> event_pump_;
+  bool script_running_ = false;
+  int64_t frozen_now_ms_ = 0;  // a script's time while it runs commands (0 = the clock's)
   uint64_t dirty_ = 0;
   int64_t start_ms_;
   std::string run_id_;

@@ -139,9 +139,21 @@ std::string MemorySection(Engine& e) {
   }
   Line(o, "total_system_memory", sys);
   Line(o, "total_system_memory_human", Human(sys));
-  Line(o, "used_memory_lua", 0);  // no scripting engine: nothing allocated for it
-  Line(o, "used_memory_scripts", 0);
-  Line(o, "number_of_cached_scripts", 0);
+  ScriptingHooks::Memory sm =
+      e.scripting() ? e.scripting()->MemoryInfo() : ScriptingHooks::Memory{};
+  Line(o, "used_memory_lua", sm.vm_eval);
+  Line(o, "used_memory_vm_eval", sm.vm_eval);
+  Line(o, "used_memory_lua_human", Human(sm.vm_eval));
+  Line(o, "used_memory_scripts_eval", sm.scripts_eval);
+  Line(o, "number_of_cached_scripts", sm.cached_scripts);
+  Line(o, "number_of_functions", sm.functions);
+  Line(o, "number_of_libraries", sm.libraries);
+  Line(o, "used_memory_vm_functions", sm.vm_functions);
+  Line(o, "used_memory_vm_total", sm.vm_eval + sm.vm_functions);
+  Line(o, "used_memory_vm_total_human", Human(sm.vm_eval + sm.vm_functions));
+  Line(o, "used_memory_functions", sm.functions_bytes);
+  Line(o, "used_memory_scripts", sm.scripts_eval + sm.functions_bytes);
+  Line(o, "used_memory_scripts_human", Human(sm.scripts_eval + sm.functions_bytes));
   Line(o, "maxmemory", maxmem);
   Line(o, "maxmemory_human", Human(uint64_t(maxmem)));
   Line(o, "maxmemory_policy", e.config().server.maxmemory_policy);

@@ -105,6 +105,7 @@ struct Session {
   bool tier_resume = false;  // re-running it: no second fetch
 
   bool monitor = false;  // MONITOR: receives every command the server executes
+  bool script = false;   // the client Lua scripts run their commands as
 
   // Pub/sub subscriptions.
   std::vector<std::string> channels;

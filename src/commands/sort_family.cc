@@ -128,8 +128,9 @@ void SortGeneric(CommandContext& ctx, bool readonly) {
       return ctx.rb.Error(err::kWrongType);
   }
 
-  // An unsorted set comes out in hash order; a stored result must not depend on it.
-  if (dontsort && type == ValueType::kSet && store) {
+  // An unsorted set comes out in hash order; a stored result (or a script's, which must be
+  // deterministic) must not depend on it.
+  if (dontsort && type == ValueType::kSet && (store || ctx.session.script)) {
     dontsort = false;
     alpha = true;
     has_sortby = false;

@@ -653,6 +653,11 @@ void XReadGeneric(CommandContext& ctx, bool xreadgroup) {
     size_t moreargs = args.size() - i - 1;
     std::string_view o = args[i];
     if (ArgIs(o, "BLOCK") && moreargs) {
+      // A script can never wait (it holds the server); Redis refuses BLOCK there outright,
+      // before reading the timeout, instead of treating it as a non-blocking read.
+      if (ctx.session.script)
+        return ctx.rb.Error("ERR " + std::string(args[0]) +
+                            " command is not allowed with BLOCK option from scripts");
       i++;
       if (!ParseLL(ctx, args[i], &timeout, "ERR timeout is not an integer or out of range")) return;
       if (timeout < 0) return ctx.rb.Error("ERR timeout is negative");

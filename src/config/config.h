@@ -50,6 +50,7 @@ struct Config {
     int64_t slowlog_log_slower_than = 10000;  // microseconds
     int64_t slowlog_max_len = 128;
     int64_t latency_monitor_threshold = 0;  // ms
+    int64_t busy_reply_threshold = 5000;    // ms: a script running longer lets others get -BUSY
     int64_t active_expire_effort = 1;
     bool stop_writes_on_bgsave_error = true;
     int64_t lfu_log_factor = 10;

@@ -89,6 +89,8 @@ std::vector<Param> BuildSchema() {
           {"slowlog-max-len"}),
       Int("server", "latency_monitor_threshold", FIELD(server.latency_monitor_threshold), 0,
           INT64_MAX, {"latency-monitor-threshold"}),
+      Int("server", "busy_reply_threshold", FIELD(server.busy_reply_threshold), 0, INT64_MAX,
+          {"busy-reply-threshold", "lua-time-limit"}),
       Int("server", "active_expire_effort", FIELD(server.active_expire_effort), 1, 10,
           {"active-expire-effort"}),
       P("server", "stop_writes_on_bgsave_error", K::kBool,

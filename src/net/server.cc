@@ -114,6 +114,7 @@ NetServer::NetServer(Engine* engine) : engine_(engine) {
         if (listen_fds_.empty() || want == port_) return Status::Ok();  // not listening yet
         return ChangePort(want);
       });
+  engine_->set_event_pump([this] { ProcessEventsWhileBusy(); });
 }
 
 Status NetServer::ChangePort(int port) {
@@ -140,6 +141,7 @@ Status NetServer::ChangePort(int port) {
 }
 
 NetServer::~NetServer() {
+  engine_->set_event_pump(nullptr);
   engine_->lazyfree().set_post(nullptr);  // the helper thread no longer posts here
   engine_->registry().RemoveKeyHook(port_hook_);
   engine_->refresh_conn_info = nullptr;
@@ -607,6 +609,66 @@ void NetServer::Dispatch(epoll_event* events, int n) {
     if (c->closed) continue;
     if (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) HandleRead(c);
     if (!c->closed && (events[i].events & EPOLLOUT)) WriteConn(c);
+  }
+}
+
+// A script running past busy-reply-threshold calls this from its interrupt hook (Redis's
+// processEventsWhileBlocked): accept, read and execute other clients' commands — the engine
+// answers nearly all with -BUSY — and write their replies. Never:
+//  - the input of a connection being processed (the script's caller, or one whose input
+//    loop is on the stack): its parser is in use; level-triggered epoll reports it again;
+//  - posted work from helper threads (a tier fetch would run a command mid-script) and
+//    signals: they wait for the loop;
+//  - the before-sleep hooks (persistence): no checkpoint or rewrite step, so no cut inside
+//    a script. Only busy_flush_hooks (the AOF's write and fsync) run, before replies go.
+void NetServer::ProcessEventsWhileBusy() {
+  epoll_event events[64];
+  int n = epoll_wait(epfd_, events, 64, 0);
+  for (int i = 0; i < n; i++) {
+    uint64_t tag = events[i].data.u64;
+    if ((tag & 0xFF) == kTagListen) {
+      Accept(int(tag >> 8));
+      continue;
+    }
+    if (tag == kTagWake) continue;
+    if (tag == kTagSignal) {
+      // SIGTERM/SIGINT while a script is busy: the dataset holds part of the script, so
+      // the shutdown must not save it (Redis exits from inside the script too). The script
+      // is stopped (Engine::shutdown_requested) and its effects dropped.
+      signalfd_siginfo si;
+      while (read(sigfd_, &si, sizeof(si)) == sizeof(si)) {
+        if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+          spdlog::warn("Received {} during a busy script: shutting down without saving",
+                       si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+          engine_->RequestShutdown(-1);
+          stop_ = true;
+        } else if (si.ssi_signo == SIGHUP) {
+          for (auto& hook : sighup_hooks) hook();
+        }
+      }
+      continue;
+    }
+    Conn* c = static_cast<Conn*>(events[i].data.ptr);
+    if (c->closed || c->processing) continue;
+    if (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) HandleRead(c);
+    if (!c->closed && (events[i].events & EPOLLOUT)) WriteConn(c);
+  }
+  // Replies waiting for this iteration's end (also ones produced before the script, e.g.
+  // a PING answered just before it started): the AOF's pending bytes hold only whole units
+  // (the script's effects are still collected in the engine), so flushing them (and
+  // fsyncing under `always`) makes every reply so far safe to send.
+  bool waiting = false;
+  for (Conn* c : pending_writes_) {
+    if (!c->closed && c->released < c->out_end()) waiting = true;
+  }
+  if (!waiting) return;
+  bool ok = true;
+  for (auto& hook : busy_flush_hooks) ok &= hook();
+  if (!ok) return;
+  for (Conn* c : pending_writes_) {
+    if (c->closed || c->released >= c->out_end()) continue;
+    c->released = c->out_end();
+    WriteConn(c);
   }
 }
 

@@ -44,6 +44,9 @@ class NetServer {
   // While any probe says true (a background rewrite is running), the loop polls instead
   // of sleeping, so the paced background work keeps moving when clients are idle.
   std::vector<std::function<bool()>> busy_probes;
+  // While a script is busy (ProcessEventsWhileBusy): make the replies produced so far safe
+  // to send — the AOF's write and fsync only, never a persistence cut. false holds them.
+  std::vector<std::function<bool()>> busy_flush_hooks;
   // Under `always`: how long (µs) the loop may keep taking requests before this
   // iteration's fsync so that it covers more of them (0: none; see GatherGroupCommit).
   std::function<int64_t()> group_commit_window;
@@ -68,6 +71,8 @@ class NetServer {
   void ResizeQueryBuffer(Conn* c, int64_t now_ms);
   void ResizeReplyBuffer(Conn* c, int64_t now_ms);
   void UpdateEvents(Conn* c, bool want_write);
+  // Engine::ProcessEventsWhileBusy: a slow script lets other clients in (see server.cc).
+  void ProcessEventsWhileBusy();
 
   Engine* engine_;
   int epfd_ = -1;

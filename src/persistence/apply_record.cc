@@ -1,7 +1,9 @@
 #include "persistence/apply_record.h"
 
 #include <fmt/format.h>
+#include <strings.h>
 
+#include "persistence/rdb/redis_rdb.h"
 #include "tier/tier_manager.h"
 #include "types/serialize.h"
 
@@ -60,8 +62,27 @@ Status WriteRecord(ckpt::Writer* w, int db, const Entry& e, std::string* scratch
   return st;
 }
 
+Status WriteFunctionRecords(ckpt::Writer* w, Engine* engine) {
+  if (!engine->scripting()) return Status::Ok();
+  for (const std::string& code : engine->scripting()->LibraryCodes()) {
+    std::string name = rdb::FunctionLibraryName(code);
+    if (Status st = w->Add(ckpt::Record{0, ckpt::kFunctionLibrary, 0, name, code}); !st.ok())
+      return st;
+  }
+  return Status::Ok();
+}
+
 Status ApplyRecord(Engine* engine, const std::string& path, const ckpt::Record& r,
                    const CollectionLimits& limits, int64_t now_ms, uint64_t* expired) {
+  if (r.type == ckpt::kFunctionLibrary) {
+    if (!engine->scripting()) {
+      return Status::NotSupported(
+          fmt::format("{}: function library '{}' but this process has no scripting", path, r.key));
+    }
+    Status st = engine->scripting()->LoadLibrary(r.value);
+    if (!st.ok()) return Status::Corruption(fmt::format("{}: {}", path, st.message()));
+    return Status::Ok();
+  }
   if (r.db >= uint32_t(engine->db_count())) {
     return Status::Corruption(
         fmt::format("{}: database {} does not exist here (server.databases = {})", path, r.db,

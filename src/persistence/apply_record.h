@@ -22,8 +22,13 @@ ckpt::Record MakeRecord(int db, const Entry& e, std::string* scratch,
 Status WriteRecord(ckpt::Writer* w, int db, const Entry& e, std::string* scratch,
                    std::set<uint32_t>* refs = nullptr);
 
-// Inserts a record into the engine's databases. Keys already expired at now_ms are
-// skipped and counted in *expired. Errors name the file (path) and the key.
+// Writes the engine's function libraries as kFunctionLibrary records (right after a
+// checkpoint's header: the freeze and the libraries are taken at the same instant, between
+// two commands, so never inside a script or a FUNCTION command).
+Status WriteFunctionRecords(ckpt::Writer* w, Engine* engine);
+
+// Inserts a record into the engine's databases (a function library record: loads it). Keys already
+// expired at now_ms are skipped and counted in *expired. Errors name the file (path) and the key.
 Status ApplyRecord(Engine* engine, const std::string& path, const ckpt::Record& r,
                    const CollectionLimits& limits, int64_t now_ms, uint64_t* expired);
 

@@ -177,6 +177,11 @@ Status PersistenceManager::LoadFiles(bool use_ckpt, bool use_aof, uint64_t aof_s
         return Status::Corruption(fmt::format(
             "{}: database {} does not exist here (server.databases = {})", path, r.db, dbs));
       }
+      if (r.type == ckpt::kFunctionLibrary) {  // compiled on the loop, as FUNCTION LOAD
+        std::vector<std::string_view> load = {"FUNCTION", "LOAD", "REPLACE", r.value};
+        if (!out.PushCommand(load)) return Status::Busy("cancelled");
+        return Status::Ok();
+      }
       uint8_t type = uint8_t(r.type & ~ckpt::kTierRefFlag);
       if (type < uint8_t(ValueType::kString) || type > uint8_t(ValueType::kStream)) {
         return Status::NotSupported(
@@ -292,6 +297,11 @@ double PersistenceManager::LoadedPercent() const {
   return total ? std::min(100.0, 100.0 * double(done) / double(total)) : 0.0;
 }
 
+bool PersistenceManager::FlushForBusyScript() {
+  if (loader_) return true;
+  return aof_ ? aof_->BeforeSleep() : true;
+}
+
 bool PersistenceManager::BeforeSleep() {
   if (loader_) {
     // Loading: ~50 ms of applying per loop iteration, then clients get their answers.
@@ -350,7 +360,9 @@ Status PersistenceManager::StartCheckpoint() {
   h.aof_id = aof_ ? aof_->id() : 0;
   if (aof_) aof_->ForceSelect();
   h.databases = uint32_t(c.server.databases);
-  if (Status st = ckpt_writer_->Begin(h); !st.ok()) {
+  Status began = ckpt_writer_->Begin(h);
+  if (began.ok()) began = WriteFunctionRecords(ckpt_writer_.get(), engine_);
+  if (Status st = began; !st.ok()) {
     ckpt_writer_.reset();
     (void)fs_->DeleteFile(checkpoint_path() + ".tmp");
     return st;

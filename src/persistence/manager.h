@@ -34,6 +34,10 @@ class PersistenceManager : public PersistenceControl {
   bool loading() const { return loader_ != nullptr; }
   // Loop hook, before replies are sent: paces a running background rewrite, then writes
   // the AOF. False: hold replies (an `always` write failed).
+  // While a script is busy: writes (and under `always` fsyncs) the AOF's pending bytes,
+  // which hold only whole units, so replies given so far may leave. No checkpoint or
+  // rewrite step: a cut is never taken inside a script.
+  bool FlushForBusyScript();
   bool BeforeSleep();
   // NetServer::group_commit_window: see Aof::GroupCommitWindowUs.
   int64_t GroupCommitWindowUs() const { return !loader_ && aof_ ? aof_->GroupCommitWindowUs() : 0; }

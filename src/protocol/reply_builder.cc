@@ -22,8 +22,14 @@ void ReplyBuilder::SimpleString(std::string_view s) {
   out_->append("\r\n", 2);
 }
 
+void ReplyBuilder::ErrorUncounted(std::string_view msg) {
+  Error(msg);
+  last_error_counted_ = false;
+}
+
 void ReplyBuilder::Error(std::string_view msg) {
   errors_++;
+  last_error_counted_ = true;
   last_error_.assign(msg);
   out_->push_back('-');
   // Error text must be one line: newlines are replaced, as Redis does.
@@ -83,6 +89,13 @@ void ReplyBuilder::Bool(bool v) {
     out_->append(v ? "#t\r\n" : "#f\r\n", 4);
   else
     out_->append(v ? ":1\r\n" : ":0\r\n", 4);
+}
+
+void ReplyBuilder::BigNumber(std::string_view s) {
+  if (!resp3_) return Bulk(s);
+  out_->push_back('(');
+  out_->append(s);
+  out_->append("\r\n", 2);
 }
 
 void ReplyBuilder::Verbatim(std::string_view s, std::string_view fmt) {

@@ -32,6 +32,7 @@
 #include "metrics/http_server.h"  // #8
 #include "net/server.h"
 #include "persistence/manager.h"
+#include "scripting/script_engine.h"
 
 namespace ferrite {
 namespace {
@@ -199,6 +200,9 @@ int main(int argc, char** argv) {
   }
   spdlog::info("Ferrite {} starting, pid={}, data dir {}", kVersion, getpid(), abs_dir);
   WarnUnimplemented(config);
+  // Lua scripting and functions: registered before loading (the AOF may hold FUNCTION
+  // LOADs, the checkpoint function libraries).
+  auto scripting = scripting::ScriptingEngine::Install(*engine);
 
   // #7: tiered storage. The segments on disk are opened before loading: checkpoints
   // reference them. Declared before the persistence manager, so it outlives it.
@@ -235,6 +239,7 @@ int main(int argc, char** argv) {
   server.before_sleep_hooks.push_back([&persistence] { return persistence.BeforeSleep(); });
   server.shutdown_hooks.push_back([&persistence] { persistence.Shutdown(); });
   server.busy_probes.push_back([&persistence] { return persistence.Busy(); });
+  server.busy_flush_hooks.push_back([&persistence] { return persistence.FlushForBusyScript(); });
   server.group_commit_window = [&persistence] { return persistence.GroupCommitWindowUs(); };
   // #8: SIGHUP reopens the log file (logrotate: mv, then kill -HUP / systemctl reload).
   server.sighup_hooks.push_back([] {

@@ -303,6 +303,8 @@ class Raw:
             return float(rest)
         if t == b"#":
             return rest == b"t"
+        if t == b"(":
+            return int(rest)
         if t == b"=":
             n = int(rest)
             return self.exact(n)

@@ -160,11 +160,11 @@ def test_redis_dump_imports_into_ferrite(workdir, started):
     assert info.returncode == 0, info.stderr
     assert "Redis RDB version 10" in info.stdout
     assert "checksum" in info.stdout and "verified" in info.stdout
-    assert "1 function libraries" in info.stdout
+    assert "function libraries: 1" in info.stdout
 
     imp = run_tool("import", dump, os.path.join(fdir, "ferrite.rdb"))
     assert imp.returncode == 0, imp.stderr
-    assert "1 function libraries" in imp.stdout
+    assert "function libraries: 1" in imp.stdout
     assert not os.path.exists(os.path.join(fdir, "ferrite.rdb.tmp"))
 
     fs = Server(dir=fdir)
@@ -178,6 +178,8 @@ def test_redis_dump_imports_into_ferrite(workdir, started):
     assert sum(len(v) for v in want.values()) == 23 + 4 * (len(DBS) - 1)
     assert_same(want, got)
     assert got[0][b"ttl-str"][2] > time.time() * 1000 + 990_000
+    # The library came along (an RDB FUNCTION2 record, a checkpoint library record).
+    assert fs.client().fcall("f", 0) == 1
 
 
 def test_ferrite_checkpoint_exports_to_redis(workdir, started):

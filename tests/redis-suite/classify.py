@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Lists the tests of Redis 7.0's TCL suite (the units scripts/redis_suite.py runs) that
-exercise a family Ferrite has not built yet (scripting, functions, ACL users,
+exercise a family Ferrite has not built yet (ACL users,
 replication, client tracking, cluster), one `family<TAB>unit<TAB>test name` line each.
 
 Those tests are not counted against the implemented families, and they are skipped in a
@@ -26,9 +26,6 @@ FAMILIES = [
                      CALL + r"(replicaof|slaveof|sync|psync)\b", r"needs:repl",
                      r"min-(replicas|slaves)-to-write"]),
     ("tracking", [CALL + r"client\s+(tracking|caching|getredir|trackinginfo)\b"]),
-    ("scripting", [CALL + r"(eval|evalsha|eval_ro|evalsha_ro|script)\b", r"redis\.call",
-                   r"#!lua"]),
-    ("functions", [CALL + r"(function|fcall|fcall_ro)\b"]),
     ("acl", [CALL + r"acl\b"]),
     ("cluster", [CALL + r"cluster\b"]),
 ]
@@ -36,10 +33,6 @@ FAMILIES = [
 # Tests whose names a loop generates, or whose family shows only in an argument: listed by
 # hand (family, unit, name).
 MANUAL = [
-    ("scripting", "unit/introspection-2", "COMMAND GETKEYS EVAL with keys"),
-    ("scripting", "unit/introspection-2", "COMMAND GETKEYS EVAL without keys"),
-    ("scripting", "unit/introspection-2", "EVAL command is marked with movablekeys"),
-    ("scripting", "unit/introspection-2", "COMMAND LIST FILTERBY ACLCAT - list all commands/subcommands"),
     ("cluster", "unit/introspection-2", "COMMAND LIST FILTERBY PATTERN - list all commands/subcommands"),
 ]
 

@@ -418,6 +418,13 @@ void AppendEntry(std::string* out, const Entry& e) {
   if (e.expire_ms) aof::AppendCommand(out, {"PEXPIREAT", e.key(), FormatInt64(e.expire_ms)});
 }
 
+// The function libraries as the commands that load them (a RESP base starts with these).
+void AppendFunctions(std::string* out, Engine* engine) {
+  if (!engine->scripting()) return;
+  for (const std::string& code : engine->scripting()->LibraryCodes())
+    aof::AppendCommand(out, {"FUNCTION", "LOAD", "REPLACE", code});
+}
+
 }  // namespace
 
 ckpt::Header Aof::PreambleHeader() {
@@ -437,6 +444,7 @@ ckpt::WriterOptions Aof::PreambleOptions() const {
 Status Aof::WritePreambleBase(WritableFile* out) {
   ckpt::Writer w(ckpt::Borrow(out), PreambleOptions());
   if (Status st = w.Begin(PreambleHeader()); !st.ok()) return st;
+  if (Status st = WriteFunctionRecords(&w, engine_); !st.ok()) return st;
   int64_t now = clock_->NowMs();
   std::string scratch;
   tier::TierManager* tier = engine_->tier();
@@ -469,6 +477,7 @@ void Aof::EndImage(bool ok) {
 }
 
 void Aof::AppendDump(std::string* out) {
+  AppendFunctions(out, engine_);
   int64_t now = clock_->NowMs();
   for (int i = 0; i < engine_->db_count(); i++) {
     Database& db = engine_->db(i);
@@ -529,7 +538,9 @@ Status Aof::StartRewrite(uint64_t epoch) {
   base_buf_.clear();
   if (preamble_) {
     base_ckpt_ = std::make_unique<ckpt::Writer>(ckpt::Borrow(base_out_.get()), PreambleOptions());
-    if (Status st = base_ckpt_->Begin(PreambleHeader()); !st.ok()) {
+    Status began = base_ckpt_->Begin(PreambleHeader());
+    if (began.ok()) began = WriteFunctionRecords(base_ckpt_.get(), engine_);
+    if (Status st = began; !st.ok()) {
       base_ckpt_.reset();
       base_out_.reset();
       incr_out_.reset();
@@ -539,6 +550,7 @@ Status Aof::StartRewrite(uint64_t epoch) {
     }
   } else {
     base_buf_ = IdLine(NewId());
+    AppendFunctions(&base_buf_, engine_);
   }
   base_selected_db_ = -1;
   selected_db_ = -1;  // the incremental part starts with its own SELECT

@@ -1,5 +1,5 @@
 #pragma once
-// The checkpoint file format, version 5. See docs/formats.md.
+// The checkpoint file format, version 6. See docs/formats.md.
 //
 //   file   = magic "FERRCKPT" (8 bytes) , u32 version , block* , footer-block
 //   block  = u8 type , u32 length , payload[length] , u64 checksum
@@ -18,6 +18,9 @@
 //   value-type bit 0x20: a streamed (large) value: the record has no value-len/value and
 //            is the last record of its entries block; its value is the concatenation of
 //            the value-chunk blocks that follow, up to the one flagged last           (v4)
+//   value-type 0x1F: a function library (v6): db 0, no expiry, key = the library's name,
+//            value = its source code with the `#!lua name=...` line; the footer's key count
+//            counts these records too
 //   integers little-endian; varint = LEB128.
 //
 // Readers never trust a length before checking it against what is left of the file, and
@@ -43,7 +46,11 @@ inline constexpr char kMagic[8] = {'F', 'E', 'R', 'R', 'C', 'K', 'P', 'T'};
 // copy of a whole large value.
 // Version 5 adds the stream value type (6); its value is the stream form of types/stream.h.
 // Older files load unchanged (they hold no type 6).
-inline constexpr uint32_t kVersion = 5;
+// Version 6 adds function library records (value-type kFunctionLibrary), written right
+// after the header: a version-5 reader refuses the file rather than lose the libraries.
+// This build reads every version from 1 to kVersion.
+inline constexpr uint32_t kVersion = 6;
+inline constexpr uint8_t kFunctionLibrary = 0x1F;
 inline constexpr uint8_t kTierRefFlag = 0x40;
 inline constexpr uint8_t kChunkedFlag = 0x20;
 enum BlockType : uint8_t {

@@ -1,6 +1,7 @@
 #include "persistence/rdb/redis_rdb.h"
 
 #include <fmt/format.h>
+#include <strings.h>
 
 #include <algorithm>
 #include <bit>
@@ -244,15 +245,29 @@ Status Reader::Run() {
         continue;
       }
       case kOpFunction2:
-        if (Status s = d.String(&a, "function library"); !s.ok()) return s;
-        st_.functions_skipped++;
+      case kOpFunctionPreGa: {
+        if (op == kOpFunctionPreGa) {
+          // 7.0 release candidates: name, engine, [description], code. Redis rebuilds the
+          // metadata line from them (and drops the description).
+          std::string name, engine, desc;
+          uint64_t has_desc;
+          if (Status s = d.String(&name, "function library name"); !s.ok()) return s;
+          if (Status s = d.String(&engine, "function engine name"); !s.ok()) return s;
+          if (Status s = d.PlainLen(&has_desc, "function description flag"); !s.ok()) return s;
+          if (has_desc) {
+            if (Status s = d.String(&desc, "function description"); !s.ok()) return s;
+          }
+          if (Status s = d.String(&b, "function library code"); !s.ok()) return s;
+          a = "#!" + engine + " name=" + name + "\n" + b;
+        } else if (Status s = d.String(&a, "function library"); !s.ok()) {
+          return s;
+        }
+        st_.functions++;
+        std::string lib = FunctionLibraryName(a);
+        ckpt::Record r{0, ckpt::kFunctionLibrary, 0, lib, a};
+        if (Status s = fn_(r); !s.ok()) return s;
         continue;
-      case kOpFunctionPreGa:
-        return Status::NotSupported(
-            fmt::format("{}: a function library in the format of Redis 7.0's release "
-                        "candidates at offset {} is not supported by this build; save the "
-                        "dump again with Redis 7.0 or later",
-                        path_, at));
+      }
       default:
         break;
     }
@@ -298,6 +313,21 @@ Status Reader::Run() {
 }
 
 }  // namespace
+
+// The name in a library's `#!<engine> name=<name>` line ("" if it has none).
+std::string FunctionLibraryName(std::string_view code) {
+  std::string_view line = code.substr(0, code.find('\n'));
+  size_t at = 0;
+  while (at < line.size()) {
+    size_t end = line.find(' ', at);
+    if (end == std::string_view::npos) end = line.size();
+    std::string_view word = line.substr(at, end - at);
+    if (word.size() > 5 && strncasecmp(word.data(), "name=", 5) == 0)
+      return std::string(word.substr(5));
+    at = end + 1;
+  }
+  return "";
+}
 
 Status ReadRedisRdb(FileSystem* fs, const std::string& path,
                     const std::function<Status(const ckpt::Record&)>& fn, RdbStats* stats) {
@@ -380,6 +410,12 @@ Status RedisRdbWriter::Begin() {
 }
 
 Status RedisRdbWriter::Add(const ckpt::Record& r) {
+  if (r.type == ckpt::kFunctionLibrary) {  // not in a database: no SELECTDB
+    buf_.push_back(char(kOpFunction2));
+    PutString(r.value);
+    functions_++;
+    return Flush(false);
+  }
   if (!have_db_ || r.db != db_) {
     buf_.push_back(char(kOpSelectDb));
     PutLen(&buf_, r.db);

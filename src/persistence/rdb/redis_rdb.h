@@ -16,9 +16,13 @@
 // strings carry their bytes, collections the blob of types/serialize.h. It reads RDB
 // versions 1..12 and the value types of those versions except streams, modules and
 // hashes with per-field expiry (NotSupported, naming the key). Empty collections are
-// skipped (Redis 7 drops them at load too) and counted.
+// skipped (Redis 7 drops them at load too) and counted. A function library (FUNCTION2, or
+// the release candidates' FUNCTION opcode, converted as Redis converts it) is handed to
+// the visitor as a ckpt::kFunctionLibrary record (db 0, key = the library's name as its
+// metadata line says, value = its code).
 //
-// The writer produces version 10 (Redis 7.0): strings (int-encoded when they are small
+// The writer produces version 10 (Redis 7.0): function libraries (a kFunctionLibrary
+// record becomes FUNCTION2 and the code), strings (int-encoded when they are small
 // integers, LZF-compressed when that saves space), lists as plain lists (type 1), sets
 // (2), sorted sets with binary scores (5) and hashes (4).
 //
@@ -49,7 +53,7 @@ struct RdbStats {
   uint64_t keys = 0;  // records handed to the visitor
   uint64_t with_expire = 0;
   uint64_t empty_skipped = 0;       // empty collections (not handed to the visitor)
-  uint64_t functions_skipped = 0;   // FUNCTION2 libraries (Ferrite has no functions)
+  uint64_t functions = 0;           // function libraries handed to the visitor
   uint64_t module_aux_skipped = 0;  // MODULE_AUX payloads
   uint64_t checksum = 0;            // as stored (0 = not computed, or version < 5)
   bool checksum_verified = false;
@@ -63,6 +67,9 @@ struct RdbStats {
 // returned by fn stops the read and is returned as is.
 Status ReadRedisRdb(FileSystem* fs, const std::string& path,
                     const std::function<Status(const ckpt::Record&)>& fn, RdbStats* stats);
+
+// The name in a function library's `#!<engine> name=<name>` line ("" if none).
+std::string FunctionLibraryName(std::string_view code);
 
 struct RdbWriterOptions {
   int64_t ctime_s = 0;   // AUX ctime; 0 = now
@@ -86,6 +93,7 @@ class RedisRdbWriter {
   Status Finish();
   uint64_t keys() const { return keys_; }
   uint64_t empty_skipped() const { return empty_skipped_; }
+  uint64_t functions() const { return functions_; }
 
  private:
   Status Flush(bool force);
@@ -100,6 +108,7 @@ class RedisRdbWriter {
   std::map<uint32_t, bool> resized_;
   uint64_t keys_ = 0;
   uint64_t empty_skipped_ = 0;
+  uint64_t functions_ = 0;
   std::string scratch_;
 };
 

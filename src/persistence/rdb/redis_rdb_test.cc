@@ -471,7 +471,10 @@ TEST_F(RedisRdbTest, PlainTypesOpcodesAndExpiries) {
   f.Op(0x00).S(std::string(20000, 'k')).S(std::string(70000, 'v'));
   rdb::RdbStats stats;
   auto recs = ReadOk(f.Done(), &stats);
-  ASSERT_EQ(recs.size(), 10u);
+  // The function library comes first, as a kFunctionLibrary record.
+  ASSERT_EQ(recs.size(), 11u);
+  EXPECT_EQ(recs[0].type, ckpt::kFunctionLibrary);
+  recs.erase(recs.begin());
   EXPECT_EQ(recs[0], (Rec{0, 1, 0, "str", "hello"}));
   EXPECT_EQ(recs[1], (Rec{0, 1, 0, "i8", "-123"}));
   EXPECT_EQ(recs[2], (Rec{0, 1, 0, "i16", "12345"}));
@@ -488,7 +491,7 @@ TEST_F(RedisRdbTest, PlainTypesOpcodesAndExpiries) {
   EXPECT_EQ(recs[9].db, 70000u);
   EXPECT_EQ(recs[9].key, std::string(20000, 'k'));
   EXPECT_EQ(recs[9].value, std::string(70000, 'v'));
-  EXPECT_EQ(stats.functions_skipped, 1u);
+  EXPECT_EQ(stats.functions, 1u);
   EXPECT_EQ(stats.module_aux_skipped, 1u);
   EXPECT_EQ(stats.with_expire, 2u);
   ASSERT_EQ(stats.aux.size(), 2u);
@@ -697,11 +700,29 @@ TEST_F(RedisRdbTest, UnsupportedContentNamesTheKey) {
   Rdb h(12);
   h.Op(24).S("hfe").L(1);
   EXPECT_EQ(ReadBytes(h.Done()).code(), Status::Code::kNotSupported);
+}
+
+// A library in the format of Redis 7.0's release candidates (opcode 246: name, engine,
+// description flag, code) is converted as Redis converts it.
+TEST_F(RedisRdbTest, PreGaFunctionLibraryIsConverted) {
   Rdb fn(10);
-  fn.Op(0xF6).S("lib");
-  st = ReadBytes(fn.Done());
-  EXPECT_EQ(st.code(), Status::Code::kNotSupported);
-  EXPECT_NE(st.message().find("at offset 9"), std::string::npos) << st.message();
+  fn.Op(0xF6)
+      .S("mylib")
+      .S("LUA")
+      .L(1)
+      .S("a description")
+      .S("\nredis.register_function('f', function() return 1 end)");
+  rdb::RdbStats stats;
+  auto recs = ReadOk(fn.Done(), &stats);
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0].type, ckpt::kFunctionLibrary);
+  EXPECT_EQ(recs[0].key, "mylib");
+  EXPECT_EQ(recs[0].value,
+            "#!LUA name=mylib\n\nredis.register_function('f', function() return 1 end)");
+  EXPECT_EQ(stats.functions, 1u);
+  Rdb trunc(10);
+  trunc.Op(0xF6).S("lib");
+  EXPECT_EQ(ReadBytes(trunc.Done()).code(), Status::Code::kCorruption);
 }
 
 TEST_F(RedisRdbTest, BadCollectionsAreRefusedWithTheKeyAndOffset) {
