@@ -46,6 +46,7 @@ class MemFileSystem final : public FileSystem {
     return out;
   }
   Status RenameFile(const std::string& from, const std::string&) override { return No(from); }
+  Status LinkFile(const std::string& from, const std::string&) override { return No(from); }
   Status DeleteFile(const std::string& path) override { return No(path); }
   Status CreateDirs(const std::string& dir) override { return No(dir); }
   Status SyncDir(const std::string& dir) override { return No(dir); }

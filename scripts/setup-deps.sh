@@ -5,7 +5,7 @@ set -euo pipefail
 
 PKGS=(
   build-essential cmake ninja-build pkg-config git
-  libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev libmimalloc-dev libxxhash-dev
+  libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev libmimalloc-dev libxxhash-dev zlib1g-dev
   liblz4-dev libzstd-dev libcurl4-openssl-dev
   liblzf-dev  # LZF as Redis compresses RDB strings (the same code Redis bundles)
   libgtest-dev libgmock-dev libbenchmark-dev libhiredis-dev

@@ -6,6 +6,11 @@
 //   ferrite-check-aof --truncate-to-timestamp T FILE
 //                                                keep exactly the prefix before the first
 //                                                #TS annotation later than T (unix seconds)
+//   ferrite-check-aof --restore-to-timestamp T --dir DATA --out NEW
+//                                                point-in-time recovery: write into NEW the
+//                                                newest image at or before T (checkpoint or
+//                                                AOF base, from DATA or DATA/history) and the
+//                                                AOF continuing it, cut after second T
 //
 // Exit codes: 0 valid (or repaired / truncated as asked), 1 incomplete tail not repaired,
 // 2 damage inside the file (not repairable by --fix), 3 usage or I/O error.
@@ -22,8 +27,11 @@
 #include <vector>
 
 #include "base/strutil.h"
+#include "persistence/aof/aof.h"
 #include "persistence/aof/aof_format.h"
+#include "persistence/aof/aof_integrity.h"
 #include "persistence/checkpoint/checkpoint_format.h"
+#include "persistence/history.h"
 
 namespace {
 
@@ -38,7 +46,10 @@ struct Scan {
   uint64_t error_offset = 0, error_line = 0;
   int64_t cut_offset = -1;  // --truncate-to-timestamp: where to cut
   int64_t last_ts_kept = -1;
-  uint64_t preamble_keys = 0;  // keys in a checkpoint preamble
+  uint64_t preamble_keys = 0;   // keys in a checkpoint preamble
+  bool checksums = false;       // the file has #CRC batch lines (format version 2)
+  uint64_t batches = 0;         // checksummed batches that verified
+  int64_t verified_after = -1;  // damage: end of a batch after it that verifies
 };
 
 Scan Analyze(const std::string& path, int64_t ts_limit) {
@@ -69,9 +80,30 @@ Scan Analyze(const std::string& path, int64_t ts_limit) {
   s.size = start;
   s.ok_up_to = start;
   ferrite::aof::AofReader r(start, 1);
+  ferrite::aof::BatchVerifier v(start);
+  uint64_t batch_line = 1;
   std::vector<char> buf(1 << 20);
   bool eof = false, in_multi = false;
   uint64_t multi_offset = 0, multi_line = 0;
+  // A problem at offset X: damage in the middle if a checksummed batch after it verifies,
+  // otherwise a torn tail after the last good batch (files with checksums) — or, in a file
+  // without any, what the record reader said (malformed: damage; incomplete: torn).
+  auto classify = [&](uint64_t x, bool malformed) {
+    s.verified_after =
+        ferrite::aof::FindVerifiedBatchAfter(ferrite::FileSystem::Default(), path, x);
+    s.checksums = v.has_checksums();
+    if (s.verified_after >= 0 || (malformed && !s.checksums)) {
+      s.damaged = true;
+      return;
+    }
+    s.torn = true;
+    s.ok_up_to = s.checksums ? v.batch_start() : x;
+    s.ok_up_to_line = s.checksums ? batch_line : r.line();
+    if (in_multi && multi_offset < s.ok_up_to) {
+      s.ok_up_to = multi_offset;
+      s.ok_up_to_line = multi_line;
+    }
+  };
   while (true) {
     ferrite::aof::AofRecord rec;
     auto res = r.Next(&rec);
@@ -88,13 +120,30 @@ Scan Analyze(const std::string& path, int64_t ts_limit) {
       continue;
     }
     if (res == ferrite::aof::AofReader::Result::kError) {
-      s.damaged = true;
       s.error = r.error();
       s.error_offset = r.error_offset();
       s.error_line = r.error_line();
       s.ok_up_to = r.error_offset();
       s.ok_up_to_line = r.error_line();
+      f.seekg(0, std::ios::end);
+      s.size = uint64_t(f.tellg());
+      classify(r.error_offset(), true);
       return s;
+    }
+    auto verdict = v.OnRecord(rec);
+    if (verdict == ferrite::aof::BatchVerifier::Verdict::kMismatch) {
+      s.error = v.error();
+      s.error_offset = v.batch_start();
+      s.error_line = batch_line;
+      f.seekg(0, std::ios::end);
+      s.size = uint64_t(f.tellg());
+      classify(v.batch_start(), false);
+      return s;
+    }
+    if (verdict == ferrite::aof::BatchVerifier::Verdict::kVerified) {
+      s.batches++;
+      batch_line = r.line();
+      continue;
     }
     if (rec.kind == ferrite::aof::AofRecord::kAnnotation) {
       if (ts_limit >= 0 && rec.timestamp > ts_limit && s.cut_offset < 0)
@@ -112,13 +161,25 @@ Scan Analyze(const std::string& path, int64_t ts_limit) {
       in_multi = false;
     }
   }
+  s.checksums = v.has_checksums();
+  if (!r.AtCleanEnd()) {
+    s.error = "incomplete command";
+    s.error_offset = r.offset();
+    s.error_line = r.line();
+    classify(r.offset(), false);
+    return s;
+  }
+  if (s.checksums && v.batch_start() < r.offset()) {  // records after the last checksum line
+    s.error = "batch without its checksum line";
+    s.torn = true;
+    s.ok_up_to = v.batch_start();
+    s.ok_up_to_line = batch_line;
+    return s;
+  }
   s.ok_up_to = in_multi ? multi_offset : r.offset();
   s.ok_up_to_line = in_multi ? multi_line : r.line();
-  s.torn = in_multi || !r.AtCleanEnd();
-  if (in_multi)
-    s.error = "unfinished MULTI/EXEC transaction";
-  else if (s.torn)
-    s.error = "incomplete command";
+  s.torn = in_multi;
+  if (in_multi) s.error = "unfinished MULTI/EXEC transaction";
   return s;
 }
 
@@ -142,12 +203,47 @@ int main(int argc, char** argv) {
   app.add_option("--truncate-to-timestamp", ts,
                  "keep exactly the prefix before the first #TS annotation later than this "
                  "unix time");
-  app.add_option("file", path, "the AOF file")->required();
+  int64_t restore_ts = -1;
+  std::string data_dir, out_dir, aof_name = "ferrite.aof", ckpt_name = "ferrite.rdb";
+  app.add_option("--restore-to-timestamp", restore_ts,
+                 "point-in-time recovery to this unix second: write a data directory (--out) "
+                 "from --dir and its history");
+  app.add_option("--dir", data_dir, "the server's data directory (with --restore-to-timestamp)");
+  app.add_option("--out", out_dir, "a new, empty directory for the restored files");
+  app.add_option("--aof-file", aof_name, "persistence.aof_file (default ferrite.aof)");
+  app.add_option("--checkpoint-file", ckpt_name,
+                 "persistence.checkpoint_file (default ferrite.rdb)");
+  app.add_option("file", path, "the AOF file");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : 3;
+  }
+  if (restore_ts >= 0) {
+    if (data_dir.empty() || out_dir.empty()) {
+      std::cerr << "--restore-to-timestamp needs --dir and --out\n";
+      return 3;
+    }
+    ferrite::FileSystem* fs = ferrite::FileSystem::Default();
+    auto plan = ferrite::PlanRestore(fs, data_dir, aof_name, ckpt_name, restore_ts);
+    if (!plan.ok()) {
+      std::cout << "Point-in-time recovery refused: " << plan.status().message() << "\n";
+      return 2;
+    }
+    std::cout << plan.value().summary << "\n";
+    if (ferrite::Status st = ferrite::WriteRestore(fs, plan.value(), out_dir, aof_name, ckpt_name);
+        !st.ok()) {
+      std::cerr << "Cannot write the restored files: " << st.message() << "\n";
+      return 3;
+    }
+    std::cout << "Restored the data as of " << restore_ts << " into " << out_dir
+              << ": start the server with dir = \"" << out_dir << "\" (aof_enabled = true)\n";
+    return 0;
+  }
+  if (path.empty()) {
+    std::cerr << "ferrite-check-aof: FILE is required (or --restore-to-timestamp)\n";
+    return 3;
   }
   if (access(path.c_str(), R_OK) != 0) {
     std::cerr << "Cannot open " << path << ": " << strerror(errno) << "\n";
@@ -164,10 +260,17 @@ int main(int argc, char** argv) {
                  "Restore the file from a backup, or start from the last checkpoint.\n";
     return 2;
   }
+  if (s.checksums) {
+    std::cout << "Checksummed batches: " << s.batches << " verified\n";
+  }
   if (s.damaged) {
-    std::cout << "AOF " << path << " is damaged at offset " << s.error_offset << " (line "
-              << s.error_line << "): " << s.error << "\n"
-              << "The damage is inside the file: cutting there would drop "
+    std::cout << "AOF " << path << " is damaged in the middle of the file at offset "
+              << s.error_offset << " (line " << s.error_line << "): " << s.error << "\n";
+    if (s.verified_after >= 0) {
+      std::cout << "A checksummed batch after it verifies (it ends at offset " << s.verified_after
+                << "): this is not a torn tail.\n";
+    }
+    std::cout << "The damage is inside the file: cutting there would drop "
               << (s.size - s.error_offset)
               << " bytes including any valid commands after it. --fix does not do that; "
                  "inspect the file around that offset (e.g. `tail -c +"
@@ -175,6 +278,25 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (ts >= 0) {
+    // A checkpoint beside the file that continues it and is newer than T would be loaded
+    // instead of the cut file (it holds more): this low-level cut alone cannot recover to T.
+    {
+      size_t slash = path.rfind('/');
+      std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
+      ferrite::ckpt::Header h;
+      uint64_t id = ferrite::Aof::ReadId(ferrite::FileSystem::Default(), path);
+      if (id != 0 &&
+          ferrite::ckpt::ReadHeader(ferrite::FileSystem::Default(), dir + "/" + ckpt_name, &h)
+              .ok() &&
+          h.aof_id == id && h.created_ms / 1000 > ts) {
+        std::cout << "Refused: the checkpoint " << dir << "/" << ckpt_name
+                  << " continues this AOF and is newer than " << ts
+                  << " — start-up would load it and return the later data. Use "
+                     "ferrite-check-aof --restore-to-timestamp "
+                  << ts << " --dir " << dir << " --out <new dir>\n";
+        return 2;
+      }
+    }
     uint64_t cut = s.cut_offset >= 0 ? uint64_t(s.cut_offset) : s.ok_up_to;
     if (cut == s.size) {
       std::cout << "No #TS annotation later than " << ts << ": nothing to truncate.\n";
@@ -197,8 +319,13 @@ int main(int argc, char** argv) {
     std::cout << "AOF " << path << " is valid\n";
     return 0;
   }
-  std::cout << "AOF " << path << " ends with an " << s.error << " at offset " << s.ok_up_to
-            << " (line " << s.ok_up_to_line << ")\n";
+  if (s.checksums) {
+    std::cout << "AOF " << path << " ends with a torn tail after the last good batch, at offset "
+              << s.ok_up_to << " (line " << s.ok_up_to_line << "): " << s.error << "\n";
+  } else {
+    std::cout << "AOF " << path << " ends with an " << s.error << " at offset " << s.ok_up_to
+              << " (line " << s.ok_up_to_line << ")\n";
+  }
   if (!fix) {
     std::cout << "AOF is not valid. Use the --fix option to try fixing it.\n";
     return 1;

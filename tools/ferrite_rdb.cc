@@ -22,6 +22,7 @@
 #include <map>
 #include <string>
 
+#include "io/atomic_file.h"
 #include "io/file_system.h"
 #include "persistence/checkpoint/checkpoint_format.h"
 #include "persistence/rdb/redis_rdb.h"
@@ -97,9 +98,7 @@ void PrintSkipped(const rdb::RdbStats& stats) {
 
 // Moves a finished NAME.tmp into place and makes the name durable.
 Status Publish(FileSystem* fs, const std::string& tmp, const std::string& out) {
-  if (Status st = fs->RenameFile(tmp, out); !st.ok()) return st;
-  std::string dir = std::filesystem::path(out).parent_path().string();
-  return fs->SyncDir(dir.empty() ? "." : dir);
+  return RenameDurably(fs, tmp, out);
 }
 
 int Import(const std::string& in, const std::string& out, uint32_t databases) {

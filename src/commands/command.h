@@ -41,6 +41,9 @@ enum Flags : uint32_t {
   kNoMandatoryKeys = 1 << 14,
   kSkipMonitor = 1 << 15,
   kMovableKeys = 1 << 16,  // keys found by parsing the arguments (numkeys), COMMAND INFO
+  // Redis's `no-multi`: refused inside MULTI ("ERR Command not allowed inside a
+  // transaction", and the transaction aborts) — SAVE, SHUTDOWN.
+  kDenyInMulti = 1 << 17,
 };
 }  // namespace cmd
 

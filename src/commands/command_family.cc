@@ -29,6 +29,7 @@ void InfoFromSpec(ReplyBuilder& rb, const CommandSpec& c) {
   if (c.flags & cmd::kNoAuth) f.push_back("no_auth");
   if (c.flags & cmd::kSkipMonitor) f.push_back("skip_monitor");
   if (c.flags & cmd::kNoMandatoryKeys) f.push_back("no_mandatory_keys");
+  if (c.flags & cmd::kDenyInMulti) f.push_back("no_multi");  // Redis's order: before movablekeys
   if (c.flags & cmd::kMovableKeys) f.push_back("movablekeys");
   rb.SetHeader(f.size());
   for (auto* x : f) rb.SimpleString(x);

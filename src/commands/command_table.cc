@@ -84,6 +84,7 @@ uint32_t FlagsFromMeta(const CommandMeta& m, uint32_t registered) {
       {"skip_monitor", cmd::kSkipMonitor},
       {"no_mandatory_keys", cmd::kNoMandatoryKeys},
       {"movablekeys", cmd::kMovableKeys},
+      {"no_multi", cmd::kDenyInMulti},
   };
   // kScriptFlags (a script's own flags decide) is Ferrite's too.
   uint32_t flags = registered & (cmd::kNoMulti | cmd::kScriptFlags);

@@ -219,6 +219,8 @@ void Engine::ExecuteCommand(Session& s, ArgList args, ReplyBuilder& rb) {
     reject(err::WrongArity(spec->name));
   } else if (!s.authenticated && !(spec->flags & cmd::kNoAuth)) {
     reject(err::kNoAuth);
+  } else if (s.in_multi && (spec->flags & cmd::kDenyInMulti)) {
+    reject(err::kNotInMulti);
   } else if (!s.resp3 && s.subscriptions() > 0 && !AllowedWhileSubscribed(spec->name)) {
     reject("ERR Can't execute '" + std::string(spec->name) +
            "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this "

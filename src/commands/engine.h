@@ -50,7 +50,9 @@ class PropagationSink {
 class PersistenceControl {
  public:
   virtual ~PersistenceControl() = default;
-  virtual Status RewriteAof() = 0;
+  // BGREWRITEAOF; *scheduled: it will start later (after the running transaction, or
+  // after a running save) rather than now.
+  virtual Status RewriteAof(bool* scheduled = nullptr) = 0;
   // Non-empty: writes are refused with this error text (e.g. after an AOF write error).
   virtual std::string WriteRefusal() = 0;
   virtual std::string InfoSection(Engine& e) = 0;
@@ -200,6 +202,10 @@ class Engine : public KeyspaceListener {
   // True when effects are recorded (an AOF is on, or a transaction is collecting them);
   // handlers skip building PropagateAs() arguments otherwise.
   bool propagating() const { return sink_ != nullptr || collecting_multi_; }
+  // True while a propagated unit executes (EXEC's commands; later a script): a persistence
+  // cut (checkpoint freeze, rewrite freeze, full sync) must not be taken now but after it,
+  // or the image would hold part of the unit while replay applies all of it again.
+  bool in_atomic_unit() const { return collecting_multi_; }
   void Propagate(int db, const std::vector<std::string>& argv);
   // A unit of effects (a script): effects are collected from BeginEffectsUnit until
   // EndEffectsUnit, then propagated together — wrapped in MULTI/EXEC when there are
@@ -327,7 +333,11 @@ class Engine : public KeyspaceListener {
   const std::string& run_id() const { return run_id_; }
   const std::string& replication_id() const { return replid_; }
   bool loading() const { return loading_; }
-  void set_loading(bool v) { loading_ = v; }
+  // Loading pauses expiry in every database (see Database::ExpiredAt).
+  void set_loading(bool v) {
+    loading_ = v;
+    for (auto& d : dbs_) d->set_expiry_paused(v);
+  }
 
   // Lifecycle requests from commands, read by the loop.
   bool shutdown_requested() const { return shutdown_requested_; }

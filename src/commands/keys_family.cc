@@ -259,7 +259,7 @@ void ExpireGeneric(CommandContext& ctx, bool ms, bool absolute, const char* name
   if (gt && (!cur || when <= cur)) return ctx.rb.Integer(0);
   if (lt && cur && when >= cur) return ctx.rb.Integer(0);
   std::string key(a[1]);
-  if (when <= ctx.now_ms) {
+  if (db.ExpiredAt(when, ctx.now_ms)) {
     db.Delete(e);
     ctx.PropagateAs({"DEL", key});
     ctx.NotifyModified(key);

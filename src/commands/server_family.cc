@@ -390,10 +390,12 @@ void Shutdown(CommandContext& ctx) {
 void BgRewriteAof(CommandContext& ctx) {
   PersistenceControl* p = ctx.engine.persistence();
   if (!p) return ctx.rb.Error(err::kNoPersistence);
-  Status st = p->RewriteAof();
+  bool scheduled = false;
+  Status st = p->RewriteAof(&scheduled);
   if (st.code() == Status::Code::kBusy) return ctx.rb.Error("ERR " + st.message());
   if (!st.ok()) return ctx.rb.Error(std::string(err::kRewriteFailed) + st.message());
-  ctx.rb.SimpleString("Background append only file rewriting started");
+  ctx.rb.SimpleString(scheduled ? "Background append only file rewriting scheduled"
+                                : "Background append only file rewriting started");
 }
 
 void Save(CommandContext& ctx) {
@@ -458,8 +460,8 @@ void RegisterServerFamily(CommandTable& t) {
          "Returns information and statistics about the server.", "1.0.0", "@slow @dangerous"});
   t.Add({"memory", -2, kReadOnly, 0, 0, 0, Memory, s,
          "A container for memory diagnostics commands.", "4.0.0", "@read @slow"});
-  t.Add({"shutdown", -1, kAdmin | kNoScript | kLoading | kStale | kNoMulti, 0, 0, 0, Shutdown, s,
-         "Synchronously saves the database(s) to disk and shuts down the Redis server.", "1.0.0",
+  t.Add({"shutdown", -1, kAdmin | kNoScript | kLoading | kStale | kDenyInMulti, 0, 0, 0, Shutdown,
+         s, "Synchronously saves the database(s) to disk and shuts down the Redis server.", "1.0.0",
          "@admin @slow @dangerous"});
   t.Add({"multi", 1, kNoScript | kLoading | kStale | kFast | kNoMulti, 0, 0, 0, Multi, tx,
          "Starts a transaction.", "1.2.0", "@fast @transaction"});
@@ -475,7 +477,7 @@ void RegisterServerFamily(CommandTable& t) {
   t.Add({"bgrewriteaof", 1, kAdmin | kNoScript, 0, 0, 0, BgRewriteAof, s,
          "Asynchronously rewrites the append-only file to disk.", "1.0.0",
          "@admin @slow @dangerous"});
-  t.Add({"save", 1, kAdmin | kNoScript, 0, 0, 0, Save, s,
+  t.Add({"save", 1, kAdmin | kNoScript | kDenyInMulti, 0, 0, 0, Save, s,
          "Synchronously saves the database(s) to disk.", "1.0.0", "@admin @slow @dangerous"});
   t.Add({"bgsave", -1, kAdmin | kNoScript, 0, 0, 0, BgSave, s,
          "Asynchronously saves the database(s) to disk.", "1.0.0", "@admin @slow @dangerous"});

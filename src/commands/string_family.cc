@@ -73,14 +73,14 @@ void DoSet(CommandContext& ctx, std::string_view key, std::string_view value, in
   if (when_ms > 0) ctx.Notify(notify::kGeneric, "expire", key);
   if (!ctx.propagating()) {
     ctx.custom_propagation = true;
-    if (when_ms > 0 && when_ms <= ctx.now_ms)
+    if (when_ms > 0 && db.ExpiredAt(when_ms, ctx.now_ms))
       db.Delete(e);
     else if (when_ms > 0)
       db.SetExpire(e, when_ms);
     return;
   }
   if (when_ms > 0) {
-    if (when_ms <= ctx.now_ms) {  // already expired: the key is gone
+    if (db.ExpiredAt(when_ms, ctx.now_ms)) {  // already expired: the key is gone
       db.Delete(e);
       ctx.PropagateAs({"DEL", std::string(key)});
       return;
@@ -212,7 +212,7 @@ void GetEx(CommandContext& ctx) {
   Database& db = ctx.db();
   std::string key(a[1]);
   if (!unit.empty()) {
-    if (when <= ctx.now_ms) {
+    if (db.ExpiredAt(when, ctx.now_ms)) {
       db.Delete(e);
       ctx.PropagateAs({"DEL", key});
       ctx.NotifyModified(key);

@@ -235,6 +235,14 @@ class Parser {
             source_, node.source().begin.line, name));
       }
       if (Status st = Section(name, *node.as_table(), c); !st.ok()) return st;
+      if (name == "storage" && !node.as_table()->contains("enabled")) {
+        // A [storage] section that configures tiers (the spec's own example has no
+        // `enabled` key) turns tiering on; only an explicit `enabled = false` keeps it off.
+        // An archive table alone does not count ([storage.archive] needs tiering on).
+        bool tiers = false;
+        for (auto&& [key, value] : *node.as_table()) tiers |= key.str() != "archive";
+        if (tiers) c.storage.enabled = true;
+      }
     }
     return c;
   }

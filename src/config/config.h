@@ -83,10 +83,17 @@ struct Config {
     int64_t aof_rewrite_percentage = 100;
     int64_t aof_rewrite_min_size = 64LL << 20;
     bool aof_use_checkpoint_preamble = true;
-    bool aof_timestamp_enabled = false;
+    bool aof_timestamp_enabled = true;        // #TS lines: point-in-time recovery to a second
     int64_t aof_group_commit_wait_us = 1000;  // `always`: max gathering before an fsync
+    // After a failed write or fsync of the AOF: "rewrite" (refuse writes, hold replies,
+    // write the dataset to a new AOF generation from memory) or "exit" (PostgreSQL's PANIC).
+    std::string aof_on_fsync_error = "rewrite";
     bool checkpoint_enabled = true;
     std::string checkpoint_file = "ferrite.rdb";
+    // Point-in-time recovery: replaced AOF generations and checkpoints are kept in
+    // <dir>/history for this long (0 = not kept), at most this many bytes (0 = no cap).
+    int64_t history_retention = 24LL * 3'600'000;  // ms
+    int64_t history_max_size = 4LL << 30;
     int64_t checkpoint_interval = 300'000;  // ms; 0 = off
     int64_t checkpoint_changes = 0;
     std::vector<SaveRule> checkpoint_rules = {{3600, 1}, {300, 100}, {60, 10000}};

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -305,6 +306,126 @@ TEST(ConfigDocs, EveryKeyDocumentedAndExampleParses) {
   for (const Param& p : ConfigSchema()) {
     EXPECT_EQ(FormatParam(p, r.value(), false), FormatParam(p, def, false)) << p.canonical();
   }
+}
+
+}  // namespace
+}  // namespace ferrite
+
+namespace ferrite {
+namespace {
+
+// The persistence spec is the user-facing contract: every TOML example in it, pasted as it
+// is, must load and do what the spec says. The blocks are read from the spec itself, kept in
+// the tree as docs/persistence-model.md (the source document is shared/spec/ beside the
+// repository; SpecCopyInTheTreeIsTheSourceDocument notices when the two drift).
+std::string FindSpec() {
+  if (const char* env = getenv("FERRITE_SPEC")) return env;
+  return std::string(FERRITE_SOURCE_DIR) + "/docs/persistence-model.md";
+}
+
+std::string ReadWhole(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+TEST(SpecExamples, SpecCopyInTheTreeIsTheSourceDocument) {
+  std::string shared;
+  for (const char* rel :
+       {"/../shared/spec/persistence-model.md", "/../../shared/spec/persistence-model.md"}) {
+    std::string p = std::string(FERRITE_SOURCE_DIR) + rel;
+    if (std::ifstream(p)) shared = p;
+  }
+  if (shared.empty()) GTEST_SKIP() << "no shared/spec beside the tree to compare the copy with";
+  EXPECT_EQ(ReadWhole(shared), ReadWhole(FindSpec()))
+      << "docs/persistence-model.md differs from " << shared << ": copy the source document";
+}
+
+// ```toml blocks whole; ```bash blocks from their first [section] line (the spec's AOF
+// rewrite example mixes a command and TOML).
+std::vector<std::string> SpecTomlBlocks(const std::string& text) {
+  std::vector<std::string> blocks;
+  std::istringstream in(text);
+  std::string line, lang, cur;
+  bool in_block = false, taking = false;
+  while (std::getline(in, line)) {
+    if (line.rfind("```", 0) == 0) {
+      if (!in_block) {
+        in_block = true;
+        lang = line.substr(3);
+        taking = lang == "toml";
+        cur.clear();
+      } else {
+        in_block = false;
+        if (taking && !cur.empty()) blocks.push_back(cur);
+        taking = false;
+      }
+      continue;
+    }
+    if (!in_block) continue;
+    if (lang == "bash" && !taking && line.size() > 2 && line[0] == '[' && line.back() == ']')
+      taking = true;
+    if (taking) cur += line + "\n";
+  }
+  return blocks;
+}
+
+TEST(SpecExamples, EveryTomlExampleOfThePersistenceSpecLoadsAndMeansWhatItSays) {
+  std::string path = FindSpec();
+  ASSERT_TRUE(std::ifstream(path)) << "the persistence spec is missing: " << path;
+  std::vector<std::string> blocks = SpecTomlBlocks(ReadWhole(path));
+  ASSERT_GE(blocks.size(), 6u) << "the spec's examples were not found in " << path;
+  int storage_blocks = 0;
+  for (size_t i = 0; i < blocks.size(); i++) {
+    const std::string& b = blocks[i];
+    auto r = ParseConfig(b, "spec example " + std::to_string(i + 1));
+    ASSERT_TRUE(r.ok()) << r.status().message() << "\n" << b;
+    const Config& c = r.value();
+    EXPECT_TRUE(ValidateConfig(c).ok()) << b;
+    if (b.find("[storage]") != std::string::npos) {
+      storage_blocks++;
+      // The tier sizes are written without `enabled`: tiering must be on.
+      EXPECT_TRUE(c.storage.enabled) << b;
+      EXPECT_EQ(c.storage.hot_tier_size, 512LL << 20);
+      EXPECT_EQ(c.storage.warm_tier_size, 2LL << 30);
+      EXPECT_EQ(c.storage.cold_tier_path, "/data/ferrite/cold");
+      EXPECT_EQ(c.storage.cold_tier_compression, "lz4");
+      EXPECT_TRUE(c.storage.archive.enabled);
+      EXPECT_EQ(c.storage.archive.bucket, "ferrite-archive");
+      EXPECT_EQ(c.storage.archive.archive_after, 30LL * 86'400'000);
+    }
+    if (b.find("aof_enabled = true") != std::string::npos) {
+      EXPECT_TRUE(c.persistence.aof_enabled);
+    }
+    if (b.find("checkpoint_rules") != std::string::npos) {
+      EXPECT_EQ(c.persistence.checkpoint_interval, 15 * 60'000);
+      EXPECT_EQ(c.persistence.checkpoint_changes, 1000);
+      EXPECT_EQ(c.persistence.checkpoint_rules.size(), 3u);
+    }
+    if (b.find("aof_rewrite_min_size") != std::string::npos) {
+      EXPECT_EQ(c.persistence.aof_rewrite_percentage, 100);
+      EXPECT_EQ(c.persistence.aof_rewrite_min_size, 64LL << 20);
+    }
+    if (b.find("[recovery]") != std::string::npos) {
+      EXPECT_EQ(c.recovery.max_recovery_time, 5 * 60'000);
+      EXPECT_EQ(c.recovery.on_corruption, "truncate");
+      EXPECT_TRUE(c.recovery.verify_checksum);
+    }
+  }
+  EXPECT_EQ(storage_blocks, 1);
+}
+
+TEST(SpecExamples, StorageSectionWithoutEnabledTurnsTieringOnAndExplicitFalseKeepsItOff) {
+  auto on = ParseConfig("[storage]\nhot_tier_size = \"64MB\"\n", "t");
+  ASSERT_TRUE(on.ok());
+  EXPECT_TRUE(on.value().storage.enabled);
+  auto off = ParseConfig("[storage]\nenabled = false\nhot_tier_size = \"64MB\"\n", "t");
+  ASSERT_TRUE(off.ok());
+  EXPECT_FALSE(off.value().storage.enabled);
+  auto none = ParseConfig("[server]\nport = 1\n", "t");
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none.value().storage.enabled);
 }
 
 }  // namespace

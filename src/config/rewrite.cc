@@ -11,11 +11,14 @@
 #include <memory>
 #include <vector>
 
+#include "io/atomic_file.h"
+
 #define TOML_EXCEPTIONS 1
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
 #include "config/schema.h"
+#include "io/atomic_file.h"
 #include "io/file_system.h"
 
 namespace ferrite {
@@ -221,6 +224,15 @@ Result<std::string> RewriteConfigText(std::string_view text, const Config& runni
     missing.back().second.push_back(&p);
   }
 
+  // A [storage] section without `enabled` turns tiering on (config.cc): a key added to
+  // one while tiering is off brings `enabled = false` with it.
+  if (!running.storage.enabled && !FindParamNode(root, *FindParam("storage.enabled")).second) {
+    for (auto& [section, params] : missing) {
+      if (section != "storage" || params.empty() || params.front()->key == "enabled") continue;
+      params.insert(params.begin(), FindParam("storage.enabled"));
+    }
+  }
+
   // 2. Missing keys go after the last key of their table, written the way that key is
   //    (indentation, dotted prefix), or into the inline table, or right under the header.
   std::string tail;
@@ -338,23 +350,18 @@ Status RewriteConfigFile(FileSystem* fs, const std::string& path, const Config& 
   if (!out.ok()) return out.status();
   if (exists && out.value() == text) return Status::Ok();  // nothing to change
 
-  std::string tmp = fmt::format("{}.tmp-{}", target, getpid());
-  size_t slash = target.rfind('/');
-  std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : target.substr(0, slash);
-  auto fail = [&](Status st) {
-    (void)fs->DeleteFile(tmp);
-    return st;
-  };
-  auto f = fs->NewWritableFile(tmp, /*append=*/false);
+  // The one atomic-replace recipe (io/atomic_file.h): <file>.tmp-<pid>, fsync, rename,
+  // directory fsync; the permission bits of the file it replaces are kept.
+  auto f = AtomicFile::Create(fs, target, "config_rewrite", fmt::format(".tmp-{}", getpid()));
   if (!f.ok()) return f.status();
-  if (Status st = f.value()->Append(out.value()); !st.ok()) return fail(st);
-  if (Status st = f.value()->Sync(); !st.ok()) return fail(st);
-  if (Status st = f.value()->Close(); !st.ok()) return fail(st);
-  struct stat sb;
-  if (exists && stat(target.c_str(), &sb) == 0) (void)chmod(tmp.c_str(), sb.st_mode & 07777);
-  fs->KillPoint("config_rewrite.before_rename");
-  if (Status st = fs->RenameFile(tmp, target); !st.ok()) return fail(st);
-  return fs->SyncDir(dir);
+  if (Status st = f.value()->file()->Append(out.value()); !st.ok()) return st;
+  std::string tmp = f.value()->tmp_path();
+  f.value()->set_before_rename([&] {
+    struct stat sb;
+    if (exists && stat(target.c_str(), &sb) == 0) (void)chmod(tmp.c_str(), sb.st_mode & 07777);
+    return Status::Ok();
+  });
+  return f.value()->Commit();
 }
 
 }  // namespace ferrite

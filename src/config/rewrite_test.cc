@@ -167,7 +167,9 @@ TEST(ConfigRewrite, ArchiveAsHeaderInlineTableOrDottedKeys) {
     const char text[] = "[storage.archive]\nbucket = \"b\"\n";
     Config c = Parse(text);
     c.storage.hot_tier_size = 1LL << 30;
-    EXPECT_EQ(Rewrite(text, c), std::string(text) + "\n[storage]\nhot_tier_size = \"1GB\"\n");
+    // `enabled = false` comes along: a [storage] section without it turns tiering on.
+    EXPECT_EQ(Rewrite(text, c),
+              std::string(text) + "\n[storage]\nenabled = false\nhot_tier_size = \"1GB\"\n");
   }
 }
 

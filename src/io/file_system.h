@@ -81,7 +81,12 @@ class FileSystem {
   virtual Result<uint64_t> GetFileSize(const std::string& path) = 0;
   virtual Result<std::vector<std::string>> GetChildren(const std::string& dir) = 0;
   virtual Status RenameFile(const std::string& from, const std::string& to) = 0;
+  // A second name for the file `from` (a hard link; same file system). Like a rename, the
+  // new name is durable only after SyncDir() on its directory.
+  virtual Status LinkFile(const std::string& from, const std::string& to) = 0;
   virtual Status DeleteFile(const std::string& path) = 0;
+  // Creates dir and its missing parents; each directory created is made durable (its
+  // parent is fsynced), so files later made durable inside it cannot vanish with it.
   virtual Status CreateDirs(const std::string& dir) = 0;
   virtual Status SyncDir(const std::string& dir) = 0;
   virtual Status TruncateFile(const std::string& path, uint64_t size) = 0;

@@ -220,14 +220,29 @@ class PosixFileSystem final : public FileSystem {
       return ErrnoStatus("rename " + from + " to", to, errno);
     return Status::Ok();
   }
+  Status LinkFile(const std::string& from, const std::string& to) override {
+    if (link(from.c_str(), to.c_str()) != 0) return ErrnoStatus("link " + from + " to", to, errno);
+    return Status::Ok();
+  }
   Status DeleteFile(const std::string& path) override {
     if (unlink(path.c_str()) != 0) return ErrnoStatus("unlink", path, errno);
     return Status::Ok();
   }
   Status CreateDirs(const std::string& dir) override {
+    // The missing components, outermost first: each is created, then its parent fsynced.
+    std::vector<std::filesystem::path> missing;
     std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-    if (ec) return Status::IOError("mkdir " + dir + ": " + ec.message());
+    for (std::filesystem::path p = std::filesystem::path(dir).lexically_normal();
+         !p.empty() && !std::filesystem::exists(p, ec); p = p.parent_path()) {
+      missing.push_back(p);
+      if (p == p.parent_path()) break;
+    }
+    for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+      if (!std::filesystem::create_directory(*it, ec) && ec)
+        return Status::IOError("mkdir " + it->string() + ": " + ec.message());
+      std::string parent = it->has_parent_path() ? it->parent_path().string() : ".";
+      if (Status st = SyncDir(parent.empty() ? "." : parent); !st.ok()) return st;
+    }
     return Status::Ok();
   }
   Status SyncDir(const std::string& dir) override {

@@ -93,8 +93,16 @@ class Database {
   void SetExpire(Entry* e, int64_t when_ms);
   void ClearExpire(Entry* e);
   bool IsExpired(const Entry& e, int64_t now_ms) const {
-    return e.expire_ms != 0 && now_ms >= 0 && e.expire_ms <= now_ms;
+    return e.expire_ms != 0 && ExpiredAt(e.expire_ms, now_ms);
   }
+  // Whether a key expiring at when_ms is gone at now_ms. Never while loading (Redis's
+  // rule: an AOF replay or checkpoint load applies no expiry, or `SET k 0 PXAT t` followed
+  // by `INCR k` would replay as a counter without TTL); the engine deletes what expired
+  // once the load is done.
+  bool ExpiredAt(int64_t when_ms, int64_t now_ms) const {
+    return !expiry_paused_ && now_ms >= 0 && when_ms <= now_ms;
+  }
+  void set_expiry_paused(bool paused) { expiry_paused_ = paused; }
 
   // Marks an entry as touched by a client read (LRU clock, LFU counter).
   void Touch(Entry* e, int64_t now_ms);
@@ -147,6 +155,7 @@ class Database {
   static inline int64_t lfu_log_factor_ = 10;
   static inline int64_t lfu_decay_minutes_ = 1;
   size_t expires_ = 0;
+  bool expiry_paused_ = false;
   uint64_t expire_cursor_ = 0;
 };
 

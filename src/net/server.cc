@@ -756,8 +756,14 @@ int NetServer::Run() {
     to_close_.clear();
   }
   spdlog::warn("User requested shutdown...");
-  for (auto& hook : before_sleep_hooks) hook();
-  FlushWrites();
+  // Replies still held (an `always` write that never became durable) are not sent: the
+  // shutdown acknowledges nothing the disk does not have.
+  bool release = true;
+  for (auto& hook : before_sleep_hooks) release &= hook();
+  if (release)
+    FlushWrites();
+  else
+    spdlog::warn("Replies of writes that are not durable are not sent");
   for (auto& hook : shutdown_hooks) hook();
   return 0;
 }

@@ -27,8 +27,10 @@ Status WriteRecord(ckpt::Writer* w, int db, const Entry& e, std::string* scratch
 // two commands, so never inside a script or a FUNCTION command).
 Status WriteFunctionRecords(ckpt::Writer* w, Engine* engine);
 
-// Inserts a record into the engine's databases (a function library record: loads it). Keys already
-// expired at now_ms are skipped and counted in *expired. Errors name the file (path) and the key.
+// Inserts a record into the engine's databases (a function library record: loads it),
+// expired or not (nothing expires while loading: an AOF tail may still write to the key;
+// expired keys are deleted after the load). now_ms and expired are unused. Errors name the
+// file (path) and the key.
 Status ApplyRecord(Engine* engine, const std::string& path, const ckpt::Record& r,
                    const CollectionLimits& limits, int64_t now_ms, uint64_t* expired);
 

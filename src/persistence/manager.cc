@@ -7,6 +7,7 @@
 #include <chrono>
 
 #include "commands/errors.h"
+#include "io/atomic_file.h"
 #include "persistence/apply_record.h"
 #include "persistence/loader.h"
 #include "tier/tier_manager.h"
@@ -33,6 +34,11 @@ Status PersistenceManager::EnableAof(bool write_base) {
                                    ParseFsyncPolicy(c.persistence.aof_sync_policy),
                                    c.persistence.aof_timestamp_enabled, clock_);
   aof->set_preamble(c.persistence.aof_use_checkpoint_preamble);
+  aof->set_retire_hook([this](const std::string& path, uint64_t id) {
+    if (!history_) return;
+    if (Status st = history_->RetireAof(path, id); !st.ok())
+      spdlog::warn("History: cannot keep the replaced AOF {}: {}", path, st.message());
+  });
   if (write_base) {
     // Turning the AOF on at run time: the file must first hold the whole dataset, as
     // Redis does with a rewrite, or a restart would replay only what came after.
@@ -66,6 +72,10 @@ Status PersistenceManager::WaitLoaded() {
 
 Status PersistenceManager::StartLoading() {
   const Config& c = engine_->config();
+  history_ = std::make_unique<History>(fs_, c.server.dir, c.persistence.history_retention,
+                                       uint64_t(c.persistence.history_max_size), clock_);
+  if (Status st = history_->Open(); !st.ok())
+    spdlog::warn("History: {} (point-in-time recovery may lack older files)", st.message());
   Aof::RemoveStrayFiles(fs_, c.server.dir, c.persistence.aof_file);
   if (fs_->FileExists(checkpoint_path() + ".tmp")) {
     spdlog::warn("Removing {} left by an interrupted checkpoint", checkpoint_path() + ".tmp");
@@ -166,7 +176,6 @@ Status PersistenceManager::LoadFiles(bool use_ckpt, bool use_aof, uint64_t aof_s
   std::string on_corruption = c.recovery.on_corruption;
   bool verify = c.recovery.verify_checksum;
   const CollectionLimits limits = LimitsFromConfig(c);
-  int64_t now = clock_->NowMs();
   int dbs = engine_->db_count();
   loader_->Start([=, this](BackgroundLoader& out) -> Status {
     uint64_t base = 0;
@@ -188,7 +197,6 @@ Status PersistenceManager::LoadFiles(bool use_ckpt, bool use_aof, uint64_t aof_s
             fmt::format("{}: value type {} of key '{}' is not supported by this build", path,
                         r.type, std::string(r.key.substr(0, 64))));
       }
-      if (r.expire_ms && r.expire_ms <= now) return Status::Ok();  // expired meanwhile
       if (r.type & ckpt::kTierRefFlag) {  // a value in a tier segment: adopted on the loop
         if (!out.PushTierRef(r.db, r.key, type, r.value, r.expire_ms))
           return Status::Busy("cancelled");
@@ -287,8 +295,22 @@ Status PersistenceManager::LoadStep(int64_t budget_us) {
   loaded_keys_ = keys;
   double secs = double(clock_->MonotonicUs() - load_start_us_) / 1e6;
   spdlog::info("DB loaded from disk: {:.3f} seconds ({} keys, {} commands)", secs, keys, cmds);
-  if (!c.persistence.aof_enabled || !enable_aof_after_load_) return Status::Ok();
-  return EnableAof(load_write_base_);
+  if (c.persistence.aof_enabled && enable_aof_after_load_) {
+    if (Status es = EnableAof(load_write_base_); !es.ok()) return es;
+  }
+  ExpireAfterLoad();
+  return Status::Ok();
+}
+
+void PersistenceManager::ExpireAfterLoad() {
+  // Nothing expired during the load (Redis's rule); what expired while the server was down
+  // goes now, each deletion propagated (a DEL in the AOF) like any expiry.
+  int64_t now = clock_->NowMs();
+  size_t n = 0;
+  for (int i = 0; i < engine_->db_count(); i++) {
+    n += engine_->db(i).ActiveExpire(now, SIZE_MAX, INT64_MAX, clock_);
+  }
+  if (n > 0) spdlog::info("{} keys expired while the server was down: deleted", n);
 }
 
 double PersistenceManager::LoadedPercent() const {
@@ -313,12 +335,28 @@ bool PersistenceManager::BeforeSleep() {
     return true;
   }
   PollFinishing(/*wait=*/false);
+  if (aof_enable_scheduled_) {
+    aof_enable_scheduled_ = false;
+    if (!aof_ && engine_->config().persistence.aof_enabled) {
+      if (Status st = EnableAof(/*write_base=*/true); !st.ok()) {
+        spdlog::warn("Cannot turn the AOF on (CONFIG SET appendonly yes in a transaction): {}",
+                     st.message());
+        engine_->config().persistence.aof_enabled = false;
+      }
+    }
+  }
+  if (recovery_failures_ > 0 && aof_ && !aof_->untrusted()) {
+    recovery_failures_ = 0;
+    next_recovery_ms_ = 0;
+  }
   // About 1 ms of the frozen-image pass per loop iteration: a save or rewrite must not
   // starve clients (DESIGN.md: "a save must not pin the CPU"). One freeze at a time.
   if (ckpt_snapshot_) {
     CheckpointStep(1000);
   } else if (aof_ && aof_->rewriting()) {
     aof_->RewriteStep(1000);
+  } else if (aof_ && aof_->untrusted()) {
+    MaybeRecoverAof();
   } else if (rewrite_scheduled_ && aof_) {
     rewrite_scheduled_ = false;
     aof_->set_preamble(engine_->config().persistence.aof_use_checkpoint_preamble);
@@ -356,9 +394,10 @@ Status PersistenceManager::StartCheckpoint() {
   ckpt_error_ = Status::Ok();
   ckpt::Header h;
   h.created_ms = clock_->NowMs();
-  h.aof_offset = aof_ ? aof_->current_size() + aof_->buffer_length() : 0;
-  h.aof_id = aof_ ? aof_->id() : 0;
-  if (aof_) aof_->ForceSelect();
+  h.aof_offset = aof_ ? aof_->CutOffset() : 0;
+  // A cut that could not wait for the end of a unit (DEBUG RELOAD inside EXEC) holds part
+  // of it: such a checkpoint does not continue the AOF (recovery replays the AOF alone).
+  h.aof_id = aof_ && !engine_->in_atomic_unit() ? aof_->id() : 0;
   h.databases = uint32_t(c.server.databases);
   Status began = ckpt_writer_->Begin(h);
   if (began.ok()) began = WriteFunctionRecords(ckpt_writer_.get(), engine_);
@@ -429,21 +468,27 @@ Status PersistenceManager::FinishCheckpoint() {
   ckpt_snapshot_->Stop();
   ckpt_snapshot_.reset();
   finishing_keys_ = ckpt_writer_->keys();
+  // The tier segments it references are made durable before it is renamed into place.
+  std::vector<std::string> seg_paths;
+  if (engine_->tier()) {
+    auto paths = engine_->tier()->PrepareImage(ckpt_refs_);
+    if (!paths.ok()) return paths.status();
+    seg_paths = std::move(paths.value());
+  }
   std::shared_ptr<ckpt::Writer> writer(std::move(ckpt_writer_));
   FileSystem* fs = fs_;
   std::string tmp = checkpoint_path() + ".tmp", final_path = checkpoint_path();
-  std::string dir = engine_->config().server.dir;
-  // The tier segments it references are made durable before it is renamed into place.
-  std::vector<std::string> seg_paths;
-  if (engine_->tier()) seg_paths = engine_->tier()->PrepareImage(ckpt_refs_);
-  finishing_ = std::async(std::launch::async, [writer, fs, tmp, final_path, dir, seg_paths] {
-    Status st = writer->Finish();
-    if (st.ok()) st = tier::TierManager::SyncPaths(fs, seg_paths);
-    if (st.ok()) fs->KillPoint("checkpoint.before_rename");
-    if (st.ok()) st = fs->RenameFile(tmp, final_path);
-    if (st.ok()) fs->KillPoint("checkpoint.after_rename");
-    if (st.ok()) st = fs->SyncDir(dir);
-    return st;
+  History* history = history_.get();
+  finishing_ = std::async(std::launch::async, [writer, fs, tmp, final_path, seg_paths, history] {
+    Finished f;
+    f.st = writer->Finish();  // footer, fsync, close
+    if (f.st.ok()) f.st = tier::TierManager::SyncPaths(fs, seg_paths, &f.failed_segment);
+    if (f.st.ok() && history) {  // the checkpoint it replaces goes to the history
+      if (Status hs = history->RetireCheckpoint(final_path); !hs.ok())
+        spdlog::warn("History: cannot keep the replaced checkpoint: {}", hs.message());
+    }
+    if (f.st.ok()) f.st = RenameDurably(fs, tmp, final_path, "checkpoint", &f.renamed);
+    return f;
   });
   return Status::Ok();
 }
@@ -451,8 +496,19 @@ Status PersistenceManager::FinishCheckpoint() {
 void PersistenceManager::PollFinishing(bool wait) {
   if (!finishing_.valid()) return;
   if (!wait && finishing_.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return;
-  Status st = finishing_.get();
-  if (!st.ok()) return FailCheckpoint(st.message());
+  Finished f = finishing_.get();
+  if (!f.failed_segment.empty() && engine_->tier())
+    engine_->tier()->SegmentSyncFailed(f.failed_segment);
+  if (!f.st.ok()) {
+    if (f.renamed) {
+      // The new checkpoint is in place but its name may not survive a crash: the old one
+      // or the new one may be found, so the segments of both stay. The save counts as
+      // failed (MISCONF with stop_writes_on_bgsave_error) and is retried like any other.
+      if (ckpt_image_open_ && engine_->tier()) engine_->tier()->PinBoth(0, ckpt_refs_);
+      return FailCheckpoint("the checkpoint was renamed into place but " + f.st.message());
+    }
+    return FailCheckpoint(f.st.message());
+  }
   EndCheckpointImage(true);
   engine_->ConsumeDirty(dirty_at_start_);
   last_save_s_ = clock_->NowMs() / 1000;
@@ -485,6 +541,12 @@ Status PersistenceManager::BgSave(bool schedule, std::string* reply) {
       return Status::Ok();
     }
     return Status::Busy("Background save already in progress");
+  }
+  if (engine_->in_atomic_unit()) {
+    // Inside EXEC (Redis's in_exec): the cut is taken after the transaction, never inside.
+    bgsave_scheduled_ = true;
+    *reply = "Background saving scheduled";
+    return Status::Ok();
   }
   if (aof_ && aof_->rewriting()) {
     if (!schedule) {
@@ -522,6 +584,23 @@ void PersistenceManager::MaybeScheduledSave() {
   if (!due) return;
   spdlog::info("{} changes since the last save: saving", dirty);
   if (Status st = StartCheckpoint(); !st.ok()) FailCheckpoint(st.message());
+}
+
+void PersistenceManager::MaybeRecoverAof() {
+  // A failed write or fsync left the AOF untrusted: the way back is a new generation
+  // written from memory. Retried after 1, 2, 4 ... 60 s while it fails (disk still full or
+  // broken); meanwhile writes are refused and `always` replies held.
+  int64_t now = clock_->NowMs();
+  if (engine_->shutdown_requested() || now < next_recovery_ms_) return;
+  aof_->set_preamble(engine_->config().persistence.aof_use_checkpoint_preamble);
+  Status s = aof_->StartRewrite(++epoch_);
+  int64_t wait = std::min<int64_t>(60'000, int64_t(1000) << std::min(recovery_failures_, 6));
+  next_recovery_ms_ = now + wait;
+  recovery_failures_++;
+  if (!s.ok()) {
+    spdlog::warn("Cannot start rewriting the untrusted AOF: {} (next try in {} ms)", s.message(),
+                 wait);
+  }
 }
 
 void PersistenceManager::MaybeAutoRewrite() {
@@ -576,8 +655,22 @@ void PersistenceManager::Shutdown() {
   PollFinishing(/*wait=*/true);
   engine_->shutdown_save_mode = -1;  // saved once; a second call does not save again
   if (!aof_) return;
-  if (Status st = aof_->FlushAndSync(); !st.ok()) {
+  if (aof_->untrusted()) {
+    // Never acknowledged (the loop holds those replies and does not send them at exit),
+    // but still in memory: one last try to make them durable in a new generation.
+    if (aof_->rewriting()) aof_->AbortRewrite("shutdown");
+    aof_->set_preamble(engine_->config().persistence.aof_use_checkpoint_preamble);
+    Status st = aof_->Rewrite();
+    if (!st.ok() || aof_->untrusted()) {
+      spdlog::critical(
+          "The AOF could not be made durable at shutdown ({}): writes not acknowledged to "
+          "clients are lost; the AOF on disk holds what was acknowledged.",
+          st.ok() ? aof_->stats().last_write_error : st.message());
+      engine_->exit_code = 1;
+    }
+  } else if (Status st = aof_->FlushAndSync(); !st.ok()) {
     spdlog::warn("Error flushing the AOF at shutdown: {}", st.message());
+    engine_->exit_code = 1;
   }
   DisableAof();
 }
@@ -588,8 +681,15 @@ Status PersistenceManager::ApplyConfig(const std::vector<std::string>& changed, 
     if (name == "persistence.aof_enabled" &&
         c.persistence.aof_enabled != old.persistence.aof_enabled) {
       if (c.persistence.aof_enabled) {
+        if (engine_->in_atomic_unit()) {
+          // Inside EXEC: the base written now would hold the transaction's first commands
+          // and the log would then get the whole transaction again. After the unit.
+          aof_enable_scheduled_ = true;
+          continue;
+        }
         if (Status st = EnableAof(/*write_base=*/true); !st.ok()) return st;
       } else {
+        aof_enable_scheduled_ = false;
         if (aof_) (void)aof_->FlushAndSync();
         DisableAof();
       }
@@ -600,7 +700,8 @@ Status PersistenceManager::ApplyConfig(const std::vector<std::string>& changed, 
   return Status::Ok();
 }
 
-Status PersistenceManager::RewriteAof() {
+Status PersistenceManager::RewriteAof(bool* scheduled) {
+  if (scheduled) *scheduled = false;
   if (!aof_) {
     // Redis 7.0 rewrites with the AOF off too: the file then holds the dataset of this instant
     // and is neither kept up to date nor read at start-up while the AOF stays off. Written in
@@ -610,8 +711,14 @@ Status PersistenceManager::RewriteAof() {
     rewrites_while_off_++;
     return Status::Ok();
   }
-  if (saving()) {  // one freeze at a time: run it after the save
+  if (aof_->rewriting()) {
+    return Status::Busy("Background append only file rewriting already in progress");
+  }
+  // One freeze at a time (run it after a save), and never inside a transaction: the cut
+  // is taken after the unit (Redis: "Background append only file rewriting scheduled").
+  if (saving() || engine_->in_atomic_unit()) {
     rewrite_scheduled_ = true;
+    if (scheduled) *scheduled = true;
     return Status::Ok();
   }
   aof_->set_preamble(engine_->config().persistence.aof_use_checkpoint_preamble);

@@ -14,6 +14,7 @@
 #include "io/file_system.h"
 #include "persistence/aof/aof.h"
 #include "persistence/checkpoint/checkpoint_format.h"
+#include "persistence/history.h"
 #include "persistence/loader.h"
 #include "persistence/snapshot.h"
 
@@ -48,7 +49,7 @@ class PersistenceManager : public PersistenceControl {
   // CONFIG SET side effects (registered as the registry's apply hook).
   Status ApplyConfig(const std::vector<std::string>& changed, const Config& old_config);
 
-  Status RewriteAof() override;
+  Status RewriteAof(bool* scheduled = nullptr) override;
   std::string WriteRefusal() override;
   std::string InfoSection(Engine& e) override;
   bool AofHistograms(DurationHistogram::Snapshot* write,
@@ -82,7 +83,11 @@ class PersistenceManager : public PersistenceControl {
   FileSystem* fs_;
   Clock* clock_;
   std::unique_ptr<Aof> aof_;
+  std::unique_ptr<History> history_;  // point-in-time recovery retention
   void MaybeAutoRewrite();
+  void MaybeRecoverAof();
+  int recovery_failures_ = 0;
+  int64_t next_recovery_ms_ = 0;
   // Checkpoints: start (freeze), pace, finish; the save triggers.
   Status StartCheckpoint();
   void CheckpointStep(int64_t budget_us);
@@ -96,6 +101,7 @@ class PersistenceManager : public PersistenceControl {
   Status LoadFiles(bool use_ckpt, bool use_aof, uint64_t aof_start);
   bool enable_aof_after_load_ = true;
   double LoadedPercent() const;
+  void ExpireAfterLoad();
   std::unique_ptr<BackgroundLoader> loader_;
   bool load_write_base_ = false;
   bool recovery_time_warned_ = false;
@@ -111,6 +117,9 @@ class PersistenceManager : public PersistenceControl {
   uint64_t rewrites_seen_ = 0;
   bool rewrite_scheduled_ = false;
   uint64_t rewrites_while_off_ = 0;  // BGREWRITEAOF with the AOF off (INFO's aof_rewrites)
+  // CONFIG SET appendonly yes inside a transaction: the AOF (and its base, a cut) is
+  // written after the transaction, as Redis schedules its rewrite after EXEC.
+  bool aof_enable_scheduled_ = false;
   // Checkpoint state.
   std::unique_ptr<Snapshot> ckpt_snapshot_;
   std::unique_ptr<ckpt::Writer> ckpt_writer_;
@@ -131,7 +140,15 @@ class PersistenceManager : public PersistenceControl {
   uint64_t loaded_keys_ = 0;
   int64_t next_trigger_check_ms_ = 0;  // save/rewrite triggers: checked every 100 ms
   size_t step_buckets_ = SIZE_MAX;
-  std::future<Status> finishing_;
+  // What the finishing thread reports: the status, whether the rename happened (then a
+  // failure is the directory fsync: the new file is in place, maybe not durably), and the
+  // tier segment whose fsync failed, if any.
+  struct Finished {
+    Status st = Status::Ok();
+    bool renamed = false;
+    std::string failed_segment;
+  };
+  std::future<Finished> finishing_;
   uint64_t finishing_keys_ = 0;
 };
 

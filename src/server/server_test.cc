@@ -9,6 +9,8 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -92,13 +94,16 @@ struct LoopWithAof {
     EXPECT_TRUE(server->Listen("127.0.0.1", 0).ok());
     loop = std::thread([this] { server->Run(); });
   }
+  bool stopped = false;  // the test shut the loop down itself
   ~LoopWithAof() {
-    int fd = Connect(server->port());
-    SendAll(fd, Cmd({"SHUTDOWN", "NOSAVE"}));
-    std::string rest;
-    ReadUntil(fd, &rest, 1, 10'000);
+    if (!stopped) {
+      int fd = Connect(server->port());
+      SendAll(fd, Cmd({"SHUTDOWN", "NOSAVE"}));
+      std::string rest;
+      ReadUntil(fd, &rest, 1, 10'000);
+      close(fd);
+    }
     loop.join();
-    close(fd);
     server.reset();
     pm.reset();
     engine.reset();
@@ -137,10 +142,62 @@ TEST(NetServerWithAof, HeldRepliesDoNotLeaveWhenASlowReaderDrainsItsSocket) {
   ReadUntil(fd, &more, 5, 500);
   EXPECT_EQ(more, "");
 
-  fs.ClearFaults();  // the disk works again: the held reply goes
+  // The disk works again. A retried fsync would now succeed over dropped pages, so that
+  // is not what releases the reply: a new AOF generation written from memory is.
+  uint64_t id_before = s.pm->aof()->id();
+  fs.ClearFaults();
   ReadUntil(fd, &more, 5, 10'000);
   EXPECT_EQ(more, "+OK\r\n");
+  EXPECT_NE(Aof::ReadId(FileSystem::Default(), s.dir + "/ferrite.aof"), id_before);
   close(fd);
+}
+
+// Shutdown acknowledges nothing that is not durable: under `always` with a failing disk,
+// SHUTDOWN (or SIGTERM: the same exit path of the loop) must not send the reply held for
+// the write whose fsync failed. Before, the loop flushed every pending reply on its way out.
+TEST(NetServerWithAof, ShutdownDoesNotSendRepliesHeldForAFailedFsync) {
+  LoopWithAof s;
+  int writer = Connect(s.server->port());
+  ASSERT_GE(writer, 0);
+  std::string got;
+  SendAll(writer, Cmd({"SET", "a", "1"}));
+  ReadUntil(writer, &got, 5, 10'000);
+  ASSERT_EQ(got, "+OK\r\n");
+  s.fs.FailSyncs(-1);
+  SendAll(writer, Cmd({"SET", "b", "2"}));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // executed, fsync failed, held
+  int admin = Connect(s.server->port());
+  SendAll(admin, Cmd({"SHUTDOWN", "NOSAVE"}));
+  s.loop.join();
+  s.stopped = true;
+  got.clear();
+  ReadUntil(writer, &got, 5, 1000);
+  EXPECT_EQ(got, "") << "the reply of a write that never became durable was sent at shutdown";
+  close(writer);
+  close(admin);
+  s.loop = std::thread([] {});
+}
+
+// The same with SIGTERM (delivered to the loop's thread, which reads it from its signalfd).
+TEST(NetServerWithAof, SigtermDoesNotSendRepliesHeldForAFailedFsync) {
+  LoopWithAof s;
+  int writer = Connect(s.server->port());
+  ASSERT_GE(writer, 0);
+  std::string got;
+  SendAll(writer, Cmd({"SET", "a", "1"}));
+  ReadUntil(writer, &got, 5, 10'000);
+  ASSERT_EQ(got, "+OK\r\n");
+  s.fs.FailSyncs(-1);
+  SendAll(writer, Cmd({"SET", "b", "2"}));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // executed, fsync failed, held
+  ASSERT_EQ(pthread_kill(s.loop.native_handle(), SIGTERM), 0);
+  s.loop.join();
+  s.stopped = true;
+  got.clear();
+  ReadUntil(writer, &got, 5, 1000);
+  EXPECT_EQ(got, "") << "the reply of a write that never became durable was sent at SIGTERM";
+  close(writer);
+  s.loop = std::thread([] {});
 }
 
 // `clients` threads, each doing `rounds` SETs one at a time (pipeline 1), every reply

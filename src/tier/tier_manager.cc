@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "base/memory.h"
+#include "io/atomic_file.h"
 #include "types/serialize.h"
 
 namespace ferrite::tier {
@@ -174,6 +175,20 @@ Status TierManager::Open() {
     } else if (kind == "warm" || kind == "cold") {
       auto size = fs_->GetFileSize(path);
       if (!size.ok()) return size.status();
+      // Its id stays taken whatever happens below: a new segment must never get the id of
+      // one an image might still name.
+      auto reserve = [this, id] {
+        if (segs_.size() <= id) segs_.resize(size_t(id) + 1);
+      };
+      if (size.value() < kFileHeaderSize) {
+        // Created (its name durable) but its header never fsynced before a power loss:
+        // nothing references it (an image fsyncs the segments it references first).
+        spdlog::warn("Tier: removing {} ({} bytes: its header never reached the disk)", path,
+                     size.value());
+        (void)fs_->DeleteFile(path);
+        reserve();
+        continue;
+      }
       s->size = size.value();
       auto f = fs_->NewRandomAccessFile(path);
       if (!f.ok()) return f.status();
@@ -181,11 +196,24 @@ Status TierManager::Open() {
       auto n = f.value()->Read(0, kFileHeaderSize, head.data());
       if (!n.ok()) return n.status();
       head.resize(n.value());
-      uint64_t hid;
-      if (Status st = ParseFileHeader(head, path, &hid, &s->codec); !st.ok()) return st;
-      if (hid != id) {
-        return Status::Corruption(fmt::format(
+      uint64_t hid = 0;
+      Status hs = ParseFileHeader(head, path, &hid, &s->codec);
+      if (hs.ok() && hid != id) {
+        hs = Status::Corruption(fmt::format(
             "{}: header names segment {} but the file is segment {} at offset 16", path, hid, id));
+      }
+      if (!hs.ok()) {
+        // A header that does not read back: typically a segment whose fsync failed (the
+        // kernel dropped its pages, a later fsync "succeeded") and which was then cut off by a
+        // power loss. Such a segment is never referenced by an image (its values are copied
+        // to a new segment first), so the tier opens without it; the file is kept aside as
+        // <name>.damaged, never deleted, and if an image does name it, loading that image
+        // fails saying which segment is missing.
+        std::string aside = path + ".damaged";
+        if (Status rs = fs_->RenameFile(path, aside); !rs.ok()) return hs;
+        spdlog::warn("Tier: {}; set aside as {} (not used)", hs.message(), aside);
+        reserve();
+        continue;
       }
       memcpy(&s->created_ms, head.data() + 24, 8);
       if (kind == "warm") {
@@ -232,7 +260,9 @@ void TierManager::Attach(std::vector<Database*> dbs, CollectionLimits limits) {
 Status TierManager::NewActive(int64_t now_ms) {
   uint32_t id = NextId();
   std::string path = SegPath(id, State::kActive);
-  auto f = fs_->NewWritableFile(path, false);
+  // Its directory is fsynced at once: nothing may ever reference a segment whose name
+  // could vanish in a power loss.
+  auto f = CreateFileDurably(fs_, path);
   if (!f.ok()) {
     segs_.pop_back();
     return f.status();
@@ -521,6 +551,23 @@ Value TierManager::Load(const Value& v) {
   return out;
 }
 
+Result<Value> TierManager::ReadForImage(const Value& v, std::string_view key) {
+  std::string scratch, path;
+  auto got = ReadValue(v, &scratch, &path);
+  if (!got.ok()) {
+    stats_.read_errors++;
+    return Status::IOError(fmt::format("tier read of key '{}' failed: {}",
+                                       std::string(key.substr(0, 64)), got.status().message()));
+  }
+  Status st = Status::Ok();
+  Value out = Decode(uint8_t(v.type()), got.value(), key.substr(0, 64), &st);
+  if (!st.ok()) {
+    stats_.read_errors++;
+    return st;
+  }
+  return out;
+}
+
 const char* TierManager::EncodingName(const Value& v) {
   switch (v.type()) {
     case ValueType::kString:
@@ -769,18 +816,16 @@ void TierManager::StartMove(Seg* src, bool to_cold) {
   int64_t created = src->created_ms;
   uint64_t rate = to_cold ? 0 : opt_.compact_rate;  // compaction is paced; demotion pressure is not
   FileSystem* fs = fs_;
-  std::string dir = cold ? opt_.cold_dir : opt_.dir;
-  Submit([this, fs, src_id, dst_id, src_path, dst_path, dir, dead = std::move(dead), codec, created,
+  Submit([this, fs, src_id, dst_id, src_path, dst_path, dead = std::move(dead), codec, created,
           rate] {
     auto moved = std::make_shared<std::vector<Moved>>();
-    std::string tmp = dst_path + ".tmp";
     uint64_t dst_size = 0;
     Status st = Status::Ok();
-    auto f = fs->NewWritableFile(tmp, false);
+    auto f = AtomicFile::Create(fs, dst_path);  // <dst>.tmp, fsync, rename, directory fsync
     if (!f.ok()) st = f.status();
-    std::unique_ptr<WritableFile> out;
+    WritableFile* out = nullptr;
     if (st.ok()) {
-      out = std::move(f.value());
+      out = f.value()->file();
       st = out->Append(EncodeFileHeader(dst_id, codec, created));
     }
     if (st.ok()) {
@@ -823,15 +868,13 @@ void TierManager::StartMove(Seg* src, bool to_cold) {
             src_path, valid_end, file_size - valid_end);
       }
       if (st.ok() && !buf.empty()) st = out->Append(buf);
-      if (st.ok()) st = out->Sync();
-      if (st.ok()) st = out->Close();
       dst_size = off;
-      if (st.ok()) st = fs->RenameFile(tmp, dst_path);
-      if (st.ok()) st = fs->SyncDir(dir);
-    }
-    if (!st.ok()) {
-      if (out) (void)out->Close();
-      (void)fs->DeleteFile(tmp);
+      // A failure before the rename removes the temp file (the next try writes a new one);
+      // after it, the copy is in place but its name may not be durable: treated as failed
+      // (the source stays), and the copy is removed.
+      bool renamed = false;
+      if (st.ok()) st = f.value()->Commit(&renamed);
+      if (!st.ok() && renamed) (void)fs->DeleteFile(dst_path);
     }
     bool is_cold = dst_path.ends_with(".cold");
     Deliver([this, src_id, dst_id, is_cold, codec, moved, st, dst_size] {
@@ -987,19 +1030,7 @@ void TierManager::StartUpload(Seg* up, int64_t now_ms) {
       // The object is verified: write the marker, then drop the local file.
       std::string marker = SegPath(id, State::kArchived);
       std::string text = fmt::format("{}\n{}\n{}\n", key, s->size, s->created_ms);
-      Status ms = Status::Ok();
-      {
-        auto f = fs_->NewWritableFile(marker + ".tmp", false);
-        if (!f.ok())
-          ms = f.status();
-        else {
-          ms = f.value()->Append(text);
-          if (ms.ok()) ms = f.value()->Sync();
-          (void)f.value()->Close();
-        }
-      }
-      if (ms.ok()) ms = fs_->RenameFile(marker + ".tmp", marker);
-      if (ms.ok()) ms = fs_->SyncDir(opt_.dir);
+      Status ms = WriteFileAtomically(fs_, marker, text);
       if (!ms.ok()) {
         stats_.archive_upload_failures++;
         s->retry_after_ms = now + 10'000;
@@ -1079,11 +1110,17 @@ Result<Value> TierManager::AdoptRef(uint8_t type, std::string_view ref, std::str
   return std::move(v.value());
 }
 
-std::vector<std::string> TierManager::PrepareImage(const std::set<uint32_t>& refs) {
+Result<std::vector<std::string>> TierManager::PrepareImage(const std::set<uint32_t>& refs) {
   (void)FlushActive();
   std::vector<std::string> paths;
   for (uint32_t id : refs) {
     Seg* s = seg(id);
+    if (s && s->untrusted) {
+      return Status::IOError(fmt::format(
+          "tier segment {} ({}) had a failed fsync: its values are being copied to a new "
+          "segment, an image can reference them once that is done",
+          id, s->path));
+    }
     if (s && (s->state == State::kActive || s->state == State::kWarm || s->state == State::kCold ||
               (s->state == State::kRetired && !s->path.empty() && !s->was_archived))) {
       paths.push_back(s->path);
@@ -1092,15 +1129,48 @@ std::vector<std::string> TierManager::PrepareImage(const std::set<uint32_t>& ref
   return paths;
 }
 
-Status TierManager::SyncPaths(FileSystem* fs, const std::vector<std::string>& paths) {
+Status TierManager::SyncPaths(FileSystem* fs, const std::vector<std::string>& paths,
+                              std::string* failed_path) {
+  std::set<std::string> dirs;
   for (const auto& p : paths) {
     auto f = fs->NewWritableFile(p, /*append=*/true);
     if (!f.ok()) return f.status();
     Status st = f.value()->Sync();
     (void)f.value()->Close();
-    if (!st.ok()) return st;
+    if (!st.ok()) {
+      if (failed_path) *failed_path = p;
+      return st;
+    }
+    dirs.insert(DirName(p));
+  }
+  // The segments' names too: a segment created since its directory was last synced would
+  // vanish in a power loss, and the image referencing it with it.
+  for (const auto& d : dirs) {
+    if (Status st = fs->SyncDir(d); !st.ok()) return st;
   }
   return Status::Ok();
+}
+
+void TierManager::SegmentSyncFailed(const std::string& path) {
+  for (auto& sp : segs_) {
+    Seg* s = sp.get();
+    if (!s || s->path != path || s->untrusted) continue;
+    s->untrusted = true;
+    if (s == active_) SealActive();
+    spdlog::warn(
+        "Tier: the fsync of segment {} ({}) failed: it is never fsynced again (the kernel "
+        "may have dropped its pages); its values are copied to a new segment",
+        s->id, path);
+  }
+}
+
+Status TierManager::MakeImageDurable(const std::set<uint32_t>& refs) {
+  auto paths = PrepareImage(refs);
+  if (!paths.ok()) return paths.status();
+  std::string failed;
+  Status st = SyncPaths(fs_, paths.value(), &failed);
+  if (!failed.empty()) SegmentSyncFailed(failed);
+  return st;
 }
 
 void TierManager::EndImage(int kind, bool ok, const std::set<uint32_t>& refs) {
@@ -1173,9 +1243,25 @@ void TierManager::Cron(int64_t now_ms) {
       force_cold_ = false;
     }
   }
+  // Segments whose fsync failed: their values go to a new segment first, whatever their
+  // live ratio (one move at a time, as compactions). This loop and the next index segs_
+  // instead of holding iterators: StartMove takes a new id, which can grow (reallocate)
+  // segs_ under the loop (the Seg objects themselves never move).
+  for (size_t i = 0; i < segs_.size(); i++) {
+    Seg* s = segs_[i].get();
+    if (!s || !s->untrusted || s->busy || compacting_ || s->retry_after_ms > now_ms) continue;
+    if (s->state != State::kWarm && s->state != State::kCold) continue;
+    if (s->live_values == 0) {
+      s->state = State::kRetired;
+      s->map.reset();
+      s->file.reset();
+      continue;
+    }
+    StartMove(s, false);
+  }
   // Compaction, and segments nothing points to any more.
-  for (auto& sp : segs_) {
-    Seg* s = sp.get();
+  for (size_t i = 0; i < segs_.size(); i++) {
+    Seg* s = segs_[i].get();
     if (s && !s->busy && s->state == State::kArchived && s->live_values == 0) {
       s->state = State::kRetired;  // its object and marker go once no image references it
       continue;

@@ -170,6 +170,10 @@ class TierManager : public TierResolver, public TierAccessHook {
   void Return(Fetched& f, bool command_wrote);
 
   // ---- checkpoints (persistence)
+  // A value's bytes for an image that copies it (the AOF's RESP base): read and decoded,
+  // or an error naming the key and the file. Never an empty value in place of a failed
+  // read — the rewrite fails instead.
+  Result<Value> ReadForImage(const Value& v, std::string_view key);
   // A checkpoint record that references a segment: (segment, offset, length) as 12 bytes.
   static std::string EncodeRef(const Value& v);
   // Rebuilds a referenced value while loading; counts it live. Errors name the segment.
@@ -183,13 +187,31 @@ class TierManager : public TierResolver, public TierAccessHook {
   // kind 0: the checkpoint file, 1: the AOF's preamble. ok: the image is durable and
   // replaced the previous one; refs: the segments it references.
   void EndImage(int kind, bool ok, const std::set<uint32_t>& refs);
+  // An image of this kind was renamed into place but its directory fsync failed: after a
+  // crash either the old image or the new one may be found, so both keep their segments.
+  void PinBoth(int kind, const std::set<uint32_t>& refs) {
+    if (!pins_[kind]) pins_[kind] = initial_;
+    pins_[kind]->insert(refs.begin(), refs.end());
+  }
   // No image of this kind exists on disk (so it pins nothing).
   void ClearPins(int kind) { pins_[kind] = std::set<uint32_t>(); }
   // Called on the loop when an image's records are all written: flushes demoted records
   // and returns the files of the referenced segments, which SyncPaths (any thread) makes
-  // durable before the image is renamed into place.
-  std::vector<std::string> PrepareImage(const std::set<uint32_t>& refs);
-  static Status SyncPaths(FileSystem* fs, const std::vector<std::string>& paths);
+  // durable, with their directories, before the image is renamed into place. An error
+  // when a referenced segment is untrusted (a failed fsync): no image may reference it
+  // until its values are copied to a new segment (Cron does that at once).
+  Result<std::vector<std::string>> PrepareImage(const std::set<uint32_t>& refs);
+  // fsyncs each file and each directory holding one; *failed_path names the file whose
+  // fsync failed (then pass it to SegmentSyncFailed on the loop).
+  static Status SyncPaths(FileSystem* fs, const std::vector<std::string>& paths,
+                          std::string* failed_path = nullptr);
+  // fsyncgate for segments: a segment whose fsync failed is never fsynced again (a retry
+  // could "succeed" over dropped pages). It is sealed, images refuse to reference it, and
+  // its live values are copied to a new segment (read through the page cache, each record
+  // checked) so a later image can reference that one instead.
+  void SegmentSyncFailed(const std::string& path);
+  // PrepareImage + SyncPaths on the calling (loop) thread, failures recorded.
+  Status MakeImageDurable(const std::set<uint32_t>& refs);
 
   std::string InfoSection() const;
   // "tier:cold segment:12 offset:4096 length:1050 file:/data/tier/cold/seg-00000012.cold"
@@ -226,7 +248,8 @@ class TierManager : public TierResolver, public TierAccessHook {
     std::unique_ptr<MappedFile> map;         // warm / active
     std::shared_ptr<RandomAccessFile> file;  // cold
     int64_t created_ms = 0, last_access_ms = 0;
-    bool busy = false;  // a job works on it
+    bool busy = false;       // a job works on it
+    bool untrusted = false;  // an fsync of it failed: copy its values out, never reference it
     bool was_archived = false;
     int64_t retry_after_ms = 0;
     int failures = 0;

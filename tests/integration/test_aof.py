@@ -3,6 +3,7 @@ rewrite, repair and point-in-time recovery. Tests marked ferrite-only use Ferrit
 file and tools (Redis 7 keeps a multi-part AOF in a directory instead)."""
 import os
 import random
+import re
 import subprocess
 import threading
 import time
@@ -344,7 +345,7 @@ def test_checkpoint_preamble_rewrite_and_restart(server_factory):
     with open(s.aof_path(), "rb") as f:
         data = f.read()
     assert data.startswith(b"FERRCKPT")
-    assert data.endswith(b"$4\r\ntail\r\n")
+    assert re.search(rb"\$4\r\ntail\r\n#CRC:\d+ [0-9a-f]{8}\r\n$", data), data[-80:]
     digest = c.execute_command("DEBUG", "DIGEST")
     tool = os.path.join(os.environ["FERRITE_TOOLS_DIR"], "ferrite-check-aof")
     out = subprocess.run([tool, s.aof_path()], capture_output=True, text=True)
@@ -369,3 +370,213 @@ def test_aof_latency_gauges_in_info(server_factory):
     p = c.info("persistence")
     assert p["aof_fsync_latency_max_us"] > 0  # 50 fsyncs under always took some time
     assert p["aof_write_latency_max_us"] >= 0
+
+
+@ferrite_only
+def test_check_aof_tells_damage_in_the_middle_from_a_torn_tail(server_factory):
+    """#CRC batch lines: a corrupted length in the middle (claiming more bytes than remain)
+    is damage (exit 2, the offset), a torn last batch is a torn tail (exit 1, --fix cuts it)."""
+    s = server_factory(aof="always")
+    c = s.client()
+    for k in ("a", "b", "c"):
+        c.set(k, k * 10)
+    s.keep = True
+    s.stop()
+    path = s.aof_path()
+    with open(path, "rb") as f:
+        whole = f.read()
+    assert whole.count(b"#CRC:") >= 4
+    at = whole.find(b"$10\r\nbbbbbbbbbb")
+    with open(path, "wb") as f:
+        f.write(whole[:at] + b"$99" + whole[at + 3:])
+    r = check_aof(path)
+    assert r.returncode == 2, r.stdout
+    assert b"damage in the middle" in r.stdout or b"damaged in the middle" in r.stdout, r.stdout
+    assert b"A checksummed batch after it verifies" in r.stdout
+    # A torn last batch instead.
+    last = whole.rfind(b"*3\r\n$3\r\nSET\r\n$1\r\nc")
+    with open(path, "wb") as f:
+        f.write(whole[:last + 9])
+    r = check_aof(path)
+    assert r.returncode == 1, r.stdout
+    assert b"torn tail after the last good batch, at offset %d" % last in r.stdout, r.stdout
+    r = check_aof("--fix", "-y", path)
+    assert r.returncode == 0, r.stdout
+    assert os.path.getsize(path) == last
+
+
+def snapshot(c):
+    """Every key of databases 0 and 3: type, value, whether it has a TTL (comparable across
+    servers, unlike DEBUG DIGEST)."""
+    out = {}
+    for db in (0, 3):
+        c.execute_command("SELECT", db)
+        for k in sorted(c.keys()):
+            t = c.type(k)
+            v = c.get(k) if t == b"string" else c.lrange(k, 0, -1) if t == b"list" else None
+            out[(db, k)] = (t, v, c.ttl(k) > 0)
+    c.execute_command("SELECT", 0)
+    return out
+
+
+@ferrite_only
+def test_redis_loads_an_aof_with_checksum_lines(server_factory, tmp_path):
+    """Redis 7.0's AOF reader skips lines starting with '#': a Ferrite AOF (RESP base and
+    checksummed batches) loads into redis-server as a single-file AOF it upgrades."""
+    s = server_factory(aof="always")
+    c = s.client()
+    fill(c)
+    c.bgrewriteaof()
+    time.sleep(0.5)
+    c.rpush("after", "x", "y")
+    want = snapshot(c)
+    s.keep = True
+    s.stop()
+    with open(s.aof_path(), "rb") as f:
+        data = f.read()
+    assert b"#CRC:" in data
+    (tmp_path / "appendonly.aof").write_bytes(data)
+    from conftest import free_port
+    port = free_port()
+    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                             "--dir", str(tmp_path), "--appendonly", "yes", "--save", "",
+                             "--enable-debug-command", "yes"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        r = redis.Redis(port=port, socket_timeout=10)
+        deadline = time.time() + 20
+        while True:
+            try:
+                if r.ping() and int(r.info("persistence")["loading"]) == 0:
+                    break
+            except (redis.exceptions.ConnectionError, redis.exceptions.BusyLoadingError):
+                pass
+            assert time.time() < deadline, "redis-server did not start"
+            time.sleep(0.05)
+        assert snapshot(r) == want
+        assert r.lrange("after", 0, -1) == [b"x", b"y"]
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+class DefaultServer:
+    """A server with the default configuration except the port, the directory and
+    aof_enabled = true (so checkpoints, the preamble, timestamps and the history are the
+    defaults), on its own free port."""
+
+    def __init__(self, dir):
+        from conftest import free_port
+        self.dir = dir
+        self.port = free_port()
+        conf = os.path.join(dir, "..", os.path.basename(dir) + ".toml")
+        with open(conf, "w") as f:
+            f.write(f'[server]\nbind = "127.0.0.1"\nport = {self.port}\ndir = "{dir}"\n'
+                    '[persistence]\naof_enabled = true\n')
+        self.log = open(os.path.join(dir, "..", os.path.basename(dir) + ".log"), "a")
+        self.proc = subprocess.Popen([os.environ["FERRITE_BIN"], "--config", conf],
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        self.c = redis.Redis(port=self.port, socket_timeout=30)
+        deadline = time.time() + 30
+        while True:
+            try:
+                if self.c.ping() and int(self.c.info("persistence")["loading"]) == 0:
+                    return
+            except (redis.exceptions.ConnectionError, redis.exceptions.BusyLoadingError):
+                pass
+            assert self.proc.poll() is None and time.time() < deadline, "server did not start"
+            time.sleep(0.05)
+
+    def wait_idle(self):
+        def idle():
+            p = self.c.info("persistence")
+            return not p["rdb_bgsave_in_progress"] and not p["aof_rewrite_in_progress"]
+        deadline = time.time() + 60
+        while not idle():
+            assert time.time() < deadline
+            time.sleep(0.05)
+
+    def shutdown(self):
+        try:
+            self.c.shutdown()
+        except redis.exceptions.ConnectionError:
+            pass
+        self.proc.wait(60)
+        self.log.close()
+
+
+@ferrite_only
+def test_point_in_time_recovery_with_the_defaults_end_to_end(tmp_path):
+    """The documented procedure (docs/operations.md, "Point-in-time recovery") with the
+    default configuration: writes, rewrites and checkpoints before and after T, a shutdown
+    that saves a checkpoint newer than T; ferrite-check-aof --restore-to-timestamp T builds a
+    data directory that holds exactly the writes up to T. Before, the documented steps
+    (truncate the AOF) returned the latest data: the newer checkpoint won."""
+    data = tmp_path / "data"
+    data.mkdir()
+    s = DefaultServer(str(data))
+    c = s.c
+    ids = []
+
+    def write(tag, n):
+        for i in range(n):
+            uid = f"{tag}{len(ids)}"
+            c.lpush("ids", uid)  # a unique id: a duplicate shows a write applied twice
+            c.incr("ledger")
+            ids.append(uid)
+
+    write("a", 200)
+    c.bgrewriteaof()
+    s.wait_idle()
+    write("a", 200)
+    c.bgsave()
+    s.wait_idle()
+    write("a", 200)
+    c.bgrewriteaof()
+    s.wait_idle()
+    write("a", 100)
+    c.bgsave()  # the newest image before T: a checkpoint, replaced (kept in history) later
+    s.wait_idle()
+    write("a", 100)
+    before_t = list(ids)
+    target = int(time.time())
+    while int(time.time()) <= target:
+        time.sleep(0.05)
+    write("b", 200)
+    c.bgrewriteaof()
+    s.wait_idle()
+    c.bgsave()
+    s.wait_idle()
+    write("b", 200)
+    c.bgrewriteaof()
+    s.wait_idle()
+    write("b", 100)
+    s.shutdown()  # saves a checkpoint (the default save rules): newer than T
+    assert (data / "history" / "MANIFEST").exists()
+
+    # The old documented step alone is refused: the newer checkpoint would be loaded.
+    old = check_aof("--truncate-to-timestamp", str(target), "-y", str(data / "ferrite.aof"))
+    assert old.returncode == 2, old.stdout
+    assert b"--restore-to-timestamp" in old.stdout
+
+    out = tmp_path / "restored"
+    r = check_aof("--restore-to-timestamp", str(target), "--dir", str(data), "--out", str(out))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert b"image: " in r.stdout and b"history/ckpt-" in r.stdout, r.stdout  # kept for it
+    s2 = DefaultServer(str(out))
+    got = [x.decode() for x in s2.c.lrange("ids", 0, -1)]
+    assert sorted(got) == sorted(before_t)  # nothing after T, nothing lost, no duplicate
+    assert len(set(got)) == len(got)
+    assert int(s2.c.get("ledger")) == len(before_t)
+    s2.shutdown()
+
+    # The latest data is still in the original directory.
+    s3 = DefaultServer(str(data))
+    assert int(s3.c.get("ledger")) == len(ids)
+    s3.shutdown()
+
+    # A time before anything was kept is refused, saying what is there.
+    r = check_aof("--restore-to-timestamp", "1000", "--dir", str(data),
+                  "--out", str(tmp_path / "too-early"))
+    assert r.returncode == 2, r.stdout
+    assert b"cannot recover to 1000" in r.stdout

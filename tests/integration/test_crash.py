@@ -165,3 +165,90 @@ def test_everysec_loss_is_about_a_second(server_factory):
     assert total > 0
     # At most the postponement cap (2 s) of acknowledged writes, plus scheduling slack.
     assert window <= 2.5, (lost, total, window)
+
+@ferrite_only
+def test_sigkill_cycles_unique_ids_and_ledger(server_factory):
+    """SIGKILL at random moments under `always`, with rewrites and checkpoints running, and
+    writes that reveal a loss or a double application: LPUSH of a unique id (each id must be
+    there exactly once if acknowledged, at most once if in flight) and INCR of a ledger
+    (between the acknowledged count and that plus the INCRs in flight). Each cycle writes
+    its own list; earlier lists must keep their length. CRASH_CYCLES (default 6) cycles;
+    the long run (docs/testing.md): scripts/crash-soak.sh 1000."""
+    rng = random.Random(int(os.environ.get("CRASH_SEED", "777")))
+    s = server_factory(aof="always", persistence={"checkpoint_enabled": True})
+    s.client().execute_command("DEBUG", "POPULATE", "20000")  # rewrites and saves take a while
+    data_dir = s.dir
+    ledger = 0
+    lengths = {}
+    cycles = max(CYCLES, 6)
+    for cycle in range(cycles):
+        key = f"ids:{cycle}"
+        lock = threading.Lock()
+        acked_ids, inflight_ids = set(), set()
+        acked_incr = [0]
+        inflight_incr = [0]
+        stop = threading.Event()
+
+        def writer(tid):
+            c = s.client(socket_timeout=5)
+            n = 0
+            while not stop.is_set():
+                uid = f"{tid}-{n}"
+                n += 1
+                with lock:
+                    inflight_ids.add(uid)
+                try:
+                    c.lpush(key, uid)
+                except (redis.ConnectionError, redis.TimeoutError):
+                    return
+                with lock:
+                    inflight_ids.discard(uid)
+                    acked_ids.add(uid)
+                    inflight_incr[0] += 1
+                try:
+                    c.incr("ledger")
+                except (redis.ConnectionError, redis.TimeoutError):
+                    return
+                with lock:
+                    inflight_incr[0] -= 1
+                    acked_incr[0] += 1
+
+        def background(cmd, pause):
+            c = s.client(socket_timeout=5)
+            while not stop.is_set():
+                try:
+                    c.execute_command(cmd)
+                except redis.ResponseError:
+                    pass
+                except (redis.ConnectionError, redis.TimeoutError):
+                    return
+                time.sleep(pause)
+
+        threads = [threading.Thread(target=writer, args=(t,)) for t in range(3)]
+        if rng.random() < 0.5:
+            threads.append(threading.Thread(target=background, args=("BGREWRITEAOF", 0.1)))
+        if rng.random() < 0.5:
+            threads.append(threading.Thread(target=background, args=("BGSAVE", 0.15)))
+        for t in threads:
+            t.start()
+        time.sleep(0.15 + rng.random() * 0.6)
+        s.kill()
+        stop.set()
+        for t in threads:
+            t.join(10)
+        s = server_factory(dir=data_dir, aof="always", persistence={"checkpoint_enabled": True})
+        c = s.client()
+        got = [x.decode() for x in c.lrange(key, 0, -1)]
+        assert len(set(got)) == len(got), (cycle, "an id applied twice")
+        missing = acked_ids - set(got)
+        assert not missing, (cycle, "acknowledged ids lost", sorted(missing)[:5])
+        extra = set(got) - acked_ids - inflight_ids
+        assert not extra, (cycle, "ids never written", sorted(extra)[:5])
+        value = int(c.get("ledger") or 0)
+        assert ledger + acked_incr[0] <= value <= ledger + acked_incr[0] + inflight_incr[0], (
+            cycle, ledger, acked_incr[0], inflight_incr[0], value)
+        ledger = value
+        for k, n in lengths.items():
+            assert c.llen(k) == n, (cycle, k)
+        lengths[key] = len(got)
+    print(f"\nSIGKILL cycles: {cycles}, ids kept: {sum(lengths.values())}, ledger: {ledger}")

@@ -5,6 +5,7 @@ that the checkpoint was actually used read Ferrite's log."""
 import time
 
 import pytest
+import redis
 
 from conftest import IS_REDIS
 
@@ -158,3 +159,115 @@ def test_recovery_priority_aof_replays_the_aof_alone(server_factory):
     log = s2.logs()
     assert "Loading checkpoint" not in log and "from offset" not in log
     assert c2.execute_command("DEBUG", "DIGEST") == digest
+
+
+# ---- Cuts only between whole propagated units (MULTI/EXEC) ----------------------------
+# A checkpoint or rewrite started inside EXEC would freeze an image holding the
+# transaction's first commands while the AOF position (or the log that follows the new
+# base) still gets the whole transaction: replay then applies them twice. Redis 7.0 defers
+# BGSAVE / BGREWRITEAOF / CONFIG SET appendonly yes to after EXEC and refuses SAVE and
+# SHUTDOWN inside MULTI (no-multi); Ferrite does the same, with the same replies.
+
+from conftest import Raw, poll  # noqa: E402
+
+
+def wait_persistence_idle(c, timeout=60):
+    def idle():
+        p = c.info("persistence")
+        return (p["rdb_bgsave_in_progress"] == 0 and p["aof_rewrite_in_progress"] == 0
+                and not p.get("aof_rewrite_scheduled"))
+    assert poll(idle, timeout), c.info("persistence")
+
+
+@pytest.mark.parametrize("cut", [
+    ("BGSAVE",), ("BGREWRITEAOF",), ("CONFIG", "SET", "appendonly", "yes")])
+def test_a_cut_requested_inside_exec_is_taken_after_the_transaction(server_factory, cut):
+    """MULTI; INCR x; <cut>; INCR x; EXEC, then SIGKILL: x is 2 after recovery, never 3 or 4."""
+    appendonly_cut = cut[0] == "CONFIG"
+    s = server_factory(aof=None if appendonly_cut else "always",
+                       persistence={"checkpoint_enabled": True}
+                       if not appendonly_cut else None)
+    c = s.client()
+    if appendonly_cut:
+        c.config_set("appendfsync", "always")
+    c.execute_command("DEBUG", "POPULATE", "20000")  # the cut takes a moment
+    t0 = c.lastsave().timestamp()
+    while int(time.time()) <= t0:  # LASTSAVE has one-second resolution
+        time.sleep(0.05)
+    r = Raw(s.port)
+    assert r.cmd("MULTI") == "OK"
+    assert r.cmd("INCR", "x") == "QUEUED"
+    assert r.cmd(*cut) == "QUEUED"
+    assert r.cmd("INCR", "x") == "QUEUED"
+    expected = {"BGSAVE": "Background saving scheduled",
+                "BGREWRITEAOF": "Background append only file rewriting scheduled",
+                "CONFIG": "OK"}[cut[0]]
+    assert r.cmd("EXEC") == [1, expected, 2]
+    r.close()
+    if cut[0] == "BGSAVE":
+        assert poll(lambda: c.lastsave().timestamp() > t0, 60)
+    wait_persistence_idle(c)
+    if appendonly_cut:
+        assert poll(lambda: c.info("persistence")["aof_enabled"] == 1, 30)
+        wait_persistence_idle(c)
+    s.kill()
+    s2 = server_factory(dir=s.dir, aof="always")
+    assert s2.client().get("x") == b"2"
+
+
+def test_save_and_shutdown_are_refused_inside_multi(server_factory):
+    """Redis 7.0's no-multi flag: the error at queue time, and EXEC aborts."""
+    s = server_factory(aof="always")
+    for cmd in (("SAVE",), ("SHUTDOWN",), ("SHUTDOWN", "NOSAVE")):
+        r = Raw(s.port)
+        assert r.cmd("MULTI") == "OK"
+        assert r.cmd("SET", "k", "v") == "QUEUED"
+        assert r.cmd(*cmd) == ("ERR", "ERR Command not allowed inside a transaction")
+        assert r.cmd("EXEC") == (
+            "ERR", "EXECABORT Transaction discarded because of previous errors.")
+        r.close()
+    c = s.client()
+    assert c.ping()  # still running
+    assert c.get("k") is None
+
+
+def test_cuts_and_shutdown_are_refused_inside_scripts(server_factory):
+    """A script is a unit too: BGSAVE, BGREWRITEAOF, SAVE, SHUTDOWN and CONFIG (noscript in
+    Redis 7.0) are refused from a script, so no cut can start inside one."""
+    s = server_factory(aof="always")
+    c = s.client()
+    for call in ("'bgsave'", "'bgrewriteaof'", "'save'", "'shutdown', 'nosave'",
+                 "'config', 'set', 'appendonly', 'yes'"):
+        with pytest.raises(redis.ResponseError) as e:
+            c.eval(f"redis.call('incr', 'x'); return redis.call({call})", 0)
+        assert str(e.value).startswith("This Redis command is not allowed from script"), call
+    assert c.ping()
+    assert c.get("x") == b"5"  # each script's INCR ran (a script error does not roll back)
+    s.kill()
+    s2 = server_factory(dir=s.dir, aof="always")
+    assert s2.client().get("x") == b"5"
+
+
+@pytest.mark.parametrize("checkpoint", [False, True])
+def test_loading_applies_no_expiry(server_factory, checkpoint):
+    """SET k 0 EX 4, INCR k, SIGKILL, restart after the TTL: k is gone (Redis's rule:
+    nothing expires while loading, expired keys are deleted afterwards). Before, the replay
+    dropped k at the SET and the INCR recreated it as a counter without TTL. The TTL leaves
+    room for BGSAVE (which waits for LASTSAVE's next second): the INCR must reach the key
+    while it still has its TTL, else the test would prove nothing."""
+    s = server_factory(aof="always", persistence={"checkpoint_enabled": True})
+    c = s.client()
+    expires_at = time.time() + 4
+    c.set("k", "0", ex=4)
+    c.set("stays", "1")
+    if checkpoint:
+        bgsave_and_wait(c)
+    assert c.incr("k") == 1
+    assert c.pttl("k") > 0  # the INCR kept the TTL of the live key
+    s.kill()
+    time.sleep(max(0.0, expires_at + 0.3 - time.time()))
+    s2 = server_factory(dir=s.dir, aof="always", persistence={"checkpoint_enabled": True})
+    c2 = s2.client()
+    assert c2.get("k") is None
+    assert c2.ttl("k") == -2
+    assert c2.get("stays") == b"1"

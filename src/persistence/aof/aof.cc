@@ -7,7 +7,9 @@
 #include <random>
 
 #include "base/strutil.h"
+#include "io/atomic_file.h"
 #include "persistence/aof/aof_format.h"
+#include "persistence/aof/aof_integrity.h"
 #include "persistence/apply_record.h"
 #include "tier/tier_manager.h"
 #include "types/serialize.h"
@@ -35,7 +37,11 @@ Aof::~Aof() { Close(); }
 // ------------------------------------------------------------------ load
 namespace {
 
-std::string IdLine(uint64_t id) { return fmt::format("#ID:{:016x}\r\n", id); }
+// The first lines of a RESP base: its identity, then the time of its image (the base is
+// the dataset as of that second: point-in-time recovery can start from it).
+std::string IdLine(uint64_t id, int64_t base_ms) {
+  return fmt::format("#ID:{:016x}\r\n#TS:{}\r\n", id, base_ms / 1000);
+}
 
 uint64_t NewId() {
   static std::mt19937_64 rng(std::random_device{}() ^ uint64_t(::getpid()) << 32);
@@ -86,7 +92,9 @@ Status Aof::Load(const std::string& on_corruption, uint64_t start_offset) {
     engine_->Execute(*s, args, rb);
     return Status::Ok();
   };
+  for (int i = 0; i < engine_->db_count(); i++) engine_->db(i).set_expiry_paused(true);
   Status st = Read(on_corruption, start_offset, sink);
+  for (int i = 0; i < engine_->db_count(); i++) engine_->db(i).set_expiry_paused(false);
   engine_->DropSession(s);
   return st;
 }
@@ -131,10 +139,44 @@ Status Aof::Read(const std::string& on_corruption, uint64_t start_offset, const 
     }
   }
   aof::AofReader reader(start_offset, 1);
+  aof::BatchVerifier verifier(start_offset);
   std::vector<char> chunk(1 << 20);
   bool in_multi = false;
   uint64_t multi_offset = 0, multi_line = 0;
   uint64_t last_progress_us = uint64_t(t0);
+  uint64_t applied = 0;
+  // The records of the open batch wait until its checksum line verifies, so a damaged or
+  // torn batch is never half applied. A file without checksum lines (Redis's, or one from
+  // before format version 2) is recognised after kLegacyBytes without one: its records
+  // then apply as they are read, as before.
+  constexpr uint64_t kLegacyBytes = 64 << 20;
+  std::vector<std::vector<std::string>> pending;
+  uint64_t pending_bytes = 0, batch_line = 1;
+  bool legacy = false;
+  auto apply = [&](ArgList args) -> Status {
+    Status st = sink.command(args);
+    applied++;
+    uint64_t now = uint64_t(clock_->MonotonicUs());
+    if (now - last_progress_us > 2'000'000) {
+      last_progress_us = now;
+      spdlog::info("Loading AOF: {:.1f}% ({} commands)",
+                   total ? 100.0 * double(reader.offset()) / double(total) : 100.0, applied);
+    }
+    return st;
+  };
+  auto apply_pending = [&]() -> Status {
+    std::vector<std::string_view> views;
+    for (auto& argv : pending) {
+      views.assign(argv.begin(), argv.end());
+      if (Status st = apply(views); !st.ok()) return st;
+    }
+    pending.clear();
+    pending_bytes = 0;
+    return Status::Ok();
+  };
+  enum class Problem { kNone, kMalformed, kMismatch } problem = Problem::kNone;
+  uint64_t problem_offset = 0, problem_line = 0;
+  std::string problem_what;
   Status result = Status::Ok();
   bool eof = false;
   while (result.ok()) {
@@ -155,12 +197,25 @@ Status Aof::Read(const std::string& on_corruption, uint64_t start_offset, const 
       continue;
     }
     if (r == aof::AofReader::Result::kError) {
-      result = Status::Corruption(fmt::format(
-          "Bad file format reading the append only file {} at offset {} (line {}): {}. This is "
-          "damage inside the file, not a torn tail: everything after it would be lost. Inspect "
-          "it with `ferrite-check-aof {}`",
-          p, reader.error_offset(), reader.error_line(), reader.error(), p));
+      problem = Problem::kMalformed;
+      problem_offset = reader.error_offset();
+      problem_line = reader.error_line();
+      problem_what = reader.error();
       break;
+    }
+    auto verdict = verifier.OnRecord(rec);
+    if (verdict == aof::BatchVerifier::Verdict::kMismatch) {
+      problem = Problem::kMismatch;
+      problem_offset = verifier.batch_start();
+      problem_line = batch_line;
+      problem_what = verifier.error();
+      break;
+    }
+    if (verdict == aof::BatchVerifier::Verdict::kVerified) {
+      result = apply_pending();
+      legacy = false;
+      batch_line = reader.line();
+      continue;
     }
     if (rec.kind == aof::AofRecord::kAnnotation) continue;
     std::string_view name = rec.args[0];
@@ -179,28 +234,69 @@ Status Aof::Read(const std::string& on_corruption, uint64_t start_offset, const 
                       std::string(name.substr(0, 64)), p, rec.offset, rec.line));
       break;
     }
-    result = sink.command(rec.args);
-    uint64_t now = uint64_t(clock_->MonotonicUs());
-    if (now - last_progress_us > 2'000'000) {
-      last_progress_us = now;
-      spdlog::info("Loading AOF: {:.1f}% ({} commands)",
-                   total ? 100.0 * double(reader.offset()) / double(total) : 100.0,
-                   reader.commands());
+    if (!legacy && !verifier.has_checksums() && pending_bytes > kLegacyBytes) {
+      legacy = true;  // no checksum line so far: an older or Redis-written file
+      result = apply_pending();
+    }
+    if (legacy) {
+      if (result.ok()) result = apply(rec.args);
+    } else {
+      pending.emplace_back(rec.args.begin(), rec.args.end());
+      pending_bytes += rec.raw.size();
     }
   }
   if (!result.ok()) return result;
-  // What is left: a torn tail (crash mid-write), or an unfinished MULTI whose EXEC never
-  // made it to disk. Both are cut back to the last whole command (or the MULTI).
-  uint64_t good = in_multi ? multi_offset : reader.offset();
-  uint64_t good_line = in_multi ? multi_line : reader.line();
-  if (!reader.AtCleanEnd() || in_multi) {
+  const bool checked = verifier.has_checksums();
+  bool incomplete = problem == Problem::kNone && !reader.AtCleanEnd();
+  if (incomplete) {
+    problem_offset = reader.offset();
+    problem_line = reader.line();
+    problem_what = "an incomplete record";
+  }
+  if (problem != Problem::kNone || incomplete) {
+    // Damage in the middle or a torn tail? A checksummed batch after the problem that
+    // verifies says the file goes on: acknowledged records follow, nothing may be cut
+    // (also when a corrupted length claims more bytes than remain).
+    int64_t later = aof::FindVerifiedBatchAfter(fs_, p, problem_offset);
+    if (later >= 0 || (problem == Problem::kMalformed && !checked)) {
+      return Status::Corruption(fmt::format(
+          "Bad file format reading the append only file {}: damage in the middle of the file at "
+          "offset {} (line {}): {}.{} This is not a torn tail: cutting there would drop the "
+          "records after it. Inspect it with `ferrite-check-aof {}`",
+          p, problem_offset, problem_line, problem_what,
+          later >= 0 ? fmt::format(" A batch that verifies its checksum ends at offset {}.", later)
+                     : "",
+          p));
+    }
+  }
+  // What is left: a torn tail (crash mid-write: an incomplete record, garbage or a batch
+  // without or not matching its checksum line after the last good batch), or an
+  // unfinished MULTI whose EXEC never made it to disk. Cut back to the last good batch
+  // (files with checksums: its records were never acknowledged) or the last whole command.
+  bool torn_batch =
+      checked && !legacy && (problem != Problem::kNone || incomplete || !pending.empty());
+  if (!torn_batch && !pending.empty()) {
+    if (Status st = apply_pending(); !st.ok()) return st;  // a file without checksums
+  }
+  uint64_t good = torn_batch ? verifier.batch_start() : in_multi ? multi_offset : reader.offset();
+  uint64_t good_line = torn_batch ? batch_line : in_multi ? multi_line : reader.line();
+  if (in_multi && multi_offset < good) {
+    good = multi_offset;
+    good_line = multi_line;
+  }
+  if (torn_batch || incomplete || in_multi) {
     uint64_t dropped = total - good;
-    std::string what = in_multi ? "an unfinished MULTI/EXEC transaction" : "an incomplete command";
+    std::string what =
+        torn_batch
+            ? "a torn tail after the last good batch (" +
+                  (problem_what.empty() ? std::string("no checksum line") : problem_what) + ")"
+        : in_multi ? "an unfinished MULTI/EXEC transaction"
+                   : "an incomplete command";
     if (on_corruption != "truncate") {
       return Status::Corruption(fmt::format(
           "The append only file {} ends with {} at offset {} (line {}; {} bytes). Start-up "
-          "refused (recovery.on_corruption = \"abort\"). To cut it back to the last whole "
-          "command run: ferrite-check-aof --fix {}",
+          "refused (recovery.on_corruption = \"abort\"). To cut it back run: "
+          "ferrite-check-aof --fix {}",
           p, what, good, good_line, dropped, p));
     }
     spdlog::warn("AOF {} ends with {} at offset {} (line {}): truncating {} bytes", p, what, good,
@@ -209,7 +305,7 @@ Status Aof::Read(const std::string& on_corruption, uint64_t start_offset, const 
   }
   if (progress) progress->store(total, std::memory_order_relaxed);
   spdlog::info("DB loaded from append only file: {:.3f} seconds, {} commands",
-               double(clock_->MonotonicUs() - t0) / 1e6, reader.commands());
+               double(clock_->MonotonicUs() - t0) / 1e6, applied);
   return Status::Ok();
 }
 
@@ -217,22 +313,28 @@ Status Aof::Read(const std::string& on_corruption, uint64_t start_offset, const 
 Status Aof::Open() {
   std::string p = path();
   bool existed = fs_->FileExists(p);
-  auto f = fs_->NewWritableFile(p, /*append=*/true);
+  // A new file's name must be durable before anything is acknowledged from it.
+  auto f = existed ? fs_->NewWritableFile(p, /*append=*/true) : CreateFileDurably(fs_, p);
   if (!f.ok()) return f.status();
   out_ = std::move(f.value());
-  if (!existed) {
-    if (Status st = fs_->SyncDir(dir_); !st.ok()) return st;
-  }
   size_ = out_->Size();
+  buf_.clear();
+  buf_sealed_ = 0;
   if (size_ == 0) {
-    // A new file starts with its identity, which checkpoints record (hybrid recovery).
+    // A new file starts with its identity, which checkpoints record (hybrid recovery),
+    // checksummed like every batch.
     id_ = NewId();
-    std::string line = IdLine(id_);
+    std::string line = IdLine(id_, clock_->NowMs());
+    aof::AppendCrcLine(&line, line);
     if (Status st = out_->Append(line); !st.ok()) return st;
     if (Status st = out_->Sync(); !st.ok()) return st;
     size_ = line.size();
   } else {
     id_ = ReadId(fs_, p);
+    // Appending to an existing file: what follows starts a new checksummed batch, whatever
+    // the file held (an older or a Redis-written file has no checksum lines).
+    aof::AppendCrcReset(&buf_);
+    buf_sealed_ = buf_.size();
   }
   stats_.base_size = size_;
   selected_db_ = -1;
@@ -254,16 +356,19 @@ void Aof::Close() {
     fsync_thread_.join();
   }
   if (out_) {
-    (void)FlushAndSync();
+    if (!untrusted_) (void)FlushAndSync();  // an untrusted file is only ever replaced
     (void)out_->Close();
     out_.reset();
   }
 }
 
 void Aof::BeforeAppend(int db) {
-  if (timestamps_) {
+  if (timestamps_ && !in_multi_) {  // never an annotation inside a transaction
     int64_t now = clock_->NowMs() / 1000;
     if (now != last_ts_) {
+      // A #TS line starts a checksummed batch, so cutting the file right before it (point-
+      // in-time recovery) leaves whole, verifiable batches.
+      SealBuffer();
       aof::AppendTimestamp(&buf_, now);
       last_ts_ = now;
     }
@@ -277,6 +382,21 @@ void Aof::BeforeAppend(int db) {
 void Aof::Propagate(int db, const std::vector<std::string>& argv) {
   BeforeAppend(db);
   aof::AppendCommand(&buf_, argv);
+  if (argv.size() == 1 && argv[0] == "MULTI") in_multi_ = true;
+  if (argv.size() == 1 && argv[0] == "EXEC") in_multi_ = false;
+}
+
+void Aof::SealBuffer() {
+  if (buf_.size() > buf_sealed_) {
+    aof::AppendCrcLine(&buf_, std::string_view(buf_).substr(buf_sealed_));
+    buf_sealed_ = buf_.size();
+  }
+}
+
+uint64_t Aof::CutOffset() {
+  SealBuffer();  // a cut falls between checksummed batches, so replay can start there
+  ForceSelect();
+  return size_ + buf_.size();
 }
 
 void Aof::PropagateArgs(int db, ArgList argv) {
@@ -286,6 +406,20 @@ void Aof::PropagateArgs(int db, ArgList argv) {
 
 Status Aof::WriteBuffer() {
   if (buf_.empty()) return Status::Ok();
+  SealBuffer();
+  if (untrusted_) {
+    // The open file is not written any more: memory holds everything, and the rewrite that
+    // replaces the file writes it whole. A rewrite already running still gets these bytes
+    // in its incremental part (they came after its cut).
+    if (incr_out_ && rewrite_error_.ok()) {
+      Status is = incr_out_->Append(buf_);
+      if (is.ok()) is = incr_out_->Flush();
+      if (!is.ok()) rewrite_error_ = is;
+    }
+    buf_.clear();
+    buf_sealed_ = 0;
+    return Status::Ok();
+  }
   fs_->KillPoint("aof.write");
   uint64_t before = out_->Size();
   int64_t t0 = clock_->MonotonicUs();
@@ -296,8 +430,9 @@ Status Aof::WriteBuffer() {
   write_hist_.Record(t1 - t0);
   engine_->RecordLatency("aof-write", (t1 - t0) / 1000);
   if (!st.ok()) {
-    // A torn write must not stay in the file: the next successful write would follow
-    // garbage. Cut the file back; the bytes stay in buf_ for the retry.
+    // A torn write must not stay in the file: a crash now would leave garbage before the
+    // tail. Cut the file back (best effort: the file is abandoned anyway, see
+    // MarkUntrusted); the bytes stay in buf_, for a running rewrite's incremental part.
     Status tr = out_->Truncate(before);
     if (!tr.ok()) spdlog::warn("Could not truncate the AOF after a failed write: {}", tr.message());
     return st;
@@ -310,6 +445,7 @@ Status Aof::WriteBuffer() {
     if (!is.ok()) rewrite_error_ = is;
   }
   buf_.clear();
+  buf_sealed_ = 0;
   // A buffer grown by one big command is released, as Redis's aof_buf (kept below 4 KB).
   if (buf_.capacity() > 4096) std::string().swap(buf_);
   pending_fsync_ = true;
@@ -317,11 +453,17 @@ Status Aof::WriteBuffer() {
 }
 
 bool Aof::BeforeSleep() {
+  if (untrusted_) {
+    (void)WriteBuffer();  // to a running rewrite's incremental part, or dropped
+    fsync_errno_ = 0;
+    // Under `always` nothing is acknowledged until a new generation holds it.
+    return policy_ != FsyncPolicy::kAlways;
+  }
   if (!out_) return true;
   // Under `always`, bytes written since the last fsync (also by a rewrite's start or
   // switch, which flush the buffer first) must be fsynced before any reply goes out.
   bool unsynced = policy_ == FsyncPolicy::kAlways && pending_fsync_.load();
-  if (buf_.empty() && !write_error() && !unsynced) return true;
+  if (buf_.empty() && !unsynced && fsync_errno_.load() == 0) return true;
   if (policy_ == FsyncPolicy::kEverySec && fsync_in_progress_.load()) {
     // A write while the helper fsyncs the same file can block the loop: postpone it, but
     // never more than 2 seconds (then write anyway, as Redis does, and count it).
@@ -348,28 +490,49 @@ bool Aof::BeforeSleep() {
     fsync_errno_ = 0;
   }
   if (!st.ok()) {
-    if (stats_.last_write_error.empty()) {
-      spdlog::warn("Error writing to the AOF file: {}. Writes are refused until it works again.",
-                   st.message());
-    }
-    stats_.last_write_error = st.message();
+    MarkUntrusted(st);
     // Under `always` nothing may be acknowledged before it is durable: hold replies.
     return policy_ != FsyncPolicy::kAlways;
-  }
-  if (!stats_.last_write_error.empty()) {
-    spdlog::warn("AOF write error is solved, the AOF works again.");
-    stats_.last_write_error.clear();
   }
   return true;
 }
 
+void Aof::MarkUntrusted(const Status& st) {
+  stats_.last_write_error = st.message();
+  stats_.write_errors++;
+  if (untrusted_) return;
+  untrusted_ = true;
+  untrusted_flag_ = true;
+  if (engine_->config().persistence.aof_on_fsync_error == "exit") {
+    spdlog::critical(
+        "Error writing to the AOF file {}: {}. persistence.aof_on_fsync_error = \"exit\": "
+        "exiting now without acknowledging anything more; start-up will recover from what is "
+        "on disk.",
+        path(), st.message());
+    engine_->exit_code = 1;
+    engine_->RequestShutdown(-1);
+    return;
+  }
+  spdlog::warn(
+      "Error writing to the AOF file {}: {}. The file can no longer be trusted (after a "
+      "failed fsync the kernel may have dropped the data and a retry would report success): "
+      "writes are refused with MISCONF{} until the dataset has been written from memory to a "
+      "new AOF generation.",
+      path(), st.message(),
+      policy_ == FsyncPolicy::kAlways ? " and replies not yet durable are held" : "");
+}
+
 int64_t Aof::GroupCommitWindowUs() const {
-  if (!out_ || policy_ != FsyncPolicy::kAlways || !stats_.last_write_error.empty()) return 0;
+  if (!out_ || policy_ != FsyncPolicy::kAlways || untrusted_) return 0;
   if (buf_.empty() && !pending_fsync_.load()) return 0;
   return std::min(engine_->config().persistence.aof_group_commit_wait_us, fsync_avg_us_);
 }
 
 Status Aof::FlushAndSync() {
+  if (untrusted_) {
+    return Status::IOError("the AOF file " + path() +
+                           " is untrusted since: " + stats_.last_write_error);
+  }
   if (!out_) return Status::Ok();
   if (Status st = WriteBuffer(); !st.ok()) return st;
   if (Status st = out_->SyncData(); !st.ok()) return st;
@@ -382,7 +545,10 @@ void Aof::FsyncThread() {
   while (!stop_) {
     cv_.wait_for(lk, std::chrono::seconds(1), [this] { return stop_; });
     if (stop_) break;
-    if (policy_ != FsyncPolicy::kEverySec || !pending_fsync_.load() || !out_) continue;
+    // Never an fsync of an untrusted file: it could "succeed" over dropped pages.
+    if (policy_ != FsyncPolicy::kEverySec || !pending_fsync_.load() || !out_ ||
+        untrusted_flag_.load())
+      continue;
     lk.unlock();
     fsync_in_progress_ = true;
     pending_fsync_ = false;
@@ -406,16 +572,28 @@ namespace {
 // One key of a rewritten base, as the commands that recreate it. Shared by the blocking
 // base (AppendDump) and the background rewrite (EmitFrozen). Collections become commands
 // of at most 64 items each (RPUSH, SADD, ZADD, HSET).
-void AppendEntry(std::string* out, const Entry& e) {
+// A value in a tier segment is read (and checked) first: a failed read fails the rewrite,
+// never writes SET key "" or drops a collection.
+Status AppendEntry(std::string* out, const Entry& e, tier::TierManager* tier) {
+  Value hot;
+  const Value* v = &e.value;
+  if (e.value.tiered()) {
+    if (!tier) return Status::NotSupported("a tiered value but no tier manager");
+    auto read = tier->ReadForImage(e.value, e.key());
+    if (!read.ok()) return read.status();
+    hot = std::move(read.value());
+    v = &hot;
+  }
   std::string scratch;
-  if (e.value.is_string()) {
-    aof::AppendCommand(out, {"SET", e.key(), e.value.GetString(&scratch)});
+  if (v->is_string()) {
+    aof::AppendCommand(out, {"SET", e.key(), v->GetString(&scratch)});
   } else {
-    ForEachRebuildCommand(e.key(), e.value, 64, [&](const std::vector<std::string_view>& argv) {
+    ForEachRebuildCommand(e.key(), *v, 64, [&](const std::vector<std::string_view>& argv) {
       aof::AppendCommand(out, argv);
     });
   }
   if (e.expire_ms) aof::AppendCommand(out, {"PEXPIREAT", e.key(), FormatInt64(e.expire_ms)});
+  return Status::Ok();
 }
 
 // The function libraries as the commands that load them (a RESP base starts with these).
@@ -459,8 +637,7 @@ Status Aof::WritePreambleBase(WritableFile* out) {
     if (!st.ok()) return st;
   }
   if (tier) {
-    if (Status st = tier::TierManager::SyncPaths(fs_, tier->PrepareImage(refs)); !st.ok())
-      return st;
+    if (Status st = tier->MakeImageDurable(refs); !st.ok()) return st;
   }
   Status st = w.Finish();
   if (tier && st.ok()) {
@@ -476,17 +653,20 @@ void Aof::EndImage(bool ok) {
   if (engine_->tier()) engine_->tier()->EndImage(1, ok, base_refs_);
 }
 
-void Aof::AppendDump(std::string* out) {
+Status Aof::AppendDump(std::string* out) {
   AppendFunctions(out, engine_);
   int64_t now = clock_->NowMs();
   for (int i = 0; i < engine_->db_count(); i++) {
     Database& db = engine_->db(i);
     if (db.size() == 0) continue;
     aof::AppendCommand(out, {"SELECT", FormatInt64(i)});
+    Status st = Status::Ok();
     db.ForEach([&](const Entry& e) {
-      if (!db.IsExpired(e, now)) AppendEntry(out, e);
+      if (st.ok() && !db.IsExpired(e, now)) st = AppendEntry(out, e, engine_->tier());
     });
+    if (!st.ok()) return st;
   }
+  return Status::Ok();
 }
 
 void Aof::RemoveStrayFiles(FileSystem* fs, const std::string& dir, const std::string& file) {
@@ -513,43 +693,46 @@ void Aof::EmitFrozen(int db, const Entry& e) {
     aof::AppendCommand(&base_buf_, {"SELECT", FormatInt64(db)});
     base_selected_db_ = db;
   }
-  AppendEntry(&base_buf_, e);
+  if (rewrite_error_.ok()) rewrite_error_ = AppendEntry(&base_buf_, e, engine_->tier());
   if (base_buf_.size() >= (1 << 20) && rewrite_error_.ok()) {
-    rewrite_error_ = base_out_->Append(base_buf_);
+    aof::AppendCrcLine(&base_buf_, base_buf_);
+    rewrite_error_ = base_file_->file()->Append(base_buf_);
     base_buf_.clear();
   }
 }
 
 Status Aof::StartRewrite(uint64_t epoch) {
   if (snapshot_) return Status::Busy("Background append only file rewriting already in progress");
-  if (!out_) return Status::InvalidArgument("the AOF is off");
+  if (!out_ && !untrusted_) return Status::InvalidArgument("the AOF is off");
   // Everything executed before the cut must be in the old file, so the incremental part
-  // starts exactly at the cut.
-  if (Status st = WriteBuffer(); !st.ok()) return st;
-  auto base = fs_->NewWritableFile(path() + ".rewrite.tmp", /*append=*/false);
+  // starts exactly at the cut. An untrusted file gets nothing more: what it would have
+  // received is in memory, so in the new base.
+  if (Status st = WriteBuffer(); !st.ok()) {
+    MarkUntrusted(st);
+    buf_.clear();
+  }
+  auto base = AtomicFile::Create(fs_, path(), "rewrite", ".rewrite.tmp");
   if (!base.ok()) return base.status();
   auto incr = fs_->NewWritableFile(path() + ".incr.tmp", /*append=*/false);
-  if (!incr.ok()) {
-    (void)fs_->DeleteFile(path() + ".rewrite.tmp");
-    return incr.status();
-  }
-  base_out_ = std::move(base.value());
+  if (!incr.ok()) return incr.status();  // ~AtomicFile removes the base's temp file
+  base_file_ = std::move(base.value());
   incr_out_ = std::move(incr.value());
   base_buf_.clear();
+  freeze_ms_ = clock_->NowMs();
   if (preamble_) {
-    base_ckpt_ = std::make_unique<ckpt::Writer>(ckpt::Borrow(base_out_.get()), PreambleOptions());
+    base_ckpt_ =
+        std::make_unique<ckpt::Writer>(ckpt::Borrow(base_file_->file()), PreambleOptions());
     Status began = base_ckpt_->Begin(PreambleHeader());
     if (began.ok()) began = WriteFunctionRecords(base_ckpt_.get(), engine_);
     if (Status st = began; !st.ok()) {
       base_ckpt_.reset();
-      base_out_.reset();
+      base_file_.reset();
       incr_out_.reset();
-      (void)fs_->DeleteFile(path() + ".rewrite.tmp");
       (void)fs_->DeleteFile(path() + ".incr.tmp");
       return st;
     }
   } else {
-    base_buf_ = IdLine(NewId());
+    base_buf_ = IdLine(NewId(), freeze_ms_);
     AppendFunctions(&base_buf_, engine_);
   }
   base_selected_db_ = -1;
@@ -560,12 +743,12 @@ Status Aof::StartRewrite(uint64_t epoch) {
     engine_->tier()->BeginImage();
     image_open_ = true;
   }
-  freeze_ms_ = clock_->NowMs();
   rewrite_start_us_ = clock_->MonotonicUs();
   snapshot_ = std::make_unique<Snapshot>(engine_, clock_,
                                          [this](int db, const Entry& e) { EmitFrozen(db, e); });
   snapshot_->Start(epoch);
-  spdlog::info("Background append only file rewriting started (fork-less, epoch {})", epoch);
+  spdlog::info("Background append only file rewriting started (fork-less, epoch {}){}", epoch,
+               untrusted_ ? ": a new generation to replace the untrusted file" : "");
   return Status::Ok();
 }
 
@@ -579,12 +762,10 @@ void Aof::AbortRewrite(const std::string& why) {
   snapshot_->Stop();
   snapshot_.reset();
   base_ckpt_.reset();
-  if (base_out_) (void)base_out_->Close();
   if (incr_out_) (void)incr_out_->Close();
-  base_out_.reset();
+  base_file_.reset();  // removes the temp file
   incr_out_.reset();
   base_buf_.clear();
-  (void)fs_->DeleteFile(path() + ".rewrite.tmp");
   (void)fs_->DeleteFile(path() + ".incr.tmp");
   stats_.last_rewrite_ok = false;
   spdlog::warn("Background AOF rewrite aborted: {}", why);
@@ -599,18 +780,60 @@ void Aof::RewriteStep(int64_t budget_us, size_t max_buckets) {
   if (!st.ok()) AbortRewrite(st.message());
 }
 
+Status Aof::AfterRename(const Status& st, const std::string& what) {
+  // From here the new file is the AOF by name, whatever else fails: the old descriptor
+  // (and the fsync helper using it) must go, or writes would land in an orphaned inode.
+  bool was_untrusted = untrusted_;
+  untrusted_ = false;  // Close() may not flush into a file that is being left anyway
+  buf_.clear();
+  buf_sealed_ = 0;
+  Close();
+  untrusted_ = was_untrusted;
+  if (!st.ok()) {
+    // The directory fsync failed: the switch may not survive a power loss. Serve from the
+    // new file, but as an untrusted one until another generation is made durable.
+    MarkUntrusted(
+        Status::IOError(what + ": the rename into place is not durable: " + st.message()));
+    if (Status o = Open(); !o.ok()) out_.reset();
+    return Status::Ok();
+  }
+  if (Status o = Open(); !o.ok()) {
+    // E.g. EMFILE: no descriptor for the new file. Nothing may be written anywhere until a
+    // later attempt reopens (the manager retries with backoff).
+    out_.reset();
+    MarkUntrusted(Status::IOError(what + ": cannot open the new AOF file: " + o.message()));
+    return Status::Ok();
+  }
+  if (untrusted_) {
+    untrusted_ = false;
+    untrusted_flag_ = false;
+    pending_fsync_ = false;
+    stats_.recoveries++;
+    spdlog::warn(
+        "The AOF was rewritten from memory to a new generation ({} bytes, fsynced): "
+        "writes are accepted again and held replies released.",
+        size_);
+    stats_.last_write_error.clear();
+  }
+  return Status::Ok();
+}
+
 Status Aof::FinishRewrite() {
   snapshot_->Stop();
   if (Status st = WriteBuffer(); !st.ok()) return st;
   if (!rewrite_error_.ok()) return rewrite_error_;
+  WritableFile* base_out = base_file_->file();
   Status st = Status::Ok();
   if (base_ckpt_) {
     st = base_ckpt_->Finish();  // footer; the RESP tail follows it
     base_ckpt_.reset();
   }
-  if (st.ok()) st = base_out_->Append(base_buf_);
+  if (!base_buf_.empty()) aof::AppendCrcLine(&base_buf_, base_buf_);
+  if (st.ok()) st = base_out->Append(base_buf_);
   base_buf_.clear();
-  // Append the incremental part, read back from disk in chunks.
+  // Append the incremental part, read back from disk in chunks. It is fsynced first: a
+  // failed fsync of it fails the rewrite (its pages may be gone), never retried.
+  if (st.ok()) st = incr_out_->Sync();
   if (st.ok()) st = incr_out_->Close();
   if (st.ok()) {
     auto in = fs_->NewSequentialFile(path() + ".incr.tmp");
@@ -623,28 +846,30 @@ Status Aof::FinishRewrite() {
         break;
       }
       if (n.value() == 0) break;
-      st = base_out_->Append(std::string_view(chunk.data(), n.value()));
+      st = base_out->Append(std::string_view(chunk.data(), n.value()));
     }
   }
   if (st.ok() && engine_->tier()) {  // referenced tier segments are durable before the switch
-    st = tier::TierManager::SyncPaths(fs_, engine_->tier()->PrepareImage(base_refs_));
+    st = engine_->tier()->MakeImageDurable(base_refs_);
   }
-  if (st.ok()) st = base_out_->Sync();
-  if (st.ok()) st = base_out_->Close();
-  if (st.ok()) fs_->KillPoint("rewrite.before_rename");
-  if (st.ok()) st = fs_->RenameFile(path() + ".rewrite.tmp", path());
-  if (st.ok()) fs_->KillPoint("rewrite.after_rename");
-  if (st.ok()) st = fs_->SyncDir(dir_);
   if (!st.ok()) return st;
+  std::unique_ptr<AtomicFile> file = std::move(base_file_);
+  // The switch closes the old file; the finished freeze is not "aborted" by that.
+  std::unique_ptr<Snapshot> snapshot = std::move(snapshot_);
+  uint64_t emitted = snapshot->entries_emitted();
+  bool renamed = false;
+  {
+    // The commit itself: fsync, rename, directory fsync (AfterRename handles a failure
+    // after the rename). Before it, nothing has replaced the old file.
+    Status cs = SwitchToChecked(file.get(), &renamed);
+    if (!cs.ok() && !renamed) {
+      snapshot_ = std::move(snapshot);  // AbortRewrite cleans up
+      return cs;
+    }
+  }
   EndImage(true);
-  uint64_t emitted = snapshot_->entries_emitted();
-  snapshot_.reset();
-  base_out_.reset();
   incr_out_.reset();
   (void)fs_->DeleteFile(path() + ".incr.tmp");
-  // Switch to the new file: the old descriptor (and the fsync helper using it) go.
-  Close();
-  if (Status o = Open(); !o.ok()) return o;
   stats_.rewrites++;
   stats_.last_rewrite_ok = true;
   stats_.last_rewrite_ms = (clock_->MonotonicUs() - rewrite_start_us_) / 1000;
@@ -653,36 +878,42 @@ Status Aof::FinishRewrite() {
   return Status::Ok();
 }
 
+Status Aof::SwitchToChecked(AtomicFile* file, bool* renamed) {
+  // Commit and switch; *renamed tells the caller whether the old file was replaced.
+  bool r = false;
+  if (retire_hook_ && !untrusted_ && fs_->FileExists(path())) {
+    file->set_before_rename([this] {
+      retire_hook_(path(), id_);
+      return Status::Ok();  // best effort: the history logs its own failures
+    });
+  }
+  Status st = file->Commit(&r);
+  *renamed = r;
+  if (!st.ok() && !r) return st;
+  return AfterRename(st, "rewrite");
+}
+
 Status Aof::Rewrite() {
   int64_t t0 = clock_->MonotonicUs();
-  std::string tmp = path() + ".rewrite.tmp";
-  auto f = fs_->NewWritableFile(tmp, /*append=*/false);
+  auto f = AtomicFile::Create(fs_, path(), "rewrite", ".rewrite.tmp");
   Status st = f.status();
   if (st.ok()) {
     std::string data;
+    freeze_ms_ = clock_->NowMs();
     if (preamble_) {
-      st = WritePreambleBase(f.value().get());
+      st = WritePreambleBase(f.value()->file());
     } else {
-      data = IdLine(NewId());
-      AppendDump(&data);
+      data = IdLine(NewId(), freeze_ms_);
+      st = AppendDump(&data);
+      aof::AppendCrcLine(&data, data);
     }
-    if (st.ok()) st = f.value()->Append(data);
-    if (st.ok()) st = f.value()->Sync();
-    if (st.ok()) st = f.value()->Close();
+    if (st.ok()) st = f.value()->file()->Append(data);
   }
-  if (st.ok()) st = fs_->RenameFile(tmp, path());
-  if (st.ok()) st = fs_->SyncDir(dir_);
-  if (!st.ok()) {
-    (void)fs_->DeleteFile(tmp);
+  bool renamed = false;
+  if (st.ok()) st = SwitchToChecked(f.value().get(), &renamed);
+  if (!st.ok() && !renamed) {
     stats_.last_rewrite_ok = false;
     return st;
-  }
-  // The new base holds everything executed so far, including what buf_ still held.
-  buf_.clear();
-  Close();
-  if (Status o = Open(); !o.ok()) {
-    stats_.last_rewrite_ok = false;
-    return o;
   }
   stats_.rewrites++;
   stats_.last_rewrite_ok = true;

@@ -9,8 +9,17 @@
 // the loop after it processed all ready clients and before it sends their replies) writes
 // buf_ in one write() and, under `always`, fdatasyncs it — so no reply leaves before the
 // fsync that covers it, and every write of one loop iteration shares that fsync (group
-// commit). If the write or fsync fails, BeforeSleep() says replies must be held, keeps the
-// bytes and retries; the engine refuses new writes with -MISCONF until the disk works.
+// commit).
+//
+// A failed write or fsync is never retried on the same file ("fsyncgate": after an fsync
+// reports EIO, Linux may have dropped the dirty pages and marked them clean, so the next
+// fsync returns 0 although the data never reached the disk). From the first failure the
+// open file is *untrusted*: nothing more is written to it, the engine refuses writes with
+// -MISCONF, and under `always` every reply not yet covered by a good fsync stays held. The
+// way back is a new AOF generation written from memory (StartRewrite; the persistence
+// manager starts it, with backoff) whose file and directory are fsynced; only then are the
+// held replies released. With aof_on_fsync_error = "exit" the process exits instead
+// (PostgreSQL's choice since 2018), and start-up recovers from what is on disk.
 
 #include <atomic>
 #include <condition_variable>
@@ -25,6 +34,7 @@
 #include "base/histogram.h"
 #include "base/status.h"
 #include "commands/engine.h"
+#include "io/atomic_file.h"
 #include "io/file_system.h"
 #include "persistence/checkpoint/checkpoint_format.h"
 #include "persistence/snapshot.h"
@@ -40,7 +50,9 @@ struct AofStats {
   bool last_rewrite_ok = true;
   uint64_t rewrites = 0;
   uint64_t delayed_fsync = 0;    // times a write waited for a slow fsync (everysec)
-  std::string last_write_error;  // empty = ok
+  std::string last_write_error;  // the failure that made the open file untrusted
+  uint64_t write_errors = 0;     // failed writes/fsyncs/switches since start
+  uint64_t recoveries = 0;       // new generations written after a failure
 };
 
 class Aof : public PropagationSink {
@@ -73,6 +85,9 @@ class Aof : public PropagationSink {
   // The next command gets its own SELECT: a replay may start right here (a checkpoint's
   // position), with no earlier SELECT in effect.
   void ForceSelect() { selected_db_ = -1; }
+  // A checkpoint's cut: closes the open checksummed batch and forces a SELECT, then
+  // returns the file offset where replay starts (everything propagated so far is before).
+  uint64_t CutOffset();
   // Opens the file for appending (creating it, and fsyncing the directory, if new).
   Status Open();
   void Close();
@@ -102,9 +117,17 @@ class Aof : public PropagationSink {
   int64_t rewrite_elapsed_ms() const;
   static void RemoveStrayFiles(FileSystem* fs, const std::string& dir, const std::string& file);
 
+  // Called just before a rewrite's new generation replaces the file (path, identity), if
+  // the file is trusted: the history keeps it for point-in-time recovery.
+  void set_retire_hook(std::function<void(const std::string&, uint64_t)> h) {
+    retire_hook_ = std::move(h);
+  }
   void set_policy(FsyncPolicy p) { policy_ = p; }
   FsyncPolicy policy() const { return policy_; }
-  bool write_error() const { return !stats_.last_write_error.empty(); }
+  // The open file had a failed write or fsync (or the last switch did not complete): writes
+  // are refused and nothing is acknowledged until a rewrite replaces it.
+  bool untrusted() const { return untrusted_; }
+  bool write_error() const { return untrusted_; }
   const AofStats& stats() const { return stats_; }
   uint64_t current_size() const { return size_; }
   size_t buffer_length() const { return buf_.size(); }
@@ -125,13 +148,22 @@ class Aof : public PropagationSink {
 
  private:
   Status WriteBuffer();
+  // Ends the open batch in buf_ with its #CRC line (aof_integrity.h).
+  void SealBuffer();
+  // The first failure of the open file: from now on it is not written, only replaced.
+  void MarkUntrusted(const Status& st);
   void BeforeAppend(int db);  // the timestamp annotation and SELECT a command may need
   void FsyncThread();
-  void AppendDump(std::string* out);
+  Status AppendDump(std::string* out);
   ckpt::Header PreambleHeader();
   ckpt::WriterOptions PreambleOptions() const;
   Status WritePreambleBase(WritableFile* out);
   Status FinishRewrite();
+  // Commits a new generation (fsync, rename over the AOF, directory fsync) and switches
+  // to it. *renamed: the old file was replaced (then the status is ok even if something
+  // after the rename failed: the AOF is left untrusted, never detached).
+  Status SwitchToChecked(AtomicFile* file, bool* renamed);
+  Status AfterRename(const Status& commit_status, const std::string& what);
   void EmitFrozen(int db, const Entry& e);
 
   // Worst latency over two 10-second windows (current and previous); any thread records.
@@ -170,6 +202,8 @@ class Aof : public PropagationSink {
   uint64_t size_ = 0;
   uint64_t id_ = 0;
   std::string buf_;
+  size_t buf_sealed_ = 0;  // buf_ bytes already covered by a #CRC line
+  bool in_multi_ = false;  // between a propagated MULTI and its EXEC
   int selected_db_ = -1;
   int64_t last_ts_ = -1;
   AofStats stats_;
@@ -181,11 +215,14 @@ class Aof : public PropagationSink {
   std::atomic<bool> pending_fsync_{false};  // written since the last fsync
   std::atomic<bool> fsync_in_progress_{false};
   std::atomic<int> fsync_errno_{0};
+  bool untrusted_ = false;
+  std::function<void(const std::string&, uint64_t)> retire_hook_;
+  std::atomic<bool> untrusted_flag_{false};  // the same, for the fsync helper
   int64_t postponed_since_us_ = 0;
   int64_t fsync_avg_us_ = 0;  // `always`: moving average of the loop's fsync time
   // Background rewrite state.
   std::unique_ptr<Snapshot> snapshot_;
-  std::unique_ptr<WritableFile> base_out_;
+  std::unique_ptr<AtomicFile> base_file_;    // the new generation being written
   std::unique_ptr<ckpt::Writer> base_ckpt_;  // preamble: the base as a checkpoint
   std::set<uint32_t> base_refs_;             // tier segments the preamble references (#7)
   bool image_open_ = false;                  // the tier manager was told (BeginImage)

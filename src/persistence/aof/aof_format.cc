@@ -90,6 +90,7 @@ AofReader::Result AofReader::Next(AofRecord* rec) {
     std::string_view text(p + 1, len - 1);
     if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
     rec->kind = AofRecord::kAnnotation;
+    rec->raw = std::string_view(p, len + 1);
     rec->annotation = text;
     rec->timestamp = -1;
     rec->args.clear();
@@ -115,6 +116,7 @@ AofReader::Result AofReader::Next(AofRecord* rec) {
   size_t used = parser_.consumed();
   if (parser_.args().empty()) return fail("empty command");
   rec->kind = AofRecord::kCommand;
+  rec->raw = std::string_view(p, used);
   rec->args.assign(parser_.args().begin(), parser_.args().end());
   line_ += uint64_t(std::count(p, p + used, '\n'));
   pos_ += used;

@@ -1,5 +1,6 @@
 #pragma once
-// The append-only file format (version 1). See docs/formats.md.
+// The append-only file format (version 2: version 1 plus the #CRC batch lines of
+// aof_integrity.h). See docs/formats.md.
 //
 // The file is a sequence of records, each one of:
 //
@@ -41,6 +42,7 @@ struct AofRecord {
   std::vector<std::string_view> args;  // kCommand: valid until the next Next()
   std::string_view annotation;         // kAnnotation: text after '#', no CRLF
   int64_t timestamp = -1;              // kAnnotation "#TS:<n>": n
+  std::string_view raw;                // the record's bytes, valid until the next Next()
 };
 
 // Incremental reader over bytes fed in pieces (a file read in chunks).

@@ -11,10 +11,12 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "commands/test_util.h"
 #include "io/fault_injection_fs.h"
 #include "persistence/aof/aof_format.h"
+#include "persistence/aof/aof_integrity.h"
 
 namespace ferrite {
 namespace {
@@ -216,7 +218,18 @@ TEST_F(AofTest, UnknownCommandRefused) {
   EXPECT_NE(st.message().find("Unknown command 'FROBNICATE'"), std::string::npos);
 }
 
-TEST_F(AofTest, WriteErrorHoldsRepliesRefusesWritesAndRecovers) {
+// Runs a rewrite of live's AOF to its end (what the persistence manager does after a
+// failure, one slice per loop iteration).
+void RewriteToTheEnd(Aof& aof) {
+  ASSERT_TRUE(aof.StartRewrite(1).ok());
+  for (int i = 0; i < 100000 && aof.rewriting(); i++) aof.RewriteStep(1000);
+  ASSERT_FALSE(aof.rewriting());
+}
+
+// A failed write is never retried into the same file: the file is untrusted, writes are
+// refused and the reply held even once the disk works again, until a new generation
+// written from memory replaces it.
+TEST_F(AofTest, WriteErrorMakesTheFileUntrustedUntilANewGenerationReplacesIt) {
   FaultInjectionFileSystem fs(FileSystem::Default());
   LiveAof live(&fs, dir_, FsyncPolicy::kAlways);
   EngineHarness& h = live.h;
@@ -228,8 +241,12 @@ TEST_F(AofTest, WriteErrorHoldsRepliesRefusesWritesAndRecovers) {
   EXPECT_FALSE(aof.BeforeSleep());  // `always`: the reply for b must not leave
   EXPECT_TRUE(aof.write_error());
   fs.ClearFaults();
-  EXPECT_TRUE(aof.BeforeSleep());  // retried: b is on disk now
-  EXPECT_FALSE(aof.write_error());
+  EXPECT_FALSE(aof.BeforeSleep());  // not retried into the untrusted file
+  EXPECT_TRUE(aof.untrusted());
+  RewriteToTheEnd(aof);
+  EXPECT_FALSE(aof.untrusted());
+  EXPECT_TRUE(aof.BeforeSleep());  // b is in the new generation: released
+  EXPECT_EQ(aof.stats().recoveries, 1u);
   h.engine().set_propagation_sink(nullptr);
   EngineHarness h2;
   ASSERT_TRUE(LoadInto(h2, "abort").ok());
@@ -262,7 +279,7 @@ TEST_F(AofTest, NoSpaceIsReportedAndNothingAcknowledgedIsLost) {
   }
 }
 
-TEST_F(AofTest, TornWriteIsCutBackBeforeTheRetry) {
+TEST_F(AofTest, TornWriteIsCutBackAndTheFileReplaced) {
   FaultInjectionFileSystem fs(FileSystem::Default());
   LiveAof live(&fs, dir_, FsyncPolicy::kAlways);
   EngineHarness& h = live.h;
@@ -274,6 +291,8 @@ TEST_F(AofTest, TornWriteIsCutBackBeforeTheRetry) {
   h.Run({"set", "b", "2"});
   EXPECT_FALSE(aof.BeforeSleep());
   EXPECT_EQ(std::filesystem::file_size(path()), good);  // the 7 torn bytes were removed
+  EXPECT_FALSE(aof.BeforeSleep());
+  RewriteToTheEnd(aof);
   EXPECT_TRUE(aof.BeforeSleep());
   h.engine().set_propagation_sink(nullptr);
   EngineHarness h2;
@@ -281,15 +300,70 @@ TEST_F(AofTest, TornWriteIsCutBackBeforeTheRetry) {
   EXPECT_EQ(h2.Run({"get", "b"}), "$1\r\n2\r\n");
 }
 
-TEST_F(AofTest, FsyncErrorUnderAlwaysHoldsReplies) {
+// fsyncgate: after an fsync fails the kernel may have dropped the pages and the next
+// fsync reports success. The old rule (hold, retry the fsync, release on success) gave a
+// +OK for a write that is gone after a power loss: here the retried fsync succeeds, the
+// crash zeroes the discarded bytes, and the acknowledged write is lost. Now the reply
+// stays held until a new generation holds the data.
+TEST_F(AofTest, FailedFsyncIsNeverRetriedIntoSuccess) {
   FaultInjectionFileSystem fs(FileSystem::Default());
-  LiveAof live(&fs, dir_, FsyncPolicy::kAlways);
+  int acked = 0;
+  {
+    LiveAof live(&fs, dir_, FsyncPolicy::kAlways);
+    EngineHarness& h = live.h;
+    Aof& aof = live.aof;
+    for (int i = 0; i < 10; i++) {
+      h.Run({"rpush", "ids", "id" + std::to_string(i)});
+      ASSERT_TRUE(aof.BeforeSleep());
+      acked++;
+    }
+    fs.FailSyncs(1);
+    h.Run({"rpush", "ids", "id10"});
+    EXPECT_FALSE(aof.BeforeSleep());
+    // The disk "works" again: a retried fsync would succeed. Nothing may be released.
+    for (int i = 0; i < 5; i++) EXPECT_FALSE(aof.BeforeSleep()) << i;
+    RewriteToTheEnd(aof);
+    ASSERT_TRUE(aof.BeforeSleep());  // released only now
+    acked++;
+    h.Run({"rpush", "ids", "id11"});
+    ASSERT_TRUE(aof.BeforeSleep());
+    acked++;
+    fs.KillNow();
+    h.engine().set_propagation_sink(nullptr);
+  }
+  ASSERT_TRUE(fs.SimulateCrash().ok());
+  EngineHarness h2;
+  ASSERT_TRUE(LoadInto(h2, "abort").ok());
+  std::string want = "*" + std::to_string(acked) + "\r\n";
+  for (int i = 0; i < acked; i++) {
+    std::string id = "id" + std::to_string(i);
+    want += "$" + std::to_string(id.size()) + "\r\n" + id + "\r\n";
+  }
+  EXPECT_EQ(h2.Run({"lrange", "ids", "0", "-1"}), want);
+}
+
+// everysec: the helper's failed fsync makes the file untrusted too (the helper never
+// fsyncs it again) until a new generation; replies are not held under everysec.
+TEST_F(AofTest, EverysecFsyncFailureRefusesWritesUntilANewGeneration) {
+  FaultInjectionFileSystem fs(FileSystem::Default());
+  LiveAof live(&fs, dir_, FsyncPolicy::kEverySec);
   EngineHarness& h = live.h;
   Aof& aof = live.aof;
   fs.FailSyncs(1);
   h.Run({"set", "a", "1"});
-  EXPECT_FALSE(aof.BeforeSleep());
-  EXPECT_TRUE(aof.write_error());
+  ASSERT_TRUE(aof.BeforeSleep());
+  for (int i = 0; i < 300 && !aof.untrusted(); i++) {  // the helper fsyncs once a second
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_TRUE(aof.BeforeSleep());
+  }
+  ASSERT_TRUE(aof.untrusted());
+  EXPECT_TRUE(aof.write_error());  // the engine's MISCONF refusal (crash_test checks it)
+  int syncs = fs.syncs();
+  std::this_thread::sleep_for(std::chrono::milliseconds(2200));
+  EXPECT_EQ(fs.syncs(), syncs);  // never fsynced again
+  RewriteToTheEnd(aof);
+  EXPECT_FALSE(aof.untrusted());
+  h.Run({"set", "b", "2"});
   EXPECT_TRUE(aof.BeforeSleep());
   h.engine().set_propagation_sink(nullptr);
 }
@@ -597,6 +671,140 @@ TEST_F(AofTest, CheckpointPreambleSyncRewriteAndDamage) {
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.message().find("preamble"), std::string::npos) << st.message();
   EXPECT_NE(st.message().find("offset"), std::string::npos) << st.message();
+}
+
+}  // namespace
+}  // namespace ferrite
+
+namespace ferrite {
+namespace {
+
+// ---- Integrity annotations (#CRC lines, AOF format version 2) ------------------------
+
+class AofIntegrityTest : public ::testing::Test {
+ protected:
+  AofIntegrityTest() {
+    char tmpl[] = "/tmp/ferrite-aof-crc-test-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+  }
+  ~AofIntegrityTest() override { std::filesystem::remove_all(dir_); }
+  std::string path() const { return dir_ + "/ferrite.aof"; }
+  // Three batches (three loop iterations under `always`): SET a, SET b, SET c.
+  void WriteThreeBatches() {
+    LiveAof live(FileSystem::Default(), dir_, FsyncPolicy::kAlways);
+    for (const char* k : {"a", "b", "c"}) {
+      live.h.Run({"set", k, std::string(10, k[0])});
+      ASSERT_TRUE(live.aof.BeforeSleep());
+    }
+  }
+  Status Load(EngineHarness& h, const std::string& on_corruption) {
+    Aof aof(&h.engine(), FileSystem::Default(), dir_, "ferrite.aof", FsyncPolicy::kNo, false,
+            &h.clock());
+    return aof.Load(on_corruption);
+  }
+  std::string dir_;
+};
+
+TEST_F(AofIntegrityTest, EveryBatchEndsWithAChecksumLineThatVerifies) {
+  WriteThreeBatches();
+  std::string data = ReadFile(path());
+  aof::AofReader r;
+  r.Feed(data);
+  aof::BatchVerifier v(0);
+  aof::AofRecord rec;
+  int verified = 0;
+  while (r.Next(&rec) == aof::AofReader::Result::kRecord) {
+    auto verdict = v.OnRecord(rec);
+    ASSERT_NE(verdict, aof::BatchVerifier::Verdict::kMismatch) << v.error();
+    verified += verdict == aof::BatchVerifier::Verdict::kVerified;
+  }
+  EXPECT_EQ(verified, 4);  // the #ID line, then one per batch
+  EXPECT_EQ(v.batch_start(), data.size());
+  EngineHarness h;
+  ASSERT_TRUE(Load(h, "abort").ok());
+  EXPECT_EQ(h.Run({"get", "c"}), "$10\r\ncccccccccc\r\n");
+}
+
+// A corrupted length in the middle that claims more bytes than remain looked like a torn
+// tail: the default (truncate) cut the file there and dropped the acknowledged SET c after
+// it. The batch after it verifies: this is damage in the middle, refused, nothing cut.
+TEST_F(AofIntegrityTest, CorruptedLengthInTheMiddleIsDamageNotATornTail) {
+  WriteThreeBatches();
+  std::string data = ReadFile(path());
+  size_t at = data.find("$10\r\nbbbbbbbbbb");
+  ASSERT_NE(at, std::string::npos);
+  data.replace(at, 3, "$99");  // "$99\r\nbbb…": runs past the end of the file
+  WriteFile(path(), data);
+  EngineHarness h;
+  Status st = Load(h, "truncate");
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("damage in the middle"), std::string::npos) << st.message();
+  EXPECT_EQ(std::filesystem::file_size(path()), data.size());  // nothing cut
+}
+
+// Same length, one flipped byte inside a value: every record parses, only the checksum
+// sees it. The batch after it verifies: damage in the middle, at the batch's offset.
+TEST_F(AofIntegrityTest, FlippedByteInTheMiddleIsFoundByItsBatchChecksum) {
+  WriteThreeBatches();
+  std::string data = ReadFile(path());
+  size_t at = data.find("bbbbbbbbbb");
+  ASSERT_NE(at, std::string::npos);
+  data[at + 3] = 'X';
+  WriteFile(path(), data);
+  EngineHarness h;
+  Status st = Load(h, "truncate");
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("does not match its checksum"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("damage in the middle"), std::string::npos) << st.message();
+  EXPECT_EQ(h.Run({"get", "b"}), "$-1\r\n");  // the damaged batch was not applied
+}
+
+// A torn last batch (power loss mid-write: part of it, no checksum line) is cut back to
+// the last good batch; its records are not applied. Damage in the last batch with nothing
+// verified after it is a torn tail too (garbage after a power loss).
+TEST_F(AofIntegrityTest, TornLastBatchIsCutBackToTheLastGoodBatch) {
+  WriteThreeBatches();
+  std::string whole = ReadFile(path());
+  size_t last_batch = whole.rfind("*3\r\n$3\r\nSET\r\n$1\r\nc");
+  ASSERT_NE(last_batch, std::string::npos);
+  for (size_t keep : {last_batch + 5, whole.size() - 3}) {  // mid-record; only the CRC torn
+    WriteFile(path(), whole.substr(0, keep));
+    EngineHarness h;
+    ASSERT_TRUE(Load(h, "truncate").ok());
+    EXPECT_EQ(h.Run({"get", "b"}), "$10\r\nbbbbbbbbbb\r\n");
+    EXPECT_EQ(h.Run({"get", "c"}), "$-1\r\n");
+    EXPECT_EQ(std::filesystem::file_size(path()), last_batch);
+  }
+  std::string garbled = whole;
+  garbled[last_batch + 20] ^= 0x20;  // inside the last batch's value
+  WriteFile(path(), garbled);
+  EngineHarness h;
+  EXPECT_FALSE(Load(h, "abort").ok());
+  EngineHarness h2;
+  ASSERT_TRUE(Load(h2, "truncate").ok());
+  EXPECT_EQ(h2.Run({"get", "c"}), "$-1\r\n");
+  EXPECT_EQ(std::filesystem::file_size(path()), last_batch);
+}
+
+// Appending to a file written without checksums (Redis's, or an older Ferrite's): the
+// old part loads as before, the appended batches are checksummed after a reset line.
+TEST_F(AofIntegrityTest, FileWithoutChecksumsLoadsAndIsAppendedToWithAReset) {
+  WriteFile(path(), Cmd({"SET", "old", "1"}) + Cmd({"SET", "old2", "2"}));
+  {
+    EngineHarness h;
+    Aof aof(&h.engine(), FileSystem::Default(), dir_, "ferrite.aof", FsyncPolicy::kAlways, false,
+            &h.clock());
+    ASSERT_TRUE(aof.Load("abort").ok());
+    ASSERT_TRUE(aof.Open().ok());
+    h.engine().set_propagation_sink(&aof);
+    h.Run({"set", "new", "3"});
+    ASSERT_TRUE(aof.BeforeSleep());
+    h.engine().set_propagation_sink(nullptr);
+  }
+  EXPECT_NE(ReadFile(path()).find("#CRC:0 00000000\r\n"), std::string::npos);
+  EngineHarness h;
+  ASSERT_TRUE(Load(h, "abort").ok());
+  EXPECT_EQ(h.Run({"mget", "old", "old2", "new"}), "*3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n");
 }
 
 }  // namespace
