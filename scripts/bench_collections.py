@@ -38,7 +38,8 @@ class Srv:
                    "--dir", self.dir, "--save", "", "--appendonly", "no",
                    "--hash-max-listpack-entries", "128"]  # the shipped redis.conf value
         else:
-            cmd = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir]
+            cmd = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir,
+                   "--hash-max-listpack-entries", "128"]  # the same limit as Redis's
         self.proc = subprocess.Popen(["taskset", "-c", "0"] + cmd, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
         self.client = redis.Redis(port=self.port)

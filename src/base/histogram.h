@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 namespace ferrite {
@@ -49,6 +50,23 @@ class LatencyHistogram {
       if (seen >= want) return HighestEquivalent(i);
     }
     return HighestEquivalent(kBuckets - 1);
+  }
+
+  // Cumulative counts at power-of-two upper bounds 1, 2, 4, … (LATENCY HISTOGRAM, as
+  // Redis's hdr log iteration from 1 µs doubling): (bound, samples <= bound), one pair per
+  // bound where the cumulative count grew.
+  std::vector<std::pair<uint64_t, uint64_t>> CumulativePowersOfTwo() const {
+    std::vector<std::pair<uint64_t, uint64_t>> out;
+    if (total_ == 0) return out;
+    uint64_t seen = 0, last = 0;
+    int i = 0;
+    for (uint64_t bound = 1; bound <= kMaxValue; bound <<= 1) {
+      while (i < kBuckets && HighestEquivalent(i) <= bound) seen += counts_[size_t(i++)];
+      if (seen > last) out.emplace_back(bound, seen);
+      last = seen;
+      if (seen == total_) break;
+    }
+    return out;
   }
 
   // Bucket layout, public for the tests.

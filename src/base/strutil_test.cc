@@ -39,6 +39,15 @@ TEST(StrUtil, ParseDouble) {
   EXPECT_FALSE(ParseDouble("nan", &d));
   EXPECT_FALSE(ParseDouble(" 1", &d));
   EXPECT_FALSE(ParseDouble("1x", &d));
+  // As Redis's string2d: a subnormal parses, an overflow or an underflow to zero does not.
+  EXPECT_TRUE(ParseDouble("9.8813129168249309e-323", &d));
+  EXPECT_GT(d, 0);
+  EXPECT_FALSE(ParseDouble("1e400", &d));
+  EXPECT_FALSE(ParseDouble("1e-400", &d));
+  long double ld;
+  EXPECT_TRUE(ParseLongDouble("1e-4940", &ld));
+  EXPECT_FALSE(ParseLongDouble("1e5000", &ld));
+  EXPECT_FALSE(ParseLongDouble("1e-5000", &ld));
 }
 
 TEST(StrUtil, GlobMatchLikeRedis) {

@@ -72,10 +72,13 @@ void SetBit(CommandContext& ctx) {
   auto* byte = reinterpret_cast<unsigned char*>(p) + (off >> 3);
   int shift = 7 - int(off & 7);
   int old = (*byte >> shift) & 1;
-  *byte = static_cast<unsigned char>((*byte & ~(1 << shift)) | (int(on) << shift));
-  // A change (for WATCH and the dirty counter) only when the key was created or grown or the
-  // bit flipped, as Redis 7.0.
-  if (changed || old != on) ctx.NotifyModified(ctx.args[1]);
+  // A change (dirty, WATCH, the "setbit" event, propagation) only when the key was created
+  // or grown or the bit flipped, as Redis 7.0.
+  if (changed || old != on) {
+    *byte = static_cast<unsigned char>((*byte & ~(1 << shift)) | (int(on) << shift));
+    ctx.NotifyModified(ctx.args[1]);
+    ctx.Notify(notify::kString, "setbit", ctx.args[1]);
+  }
   ctx.rb.Integer(old);
 }
 
@@ -257,10 +260,14 @@ void BitOp(CommandContext& ctx) {
   }
   Database& db = ctx.db();
   if (res.empty()) {
-    if (db.Delete(a[2])) ctx.NotifyModified(a[2]);
+    if (db.Delete(a[2])) {
+      ctx.NotifyModified(a[2]);
+      ctx.Notify(notify::kGeneric, "del", a[2]);
+    }
   } else {
     db.Set(a[2], Value::String(res), false, ctx.now_ms);
     ctx.NotifyModified(a[2]);
+    ctx.Notify(notify::kString, "set", a[2]);
   }
   ctx.rb.Integer(int64_t(res.size()));
 }
@@ -436,7 +443,9 @@ void BitFieldGeneric(CommandContext& ctx, bool readonly) {
     }
   }
   ctx.rb.ArrayHeader(ops.size());
-  bool wrote = changed;  // a change only when created, grown, or a field's value differs
+  // Each SET/INCRBY that changes the field (or runs on a created or grown string) is one
+  // change, as Redis 7.0 counts them; none: no dirty, no event, nothing propagated.
+  int64_t changes = 0;
   for (const FieldOp& op : ops) {
     uint64_t raw = p ? ReadField(p, len, op.offset, op.bits) : 0;
     if (op.kind == FieldOp::kGet) {
@@ -456,7 +465,7 @@ void BitFieldGeneric(CommandContext& ctx, bool readonly) {
         continue;
       }
       WriteField(p, op.offset, op.bits, uint64_t(nv));
-      if (nv != old) wrote = true;
+      if (changed || nv != old) changes++;
       ctx.rb.Integer(op.kind == FieldOp::kIncrBy ? nv : old);
     } else {
       uint64_t old = raw;
@@ -471,11 +480,15 @@ void BitFieldGeneric(CommandContext& ctx, bool readonly) {
         continue;
       }
       WriteField(p, op.offset, op.bits, nv);
-      if (nv != old) wrote = true;
+      if (changed || nv != old) changes++;
       ctx.rb.Integer(op.kind == FieldOp::kIncrBy ? int64_t(nv) : int64_t(old));
     }
   }
-  if (wrote) ctx.NotifyModified(a[1]);
+  if (changes) {
+    ctx.NotifyModified(a[1]);
+    ctx.dirty += uint64_t(changes - 1);
+    ctx.Notify(notify::kString, "setbit", a[1]);
+  }
 }
 
 void BitField(CommandContext& ctx) { BitFieldGeneric(ctx, false); }

@@ -19,6 +19,7 @@ namespace ferrite {
 class Engine;
 struct Session;
 class Database;
+struct CommandMeta;
 
 namespace cmd {
 enum Flags : uint32_t {
@@ -64,6 +65,10 @@ struct CommandContext {
   void PropagateAs(std::vector<std::string> argv);
   bool propagating() const;  // false: PropagateAs() would be dropped, skip building it
   void NotifyModified(std::string_view key);  // WATCH + dirty counter
+  // A keyspace notification for key in the session's database (notify:: class, Redis's
+  // event name, e.g. Notify(notify::kString, "set", key)); nothing when the class is off.
+  void Notify(uint32_t type, std::string_view event, std::string_view key);
+  void Notify(uint32_t type, std::string_view event, std::string_view key, int db);
 };
 
 using Handler = void (*)(CommandContext& ctx);
@@ -80,6 +85,17 @@ struct CommandSpec {
   const char* summary;
   const char* since = "1.0.0";
   const char* acl_categories = "";  // space separated, e.g. "@write @string @fast"
+
+  // Filled in by the CommandTable at registration, never in a family's row:
+  // Redis 7.0's description of the command (command_docs.h); nullptr when Redis has none.
+  const CommandMeta* meta = nullptr;
+  // A subcommand ("client|list") points at its container; a container lists its
+  // subcommands (one per subcommand Redis 7.0 describes; they share the container's
+  // handler, which dispatches on args[1]).
+  const CommandSpec* parent = nullptr;
+  std::vector<const CommandSpec*> subcommands;
+  // Case-insensitive; nullptr if the container has no such subcommand.
+  const CommandSpec* FindSubcommand(std::string_view sub) const;
 };
 
 // Registers a family's commands. Each *_family.cc defines one of these.
@@ -87,6 +103,10 @@ class CommandTable;
 void RegisterStringFamily(CommandTable& t);
 void RegisterKeysFamily(CommandTable& t);
 void RegisterServerFamily(CommandTable& t);
+void RegisterClientFamily(CommandTable& t);   // CLIENT
+void RegisterConfigFamily(CommandTable& t);   // CONFIG
+void RegisterDebugFamily(CommandTable& t);    // DEBUG
+void RegisterCommandFamily(CommandTable& t);  // COMMAND
 void RegisterBitopsFamily(CommandTable& t);
 void RegisterHashFamily(CommandTable& t);
 void RegisterListFamily(CommandTable& t);

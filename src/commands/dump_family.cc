@@ -101,6 +101,7 @@ void Restore(CommandContext& ctx) {
   if (ttl && ttl <= ctx.now_ms && !ctx.session.replaying) {
     if (deleted) {
       ctx.NotifyModified(key);
+      ctx.Notify(notify::kGeneric, "del", key);
       ctx.PropagateAs({"DEL", key});
     }
     return ctx.rb.Ok();
@@ -109,6 +110,7 @@ void Restore(CommandContext& ctx) {
   if (ttl) db.SetExpire(e, ttl);
   SetAccessInfo(ctx, e, lru_idle, lfu_freq);
   ctx.NotifyModified(key);
+  ctx.Notify(notify::kGeneric, "restore", key);
   if (ttl && !absttl && ctx.propagating()) {
     // Logged with the absolute time, so a replay restores the same expiry.
     std::vector<std::string> argv(a.begin(), a.end());
@@ -412,6 +414,7 @@ void Migrate(CommandContext& ctx) {
           // The target has it: delete it here, and log the DEL.
           if (db.Peek(items[j].key, ctx.now_ms)) db.Delete(items[j].key);
           ctx.NotifyModified(items[j].key);
+          ctx.Notify(notify::kGeneric, "del", items[j].key);
           if (del_argv.empty()) del_argv.emplace_back("DEL");
           del_argv.push_back(items[j].key);
         }

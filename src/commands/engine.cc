@@ -45,6 +45,25 @@ void CommandContext::NotifyModified(std::string_view key) {
   engine.OnKeyModified(session.db, key);
 }
 
+void CommandContext::Notify(uint32_t type, std::string_view event, std::string_view key) {
+  engine.NotifyKeyspaceEvent(type, event, key, session.db);
+}
+
+void CommandContext::Notify(uint32_t type, std::string_view event, std::string_view key, int db) {
+  engine.NotifyKeyspaceEvent(type, event, key, db);
+}
+
+// (UN)SUBSCRIBE's confirmations are pub/sub messages: they reach the client even under
+// CLIENT REPLY OFF / SKIP, as Redis's CLIENT_PUSHING.
+static bool IsSubscribeCommand(std::string_view name) {
+  static const char* const kNames[] = {"subscribe",   "psubscribe",   "ssubscribe",
+                                       "unsubscribe", "punsubscribe", "sunsubscribe"};
+  for (const char* n : kNames) {
+    if (EqualsIgnoreCase(name, n)) return true;
+  }
+  return false;
+}
+
 // A RESP2 client in subscribed mode may only run these.
 bool AllowedWhileSubscribed(std::string_view name) {
   return name == "subscribe" || name == "unsubscribe" || name == "psubscribe" ||
@@ -52,134 +71,11 @@ bool AllowedWhileSubscribed(std::string_view name) {
          name == "ping" || name == "quit" || name == "reset";
 }
 
-namespace {
-
-// Redis 7.0's container commands (those with subcommands in its command table) that Ferrite
-// has, each subcommand with its arity: Redis checks that the subcommand exists and its arity
-// before anything else, and names it "parent|sub" in its errors.
-struct SubcommandSpec {
-  const char* name;
-  int arity;
-};
-const std::vector<SubcommandSpec>* Subcommands(std::string_view parent) {
-  static const std::unordered_map<std::string_view, std::vector<SubcommandSpec>> kTable = {
-      {"client",
-       {{"tracking", -3},
-        {"info", 2},
-        {"help", 2},
-        {"unblock", -3},
-        {"setname", 3},
-        {"caching", 3},
-        {"kill", -3},
-        {"id", 2},
-        {"getredir", 2},
-        {"getname", 2},
-        {"unpause", 2},
-        {"list", -2},
-        {"trackinginfo", 2},
-        {"reply", 3},
-        {"pause", -3},
-        {"no-evict", 3}}},
-      {"command",
-       {{"getkeys", -4},
-        {"list", -2},
-        {"getkeysandflags", -4},
-        {"info", -2},
-        {"help", 2},
-        {"docs", -2},
-        {"count", 2}}},
-      {"config", {{"rewrite", 2}, {"get", -3}, {"resetstat", 2}, {"help", 2}, {"set", -4}}},
-      {"latency",
-       {{"doctor", 2},
-        {"history", 3},
-        {"help", 2},
-        {"graph", 3},
-        {"reset", -2},
-        {"histogram", -2},
-        {"latest", 2}}},
-      {"memory",
-       {{"purge", 2},
-        {"help", 2},
-        {"doctor", 2},
-        {"stats", 2},
-        {"usage", -3},
-        {"malloc-stats", 2}}},
-      {"object", {{"freq", 3}, {"encoding", 3}, {"help", 2}, {"idletime", 3}, {"refcount", 3}}},
-      {"pubsub",
-       {{"numsub", -2},
-        {"help", 2},
-        {"numpat", 2},
-        {"channels", -2},
-        {"shardnumsub", -2},
-        {"shardchannels", -2}}},
-      {"slowlog", {{"get", -2}, {"reset", 2}, {"len", 2}, {"help", 2}}},
-      {"xgroup",
-       {{"create", -5},
-        {"createconsumer", 5},
-        {"delconsumer", 5},
-        {"destroy", 4},
-        {"help", 2},
-        {"setid", -5}}},
-      {"xinfo", {{"consumers", 4}, {"groups", 3}, {"help", 2}, {"stream", -3}}},
-  };
-  auto it = kTable.find(parent);
-  return it == kTable.end() ? nullptr : &it->second;
-}
-
-// Redis compares command and subcommand names as C strings, ignoring case.
-bool NameIs(std::string_view arg, std::string_view name) {
-  size_t nul = arg.find('\0');
-  if (nul != std::string_view::npos) arg = arg.substr(0, nul);
-  return EqualsIgnoreCase(arg, name);
-}
-
-bool ArityOk(int arity, size_t argc) {
-  return arity > 0 ? int(argc) == arity : int(argc) >= -arity;
-}
-
-// The checks Redis's processCommand makes before anything else (commandCheckExistence,
-// commandCheckArity), with its error texts. On success *fullname is the command's name as
-// Redis's errors give it ("get", "config|get").
-bool CheckCommandShape(const CommandSpec* spec, ArgList args, std::string* fullname,
-                       std::string* error) {
-  if (!spec) {
-    *error = err::UnknownCommand(args[0], args);
-    return false;
-  }
-  *fullname = spec->name;
-  const std::vector<SubcommandSpec>* subs = args.size() >= 2 ? Subcommands(spec->name) : nullptr;
-  if (subs) {
-    const SubcommandSpec* found = nullptr;
-    for (const auto& sub : *subs) {
-      if (NameIs(args[1], sub.name)) found = &sub;
-    }
-    if (!found) {
-      std::string_view sub = args[1].substr(0, args[1].find('\0'));
-      *error = "ERR unknown subcommand '" + std::string(sub.substr(0, 128)) + "'. Try " +
-               ToUpper(args[0].substr(0, args[0].find('\0'))) + " HELP.";
-      return false;
-    }
-    *fullname += "|";
-    *fullname += found->name;
-    if (!ArityOk(found->arity, args.size())) {
-      *error = err::WrongArity(*fullname);
-      return false;
-    }
-    return true;
-  }
-  if (!ArityOk(spec->arity, args.size())) {
-    *error = err::WrongArity(spec->name);
-    return false;
-  }
-  return true;
-}
-
-}  // namespace
-
 // Commands Redis runs while a script is busy (CMD_ALLOW_BUSY): connection and transaction
 // bookkeeping, and the ways to end the script. SHUTDOWN only with NOSAVE.
 bool AllowedWhileBusy(const CommandSpec& spec, ArgList args) {
-  std::string_view n = spec.name;
+  // A subcommand's spec ("script|kill") is judged by its container's name and the line.
+  std::string_view n = spec.parent ? spec.parent->name : spec.name;
   if (n == "auth" || n == "hello" || n == "multi" || n == "discard" || n == "watch" ||
       n == "unwatch" || n == "quit" || n == "reset")
     return true;
@@ -208,11 +104,17 @@ bool ParseIntArg(CommandContext& ctx, std::string_view s, int64_t* out, const ch
 }
 
 Engine::Engine(Config config, Clock* clock)
-    : config_(std::move(config)), clock_(clock), start_ms_(clock->NowMs()), run_id_(RandomHex(40)) {
+    : config_(std::move(config)),
+      clock_(clock),
+      start_ms_(clock->NowMs()),
+      run_id_(RandomHex(40)),
+      replid_(RandomHex(40)) {
   registry_ = std::make_unique<ConfigRegistry>(config_);
   for (int i = 0; i < config_.server.databases; i++) {
     dbs_.push_back(std::make_unique<Database>(i, this, &ks_stats_));
   }
+  exec_spec_ = table_.Find("exec");
+  ApplyConfig();
 }
 
 Engine::~Engine() = default;
@@ -232,7 +134,8 @@ void Engine::DropSession(Session* s) {
   UnwatchAll(*s);
   if (s->monitor)
     monitors_.erase(std::remove(monitors_.begin(), monitors_.end(), s), monitors_.end());
-  if (s->blocked) UnblockSession(*s);
+  if (s->paused) std::erase(paused_, s);
+  if (s->blocked && !s->paused) UnblockSession(*s);
   while (!s->channels.empty()) Unsubscribe(*s, std::string(s->channels.back()), false);
   while (!s->patterns.empty()) Unsubscribe(*s, std::string(s->patterns.back()), true);
   woken_.erase(std::remove(woken_.begin(), woken_.end(), s), woken_.end());
@@ -262,50 +165,101 @@ size_t Engine::OutputLimit(const Session& s) const {
 
 void Engine::Execute(Session& s, ArgList args, ReplyBuilder& rb) {
   if (args.empty()) return;
+  // CLIENT REPLY OFF / SKIP: the command runs, its reply is dropped. Decided after the
+  // command, so CLIENT REPLY ON's own +OK goes out; SKIP silences the command after it.
   rb.set_limit(OutputLimit(s));
+  std::string* out = rb.buffer();
+  size_t mark = out->size();
+  ExecuteCommand(s, args, rb);
+  if ((s.reply_off || s.reply_skip) && rb.buffer() == out && out->size() > mark &&
+      !IsSubscribeCommand(args[0])) {
+    out->resize(mark);
+  }
+  if (!s.reexec && !s.paused) {
+    s.reply_skip = s.reply_skip_next;
+    s.reply_skip_next = false;
+  }
+}
+
+void Engine::ExecuteCommand(Session& s, ArgList args, ReplyBuilder& rb) {
   const CommandSpec* spec = table_.Find(args[0]);
   uint64_t errors_before = rb.errors_written();
+  bool is_exec_cmd = false;
   auto reject = [&](std::string_view msg) {
-    if (s.in_multi) s.multi_error = true;
     if (spec) cmd_stats_[spec].rejected_calls++;
-    if (spec && spec->name == std::string_view("exec")) {
-      // Redis's execCommandAbort: a refused EXEC discards the transaction and says why.
+    if (is_exec_cmd) {
+      // A refused EXEC ends the transaction, saying why (Redis's execCommandAbort).
       s.queued.clear();
       s.in_multi = false;
       s.multi_error = false;
+      s.multi_mem = 0;
+      s.queued_flags = s.queued_inv_flags = 0;
       UnwatchAll(s);
-      if (msg.rfind("ERR ", 0) == 0) msg.remove_prefix(4);
+      if (msg.rfind("ERR ", 0) == 0) msg.remove_prefix(4);  // Redis passes the text alone
       rb.Error("EXECABORT Transaction discarded because of: " + std::string(msg));
       return;
     }
     rb.Error(msg);
+    if (s.in_multi) s.multi_error = true;
   };
   s.conn.tot_cmds++;
-  std::string refusal, fullname, shape_error;
+  std::string refusal;
+  bool unknown_sub = false;
+  if (spec && !spec->subcommands.empty() && args.size() >= 2) {
+    // Names compared as C strings, as Redis does.
+    const CommandSpec* sub = spec->FindSubcommand(args[1].substr(0, args[1].find('\0')));
+    if (sub) {
+      spec = sub;
+    } else {
+      unknown_sub = true;
+    }
+  }
+  bool is_exec = spec && spec == exec_spec_;
+  is_exec_cmd = is_exec;
   // Script commands take the flags their script declares (write, deny-oom).
   uint32_t flags = spec ? spec->flags : 0;
   if (spec && scripting_ && (spec->flags & cmd::kScriptFlags) && !s.replaying)
     flags = scripting_->CommandFlags(*spec, args);
-  if (!CheckCommandShape(spec, args, &fullname, &shape_error)) {
-    reject(shape_error);
+  if (!spec) {
+    reject(err::UnknownCommand(args[0], args));
+  } else if (unknown_sub) {
+    std::string sub(args[1].substr(0, args[1].find('\0')));
+    spec = nullptr;  // no statistics for a subcommand that does not exist, as Redis
+    reject(err::UnknownSubcommand(sub, ToUpper(args[0].substr(0, args[0].find('\0')))));
+  } else if ((spec->arity > 0 && int(args.size()) != spec->arity) ||
+             (spec->arity < 0 && int(args.size()) < -spec->arity)) {
+    reject(err::WrongArity(spec->name));
   } else if (!s.authenticated && !(spec->flags & cmd::kNoAuth)) {
     reject(err::kNoAuth);
   } else if (s.in_multi && (spec->flags & cmd::kDenyInMulti)) {
     reject(err::kNotInMulti);
   } else if (!s.resp3 && s.subscriptions() > 0 && !AllowedWhileSubscribed(spec->name)) {
-    reject("ERR Can't execute '" + fullname +
+    reject("ERR Can't execute '" + std::string(spec->name) +
            "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this "
            "context");
-  } else if (loading_ && !s.replaying && !(spec->flags & cmd::kLoading)) {
+  } else if (loading_ && !s.replaying &&
+             (!(spec->flags & cmd::kLoading) ||
+              (is_exec && (s.queued_inv_flags & cmd::kLoading)))) {
     reject(err::kLoading);
   } else if (!busy_error_.empty() && !AllowedWhileBusy(*spec, args)) {
     reject(busy_error_);
+  } else if (pause_type_ != PauseType::kNone && !s.replaying && HeldByPause(s, *spec, flags)) {
+    // Held until the pause ends (UnpauseClients runs it); no reply now.
+    s.paused = true;
+    s.blocked = true;
+    s.paused_argv.assign(args.begin(), args.end());
+    paused_.push_back(&s);
+    return;
+  } else if (config_.server.maxmemory > 0 && !s.replaying && DeniedByOom(s, *spec, flags)) {
+    reject(err::kOom);
   } else if (s.in_multi && !(spec->flags & cmd::kNoMulti)) {
     s.queued.emplace_back(args.begin(), args.end());
+    size_t bytes = 0;
+    for (auto a : args) bytes += a.size();
+    s.multi_mem += bytes + sizeof(void*) * args.size();
+    s.queued_flags |= spec->flags;
+    s.queued_inv_flags |= ~spec->flags;
     rb.SimpleString("QUEUED");
-  } else if (config_.server.maxmemory > 0 && (flags & cmd::kDenyOom) && !s.replaying &&
-             !PerformEviction()) {
-    reject(err::kOom);
   } else if ((flags & cmd::kWrite) && persistence_ && !s.replaying &&
              !(refusal = persistence_->WriteRefusal()).empty()) {
     reject(refusal);
@@ -315,7 +269,11 @@ void Engine::Execute(Session& s, ArgList args, ReplyBuilder& rb) {
   } else {
     if (tier_ && tier_->OverHot()) tier_->MaybeDemote(clock_->NowMs(), 1000);
     s.last_cmd = spec->name;
+    size_t argv_mem = 0;
+    for (auto a : args) argv_mem += a.size();
+    s.argv_mem = argv_mem;
     Call(s, *spec, args, rb);
+    s.argv_mem = 0;
   }
   if (rb.errors_written() != errors_before && rb.last_error_counted()) RecordError(rb.last_error());
   if (rb.aborted()) s.close_asap = true;
@@ -353,6 +311,144 @@ void Engine::EndEffectsUnit(bool began, bool propagate) {
     if (wrap) sink_->Propagate(multi_effects_.back().first, {"EXEC"});
   }
   multi_effects_.clear();
+}
+
+// Redis's OOM rule: over maxmemory (after trying to evict), commands that may grow memory
+// are refused, and inside MULTI every command but EXEC, DISCARD, QUIT and RESET is (a
+// queue can grow without bound).
+bool Engine::DeniedByOom(const Session& s, const CommandSpec& spec, uint32_t flags) {
+  bool deny = (flags & cmd::kDenyOom) != 0;
+  if (s.in_multi) {
+    std::string_view n = spec.name;
+    if (n != "exec" && n != "discard" && n != "quit" && n != "reset") deny = true;
+  }
+  if (std::string_view(spec.name) == "exec") deny |= (s.queued_flags & cmd::kDenyOom) != 0;
+  return deny && !PerformEviction();
+}
+
+// Redis's rule: PAUSE ALL holds everything; PAUSE WRITE holds commands that write or may
+// replicate (PUBLISH, PFCOUNT, EVAL …), and an EXEC whose transaction holds one.
+bool Engine::HeldByPause(const Session& s, const CommandSpec& spec, uint32_t flags) const {
+  if (pause_type_ == PauseType::kAll) return true;
+  uint32_t f = flags;
+  if (std::string_view(spec.name) == "exec") f |= s.queued_flags;
+  return (f & (cmd::kWrite | cmd::kMayReplicate)) != 0;
+}
+
+void Engine::PauseClients(PauseType type, int64_t end_ms) {
+  // As Redis: a new pause never shortens the current one nor weakens ALL to WRITE.
+  if (pause_type_ == PauseType::kAll && type == PauseType::kWrite) type = PauseType::kAll;
+  if (pause_type_ != PauseType::kNone && end_ms < pause_end_ms_) end_ms = pause_end_ms_;
+  pause_type_ = type;
+  pause_end_ms_ = end_ms;
+}
+
+void Engine::UnpauseClients() {
+  if (pause_type_ == PauseType::kNone) return;
+  pause_type_ = PauseType::kNone;
+  pause_end_ms_ = 0;
+  std::vector<Session*> held = std::exchange(paused_, {});
+  for (size_t i = 0; i < held.size(); i++) {
+    Session* s = held[i];
+    s->paused = false;
+    s->blocked = false;
+    std::vector<std::string> argv = std::move(s->paused_argv);
+    s->paused_argv.clear();
+    std::vector<std::string_view> views(argv.begin(), argv.end());
+    ReplyBuilder rb(OutputOf(*s));
+    rb.set_resp3(s->resp3);
+    Execute(*s, views, rb);
+    Wake(s);
+    if (pause_type_ != PauseType::kNone) {  // a held command paused again: keep the rest
+      for (size_t j = i + 1; j < held.size(); j++) paused_.push_back(held[j]);
+      break;
+    }
+  }
+}
+
+bool Engine::UnblockClient(Session& s, bool with_error) {
+  if (!s.blocked || s.paused || s.tier_wait) return false;
+  ReplyBuilder rb(OutputOf(s));
+  rb.set_resp3(s.resp3);
+  if (with_error) {
+    rb.Error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
+    RecordError(rb.last_error());
+  } else if (s.block_null_array) {
+    rb.NullArray();
+  } else {
+    rb.Null();
+  }
+  UnblockSession(s);
+  Wake(&s);
+  return true;
+}
+
+void Engine::SignalReadyKeysOf(int db) {
+  // The sessions blocked on keys of db look again, as Redis's scanDatabaseForReadyKeys and
+  // scanDatabaseForDeletedStreams make them: a key that now holds data serves its waiters,
+  // an XREADGROUP whose stream is gone ends with -UNBLOCKED, the others block on.
+  if (blocked_by_key_.empty()) return;
+  std::vector<std::string> keys;
+  for (auto& [k, sessions] : blocked_by_key_) {
+    if (k.first == db && !sessions.empty()) keys.push_back(k.second);
+  }
+  for (auto& k : keys) SignalKeyReady(db, k);
+}
+
+void Engine::NotifyKeyspaceEvent(uint32_t type, std::string_view event, std::string_view key,
+                                 int db) {
+  int64_t flags = config_.server.notify_keyspace_events;
+  if (!(flags & type) || !(flags & (notify::kKeyspace | notify::kKeyevent))) return;
+  std::string dbs = std::to_string(db);
+  if (flags & notify::kKeyspace) {
+    std::string ch = "__keyspace@" + dbs + "__:";
+    ch.append(key);
+    Publish(ch, event);
+  }
+  if (flags & notify::kKeyevent) {
+    std::string ch = "__keyevent@" + dbs + "__:";
+    ch.append(event);
+    Publish(ch, key);
+  }
+}
+
+void Engine::OnKeyAdded(int db, std::string_view key) {
+  if (config_.server.notify_keyspace_events & notify::kNew)
+    NotifyKeyspaceEvent(notify::kNew, "new", key, db);
+}
+
+void Engine::OnKeyMiss(int db, std::string_view key) {
+  if (config_.server.notify_keyspace_events & notify::kKeyMiss)
+    NotifyKeyspaceEvent(notify::kKeyMiss, "keymiss", key, db);
+}
+
+void Engine::ChangeReplicationId() { replid_ = RandomHex(40); }
+
+void Engine::ApplyConfig() {
+  Database::SetLfuParams(config_.server.lfu_log_factor, config_.server.lfu_decay_time);
+}
+
+// Redis's lazyfreeGetFreeEffort: what freeing the value costs in allocations.
+static size_t FreeEffort(const Value& v) {
+  if (v.tiered() || v.is_string()) return 1;
+  size_t n = v.MemoryUsage() / 64;  // roughly one allocation per element beyond the packed forms
+  return n;
+}
+
+void Engine::FreeValue(Value v, bool lazy) {
+  if (lazy && !v.tiered() && FreeEffort(v) > LazyFree::kThreshold) {
+    lazyfree_.FreeValue(std::move(v));
+  }
+  // else: destroyed here
+}
+
+void Engine::FlushDb(int i, bool lazy) {
+  Database& d = *dbs_[size_t(i)];
+  if (lazy && !(tier_ && tier_->has_tiered()) && d.size() > 0) {
+    lazyfree_.FreeTable(d.Detach());
+  } else {
+    d.Clear();
+  }
 }
 
 void Engine::set_tier(tier::TierManager* t) {
@@ -433,6 +529,12 @@ void Engine::AddMonitor(Session& s) {
   monitors_.push_back(&s);
 }
 
+void Engine::RemoveMonitor(Session& s) {
+  if (!s.monitor) return;
+  s.monitor = false;
+  std::erase(monitors_, &s);
+}
+
 // One MONITOR line, as Redis: +<unix time with µs> [<db> <addr>] "arg" "arg"…, each argument
 // quoted with C-style escapes.
 void Engine::FeedMonitors(const Session& s, const CommandSpec& spec, ArgList args) {
@@ -440,7 +542,8 @@ void Engine::FeedMonitors(const Session& s, const CommandSpec& spec, ArgList arg
   int64_t us = clock_->NowUs();
   std::string line = fmt::format("+{}.{:06d} [{} {}]", us / 1000000, us % 1000000, s.db,
                                  s.conn.addr.empty() ? "127.0.0.1:0" : s.conn.addr);
-  for (std::string_view a : args) {
+  for (size_t j = 0; j < args.size(); j++) {
+    std::string_view a = RedactedArgument(spec, args, j) ? "(redacted)" : args[j];
     line += " \"";
     for (unsigned char ch : a) {
       switch (ch) {
@@ -483,12 +586,18 @@ void Engine::FeedMonitors(const Session& s, const CommandSpec& spec, ArgList arg
 }
 
 void Engine::Call(Session& s, const CommandSpec& spec, ArgList args, ReplyBuilder& rb) {
-  if (!monitors_.empty()) FeedMonitors(s, spec, args);
+  // Scripts (skip_monitor in Redis) show before the commands they run, as Redis's EVAL and
+  // FCALL feed MONITOR themselves; every other command once it ran.
+  bool monitor_first = (spec.flags & cmd::kSkipMonitor) != 0;
+  if (monitor_first && !monitors_.empty() && !s.reexec) FeedMonitors(s, spec, args);
   CommandContext ctx{*this, s, rb, args, frozen_now_ms_ ? frozen_now_ms_ : clock_->NowMs()};
   uint64_t errors_before = rb.errors_written();
   int64_t t0 = clock_->MonotonicUs();
   spec.handler(ctx);
   int64_t t1 = clock_->MonotonicUs();
+  // MONITOR sees a command once it ran (as Redis's call()): inside EXEC the queued commands
+  // come before the EXEC line; a blocked command served later is not shown again.
+  if (!monitor_first && !monitors_.empty() && !s.reexec) FeedMonitors(s, spec, args);
   CommandStats& st = cmd_stats_[&spec];
   // A blocked command re-run when its key changed is the same call, counted once (when it
   // was issued), as Redis counts it.
@@ -535,6 +644,9 @@ void Engine::ExecMulti(Session& s, ReplyBuilder& rb) {
   auto queued = std::move(s.queued);
   s.queued.clear();
   s.in_multi = false;
+  s.multi_mem = 0;
+  s.queued_flags = 0;
+  s.queued_inv_flags = 0;
   bool aborted = s.multi_error;
   s.multi_error = false;
   if (aborted) {
@@ -542,7 +654,7 @@ void Engine::ExecMulti(Session& s, ReplyBuilder& rb) {
     rb.Error(err::kExecAbort);
     return;
   }
-  if (s.watch_dirty) {
+  if (s.watch_dirty || WatchedKeyExpired(s)) {
     UnwatchAll(s);
     rb.NullArray();
     return;
@@ -555,7 +667,8 @@ void Engine::ExecMulti(Session& s, ReplyBuilder& rb) {
   std::vector<std::string_view> argv;
   for (auto& cmdline : queued) {
     argv.assign(cmdline.begin(), cmdline.end());
-    const CommandSpec* spec = table_.Find(argv[0]);
+    const CommandSpec* spec = table_.Lookup(argv);
+    if (!spec) spec = table_.Find(argv[0]);
     uint64_t errors_before = rb.errors_written();
     if (config_.server.maxmemory > 0 && (spec->flags & cmd::kDenyOom) && !PerformEviction()) {
       rb.Error(err::kOom);
@@ -577,18 +690,37 @@ void Engine::ExecMulti(Session& s, ReplyBuilder& rb) {
 }
 
 // ---------------------------------------------------------------- WATCH
-void Engine::Watch(Session& s, int db, std::string_view key) {
-  for (auto& [d, k] : s.watched) {
-    if (d == db && k == key) return;
+// Redis 7.0's rules (multi.c): a key watched while already expired-but-present counts as
+// unchanged when it is deleted or replaced by another stale key; any other change, or
+// the key expiring after WATCH, makes EXEC fail.
+namespace {
+Session::WatchedKey* FindWatched(Session& s, int db, std::string_view key) {
+  for (auto& wk : s.watched) {
+    if (wk.db == db && wk.key == key) return &wk;
   }
-  s.watched.emplace_back(db, std::string(key));
+  return nullptr;
+}
+}  // namespace
+
+bool Engine::KeyIsExpired(int db, std::string_view key) {
+  Entry* e = dbs_[size_t(db)]->table().Find(key, Table::Hash(key));
+  return e && dbs_[size_t(db)]->IsExpired(*e, clock_->NowMs());
+}
+
+bool Engine::KeyPresent(int db, std::string_view key) {
+  return dbs_[size_t(db)]->table().Find(key, Table::Hash(key)) != nullptr;
+}
+
+void Engine::Watch(Session& s, int db, std::string_view key) {
+  if (FindWatched(s, db, key)) return;
+  s.watched.push_back({db, std::string(key), KeyIsExpired(db, key)});
   watched_keys_[WatchKey(db, key)].push_back(&s);
   watched_count_++;
 }
 
 void Engine::UnwatchAll(Session& s) {
-  for (auto& [d, k] : s.watched) {
-    auto it = watched_keys_.find(WatchKey(d, k));
+  for (auto& wk : s.watched) {
+    auto it = watched_keys_.find(WatchKey(wk.db, wk.key));
     if (it == watched_keys_.end()) continue;
     auto& v = it->second;
     std::erase(v, &s);
@@ -599,41 +731,57 @@ void Engine::UnwatchAll(Session& s) {
   s.watch_dirty = false;
 }
 
+bool Engine::WatchedKeyExpired(Session& s) {
+  for (auto& wk : s.watched) {
+    if (!wk.expired && KeyIsExpired(wk.db, wk.key)) return true;
+  }
+  return false;
+}
+
 void Engine::OnKeyModified(int db, std::string_view key) {
   if (!blocked_by_key_.empty()) SignalKeyReady(db, key);
   if (watched_count_ == 0) return;
   auto it = watched_keys_.find(WatchKey(db, key));
   if (it == watched_keys_.end()) return;
-  for (Session* s : it->second) s->watch_dirty = true;
+  for (Session* s : it->second) {
+    Session::WatchedKey* wk = FindWatched(*s, db, key);
+    if (wk && wk->expired) {
+      // Stale when watched: its deletion is no logical change (the flag goes, a deleted
+      // key is not stale); being set again is not counted either, as Redis.
+      if (!KeyPresent(db, key)) wk->expired = false;
+      continue;
+    }
+    s->watch_dirty = true;
+  }
 }
 
-void Engine::TouchAllWatched(int db, int replaced_with) {
-  // The whole database changes (FLUSHDB, FLUSHALL, SWAPDB): the sessions blocked on its keys
-  // look again once the command is done, as Redis's scanDatabaseForReadyKeys /
-  // scanDatabaseForDeletedStreams make them (an XREADGROUP whose stream is gone ends with
-  // -UNBLOCKED). SignalKeyReady only queues, so calling this before the change is right.
-  if (!blocked_by_key_.empty()) {
-    std::vector<std::string> keys;
-    for (auto& [k, sessions] : blocked_by_key_)
-      if (k.first == db) keys.push_back(k.second);
-    for (auto& k : keys) SignalKeyReady(db, k);
-  }
+// FLUSHDB / FLUSHALL (replaced_with < 0) and SWAPDB: what each watched key of `emptied`
+// becomes, as Redis's touchAllWatchedKeysInDb.
+void Engine::TouchWatchedInDb(int emptied, int replaced_with) {
   if (watched_count_ == 0) return;
-  // As Redis's touchAllWatchedKeysInDb: only watched keys the database holds (expired or not),
-  // or the one replacing it holds, are touched; FLUSHDB of a database without the watched key
-  // leaves the transaction alone.
-  Table& table = dbs_[size_t(db)]->table();
-  Table* other = replaced_with >= 0 ? &dbs_[size_t(replaced_with)]->table() : nullptr;
   for (auto& [id, s] : sessions_) {
-    for (auto& [d, k] : s->watched) {
-      if (d != db) continue;
-      uint64_t h = Table::Hash(k);
-      if (table.Find(k, h) || (other && other->Find(k, h))) s->watch_dirty = true;
+    for (auto& wk : s->watched) {
+      if (wk.db != emptied) continue;
+      bool in_emptied = KeyPresent(emptied, wk.key);
+      bool in_replacement = replaced_with >= 0 && KeyPresent(replaced_with, wk.key);
+      if (!in_emptied && !in_replacement) continue;
+      if (wk.expired) {
+        if (!in_replacement) {
+          wk.expired = false;  // the stale key is deleted: no change
+          continue;
+        }
+        if (KeyIsExpired(replaced_with, wk.key)) continue;  // stale stays stale
+      } else if (!in_emptied && KeyIsExpired(replaced_with, wk.key)) {
+        wk.expired = true;  // nothing replaced by a stale key: no change
+        continue;
+      }
+      s->watch_dirty = true;
     }
   }
 }
 
 void Engine::OnKeyExpired(int db, std::string_view key) {
+  NotifyKeyspaceEvent(notify::kExpired, "expired", key, db);
   Propagate(db, {"DEL", std::string(key)});
 }
 
@@ -642,6 +790,7 @@ bool Engine::PerformEviction() {
   const auto& sc = config_.server;
   if (sc.maxmemory <= 0) return true;
   if (UsedMemory() <= size_t(sc.maxmemory)) return true;
+  if (pause_type_ != PauseType::kNone) return true;  // CLIENT PAUSE: no evictions, as Redis
   const std::string& policy = sc.maxmemory_policy;
   if (policy == "noeviction") return false;
   bool volatile_only = policy.rfind("volatile-", 0) == 0;
@@ -678,6 +827,7 @@ bool Engine::PerformEviction() {
     if (!best_db) return false;
     best_db->Delete(best_key);
     ks_stats_.evicted_keys++;
+    NotifyKeyspaceEvent(notify::kEvicted, "evicted", best_key, best_db->index());
     OnKeyModified(best_db->index(), best_key);
     Propagate(best_db->index(), {"DEL", best_key});
   }
@@ -686,11 +836,14 @@ bool Engine::PerformEviction() {
 
 void Engine::Cron() {
   int64_t now = clock_->NowMs();
+  if (pause_type_ != PauseType::kNone && now >= pause_end_ms_) UnpauseClients();
   int effort = int(std::clamp<int64_t>(config_.server.active_expire_effort, 1, 10));
   int64_t t0 = clock_->MonotonicUs();
   int64_t deadline = t0 + 1000 * (1 + effort);  // ~2-11 ms per cycle at hz 10
   for (auto& d : dbs_) {
-    if (d->expires() == 0 || !active_expire_enabled || loading_) continue;  // not mid-load
+    if (d->expires() == 0 || !active_expire_enabled || loading_ ||
+        pause_type_ != PauseType::kNone)  // not mid-load, not while clients are paused
+      continue;
     d->ActiveExpire(now, size_t(256 * effort), deadline, clock_);
     if (clock_->MonotonicUs() > deadline) break;
   }
@@ -711,11 +864,19 @@ void Engine::Cron() {
   int i = stats_.ops_sample_idx;
   stats_.ops_sample_time[i] = mono;
   stats_.ops_sample_cmds[i] = stats_.total_commands;
+  stats_.ops_sample_in[i] = stats_.net_input_bytes;
+  stats_.ops_sample_out[i] = stats_.net_output_bytes;
   int oldest = (i + 1) % 16;
   stats_.ops_sample_idx = oldest;
   if (stats_.ops_sample_time[oldest] > 0 && mono > stats_.ops_sample_time[oldest]) {
-    stats_.instantaneous_ops = (stats_.total_commands - stats_.ops_sample_cmds[oldest]) * 1000000 /
-                               uint64_t(mono - stats_.ops_sample_time[oldest]);
+    uint64_t span = uint64_t(mono - stats_.ops_sample_time[oldest]);
+    stats_.instantaneous_ops =
+        (stats_.total_commands - stats_.ops_sample_cmds[oldest]) * 1000000 / span;
+    // KB per second, as Redis's instantaneous_*_kbps.
+    stats_.instantaneous_input_kbps =
+        double(stats_.net_input_bytes - stats_.ops_sample_in[oldest]) * 1e6 / double(span) / 1024;
+    stats_.instantaneous_output_kbps =
+        double(stats_.net_output_bytes - stats_.ops_sample_out[oldest]) * 1e6 / double(span) / 1024;
   }
 }
 

@@ -21,8 +21,10 @@
 #include "commands/command_table.h"
 #include "commands/session.h"
 #include "config/config.h"
+#include "config/redis_config.h"
 #include "config/registry.h"
 #include "keyspace/db.h"
+#include "keyspace/lazyfree.h"
 #include "types/collections.h"
 
 namespace ferrite {
@@ -120,9 +122,14 @@ struct ServerStats {
   uint64_t reads_processed = 0;
   uint64_t writes_processed = 0;
   uint64_t instantaneous_ops = 0;
-  // Samples for instantaneous_ops_per_sec: (monotonic us, total_commands), ring of 16.
+  double instantaneous_input_kbps = 0, instantaneous_output_kbps = 0;
+  uint64_t reply_buffer_shrinks = 0, reply_buffer_expands = 0;
+  // Samples for the instantaneous_* rates: (monotonic us, total_commands, net bytes in and
+  // out), ring of 16, one per cron tick.
   int64_t ops_sample_time[16] = {};
   uint64_t ops_sample_cmds[16] = {};
+  uint64_t ops_sample_in[16] = {};
+  uint64_t ops_sample_out[16] = {};
   int ops_sample_idx = 0;
   std::map<std::string, uint64_t> error_counts;  // by error code ("ERR", "WRONGTYPE")
 };
@@ -236,12 +243,51 @@ class Engine : public KeyspaceListener {
   // WATCH
   void Watch(Session& s, int db, std::string_view key);
   void UnwatchAll(Session& s);
-  // Before FLUSHDB / FLUSHALL empty db (and SWAPDB replaces it with replaced_with): the watched
-  // keys of db that it holds, or that replaced_with holds, count as modified, and the sessions
-  // blocked on db's keys look again after the command.
-  void TouchAllWatched(int db, int replaced_with = -1);
+  // FLUSHDB/FLUSHALL (replaced_with -1) or SWAPDB, before the change: marks the sessions
+  // whose watched keys of db `emptied` change, as Redis's touchAllWatchedKeysInDb.
+  void TouchWatchedInDb(int emptied, int replaced_with);
+  // A key watched while live has expired since: EXEC fails (Redis's isWatchedKeyExpired).
+  bool WatchedKeyExpired(Session& s);
   void OnKeyModified(int db, std::string_view key) override;
   void OnKeyExpired(int db, std::string_view key) override;
+  void OnKeyAdded(int db, std::string_view key) override;
+  void OnKeyMiss(int db, std::string_view key) override;
+  bool ExpiryPaused() const override { return pause_type_ != PauseType::kNone; }
+
+  // Keyspace notifications (notify-keyspace-events): publishes `event` on
+  // __keyspace@<db>__:<key> and `key` on __keyevent@<db>__:<event> when the class of type
+  // (notify::*) and the channel kind are enabled.
+  void NotifyKeyspaceEvent(uint32_t type, std::string_view event, std::string_view key, int db);
+  // Re-reads settings the engine caches from the configuration (after CONFIG SET).
+  void ApplyConfig();
+
+  // CLIENT PAUSE: until end_ms (unix ms), clients' commands are held — every command
+  // (kAll), or those that write or may replicate (kWrite, PUBLISH and PFCOUNT included) —
+  // and keys neither expire nor get evicted. A held command runs when the pause ends, in
+  // arrival order. A second PAUSE extends the deadline and never weakens the type.
+  enum class PauseType { kNone, kWrite, kAll };
+  void PauseClients(PauseType type, int64_t end_ms);
+  void UnpauseClients();
+  PauseType pause_type() const { return pause_type_; }
+  size_t paused_clients() const { return paused_.size(); }
+
+  // CLIENT UNBLOCK: a session blocked on keys is answered as if its timeout passed, or with
+  // an -UNBLOCKED error. False if it was not blocked on keys.
+  bool UnblockClient(Session& s, bool with_error);
+  // The sessions blocked on keys of db look again (SWAPDB, MOVE, FLUSHDB/FLUSHALL): served
+  // when their key holds data, -UNBLOCKED when a stream group they read is gone.
+  void SignalReadyKeysOf(int db);
+
+  // Filled in by the net layer: refreshes s.conn's buffer figures for CLIENT LIST/INFO.
+  std::function<void(Session&)> refresh_conn_info;
+  // Lazy free (UNLINK, FLUSHALL ASYNC): main wires its Post to the loop's.
+  LazyFree& lazyfree() { return lazyfree_; }
+  // Frees a value removed from the keyspace: on the helper thread when it is large and
+  // holds no tier reference (or `force_sync`), else here.
+  void FreeValue(Value v, bool lazy);
+  // Empties database i, freeing its contents on the helper thread when `lazy` (and no tier
+  // reference can be in it).
+  void FlushDb(int i, bool lazy);
 
   // Blocking commands (blocking.cc). A handler that finds no data calls BlockSession; any
   // later change to one of the keys re-runs the command for the sessions waiting on it,
@@ -255,7 +301,8 @@ class Engine : public KeyspaceListener {
   // Answers sessions whose timeout passed with the null reply.
   void ExpireBlocked(int64_t now_ms);
   int64_t NextBlockDeadline() const;  // earliest deadline (unix ms), 0 = none
-  size_t blocked_clients() const { return blocked_.size(); }
+  // Sessions waiting on keys, and those held by CLIENT PAUSE (Redis counts both).
+  size_t blocked_clients() const { return blocked_.size() + paused_.size(); }
   // Sessions given output outside their own command; the net layer flushes them and
   // resumes their input.
   void Wake(Session* s) { woken_.push_back(s); }
@@ -270,6 +317,7 @@ class Engine : public KeyspaceListener {
 
   // MONITOR: s receives a line per executed command from now on.
   void AddMonitor(Session& s);
+  void RemoveMonitor(Session& s);
 
   // Pub/sub (pubsub_family.cc).
   size_t Publish(std::string_view channel, std::string_view message);
@@ -287,6 +335,7 @@ class Engine : public KeyspaceListener {
   void ConsumeDirty(uint64_t n) { dirty_ -= std::min(n, dirty_); }
   int64_t start_time_ms() const { return start_ms_; }
   const std::string& run_id() const { return run_id_; }
+  const std::string& replication_id() const { return replid_; }
   bool loading() const { return loading_; }
   // Loading pauses expiry in every database (see Database::ExpiredAt).
   void set_loading(bool v) {
@@ -304,8 +353,17 @@ class Engine : public KeyspaceListener {
   int exit_code = 0;           // non-zero: the process exits with it (a failed start-up load)
   int tcp_port = 0;            // the bound port, for INFO
   bool active_expire_enabled = true;        // DEBUG SET-ACTIVE-EXPIRE
+  bool cron_paused = false;                 // DEBUG PAUSE-CRON: the periodic work stops
   bool script_disable_deny_script = false;  // DEBUG SET-DISABLE-DENY-SCRIPTS: noscript allowed
-  bool pending_kills = false;               // CLIENT KILL marked sessions; the loop closes them
+  // Each connection's reply buffer (the output capacity kept between replies) follows
+  // Redis's policy: it shrinks to its recent peak and grows when full (net/server.cc).
+  // DEBUG REPLYBUFFER changes how often the peak is forgotten and can stop resizing.
+  static constexpr int64_t kReplyBufferPeakResetMs = 5000;
+  int64_t reply_buffer_peak_reset_ms = kReplyBufferPeakResetMs;  // -1: never
+  bool reply_buffer_resizing = true;
+  // DEBUG CHANGE-REPL-ID: a new replication ID (INFO replication master_replid).
+  void ChangeReplicationId();
+  bool pending_kills = false;  // CLIENT KILL marked sessions; the loop closes them
   std::string executable_path;
   std::string config_file;
 
@@ -329,6 +387,17 @@ class Engine : public KeyspaceListener {
 
  private:
   void Call(Session& s, const CommandSpec& spec, ArgList args, ReplyBuilder& rb);
+  bool KeyIsExpired(int db, std::string_view key);  // present but past its TTL
+  bool KeyPresent(int db, std::string_view key);    // present, expired or not
+  void ExecuteCommand(Session& s, ArgList args, ReplyBuilder& rb);
+  // flags: the command's, or what its script declares (EVAL, FCALL).
+  bool HeldByPause(const Session& s, const CommandSpec& spec, uint32_t flags) const;
+  bool DeniedByOom(const Session& s, const CommandSpec& spec, uint32_t flags);
+  const CommandSpec* exec_spec_ = nullptr;
+  PauseType pause_type_ = PauseType::kNone;
+  int64_t pause_end_ms_ = 0;
+  std::vector<Session*> paused_;
+  LazyFree lazyfree_;
   void RecordError(std::string_view text);
   // True if the command was parked (its keys' values are being read from cold or archived
   // segments; it runs when they are in RAM) or answered with an error (a damaged record).
@@ -359,6 +428,7 @@ class Engine : public KeyspaceListener {
   uint64_t dirty_ = 0;
   int64_t start_ms_;
   std::string run_id_;
+  std::string replid_;
   bool loading_ = false;
   bool shutdown_requested_ = false;
   bool collecting_multi_ = false;
@@ -397,6 +467,10 @@ inline CollectionLimits LimitsFromConfig(const Config& c) {
   l.list_size = e.list_max_listpack_size;
   return l;
 }
+
+// Whether argument j of a command line is a secret SLOWLOG and MONITOR show as
+// "(redacted)" (slowlog_family.cc).
+bool RedactedArgument(const CommandSpec& spec, ArgList args, size_t j);
 
 // Common argument helpers for handlers.
 bool ParseIntArg(CommandContext& ctx, std::string_view s, int64_t* out, const char* err = nullptr);

@@ -42,6 +42,14 @@ inline bool ArgIs(std::string_view arg, std::string_view upper) {
   return EqualsIgnoreCase(arg, upper);
 }
 
+// CLIENT SETNAME / HELLO SETNAME: printable ASCII without spaces.
+inline bool ValidClientName(std::string_view n) {
+  for (char c : n) {
+    if (c < '!' || c > '~') return false;
+  }
+  return true;
+}
+
 // Max string size (proto-max-bulk-len) for SETRANGE/APPEND/SETBIT growth checks.
 inline bool CheckStringSize(CommandContext& ctx, uint64_t size) {
   if (size > uint64_t(ctx.engine.config().server.proto_max_bulk_len)) {
@@ -59,11 +67,20 @@ inline CollectionLimits Limits(CommandContext& ctx) {
 inline void DeleteIfEmpty(CommandContext& ctx, Entry* e, size_t len) {
   if (len == 0) ctx.db().Delete(e);
 }
+// The same, with the "del" keyspace event Redis sends for it. True if deleted.
+inline bool DeleteIfEmpty(CommandContext& ctx, Entry* e, size_t len, std::string_view key) {
+  if (len != 0) return false;
+  std::string k(key);  // key may live in the entry being deleted
+  ctx.db().Delete(e);
+  ctx.Notify(notify::kGeneric, "del", k);
+  return true;
+}
 
 // HDEL / SREM / ZREM: removes args[2..] from the collection of type t at args[1] and replies
 // how many were there; an emptied collection is deleted.
 template <typename Remove, typename Len>
-void RemoveMembersCommand(CommandContext& ctx, ValueType t, Remove remove, Len len) {
+void RemoveMembersCommand(CommandContext& ctx, ValueType t, Remove remove, Len len,
+                          uint32_t notify_type, const char* event) {
   bool wrong;
   Entry* e = FindTyped(ctx, ctx.args[1], t, &wrong, true);
   if (wrong) return;
@@ -71,7 +88,8 @@ void RemoveMembersCommand(CommandContext& ctx, ValueType t, Remove remove, Len l
   int64_t n = 0;
   for (size_t i = 2; i < ctx.args.size(); i++) n += remove(e->value, ctx.args[i]);
   if (n) {
-    DeleteIfEmpty(ctx, e, len(e->value));
+    ctx.Notify(notify_type, event, ctx.args[1]);
+    DeleteIfEmpty(ctx, e, len(e->value), ctx.args[1]);
     ctx.NotifyModified(ctx.args[1]);
   }
   ctx.rb.Integer(n);
@@ -281,6 +299,18 @@ inline bool ParseMpopArgs(CommandContext& ctx, size_t at, const char* side_a, co
     }
   }
   return true;
+}
+
+// The encoding name Redis 7.0 reports (OBJECT ENCODING, DEBUG OBJECT) for a value: 7.0 has
+// no packed lists (always "quicklist") and no packed sets (an intset, else "hashtable");
+// where Ferrite's storage differs, Redis's name for the same size is reported.
+inline const char* RedisEncodingName(const Value& v) {
+  const char* name = v.EncodingName();
+  if (std::string_view(name) == "listpack") {
+    if (v.type() == ValueType::kList) return "quicklist";
+    if (v.type() == ValueType::kSet) return "hashtable";
+  }
+  return name;
 }
 
 // Random numbers for SPOP / SRANDMEMBER / HRANDFIELD / ZRANDMEMBER.

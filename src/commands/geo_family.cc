@@ -180,6 +180,7 @@ void GeoAdd(CommandContext& ctx) {
   }
   if (added || updated) {
     ctx.NotifyModified(a[1]);
+    ctx.Notify(notify::kZset, "zadd", a[1]);  // GEOADD runs as ZADD in Redis
     if (ctx.propagating()) {
       // Redis rewrites GEOADD into this ZADD before running it, and logs the ZADD.
       std::vector<std::string> argv;
@@ -525,7 +526,10 @@ void GeoSearchGeneric(CommandContext& ctx, size_t src, int flags) {
 
   if (!z) {
     if (!store) return ctx.rb.EmptyArray();
-    if (ctx.db().Delete(storekey)) ctx.NotifyModified(storekey);
+    if (ctx.db().Delete(storekey)) {
+      ctx.NotifyModified(storekey);
+      ctx.Notify(notify::kGeneric, "del", storekey);
+    }
     return ctx.rb.Integer(0);
   }
 
@@ -575,7 +579,10 @@ void GeoSearchGeneric(CommandContext& ctx, size_t src, int flags) {
   }
 
   if (returned == 0) {
-    if (ctx.db().Delete(storekey)) ctx.NotifyModified(storekey);
+    if (ctx.db().Delete(storekey)) {
+      ctx.NotifyModified(storekey);
+      ctx.Notify(notify::kGeneric, "del", storekey);
+    }
     return ctx.rb.Integer(0);
   }
   // The new set is built (copying the members) before the destination is replaced: the
@@ -591,6 +598,7 @@ void GeoSearchGeneric(CommandContext& ctx, size_t src, int flags) {
   }
   ctx.db().Set(storekey, std::move(result), false, ctx.now_ms);
   ctx.NotifyModified(storekey);
+  ctx.Notify(notify::kZset, (flags & kSearch) ? "geosearchstore" : "georadiusstore", storekey);
   ctx.rb.Integer(int64_t(returned));
 }
 

@@ -32,6 +32,7 @@ void HSet(CommandContext& ctx) {
   int64_t added = 0;
   for (size_t i = 2; i < a.size(); i += 2) added += hashv::Set(e->value, a[i], a[i + 1], lim);
   ctx.NotifyModified(a[1]);
+  ctx.Notify(notify::kHash, "hset", a[1]);
   if (ArgIs(a[0], "HMSET"))
     ctx.rb.Ok();
   else
@@ -48,6 +49,7 @@ void HSetNx(CommandContext& ctx) {
   if (!e) e = ctx.db().Insert(a[1], hashv::New());
   hashv::Set(e->value, a[2], a[3], Limits(ctx));
   ctx.NotifyModified(a[1]);
+  ctx.Notify(notify::kHash, "hset", a[1]);
   ctx.rb.Integer(1);
 }
 
@@ -77,7 +79,7 @@ void HMGet(CommandContext& ctx) {
 }
 
 void HDel(CommandContext& ctx) {
-  RemoveMembersCommand(ctx, ValueType::kHash, hashv::Del, hashv::Len);
+  RemoveMembersCommand(ctx, ValueType::kHash, hashv::Del, hashv::Len, notify::kHash, "hdel");
 }
 
 void HExists(CommandContext& ctx) {
@@ -144,6 +146,7 @@ void HIncrBy(CommandContext& ctx) {
   cur += incr;
   hashv::Set(e->value, a[2], FormatInt64(cur), Limits(ctx));
   ctx.NotifyModified(a[1]);
+  ctx.Notify(notify::kHash, "hincrby", a[1]);
   ctx.rb.Integer(cur);
 }
 
@@ -168,6 +171,7 @@ void HIncrByFloat(CommandContext& ctx) {
   std::string out = FormatLongDoubleHuman(cur);
   hashv::Set(e->value, a[2], out, Limits(ctx));
   ctx.NotifyModified(a[1]);
+  ctx.Notify(notify::kHash, "hincrbyfloat", a[1]);
   // Replay must not depend on float formatting: log the result.
   if (ctx.propagating()) ctx.PropagateAs({"HSET", std::string(a[1]), std::string(a[2]), out});
   ctx.rb.Bulk(out);

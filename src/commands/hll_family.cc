@@ -547,6 +547,7 @@ void PfAdd(CommandContext& ctx) {
   if (updated) {
     InvalidateCache(h.data());
     ctx.NotifyModified(key);
+    ctx.Notify(notify::kString, "pfadd", key);
   }
   ctx.rb.Integer(updated ? 1 : 0);
 }
@@ -625,6 +626,7 @@ void PfMerge(CommandContext& ctx) {
   }
   InvalidateCache(h.data());
   ctx.NotifyModified(dest);
+  ctx.Notify(notify::kString, "pfadd", dest);  // Redis's PFMERGE sends "pfadd" too
   ctx.rb.Ok();
 }
 

@@ -174,11 +174,14 @@ std::string MemorySection(Engine& e) {
   Line(o, "mem_aof_buffer", m.aof_buffer);
   Line(o, "mem_allocator", m.allocator_name);
   Line(o, "active_defrag_running", 0);
-  Line(o, "lazyfree_pending_objects", 0);  // UNLINK and FLUSH ASYNC free synchronously
-  Line(o, "lazyfreed_objects", 0);
+  Line(o, "lazyfree_pending_objects", e.lazyfree().pending());  // handed to the helper thread
+  Line(o, "lazyfreed_objects", e.lazyfree().freed());
   return o;
 }
 
+// Redis 7.0's fields in its order. Those of features Ferrite does not have (replication,
+// MIGRATE's socket cache, active defrag, client tracking, io threads) are 0, which is what
+// they are here.
 std::string StatsSection(Engine& e) {
   std::string o = "# Stats\r\n";
   auto& st = e.stats();
@@ -188,24 +191,51 @@ std::string StatsSection(Engine& e) {
   Line(o, "instantaneous_ops_per_sec", st.instantaneous_ops);
   Line(o, "total_net_input_bytes", st.net_input_bytes);
   Line(o, "total_net_output_bytes", st.net_output_bytes);
+  Line(o, "total_net_repl_input_bytes", 0);
+  Line(o, "total_net_repl_output_bytes", 0);
+  Line(o, "instantaneous_input_kbps", fmt::format("{:.2f}", st.instantaneous_input_kbps));
+  Line(o, "instantaneous_output_kbps", fmt::format("{:.2f}", st.instantaneous_output_kbps));
+  Line(o, "instantaneous_input_repl_kbps", "0.00");
+  Line(o, "instantaneous_output_repl_kbps", "0.00");
   Line(o, "rejected_connections", st.rejected_connections);
   Line(o, "sync_full", 0);
   Line(o, "sync_partial_ok", 0);
   Line(o, "sync_partial_err", 0);
   Line(o, "expired_keys", ks.expired_keys);
+  Line(o, "expired_stale_perc", "0.00");
+  Line(o, "expired_time_cap_reached_count", 0);
   Line(o, "expire_cycle_cpu_milliseconds", ks.expire_cycle_cpu_us / 1000);
   Line(o, "evicted_keys", ks.evicted_keys);
   Line(o, "evicted_clients", 0);
+  Line(o, "total_eviction_exceeded_time", 0);
+  Line(o, "current_eviction_exceeded_time", 0);
   Line(o, "keyspace_hits", ks.hits);
   Line(o, "keyspace_misses", ks.misses);
   Line(o, "pubsub_channels", e.pubsub_channels().size());
   Line(o, "pubsub_patterns", e.pubsub_patterns().size());
+  Line(o, "pubsubshard_channels", 0);
   Line(o, "latest_fork_usec", 0);
   Line(o, "total_forks", 0);
+  Line(o, "migrate_cached_sockets", 0);
+  Line(o, "slave_expires_tracked_keys", 0);
+  Line(o, "active_defrag_hits", 0);
+  Line(o, "active_defrag_misses", 0);
+  Line(o, "active_defrag_key_hits", 0);
+  Line(o, "active_defrag_key_misses", 0);
+  Line(o, "total_active_defrag_time", 0);
+  Line(o, "current_active_defrag_time", 0);
+  Line(o, "tracking_total_keys", 0);
+  Line(o, "tracking_total_items", 0);
+  Line(o, "tracking_total_prefixes", 0);
   Line(o, "unexpected_error_replies", st.unexpected_error_replies);
   Line(o, "total_error_replies", st.total_error_replies);
+  Line(o, "dump_payload_sanitizations", 0);
   Line(o, "total_reads_processed", st.reads_processed);
   Line(o, "total_writes_processed", st.writes_processed);
+  Line(o, "io_threaded_reads_processed", 0);
+  Line(o, "io_threaded_writes_processed", 0);
+  Line(o, "reply_buffer_shrinks", st.reply_buffer_shrinks);
+  Line(o, "reply_buffer_expands", st.reply_buffer_expands);
   Line(o, "client_query_buffer_limit_disconnections", st.client_qbuf_limit_disconnections);
   Line(o, "client_output_buffer_limit_disconnections", st.client_outbuf_limit_disconnections);
   return o;
@@ -216,7 +246,7 @@ std::string ReplicationSection(Engine& e) {
   Line(o, "role", "master");
   Line(o, "connected_slaves", 0);
   Line(o, "master_failover_state", "no-failover");
-  Line(o, "master_replid", e.run_id());
+  Line(o, "master_replid", e.replication_id());
   Line(o, "master_replid2", std::string(40, '0'));
   Line(o, "master_repl_offset", 0);
   Line(o, "second_repl_offset", -1);

@@ -29,18 +29,40 @@ const char* TypeName(ValueType t) {
   }
 }
 
+// DEL and UNLINK: UNLINK (and DEL under lazyfree-lazy-user-del) frees large values on
+// the lazy-free thread.
+void DelGeneric(CommandContext& ctx, bool lazy) {
+  int64_t n = 0;
+  Database& db = ctx.db();
+  for (size_t i = 1; i < ctx.args.size(); i++) {
+    if (!db.Peek(ctx.args[i], ctx.now_ms)) continue;
+    Entry* e = db.FindForWrite(ctx.args[i], ctx.now_ms);
+    if (!e) continue;
+    Value v = std::move(e->value);
+    db.Delete(e);
+    ctx.engine.FreeValue(std::move(v), lazy);
+    ctx.NotifyModified(ctx.args[i]);
+    ctx.Notify(notify::kGeneric, "del", ctx.args[i]);
+    n++;
+  }
+  ctx.rb.Integer(n);
+}
 void Del(CommandContext& ctx) {
+  DelGeneric(ctx, ctx.engine.config().server.lazyfree_lazy_user_del);
+}
+void Unlink(CommandContext& ctx) { DelGeneric(ctx, true); }
+
+// EXISTS, TYPE and the TTL family read without touching the access time (Redis's
+// LOOKUP_NOTOUCH); TOUCH is the one that does.
+void Exists(CommandContext& ctx) {
   int64_t n = 0;
   for (size_t i = 1; i < ctx.args.size(); i++) {
-    if (ctx.db().Peek(ctx.args[i], ctx.now_ms) && ctx.db().Delete(ctx.args[i])) {
-      ctx.NotifyModified(ctx.args[i]);
-      n++;
-    }
+    if (ctx.db().FindNoTouch(ctx.args[i], ctx.now_ms)) n++;
   }
   ctx.rb.Integer(n);
 }
 
-void Exists(CommandContext& ctx) {
+void Touch(CommandContext& ctx) {
   int64_t n = 0;
   for (size_t i = 1; i < ctx.args.size(); i++) {
     if (ctx.db().Find(ctx.args[i], ctx.now_ms)) n++;
@@ -48,10 +70,8 @@ void Exists(CommandContext& ctx) {
   ctx.rb.Integer(n);
 }
 
-void Touch(CommandContext& ctx) { Exists(ctx); }
-
 void Type(CommandContext& ctx) {
-  Entry* e = ctx.db().Peek(ctx.args[1], ctx.now_ms);
+  Entry* e = ctx.db().FindNoTouch(ctx.args[1], ctx.now_ms);
   ctx.rb.SimpleString(e ? TypeName(e->value.type()) : "none");
 }
 
@@ -77,6 +97,8 @@ void RenameGeneric(CommandContext& ctx, bool nx) {
   if (src == dst) return nx ? ctx.rb.Integer(0) : ctx.rb.Ok();
   if (nx && db.Peek(dst, ctx.now_ms)) return ctx.rb.Integer(0);
   MoveEntry(ctx, db, src, db, dst);
+  ctx.Notify(notify::kGeneric, "rename_from", src);
+  ctx.Notify(notify::kGeneric, "rename_to", dst);
   if (nx)
     ctx.rb.Integer(1);
   else
@@ -113,6 +135,7 @@ void Copy(CommandContext& ctx) {
   Entry* d = dst.Set(a[2], std::move(v), false, ctx.now_ms);
   if (expire) dst.SetExpire(d, expire);
   dst.NotifyModified(a[2]);
+  ctx.Notify(notify::kGeneric, "copy_to", a[2], dst_index);
   ctx.dirty++;
   ctx.rb.Integer(1);
 }
@@ -126,7 +149,10 @@ void Move(CommandContext& ctx) {
   Database& dst = ctx.engine.db(int(d));
   if (!src.Peek(ctx.args[1], ctx.now_ms)) return ctx.rb.Integer(0);
   if (dst.Peek(ctx.args[1], ctx.now_ms)) return ctx.rb.Integer(0);
-  MoveEntry(ctx, src, ctx.args[1], dst, ctx.args[1]);
+  MoveEntry(ctx, src, ctx.args[1], dst, ctx.args[1]);  // the TTL moves with the value
+  ctx.Notify(notify::kGeneric, "move_from", ctx.args[1]);
+  ctx.Notify(notify::kGeneric, "move_to", ctx.args[1], int(d));
+  ctx.engine.SignalReadyKeysOf(int(d));
   ctx.rb.Integer(1);
 }
 
@@ -225,11 +251,14 @@ void ExpireGeneric(CommandContext& ctx, bool ms, bool absolute, const char* name
   if (db.ExpiredAt(when, ctx.now_ms)) {
     db.Delete(e);
     ctx.PropagateAs({"DEL", key});
+    ctx.NotifyModified(key);
+    ctx.Notify(notify::kGeneric, "del", key);
   } else {
     db.SetExpire(e, when);
     ctx.PropagateAs({"PEXPIREAT", key, FormatInt64(when)});
+    ctx.NotifyModified(key);
+    ctx.Notify(notify::kGeneric, "expire", key);
   }
-  ctx.NotifyModified(key);
   ctx.rb.Integer(1);
 }
 void Expire(CommandContext& ctx) { ExpireGeneric(ctx, false, false, "expire"); }
@@ -238,7 +267,7 @@ void ExpireAt(CommandContext& ctx) { ExpireGeneric(ctx, false, true, "expireat")
 void PExpireAt(CommandContext& ctx) { ExpireGeneric(ctx, true, true, "pexpireat"); }
 
 void TtlGeneric(CommandContext& ctx, bool ms, bool absolute) {
-  Entry* e = ctx.db().Peek(ctx.args[1], ctx.now_ms);
+  Entry* e = ctx.db().FindNoTouch(ctx.args[1], ctx.now_ms);
   if (!e) return ctx.rb.Integer(-2);
   if (!e->expire_ms) return ctx.rb.Integer(-1);
   int64_t ttl = absolute ? e->expire_ms : std::max<int64_t>(e->expire_ms - ctx.now_ms, 0);
@@ -258,19 +287,33 @@ void Persist(CommandContext& ctx) {
   if (!e || !e->expire_ms) return ctx.rb.Integer(0);
   ctx.db().ClearExpire(e);
   ctx.NotifyModified(ctx.args[1]);
+  ctx.Notify(notify::kGeneric, "persist", ctx.args[1]);
   ctx.rb.Integer(1);
 }
 
 void ObjectCmd(CommandContext& ctx) {
   auto& a = ctx.args;
   std::string_view sub = a[1];
-  if (ArgIs(sub, "HELP")) {
-    ctx.rb.ArrayHeader(5);
-    ctx.rb.SimpleString("OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
-    ctx.rb.SimpleString("ENCODING <key>");
-    ctx.rb.SimpleString("FREQ <key>");
-    ctx.rb.SimpleString("IDLETIME <key>");
-    ctx.rb.SimpleString("REFCOUNT <key>");
+  if (ArgIs(sub, "HELP") && a.size() == 2) {
+    static const char* const kHelp[] = {
+        "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "ENCODING <key>",
+        "    Return the kind of internal representation used in order to store the value",
+        "    associated with a <key>.",
+        "FREQ <key>",
+        "    Return the access frequency index of the <key>. The returned integer is",
+        "    proportional to the logarithm of the recent access frequency of the key.",
+        "IDLETIME <key>",
+        "    Return the idle time of the <key>, that is the approximated number of",
+        "    seconds elapsed since the last access to the key.",
+        "REFCOUNT <key>",
+        "    Return the number of references of the value associated with the specified",
+        "    <key>.",
+        "HELP",
+        "    Prints this help.",
+    };
+    ctx.rb.ArrayHeader(std::size(kHelp));
+    for (const char* l : kHelp) ctx.rb.SimpleString(l);
     return;
   }
   if (a.size() != 3 || !(ArgIs(sub, "ENCODING") || ArgIs(sub, "FREQ") || ArgIs(sub, "IDLETIME") ||
@@ -281,7 +324,7 @@ void ObjectCmd(CommandContext& ctx) {
   if (!e) return ctx.rb.Null();
   const std::string& policy = ctx.engine.config().server.maxmemory_policy;
   bool lfu = policy.ends_with("-lfu");
-  if (ArgIs(sub, "ENCODING")) return ctx.rb.Bulk(e->value.EncodingName());
+  if (ArgIs(sub, "ENCODING")) return ctx.rb.Bulk(RedisEncodingName(e->value));
   if (ArgIs(sub, "FREQ")) {
     if (!lfu) return ctx.rb.Error(err::kLfuNotSelected);
     return ctx.rb.Integer(Database::LfuDecayed(*e, ctx.now_ms));
@@ -305,8 +348,8 @@ void RegisterKeysFamily(CommandTable& t) {
   const char* g = "generic";
   t.Add({"del", -2, kWrite, 1, -1, 1, Del, g, "Deletes one or more keys.", "1.0.0",
          "@keyspace @write @slow"});
-  t.Add({"unlink", -2, kWrite | kFast, 1, -1, 1, Del, g, "Asynchronously deletes one or more keys.",
-         "4.0.0", "@keyspace @write @fast"});
+  t.Add({"unlink", -2, kWrite | kFast, 1, -1, 1, Unlink, g,
+         "Asynchronously deletes one or more keys.", "4.0.0", "@keyspace @write @fast"});
   t.Add({"exists", -2, kReadOnly | kFast, 1, -1, 1, Exists, g,
          "Determines whether one or more keys exist.", "1.0.0", "@keyspace @read @fast"});
   t.Add({"touch", -2, kReadOnly | kFast, 1, -1, 1, Touch, g,

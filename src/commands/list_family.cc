@@ -38,6 +38,7 @@ void Push(CommandContext& ctx, bool front, bool only_existing) {
   for (size_t i = 2; i < a.size(); i++) listv::Push(e->value, a[i], front, lim);
   int64_t len = int64_t(listv::Len(e->value));
   ctx.NotifyModified(a[1]);
+  ctx.Notify(notify::kList, front ? "lpush" : "rpush", a[1]);
   ctx.rb.Integer(len);
 }
 void LPush(CommandContext& ctx) { Push(ctx, true, false); }
@@ -52,7 +53,8 @@ std::vector<std::string> PopN(CommandContext& ctx, Entry* e, std::string_view ke
   std::string s;
   while (out.size() < n && listv::Pop(e->value, front, &s)) out.push_back(s);
   std::string k(key);
-  DeleteIfEmpty(ctx, e, listv::Len(e->value));
+  ctx.Notify(notify::kList, front ? "lpop" : "rpop", k);
+  DeleteIfEmpty(ctx, e, listv::Len(e->value), k);
   ctx.NotifyModified(k);
   return out;
 }
@@ -116,6 +118,7 @@ void LSet(CommandContext& ctx) {
   if (idx < 0 || idx >= len) return ctx.rb.Error(kIndexRange);
   listv::SetAt(e->value, size_t(idx), a[3], Limits(ctx));
   ctx.NotifyModified(a[1]);
+  ctx.Notify(notify::kList, "lset", a[1]);
   ctx.rb.Ok();
 }
 
@@ -144,7 +147,8 @@ void LTrim(CommandContext& ctx) {
   size_t b = 0, en = 0;
   if (!NormalizeRange(start, stop, listv::Len(e->value), &b, &en)) b = en = 0;
   listv::Trim(e->value, b, en);
-  DeleteIfEmpty(ctx, e, listv::Len(e->value));
+  ctx.Notify(notify::kList, "ltrim", ctx.args[1]);
+  DeleteIfEmpty(ctx, e, listv::Len(e->value), ctx.args[1]);
   ctx.NotifyModified(ctx.args[1]);
   ctx.rb.Ok();
 }
@@ -158,7 +162,8 @@ void LRem(CommandContext& ctx) {
   if (!e) return ctx.rb.Integer(0);
   size_t n = listv::Remove(e->value, count, ctx.args[3]);
   if (n) {
-    DeleteIfEmpty(ctx, e, listv::Len(e->value));
+    ctx.Notify(notify::kList, "lrem", ctx.args[1]);
+    DeleteIfEmpty(ctx, e, listv::Len(e->value), ctx.args[1]);
     ctx.NotifyModified(ctx.args[1]);
   }
   ctx.rb.Integer(int64_t(n));
@@ -179,6 +184,7 @@ void LInsert(CommandContext& ctx) {
   if (!e) return ctx.rb.Integer(0);
   if (!listv::InsertAt(e->value, a[3], a[4], after, Limits(ctx))) return ctx.rb.Integer(-1);
   ctx.NotifyModified(a[1]);
+  ctx.Notify(notify::kList, "linsert", a[1]);
   ctx.rb.Integer(int64_t(listv::Len(e->value)));
 }
 
@@ -266,12 +272,17 @@ bool Move(CommandContext& ctx, std::string_view src, std::string_view dst, bool 
   std::string elem;
   listv::Pop(s->value, from_left, &elem);
   bool same = src == dst;
-  if (!same) DeleteIfEmpty(ctx, s, listv::Len(s->value));
+  bool src_emptied = !same && listv::Len(s->value) == 0;
+  if (src_emptied) ctx.db().Delete(s);
   // Entries may have moved after the delete: look the destination up again.
   Database& db = ctx.db();
   d = db.FindForWrite(dst, ctx.now_ms);
   if (!d) d = db.Insert(dst, listv::New());
   listv::Push(d->value, elem, to_left, Limits(ctx));
+  // Redis's order: the push on dst, then the pop on src, then src's deletion.
+  ctx.Notify(notify::kList, to_left ? "lpush" : "rpush", dst);
+  ctx.Notify(notify::kList, from_left ? "lpop" : "rpop", src);
+  if (src_emptied) ctx.Notify(notify::kGeneric, "del", src);
   ctx.NotifyModified(src);
   if (!same) ctx.NotifyModified(dst);
   ctx.rb.Bulk(elem);

@@ -21,15 +21,19 @@ inline size_t CountedOutputBytes(size_t pending) {
 
 struct ConnInfo {
   int fd = -1;
+  // Filled in on demand by the net layer (Engine::RefreshConnInfo) for CLIENT LIST/INFO:
   std::string addr;  // "ip:port"
   std::string laddr;
   int64_t created_ms = 0;
   int64_t last_interaction_ms = 0;
-  size_t qbuf = 0;  // unparsed query bytes
+  size_t qbuf = 0;  // unparsed query bytes (the running command's own included)
   size_t qbuf_free = 0;
   size_t obl = 0;       // pending output bytes
   size_t omem = 0;      // output buffer memory
   size_t out_sent = 0;  // bytes at the front of the output buffer already written
+  size_t rbs = 16384;   // reply buffer size (Redis's static buffer), and its recent peak
+  size_t rbp = 0;
+  bool write_pending = false;  // events=rw: waiting for the socket to drain
   uint64_t tot_net_in = 0;
   uint64_t tot_net_out = 0;
   uint64_t tot_cmds = 0;
@@ -45,16 +49,37 @@ struct Session {
   bool resp3 = false;
   bool authenticated = false;
   std::string name;
-  std::string lib_name, lib_ver;
   ConnInfo conn;
-  std::string last_cmd = "NULL";
+  std::string last_cmd = "NULL";  // full name of the last command ("client|list")
+  size_t argv_mem = 0;            // argument bytes of the command being run (CLIENT LIST)
+
+  // CLIENT REPLY: OFF drops every reply; SKIP drops the next command's (skip_next is set by
+  // CLIENT REPLY SKIP itself and becomes skip after it).
+  bool reply_off = false;
+  bool reply_skip = false;
+  bool reply_skip_next = false;
+  bool no_evict = false;  // CLIENT NO-EVICT
+  // CLIENT PAUSE held this command (blocked is set too): it runs when the pause ends.
+  bool paused = false;
+  std::vector<std::string> paused_argv;
 
   // MULTI/EXEC
   bool in_multi = false;
   bool multi_error = false;  // a queued command was rejected: EXEC aborts
   std::vector<std::vector<std::string>> queued;
-  // WATCH: (db, key) pairs; dirty is set by the engine when one of them changes.
-  std::vector<std::pair<int, std::string>> watched;
+  size_t multi_mem = 0;           // bytes of the queued commands (CLIENT LIST multi-mem)
+  uint32_t queued_flags = 0;      // cmd:: flags of every queued command OR-ed (EXEC's LOADING,
+                                  // PAUSE rules)
+  uint32_t queued_inv_flags = 0;  // the flags some queued command lacks
+  // WATCH: the watched keys; dirty is set by the engine when one of them changes. A key
+  // that had already expired (but was not yet deleted) when watched is flagged: its
+  // deletion is no change, as in Redis.
+  struct WatchedKey {
+    int db;
+    std::string key;
+    bool expired;
+  };
+  std::vector<WatchedKey> watched;
   bool watch_dirty = false;
 
   // Set by QUIT or CLIENT KILL; the net layer closes after flushing replies.

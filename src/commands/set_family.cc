@@ -27,12 +27,15 @@ void SAdd(CommandContext& ctx) {
   if (!e) e = ctx.db().Insert(a[1], setv::NewFor(a[2], lim));
   int64_t added = 0;
   for (size_t i = 2; i < a.size(); i++) added += setv::Add(e->value, a[i], lim);
-  if (added) ctx.NotifyModified(a[1]);
+  if (added) {
+    ctx.NotifyModified(a[1]);
+    ctx.Notify(notify::kSet, "sadd", a[1]);
+  }
   ctx.rb.Integer(added);
 }
 
 void SRem(CommandContext& ctx) {
-  RemoveMembersCommand(ctx, ValueType::kSet, setv::Remove, setv::Card);
+  RemoveMembersCommand(ctx, ValueType::kSet, setv::Remove, setv::Card, notify::kSet, "srem");
 }
 
 void SMembers(CommandContext& ctx) {
@@ -137,7 +140,8 @@ void SPop(CommandContext& ctx) {
     for (const auto& m : stay) setv::Add(fresh, m, lim);
     e->value = std::move(fresh);
   }
-  DeleteIfEmpty(ctx, e, remaining);
+  ctx.Notify(notify::kSet, "spop", a[1]);
+  DeleteIfEmpty(ctx, e, remaining, a[1]);
   ctx.NotifyModified(a[1]);
   // The effect is which members went: log SREM of them, not the random SPOP.
   if (ctx.propagating()) {
@@ -203,12 +207,16 @@ void SMove(CommandContext& ctx) {
     return ctx.rb.Error(err::kWrongType);
   if (a[1] == a[2]) return ctx.rb.Integer(setv::Contains(s->value, a[3]) ? 1 : 0);
   if (!setv::Remove(s->value, a[3])) return ctx.rb.Integer(0);
-  DeleteIfEmpty(ctx, s, setv::Card(s->value));
-  ctx.NotifyModified(a[1]);
+  ctx.Notify(notify::kSet, "srem", a[1]);
+  DeleteIfEmpty(ctx, s, setv::Card(s->value), a[1]);
   CollectionLimits lim = Limits(ctx);
   d = db.FindForWrite(a[2], ctx.now_ms);
   if (!d) d = db.Insert(a[2], setv::NewFor(a[3], lim));
-  if (setv::Add(d->value, a[3], lim)) ctx.NotifyModified(a[2]);
+  ctx.NotifyModified(a[1]);
+  if (setv::Add(d->value, a[3], lim)) {
+    ctx.NotifyModified(a[2]);
+    ctx.Notify(notify::kSet, "sadd", a[2]);
+  }
   ctx.rb.Integer(1);
 }
 
@@ -278,10 +286,18 @@ void SetOpStore(CommandContext& ctx, SetOp op) {
   Database& db = ctx.db();
   std::string_view dst = ctx.args[1];
   if (out.empty()) {
-    if (db.Delete(dst)) ctx.NotifyModified(dst);
+    if (db.Delete(dst)) {
+      ctx.NotifyModified(dst);
+      ctx.Notify(notify::kGeneric, "del", dst);
+    }
   } else {
     db.Set(dst, BuildSet(out, Limits(ctx)), false, ctx.now_ms);
     ctx.NotifyModified(dst);
+    ctx.Notify(notify::kSet,
+               op == SetOp::kInter   ? "sinterstore"
+               : op == SetOp::kUnion ? "sunionstore"
+                                     : "sdiffstore",
+               dst);
   }
   ctx.rb.Integer(int64_t(out.size()));
 }

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <cstring>
 
 #include "commands/family_util.h"
@@ -18,9 +19,11 @@ constexpr size_t kSlowlogMaxArgc = 32;     // SLOWLOG_ENTRY_MAX_ARGC
 constexpr size_t kSlowlogMaxString = 128;  // SLOWLOG_ENTRY_MAX_STRING
 constexpr const char* kRedacted = "(redacted)";
 
-// Arguments Redis replaces with "(redacted)" before they reach the slow log: passwords of
-// AUTH, HELLO ... AUTH, MIGRATE ... AUTH / AUTH2 and CONFIG SET of a secret.
-bool Redacted(const CommandSpec& spec, ArgList args, size_t j) {
+}  // namespace
+
+// Arguments Redis replaces with "(redacted)" before they reach the slow log and MONITOR:
+// passwords of AUTH, HELLO ... AUTH, MIGRATE ... AUTH / AUTH2 and CONFIG SET of a secret.
+bool RedactedArgument(const CommandSpec& spec, ArgList args, size_t j) {
   std::string_view name = spec.name;
   if (name == "auth") return j >= 1;
   if (name == "hello") {  // HELLO protover [AUTH user pass] [SETNAME name]
@@ -47,11 +50,15 @@ bool Redacted(const CommandSpec& spec, ArgList args, size_t j) {
     }
     return false;
   }
-  if (name == "config" && args.size() > 1 && ArgIs(args[1], "SET") && j >= 3 && j % 2 == 1) {
-    return ArgIs(args[j - 1], "requirepass") || ArgIs(args[j - 1], "masterauth");
+  if ((name == "config" || name == "config|set") && args.size() > 1 && ArgIs(args[1], "SET") &&
+      j >= 3 && j % 2 == 1) {
+    return ArgIs(args[j - 1], "requirepass") || ArgIs(args[j - 1], "masterauth") ||
+           ArgIs(args[j - 1], "masteruser");
   }
   return false;
 }
+
+namespace {
 
 // Redis's addReplyHelp: a title, the lines, then HELP.
 void ReplyHelp(CommandContext& ctx, std::string_view cmd,
@@ -144,6 +151,112 @@ void ReplySamples(CommandContext& ctx, const LatencySeries& ts) {
   }
 }
 
+// LATENCY DOCTOR: for each event with recorded spikes, how many, their average and mean
+// deviation, how often they came and the worst ever; then what usually helps.
+std::string LatencyDoctorReport(const std::map<std::string, LatencySeries>& events) {
+  if (events.empty()) {
+    return "No latency spike was observed since this Ferrite instance started or since the "
+           "last LATENCY RESET (a spike is an event taking at least latency-monitor-threshold "
+           "milliseconds; 0 turns the monitor off).\n";
+  }
+  std::string out =
+      "Latency spikes were observed in this Ferrite instance. Per event, from the samples "
+      "kept (the last 160 seconds with a spike):\n\n";
+  int n = 0;
+  bool command_events = false, expire_events = false, disk_events = false;
+  for (auto& [name, ts] : events) {
+    int64_t count = 0, sum = 0, first = 0, last = 0;
+    for (const auto& smp : ts.samples) {
+      if (smp.time == 0) continue;
+      count++;
+      sum += smp.latency;
+      if (first == 0 || smp.time < first) first = smp.time;
+      last = std::max(last, smp.time);
+    }
+    if (count == 0) continue;
+    double avg = double(sum) / double(count), dev = 0;
+    for (const auto& smp : ts.samples) {
+      if (smp.time != 0) dev += std::abs(double(smp.latency) - avg);
+    }
+    dev /= double(count);
+    double period = count > 1 ? double(last - first) / double(count - 1) : 0;
+    out += fmt::format(
+        "{}. {}: {} latency spikes (average {:.0f}ms, mean deviation {:.0f}ms, period {:.2f} "
+        "sec). Worst all time event {}ms.\n",
+        ++n, name, count, avg, dev, period, ts.max);
+    command_events |= name == "command" || name == "fast-command";
+    expire_events |= name == "expire-cycle";
+    disk_events |=
+        name.rfind("aof", 0) == 0 || name.rfind("checkpoint", 0) == 0 || name.rfind("tier", 0) == 0;
+  }
+  out += "\nWhat usually helps:\n\n";
+  if (command_events) {
+    out +=
+        "- Slow commands: SLOWLOG GET names them. Commands over large collections (KEYS, "
+        "SMEMBERS, HGETALL, LRANGE 0 -1, SORT …) take time in proportion to their size; "
+        "SCAN-family commands split the work.\n";
+  }
+  if (expire_events) {
+    out +=
+        "- Expiry cycles: many keys expiring at once; a higher hz spreads the work over "
+        "more, shorter cycles.\n";
+  }
+  if (disk_events) {
+    out +=
+        "- Disk: AOF writes and fsyncs, checkpoint slices or tier moves waited for the "
+        "disk; a faster disk or appendfsync everysec shortens the waits.\n";
+  }
+  out += "- A loaded machine delays every event: check what else runs on it.\n";
+  return out;
+}
+
+// LATENCY HISTOGRAM [command …]: per command (a container's subcommands for a container
+// name) with calls, {"calls": n, "histogram_usec": {bound: cumulative count, …}}.
+void LatencyHistogramReply(CommandContext& ctx) {
+  auto& a = ctx.args;
+  auto& stats = ctx.engine.command_stats();
+  std::vector<std::pair<std::string_view, const CommandStats*>> rows;
+  auto add = [&](const CommandSpec* c) {
+    auto it = stats.find(c);
+    if (it != stats.end() && it->second.latency.count() > 0)
+      rows.emplace_back(c->name, &it->second);
+  };
+  const CommandTable& t = ctx.engine.commands();
+  if (a.size() == 2) {
+    for (const CommandSpec* c : t.All()) {
+      add(c);
+      for (const CommandSpec* sub : c->subcommands) add(sub);
+    }
+  } else {
+    for (size_t i = 2; i < a.size(); i++) {
+      std::string_view name = a[i];
+      size_t bar = name.find('|');
+      const CommandSpec* c = t.Find(name.substr(0, bar));
+      if (c && bar != std::string_view::npos) c = c->FindSubcommand(name.substr(bar + 1));
+      if (!c) continue;
+      if (c->subcommands.empty()) {
+        add(c);
+      } else {
+        for (const CommandSpec* sub : c->subcommands) add(sub);
+      }
+    }
+  }
+  ctx.rb.MapHeader(rows.size());
+  for (auto& [name, st] : rows) {
+    ctx.rb.Bulk(name);
+    ctx.rb.MapHeader(2);
+    ctx.rb.Bulk("calls");
+    ctx.rb.Integer(int64_t(st->latency.count()));
+    ctx.rb.Bulk("histogram_usec");
+    auto cdf = st->latency.CumulativePowersOfTwo();
+    ctx.rb.MapHeader(cdf.size());
+    for (auto& [bound, n] : cdf) {
+      ctx.rb.Integer(int64_t(bound));
+      ctx.rb.Integer(int64_t(n));
+    }
+  }
+}
+
 void Latency(CommandContext& ctx) {
   auto& a = ctx.args;
   std::string_view sub = a[1];
@@ -187,6 +300,11 @@ void Latency(CommandContext& ctx) {
     }
     return ctx.rb.Integer(resets);
   }
+  if (ArgIs(sub, "HISTOGRAM")) return LatencyHistogramReply(ctx);
+  if (ArgIs(sub, "DOCTOR")) {
+    if (!SubArity(ctx, "latency", "doctor", 2)) return;
+    return ctx.rb.Verbatim(LatencyDoctorReport(events));
+  }
   if (ArgIs(sub, "HELP")) {
     if (!SubArity(ctx, "latency", "help", 2)) return;
     return ReplyHelp(
@@ -194,7 +312,10 @@ void Latency(CommandContext& ctx) {
         {"HISTORY <event>", "    Return time-latency samples for the <event> class.", "LATEST",
          "    Return the latest latency samples for all events.", "RESET [<event> ...]",
          "    Reset latency data of one or more <event> classes.",
-         "    (default: reset all data for all event classes)"});
+         "    (default: reset all data for all event classes)", "HISTOGRAM [COMMAND ...]",
+         "    Return a cumulative distribution of latencies in the format of a histogram for the "
+         "specified command names.",
+         "    If no commands are specified then all histograms are replied."});
   }
   ctx.rb.Error(err::UnknownSubcommand(sub, "LATENCY"));
 }
@@ -217,7 +338,7 @@ void Engine::SlowlogPush(const Session& s, const CommandSpec& spec, ArgList args
   for (size_t j = 0; j < argc; j++) {
     if (argc != args.size() && j == argc - 1) {
       e.argv.push_back(fmt::format("... ({} more arguments)", args.size() - argc + 1));
-    } else if (Redacted(spec, args, j)) {
+    } else if (RedactedArgument(spec, args, j)) {
       e.argv.emplace_back(kRedacted);
     } else if (args[j].size() > kSlowlogMaxString) {
       e.argv.push_back(fmt::format("{}... ({} more bytes)", args[j].substr(0, kSlowlogMaxString),

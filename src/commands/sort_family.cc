@@ -298,6 +298,7 @@ void SortGeneric(CommandContext& ctx, bool readonly) {
     for (const auto& s : out) listv::Push(list, s, false, lim);
     db.Set(storekey, std::move(list), false, ctx.now_ms);
     ctx.NotifyModified(storekey);
+    ctx.Notify(notify::kList, "sortstore", storekey);
     if (ctx.propagating()) {
       ctx.PropagateAs({"DEL", std::string(storekey)});
       for (size_t i = 0; i < out.size(); i += kPropagateChunk) {
@@ -308,6 +309,7 @@ void SortGeneric(CommandContext& ctx, bool readonly) {
     }
   } else if (db.Delete(storekey)) {
     ctx.NotifyModified(storekey);
+    ctx.Notify(notify::kGeneric, "del", storekey);
     if (ctx.propagating()) ctx.PropagateAs({"DEL", std::string(storekey)});
   }
   ctx.rb.Integer(int64_t(outputlen));

@@ -407,7 +407,10 @@ void XAdd(CommandContext& ctx) {
   std::string_view idtext(idbuf, id.Format(idbuf));
   ctx.rb.Bulk(idtext);
   ctx.NotifyModified(args[1]);
-  if (a.trim.strategy != StreamTrimArgs::kNone) s->Trim(a.trim);
+  ctx.Notify(notify::kStream, "xadd", args[1]);
+  if (a.trim.strategy != StreamTrimArgs::kNone && s->Trim(a.trim) > 0) {
+    ctx.Notify(notify::kStream, "xtrim", args[1]);
+  }
   Signal(s);
   if (ctx.propagating()) {
     std::vector<std::string> argv(args.begin(), args.end());
@@ -427,6 +430,7 @@ void XTrim(CommandContext& ctx) {
   int64_t deleted = s->Trim(a.trim);
   if (deleted) {
     ctx.NotifyModified(ctx.args[1]);
+    ctx.Notify(notify::kStream, "xtrim", ctx.args[1]);
     ctx.dirty += uint64_t(deleted) - 1;
     if (a.trim.approx && ctx.propagating()) {
       std::vector<std::string> argv(ctx.args.begin(), ctx.args.end());
@@ -499,6 +503,7 @@ void XDel(CommandContext& ctx) {
     else if (first_entry)
       s->first_id = s->EdgeID(true, true);
     ctx.NotifyModified(args[1]);
+    ctx.Notify(notify::kStream, "xdel", args[1]);
     ctx.dirty += uint64_t(deleted) - 1;
   }
   ctx.rb.Integer(deleted);
@@ -542,6 +547,7 @@ void XSetId(CommandContext& ctx) {
   if (!max_xdel.zero()) s->max_deleted_id = max_xdel;
   ctx.dirty++;
   ctx.rb.Ok();
+  ctx.Notify(notify::kStream, "xsetid", args[1]);
 }
 
 // ---------------------------------------------------------------- XREAD / XREADGROUP
@@ -578,6 +584,7 @@ void ServeOne(CommandContext& ctx, ReplyBuilder& rb, std::string_view key, Strea
       consumer = group->CreateConsumer(consumername, ctx.now_ms);
       created = true;
       ctx.dirty++;
+      ctx.Notify(notify::kStream, "xgroup-createconsumer", key);
       if (noack && fx) create_effect();
     }
   }
@@ -894,7 +901,8 @@ void XGroup(CommandContext& ctx) {
     if (!s->CreateGroup(grpname, id, entries_read))
       return ctx.rb.Error("BUSYGROUP Consumer Group name already exists");
     ctx.dirty++;
-    return ctx.rb.Ok();
+    ctx.rb.Ok();
+    return ctx.Notify(notify::kStream, "xgroup-create", args[2]);
   }
   if (ArgIs(opt, "SETID") && (args.size() == 5 || args.size() == 7)) {
     StreamID id;
@@ -906,19 +914,24 @@ void XGroup(CommandContext& ctx) {
     cg->last_id = id;
     cg->entries_read = entries_read;
     ctx.dirty++;
-    return ctx.rb.Ok();
+    ctx.rb.Ok();
+    return ctx.Notify(notify::kStream, "xgroup-setid", args[2]);
   }
   if (ArgIs(opt, "DESTROY") && args.size() == 4) {
     if (!cg) return ctx.rb.Integer(0);
     s->DestroyGroup(grpname);
     ctx.dirty++;
+    ctx.Notify(notify::kStream, "xgroup-destroy", args[2]);
     Signal(s);  // blocked XREADGROUP clients of the group get -NOGROUP
     ctx.engine.SignalKeyAsReady(ctx.session.db, args[2]);
     return ctx.rb.Integer(1);
   }
   if (ArgIs(opt, "CREATECONSUMER")) {
     StreamConsumer* c = cg->CreateConsumer(args[4], ctx.now_ms);
-    if (c) ctx.dirty++;
+    if (c) {
+      ctx.dirty++;
+      ctx.Notify(notify::kStream, "xgroup-createconsumer", args[2]);
+    }
     return ctx.rb.Integer(c ? 1 : 0);
   }
   if (ArgIs(opt, "DELCONSUMER")) {
@@ -927,6 +940,7 @@ void XGroup(CommandContext& ctx) {
     if (c) {
       pending = int64_t(cg->DeleteConsumer(c));
       ctx.dirty++;
+      ctx.Notify(notify::kStream, "xgroup-delconsumer", args[2]);
     }
     return ctx.rb.Integer(pending);
   }
@@ -1133,6 +1147,7 @@ void XClaim(CommandContext& ctx) {
       } else {
         consumer = g->CreateConsumer(name, now);
         ctx.dirty++;
+        ctx.Notify(notify::kStream, "xgroup-createconsumer", ctx.args[1]);
       }
     }
     if (nack.consumer != consumer && nack.consumer) nack.consumer->pel.erase(id);
@@ -1239,6 +1254,7 @@ void XAutoClaim(CommandContext& ctx) {
       } else {
         consumer = g->CreateConsumer(name, now);
         ctx.dirty++;
+        ctx.Notify(notify::kStream, "xgroup-createconsumer", ctx.args[1]);
       }
     }
     if (nack.consumer != consumer && nack.consumer) nack.consumer->pel.erase(id);

@@ -2,6 +2,8 @@
 // bitops_family.cc.
 
 #include <cmath>
+#include <memory>
+#include <new>
 
 #include "base/strutil.h"
 #include "commands/command_table.h"
@@ -113,6 +115,8 @@ void DoSet(CommandContext& ctx, std::string_view key, std::string_view value, in
   Database& db = ctx.db();
   Entry* e = db.Set(key, Value::String(value), keep_ttl, ctx.now_ms);
   ctx.NotifyModified(key);
+  ctx.Notify(notify::kString, "set", key);
+  if (when_ms > 0) ctx.Notify(notify::kGeneric, "expire", key);
   if (!ctx.propagating()) {
     ctx.custom_propagation = true;
     if (when_ms > 0 && db.ExpiredAt(when_ms, ctx.now_ms))
@@ -147,7 +151,8 @@ void Set(CommandContext& ctx) {
   std::string old;
   bool had_old = false;
   Database& db = ctx.db();
-  Entry* e = db.Find(a[1], ctx.now_ms);
+  // A read (hit/miss, keymiss) only with GET, as Redis; otherwise a write lookup.
+  Entry* e = get ? db.Find(a[1], ctx.now_ms) : db.Peek(a[1], ctx.now_ms);
   if (get && e) {
     if (!e->value.is_string()) return ctx.rb.Error(err::kWrongType);
     std::string scratch;
@@ -169,7 +174,7 @@ void Set(CommandContext& ctx) {
 }
 
 void SetNx(CommandContext& ctx) {
-  if (ctx.db().Find(ctx.args[1], ctx.now_ms)) return ctx.rb.Integer(0);
+  if (ctx.db().Peek(ctx.args[1], ctx.now_ms)) return ctx.rb.Integer(0);
   DoSet(ctx, ctx.args[1], ctx.args[2], 0, false);
   ctx.rb.Integer(1);
 }
@@ -205,6 +210,7 @@ void GetDel(CommandContext& ctx) {
   std::string old(v);
   ctx.db().Delete(ctx.args[1]);
   ctx.NotifyModified(ctx.args[1]);
+  ctx.Notify(notify::kGeneric, "del", ctx.args[1]);
   ctx.PropagateAs({"DEL", std::string(ctx.args[1])});
   ctx.rb.Bulk(old);
 }
@@ -232,15 +238,19 @@ void GetEx(CommandContext& ctx) {
     if (db.ExpiredAt(when, ctx.now_ms)) {
       db.Delete(e);
       ctx.PropagateAs({"DEL", key});
+      ctx.NotifyModified(key);
+      ctx.Notify(notify::kGeneric, "del", key);
     } else {
       db.SetExpire(e, when);
       ctx.PropagateAs({"PEXPIREAT", key, FormatInt64(when)});
+      ctx.NotifyModified(key);
+      ctx.Notify(notify::kGeneric, "expire", key);
     }
-    ctx.NotifyModified(key);
   } else if (persist && e->has_expire()) {
     db.ClearExpire(e);
     ctx.PropagateAs({"PERSIST", key});
     ctx.NotifyModified(key);
+    ctx.Notify(notify::kGeneric, "persist", key);
   }
   ctx.rb.Bulk(val);
 }
@@ -263,12 +273,13 @@ void MSetGeneric(CommandContext& ctx, bool nx) {
   }
   if (nx) {
     for (size_t i = 1; i < ctx.args.size(); i += 2) {
-      if (ctx.db().Find(ctx.args[i], ctx.now_ms)) return ctx.rb.Integer(0);
+      if (ctx.db().Peek(ctx.args[i], ctx.now_ms)) return ctx.rb.Integer(0);
     }
   }
   for (size_t i = 1; i < ctx.args.size(); i += 2) {
     ctx.db().Set(ctx.args[i], Value::String(ctx.args[i + 1]), false, ctx.now_ms);
     ctx.NotifyModified(ctx.args[i]);
+    ctx.Notify(notify::kString, "set", ctx.args[i]);
   }
   if (nx)
     ctx.rb.Integer(1);
@@ -293,6 +304,7 @@ void IncrByGeneric(CommandContext& ctx, int64_t by) {
   else
     ctx.db().Insert(ctx.args[1], Value::Int(nv));
   ctx.NotifyModified(ctx.args[1]);
+  ctx.Notify(notify::kString, "incrby", ctx.args[1]);
   ctx.rb.Integer(nv);
 }
 
@@ -329,6 +341,7 @@ void IncrByFloat(CommandContext& ctx) {
   else
     ctx.db().Insert(ctx.args[1], Value::String(s));
   ctx.NotifyModified(ctx.args[1]);
+  ctx.Notify(notify::kString, "incrbyfloat", ctx.args[1]);
   // The effect, not the increment: replay must not depend on float rounding.
   ctx.PropagateAs({"SET", std::string(ctx.args[1]), s, "KEEPTTL"});
   ctx.rb.Bulk(s);
@@ -342,6 +355,7 @@ void Append(CommandContext& ctx) {
   if (!e) {
     ctx.db().Insert(ctx.args[1], Value::String(add));
     ctx.NotifyModified(ctx.args[1]);
+    ctx.Notify(notify::kString, "append", ctx.args[1]);
     return ctx.rb.Integer(int64_t(add.size()));
   }
   size_t old = e->value.StringLength();
@@ -349,6 +363,7 @@ void Append(CommandContext& ctx) {
   char* p = e->value.MutableString(old + add.size());
   memcpy(p + old, add.data(), add.size());
   ctx.NotifyModified(ctx.args[1]);
+  ctx.Notify(notify::kString, "append", ctx.args[1]);
   ctx.rb.Integer(int64_t(old + add.size()));
 }
 
@@ -399,7 +414,129 @@ void SetRange(CommandContext& ctx) {
   char* p = e->value.MutableString(need);
   memcpy(p + off, val.data(), val.size());
   ctx.NotifyModified(ctx.args[1]);
+  ctx.Notify(notify::kString, "setrange", ctx.args[1]);
   ctx.rb.Integer(int64_t(need));
+}
+
+// LCS key1 key2 [LEN] [IDX] [MINMATCHLEN n] [WITHMATCHLEN]: the longest common subsequence
+// by the classic dynamic-programming table (Redis's algorithm, so ties resolve the same
+// way). The table is (len1+1)*(len2+1) 32-bit cells; more than proto-max-bulk-len bytes of
+// it is refused, as Redis refuses it.
+void Lcs(CommandContext& ctx) {
+  auto& a = ctx.args;
+  Database& db = ctx.db();
+  Entry* ea = db.Find(a[1], ctx.now_ms);
+  Entry* eb = db.Find(a[2], ctx.now_ms);
+  if ((ea && !ea->value.is_string()) || (eb && !eb->value.is_string())) {
+    return ctx.rb.Error("ERR The specified keys must contain string values");
+  }
+  std::string sa_buf, sb_buf;
+  std::string sa(ea ? ea->value.GetString(&sa_buf) : std::string_view());
+  std::string sb(eb ? eb->value.GetString(&sb_buf) : std::string_view());
+  bool getlen = false, getidx = false, withmatchlen = false;
+  int64_t minmatchlen = 0;
+  for (size_t j = 3; j < a.size(); j++) {
+    bool more = j + 1 < a.size();
+    if (ArgIs(a[j], "IDX")) {
+      getidx = true;
+    } else if (ArgIs(a[j], "LEN")) {
+      getlen = true;
+    } else if (ArgIs(a[j], "WITHMATCHLEN")) {
+      withmatchlen = true;
+    } else if (ArgIs(a[j], "MINMATCHLEN") && more) {
+      if (!ParseIntArg(ctx, a[j + 1], &minmatchlen)) return;
+      if (minmatchlen < 0) minmatchlen = 0;
+      j++;
+    } else {
+      return ctx.rb.Error(err::kSyntax);
+    }
+  }
+  if (getlen && getidx) {
+    return ctx.rb.Error("ERR If you want both the length and indexes, please just use IDX.");
+  }
+  if (sa.size() >= UINT32_MAX - 1 || sb.size() >= UINT32_MAX - 1) {
+    return ctx.rb.Error("ERR String too long for LCS");
+  }
+  uint64_t alen = sa.size(), blen = sb.size();
+  uint64_t cells = (alen + 1) * (blen + 1);
+  uint64_t bytes = cells * sizeof(uint32_t);
+  if (bytes > uint64_t(ctx.engine.config().server.proto_max_bulk_len)) {
+    return ctx.rb.Error(
+        "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len");
+  }
+  std::unique_ptr<uint32_t[]> table(new (std::nothrow) uint32_t[cells]);
+  if (!table) {
+    return ctx.rb.Error("ERR Insufficient memory, failed allocating transient memory for LCS");
+  }
+  auto at = [&](uint64_t i, uint64_t j) -> uint32_t& { return table[j + i * (blen + 1)]; };
+  for (uint64_t i = 0; i <= alen; i++) {
+    for (uint64_t j = 0; j <= blen; j++) {
+      if (i == 0 || j == 0)
+        at(i, j) = 0;
+      else if (sa[i - 1] == sb[j - 1])
+        at(i, j) = at(i - 1, j - 1) + 1;
+      else
+        at(i, j) = std::max(at(i - 1, j), at(i, j - 1));
+    }
+  }
+  uint32_t total = at(alen, blen);
+  if (getlen) return ctx.rb.Integer(total);
+  // Walk back from the end, collecting the subsequence and the matching ranges.
+  std::string result(total, '\0');
+  struct Range {
+    uint64_t a0, a1, b0, b1;
+  };
+  std::vector<Range> ranges;
+  uint64_t idx = total;
+  uint64_t i = alen, j = blen;
+  bool in_range = false;
+  Range cur{};
+  while (i > 0 && j > 0) {
+    bool emit = false;
+    if (sa[i - 1] == sb[j - 1]) {
+      result[idx - 1] = sa[i - 1];
+      if (!in_range) {
+        cur = {i - 1, i - 1, j - 1, j - 1};
+        in_range = true;
+      } else if (cur.a0 == i && cur.b0 == j) {
+        cur.a0--;
+        cur.b0--;
+      } else {
+        emit = true;
+      }
+      if (cur.a0 == 0 || cur.b0 == 0) emit = true;
+      idx--;
+      i--;
+      j--;
+    } else {
+      if (at(i - 1, j) > at(i, j - 1))
+        i--;
+      else
+        j--;
+      if (in_range) emit = true;
+    }
+    if (emit) {
+      uint64_t len = cur.a1 - cur.a0 + 1;
+      if (minmatchlen == 0 || int64_t(len) >= minmatchlen) ranges.push_back(cur);
+      in_range = false;
+    }
+  }
+  if (!getidx) return ctx.rb.Bulk(result);
+  ctx.rb.MapHeader(2);
+  ctx.rb.Bulk("matches");
+  ctx.rb.ArrayHeader(ranges.size());
+  for (const Range& r : ranges) {
+    ctx.rb.ArrayHeader(withmatchlen ? 3 : 2);
+    ctx.rb.ArrayHeader(2);
+    ctx.rb.Integer(int64_t(r.a0));
+    ctx.rb.Integer(int64_t(r.a1));
+    ctx.rb.ArrayHeader(2);
+    ctx.rb.Integer(int64_t(r.b0));
+    ctx.rb.Integer(int64_t(r.b1));
+    if (withmatchlen) ctx.rb.Integer(int64_t(r.a1 - r.a0 + 1));
+  }
+  ctx.rb.Bulk("len");
+  ctx.rb.Integer(total);
 }
 
 }  // namespace
@@ -471,6 +608,8 @@ void RegisterStringFamily(CommandTable& t) {
          "Returns a substring of the string stored at a key.", "2.4.0", "@read @string @slow"});
   t.Add({"substr", 4, kReadOnly, 1, 1, 1, GetRange, g, "Returns a substring from a string value.",
          "1.0.0", "@read @string @slow"});
+  t.Add({"lcs", -3, kReadOnly, 1, 2, 1, Lcs, g, "Finds the longest common substring.", "7.0.0",
+         "@read @string @slow"});
   t.Add({"setrange", 4, kWrite | kDenyOom, 1, 1, 1, SetRange, g,
          "Overwrites a part of a string value with another by an offset. Creates the key if it "
          "doesn't exist.",

@@ -225,7 +225,10 @@ void ZAddGeneric(CommandContext& ctx, bool incr_cmd) {
   }
   size_t card = zsetv::Card(e->value);
   DeleteIfEmpty(ctx, e, card);
-  if (added || changed) ctx.NotifyModified(a[1]);
+  if (added || changed) {
+    ctx.NotifyModified(a[1]);
+    ctx.Notify(notify::kZset, incr ? "zincr" : "zadd", a[1]);
+  }
   if (incr) {
     if (aborted) return ctx.rb.Null();
     if (added || changed) {
@@ -394,13 +397,17 @@ Value BuildZSet(const std::vector<std::pair<std::string, double>>& items,
 }
 
 void StoreResult(CommandContext& ctx, std::string_view dst,
-                 const std::vector<std::pair<std::string, double>>& items) {
+                 const std::vector<std::pair<std::string, double>>& items, const char* event) {
   Database& db = ctx.db();
   if (items.empty()) {
-    if (db.Delete(dst)) ctx.NotifyModified(dst);
+    if (db.Delete(dst)) {
+      ctx.NotifyModified(dst);
+      ctx.Notify(notify::kGeneric, "del", dst);
+    }
   } else {
     db.Set(dst, BuildZSet(items, Limits(ctx)), false, ctx.now_ms);
     ctx.NotifyModified(dst);
+    ctx.Notify(notify::kZset, event, dst);
   }
   ctx.rb.Integer(int64_t(items.size()));
 }
@@ -452,7 +459,7 @@ void ZRangeGeneric(CommandContext& ctx, size_t argc_start, bool store, RangeBy b
     if (e->value.type() != ValueType::kZSet) return ctx.rb.Error(err::kWrongType);
     CollectRange(e->value, rs, &out);
   }
-  if (store) return StoreResult(ctx, a[1], out);
+  if (store) return StoreResult(ctx, a[1], out, "zrangestore");
   ReplyPairs(ctx, out, rs.withscores);
 }
 
@@ -493,7 +500,7 @@ void ZRevRank(CommandContext& ctx) { RankGeneric(ctx, true); }
 // ---- removal -------------------------------------------------------------------------
 
 void ZRem(CommandContext& ctx) {
-  RemoveMembersCommand(ctx, ValueType::kZSet, zsetv::Remove, zsetv::Card);
+  RemoveMembersCommand(ctx, ValueType::kZSet, zsetv::Remove, zsetv::Card, notify::kZset, "zrem");
 }
 
 // ZREMRANGEBYRANK / BYSCORE / BYLEX: the range is parsed before the key is looked up.
@@ -509,7 +516,12 @@ void ZRemRange(CommandContext& ctx, RangeBy by) {
   CollectRange(e->value, rs, &out);
   if (out.empty()) return ctx.rb.Integer(0);
   for (auto& [m, s] : out) zsetv::Remove(e->value, m);
-  DeleteIfEmpty(ctx, e, zsetv::Card(e->value));
+  ctx.Notify(notify::kZset,
+             by == RangeBy::kIndex   ? "zremrangebyrank"
+             : by == RangeBy::kScore ? "zremrangebyscore"
+                                     : "zremrangebylex",
+             ctx.args[1]);
+  DeleteIfEmpty(ctx, e, zsetv::Card(e->value), ctx.args[1]);
   ctx.NotifyModified(ctx.args[1]);
   ctx.rb.Integer(int64_t(out.size()));
 }
@@ -524,7 +536,8 @@ std::vector<std::pair<std::string, double>> PopN(CommandContext& ctx, Entry* e,
   out.reserve(std::min<size_t>(n, 1024));
   zsetv::PopEnd(e->value, max, n, &out);
   std::string k(key);
-  DeleteIfEmpty(ctx, e, zsetv::Card(e->value));
+  if (!out.empty()) ctx.Notify(notify::kZset, max ? "zpopmax" : "zpopmin", k);
+  DeleteIfEmpty(ctx, e, zsetv::Card(e->value), k);
   if (!out.empty()) ctx.NotifyModified(k);
   return out;
 }
@@ -879,7 +892,10 @@ void ZOpStore(CommandContext& ctx, ZOp op) {
   bool withscores;
   std::vector<std::pair<std::string, double>> out;
   if (!ZSetOp(ctx, 2, op, false, &withscores, &out)) return;
-  StoreResult(ctx, ctx.args[1], out);
+  StoreResult(ctx, ctx.args[1], out,
+              op == ZOp::kUnion   ? "zunionstore"
+              : op == ZOp::kInter ? "zinterstore"
+                                  : "zdiffstore");
 }
 void ZUnionStore(CommandContext& ctx) { ZOpStore(ctx, ZOp::kUnion); }
 void ZInterStore(CommandContext& ctx) { ZOpStore(ctx, ZOp::kInter); }

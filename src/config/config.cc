@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include "config/redis_config.h"
 #include "config/schema.h"
 #include "config/units.h"
 
@@ -78,6 +79,13 @@ class Parser {
         *static_cast<int64_t*>(f) = v;
         return Status::Ok();
       }
+      case ParamKind::kNotify:
+        if (!n.is_string())
+          return Error(n, key,
+                       std::string("expected a string like \"KEA\", got ") + TomlTypeName(n));
+        if (Status st = ParseParamString(p, c, n.as_string()->get(), false); !st.ok())
+          return Error(n, key, st.message());
+        return Status::Ok();
       case ParamKind::kString:
         if (!n.is_string())
           return Error(n, key, std::string("expected a string, got ") + TomlTypeName(n));
@@ -214,12 +222,16 @@ class Parser {
                                       "storage", "recovery", "metrics"};
     for (auto&& [k, node] : root) {
       std::string name(k.str());
+      if (name == "redis" && node.is_table()) {
+        if (Status st = RedisSection(*node.as_table(), c); !st.ok()) return st;
+        continue;
+      }
       bool known = false;
       for (const char* s : kSections) known |= name == s;
       if (!known || !node.is_table()) {
         return Status::InvalidArgument(fmt::format(
             "{}:{}: unknown section [{}] (sections: server, encoding, persistence, storage, "
-            "storage.archive, recovery, metrics)",
+            "storage.archive, recovery, metrics, redis)",
             source_, node.source().begin.line, name));
       }
       if (Status st = Section(name, *node.as_table(), c); !st.ok()) return st;
@@ -233,6 +245,33 @@ class Parser {
       }
     }
     return c;
+  }
+
+  // [redis]: parameters by their Redis 7.0 names ("repl-ping-replica-period" = 10), set as
+  // redis-server's config file would set them (config/redis_config.h).
+  Status RedisSection(const toml::table& t, Config& c) {
+    bool save_seen = false;
+    for (auto&& [k, node] : t) {
+      std::string key(k.str());
+      std::string value;
+      if (node.is_string())
+        value = node.as_string()->get();
+      else if (node.is_integer())
+        value = std::to_string(node.as_integer()->get());
+      else if (node.is_boolean())
+        value = node.as_boolean()->get() ? "yes" : "no";
+      else
+        return Error(node, "redis." + key,
+                     std::string("expected a string, an integer or a "
+                                 "boolean, got ") +
+                         TomlTypeName(node));
+      if (!FindRedisParam(key))
+        return Error(node, "redis." + key, "not a Redis 7.0 configuration parameter");
+      std::vector<std::string> args{value};
+      if (Status st = ApplyRedisArgument(c, key, args, &save_seen); !st.ok())
+        return Error(node, "redis." + key, st.message());
+    }
+    return Status::Ok();
   }
 
  private:

@@ -5,6 +5,7 @@
 // in docs/configuration.md.
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,9 +53,17 @@ struct Config {
     int64_t busy_reply_threshold = 5000;    // ms: a script running longer lets others get -BUSY
     int64_t active_expire_effort = 1;
     bool stop_writes_on_bgsave_error = true;
+    int64_t lfu_log_factor = 10;
+    int64_t lfu_decay_time = 1;             // minutes per LFU counter decrement; 0 = never decays
+    int64_t notify_keyspace_events = 0;     // notify:: bits (config/redis_config.h)
+    bool lazyfree_lazy_user_del = false;    // DEL frees like UNLINK
+    bool lazyfree_lazy_user_flush = false;  // FLUSHALL/FLUSHDB without a mode free like ASYNC
+    bool lazyfree_lazy_server_del = false;  // values the server deletes (overwrites, RENAME)
+    bool lazyfree_lazy_expire = false;
+    bool lazyfree_lazy_eviction = false;
   } server;
   struct Encoding {
-    int64_t hash_max_listpack_entries = 128;
+    int64_t hash_max_listpack_entries = 512;
     int64_t hash_max_listpack_value = 64;
     int64_t set_max_intset_entries = 512;
     int64_t set_max_listpack_entries = 128;
@@ -127,6 +136,11 @@ struct Config {
     std::string bind = "127.0.0.1";
     int64_t port = 9379;
   } metrics;
+  // Redis 7.0 parameters Ferrite accepts, validates and shows back but whose feature is not
+  // built (replication, cluster, TLS …): Redis name -> value as CONFIG GET shows it. Set by
+  // CONFIG SET, the `--name value` command line and the [redis] TOML section
+  // (config/redis_config.h; docs/configuration.md lists them).
+  std::map<std::string, std::string> redis_stored;
 };
 
 Config DefaultConfig();

@@ -10,6 +10,7 @@
 #include <map>
 #include <sstream>
 
+#include "config/redis_config.h"
 #include "config/registry.h"
 #include "config/schema.h"
 #include "config/units.h"
@@ -195,7 +196,7 @@ TEST(Registry, SetRoundTripsAndErrors) {
   EXPECT_EQ(c.server.output_buffer_hard_limit, 1 << 20);
   EXPECT_EQ(c.server.output_buffer_soft_seconds, 1);
   EXPECT_EQ(reg.Get("client-output-buffer-limit")[0].second,
-            "normal 1048576 524288 1 replica 268435456 67108864 60 pubsub 33554432 8388608 60");
+            "normal 1048576 524288 1 slave 268435456 67108864 60 pubsub 33554432 8388608 60");
   ASSERT_TRUE(reg.Set({{"timeout", "30"}}).ok());
   EXPECT_EQ(c.server.timeout, 30'000);
 
@@ -207,7 +208,7 @@ TEST(Registry, SetRoundTripsAndErrors) {
   EXPECT_EQ(
       reg.Set({{"appendfsync", "sometimes"}}).message(),
       "CONFIG SET failed (possibly related to argument 'appendfsync') - argument(s) must be one "
-      "of the following: no, everysec, always");
+      "of the following: everysec, always, no");
   EXPECT_EQ(
       reg.Set({{"databases", "4"}}).message(),
       "CONFIG SET failed (possibly related to argument 'databases') - can't set immutable config");
@@ -232,6 +233,21 @@ TEST(Registry, ApplyHookFailureReverts) {
   EXPECT_FALSE(c.persistence.aof_enabled);
 }
 
+TEST(Registry, RedisSectionErrorsNameTheKey) {
+  auto r = ParseConfig("[redis]\n\"repl-timeout\" = 0\n", "x.toml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(),
+            "x.toml:2: redis.repl-timeout: argument must be between 1 and 2147483647 inclusive");
+  auto r2 = ParseConfig("[redis]\nnosuch = 1\n", "x.toml");
+  EXPECT_EQ(r2.status().message(),
+            "x.toml:2: redis.nosuch: not a Redis 7.0 configuration parameter");
+  auto r3 = ParseConfig("[redis]\nappendonly = true\nsave = \"60 1\"\n", "x.toml");
+  ASSERT_TRUE(r3.ok()) << r3.status().message();
+  EXPECT_TRUE(r3.value().persistence.aof_enabled);
+  std::vector<SaveRule> want = {{60, 1}};
+  EXPECT_EQ(r3.value().persistence.checkpoint_rules, want);
+}
+
 TEST(Registry, RenderedTomlParsesBackToTheSameConfig) {
   Config c = DefaultConfig();
   c.server.port = 7001;
@@ -244,6 +260,12 @@ TEST(Registry, RenderedTomlParsesBackToTheSameConfig) {
   for (const Param& p : ConfigSchema()) {
     EXPECT_EQ(FormatParam(p, c, false), FormatParam(p, d, false)) << p.canonical();
   }
+  // Stored Redis parameters round-trip through the [redis] section.
+  c.redis_stored["repl-ping-replica-period"] = "5";
+  c.redis_stored["shutdown-on-sigterm"] = "save now";
+  auto r2 = ParseConfig(RenderToml(c), "rendered.toml");
+  ASSERT_TRUE(r2.ok()) << r2.status().message();
+  EXPECT_EQ(r2.value().redis_stored, c.redis_stored);
 }
 
 }  // namespace
@@ -262,6 +284,21 @@ TEST(ConfigDocs, EveryKeyDocumentedAndExampleParses) {
   for (const Param& p : ConfigSchema()) {
     EXPECT_NE(text.find("## [" + p.section + "]"), std::string::npos) << p.section;
     EXPECT_NE(text.find("| `" + p.key + "` |"), std::string::npos) << p.canonical();
+  }
+  // Every Redis 7.0 name without a Ferrite key is listed as "accepted, no effect yet".
+  size_t accepted = text.find("**accepted, no effect yet**");
+  ASSERT_NE(accepted, std::string::npos);
+  for (const RedisParam& p : RedisParams()) {
+    if (p.ferrite[0] || std::string_view(p.name) == "client-output-buffer-limit") continue;
+    EXPECT_NE(text.find("`" + std::string(p.name) + "`", accepted), std::string::npos) << p.name;
+  }
+  // …and a name that does reach a Ferrite key is not in that list.
+  size_t list = text.find("\n- **", accepted);
+  ASSERT_NE(list, std::string::npos);
+  std::string listed = text.substr(list, text.find("\n\n", list) - list);
+  for (const RedisParam& p : RedisParams()) {
+    if (!p.ferrite[0]) continue;
+    EXPECT_EQ(listed.find("`" + std::string(p.name) + "`"), std::string::npos) << p.name;
   }
   auto r = LoadConfigFile(std::string(FERRITE_SOURCE_DIR) + "/ferrite.example.toml");
   ASSERT_TRUE(r.ok()) << r.status().message();

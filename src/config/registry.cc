@@ -2,74 +2,22 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <set>
+
 #include "base/strutil.h"
+#include "config/redis_config.h"
 #include "config/schema.h"
 #include "config/units.h"
 
 namespace ferrite {
 namespace {
 
-constexpr std::string_view kOutputLimit = "client-output-buffer-limit";
+bool HasGlob(std::string_view s) { return s.find_first_of("[*?") != std::string_view::npos; }
 
-std::string OutputLimitString(const Config& c) {
-  const auto& s = c.server;
-  return fmt::format("normal {} {} {} replica 268435456 67108864 60 pubsub {} {} {}",
-                     s.output_buffer_hard_limit, s.output_buffer_soft_limit,
-                     s.output_buffer_soft_seconds, s.pubsub_output_buffer_hard_limit,
-                     s.pubsub_output_buffer_soft_limit, s.pubsub_output_buffer_soft_seconds);
-}
-
-Status SetOutputLimit(Config& c, std::string_view v) {
-  std::vector<std::string> parts;
-  size_t i = 0;
-  while (i < v.size()) {
-    while (i < v.size() && v[i] == ' ') i++;
-    size_t j = i;
-    while (j < v.size() && v[j] != ' ') j++;
-    if (j > i) parts.emplace_back(v.substr(i, j - i));
-    i = j;
-  }
-  if (parts.empty() || parts.size() % 4 != 0) {
-    return Status::InvalidArgument("Wrong number of arguments in buffer limit configuration.");
-  }
-  for (size_t k = 0; k < parts.size(); k += 4) {
-    auto hard = ParseSize(parts[k + 1]);
-    auto soft = ParseSize(parts[k + 2]);
-    int64_t secs;
-    if (!hard.ok() || !soft.ok() || !ParseInt64(parts[k + 3], &secs) || secs < 0) {
-      return Status::InvalidArgument(
-          "Error in hard, soft or soft_seconds setting in buffer limit configuration.");
-    }
-    std::string cls = ToLower(parts[k]);
-    if (cls == "normal") {
-      c.server.output_buffer_hard_limit = hard.value();
-      c.server.output_buffer_soft_limit = soft.value();
-      c.server.output_buffer_soft_seconds = secs;
-    } else if (cls == "pubsub") {
-      c.server.pubsub_output_buffer_hard_limit = hard.value();
-      c.server.pubsub_output_buffer_soft_limit = soft.value();
-      c.server.pubsub_output_buffer_soft_seconds = secs;
-    } else if (cls != "replica" && cls != "slave") {
-      return Status::InvalidArgument(
-          "Invalid client class specified in buffer limit configuration.");
-    }
-  }
-  return Status::Ok();
-}
-
-// Finds a parameter by any of its names; redis_style tells how to format/parse values.
-const Param* Lookup(std::string_view name, bool* redis_style) {
+const Param* FindCanonical(std::string_view name) {
   for (const Param& p : ConfigSchema()) {
-    if (EqualsIgnoreCase(p.canonical(), name)) {
-      *redis_style = false;
-      return &p;
-    }
-    for (auto& r : p.redis_names) {
-      if (EqualsIgnoreCase(r, name)) {
-        *redis_style = true;
-        return &p;
-      }
-    }
+    if (EqualsIgnoreCase(p.canonical(), name)) return &p;
   }
   return nullptr;
 }
@@ -77,76 +25,151 @@ const Param* Lookup(std::string_view name, bool* redis_style) {
 }  // namespace
 
 std::vector<std::pair<std::string, std::string>> ConfigRegistry::Get(std::string_view pattern) {
+  std::string_view one[] = {pattern};
+  return GetMany(one);
+}
+
+std::vector<std::pair<std::string, std::string>> ConfigRegistry::GetMany(
+    std::span<const std::string_view> patterns) {
   std::vector<std::pair<std::string, std::string>> out;
-  for (const Param& p : ConfigSchema()) {
-    std::string canonical = p.canonical();
-    // Prefer an exact match; then a Redis name; then the canonical name.
-    const std::string* matched = nullptr;
-    bool redis = false;
-    for (auto& r : p.redis_names) {
-      if (EqualsIgnoreCase(r, pattern)) {
-        matched = &r;
-        redis = true;
+  std::set<std::string> seen;  // names already listed
+  auto add = [&](const std::string& name, std::string value) {
+    if (seen.insert(name).second) out.emplace_back(name, std::move(value));
+  };
+  for (std::string_view pattern : patterns) {
+    if (!HasGlob(pattern)) {  // an exact name: Redis's (hidden ones too), or Ferrite's
+      bool alias = false;
+      if (const RedisParam* p = FindRedisParam(pattern, &alias)) {
+        add(alias ? p->alias : p->name, GetRedisParam(*p, config_));
+      } else if (const Param* fp = FindCanonical(pattern)) {
+        add(fp->canonical(), FormatParam(*fp, config_, false));
+      }
+      continue;
+    }
+    for (const RedisParam& p : RedisParams()) {
+      if (p.flags & RedisParam::kHidden) continue;  // hidden: exact name only, as Redis
+      if (GlobMatch(pattern, p.name, true)) add(p.name, GetRedisParam(p, config_));
+      if (p.alias[0] && GlobMatch(pattern, p.alias, true)) add(p.alias, GetRedisParam(p, config_));
+    }
+    if (pattern.find('.') != std::string_view::npos) {
+      for (const Param& p : ConfigSchema()) {
+        std::string canonical = p.canonical();
+        if (GlobMatch(pattern, canonical, true)) add(canonical, FormatParam(p, config_, false));
       }
     }
-    if (!matched && EqualsIgnoreCase(canonical, pattern)) matched = &canonical;
-    if (!matched) {
-      for (auto& r : p.redis_names) {
-        if (!matched && GlobMatch(pattern, r, true)) {
-          matched = &r;
-          redis = true;
-        }
-      }
-    }
-    if (!matched && GlobMatch(pattern, canonical, true)) matched = &canonical;
-    if (matched) out.emplace_back(*matched, FormatParam(p, config_, redis));
-  }
-  if (GlobMatch(pattern, kOutputLimit, true)) {
-    out.emplace_back(std::string(kOutputLimit), OutputLimitString(config_));
   }
   return out;
 }
 
-Status ConfigRegistry::Set(
-    const std::vector<std::pair<std::string_view, std::string_view>>& pairs) {
-  Config old = config_;
-  std::vector<std::string> changed;
-  auto fail = [&](std::string_view name, const std::string& reason) {
-    config_ = old;
+Status ConfigRegistry::Set(const std::vector<std::pair<std::string_view, std::string_view>>& pairs,
+                           const SetContext& ctx) {
+  // Resolve every name first (Redis reports an unknown name before anything else, then
+  // immutable / protected / loading / duplicate), then set them in order.
+  struct Item {
+    const RedisParam* redis = nullptr;
+    const Param* ferrite = nullptr;
+    std::string_view name, value;
+    std::string key;  // identity for the duplicate check
+  };
+  std::vector<Item> items;
+  auto fail = [](std::string_view name, const std::string& reason) {
     return Status::InvalidArgument("CONFIG SET failed (possibly related to argument '" +
                                    std::string(name) + "') - " + reason);
   };
   for (auto& [name, value] : pairs) {
-    if (EqualsIgnoreCase(name, kOutputLimit)) {
-      for (auto& c : changed) {
-        if (c == kOutputLimit) return fail(name, "duplicate parameter");
-      }
-      if (Status st = SetOutputLimit(config_, value); !st.ok()) return fail(name, st.message());
-      changed.emplace_back(kOutputLimit);
-      continue;
-    }
-    bool redis = false;
-    const Param* p = Lookup(name, &redis);
-    if (!p) {
-      config_ = old;
+    Item it{nullptr, nullptr, name, value, ""};
+    it.redis = FindRedisParam(name);
+    if (!it.redis) it.ferrite = FindCanonical(name);
+    if (!it.redis && !it.ferrite) {
       return Status::InvalidArgument("Unknown option or number of arguments for CONFIG SET - '" +
                                      std::string(name) + "'");
     }
-    for (auto& c : changed) {
-      if (c == p->canonical()) return fail(name, "duplicate parameter");
+    if (it.redis && it.redis->ferrite[0]) it.ferrite = FindParam(it.redis->ferrite);
+    it.key = it.ferrite ? it.ferrite->canonical() : std::string(it.redis->name);
+    items.push_back(std::move(it));
+  }
+  bool deny_loading = false;
+  for (size_t i = 0; i < items.size(); i++) {
+    const Item& it = items[i];
+    if (it.redis && (it.redis->flags & RedisParam::kImmutable))
+      return fail(it.name, "can't set immutable config");
+    if (it.redis && (it.redis->flags & RedisParam::kProtected) && !ctx.protected_ok)
+      return fail(it.name, "can't set protected config");
+    if (it.redis && (it.redis->flags & RedisParam::kDenyLoading) && ctx.loading) {
+      deny_loading = true;
+      continue;
     }
-    if (!p->runtime) return fail(name, "can't set immutable config");
-    if (Status st = ParseParamString(*p, config_, value, redis); !st.ok()) {
-      return fail(name, st.message());
+    for (size_t j = 0; j < i; j++) {
+      if (items[j].key == it.key) return fail(it.name, "duplicate parameter");
     }
-    changed.push_back(p->canonical());
+  }
+  if (deny_loading) return Status::Busy("LOADING Redis is loading the dataset in memory");
+
+  Config old = config_;
+  std::vector<std::string> changed;
+  for (const Item& it : items) {
+    // A parameter Ferrite can only set at start-up: setting it to the value it has is
+    // accepted (CONFIG SET of an unchanged value changes nothing in Redis either).
+    if (it.ferrite && !it.ferrite->runtime) {
+      Config probe = config_;
+      Status st = it.redis ? SetRedisParam(*it.redis, probe, it.value)
+                           : ParseParamString(*it.ferrite, probe, it.value, false);
+      if (!st.ok()) {
+        config_ = old;
+        return fail(it.name, st.message());
+      }
+      if (FormatParam(*it.ferrite, probe, false) != FormatParam(*it.ferrite, config_, false)) {
+        config_ = old;
+        return fail(it.name, "can't set immutable config");
+      }
+      continue;
+    }
+    Status st = it.redis ? SetRedisParam(*it.redis, config_, it.value)
+                         : ParseParamString(*it.ferrite, config_, it.value, false);
+    if (!st.ok()) {
+      config_ = old;
+      return fail(it.name, st.message());
+    }
+    changed.push_back(it.key);
+  }
+  // Apply: the key hooks of changed keys, then the general hook; a failure restores the
+  // old configuration and lets the hooks that already applied re-apply it.
+  std::vector<const KeyHook*> ran;
+  auto undo = [&](const Config& failed) {
+    config_ = old;
+    for (const KeyHook* h : ran) (void)h->fn(changed, failed);
+  };
+  for (const KeyHook& h : key_hooks_) {
+    if (std::find(changed.begin(), changed.end(), h.key) == changed.end()) continue;
+    if (Status st = h.fn(changed, old); !st.ok()) {
+      Config failed = config_;
+      undo(failed);
+      std::string_view arg = pairs.front().first;
+      for (const Item& it : items) {
+        if (it.key == h.key) arg = it.name;
+      }
+      return fail(arg, st.message());
+    }
+    ran.push_back(&h);
   }
   if (hook_) {
     if (Status st = hook_(changed, old); !st.ok()) {
+      Config failed = config_;
+      undo(failed);
       return fail(pairs.front().first, st.message());
     }
   }
   return Status::Ok();
+}
+
+int ConfigRegistry::AddKeyHook(std::string canonical, ApplyHook hook) {
+  int id = next_hook_id_++;
+  key_hooks_.push_back({id, std::move(canonical), std::move(hook)});
+  return id;
+}
+
+void ConfigRegistry::RemoveKeyHook(int id) {
+  std::erase_if(key_hooks_, [id](const KeyHook& h) { return h.id == id; });
 }
 
 std::vector<std::string> ConfigRegistry::AllCanonicalNames() const {
@@ -156,8 +179,7 @@ std::vector<std::string> ConfigRegistry::AllCanonicalNames() const {
 }
 
 bool ConfigRegistry::IsKnown(std::string_view name) const {
-  bool redis;
-  return Lookup(name, &redis) != nullptr || EqualsIgnoreCase(name, kOutputLimit);
+  return FindRedisParam(name) != nullptr || FindCanonical(name) != nullptr;
 }
 
 std::string RenderToml(Config& c) {
@@ -192,6 +214,17 @@ std::string RenderToml(Config& c) {
         }
         out += p.key + " = \"" + esc + "\"\n";
       }
+    }
+  }
+  if (!c.redis_stored.empty()) {
+    out += "\n[redis]\n";
+    for (auto& [k, v] : c.redis_stored) {
+      std::string esc;
+      for (char ch : v) {
+        if (ch == '"' || ch == '\\') esc.push_back('\\');
+        esc.push_back(ch);
+      }
+      out += "\"" + k + "\" = \"" + esc + "\"\n";
     }
   }
   return out;

@@ -108,11 +108,11 @@ TEST(ConfigRewrite, MissingKeyGoesAfterTheLastKeyOfItsSection) {
 
 TEST(ConfigRewrite, MissingSectionIsAddedAtTheEnd) {
   Config c = Parse(kFile);
-  c.encoding.hash_max_listpack_entries = 512;
+  c.encoding.hash_max_listpack_entries = 256;
   c.recovery.on_corruption = "abort";
   std::string out = Rewrite(kFile, c);
   EXPECT_EQ(out, std::string(kFile) +
-                     "\n[encoding]\nhash_max_listpack_entries = 512\n"
+                     "\n[encoding]\nhash_max_listpack_entries = 256\n"
                      "\n[recovery]\non_corruption = \"abort\"\n");
 }
 

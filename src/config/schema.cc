@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "base/strutil.h"
+#include "config/redis_config.h"
 #include "config/units.h"
 
 namespace ferrite {
@@ -48,7 +49,7 @@ std::vector<Param> BuildSchema() {
   std::vector<Param> s = {
       // [server]
       P("server", "bind", K::kString, FIELD(server.bind), {"bind"}, false),
-      Int("server", "port", FIELD(server.port), 0, 65535, {"port"}, false),
+      Int("server", "port", FIELD(server.port), 0, 65535, {"port"}),
       P("server", "dir", K::kString, FIELD(server.dir), {"dir"}, false),
       Int("server", "databases", FIELD(server.databases), 1, 1'000'000, {"databases"}, false),
       P("server", "requirepass", K::kString, FIELD(server.requirepass), {"requirepass"}),
@@ -94,6 +95,22 @@ std::vector<Param> BuildSchema() {
           {"active-expire-effort"}),
       P("server", "stop_writes_on_bgsave_error", K::kBool,
         FIELD(server.stop_writes_on_bgsave_error), {"stop-writes-on-bgsave-error"}),
+      Int("server", "lfu_log_factor", FIELD(server.lfu_log_factor), 0, INT32_MAX,
+          {"lfu-log-factor"}),
+      Int("server", "lfu_decay_time", FIELD(server.lfu_decay_time), 0, INT32_MAX,
+          {"lfu-decay-time"}),
+      P("server", "notify_keyspace_events", K::kNotify, FIELD(server.notify_keyspace_events),
+        {"notify-keyspace-events"}),
+      P("server", "lazyfree_lazy_user_del", K::kBool, FIELD(server.lazyfree_lazy_user_del),
+        {"lazyfree-lazy-user-del"}),
+      P("server", "lazyfree_lazy_user_flush", K::kBool, FIELD(server.lazyfree_lazy_user_flush),
+        {"lazyfree-lazy-user-flush"}),
+      P("server", "lazyfree_lazy_server_del", K::kBool, FIELD(server.lazyfree_lazy_server_del),
+        {"lazyfree-lazy-server-del"}),
+      P("server", "lazyfree_lazy_expire", K::kBool, FIELD(server.lazyfree_lazy_expire),
+        {"lazyfree-lazy-expire"}),
+      P("server", "lazyfree_lazy_eviction", K::kBool, FIELD(server.lazyfree_lazy_eviction),
+        {"lazyfree-lazy-eviction"}),
       // [encoding]
       Int("encoding", "hash_max_listpack_entries", FIELD(encoding.hash_max_listpack_entries), 0,
           INT32_MAX, {"hash-max-listpack-entries", "hash-max-ziplist-entries"}),
@@ -102,9 +119,9 @@ std::vector<Param> BuildSchema() {
       Int("encoding", "set_max_intset_entries", FIELD(encoding.set_max_intset_entries), 0,
           INT32_MAX, {"set-max-intset-entries"}),
       Int("encoding", "set_max_listpack_entries", FIELD(encoding.set_max_listpack_entries), 0,
-          INT32_MAX, {"set-max-listpack-entries"}),
+          INT32_MAX),  // Redis 7.2's name; 7.0 has no packed sets
       Int("encoding", "set_max_listpack_value", FIELD(encoding.set_max_listpack_value), 0,
-          INT32_MAX, {"set-max-listpack-value"}),
+          INT32_MAX),
       Int("encoding", "zset_max_listpack_entries", FIELD(encoding.zset_max_listpack_entries), 0,
           INT32_MAX, {"zset-max-listpack-entries", "zset-max-ziplist-entries"}),
       Int("encoding", "zset_max_listpack_value", FIELD(encoding.zset_max_listpack_value), 0,
@@ -270,6 +287,8 @@ std::string FormatParam(const Param& p, Config& c, bool redis) {
     }
     case ParamKind::kRules:
       return FormatRules(*static_cast<std::vector<SaveRule>*>(f));
+    case ParamKind::kNotify:
+      return FormatNotifyFlags(*static_cast<int64_t*>(f));
   }
   return "";
 }
@@ -332,6 +351,13 @@ Status ParseParamString(const Param& p, Config& c, std::string_view v, bool redi
       auto r = ParseRules(v);
       if (!r.ok()) return r.status();
       *static_cast<std::vector<SaveRule>*>(f) = std::move(r.value());
+      return Status::Ok();
+    }
+    case ParamKind::kNotify: {
+      int64_t flags = ParseNotifyFlags(v);
+      if (flags < 0)
+        return Status::InvalidArgument("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.");
+      *static_cast<int64_t*>(f) = flags;
       return Status::Ok();
     }
   }

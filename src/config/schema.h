@@ -13,7 +13,7 @@
 
 namespace ferrite {
 
-enum class ParamKind { kBool, kInt, kString, kEnum, kSize, kDuration, kRules };
+enum class ParamKind { kBool, kInt, kString, kEnum, kSize, kDuration, kRules, kNotify };
 
 struct Param {
   std::string section;  // "server", "storage.archive"

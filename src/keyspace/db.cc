@@ -7,6 +7,17 @@ namespace ferrite {
 Database::Database(int index, KeyspaceListener* listener, KeyspaceStats* stats)
     : index_(index), listener_(listener), stats_(stats), table_(std::make_unique<Table>()) {}
 
+Entry* Database::FindNoTouch(std::string_view key, int64_t now_ms) {
+  Entry* e = Peek(key, now_ms);
+  if (e) {
+    stats_->hits++;
+  } else {
+    stats_->misses++;
+    if (listener_) listener_->OnKeyMiss(index_, key);
+  }
+  return e;
+}
+
 void Database::ExpireNow(Entry* e) {
   std::string key(e->key());
   Delete(e);
@@ -20,6 +31,7 @@ void Database::ExpireNow(Entry* e) {
 Entry* Database::Peek(std::string_view key, int64_t now_ms) {
   Entry* e = table_->Find(key, Table::Hash(key));
   if (e && IsExpired(*e, now_ms)) {
+    if (listener_ && listener_->ExpiryPaused()) return nullptr;  // absent, not deleted
     ExpireNow(e);
     return nullptr;
   }
@@ -34,6 +46,7 @@ Entry* Database::Find(std::string_view key, int64_t now_ms) {
     Touch(e, now_ms);
   } else {
     stats_->misses++;
+    if (listener_) listener_->OnKeyMiss(index_, key);
   }
   return e;
 }
@@ -53,7 +66,9 @@ Entry* Database::FindForWrite(std::string_view key, int64_t now_ms) {
 }
 
 Entry* Database::Insert(std::string_view key, Value value) {
-  return table_->Insert(Table::Hash(key), Entry(key, std::move(value)));
+  Entry* e = table_->Insert(Table::Hash(key), Entry(key, std::move(value)));
+  if (listener_) listener_->OnKeyAdded(index_, key);
+  return e;
 }
 
 Entry* Database::Set(std::string_view key, Value value, bool keep_ttl, int64_t now_ms) {
@@ -68,6 +83,7 @@ Entry* Database::Set(std::string_view key, Value value, bool keep_ttl, int64_t n
   }
   e = table_->Insert(h, Entry(key, std::move(value)));
   Touch(e, now_ms);
+  if (listener_) listener_->OnKeyAdded(index_, key);
   return e;
 }
 
@@ -96,10 +112,12 @@ void Database::ClearExpire(Entry* e) {
 }
 
 uint8_t Database::LfuDecayed(const Entry& e, int64_t now_ms) {
-  // lfu-decay-time 1: one point per elapsed minute.
+  // One point per lfu-decay-time elapsed minutes (Redis's LFUDecrAndReturn).
+  if (lfu_decay_minutes_ <= 0) return e.lfu_counter;
   uint16_t now_min = static_cast<uint16_t>((now_ms / 60000) & 0xFFFF);
   uint16_t elapsed = static_cast<uint16_t>(now_min - e.lfu_minutes);
-  return elapsed >= e.lfu_counter ? 0 : static_cast<uint8_t>(e.lfu_counter - elapsed);
+  int64_t periods = elapsed / lfu_decay_minutes_;
+  return periods >= e.lfu_counter ? 0 : static_cast<uint8_t>(e.lfu_counter - periods);
 }
 
 void Database::Touch(Entry* e, int64_t now_ms) {
@@ -111,7 +129,7 @@ void Database::Touch(Entry* e, int64_t now_ms) {
     thread_local std::minstd_rand rng(12345);
     double r = double(rng() - rng.min()) / double(rng.max() - rng.min());
     double base = counter > 5 ? counter - 5 : 0;
-    double p = 1.0 / (base * 10 + 1);
+    double p = 1.0 / (base * double(lfu_log_factor_) + 1);
     if (r < p) counter++;
   }
   e->lfu_counter = counter;
@@ -122,6 +140,13 @@ void Database::Clear() {
   table_->Clear();
   expires_ = 0;
   expire_cursor_ = 0;
+}
+
+std::unique_ptr<Table> Database::Detach() {
+  auto old = table_->TakeAll();
+  expires_ = 0;
+  expire_cursor_ = 0;
+  return old;
 }
 
 void Database::SwapWith(Database& other) {

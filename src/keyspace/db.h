@@ -19,12 +19,26 @@ namespace ferrite {
 
 using Table = SegmentedTable<Entry>;
 
-// Implemented by the command layer: WATCH invalidation, expiry propagation, stats.
+// Implemented by the command layer: WATCH invalidation, expiry propagation, keyspace
+// notifications, stats.
 class KeyspaceListener {
  public:
   virtual ~KeyspaceListener() = default;
   virtual void OnKeyModified(int db, std::string_view key) = 0;
   virtual void OnKeyExpired(int db, std::string_view key) = 0;
+  // A key that did not exist was added (the "new" keyspace event).
+  virtual void OnKeyAdded(int db, std::string_view key) {
+    (void)db;
+    (void)key;
+  }
+  // A read found no key (the "keymiss" keyspace event).
+  virtual void OnKeyMiss(int db, std::string_view key) {
+    (void)db;
+    (void)key;
+  }
+  // While true (CLIENT PAUSE), an expired key reads as absent but is not deleted: the
+  // deletion would be a write, and writes are what the pause holds back.
+  virtual bool ExpiryPaused() const { return false; }
 };
 
 class Database;
@@ -62,8 +76,12 @@ class Database {
   Entry* FindForWrite(std::string_view key, int64_t now_ms);
   // A hint before a lookup of key (pipelined batches): see SegmentedTable::Prefetch.
   void Prefetch(std::string_view key) const { table_->Prefetch(Table::Hash(key)); }
-  // Read without touching LRU/LFU or hit/miss stats (OBJECT, TYPE-like introspection).
+  // Read without touching LRU/LFU or hit/miss stats (OBJECT, TYPE, TTL, EXISTS-like
+  // introspection, as Redis's LOOKUP_NOTOUCH).
   Entry* Peek(std::string_view key, int64_t now_ms);
+  // A read counted as a hit or miss (keyspace_hits/misses, the keymiss event) that leaves
+  // the access time alone: EXISTS, TYPE, OBJECT.
+  Entry* FindNoTouch(std::string_view key, int64_t now_ms);
 
   // Sets key to value; keeps or clears the TTL. Returns the entry.
   Entry* Set(std::string_view key, Value value, bool keep_ttl, int64_t now_ms);
@@ -88,7 +106,13 @@ class Database {
 
   // Marks an entry as touched by a client read (LRU clock, LFU counter).
   void Touch(Entry* e, int64_t now_ms);
+  // Redis's LFU: the counter after its decay (one point per lfu-decay-time minutes, 0 =
+  // never), and the logarithmic increment (lfu-log-factor). Process-wide settings.
   static uint8_t LfuDecayed(const Entry& e, int64_t now_ms);
+  static void SetLfuParams(int64_t log_factor, int64_t decay_minutes) {
+    lfu_log_factor_ = log_factor;
+    lfu_decay_minutes_ = decay_minutes;
+  }
 
   // Notifies WATCHers that a key changed (every write command calls this via the context).
   void NotifyModified(std::string_view key) {
@@ -105,6 +129,9 @@ class Database {
   }
 
   void Clear();
+  // Empties the database as Clear() does, handing its contents over (a lazy free frees them
+  // on a helper thread). The new table keeps the old one's epoch and pre-mutation hook.
+  std::unique_ptr<Table> Detach();
   void SwapWith(Database& other);  // SWAPDB: contents swap, indexes stay
 
   // Active expiry: walks up to max_buckets bucket positions from a saved cursor, deleting
@@ -125,6 +152,8 @@ class Database {
   KeyspaceStats* stats_;
   std::unique_ptr<Table> table_;
   TierAccessHook* tier_hook_ = nullptr;
+  static inline int64_t lfu_log_factor_ = 10;
+  static inline int64_t lfu_decay_minutes_ = 1;
   size_t expires_ = 0;
   bool expiry_paused_ = false;
   uint64_t expire_cursor_ = 0;

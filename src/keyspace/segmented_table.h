@@ -172,7 +172,20 @@ class SegmentedTable {
     Reset();
     clears_++;
   }
-  // How many times Clear() ran: a snapshot in progress notices a FLUSHALL by it.
+  // Hands every entry over to a new table (destroyed elsewhere: a lazy free on a helper
+  // thread) and leaves this one empty as Clear() does; the epoch and hook stay here.
+  std::unique_ptr<SegmentedTable> TakeAll() {
+    auto out = std::make_unique<SegmentedTable>();
+    out->DestroyAll();
+    out->dir_.swap(dir_);
+    std::swap(out->depth_, depth_);
+    std::swap(out->segments_, segments_);
+    std::swap(out->size_, size_);
+    Reset();
+    clears_++;
+    return out;
+  }
+  // How many times Clear() or TakeAll() ran: a snapshot in progress notices a FLUSHALL.
   uint64_t clears() const { return clears_; }
 
   // Visits the bucket at the cursor; returns the next cursor (0 = traversal complete).

@@ -4,6 +4,8 @@
 // Memory comes from operator new, so the server's heap accounting (used_memory, maxmemory,
 // INFO mem_clients_normal) counts query buffers as it counts everything else.
 
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <new>
 
@@ -45,13 +47,26 @@ class IoBuffer {
     data_ = grown;
     cap_ = cap;
   }
-  // Releases a large idle buffer (after a big request), keeping memory bounded.
-  void ShrinkIfIdle(size_t keep) {
-    if (readable() == 0 && cap_ > keep) {
+  // Resizes the storage to max(n, readable()) bytes (0 with nothing unread frees it),
+  // keeping the unread bytes.
+  void ShrinkTo(size_t n) {
+    size_t keep = std::max(n, readable());
+    if (keep >= cap_) return;
+    if (keep == 0) {
       ::operator delete(data_);
       data_ = nullptr;
       cap_ = rpos_ = wpos_ = 0;
+      return;
     }
+    // A new block through operator new (never realloc: the heap accounting must see it).
+    char* p = static_cast<char*>(::operator new(keep));
+    size_t unread = readable();
+    memcpy(p, data_ + rpos_, unread);
+    ::operator delete(data_);
+    data_ = p;
+    cap_ = keep;
+    rpos_ = 0;
+    wpos_ = unread;
   }
 
  private:

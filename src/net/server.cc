@@ -56,6 +56,14 @@ struct NetServer::Conn {
   bool closed = false;
   bool processing = false;  // inside ProcessInput (guards re-entry from DrainWoken)
   int64_t soft_since_ms = 0;
+  // Query buffer: the largest amount held since the last cron pass (Redis's querybuf_peak).
+  size_t qb_peak = 0;
+  // Reply buffer (Redis's per-client static buffer): the output capacity kept between
+  // replies, `rbs` bytes, resized by the cron from `rbp`, the most this buffer held (capped
+  // at rbs) since the peak was last reset.
+  size_t rbs = 16 * 1024;
+  size_t rbp = 0;
+  int64_t rbp_reset_ms = 0;
   // Output positions as stream offsets (bytes since the connection opened): out[0] is at
   // out_base; bytes before `released` may be sent. The rest were produced in this loop
   // iteration (or in one whose replies are held): they wait for its end, after the AOF
@@ -88,11 +96,55 @@ NetServer::NetServer(Engine* engine) : engine_(engine) {
   ev.data.u64 = kTagSignal;
   epoll_ctl(epfd_, EPOLL_CTL_ADD, sigfd_, &ev);
   signal(SIGPIPE, SIG_IGN);
+  engine_->refresh_conn_info = [](Session& s) {
+    auto* c = static_cast<Conn*>(s.net_conn);
+    if (!c) return;
+    s.conn.qbuf = c->in.readable();
+    s.conn.qbuf_free = c->in.writable();
+    s.conn.obl = c->pending();
+    s.conn.omem = c->pending() > c->rbs ? c->out.capacity() : 0;
+    s.conn.rbs = c->rbs;
+    s.conn.rbp = c->rbp;
+    s.conn.write_pending = c->epollout;
+  };
+  engine_->lazyfree().set_post([this](std::function<void()> fn) { Post(std::move(fn)); });
+  port_hook_ = engine_->registry().AddKeyHook(
+      "server.port", [this](const std::vector<std::string>&, const Config&) -> Status {
+        int want = int(engine_->config().server.port);
+        if (listen_fds_.empty() || want == port_) return Status::Ok();  // not listening yet
+        return ChangePort(want);
+      });
   engine_->set_event_pump([this] { ProcessEventsWhileBusy(); });
+}
+
+Status NetServer::ChangePort(int port) {
+  std::vector<int> old = std::move(listen_fds_);
+  listen_fds_.clear();
+  int old_port = port_;
+  Status st = Listen(bind_, port);
+  if (!st.ok()) {
+    for (int fd : listen_fds_) {
+      epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
+      close(fd);
+    }
+    listen_fds_ = std::move(old);
+    port_ = old_port;
+    engine_->tcp_port = old_port;
+    return Status::IOError("Unable to listen on this port: " + st.message());
+  }
+  for (int fd : old) {
+    epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
+    close(fd);
+  }
+  spdlog::info("Now listening on port {}", port_);
+  return Status::Ok();
 }
 
 NetServer::~NetServer() {
   engine_->set_event_pump(nullptr);
+  engine_->lazyfree().set_post(nullptr);  // the helper thread no longer posts here
+  engine_->registry().RemoveKeyHook(port_hook_);
+  engine_->refresh_conn_info = nullptr;
   for (Conn* c : conns_) {
     if (c) {
       if (!c->closed) {
@@ -109,6 +161,7 @@ NetServer::~NetServer() {
 }
 
 Status NetServer::Listen(const std::string& bind, int port) {
+  bind_ = bind;
   std::vector<std::string> addrs;
   size_t i = 0;
   while (i < bind.size()) {
@@ -240,6 +293,7 @@ void NetServer::HandleRead(Conn* c) {
     return Close(c);
   }
   c->in.Produced(size_t(n));
+  c->qb_peak = std::max({c->qb_peak, c->in.readable(), c->parser.pending_bulk_len()});
   engine_->stats().net_input_bytes += uint64_t(n);
   engine_->stats().reads_processed++;
   c->session->conn.tot_net_in += uint64_t(n);
@@ -325,11 +379,6 @@ void NetServer::ProcessInputLoop(Conn* c) {
       if (c->closed) return;
     }
   }
-  c->in.ShrinkIfIdle(256 * 1024);
-  s->conn.qbuf = c->in.readable();
-  s->conn.qbuf_free = c->in.capacity() - c->in.readable();
-  s->conn.obl = c->pending();
-  s->conn.omem = c->out.capacity();
   if ((c->pending() > 0 || s->close_after_reply) && !c->pending_write) {
     c->pending_write = true;
     pending_writes_.push_back(c);
@@ -388,6 +437,7 @@ void NetServer::CheckOutputLimits(Conn* c) {
 
 bool NetServer::WriteConn(Conn* c) {
   size_t end = c->sendable_end();
+  c->rbp = std::max(c->rbp, std::min(end - c->out_pos, c->rbs));
   while (c->out_pos < end) {
     ssize_t n = write(c->fd, c->out.data() + c->out_pos, end - c->out_pos);
     if (n < 0) {
@@ -403,10 +453,12 @@ bool NetServer::WriteConn(Conn* c) {
   engine_->stats().writes_processed++;
   if (c->pending() == 0) {
     c->out_base += c->out.size();
-    if (c->out.capacity() > 1024 * 1024)
-      std::string().swap(c->out);
-    else
-      c->out.clear();
+    c->out.clear();
+    if (c->out.capacity() > c->rbs) {  // keep only the reply buffer's size
+      std::string fresh;
+      fresh.reserve(c->rbs);
+      c->out.swap(fresh);
+    }
     c->out_pos = 0;
     c->session->conn.out_sent = 0;
     c->session->conn.obl = 0;
@@ -462,10 +514,61 @@ void NetServer::Close(Conn* c) {
   to_close_.push_back(c);
 }
 
+// Redis's clientsCronResizeQueryBuffer: a query buffer wasting more than 4 KB is trimmed
+// when the client has been idle for over 2 s (to nothing when empty), or when it is over
+// 32 KB and more than twice its recent peak (to the peak, or the bulk being read).
+void NetServer::ResizeQueryBuffer(Conn* c, int64_t now_ms) {
+  size_t cap = c->in.capacity();
+  size_t avail = cap - c->in.readable();
+  int64_t idle_s = now_ms / 1000 - c->session->conn.last_interaction_ms / 1000;
+  if (avail > 4 * 1024) {
+    if (idle_s > 2) {
+      c->in.ShrinkTo(0);
+    } else if (cap > 32 * 1024 && cap / 2 > c->qb_peak) {
+      size_t target = std::max({c->in.readable(), c->qb_peak, c->parser.pending_bulk_len()});
+      c->in.ShrinkTo(target);
+    }
+  }
+  c->qb_peak = std::max(c->in.readable(), c->parser.pending_bulk_len());
+}
+
+// Redis's clientsCronResizeOutputBuffer: the reply buffer halves towards its recent peak
+// (not below 1 KB) and doubles (up to 16 KB) while it is filled; the peak is forgotten
+// every reply_buffer_peak_reset_ms.
+void NetServer::ResizeReplyBuffer(Conn* c, int64_t now_ms) {
+  constexpr size_t kMin = 1024, kChunk = 16 * 1024;
+  if (engine_->reply_buffer_resizing) {
+    size_t shrink = c->rbs / 2, expand = c->rbs * 2;
+    if (shrink >= kMin && c->rbp < shrink) {
+      c->rbs = std::max(kMin, c->rbp + 1);
+      engine_->stats().reply_buffer_shrinks++;
+    } else if (expand < kChunk * 2 && c->rbp == c->rbs) {
+      c->rbs = std::min(kChunk, expand);
+      engine_->stats().reply_buffer_expands++;
+    }
+  }
+  int64_t reset = engine_->reply_buffer_peak_reset_ms;
+  if (reset >= 0 && now_ms - c->rbp_reset_ms >= reset) {
+    c->rbp = std::min(c->pending(), c->rbs);
+    c->rbp_reset_ms = now_ms;
+  }
+  if (c->pending() == 0 && c->out.capacity() != c->rbs) {
+    std::string fresh;
+    fresh.reserve(c->rbs);
+    c->out.swap(fresh);
+  }
+}
+
 void NetServer::Cron() {
+  if (engine_->cron_paused) return;  // DEBUG PAUSE-CRON
   engine_->Cron();
   const auto& sc = engine_->config().server;
   int64_t now = engine_->clock()->NowMs();
+  for (Conn* c : conns_) {
+    if (!c || c->closed) continue;
+    ResizeQueryBuffer(c, now);
+    ResizeReplyBuffer(c, now);
+  }
   if (sc.timeout > 0) {
     for (Conn* c : conns_) {
       if (c && !c->closed && now - c->session->conn.last_interaction_ms > sc.timeout &&

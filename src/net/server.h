@@ -29,6 +29,9 @@ class NetServer {
   // Binds the listening socket (bind address list separated by spaces, port).
   Status Listen(const std::string& bind, int port);
   int port() const { return port_; }
+  // CONFIG SET port: listens on `port` (same addresses) and then closes the old sockets;
+  // on failure the old ones stay.
+  Status ChangePort(int port);
   // Runs until shutdown is requested (SHUTDOWN, SIGTERM, SIGINT). Returns the exit code.
   int Run();
   // Thread-safe: runs fn on the loop thread soon.
@@ -65,6 +68,8 @@ class NetServer {
   void CheckOutputLimits(Conn* c);
   void DrainWoken(Conn* current);
   void Cron();
+  void ResizeQueryBuffer(Conn* c, int64_t now_ms);
+  void ResizeReplyBuffer(Conn* c, int64_t now_ms);
   void UpdateEvents(Conn* c, bool want_write);
   // Engine::ProcessEventsWhileBusy: a slow script lets other clients in (see server.cc).
   void ProcessEventsWhileBusy();
@@ -75,6 +80,8 @@ class NetServer {
   int sigfd_ = -1;
   std::vector<int> listen_fds_;
   int port_ = 0;
+  std::string bind_;
+  int port_hook_ = 0;
   std::vector<Conn*> pending_writes_;
   std::vector<Conn*> to_close_;
   std::mutex post_mu_;

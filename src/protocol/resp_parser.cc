@@ -94,6 +94,12 @@ RespParser::Result RespParser::Fail(std::string msg) {
 RespParser::Result RespParser::Parse(const char* data, size_t len) {
   consumed_ = 0;
   args_.clear();
+  // One command with many arguments must not leave its argument arrays allocated for
+  // the rest of the connection (as Redis frees a large argv): drop them between commands.
+  if (state_ == State::kStart && args_.capacity() > 1024) {
+    std::vector<std::string_view>().swap(args_);
+    decltype(spans_)().swap(spans_);
+  }
   if (state_ == State::kStart) {
     if (len == 0) return Result::kIncomplete;
     if (data[0] != '*') return ParseInline(data, len);

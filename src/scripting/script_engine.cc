@@ -417,6 +417,9 @@ int ScriptingEngine::LuaRedisCall(lua_State* L, bool raise) {
   }
   const CommandSpec* spec = engine_->commands().Find(argv_[0]);
   int n = int(argv_.size());
+  // As Redis's lookupCommand: a container with arguments means its subcommand, whose flags
+  // (CONFIG SET's noscript) and arity apply; an unknown subcommand is an unknown command.
+  if (spec && !spec->subcommands.empty() && n >= 2) spec = spec->FindSubcommand(argv_[1]);
   if (!spec && argv_[0].size() < 32) {  // a noscript command Ferrite lacks (CLUSTER, ACL...)
     std::string lower(argv_[0]);
     for (char& c : lower) c = char(tolower(static_cast<unsigned char>(c)));

@@ -10,7 +10,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <CLI/CLI.hpp>
 #include <cerrno>
 #include <climits>
 #include <cstdio>
@@ -26,6 +25,7 @@
 #include "base/memory.h"
 #include "commands/engine.h"
 #include "commands/tier_config.h"  // #7
+#include "config/cli.h"
 #include "config/config.h"
 #include "io/file_system.h"
 #include "metrics/exporter.h"     // #8
@@ -134,26 +134,21 @@ int main(int argc, char** argv) {
     sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
   }
-  CLI::App app{"Ferrite: a Redis-compatible key-value server with fork-less persistence"};
-  std::string config_path;
-  std::optional<int> port;
-  std::optional<std::string> bind, dir;
-  bool version = false;
-  app.add_option("-c,--config", config_path,
-                 "TOML configuration file (default: built-in defaults)");
-  app.add_option("-p,--port", port, "TCP port (overrides [server] port)");
-  app.add_option("-b,--bind", bind, "bind address(es), space separated (overrides [server] bind)");
-  app.add_option("-d,--dir", dir, "data directory (overrides [server] dir)");
-  app.add_flag("-v,--version", version, "print the version and exit");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+  Result<CommandLine> parsed = ParseCommandLine(argc, argv);
+  if (!parsed.ok()) {
+    fprintf(stderr, "ferrite: %s\n", parsed.status().message().c_str());
+    return 1;
   }
-  if (version) {
+  const CommandLine& cl = parsed.value();
+  if (cl.help) {
+    printf("%s", CommandLineUsage().c_str());
+    return 0;
+  }
+  if (cl.version) {
     printf("ferrite %s (redis-compatible 7.0)\n", kVersion);
     return 0;
   }
+  const std::string& config_path = cl.config_path;
 
   Config config = DefaultConfig();
   if (!config_path.empty()) {
@@ -164,9 +159,10 @@ int main(int argc, char** argv) {
     }
     config = std::move(r.value());
   }
-  if (port) config.server.port = *port;
-  if (bind) config.server.bind = *bind;
-  if (dir) config.server.dir = *dir;
+  if (Status st = ApplyCommandLine(cl, config); !st.ok()) {
+    fprintf(stderr, "ferrite: %s\n", st.message().c_str());
+    return 1;
+  }
   if (Status st = ValidateConfig(config); !st.ok()) {
     fprintf(stderr, "ferrite: %s\n", st.message().c_str());
     return 1;

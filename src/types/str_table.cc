@@ -165,13 +165,39 @@ uint64_t StrTable::Scan(uint64_t cursor, size_t count, void (*fn)(Node*, void*),
   return cursor;
 }
 
+// Picking a random non-empty bucket and then a random member of its chain favours the
+// members of short chains. Instead: a random bucket (empty ones included) and a random
+// position below the longest chain length; a position past the chain's end draws again.
+// Every element then has the same chance as long as no chain is longer than the bound,
+// and a longer chain met on the way raises the bound (the draw starts over, so the result
+// stays fair). At a low load factor this takes more draws; after a bounded number the
+// simple biased pick answers, so a call never runs long.
 StrTable::Node* StrTable::Random(uint64_t r1, uint64_t r2) const {
   if (!size_) return nullptr;
-  size_t i = r1 & (nbuckets_ - 1);
-  while (!buckets_[i]) {
-    r1 = r1 * 6364136223846793005ULL + 1442695040888963407ULL;
-    i = (r1 >> 17) & (nbuckets_ - 1);
+  uint64_t x = r1 ^ (r2 << 1) ^ 0x9e3779b97f4a7c15ULL;
+  auto next = [&]() {
+    x += 0x9e3779b97f4a7c15ULL;  // splitmix64
+    uint64_t z = x;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+  };
+  for (int attempt = 0; attempt < 4096; attempt++) {
+    size_t i = next() & (nbuckets_ - 1);
+    size_t pos = next() % longest_chain_;
+    size_t len = 0;
+    Node* hit = nullptr;
+    for (Node* n = buckets_[i]; n; n = n->next, ++len) {
+      if (len == pos) hit = n;
+    }
+    if (len > longest_chain_) {
+      longest_chain_ = len;
+      continue;  // the bound was too low for this chain: draw again with the new one
+    }
+    if (hit) return hit;
   }
+  size_t i = r1 & (nbuckets_ - 1);
+  while (!buckets_[i]) i = (i + 1) & (nbuckets_ - 1);
   size_t len = 0;
   for (Node* n = buckets_[i]; n; n = n->next) ++len;
   Node* n = buckets_[i];

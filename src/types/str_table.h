@@ -80,7 +80,9 @@ class StrTable {
     return Scan(
         cursor, count, [](Node* n, void* a) { (*static_cast<F*>(a))(n); }, &fn);
   }
-  // A random element (bucket chosen at random, then a random chain member); nullptr if empty.
+  // A random element, every element equally likely (HRANDFIELD, SRANDMEMBER and SPOP rely
+  // on it: Redis's test suite checks the distribution); nullptr if empty. r1 and r2 seed
+  // the draws.
   Node* Random(uint64_t r1, uint64_t r2) const;
 
   // Estimate from `samples` random elements (payload bytes counted as 8).
@@ -95,6 +97,7 @@ class StrTable {
   Node** buckets_ = nullptr;
   size_t nbuckets_ = 0;  // power of two, or 0
   size_t size_ = 0;
+  mutable size_t longest_chain_ = 4;  // at least the longest chain Random has met
 };
 
 }  // namespace ferrite

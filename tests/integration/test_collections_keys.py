@@ -50,7 +50,7 @@ def test_digest_ignores_encoding(r):
     """The same contents digest the same whether packed or in the full structure."""
     r.config_set("set-max-intset-entries", 512)
     r.sadd("packed", *range(100))
-    has_listpack = bool(r.config_get("set-max-listpack-entries"))  # Redis 7.2+ and Ferrite
+    has_listpack = bool(r.config_get("set-max-listpack-entries"))  # Redis 7.2+ only
     r.config_set("set-max-intset-entries", 0)
     if has_listpack:
         r.config_set("set-max-listpack-entries", 0)

@@ -834,6 +834,71 @@ def mask_times(cmds):
     return out
 
 
+def test_keyspace_events_as_redis(server, c):
+    """Every stream event of t_stream.c in Redis 7.0's order, and none where nothing changed
+    (a trim or delete that removes nothing, an existing consumer or group, a reread)."""
+    sub = Raw(server.port)
+    c.cmd("CONFIG", "SET", "notify-keyspace-events", "Etn")
+    try:
+        assert sub.cmd("PSUBSCRIBE", "__keyevent@0__:*") == [b"psubscribe", b"__keyevent@0__:*", 1]
+        run = [
+            ("XADD", "s", "1-0", "f", "1"),  # new, xadd
+            ("XADD", "s", "MAXLEN", "1", "2-0", "f", "2"),  # xadd, xtrim
+            ("XADD", "s", "MAXLEN", "5", "3-0", "f", "3"),  # xadd only: nothing trimmed
+            ("XTRIM", "s", "MAXLEN", "1"),  # xtrim
+            ("XTRIM", "s", "MAXLEN", "1"),  # nothing
+            ("XDEL", "s", "99-0"),  # nothing
+            ("XDEL", "s", "3-0"),  # xdel
+            ("XSETID", "s", "5-0"),  # xsetid
+            ("XGROUP", "CREATE", "s", "g", "$"),  # xgroup-create
+            ("XGROUP", "CREATE", "s", "g", "$"),  # BUSYGROUP: nothing
+            ("XGROUP", "CREATE", "s2", "g", "$", "MKSTREAM"),  # new, xgroup-create
+            ("XGROUP", "SETID", "s", "g", "0"),  # xgroup-setid
+            ("XGROUP", "CREATECONSUMER", "s", "g", "c1"),  # xgroup-createconsumer
+            ("XGROUP", "CREATECONSUMER", "s", "g", "c1"),  # exists: nothing
+            ("XADD", "s", "6-0", "f", "6"),  # xadd
+            ("XREADGROUP", "GROUP", "g", "c2", "STREAMS", "s", ">"),  # xgroup-createconsumer
+            ("XREADGROUP", "GROUP", "g", "c2", "STREAMS", "s", ">"),  # nothing
+            ("XACK", "s", "g", "6-0"),  # nothing (XACK fires no event)
+            ("XADD", "s", "7-0", "f", "7"),  # xadd
+            ("XREADGROUP", "GROUP", "g", "c2", "STREAMS", "s", ">"),  # nothing: c2 exists
+            ("XCLAIM", "s", "g", "c3", "0", "7-0"),  # xgroup-createconsumer
+            ("XAUTOCLAIM", "s", "g", "c4", "0", "0"),  # xgroup-createconsumer
+            ("XGROUP", "DELCONSUMER", "s", "g", "nobody"),  # nothing
+            ("XGROUP", "DELCONSUMER", "s", "g", "c4"),  # xgroup-delconsumer
+            ("XGROUP", "DESTROY", "s", "g"),  # xgroup-destroy
+            ("XGROUP", "DESTROY", "s", "g"),  # nothing
+            ("XGROUP", "CREATE", "s3", "g", "$", "MKSTREAM"),  # new, xgroup-create
+        ]
+        for args in run:
+            c.cmd(*args)
+        # A blocked XREADGROUP creates its consumer when it is served, after the XADD's event.
+        rd = Raw(server.port)
+        xreadgroup_block(rd, consumer="bob", key="s3")
+        blocked(c, server)
+        c.cmd("XADD", "s3", "1-0", "f", "1")
+        assert rd.reply()[0][0] == b"s3"
+        rd.close()
+        c.cmd("XADD", "end", "1-0", "f", "1")
+        got = []
+        while (b"xadd", b"end") not in got:
+            m = sub.reply()
+            assert m[0] == b"pmessage"
+            got.append((m[2].split(b":", 1)[1], m[3]))
+        want = [("new", "s"), ("xadd", "s"), ("xadd", "s"), ("xtrim", "s"), ("xadd", "s"),
+                ("xtrim", "s"), ("xdel", "s"), ("xsetid", "s"), ("xgroup-create", "s"),
+                ("new", "s2"), ("xgroup-create", "s2"), ("xgroup-setid", "s"),
+                ("xgroup-createconsumer", "s"), ("xadd", "s"), ("xgroup-createconsumer", "s"),
+                ("xadd", "s"), ("xgroup-createconsumer", "s"), ("xgroup-createconsumer", "s"),
+                ("xgroup-delconsumer", "s"), ("xgroup-destroy", "s"), ("new", "s3"),
+                ("xgroup-create", "s3"), ("xadd", "s3"), ("xgroup-createconsumer", "s3"),
+                ("new", "end"), ("xadd", "end")]
+        assert got == [(e.encode(), k.encode()) for e, k in want]
+    finally:
+        sub.close()
+        c.cmd("CONFIG", "SET", "notify-keyspace-events", "")
+
+
 def test_aof_effects_as_redis(server_factory):
     s = server_factory(aof="always")
     c = Raw(s.port)

@@ -446,6 +446,8 @@ Status Aof::WriteBuffer() {
   }
   buf_.clear();
   buf_sealed_ = 0;
+  // A buffer grown by one big command is released, as Redis's aof_buf (kept below 4 KB).
+  if (buf_.capacity() > 4096) std::string().swap(buf_);
   pending_fsync_ = true;
   return Status::Ok();
 }

@@ -1,0 +1,310 @@
+// CLIENT and its subcommands: ID, INFO, LIST, KILL, GETNAME, SETNAME, PAUSE, UNPAUSE,
+// REPLY, UNBLOCK, NO-EVICT, HELP. Client-side caching (TRACKING, CACHING, GETREDIR,
+// TRACKINGINFO) is not built: those answer Redis's unknown-subcommand error.
+
+#include <fmt/format.h>
+
+#include "base/strutil.h"
+#include "commands/command_table.h"
+#include "commands/family_util.h"
+
+namespace ferrite {
+namespace {
+
+// Redis's client types: a subscribed client is "pubsub", every other one (MONITOR included)
+// "normal"; there are no masters or replicas yet.
+enum class ClientType { kNormal, kReplica, kPubSub, kMaster, kUnknown };
+
+ClientType ClientTypeByName(std::string_view n) {
+  if (EqualsIgnoreCase(n, "normal")) return ClientType::kNormal;
+  if (EqualsIgnoreCase(n, "slave") || EqualsIgnoreCase(n, "replica")) return ClientType::kReplica;
+  if (EqualsIgnoreCase(n, "pubsub")) return ClientType::kPubSub;
+  if (EqualsIgnoreCase(n, "master")) return ClientType::kMaster;
+  return ClientType::kUnknown;
+}
+
+ClientType TypeOf(const Session& s) {
+  return s.subscriptions() > 0 ? ClientType::kPubSub : ClientType::kNormal;
+}
+
+// One line of CLIENT LIST / CLIENT INFO: Redis 7.0's fields in its order.
+std::string ClientLine(Engine& e, Session& s) {
+  if (e.refresh_conn_info) e.refresh_conn_info(s);
+  int64_t now_s = e.clock()->NowMs() / 1000;
+  std::string flags;
+  if (s.monitor) flags += 'O';
+  if (s.subscriptions() > 0) flags += 'P';
+  if (s.in_multi) flags += 'x';
+  if (s.blocked) flags += 'b';
+  if (s.watch_dirty) flags += 'd';
+  if (s.close_after_reply) flags += 'c';
+  if (s.kill_now) flags += 'A';
+  if (s.conn.is_unix) flags += 'U';
+  if (s.no_evict) flags += 'e';
+  if (flags.empty()) flags = "N";
+  const ConnInfo& c = s.conn;
+  size_t tot_mem = c.qbuf + c.qbuf_free + c.rbs + c.omem + s.argv_mem + s.multi_mem;
+  size_t oll = c.obl > c.rbs ? (c.obl - c.rbs + 16383) / 16384 : 0;
+  size_t omem = c.obl > c.rbs ? c.omem : 0;
+  return fmt::format(
+      "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 "
+      "multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl={} oll={} "
+      "omem={} tot-mem={} events={} cmd={} user=default redir=-1 resp={}",
+      s.id, c.addr, c.laddr, c.fd, s.name, now_s - c.created_ms / 1000,
+      now_s - c.last_interaction_ms / 1000, flags, s.db, s.channels.size(), s.patterns.size(),
+      s.in_multi ? int64_t(s.queued.size()) : -1, c.qbuf, c.qbuf_free, s.argv_mem, s.multi_mem,
+      c.rbs, c.rbp, std::min(c.obl, c.rbs), oll, omem, tot_mem, c.write_pending ? "rw" : "r",
+      s.last_cmd, s.resp3 ? 3 : 2);
+}
+
+void List(CommandContext& ctx) {
+  auto& a = ctx.args;
+  Engine& e = ctx.engine;
+  std::string out;
+  if (a.size() == 4 && ArgIs(a[2], "TYPE")) {
+    ClientType t = ClientTypeByName(a[3]);
+    if (t == ClientType::kUnknown) return ctx.rb.Error(err::UnknownClientType(a[3]));
+    for (auto& [id, s] : e.sessions()) {
+      if (TypeOf(*s) == t) out += ClientLine(e, *s) + "\n";
+    }
+  } else if (a.size() > 3 && ArgIs(a[2], "ID")) {
+    for (size_t i = 3; i < a.size(); i++) {
+      int64_t id;
+      if (!ParseInt64(a[i], &id)) return ctx.rb.Error(err::kInvalidClientId);
+      if (Session* s = id > 0 ? e.FindSession(uint64_t(id)) : nullptr) {
+        out += ClientLine(e, *s) + "\n";
+      }
+    }
+  } else if (a.size() != 2) {
+    return ctx.rb.Error(err::kSyntax);
+  } else {
+    for (auto& [id, s] : e.sessions()) out += ClientLine(e, *s) + "\n";
+  }
+  ctx.rb.Verbatim(out);
+}
+
+void Kill(CommandContext& ctx) {
+  auto& a = ctx.args;
+  Engine& e = ctx.engine;
+  std::string_view addr, laddr;
+  bool filter_addr = false, filter_laddr = false;
+  ClientType type = ClientType::kUnknown;
+  bool filter_type = false;
+  uint64_t id = 0;
+  bool skipme = true;
+  bool filter_user = false;
+  if (a.size() == 3) {  // the old form: CLIENT KILL addr:port (may kill the caller)
+    addr = a[2];
+    filter_addr = true;
+    skipme = false;
+  } else {
+    for (size_t i = 2; i < a.size(); i += 2) {
+      bool more = i + 1 < a.size();
+      std::string_view k = a[i];
+      if (ArgIs(k, "ID") && more) {
+        int64_t v;
+        if (!ParseInt64(a[i + 1], &v) || v < 1)
+          return ctx.rb.Error("ERR client-id should be greater than 0");
+        id = uint64_t(v);
+      } else if (ArgIs(k, "TYPE") && more) {
+        type = ClientTypeByName(a[i + 1]);
+        if (type == ClientType::kUnknown) return ctx.rb.Error(err::UnknownClientType(a[i + 1]));
+        filter_type = true;
+      } else if (ArgIs(k, "ADDR") && more) {
+        addr = a[i + 1];
+        filter_addr = true;
+      } else if (ArgIs(k, "LADDR") && more) {
+        laddr = a[i + 1];
+        filter_laddr = true;
+      } else if (ArgIs(k, "USER") && more) {
+        if (a[i + 1] != "default") return ctx.rb.Error(err::NoSuchUser(a[i + 1]));
+        filter_user = true;  // every client is the default user
+      } else if (ArgIs(k, "SKIPME") && more) {
+        if (ArgIs(a[i + 1], "yes"))
+          skipme = true;
+        else if (ArgIs(a[i + 1], "no"))
+          skipme = false;
+        else
+          return ctx.rb.Error(err::kSyntax);
+      } else {
+        return ctx.rb.Error(err::kSyntax);
+      }
+    }
+  }
+  (void)filter_user;
+  int64_t killed = 0;
+  for (auto& [sid, other] : e.sessions()) {
+    if (filter_addr && other->conn.addr != addr) continue;
+    if (filter_laddr && other->conn.laddr != laddr) continue;
+    if (filter_type && TypeOf(*other) != type) continue;
+    if (id && sid != id) continue;
+    if (other == &ctx.session && skipme) continue;
+    if (other == &ctx.session) {
+      ctx.session.close_after_reply = true;  // after this reply, as Redis
+    } else {
+      other->kill_now = true;
+      e.pending_kills = true;
+    }
+    killed++;
+  }
+  if (a.size() == 3) {
+    if (killed == 0) return ctx.rb.Error(err::kNoSuchClient);
+    return ctx.rb.Ok();
+  }
+  ctx.rb.Integer(killed);
+}
+
+void Pause(CommandContext& ctx) {
+  auto& a = ctx.args;
+  Engine::PauseType type = Engine::PauseType::kAll;
+  if (a.size() == 4) {
+    if (ArgIs(a[3], "WRITE"))
+      type = Engine::PauseType::kWrite;
+    else if (ArgIs(a[3], "ALL"))
+      type = Engine::PauseType::kAll;
+    else
+      return ctx.rb.Error("ERR CLIENT PAUSE mode must be WRITE or ALL");
+  }
+  int64_t ms;
+  if (!ParseInt64(a[2], &ms)) return ctx.rb.Error("ERR timeout is not an integer or out of range");
+  if (ms < 0) return ctx.rb.Error("ERR timeout is negative");
+  if (ms > 0 && ms > INT64_MAX - ctx.now_ms) return ctx.rb.Error("ERR timeout is out of range");
+  ctx.engine.PauseClients(type, ms > 0 ? ctx.now_ms + ms : 0);
+  ctx.rb.Ok();
+}
+
+void Unblock(CommandContext& ctx) {
+  auto& a = ctx.args;
+  bool with_error = false;
+  if (a.size() == 4) {
+    if (ArgIs(a[3], "TIMEOUT"))
+      with_error = false;
+    else if (ArgIs(a[3], "ERROR"))
+      with_error = true;
+    else
+      return ctx.rb.Error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+  }
+  int64_t id;
+  if (!ParseIntArg(ctx, a[2], &id)) return;
+  Session* target = id > 0 ? ctx.engine.FindSession(uint64_t(id)) : nullptr;
+  ctx.rb.Integer(target && ctx.engine.UnblockClient(*target, with_error) ? 1 : 0);
+}
+
+const char* const kHelp[] = {
+    "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "CACHING (YES|NO)",
+    "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+    "GETREDIR",
+    "    Return the client ID we are redirecting to when tracking is enabled.",
+    "GETNAME",
+    "    Return the name of the current connection.",
+    "ID",
+    "    Return the ID of the current connection.",
+    "INFO",
+    "    Return information about the current client connection.",
+    "KILL <ip:port>",
+    "    Kill connection made from <ip:port>.",
+    "KILL <option> <value> [<option> <value> [...]]",
+    "    Kill connections. Options are:",
+    "    * ADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made from the specified address",
+    "    * LADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made to specified local address",
+    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+    "      Kill connections by type.",
+    "    * USER <username>",
+    "      Kill connections authenticated by <username>.",
+    "    * SKIPME (YES|NO)",
+    "      Skip killing current connection (default: yes).",
+    "LIST [options ...]",
+    "    Return information about client connections. Options:",
+    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+    "      Return clients of specified type.",
+    "UNPAUSE",
+    "    Stop the current client pause, resuming traffic.",
+    "PAUSE <timeout> [WRITE|ALL]",
+    "    Suspend all, or just write, clients for <timeout> milliseconds.",
+    "REPLY (ON|OFF|SKIP)",
+    "    Control the replies sent to the current connection.",
+    "SETNAME <name>",
+    "    Assign the name <name> to the current connection.",
+    "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+    "    Unblock the specified blocked client.",
+    "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+    "         [OPTIN] [OPTOUT] [NOLOOP]",
+    "    Control server assisted client side caching.",
+    "TRACKINGINFO",
+    "    Report tracking status for the current connection.",
+    "NO-EVICT (ON|OFF)",
+    "    Protect current client connection from eviction.",
+    "HELP",
+    "    Prints this help.",
+};
+
+void Client(CommandContext& ctx) {
+  auto& a = ctx.args;
+  std::string_view sub = a[1];
+  Session& s = ctx.session;
+  if (ArgIs(sub, "HELP") && a.size() == 2) {
+    ctx.rb.ArrayHeader(std::size(kHelp));
+    for (const char* l : kHelp) ctx.rb.SimpleString(l);
+    return;
+  }
+  if (ArgIs(sub, "ID") && a.size() == 2) return ctx.rb.Integer(int64_t(s.id));
+  if (ArgIs(sub, "INFO") && a.size() == 2) {
+    return ctx.rb.Verbatim(ClientLine(ctx.engine, s) + "\n");
+  }
+  if (ArgIs(sub, "LIST")) return List(ctx);
+  if (ArgIs(sub, "REPLY") && a.size() == 3) {
+    if (ArgIs(a[2], "ON")) {
+      s.reply_off = false;
+      s.reply_skip = false;
+      s.reply_skip_next = false;
+      return ctx.rb.Ok();
+    }
+    if (ArgIs(a[2], "OFF")) {
+      s.reply_off = true;
+      return;
+    }
+    if (ArgIs(a[2], "SKIP")) {
+      if (!s.reply_off) s.reply_skip_next = true;
+      return;
+    }
+    return ctx.rb.Error(err::kSyntax);
+  }
+  if (ArgIs(sub, "NO-EVICT") && a.size() == 3) {
+    if (ArgIs(a[2], "ON"))
+      s.no_evict = true;
+    else if (ArgIs(a[2], "OFF"))
+      s.no_evict = false;
+    else
+      return ctx.rb.Error(err::kSyntax);
+    return ctx.rb.Ok();
+  }
+  if (ArgIs(sub, "KILL")) return Kill(ctx);
+  if (ArgIs(sub, "UNBLOCK") && (a.size() == 3 || a.size() == 4)) return Unblock(ctx);
+  if (ArgIs(sub, "SETNAME") && a.size() == 3) {
+    if (!ValidClientName(a[2])) return ctx.rb.Error(err::kClientName);
+    s.name.assign(a[2]);
+    return ctx.rb.Ok();
+  }
+  if (ArgIs(sub, "GETNAME") && a.size() == 2) {
+    return s.name.empty() ? ctx.rb.Null() : ctx.rb.Bulk(s.name);
+  }
+  if (ArgIs(sub, "UNPAUSE") && a.size() == 2) {
+    ctx.engine.UnpauseClients();
+    return ctx.rb.Ok();
+  }
+  if (ArgIs(sub, "PAUSE") && (a.size() == 3 || a.size() == 4)) return Pause(ctx);
+  ctx.rb.Error(err::UnknownSubcommand(sub, "CLIENT"));
+}
+
+}  // namespace
+
+void RegisterClientFamily(CommandTable& t) {
+  using namespace cmd;
+  t.Add({"client", -2, kAdmin | kNoScript | kLoading | kStale, 0, 0, 0, Client, "connection",
+         "A container for client connection commands.", "2.4.0", "@slow @connection"});
+}
+
+}  // namespace ferrite
