@@ -703,13 +703,10 @@ Status PersistenceManager::ApplyConfig(const std::vector<std::string>& changed, 
 Status PersistenceManager::RewriteAof(bool* scheduled) {
   if (scheduled) *scheduled = false;
   if (!aof_) {
-    // Redis 7.0 rewrites with the AOF off too: the file then holds the dataset of this instant
-    // and is neither kept up to date nor read at start-up while the AOF stays off. Written in
-    // the foreground, as CONFIG SET appendonly yes writes its first base.
-    if (Status st = EnableAof(/*write_base=*/true); !st.ok()) return st;
-    DisableAof();
-    rewrites_while_off_++;
-    return Status::Ok();
+    // Redis 7.0 writes a file here that nothing keeps up to date and that a later restart with
+    // the AOF on would load instead of the newer checkpoint, losing every write made since.
+    // Ferrite refuses instead (a deliberate difference, docs/operations.md).
+    return Status::InvalidArgument("the AOF is off; CONFIG SET appendonly yes writes a new one");
   }
   if (aof_->rewriting()) {
     return Status::Busy("Background append only file rewriting already in progress");
@@ -775,7 +772,7 @@ std::string PersistenceManager::InfoSection(Engine& e) {
   line("aof_current_rewrite_time_sec",
        aof_ && aof_->rewriting() ? aof_->rewrite_elapsed_ms() / 1000 : -1);
   line("aof_last_bgrewrite_status", !st || st->last_rewrite_ok ? "ok" : "err");
-  line("aof_rewrites", (st ? st->rewrites : 0) + rewrites_while_off_);
+  line("aof_rewrites", st ? st->rewrites : 0);
   line("aof_last_write_status", !st || st->last_write_error.empty() ? "ok" : "err");
   line("aof_last_cow_size", 0);
   line("module_fork_in_progress", 0);

@@ -116,7 +116,6 @@ class PersistenceManager : public PersistenceControl {
   int64_t next_auto_rewrite_ms_ = 0;
   uint64_t rewrites_seen_ = 0;
   bool rewrite_scheduled_ = false;
-  uint64_t rewrites_while_off_ = 0;  // BGREWRITEAOF with the AOF off (INFO's aof_rewrites)
   // CONFIG SET appendonly yes inside a transaction: the AOF (and its base, a cut) is
   // written after the transaction, as Redis schedules its rewrite after EXEC.
   bool aof_enable_scheduled_ = false;

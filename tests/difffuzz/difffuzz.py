@@ -1127,7 +1127,7 @@ def main():
                   stats.commands / max(el, 1e-9), failures, stats.resyncs, stats.closed_both,
                   stats.cut_short, stats.full_resyncs))
         if stats.handed_over:
-            print("difffuzz: divergences handed over to other branches (not failures):")
+            print("difffuzz: known divergences, open or by design (not failures; docs/testing.md):")
             for (owner, desc), n in sorted(stats.handed_over.items()):
                 print("  %-10s %6d  %s" % (owner, n, desc))
                 if args.examples:
