@@ -743,6 +743,17 @@ void WriteError(ReplyBuilder& rb, const std::string& msg, bool ignore_stats) {
     rb.Error(msg);
 }
 
+// The number of entries of the table on top of the stack (its hash part included).
+size_t CountTableEntries(lua_State* L) {
+  size_t n = 0;
+  lua_pushnil(L);
+  while (lua_next(L, -2)) {
+    lua_pop(L, 1);
+    n++;
+  }
+  return n;
+}
+
 // Lua's reply (top of the stack, consumed) to Redis's reply (luaReplyToRedisReply).
 void WriteLuaReply(lua_State* L, ReplyBuilder& rb, int script_resp) {
   if (!lua_checkstack(L, 4)) {
@@ -832,12 +843,7 @@ void WriteLuaReply(lua_State* L, ReplyBuilder& rb, int script_resp) {
       lua_pushstring(L, "map");
       lua_rawget(L, -2);
       if (lua_type(L, -1) == LUA_TTABLE) {
-        size_t n = 0;
-        lua_pushnil(L);
-        while (lua_next(L, -2)) {
-          lua_pop(L, 1);
-          n++;
-        }
+        size_t n = CountTableEntries(L);
         rb.MapHeader(n);
         lua_pushnil(L);
         while (lua_next(L, -2)) {
@@ -852,12 +858,7 @@ void WriteLuaReply(lua_State* L, ReplyBuilder& rb, int script_resp) {
       lua_pushstring(L, "set");
       lua_rawget(L, -2);
       if (lua_type(L, -1) == LUA_TTABLE) {
-        size_t n = 0;
-        lua_pushnil(L);
-        while (lua_next(L, -2)) {
-          lua_pop(L, 1);
-          n++;
-        }
+        size_t n = CountTableEntries(L);
         rb.SetHeader(n);
         lua_pushnil(L);
         while (lua_next(L, -2)) {
