@@ -14,69 +14,28 @@ Usage (after a Release build into build-release):
 """
 import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
-import redis
+from benchutil import FILLS, Srv, redis_benchmark
 
-from benchutil import FILLS, free_port
+# The shipped redis.conf's hash limit, on both servers.
+HASH_LIMIT = ["--hash-max-listpack-entries", "128"]
 
 TESTS = ["lpush", "lpop", "sadd", "hset", "spop", "zadd", "zpopmin", "lrange_100"]
 
 
-class Srv:
-    def __init__(self, kind, binary):
-        self.kind = kind
-        self.port = free_port()
-        self.dir = tempfile.mkdtemp(prefix=f"bench-{kind}-")
-        if kind == "redis":
-            cmd = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-                   "--dir", self.dir, "--save", "", "--appendonly", "no",
-                   "--hash-max-listpack-entries", "128"]  # the shipped redis.conf value
-        else:
-            cmd = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir,
-                   "--hash-max-listpack-entries", "128"]  # the same limit as Redis's
-        self.proc = subprocess.Popen(["taskset", "-c", "0"] + cmd, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
-        self.client = redis.Redis(port=self.port)
-        for _ in range(200):
-            try:
-                self.client.ping()
-                return
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        raise RuntimeError(f"{kind} did not start")
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
 def bench(port, test, n, clients, pipeline, keyspace):
-    out = subprocess.run(
-        ["taskset", "-c", "1", "redis-benchmark", "-h", "127.0.0.1", "-p", str(port),
-         "-c", str(clients), "-n", str(n), "-P", str(pipeline), "-r", str(keyspace),
-         "-t", test, "--csv"], capture_output=True, text=True, timeout=300).stdout
-    for line in out.splitlines():
-        parts = [p.strip('"') for p in line.split(",")]
-        if len(parts) >= 2 and parts[0] != "test":
-            return float(parts[1])
-    raise RuntimeError(f"no result for {test}: {out!r}")
+    return redis_benchmark(port, ["-t", test], n, clients, pipeline, keyspace, timeout=300)
 
 
 def speed(args):
     print(f"# speed: redis-benchmark -c {args.clients} -n {args.requests} -P {args.pipeline} "
           f"-r {args.keyspace}, {args.rounds} rounds each, alternating")
     print(f"{'test':<12} {'ferrite rps':>12} {'redis rps':>12} {'ratio':>7}  rounds")
-    servers = {k: Srv(k, args.ferrite) for k in ("ferrite", "redis")}
+    servers = {k: Srv(k, args.ferrite, "", HASH_LIMIT) for k in ("ferrite", "redis")}
     try:
         for test in TESTS:
             res = {"ferrite": [], "redis": []}
@@ -133,7 +92,7 @@ def memory(args):
         row = {}
         enc = {}
         for side in ("ferrite", "redis"):
-            s = Srv(side, args.ferrite)
+            s = Srv(side, args.ferrite, "", HASH_LIMIT)
             try:
                 base = int(s.client.info("memory")["used_memory"])
                 fill(s.client, kind)

@@ -22,16 +22,11 @@ Usage (after a Release build into build-release):
 import argparse
 import os
 import random
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
-import time
 
-import redis
-
-from benchutil import free_port
+from benchutil import Srv, redis_benchmark
 
 SEARCH_KEY = "geo:s"
 TESTS = {
@@ -44,37 +39,6 @@ TESTS = {
     "geosearch_box": ["GEOSEARCH", SEARCH_KEY, "FROMLONLAT", "13.5", "38.5", "BYBOX", "4", "4",
                       "km", "COUNT", "10", "WITHDIST", "WITHCOORD"],
 }
-
-
-class Srv:
-    def __init__(self, kind, binary):
-        self.kind = kind
-        self.port = free_port()
-        self.dir = tempfile.mkdtemp(prefix=f"bench-geo-{kind}-")
-        if kind == "redis":
-            cmd = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-                   "--dir", self.dir, "--save", "", "--appendonly", "no"]
-        else:
-            cmd = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir]
-        self.proc = subprocess.Popen(["taskset", "-c", "0"] + cmd, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
-        self.client = redis.Redis(port=self.port)
-        self.client.set_response_callback("GEOSEARCH", lambda r, **kw: r)  # raw replies
-        for _ in range(200):
-            try:
-                self.client.ping()
-                return
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        raise RuntimeError(f"{kind} did not start")
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def load_points(c, n):
@@ -93,15 +57,7 @@ def load_points(c, n):
 
 
 def bench(port, argv, n, clients, pipeline, keyspace):
-    out = subprocess.run(
-        ["taskset", "-c", "1", "redis-benchmark", "-h", "127.0.0.1", "-p", str(port),
-         "-c", str(clients), "-n", str(n), "-P", str(pipeline), "-r", str(keyspace), "--csv",
-         *argv], capture_output=True, text=True, timeout=600).stdout
-    for line in out.splitlines():
-        parts = [p.strip('"') for p in line.split(",")]
-        if len(parts) >= 2 and parts[0] != "test":
-            return float(parts[1])
-    raise RuntimeError(f"no result for {argv[0]}: {out!r}")
+    return redis_benchmark(port, argv, n, clients, pipeline, keyspace)
 
 
 def main():
@@ -119,7 +75,9 @@ def main():
     print(subprocess.run(["redis-server", "--version"], capture_output=True, text=True).stdout.strip())
     print(f"# redis-benchmark -c {args.clients} -n {args.requests} -r {args.keyspace}, "
           f"{args.rounds} rounds each, alternating; {args.points} points in {SEARCH_KEY}")
-    servers = {k: Srv(k, args.ferrite) for k in ("ferrite", "redis")}
+    servers = {k: Srv(k, args.ferrite, "geo-") for k in ("ferrite", "redis")}
+    for s in servers.values():
+        s.client.set_response_callback("GEOSEARCH", lambda r, **kw: r)  # raw replies
     try:
         for s in servers.values():
             load_points(s.client, args.points)

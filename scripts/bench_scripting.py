@@ -19,16 +19,11 @@ measured). Usage (after a Release build into build-release):
 import argparse
 import hashlib
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
-import time
 
-import redis
-
-from benchutil import free_port
+from benchutil import Srv, redis_benchmark
 
 INCR = "return redis.call('incr', KEYS[1])"
 GET = "return redis.call('get', KEYS[1])"
@@ -45,46 +40,8 @@ TESTS = {
 }
 
 
-class Srv:
-    def __init__(self, kind, binary):
-        self.kind = kind
-        self.port = free_port()
-        self.dir = tempfile.mkdtemp(prefix=f"bench-scr-{kind}-")
-        if kind == "redis":
-            cmd = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-                   "--dir", self.dir, "--save", "", "--appendonly", "no"]
-        else:
-            cmd = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir]
-        self.proc = subprocess.Popen(["taskset", "-c", "0"] + cmd, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
-        self.client = redis.Redis(port=self.port)
-        for _ in range(200):
-            try:
-                self.client.ping()
-                return
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        raise RuntimeError(f"{kind} did not start")
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
 def bench(port, argv, n, clients, pipeline, keyspace):
-    out = subprocess.run(
-        ["taskset", "-c", "1", "redis-benchmark", "-h", "127.0.0.1", "-p", str(port),
-         "-c", str(clients), "-n", str(n), "-P", str(pipeline), "-r", str(keyspace), "--csv",
-         *argv], capture_output=True, text=True, timeout=600).stdout
-    for line in out.splitlines():
-        parts = [p.strip('"') for p in line.split(",")]
-        if len(parts) >= 2 and parts[0] != "test":
-            return float(parts[1])
-    raise RuntimeError(f"no result for {argv[0]}: {out!r}")
+    return redis_benchmark(port, argv, n, clients, pipeline, keyspace)
 
 
 def prepare(c):
@@ -111,7 +68,7 @@ def main():
     print(subprocess.run(["redis-server", "--version"], capture_output=True, text=True).stdout.strip())
     print(f"# redis-benchmark -c {args.clients} -n {args.requests} -r {args.keyspace}, "
           f"{args.rounds} rounds each, alternating")
-    servers = {k: Srv(k, args.ferrite) for k in ("ferrite", "redis")}
+    servers = {k: Srv(k, args.ferrite, "scr-") for k in ("ferrite", "redis")}
     try:
         probes = [prepare(s.client) for s in servers.values()]
         assert probes[0] == probes[1], "the servers disagree on the benchmark scripts"

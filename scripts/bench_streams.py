@@ -23,16 +23,12 @@ Usage (after a Release build into build-release):
 """
 import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
-import redis
-
-from benchutil import free_port
+from benchutil import Srv, redis_benchmark
 
 RG_KEY = "bench:rg"
 TESTS = {
@@ -42,36 +38,6 @@ TESTS = {
     # "1-000000001234" is the ID 1-1234 for both servers (string2ull/strtoull).
     "xack": ["XACK", RG_KEY, "g", "1-__rand_int__"],
 }
-
-
-class Srv:
-    def __init__(self, kind, binary):
-        self.kind = kind
-        self.port = free_port()
-        self.dir = tempfile.mkdtemp(prefix=f"bench-streams-{kind}-")
-        if kind == "redis":
-            cmd = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-                   "--dir", self.dir, "--save", "", "--appendonly", "no"]
-        else:
-            cmd = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir]
-        self.proc = subprocess.Popen(["taskset", "-c", "0"] + cmd, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
-        self.client = redis.Redis(port=self.port)
-        for _ in range(200):
-            try:
-                self.client.ping()
-                return
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        raise RuntimeError(f"{kind} did not start")
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def refill_group_stream(c, n):
@@ -88,15 +54,7 @@ def refill_group_stream(c, n):
 
 
 def bench(port, argv, n, clients, pipeline, keyspace):
-    out = subprocess.run(
-        ["taskset", "-c", "1", "redis-benchmark", "-h", "127.0.0.1", "-p", str(port),
-         "-c", str(clients), "-n", str(n), "-P", str(pipeline), "-r", str(keyspace), "--csv",
-         *argv], capture_output=True, text=True, timeout=600).stdout
-    for line in out.splitlines():
-        parts = [p.strip('"') for p in line.split(",")]
-        if len(parts) >= 2 and parts[0] != "test":
-            return float(parts[1])
-    raise RuntimeError(f"no result for {argv[0]}: {out!r}")
+    return redis_benchmark(port, argv, n, clients, pipeline, keyspace)
 
 
 def speed(servers, args):
@@ -135,7 +93,7 @@ def memory(args):
     """On a fresh pair of servers: freed memory an allocator keeps (RSS) would blur it."""
     print(f"# memory of a {args.entries}-entry stream (XADD bench:mem * field value), fresh servers")
     out = {}
-    servers = {k: Srv(k, args.ferrite) for k in ("ferrite", "redis")}
+    servers = {k: Srv(k, args.ferrite, "streams-") for k in ("ferrite", "redis")}
     for kind, s in servers.items():
         time.sleep(0.5)
         base = memory_info(s.client)
@@ -177,7 +135,7 @@ def main():
         memory(args)
     if args.skip_speed:
         return
-    servers = {k: Srv(k, args.ferrite) for k in ("ferrite", "redis")}
+    servers = {k: Srv(k, args.ferrite, "streams-") for k in ("ferrite", "redis")}
     try:
         speed(servers, args)
     finally:
