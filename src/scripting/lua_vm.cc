@@ -546,6 +546,14 @@ struct ReplyReader {
   }
 };
 
+// Pushes {tag = text}, the table RESP3 status and big-number replies become in Lua.
+void PushTaggedString(lua_State* L, const char* tag, std::string_view text) {
+  lua_newtable(L);
+  lua_pushstring(L, tag);
+  lua_pushlstring(L, text.data(), text.size());
+  lua_settable(L, -3);
+}
+
 // Pushes one reply (or, with push = false, skips it: attributes).
 void ReadOne(lua_State* L, ReplyReader& r, bool push) {
   if (r.p >= r.end) {
@@ -574,11 +582,7 @@ void ReadOne(lua_State* L, ReplyReader& r, bool push) {
     case '+': {
       std::string_view s = r.Line();
       if (!push) return;
-      lua_newtable(L);
-      lua_pushstring(L, "ok");
-      lua_pushlstring(L, s.data(), s.size());
-      lua_settable(L, -3);
-      return;
+      return PushTaggedString(L, "ok", s);
     }
     case '-': {
       std::string_view s = r.Line();
@@ -658,11 +662,7 @@ void ReadOne(lua_State* L, ReplyReader& r, bool push) {
     case '(': {
       std::string_view s = r.Line();
       if (!push) return;
-      lua_newtable(L);
-      lua_pushstring(L, "big_number");
-      lua_pushlstring(L, s.data(), s.size());
-      lua_settable(L, -3);
-      return;
+      return PushTaggedString(L, "big_number", s);
     }
     case '=': {
       int64_t n = r.Int();
