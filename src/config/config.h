@@ -130,6 +130,9 @@ struct Config {
     int64_t max_recovery_time = 300'000;  // ms; 0 = unlimited
     std::string max_recovery_time_action = "abort";
     std::string on_corruption = "truncate";
+    // Test knob (Redis's key-load-delay): the loader waits this many microseconds after each
+    // key; negative -N waits 1 us once every N keys. 0 = off.
+    int64_t key_load_delay = 0;
   } recovery;
   struct Metrics {
     bool enabled = false;

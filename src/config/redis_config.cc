@@ -167,7 +167,7 @@ std::vector<RedisParam> BuildTable() {
       N("repl-ping-replica-period", "repl-ping-slave-period", 0, 1, INT32_MAX, "10", 0, ""),
       N("list-compress-depth", "", 0, 0, INT32_MAX, "0", 0, "encoding.list_compress_depth"),
       N("rdb-key-save-delay", "", kHidden, INT32_MIN, INT32_MAX, "0", 0, ""),
-      N("key-load-delay", "", kHidden, INT32_MIN, INT32_MAX, "0", 0, ""),
+      N("key-load-delay", "", kHidden, INT32_MIN, INT32_MAX, "0", 0, "recovery.key_load_delay"),
       N("active-expire-effort", "", 0, 1, 10, "1", 0, "server.active_expire_effort"),
       N("hz", "", 0, 0, INT32_MAX, "10", 0, "server.hz"),
       N("min-replicas-to-write", "min-slaves-to-write", 0, 0, INT32_MAX, "0", 0, ""),

@@ -203,6 +203,7 @@ std::vector<Param> BuildSchema() {
            {"abort", "continue"}, {}, false),
       Enum("recovery", "on_corruption", FIELD(recovery.on_corruption), {"truncate", "abort"}, {},
            false),
+      Int("recovery", "key_load_delay", FIELD(recovery.key_load_delay), INT32_MIN, INT32_MAX),
       // [metrics]
       P("metrics", "enabled", K::kBool, FIELD(metrics.enabled), {}, false),
       P("metrics", "bind", K::kString, FIELD(metrics.bind), {}, false),

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <thread>
 
 #include "commands/errors.h"
 #include "io/atomic_file.h"
@@ -177,11 +178,19 @@ Status PersistenceManager::LoadFiles(bool use_ckpt, bool use_aof, uint64_t aof_s
   bool verify = c.recovery.verify_checksum;
   const CollectionLimits limits = LimitsFromConfig(c);
   int dbs = engine_->db_count();
+  const int64_t key_delay = c.recovery.key_load_delay;
   loader_->Start([=, this](BackgroundLoader& out) -> Status {
     uint64_t base = 0;
+    uint64_t records = 0;
     // A record becomes a ready Value here, on the loader thread (the decoding is the
     // expensive part); the loop only inserts it.
     auto push_record = [&](const std::string& path, const ckpt::Record& r) -> Status {
+      records++;
+      if (key_delay > 0) {
+        std::this_thread::sleep_for(std::chrono::microseconds(key_delay));
+      } else if (key_delay < 0 && records % uint64_t(-key_delay) == 0) {
+        std::this_thread::sleep_for(std::chrono::microseconds(1));
+      }
       if (r.db >= uint32_t(dbs)) {
         return Status::Corruption(fmt::format(
             "{}: database {} does not exist here (server.databases = {})", path, r.db, dbs));
