@@ -225,7 +225,7 @@ class Fuzzer:
     def reset_state(self):
         """An empty dataset, default settings, no leftover subscriptions, new connections."""
         self.close_fuzz()
-        reset = [[b"FLUSHALL"]]
+        reset = [[b"FLUSHALL"], [b"SCRIPT", b"FLUSH"], [b"FUNCTION", b"FLUSH"]]
         for name, v in self.config_defaults.items():
             if v is not None:
                 reset.append([b"CONFIG", b"SET", name.encode(), v])
