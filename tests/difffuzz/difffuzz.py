@@ -921,6 +921,9 @@ def generate(seed, seq, names, length):
     for _ in range(length):
         args, meta = g.command()
         cmds.append((args, meta))
+    while g.followups:  # e.g. the EXISTS that settles a key set with a past EXAT/PXAT
+        args, meta = g.command()
+        cmds.append((args, meta))
     return cmds
 
 
