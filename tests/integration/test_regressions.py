@@ -856,3 +856,18 @@ def test_memory_usage_of_a_string_after_a_big_query(raw):
     raw.cmd("SET", "key", "A" * 100000)
     raw.cmd("SET", "key", "A" * 33000)
     assert raw.cmd("MEMORY", "USAGE", "key") < 42000
+
+
+def test_debug_reload_while_a_background_save_runs(raw):
+    """Redis's DEBUG RELOAD saves in the foreground whatever a BGSAVE child is doing;
+    Ferrite completes the running checkpoint, then saves and reloads: OK, nothing lost."""
+    raw.cmd("DEBUG", "POPULATE", "300000", "k", "100")
+    assert raw.cmd("BGSAVE") == "Background saving started"
+    assert b"rdb_bgsave_in_progress:1" in raw.cmd("INFO", "persistence")
+    assert raw.cmd("DEBUG", "RELOAD") == "OK"
+    assert raw.cmd("DBSIZE") == 300000
+    deadline = time.time() + 30
+    while b"rdb_bgsave_in_progress:0" not in raw.cmd("INFO", "persistence"):
+        assert time.time() < deadline
+        time.sleep(0.05)
+    raw.cmd("FLUSHALL")
