@@ -25,8 +25,8 @@ def c(srv):
     assert conn.cmd("CONFIG", "SET", "slowlog-log-slower-than", "0") == "OK"
     assert conn.cmd("CONFIG", "SET", "slowlog-max-len", "128") == "OK"
     assert conn.cmd("CONFIG", "SET", "latency-monitor-threshold", "0") == "OK"
-    assert conn.cmd("SLOWLOG", "RESET") == "OK"
     conn.cmd("LATENCY", "RESET")
+    assert conn.cmd("SLOWLOG", "RESET") == "OK"
     assert conn.cmd("LATENCY", "RESET") == 0  # nothing left to reset
     yield conn
     conn.close()
