@@ -265,7 +265,11 @@ void BitOp(CommandContext& ctx) {
       ctx.Notify(notify::kGeneric, "del", a[2]);
     }
   } else {
-    db.Set(a[2], Value::String(res), false, ctx.now_ms);
+    // Redis stores the result as a raw string (createObject of the sds), never embstr or
+    // int: OBJECT ENCODING says "raw" whatever its length.
+    Value v = Value::String("");
+    memcpy(v.MutableString(res.size()), res.data(), res.size());
+    db.Set(a[2], std::move(v), false, ctx.now_ms);
     ctx.NotifyModified(a[2]);
     ctx.Notify(notify::kString, "set", a[2]);
   }

@@ -296,7 +296,9 @@ void Client(CommandContext& ctx) {
     return ctx.rb.Ok();
   }
   if (ArgIs(sub, "PAUSE") && (a.size() == 3 || a.size() == 4)) return Pause(ctx);
-  ctx.rb.Error(err::UnknownSubcommand(sub, "CLIENT"));
+  // A subcommand the table knows (the engine refused the others) with arguments its arity
+  // allows but the subcommand does not: Redis's addReplySubcommandSyntaxError.
+  ctx.rb.Error(err::SubcommandSyntax(sub, "CLIENT"));
 }
 
 }  // namespace

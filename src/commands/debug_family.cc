@@ -212,23 +212,35 @@ void Debug(CommandContext& ctx) {
     if (us > 0) std::this_thread::sleep_for(std::chrono::microseconds(us));
     return ctx.rb.Ok();
   }
-  if (ArgIs(sub, "RELOAD") && a.size() > 2) {
-    for (size_t j = 2; j < a.size(); j++) {
-      if (!ArgIs(a[j], "MERGE") && !ArgIs(a[j], "NOFLUSH") && !ArgIs(a[j], "NOSAVE"))
-        return ctx.rb.Error(
-            "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.");
-    }
-    return ctx.rb.Error("ERR DEBUG RELOAD MERGE, NOFLUSH and NOSAVE are not supported by Ferrite");
-  }
   if (ArgIs(sub, "RELOAD")) {
     // Save a checkpoint, empty the dataset, load the checkpoint back: a round trip of
-    // every key through the on-disk format.
+    // every key through the on-disk format. The options as Redis 7.0's (see ReloadOptions).
+    PersistenceControl::ReloadOptions o;
+    for (size_t j = 2; j < a.size(); j++) {
+      if (ArgIs(a[j], "MERGE")) {
+        o.merge = true;
+      } else if (ArgIs(a[j], "NOFLUSH")) {
+        o.flush = false;
+      } else if (ArgIs(a[j], "NOSAVE")) {
+        o.save = false;
+      } else {
+        return ctx.rb.Error(
+            "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.");
+      }
+    }
     PersistenceControl* p = e.persistence();
     if (!p) return ctx.rb.Error("ERR DEBUG RELOAD needs the persistence layer");
     // The dataset is emptied and loaded again: as Redis's emptyData, watched keys change.
-    for (int i = 0; i < e.db_count(); i++) e.TouchWatchedInDb(i, -1);
-    Status st = p->DebugReload();
-    if (!st.ok()) return ctx.rb.Error("ERR Error trying to load the checkpoint: " + st.message());
+    if (o.flush) {
+      for (int i = 0; i < e.db_count(); i++) e.TouchWatchedInDb(i, -1);
+    }
+    Status st = p->DebugReload(o);
+    if (!st.ok()) {
+      // Redis's reply (its reason goes to the log), and here the same.
+      spdlog::warn("DEBUG RELOAD failed: {}", st.message());
+      return ctx.rb.Error("ERR Error trying to load the RDB dump");
+    }
+    spdlog::warn("DB reloaded by DEBUG RELOAD");
     return ctx.rb.Ok();
   }
   if (ArgIs(sub, "LOADAOF") && a.size() == 2) {

@@ -9,6 +9,7 @@
 #include "base/strutil.h"
 #include "commands/errors.h"
 #include "commands/tier_config.h"
+#include "types/stream.h"
 
 namespace ferrite {
 namespace {
@@ -257,8 +258,10 @@ void Engine::ExecuteCommand(Session& s, ArgList args, ReplyBuilder& rb) {
     size_t bytes = 0;
     for (auto a : args) bytes += a.size();
     s.multi_mem += bytes + sizeof(void*) * args.size();
-    s.queued_flags |= spec->flags;
-    s.queued_inv_flags |= ~spec->flags;
+    // The flags the command runs with (a script's declared ones), as Redis's
+    // queueMultiCommand: EXEC of read-only scripts is not held by CLIENT PAUSE WRITE.
+    s.queued_flags |= flags;
+    s.queued_inv_flags |= ~flags;
     rb.SimpleString("QUEUED");
   } else if ((flags & cmd::kWrite) && persistence_ && !s.replaying &&
              !(refusal = persistence_->WriteRefusal()).empty()) {
@@ -428,11 +431,32 @@ void Engine::ApplyConfig() {
   Database::SetLfuParams(config_.server.lfu_log_factor, config_.server.lfu_decay_time);
 }
 
-// Redis's lazyfreeGetFreeEffort: what freeing the value costs in allocations.
+// Redis's lazyfreeGetFreeEffort, so lazyfreed_objects counts what Redis's does: a packed
+// value is one allocation; a hash table its entries; a large list its quicklist nodes (one
+// per 8 KB, Redis's default node size); a stream its radix tree nodes plus, per group, one
+// allocation and the first group's PEL size.
 static size_t FreeEffort(const Value& v) {
-  if (v.tiered() || v.is_string()) return 1;
-  size_t n = v.MemoryUsage() / 64;  // roughly one allocation per element beyond the packed forms
-  return n;
+  const Object* o = v.object();
+  if (v.tiered() || !o) return 1;
+  switch (o->type()) {
+    case ValueType::kHash:
+      return hashv::Len(v);
+    case ValueType::kSet:
+      return setv::Card(v);
+    case ValueType::kZSet:
+      return zsetv::Card(v);
+    case ValueType::kList:
+      return o->MemoryUsage() / 8192 + 1;
+    case ValueType::kStream: {
+      const auto* st = static_cast<const StreamObject*>(o);
+      size_t effort = st->RadixTreeNodes();
+      if (st->group_count() > 0)
+        effort += st->group_count() * (1 + st->groups().begin()->second->pel.size());
+      return effort;
+    }
+    default:
+      return 1;
+  }
 }
 
 void Engine::FreeValue(Value v, bool lazy) {
@@ -847,7 +871,9 @@ void Engine::Cron() {
     d->ActiveExpire(now, size_t(256 * effort), deadline, clock_);
     if (clock_->MonotonicUs() > deadline) break;
   }
-  ks_stats_.expire_cycle_cpu_us += uint64_t(clock_->MonotonicUs() - t0);
+  int64_t expire_us = clock_->MonotonicUs() - t0;
+  ks_stats_.expire_cycle_cpu_us += uint64_t(expire_us);
+  RecordLatency("expire-cycle", expire_us / 1000);  // LATENCY, as Redis's activeExpireCycle
   if (config_.server.maxmemory > 0 && !loading_) PerformEviction();
   if (tier_) {
     // While loading, references are still being adopted: segments look unused, so only

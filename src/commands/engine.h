@@ -58,7 +58,15 @@ class PersistenceControl {
   virtual std::string InfoSection(Engine& e) = 0;
   // Checkpoints: SAVE (blocking), BGSAVE (fork-less, background), LASTSAVE.
   virtual Status Save() = 0;
-  virtual Status DebugReload() = 0;
+  // DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save a checkpoint (unless NOSAVE), empty the
+  // dataset and the function libraries (unless NOFLUSH), load the checkpoint. Without
+  // MERGE a key or library already present fails the load; with it the loaded one wins.
+  struct ReloadOptions {
+    bool save = true;
+    bool flush = true;
+    bool merge = false;
+  };
+  virtual Status DebugReload(const ReloadOptions& o) = 0;
   // DEBUG LOADAOF: flush and fsync the AOF, empty the databases, replay the AOF.
   virtual Status DebugLoadAof() { return Status::NotSupported("no AOF in this process"); }
   virtual Status BgSave(bool schedule, std::string* reply) = 0;

@@ -115,8 +115,8 @@ void Copy(CommandContext& ctx) {
     if (ArgIs(a[i], "REPLACE")) {
       replace = true;
     } else if (ArgIs(a[i], "DB") && i + 1 < a.size()) {
-      int64_t d;
-      if (!ParseInt64(a[++i], &d)) return ctx.rb.Error(err::kNotInt);
+      int64_t d;  // Redis's getIntFromObjectOrReply, then selectDb
+      if (!GetRangeLongOrReply(ctx, a[++i], INT32_MIN, INT32_MAX, &d)) return;
       if (d < 0 || d >= ctx.engine.db_count()) return ctx.rb.Error(err::kDbIndex);
       dst_index = int(d);
     } else {
@@ -141,8 +141,8 @@ void Copy(CommandContext& ctx) {
 }
 
 void Move(CommandContext& ctx) {
-  int64_t d;
-  if (!ParseInt64(ctx.args[2], &d)) return ctx.rb.Error(err::kNotInt);
+  int64_t d;  // Redis's getIntFromObjectOrReply, then selectDb
+  if (!GetRangeLongOrReply(ctx, ctx.args[2], INT32_MIN, INT32_MAX, &d)) return;
   if (d < 0 || d >= ctx.engine.db_count()) return ctx.rb.Error(err::kDbIndex);
   if (d == ctx.session.db) return ctx.rb.Error(err::kSameObject);
   Database& src = ctx.db();

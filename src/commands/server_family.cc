@@ -153,8 +153,11 @@ void Select(CommandContext& ctx) {
 // ---------------------------------------------------------------- databases
 void SwapDb(CommandContext& ctx) {
   int64_t a, b;
-  if (!ParseInt64(ctx.args[1], &a)) return ctx.rb.Error(err::kInvalidFirstDb);
-  if (!ParseInt64(ctx.args[2], &b)) return ctx.rb.Error(err::kInvalidSecondDb);
+  // Redis's getIntFromObjectOrReply with its message: not a number or not an int.
+  if (!GetRangeLongOrReply(ctx, ctx.args[1], INT32_MIN, INT32_MAX, &a, err::kInvalidFirstDb))
+    return;
+  if (!GetRangeLongOrReply(ctx, ctx.args[2], INT32_MIN, INT32_MAX, &b, err::kInvalidSecondDb))
+    return;
   int n = ctx.engine.db_count();
   if (a < 0 || a >= n || b < 0 || b >= n) return ctx.rb.Error(err::kDbIndex);
   if (a != b) {

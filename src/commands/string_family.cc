@@ -317,10 +317,11 @@ void IncrByFloat(CommandContext& ctx) {
   long double nv = cur + by;
   if (std::isnan(nv) || std::isinf(nv)) return ctx.rb.Error(err::kNanOrInf);
   std::string s = FormatLongDoubleHuman(nv);
+  // Redis stores the formatted number as a plain string ("embstr"), never int-encoded.
   if (e)
-    e->value = Value::String(s);
+    e->value = Value::StringNoInt(s);
   else
-    ctx.db().Insert(ctx.args[1], Value::String(s));
+    ctx.db().Insert(ctx.args[1], Value::StringNoInt(s));
   ctx.NotifyModified(ctx.args[1]);
   ctx.Notify(notify::kString, "incrbyfloat", ctx.args[1]);
   // The effect, not the increment: replay must not depend on float rounding.

@@ -214,6 +214,17 @@ TEST(Registry, SetRoundTripsAndErrors) {
       "CONFIG SET failed (possibly related to argument 'databases') - can't set immutable config");
   EXPECT_EQ(reg.Set({{"maxmemory", "1"}, {"maxmemory", "2"}}).message(),
             "CONFIG SET failed (possibly related to argument 'maxmemory') - duplicate parameter");
+  // The first problem decides, as Redis's single pass: after one, a later unknown name is
+  // not reported; an unknown name before any other problem is.
+  EXPECT_EQ(reg.Set({{"maxmemory", "1"}, {"maxmemory", "2"}, {"nosuch", "1"}}).message(),
+            "CONFIG SET failed (possibly related to argument 'maxmemory') - duplicate parameter");
+  EXPECT_EQ(reg.Set({{"databases", "4"}, {"nosuch", "1"}}).message(),
+            "CONFIG SET failed (possibly related to argument 'databases') - can't set immutable "
+            "config");
+  EXPECT_EQ(reg.Set({{"hz", "5"}, {"nosuch", "1"}, {"databases", "4"}}).message(),
+            "Unknown option or number of arguments for CONFIG SET - 'nosuch'");
+  EXPECT_EQ(reg.Set({{"", "1"}}).message(),
+            "Unknown option or number of arguments for CONFIG SET - ''");
   // All or nothing: the valid first pair is undone with the failing second.
   int64_t before = c.server.maxmemory;
   EXPECT_FALSE(reg.Set({{"maxmemory", "5mb"}, {"hz", "abc"}}).ok());

@@ -63,8 +63,8 @@ std::vector<std::pair<std::string, std::string>> ConfigRegistry::GetMany(
 
 Status ConfigRegistry::Set(const std::vector<std::pair<std::string_view, std::string_view>>& pairs,
                            const SetContext& ctx) {
-  // Resolve every name first (Redis reports an unknown name before anything else, then
-  // immutable / protected / loading / duplicate), then set them in order.
+  // Resolve and check every name first (unknown, immutable / protected, loading,
+  // duplicate, as Redis), then set them in order.
   struct Item {
     const RedisParam* redis = nullptr;
     const Param* ferrite = nullptr;
@@ -76,34 +76,54 @@ Status ConfigRegistry::Set(const std::vector<std::pair<std::string_view, std::st
     return Status::InvalidArgument("CONFIG SET failed (possibly related to argument '" +
                                    std::string(name) + "') - " + reason);
   };
+  // One pass as Redis's configSetCommand: the first problem found decides the error, and
+  // after it only a first unknown name (before any other problem) is still recorded.
+  bool invalid = false, deny_loading = false, has_unknown = false;
+  std::string_view unknown, err_name;
+  std::string errstr;
   for (auto& [name, value] : pairs) {
     Item it{nullptr, nullptr, name, value, ""};
     it.redis = FindRedisParam(name);
     if (!it.redis) it.ferrite = FindCanonical(name);
     if (!it.redis && !it.ferrite) {
-      return Status::InvalidArgument("Unknown option or number of arguments for CONFIG SET - '" +
-                                     std::string(name) + "'");
-    }
-    if (it.redis && it.redis->ferrite[0]) it.ferrite = FindParam(it.redis->ferrite);
-    it.key = it.ferrite ? it.ferrite->canonical() : std::string(it.redis->name);
-    items.push_back(std::move(it));
-  }
-  bool deny_loading = false;
-  for (size_t i = 0; i < items.size(); i++) {
-    const Item& it = items[i];
-    if (it.redis && (it.redis->flags & RedisParam::kImmutable))
-      return fail(it.name, "can't set immutable config");
-    if (it.redis && (it.redis->flags & RedisParam::kProtected) && !ctx.protected_ok)
-      return fail(it.name, "can't set protected config");
-    if (it.redis && (it.redis->flags & RedisParam::kDenyLoading) && ctx.loading) {
-      deny_loading = true;
+      if (!invalid) {
+        unknown = name;
+        has_unknown = invalid = true;
+      }
       continue;
     }
-    for (size_t j = 0; j < i; j++) {
-      if (items[j].key == it.key) return fail(it.name, "duplicate parameter");
+    if (invalid) continue;
+    if (it.redis && it.redis->ferrite[0]) it.ferrite = FindParam(it.redis->ferrite);
+    it.key = it.ferrite ? it.ferrite->canonical() : std::string(it.redis->name);
+    if (it.redis && ((it.redis->flags & RedisParam::kImmutable) ||
+                     ((it.redis->flags & RedisParam::kProtected) && !ctx.protected_ok))) {
+      errstr = (it.redis->flags & RedisParam::kImmutable) ? "can't set immutable config"
+                                                          : "can't set protected config";
+      err_name = name;
+      invalid = true;
+      continue;
     }
+    if (it.redis && (it.redis->flags & RedisParam::kDenyLoading) && ctx.loading) {
+      deny_loading = true;
+      invalid = true;
+      continue;
+    }
+    for (const Item& prev : items) {
+      if (prev.key == it.key) {
+        errstr = "duplicate parameter";
+        err_name = name;
+        invalid = true;
+        break;
+      }
+    }
+    items.push_back(std::move(it));
   }
   if (deny_loading) return Status::Busy("LOADING Redis is loading the dataset in memory");
+  if (has_unknown) {
+    return Status::InvalidArgument("Unknown option or number of arguments for CONFIG SET - '" +
+                                   std::string(unknown) + "'");
+  }
+  if (invalid) return fail(err_name, errstr);
 
   Config old = config_;
   std::vector<std::string> changed;

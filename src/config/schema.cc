@@ -126,7 +126,8 @@ std::vector<Param> BuildSchema() {
           INT32_MAX, {"zset-max-listpack-entries", "zset-max-ziplist-entries"}),
       Int("encoding", "zset_max_listpack_value", FIELD(encoding.zset_max_listpack_value), 0,
           INT32_MAX, {"zset-max-listpack-value", "zset-max-ziplist-value"}),
-      Int("encoding", "list_max_listpack_size", FIELD(encoding.list_max_listpack_size), -5,
+      // Redis accepts any int; below -5 its quicklist uses -5 (64 KB nodes), as here.
+      Int("encoding", "list_max_listpack_size", FIELD(encoding.list_max_listpack_size), INT32_MIN,
           INT32_MAX, {"list-max-listpack-size", "list-max-ziplist-size"}),
       P("encoding", "stream_node_max_bytes", K::kSize, FIELD(encoding.stream_node_max_bytes),
         {"stream-node-max-bytes"}),

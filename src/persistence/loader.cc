@@ -71,11 +71,22 @@ bool BackgroundLoader::PushTierRef(uint32_t db, std::string_view key, uint8_t ty
   return Push(std::move(it));
 }
 
-bool BackgroundLoader::PushCommand(ArgList args) {
+bool BackgroundLoader::PushCommand(ArgList args, bool must_succeed) {
   Item it;
   it.is_command = true;
+  it.must_succeed = must_succeed;
   it.argv.assign(args.begin(), args.end());
   return Push(std::move(it));
+}
+
+void BackgroundLoader::Fail(Status st) {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    cancelled_ = true;
+  }
+  cv_.notify_all();
+  done_ = true;
+  status_ = std::move(st);
 }
 
 bool BackgroundLoader::Step(int64_t budget_us) {
@@ -108,6 +119,12 @@ bool BackgroundLoader::Step(int64_t budget_us) {
         scratch_out_.clear();
         engine_->Execute(*session_, views, rb);
         ++commands_;
+        if (it.must_succeed && !scratch_out_.empty() && scratch_out_[0] == '-') {
+          size_t end = scratch_out_.find('\r');
+          Fail(
+              Status::Corruption(scratch_out_.substr(1, end == std::string::npos ? end : end - 1)));
+          return true;
+        }
       } else {
         Database& db = engine_->db(int(it.db));
         if (!it.tier_ref.empty()) {  // the value stays in its tier segment
@@ -117,16 +134,18 @@ bool BackgroundLoader::Step(int64_t budget_us) {
                              "key '" + it.key +
                              "' is in a tier segment but tiered storage is not set up"));
           if (!v.ok()) {
-            {
-              std::lock_guard<std::mutex> lk(mu_);
-              cancelled_ = true;
-            }
-            cv_.notify_all();
-            done_ = true;
-            status_ = Status::Corruption("Cannot load the checkpoint: " + v.status().message());
+            Fail(Status::Corruption("Cannot load the checkpoint: " + v.status().message()));
             return true;
           }
           it.value = std::move(v.value());
+        }
+        if (duplicates_ != Duplicates::kAbsent && db.Peek(it.key, -1)) {
+          if (duplicates_ == Duplicates::kFail) {
+            Fail(Status::Corruption("duplicated key '" + it.key.substr(0, 64) + "' in DB " +
+                                    std::to_string(it.db)));
+            return true;
+          }
+          db.Delete(it.key);
         }
         Entry* e = db.Insert(it.key, std::move(it.value));
         if (it.expire_ms) db.SetExpire(e, it.expire_ms);

@@ -28,6 +28,8 @@ class BackgroundLoader {
     std::string key;
     Value value;
     std::vector<std::string> argv;
+    // The command must succeed: an error reply fails the load (its text is the status).
+    bool must_succeed = false;
     // A value in a tier segment (#7): the checkpoint's reference, adopted on the loop.
     std::string tier_ref;
     uint8_t tier_type = 0;
@@ -43,7 +45,12 @@ class BackgroundLoader {
   bool PushKey(uint32_t db, std::string_view key, Value value, int64_t expire_ms);
   bool PushTierRef(uint32_t db, std::string_view key, uint8_t type, std::string_view ref,
                    int64_t expire_ms);
-  bool PushCommand(ArgList args);
+  bool PushCommand(ArgList args, bool must_succeed = false);
+
+  // A key already in the database (DEBUG RELOAD NOFLUSH): replaced when merging (MERGE),
+  // otherwise the load fails. Without this a loaded key is assumed absent. Set before Start.
+  enum class Duplicates { kAbsent, kReplace, kFail };
+  void set_duplicates(Duplicates d) { duplicates_ = d; }
 
   // Consumer side (loop thread): applies batches for about budget_us. Returns true once
   // everything was applied (or failed); status() then says which.
@@ -76,6 +83,8 @@ class BackgroundLoader {
   Status produced_status_ = Status::Ok();
   Status status_ = Status::Ok();
   bool done_ = false;
+  Duplicates duplicates_ = Duplicates::kAbsent;
+  void Fail(Status st);  // loop thread: cancels the producer, ends with st
   uint64_t keys_ = 0, commands_ = 0;
 };
 

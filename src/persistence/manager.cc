@@ -133,12 +133,24 @@ Status PersistenceManager::StartLoading() {
   return LoadFiles(use_ckpt, use_aof, aof_start);
 }
 
-Status PersistenceManager::DebugReload() {
+Status PersistenceManager::DebugReload(const ReloadOptions& o) {
   if (loader_) return Status::Busy("loading");
-  if (Status st = Save(); !st.ok()) return st;
-  for (int i = 0; i < engine_->db_count(); i++) engine_->db(i).Clear();
+  if (o.save) {
+    // Redis's DEBUG RELOAD saves in the foreground whatever a background child is doing:
+    // here a running background checkpoint is completed first (one snapshot at a time),
+    // then the new one is taken.
+    PollFinishing(/*wait=*/true);
+    while (ckpt_snapshot_) CheckpointStep(1000000);
+    PollFinishing(/*wait=*/true);
+    if (Status st = Save(); !st.ok()) return st;
+  }
+  if (!fs_->FileExists(checkpoint_path()))
+    return Status::NotFound("no checkpoint file " + checkpoint_path());
+  if (o.flush) {
+    for (int i = 0; i < engine_->db_count(); i++) engine_->db(i).Clear();
+  }
   enable_aof_after_load_ = false;  // the AOF stays as it is: it already holds this data
-  if (Status st = LoadFiles(/*use_ckpt=*/true, /*use_aof=*/false, 0); !st.ok()) return st;
+  if (Status st = LoadFiles(/*use_ckpt=*/true, /*use_aof=*/false, 0, &o); !st.ok()) return st;
   return WaitLoaded();
 }
 
@@ -156,7 +168,8 @@ Status PersistenceManager::DebugLoadAof() {
   return WaitLoaded();
 }
 
-Status PersistenceManager::LoadFiles(bool use_ckpt, bool use_aof, uint64_t aof_start) {
+Status PersistenceManager::LoadFiles(bool use_ckpt, bool use_aof, uint64_t aof_start,
+                                     const ReloadOptions* reload) {
   const Config& c = engine_->config();
   std::string aof_path = c.server.dir + "/" + c.persistence.aof_file;
   uint64_t total = 0;
@@ -172,6 +185,14 @@ Status PersistenceManager::LoadFiles(bool use_ckpt, bool use_aof, uint64_t aof_s
   load_start_us_ = clock_->MonotonicUs();
   load_start_s_ = clock_->NowMs() / 1000;
   loader_ = std::make_unique<BackgroundLoader>(engine_);
+  // DEBUG RELOAD: without NOFLUSH the libraries go with the keys (Redis's emptyData); with
+  // NOFLUSH a key or library already here is replaced (MERGE) or fails the load.
+  const bool flush_functions = reload && reload->flush;
+  const bool dup_fails = reload && !reload->flush && !reload->merge;
+  if (reload && !reload->flush) {
+    loader_->set_duplicates(reload->merge ? BackgroundLoader::Duplicates::kReplace
+                                          : BackgroundLoader::Duplicates::kFail);
+  }
   loader_->bytes_total = total;
   std::string ckpt_file = checkpoint_path();
   std::string on_corruption = c.recovery.on_corruption;
@@ -182,6 +203,10 @@ Status PersistenceManager::LoadFiles(bool use_ckpt, bool use_aof, uint64_t aof_s
   loader_->Start([=, this](BackgroundLoader& out) -> Status {
     uint64_t base = 0;
     uint64_t records = 0;
+    if (flush_functions && engine_->scripting()) {
+      std::vector<std::string_view> flush = {"FUNCTION", "FLUSH", "SYNC"};
+      if (!out.PushCommand(flush)) return Status::Busy("cancelled");
+    }
     // A record becomes a ready Value here, on the loader thread (the decoding is the
     // expensive part); the loop only inserts it.
     auto push_record = [&](const std::string& path, const ckpt::Record& r) -> Status {
@@ -197,7 +222,8 @@ Status PersistenceManager::LoadFiles(bool use_ckpt, bool use_aof, uint64_t aof_s
       }
       if (r.type == ckpt::kFunctionLibrary) {  // compiled on the loop, as FUNCTION LOAD
         std::vector<std::string_view> load = {"FUNCTION", "LOAD", "REPLACE", r.value};
-        if (!out.PushCommand(load)) return Status::Busy("cancelled");
+        if (dup_fails) load.erase(load.begin() + 2);  // a library already here fails
+        if (!out.PushCommand(load, /*must_succeed=*/dup_fails)) return Status::Busy("cancelled");
         return Status::Ok();
       }
       uint8_t type = uint8_t(r.type & ~ckpt::kTierRefFlag);

@@ -61,7 +61,7 @@ class PersistenceManager : public PersistenceControl {
   }
   Status Save() override;
   // DEBUG RELOAD: save a checkpoint, empty the databases, load it back (synchronously).
-  Status DebugReload() override;
+  Status DebugReload(const ReloadOptions& o) override;
   // DEBUG LOADAOF: flush and fsync the AOF, empty the databases, replay the AOF from its
   // start (synchronously), then append to it again. Redis exits when there is no AOF;
   // this is an error instead.
@@ -98,7 +98,8 @@ class PersistenceManager : public PersistenceControl {
   // thread so a multi-GB fsync never stalls clients; the loop polls for its end.
   void PollFinishing(bool wait);
   Status LoadStep(int64_t budget_us);
-  Status LoadFiles(bool use_ckpt, bool use_aof, uint64_t aof_start);
+  Status LoadFiles(bool use_ckpt, bool use_aof, uint64_t aof_start,
+                   const ReloadOptions* reload = nullptr);
   bool enable_aof_after_load_ = true;
   double LoadedPercent() const;
   void ExpireAfterLoad();

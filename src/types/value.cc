@@ -38,13 +38,18 @@ Value Value::Tiered(ValueType t, uint32_t segment, uint32_t offset, uint32_t len
 }
 
 Value Value::String(std::string_view s) {
-  Value v;
   int64_t n;
   if (s.size() <= 20 && ParseInt64(s, &n)) {
+    Value v;
     v.set_meta(ValueType::kString, Encoding::kInt);
     memcpy(v.payload_, &n, sizeof(n));
     return v;
   }
+  return StringNoInt(s);
+}
+
+Value Value::StringNoInt(std::string_view s) {
+  Value v;
   if (s.size() <= kInlineMax) {
     v.set_meta(ValueType::kString, Encoding::kInline);
     // Inline bytes span payload_ (8) + len_ (4) + flags/pad (2) = 14 bytes.

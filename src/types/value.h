@@ -96,6 +96,9 @@ class Value {
 
   // Builds a string value, choosing int / inline / heap encoding.
   static Value String(std::string_view s);
+  // The bytes as a string even when they read as an integer (Redis's createStringObject
+  // without tryObjectEncoding, e.g. INCRBYFLOAT's result): "embstr" or "raw", never "int".
+  static Value StringNoInt(std::string_view s);
   static Value Int(int64_t v);
   static Value FromObject(Object* obj);  // takes ownership
   static Value FromPack(ValueType t, PackBlock* b, Encoding e = Encoding::kPack);

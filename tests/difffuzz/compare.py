@@ -16,10 +16,13 @@ allowed differences, and each says why (docs/testing.md lists them for readers):
              same shape (types and lengths); SPOP's effect is then re-synchronised
   time:N     a time (TTL, PTTL, EXPIRETIME, PEXPIRETIME): integers within N of each other;
              the two servers run the command some milliseconds apart
+  functions  FUNCTION LIST: exact, but libraries and each library's functions in any order
+             (dictionaries in Redis)
   shape      server-specific content: the same top-level RESP type (INFO, TIME, LASTSAVE,
              OBJECT IDLETIME/FREQ, MEMORY, LATENCY, SLOWLOG, DEBUG DIGEST/OBJECT, CLIENT ID/
              INFO/LIST, COMMAND COUNT/LIST/INFO/DOCS — Ferrite implements fewer commands —,
-             CONFIG HELP, BGSAVE/BGREWRITEAOF start messages)
+             FUNCTION DUMP/STATS of several libraries — each server's dictionary order
+             —, BGSAVE/BGREWRITEAOF start messages)
   hello      HELLO: the same RESP type; the map holds server name, version and client id
   xpending   XPENDING's extended form: exact, but each entry's idle time (ms since its last
              delivery) within 5 s — the servers deliver some milliseconds apart
@@ -155,7 +158,38 @@ def differs(mode, f, r):
         return None
     if mode in ("shape", "hello"):
         return None if f[0] == r[0] else "different reply types"
+    if mode == "functions":
+        return None if _functions_sorted(f) == _functions_sorted(r) else "replies differ"
     return "unknown comparison mode %r" % mode
+
+
+def _functions_sorted(reply):
+    """FUNCTION LIST with libraries and each library's functions in one order (both are
+    dictionaries in Redis: the order is each server's)."""
+    def lib(entry):
+        t, v = entry
+        if t == "%":
+            pairs = [(k, _sorted_list(val) if k == ("$", b"functions") or
+                      k == ("+", b"functions") else val) for k, val in v]
+            return (t, pairs)
+        if t == "*" and v:
+            out = list(v)
+            for i in range(0, len(out) - 1, 2):
+                if out[i][1] == b"functions":
+                    out[i + 1] = _sorted_list(out[i + 1])
+            return (t, out)
+        return entry
+    t, v = reply
+    if t != "*" or not isinstance(v, list):
+        return reply
+    return _sorted_list((t, [lib(e) for e in v]))
+
+
+def _sorted_list(entry):
+    t, v = entry
+    if isinstance(v, list):
+        return (t, sorted(v, key=repr))
+    return entry
 
 
 def _rdb_len(b, i):
@@ -394,22 +428,19 @@ def _arg(args, i):
 
 HANDED_OVER = [
     # (owner, description, predicate(args, ferrite_reply, redis_reply))
-    ("open", "OBJECT ENCODING names as Redis 7.0 reports them for every type and size",
-     lambda a, f, r: _arg(a, 0) == b"object"),
-    ("open", "COMMAND GETKEYS/GETKEYSANDFLAGS key specs and errors",
-     lambda a, f, r: _arg(a, 0) == b"command"),
-    ("open", "CLIENT subcommands (LIST/INFO/KILL/NO-EVICT/... filters and errors)",
-     lambda a, f, r: _arg(a, 0) == b"client"),
-    ("open", "CONFIG SET/GET of several keys, errors of CONFIG",
-     lambda a, f, r: _arg(a, 0) == b"config"),
-    ("open", "RESET",
-     lambda a, f, r: _arg(a, 0) == b"reset"),
-    ("open", "SWAPDB / MOVE / COPY",
-     lambda a, f, r: _arg(a, 0) in (b"swapdb", b"move", b"copy")),
-    ("open", "LCS", lambda a, f, r: _arg(a, 0) == b"lcs"),
-    ("open", "DEBUG RELOAD while a background save runs: refused, Redis saves anyway",
-     lambda a, f, r: _arg(a, 0) == b"debug" and _arg(a, 1) == b"reload" and f[0] == "-" and
-     b"already in progress" in f[1]),
+    # Client-side caching is another piece of work, not built when this was written: its
+    # subcommands stay open here until it lands (the rest of CLIENT is compared).
+    ("open", "CLIENT TRACKING / CACHING / GETREDIR / TRACKINGINFO (client-side caching)",
+     lambda a, f, r: _arg(a, 0) == b"client" and
+     _arg(a, 1) in (b"tracking", b"caching", b"getredir", b"trackinginfo")),
+    # Found by the last long run, not yet decided: inside EXEC, Redis's value object set by a
+    # queued command is still shared with that command's argument vector (refcount 2).
+    ("open", "OBJECT REFCOUNT inside EXEC of a value the transaction set (Redis: 2)",
+     lambda a, f, r: _arg(a, 0) == b"object" and _arg(a, 1) == b"refcount" and
+     f == (":", 1) and r == (":", 2)),
+    ("by design", "CLIENT PAUSE with a timeout beyond the clock (refused; Redis 7.0 overflows)",
+     lambda a, f, r: _arg(a, 0) == b"client" and _arg(a, 1) == b"pause" and
+     f == ("-", b"ERR timeout is out of range") and r[0] == "+"),
     ("by design", "BGREWRITEAOF with the AOF off (refused); SAVE/BGSAVE replies",
      lambda a, f, r: _arg(a, 0) in (b"bgrewriteaof", b"bgsave", b"save")),
 ]

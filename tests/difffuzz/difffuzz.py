@@ -225,7 +225,7 @@ class Fuzzer:
     def reset_state(self):
         """An empty dataset, default settings, no leftover subscriptions, new connections."""
         self.close_fuzz()
-        reset = [[b"FLUSHALL"]]
+        reset = [[b"FLUSHALL"], [b"SCRIPT", b"FLUSH"], [b"FUNCTION", b"FLUSH"]]
         for name, v in self.config_defaults.items():
             if v is not None:
                 reset.append([b"CONFIG", b"SET", name.encode(), v])
@@ -919,6 +919,9 @@ def generate(seed, seq, names, length):
     g = grammar.Gen(rng, names)
     cmds = []
     for _ in range(length):
+        args, meta = g.command()
+        cmds.append((args, meta))
+    while g.followups:  # e.g. the EXISTS that settles a key set with a past EXAT/PXAT
         args, meta = g.command()
         cmds.append((args, meta))
     return cmds

@@ -703,3 +703,174 @@ def test_swapdb_touches_watched_keys_of_either_database(server):
     assert a.cmd("EXEC") == []
     a.cmd("FLUSHALL")
     a.close()
+
+
+# ---------------------------------------------------------------- found by the fuzzer (2)
+INT_RANGE_ERR = ("ERR", "ERR value is out of range, value must between -2147483648 and "
+                 "2147483647")
+
+
+def test_database_index_arguments_are_ints(raw):
+    """MOVE and COPY … DB read the index as an int (getIntFromObjectOrReply), SWAPDB with
+    its own messages for both a bad number and one beyond an int."""
+    raw.cmd("SET", "k", "v")
+    assert raw.cmd("MOVE", "k", I64_MAX) == INT_RANGE_ERR
+    assert raw.cmd("MOVE", "k", "abc") == NOT_INT
+    assert raw.cmd("MOVE", "k", "16") == ("ERR", "ERR DB index is out of range")
+    assert raw.cmd("COPY", "k", "k2", "DB", I64_MAX) == INT_RANGE_ERR
+    assert raw.cmd("COPY", "k", "k2", "DB", "abc") == NOT_INT
+    assert raw.cmd("COPY", "k", "k2", "DB", "-1") == ("ERR", "ERR DB index is out of range")
+    assert raw.cmd("SWAPDB", "0", I64_MAX) == ("ERR", "ERR invalid second DB index")
+    assert raw.cmd("SWAPDB", "4294967296", "0") == ("ERR", "ERR invalid first DB index")
+    assert raw.cmd("SWAPDB", "0", "16") == ("ERR", "ERR DB index is out of range")
+
+
+def test_list_max_listpack_size_takes_any_int(raw):
+    try:
+        assert raw.cmd("CONFIG", "SET", "list-max-listpack-size", "-6") == "OK"
+        assert raw.cmd("CONFIG", "GET", "list-max-listpack-size") == \
+            [b"list-max-listpack-size", b"-6"]
+        assert raw.cmd("RPUSH", "l", "a", "b") == 2
+        assert raw.cmd("LRANGE", "l", "0", "-1") == [b"a", b"b"]
+    finally:
+        raw.cmd("CONFIG", "SET", "list-max-listpack-size", "-2")
+
+
+def test_string_encodings_of_bitop_and_incrbyfloat(raw):
+    """BITOP stores a raw string (createObject), INCRBYFLOAT a plain one (never int-encoded,
+    so never a shared integer)."""
+    raw.cmd("SET", "a", "x")
+    raw.cmd("BITOP", "AND", "d", "a")
+    assert raw.cmd("OBJECT", "ENCODING", "d") == b"raw"
+    assert raw.cmd("INCRBYFLOAT", "f", "4") == b"4"
+    assert raw.cmd("OBJECT", "ENCODING", "f") == b"embstr"
+    assert raw.cmd("OBJECT", "REFCOUNT", "f") == 1
+    assert raw.cmd("INCRBY", "f", "1") == 5  # still a number
+    assert raw.cmd("OBJECT", "ENCODING", "f") == b"int"
+
+
+def test_restore_keeps_a_listpack_hash_with_long_values(raw):
+    """Redis converts a restored listpack hash or sorted set by its entry count only."""
+    payload = (b"\x10\x12\x12\x00\x00\x00\x04\x00\x81f\x02\x81v\x02\x81g\x02\x01\x01\xff\n\x00"
+               b"#\xc1\xa5\xe3]\xfa\xe8\x1c")
+    try:
+        raw.cmd("CONFIG", "SET", "hash-max-listpack-value", "0")
+        assert raw.cmd("RESTORE", "h", "0", payload) == "OK"
+        assert raw.cmd("OBJECT", "ENCODING", "h") == b"listpack"
+        assert raw.cmd("DUMP", "h") == payload
+        raw.cmd("CONFIG", "SET", "hash-max-listpack-entries", "1")
+        assert raw.cmd("RESTORE", "h2", "0", payload) == "OK"
+        assert raw.cmd("OBJECT", "ENCODING", "h2") == b"hashtable"
+    finally:
+        raw.cmd("CONFIG", "SET", "hash-max-listpack-value", "64")
+        raw.cmd("CONFIG", "SET", "hash-max-listpack-entries", "128")
+
+
+def test_debug_reload_options(raw):
+    """DEBUG RELOAD MERGE / NOFLUSH / NOSAVE as Redis 7.0: NOFLUSH alone fails on a key or
+    library already present; with MERGE the file's version wins; NOSAVE loads the last
+    file, and without NOFLUSH what was not in it is gone (libraries included)."""
+    lib = "#!lua name=lib1\nredis.register_function('f1', function() return 'one' end)"
+    raw.cmd("FUNCTION", "FLUSH")
+    raw.cmd("SET", "k", "old")
+    assert raw.cmd("FUNCTION", "LOAD", lib) == b"lib1"
+    assert raw.cmd("DEBUG", "RELOAD") == "OK"
+    assert raw.cmd("DEBUG", "RELOAD", "NOFLUSH") == \
+        ("ERR", "ERR Error trying to load the RDB dump")
+    raw.cmd("SET", "k", "new")
+    raw.cmd("SET", "extra", "1")
+    assert raw.cmd("DEBUG", "RELOAD", "NOSAVE", "NOFLUSH", "MERGE") == "OK"
+    assert raw.cmd("GET", "k") == b"old"  # the file's value replaced the one in memory
+    assert raw.cmd("GET", "extra") == b"1"  # kept: not flushed
+    assert raw.cmd("FCALL", "f1", "0") == b"one"
+    raw.cmd("FUNCTION", "LOAD", "#!lua name=lib2\nredis.register_function('f2', "
+            "function() return 'two' end)")
+    assert raw.cmd("DEBUG", "RELOAD", "NOSAVE") == "OK"
+    assert raw.cmd("GET", "extra") is None  # flushed, and not in the file
+    assert raw.cmd("FCALL", "f1", "0") == b"one"
+    assert raw.cmd("FCALL", "f2", "0")[0] == "ERR"  # lib2 went with the flush
+    assert raw.cmd("DEBUG", "RELOAD", "MERGE", "FOO") == \
+        ("ERR", "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.")
+    raw.cmd("FUNCTION", "FLUSH")
+
+
+def test_lazy_free_of_a_stream_counts_its_real_effort(raw):
+    """UNLINK frees a small stream at once (Redis's effort: radix tree nodes plus groups),
+    even after a consumer group came and went."""
+    raw.cmd("CONFIG", "RESETSTAT")
+    raw.cmd("XADD", "s", "*", "a", "b")
+    raw.cmd("XGROUP", "CREATE", "s", "bla", "$")
+    raw.cmd("XGROUP", "DESTROY", "s", "bla")
+    assert raw.cmd("UNLINK", "s") == 1
+    info = raw.cmd("INFO", "memory").decode()
+    assert "lazyfreed_objects:0\r\n" in info
+    big = ["SADD", "big"] + [str(i) for i in range(1000)]
+    raw.cmd(*big)
+    assert raw.cmd("UNLINK", "big") == 1
+    deadline = time.time() + 10
+    while "lazyfreed_objects:1\r\n" not in raw.cmd("INFO", "memory").decode():
+        assert time.time() < deadline
+        time.sleep(0.01)
+
+
+def test_expire_cycle_latency_is_recorded(raw):
+    """The active expire cycle reports itself to LATENCY (event expire-cycle) when it takes
+    longer than latency-monitor-threshold: freeing a big set it expired does."""
+    try:
+        raw.cmd("CONFIG", "SET", "latency-monitor-threshold", "1")
+        for i in range(0, 300000, 10000):
+            raw.cmd("SADD", "bigset", *[str(j) for j in range(i, i + 10000)])
+        raw.cmd("PEXPIRE", "bigset", "50")
+        deadline = time.time() + 10
+        while raw.cmd("DBSIZE") != 0:
+            assert time.time() < deadline
+            time.sleep(0.05)
+        events = [e[0] for e in raw.cmd("LATENCY", "LATEST")]
+        assert b"expire-cycle" in events
+    finally:
+        raw.cmd("CONFIG", "SET", "latency-monitor-threshold", "0")
+        raw.cmd("LATENCY", "RESET")
+
+
+def test_client_subcommand_with_wrong_arguments(raw):
+    syntax = "ERR unknown subcommand or wrong number of arguments for '%s'. Try CLIENT HELP."
+    assert raw.cmd("CLIENT", "PAUSE", "10", "WRITE", "x") == ("ERR", syntax % "PAUSE")
+    assert raw.cmd("CLIENT", "UNBLOCK", "1", "TIMEOUT", "x") == ("ERR", syntax % "UNBLOCK")
+    assert raw.cmd("CLIENT", "GETNAME", "x") == \
+        ("ERR", "ERR wrong number of arguments for 'client|getname' command")
+    assert raw.cmd("CLIENT", "NOSUCH") == \
+        ("ERR", "ERR unknown subcommand 'NOSUCH'. Try CLIENT HELP.")
+
+
+def test_config_set_reports_the_first_problem(raw):
+    dup = "ERR CONFIG SET failed (possibly related to argument 'hz') - duplicate parameter"
+    assert raw.cmd("CONFIG", "SET", "hz", "10", "hz", "11", "nosuch", "1") == ("ERR", dup)
+    assert raw.cmd("CONFIG", "SET", "hz", "10", "nosuch", "1", "databases", "4") == \
+        ("ERR", "ERR Unknown option or number of arguments for CONFIG SET - 'nosuch'")
+    assert raw.cmd("CONFIG", "SET", "databases", "4", "nosuch", "1") == \
+        ("ERR", "ERR CONFIG SET failed (possibly related to argument 'databases') - can't set "
+         "immutable config")
+    assert raw.cmd("CONFIG", "GET", "hz") == [b"hz", b"10"]
+
+
+def test_memory_usage_of_a_string_after_a_big_query(raw):
+    """Redis's 'trim on SET with big value' (run by its suite only under jemalloc): a value
+    that arrived in a query buffer grown by a bigger one is stored at its own size."""
+    raw.cmd("SET", "key", "A" * 100000)
+    raw.cmd("SET", "key", "A" * 33000)
+    assert raw.cmd("MEMORY", "USAGE", "key") < 42000
+
+
+def test_debug_reload_while_a_background_save_runs(raw):
+    """Redis's DEBUG RELOAD saves in the foreground whatever a BGSAVE child is doing;
+    Ferrite completes the running checkpoint, then saves and reloads: OK, nothing lost."""
+    raw.cmd("DEBUG", "POPULATE", "300000", "k", "100")
+    assert raw.cmd("BGSAVE") == "Background saving started"
+    assert b"rdb_bgsave_in_progress:1" in raw.cmd("INFO", "persistence")
+    assert raw.cmd("DEBUG", "RELOAD") == "OK"
+    assert raw.cmd("DBSIZE") == 300000
+    deadline = time.time() + 30
+    while b"rdb_bgsave_in_progress:0" not in raw.cmd("INFO", "persistence"):
+        assert time.time() < deadline
+        time.sleep(0.05)
+    raw.cmd("FLUSHALL")

@@ -216,7 +216,13 @@ Result<Value> DecodeDumpPayload(std::string_view payload, const CollectionLimits
   items.Clear();  // the elements are in the blob now: free them before building the value
   items.items.shrink_to_fit();
   items.scores.shrink_to_fit();
-  return DecodeCollection(t, blob, limits);
+  // Redis's rdbLoadObject keeps a listpack (or ziplist) hash or sorted set packed unless it
+  // has more entries than the *-max-listpack-entries limit: the value-length limit is not
+  // looked at for these encodings (only for the old zipmap and the hash-table forms).
+  CollectionLimits lim = limits;
+  if (type == kTHashListpack || type == kTHashZiplist) lim.hash_value = SIZE_MAX;
+  if (type == kTZSetListpack || type == kTZSetZiplist) lim.zset_value = SIZE_MAX;
+  return DecodeCollection(t, blob, lim);
 }
 
 }  // namespace ferrite::rdb
