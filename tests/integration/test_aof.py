@@ -78,7 +78,12 @@ def test_sigkill_under_always_loses_no_acknowledged_write(server_factory):
     threads = [threading.Thread(target=writer, args=(f"counter:{i}",)) for i in range(8)]
     for t in threads:
         t.start()
-    time.sleep(0.5 + rng.random())
+    # Kill only once writes have been acknowledged (a slow, shared machine may take a while
+    # to get the first ones through), then at a random moment after that.
+    deadline = time.time() + 60
+    while sum(acked.values()) <= 100 and time.time() < deadline:
+        time.sleep(0.01)
+    time.sleep(rng.random())
     s.kill()
     stop.set()
     for t in threads:
