@@ -433,9 +433,10 @@ HANDED_OVER = [
     ("open", "CLIENT TRACKING / CACHING / GETREDIR / TRACKINGINFO (client-side caching)",
      lambda a, f, r: _arg(a, 0) == b"client" and
      _arg(a, 1) in (b"tracking", b"caching", b"getredir", b"trackinginfo")),
-    # Found by the last long run, not yet decided: inside EXEC, Redis's value object set by a
-    # queued command is still shared with that command's argument vector (refcount 2).
-    ("open", "OBJECT REFCOUNT inside EXEC of a value the transaction set (Redis: 2)",
+    # Inside EXEC, Redis's value object set by a queued command is still shared with that
+    # command's argument vector (refcount 2); Ferrite never shares values with arguments
+    # (docs/operations.md).
+    ("by design", "OBJECT REFCOUNT inside EXEC of a value the transaction set (Redis: 2)",
      lambda a, f, r: _arg(a, 0) == b"object" and _arg(a, 1) == b"refcount" and
      f == (":", 1) and r == (":", 2)),
     ("by design", "CLIENT PAUSE with a timeout beyond the clock (refused; Redis 7.0 overflows)",
