@@ -227,6 +227,7 @@ void Debug(CommandContext& ctx) {
     if (!p) return ctx.rb.Error("ERR DEBUG RELOAD needs the persistence layer");
     // The dataset is emptied and loaded again: as Redis's emptyData, watched keys change.
     for (int i = 0; i < e.db_count(); i++) e.TouchWatchedInDb(i, -1);
+    e.SignalFlushed();
     Status st = p->DebugReload();
     if (!st.ok()) return ctx.rb.Error("ERR Error trying to load the checkpoint: " + st.message());
     return ctx.rb.Ok();
@@ -234,6 +235,7 @@ void Debug(CommandContext& ctx) {
   if (ArgIs(sub, "LOADAOF") && a.size() == 2) {
     PersistenceControl* p = e.persistence();
     if (!p) return ctx.rb.Error("ERR DEBUG LOADAOF needs the persistence layer");
+    e.SignalFlushed();  // the dataset is emptied and loaded again
     Status st = p->DebugLoadAof();
     if (!st.ok()) return ctx.rb.Error("ERR Error loading the AOF: " + st.message());
     return ctx.rb.Ok();
