@@ -151,7 +151,7 @@ void Tracking::InvalidateKey(std::string_view key, uint64_t by_id, bool bcast) {
       bs.keys[std::string(key)] = by_id;
     }
   }
-  auto it = table_.find(std::string(key));
+  auto it = table_.find(key);
   if (it == table_.end()) return;
   // Taken out first: sending may not re-enter, but the table must not be walked while a
   // message is written.

@@ -21,6 +21,7 @@
 // Thread: the loop only, as the engine.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -83,12 +84,16 @@ class Tracking {
   Engine& engine_;
   bool created_ = false;  // some client enabled tracking once (Redis's TrackingTable != NULL)
   size_t clients_ = 0;
-  // key -> ids of the clients that may cache it
-  std::unordered_map<std::string, std::unordered_set<uint64_t>> table_;
+  // key -> ids of the clients that may cache it (looked up by string_view: no copy per write)
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view k) const { return std::hash<std::string_view>{}(k); }
+  };
+  std::unordered_map<std::string, std::unordered_set<uint64_t>, KeyHash, std::equal_to<>> table_;
   size_t total_items_ = 0;
   struct Prefix {
-    std::map<std::string, uint64_t> keys;     // changed this iteration -> who changed it last
-    std::map<uint64_t, Session*> clients;     // subscribed BCAST clients, by id
+    std::map<std::string, uint64_t> keys;  // changed this iteration -> who changed it last
+    std::map<uint64_t, Session*> clients;  // subscribed BCAST clients, by id
   };
   std::map<std::string, Prefix> prefixes_;
   unsigned limit_rounds_ = 0;  // consecutive LimitUsedSlots calls that stayed over the limit
