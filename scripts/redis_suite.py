@@ -38,9 +38,10 @@ IMPLEMENTED = [
     "unit/maxmemory", "unit/networking", "unit/client-eviction", "unit/pause",
     "unit/shutdown", "unit/replybufsize", "unit/obuf-limits", "unit/geo",
     "unit/type/stream", "unit/type/stream-cgroups", "unit/scripting", "unit/functions",
+    "unit/tracking",
 ]
 NOT_YET = [
-    "unit/tracking", "unit/acl", "unit/acl-v2", "unit/pubsubshard",
+    "unit/acl", "unit/acl-v2", "unit/pubsubshard",
     "unit/cluster-scripting", "unit/wait", "unit/tls", "unit/aofrw",
 ]
 

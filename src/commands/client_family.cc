@@ -1,6 +1,6 @@
 // CLIENT and its subcommands: ID, INFO, LIST, KILL, GETNAME, SETNAME, PAUSE, UNPAUSE,
-// REPLY, UNBLOCK, NO-EVICT, HELP. Client-side caching (TRACKING, CACHING, GETREDIR,
-// TRACKINGINFO) is not built: those answer Redis's unknown-subcommand error.
+// REPLY, UNBLOCK, NO-EVICT, HELP, and client-side caching's TRACKING, CACHING, GETREDIR,
+// TRACKINGINFO (the tracking itself is commands/tracking.cc).
 
 #include <fmt/format.h>
 
@@ -36,6 +36,9 @@ std::string ClientLine(Engine& e, Session& s) {
   if (s.subscriptions() > 0) flags += 'P';
   if (s.in_multi) flags += 'x';
   if (s.blocked) flags += 'b';
+  if (s.tracking.on) flags += 't';
+  if (s.tracking.broken_redir) flags += 'R';
+  if (s.tracking.bcast) flags += 'B';
   if (s.watch_dirty) flags += 'd';
   if (s.close_after_reply) flags += 'c';
   if (s.kill_now) flags += 'A';
@@ -49,12 +52,12 @@ std::string ClientLine(Engine& e, Session& s) {
   return fmt::format(
       "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 "
       "multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl={} oll={} "
-      "omem={} tot-mem={} events={} cmd={} user=default redir=-1 resp={}",
+      "omem={} tot-mem={} events={} cmd={} user=default redir={} resp={}",
       s.id, c.addr, c.laddr, c.fd, s.name, now_s - c.created_ms / 1000,
       now_s - c.last_interaction_ms / 1000, flags, s.db, s.channels.size(), s.patterns.size(),
       s.in_multi ? int64_t(s.queued.size()) : -1, c.qbuf, c.qbuf_free, s.argv_mem, s.multi_mem,
       c.rbs, c.rbp, std::min(c.obl, c.rbs), oll, omem, tot_mem, c.write_pending ? "rw" : "r",
-      s.last_cmd, s.resp3 ? 3 : 2);
+      s.last_cmd, s.tracking.on ? int64_t(s.tracking.redirect) : -1, s.resp3 ? 3 : 2);
 }
 
 void List(CommandContext& ctx) {
@@ -190,6 +193,120 @@ void Unblock(CommandContext& ctx) {
   ctx.rb.Integer(target && ctx.engine.UnblockClient(*target, with_error) ? 1 : 0);
 }
 
+// CLIENT TRACKING ON|OFF [REDIRECT id] [BCAST] [PREFIX p]... [OPTIN] [OPTOUT] [NOLOOP]:
+// Redis 7.0's parsing, checks and error texts, in its order.
+void TrackingCmd(CommandContext& ctx) {
+  auto& a = ctx.args;
+  Session& s = ctx.session;
+  int64_t redir = 0;
+  uint32_t options = 0;
+  std::vector<std::string_view> prefixes;
+  for (size_t j = 3; j < a.size(); j++) {
+    bool more = j + 1 < a.size();
+    if (ArgIs(a[j], "redirect") && more) {
+      j++;
+      if (redir != 0)
+        return ctx.rb.Error("ERR A client can only redirect to a single other client");
+      if (!ParseIntArg(ctx, a[j], &redir)) return;
+      // The target must exist now; it may leave later (then the redirect is broken).
+      if (redir <= 0 || !ctx.engine.FindSession(uint64_t(redir)))
+        return ctx.rb.Error("ERR The client ID you want redirect to does not exist");
+    } else if (ArgIs(a[j], "bcast")) {
+      options |= Tracking::kBcast;
+    } else if (ArgIs(a[j], "optin")) {
+      options |= Tracking::kOptIn;
+    } else if (ArgIs(a[j], "optout")) {
+      options |= Tracking::kOptOut;
+    } else if (ArgIs(a[j], "noloop")) {
+      options |= Tracking::kNoLoop;
+    } else if (ArgIs(a[j], "prefix") && more) {
+      prefixes.push_back(a[++j]);
+    } else {
+      return ctx.rb.Error(err::kSyntax);
+    }
+  }
+  auto& t = s.tracking;
+  if (ArgIs(a[2], "on")) {
+    if (!(options & Tracking::kBcast) && !prefixes.empty())
+      return ctx.rb.Error("ERR PREFIX option requires BCAST mode to be enabled");
+    if (t.on && t.bcast != ((options & Tracking::kBcast) != 0)) {
+      return ctx.rb.Error(
+          "ERR You can't switch BCAST mode on/off before disabling tracking for this client, "
+          "and then re-enabling it with a different mode.");
+    }
+    if ((options & Tracking::kBcast) && (options & (Tracking::kOptIn | Tracking::kOptOut)))
+      return ctx.rb.Error("ERR OPTIN and OPTOUT are not compatible with BCAST");
+    if ((options & Tracking::kOptIn) && (options & Tracking::kOptOut))
+      return ctx.rb.Error("ERR You can't specify both OPTIN mode and OPTOUT mode");
+    if (((options & Tracking::kOptIn) && t.optout) || ((options & Tracking::kOptOut) && t.optin)) {
+      return ctx.rb.Error(
+          "ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, "
+          "and then re-enabling it with a different mode.");
+    }
+    if (options & Tracking::kBcast) {
+      std::string collision = Tracking::PrefixCollision(s, prefixes);
+      if (!collision.empty()) return ctx.rb.Error(collision);
+    }
+    ctx.engine.tracking().Enable(s, uint64_t(redir), options, prefixes);
+  } else if (ArgIs(a[2], "off")) {
+    ctx.engine.tracking().Disable(s);
+  } else {
+    return ctx.rb.Error(err::kSyntax);
+  }
+  ctx.rb.Ok();
+}
+
+void Caching(CommandContext& ctx) {
+  auto& t = ctx.session.tracking;
+  if (!t.on) {
+    return ctx.rb.Error(
+        "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN "
+        "or OPTOUT mode enabled");
+  }
+  std::string_view opt = ctx.args[2];
+  if (ArgIs(opt, "yes")) {
+    if (!t.optin) {
+      return ctx.rb.Error(
+          "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.");
+    }
+  } else if (ArgIs(opt, "no")) {
+    if (!t.optout) {
+      return ctx.rb.Error(
+          "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.");
+    }
+  } else {
+    return ctx.rb.Error(err::kSyntax);
+  }
+  t.caching = true;  // for the next command or transaction (Engine::Execute forgets it)
+  ctx.rb.Ok();
+}
+
+void TrackingInfo(CommandContext& ctx) {
+  const auto& t = ctx.session.tracking;
+  std::vector<const char*> flags;
+  flags.push_back(t.on ? "on" : "off");
+  if (t.bcast) flags.push_back("bcast");
+  if (t.optin) {
+    flags.push_back("optin");
+    if (t.caching) flags.push_back("caching-yes");
+  }
+  if (t.optout) {
+    flags.push_back("optout");
+    if (t.caching) flags.push_back("caching-no");
+  }
+  if (t.noloop) flags.push_back("noloop");
+  if (t.broken_redir) flags.push_back("broken_redirect");
+  ctx.rb.MapHeader(3);
+  ctx.rb.Bulk("flags");
+  ctx.rb.SetHeader(flags.size());
+  for (const char* f : flags) ctx.rb.Bulk(f);
+  ctx.rb.Bulk("redirect");
+  ctx.rb.Integer(t.on ? int64_t(t.redirect) : -1);
+  ctx.rb.Bulk("prefixes");
+  ctx.rb.ArrayHeader(t.prefixes.size());
+  for (auto& p : t.prefixes) ctx.rb.Bulk(p);
+}
+
 const char* const kHelp[] = {
     "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "CACHING (YES|NO)",
@@ -296,6 +413,12 @@ void Client(CommandContext& ctx) {
     return ctx.rb.Ok();
   }
   if (ArgIs(sub, "PAUSE") && (a.size() == 3 || a.size() == 4)) return Pause(ctx);
+  if (ArgIs(sub, "TRACKING") && a.size() >= 3) return TrackingCmd(ctx);
+  if (ArgIs(sub, "CACHING") && a.size() >= 3) return Caching(ctx);
+  if (ArgIs(sub, "GETREDIR") && a.size() == 2) {
+    return ctx.rb.Integer(s.tracking.on ? int64_t(s.tracking.redirect) : -1);
+  }
+  if (ArgIs(sub, "TRACKINGINFO") && a.size() == 2) return TrackingInfo(ctx);
   // A subcommand the table knows (the engine refused the others) with arguments its arity
   // allows but the subcommand does not: Redis's addReplySubcommandSyntaxError.
   ctx.rb.Error(err::SubcommandSyntax(sub, "CLIENT"));

@@ -233,6 +233,7 @@ void Debug(CommandContext& ctx) {
     // The dataset is emptied and loaded again: as Redis's emptyData, watched keys change.
     if (o.flush) {
       for (int i = 0; i < e.db_count(); i++) e.TouchWatchedInDb(i, -1);
+      e.SignalFlushed();  // tracking clients get the null invalidation, as on FLUSHALL
     }
     Status st = p->DebugReload(o);
     if (!st.ok()) {
@@ -246,6 +247,7 @@ void Debug(CommandContext& ctx) {
   if (ArgIs(sub, "LOADAOF") && a.size() == 2) {
     PersistenceControl* p = e.persistence();
     if (!p) return ctx.rb.Error("ERR DEBUG LOADAOF needs the persistence layer");
+    e.SignalFlushed();  // the dataset is emptied and loaded again
     Status st = p->DebugLoadAof();
     if (!st.ok()) return ctx.rb.Error("ERR Error loading the AOF: " + st.message());
     return ctx.rb.Ok();

@@ -133,6 +133,8 @@ Session* Engine::NewSession() {
 
 void Engine::DropSession(Session* s) {
   UnwatchAll(*s);
+  if (s->tracking.on) tracking_.Disable(*s);
+  if (current_ == s) current_ = nullptr;
   if (s->monitor)
     monitors_.erase(std::remove(monitors_.begin(), monitors_.end(), s), monitors_.end());
   if (s->paused) std::erase(paused_, s);
@@ -171,7 +173,10 @@ void Engine::Execute(Session& s, ArgList args, ReplyBuilder& rb) {
   rb.set_limit(OutputLimit(s));
   std::string* out = rb.buffer();
   size_t mark = out->size();
+  Session* outer = current_;
+  current_ = &s;
   ExecuteCommand(s, args, rb);
+  current_ = outer;
   if ((s.reply_off || s.reply_skip) && rb.buffer() == out && out->size() > mark &&
       !IsSubscribeCommand(args[0])) {
     out->resize(mark);
@@ -180,6 +185,12 @@ void Engine::Execute(Session& s, ArgList args, ReplyBuilder& rb) {
     s.reply_skip = s.reply_skip_next;
     s.reply_skip_next = false;
   }
+  // Invalidations of keys this command changed follow its reply, even under CLIENT REPLY
+  // OFF (they are pushes, not replies). CLIENT CACHING covers one command or transaction:
+  // it is forgotten after anything but a CLIENT command, outside MULTI.
+  if (!s.tracking.pending.empty()) tracking_.FlushPending(s);
+  if (s.tracking.caching && !s.in_multi && !s.blocked && !EqualsIgnoreCase(args[0], "client"))
+    s.tracking.caching = false;
 }
 
 void Engine::ExecuteCommand(Session& s, ArgList args, ReplyBuilder& rb) {
@@ -204,6 +215,9 @@ void Engine::ExecuteCommand(Session& s, ArgList args, ReplyBuilder& rb) {
     if (s.in_multi) s.multi_error = true;
   };
   s.conn.tot_cmds++;
+  // Keep the tracking table within tracking-table-max-keys before a command runs (Redis's
+  // processCommand does it after the OOM check; the order does not show).
+  if (tracking_.active() && spec) tracking_.LimitUsedSlots();
   std::string refusal;
   bool unknown_sub = false;
   if (spec && !spec->subcommands.empty() && args.size() >= 2) {
@@ -326,7 +340,11 @@ bool Engine::DeniedByOom(const Session& s, const CommandSpec& spec, uint32_t fla
     if (n != "exec" && n != "discard" && n != "quit" && n != "reset") deny = true;
   }
   if (std::string_view(spec.name) == "exec") deny |= (s.queued_flags & cmd::kDenyOom) != 0;
-  return deny && !PerformEviction();
+  // Redis evicts before every command, not only before those that may grow memory: a read
+  // after a big write finds the keys already evicted (and their tracking clients told).
+  // Never while a busy script yields to other clients: it would delete keys under it.
+  bool fits = (script_running_ && !deny) || PerformEviction();
+  return deny && !fits;
 }
 
 // Redis's rule: PAUSE ALL holds everything; PAUSE WRITE holds commands that write or may
@@ -616,9 +634,37 @@ void Engine::Call(Session& s, const CommandSpec& spec, ArgList args, ReplyBuilde
   if (monitor_first && !monitors_.empty() && !s.reexec) FeedMonitors(s, spec, args);
   CommandContext ctx{*this, s, rb, args, frozen_now_ms_ ? frozen_now_ms_ : clock_->NowMs()};
   uint64_t errors_before = rb.errors_written();
+  Session* outer_exec = exec_session_;
+  const CommandSpec* outer_spec = caller_spec_;
+  ArgList outer_args = caller_args_;
+  exec_session_ = &s;
+  if (!s.script) {
+    caller_spec_ = &spec;
+    caller_args_ = args;
+  }
+  call_depth_++;
   int64_t t0 = clock_->MonotonicUs();
   spec.handler(ctx);
   int64_t t1 = clock_->MonotonicUs();
+  call_depth_--;
+  // Client-side caching: a read-only command's keys are remembered for its client. A
+  // script's read-only command makes its caller track the script's declared keys; the
+  // read-only script commands themselves track nothing (Redis's call()).
+  if ((spec.flags & cmd::kReadOnly) && tracking_.active() && !s.reexec) {
+    std::string_view n = spec.name;
+    if (n != "eval_ro" && n != "evalsha_ro" && n != "fcall_ro") {
+      Session* caller = s.script && current_ ? current_ : &s;
+      if (caller->tracking.on && !caller->tracking.bcast) {
+        if (caller == &s)
+          tracking_.RememberKeys(s, spec, args);
+        else if (outer_spec)
+          tracking_.RememberKeys(*caller, *outer_spec, outer_args);
+      }
+    }
+  }
+  exec_session_ = outer_exec;
+  caller_spec_ = outer_spec;
+  caller_args_ = outer_args;
   // MONITOR sees a command once it ran (as Redis's call()): inside EXEC the queued commands
   // come before the EXEC line; a blocked command served later is not shown again.
   if (!monitor_first && !monitors_.empty() && !s.reexec) FeedMonitors(s, spec, args);
@@ -764,6 +810,9 @@ bool Engine::WatchedKeyExpired(Session& s) {
 
 void Engine::OnKeyModified(int db, std::string_view key) {
   if (!blocked_by_key_.empty()) SignalKeyReady(db, key);
+  // Client-side caching: an expiry or an eviction was made by no client (NOLOOP's "who").
+  bool by_server = std::exchange(server_change_, false);
+  tracking_.InvalidateKey(key, by_server || !exec_session_ ? 0 : exec_session_->id, true);
   if (watched_count_ == 0) return;
   auto it = watched_keys_.find(WatchKey(db, key));
   if (it == watched_keys_.end()) return;
@@ -807,6 +856,7 @@ void Engine::TouchWatchedInDb(int emptied, int replaced_with) {
 void Engine::OnKeyExpired(int db, std::string_view key) {
   NotifyKeyspaceEvent(notify::kExpired, "expired", key, db);
   Propagate(db, {"DEL", std::string(key)});
+  server_change_ = true;  // the OnKeyModified that follows (Database::ExpireNow)
 }
 
 // ---------------------------------------------------------------- eviction & cron
@@ -852,6 +902,7 @@ bool Engine::PerformEviction() {
     best_db->Delete(best_key);
     ks_stats_.evicted_keys++;
     NotifyKeyspaceEvent(notify::kEvicted, "evicted", best_key, best_db->index());
+    server_change_ = true;
     OnKeyModified(best_db->index(), best_key);
     Propagate(best_db->index(), {"DEL", best_key});
   }
@@ -875,6 +926,7 @@ void Engine::Cron() {
   ks_stats_.expire_cycle_cpu_us += uint64_t(expire_us);
   RecordLatency("expire-cycle", expire_us / 1000);  // LATENCY, as Redis's activeExpireCycle
   if (config_.server.maxmemory > 0 && !loading_) PerformEviction();
+  if (tracking_.active()) tracking_.LimitUsedSlots();
   if (tier_) {
     // While loading, references are still being adopted: segments look unused, so only
     // demotion runs (a big AOF replay must not fill RAM past the hot budget).

@@ -20,6 +20,7 @@
 #include "commands/command.h"
 #include "commands/command_table.h"
 #include "commands/session.h"
+#include "commands/tracking.h"
 #include "config/config.h"
 #include "config/redis_config.h"
 #include "config/registry.h"
@@ -334,6 +335,19 @@ class Engine : public KeyspaceListener {
   const std::map<std::string, std::vector<Session*>>& pubsub_channels() const { return channels_; }
   const std::map<std::string, std::vector<Session*>>& pubsub_patterns() const { return patterns_; }
 
+  // Client-side caching (CLIENT TRACKING; commands/tracking.h).
+  Tracking& tracking() { return tracking_; }
+  // FLUSHDB, FLUSHALL, DEBUG RELOAD/LOADAOF emptied data: tracking clients are told that
+  // every key is invalid (Redis's signalFlushedDb).
+  void SignalFlushed() { tracking_.InvalidateOnFlush(); }
+  // The session whose command line is being executed (Redis's current_client): a script's
+  // caller, not the script's own client; nullptr between commands (cron, before sleep).
+  Session* current_session() const { return current_; }
+  // A command's handler is running (Redis's fixed_time_expire > 0).
+  bool in_call() const { return call_depth_ > 0; }
+  // Before the loop sleeps: the BCAST invalidations collected during the iteration.
+  void BeforeSleep() { tracking_.BroadcastInvalidations(); }
+
   // Periodic work (called by the loop at hz): active expiry, eviction, stats.
   void Cron();
   // Evicts keys until used memory is under maxmemory; false if it could not.
@@ -438,6 +452,18 @@ class Engine : public KeyspaceListener {
   std::string run_id_;
   std::string replid_;
   bool loading_ = false;
+  // Client-side caching. exec_session_: the session a running handler belongs to (a
+  // script's own client inside a script), the "who changed it" of BCAST's NOLOOP.
+  // caller_spec_/caller_args_: the command line of the last non-script session's call,
+  // whose keys a script's read-only command makes its caller track (Redis's caller->argv).
+  // server_change_: the next OnKeyModified is an expiry or an eviction (no client did it).
+  Tracking tracking_{*this};
+  Session* current_ = nullptr;
+  int call_depth_ = 0;
+  Session* exec_session_ = nullptr;
+  const CommandSpec* caller_spec_ = nullptr;
+  ArgList caller_args_;
+  bool server_change_ = false;
   bool shutdown_requested_ = false;
   bool collecting_multi_ = false;
   std::vector<std::pair<int, std::vector<std::string>>> multi_effects_;

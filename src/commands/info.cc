@@ -103,7 +103,7 @@ std::string ClientsSection(Engine& e) {
   Line(o, "client_recent_max_input_buffer", max_in);
   Line(o, "client_recent_max_output_buffer", max_out);
   Line(o, "blocked_clients", e.blocked_clients());
-  Line(o, "tracking_clients", 0);
+  Line(o, "tracking_clients", e.tracking().clients());
   size_t in_timeout = 0;
   for (auto& [id, s] : e.sessions()) in_timeout += s->blocked && s->block_deadline_ms != 0;
   Line(o, "clients_in_timeout_table", in_timeout);
@@ -180,7 +180,7 @@ std::string MemorySection(Engine& e) {
 }
 
 // Redis 7.0's fields in its order. Those of features Ferrite does not have (replication,
-// MIGRATE's socket cache, active defrag, client tracking, io threads) are 0, which is what
+// MIGRATE's socket cache, active defrag, io threads) are 0, which is what
 // they are here.
 std::string StatsSection(Engine& e) {
   std::string o = "# Stats\r\n";
@@ -224,9 +224,9 @@ std::string StatsSection(Engine& e) {
   Line(o, "active_defrag_key_misses", 0);
   Line(o, "total_active_defrag_time", 0);
   Line(o, "current_active_defrag_time", 0);
-  Line(o, "tracking_total_keys", 0);
-  Line(o, "tracking_total_items", 0);
-  Line(o, "tracking_total_prefixes", 0);
+  Line(o, "tracking_total_keys", e.tracking().total_keys());
+  Line(o, "tracking_total_items", e.tracking().total_items());
+  Line(o, "tracking_total_prefixes", e.tracking().total_prefixes());
   Line(o, "unexpected_error_replies", st.unexpected_error_replies);
   Line(o, "total_error_replies", st.total_error_replies);
   Line(o, "dump_payload_sanitizations", 0);

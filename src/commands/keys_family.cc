@@ -309,8 +309,14 @@ void ObjectCmd(CommandContext& ctx) {
                          ArgIs(sub, "REFCOUNT"))) {
     return ctx.rb.Error(err::UnknownSubcommand(sub, "OBJECT"));
   }
+  // Redis looks the key up without touching its access time and without the keymiss
+  // event, but counts the hit or miss (LOOKUP_NOTOUCH|LOOKUP_NONOTIFY).
   Entry* e = ctx.db().Peek(a[2], ctx.now_ms);
-  if (!e) return ctx.rb.Null();
+  if (!e) {
+    ctx.engine.ks_stats().misses++;
+    return ctx.rb.Null();
+  }
+  ctx.engine.ks_stats().hits++;
   const std::string& policy = ctx.engine.config().server.maxmemory_policy;
   bool lfu = policy.ends_with("-lfu");
   if (ArgIs(sub, "ENCODING")) return ctx.rb.Bulk(RedisEncodingName(e->value));
@@ -323,9 +329,15 @@ void ObjectCmd(CommandContext& ctx) {
     int64_t idle = ctx.now_ms / 1000 - int64_t(e->lru);
     return ctx.rb.Integer(std::max<int64_t>(idle, 0));
   }
-  // REFCOUNT: Redis shares the integers 0..9999 (reported as INT_MAX); others have 1.
+  // REFCOUNT: Redis shares the integers 0..9999 (reported as INT_MAX) unless maxmemory is
+  // set with an LRU or LFU policy (each value then keeps its own access time); others have 1.
+  // Judged now, where Redis judges when the value is made: they differ only for values made
+  // before such a CONFIG SET.
   int64_t iv;
-  if (e->value.encoding() == Encoding::kInt && e->value.GetInt(&iv) && iv >= 0 && iv < 10000)
+  bool shared_ints =
+      ctx.engine.config().server.maxmemory == 0 || !(lfu || policy.ends_with("-lru"));
+  if (shared_ints && e->value.encoding() == Encoding::kInt && e->value.GetInt(&iv) && iv >= 0 &&
+      iv < 10000)
     return ctx.rb.Integer(2147483647);
   ctx.rb.Integer(1);
 }

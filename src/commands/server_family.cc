@@ -45,10 +45,12 @@ void Quit(CommandContext& ctx) {
 
 // RESET: the connection as it was when it connected (Redis's clearClientConnectionState):
 // no MONITOR, database 0, RESP2, no name, no transaction or watched keys, no
-// subscriptions, replies on, no-evict off, and authenticated only if no password is set.
+// subscriptions, no client tracking, replies on, no-evict off, and authenticated only if
+// no password is set.
 void Reset(CommandContext& ctx) {
   Session& s = ctx.session;
   ctx.engine.RemoveMonitor(s);
+  if (s.tracking.on) ctx.engine.tracking().Disable(s);
   s.db = 0;
   s.resp3 = false;
   ctx.rb.set_resp3(false);
@@ -204,6 +206,7 @@ void FlushDb(CommandContext& ctx) {
   ctx.engine.TouchWatchedInDb(i, -1);
   ctx.engine.FlushDb(i, lazy);
   ctx.engine.SignalReadyKeysOf(i);
+  ctx.engine.SignalFlushed();
   ctx.rb.Ok();
 }
 
@@ -216,6 +219,7 @@ void FlushAll(CommandContext& ctx) {
     ctx.engine.FlushDb(i, lazy);
     ctx.engine.SignalReadyKeysOf(i);
   }
+  ctx.engine.SignalFlushed();
   ctx.dirty++;
   ctx.rb.Ok();
 }

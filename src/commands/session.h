@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -119,6 +121,25 @@ struct Session {
 
   bool monitor = false;  // MONITOR: receives every command the server executes
   bool script = false;   // the client Lua scripts run their commands as
+
+  // Client-side caching (CLIENT TRACKING; commands/tracking.h). broken_redir: the redirect
+  // target was gone when an invalidation was due (CLIENT LIST's R flag). caching: CLIENT
+  // CACHING yes/no was given for the next command or transaction. prefixes: the BCAST
+  // prefixes, in byte order as Redis lists them. pending: invalidations of keys this
+  // client's running command changed, sent after its reply (nullopt: a flush's null).
+  struct TrackingState {
+    bool on = false;
+    bool bcast = false;
+    bool optin = false;
+    bool optout = false;
+    bool caching = false;
+    bool noloop = false;
+    bool broken_redir = false;
+    uint64_t redirect = 0;
+    std::set<std::string> prefixes;
+    std::vector<std::optional<std::string>> pending;
+  };
+  TrackingState tracking;
 
   // Pub/sub subscriptions.
   std::vector<std::string> channels;

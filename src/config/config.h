@@ -54,7 +54,9 @@ struct Config {
     int64_t active_expire_effort = 1;
     bool stop_writes_on_bgsave_error = true;
     int64_t lfu_log_factor = 10;
-    int64_t lfu_decay_time = 1;             // minutes per LFU counter decrement; 0 = never decays
+    int64_t lfu_decay_time = 1;  // minutes per LFU counter decrement; 0 = never decays
+    int64_t tracking_table_max_keys =
+        1000000;                            // client-side caching: keys remembered; 0 = no limit
     int64_t notify_keyspace_events = 0;     // notify:: bits (config/redis_config.h)
     bool lazyfree_lazy_user_del = false;    // DEL frees like UNLINK
     bool lazyfree_lazy_user_flush = false;  // FLUSHALL/FLUSHDB without a mode free like ASYNC

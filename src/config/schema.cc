@@ -99,6 +99,8 @@ std::vector<Param> BuildSchema() {
           {"lfu-log-factor"}),
       Int("server", "lfu_decay_time", FIELD(server.lfu_decay_time), 0, INT32_MAX,
           {"lfu-decay-time"}),
+      Int("server", "tracking_table_max_keys", FIELD(server.tracking_table_max_keys), 0, INT64_MAX,
+          {"tracking-table-max-keys"}),
       P("server", "notify_keyspace_events", K::kNotify, FIELD(server.notify_keyspace_events),
         {"notify-keyspace-events"}),
       P("server", "lazyfree_lazy_user_del", K::kBool, FIELD(server.lazyfree_lazy_user_del),

@@ -742,6 +742,7 @@ int NetServer::Run() {
       next_cron_us_ = clock->MonotonicUs() + 1000000 / hz;
     }
     if (engine_->blocked_clients() > 0) engine_->ExpireBlocked(clock->NowMs());
+    engine_->BeforeSleep();  // client-side caching's BCAST invalidations
     if (engine_->has_woken()) DrainWoken(nullptr);
     if (engine_->shutdown_requested()) stop_ = true;
     bool release = true;

@@ -428,11 +428,6 @@ def _arg(args, i):
 
 HANDED_OVER = [
     # (owner, description, predicate(args, ferrite_reply, redis_reply))
-    # Client-side caching is another piece of work, not built when this was written: its
-    # subcommands stay open here until it lands (the rest of CLIENT is compared).
-    ("open", "CLIENT TRACKING / CACHING / GETREDIR / TRACKINGINFO (client-side caching)",
-     lambda a, f, r: _arg(a, 0) == b"client" and
-     _arg(a, 1) in (b"tracking", b"caching", b"getredir", b"trackinginfo")),
     # Inside EXEC, Redis's value object set by a queued command is still shared with that
     # command's argument vector (refcount 2); Ferrite never shares values with arguments
     # (docs/operations.md).

@@ -313,9 +313,34 @@ def test_command_info_and_docs_match_redis(server):
         for n in names:
             assert _info(f.cmd("COMMAND", "INFO", n)) == _info(rr.cmd("COMMAND", "INFO", n)), n
             assert _docs(f.cmd("COMMAND", "DOCS", n)) == _docs(rr.cmd("COMMAND", "DOCS", n)), n
+        # The command families of streams, geo, scripting and functions are all there.
+        for n in ("xadd", "xrange", "xrevrange", "xlen", "xdel", "xtrim", "xread", "xgroup",
+                  "xreadgroup", "xack", "xpending", "xclaim", "xautoclaim", "xinfo", "xsetid",
+                  "geoadd", "geodist", "geohash", "geopos", "geosearch", "geosearchstore",
+                  "georadius", "georadius_ro", "georadiusbymember", "georadiusbymember_ro",
+                  "eval", "evalsha", "eval_ro", "evalsha_ro", "script", "function", "fcall",
+                  "fcall_ro", "object"):
+            assert n in names, n
         for line in (["set", "k", "v", "GET"], ["sort", "a", "STORE", "b"],
                      ["zunionstore", "d", "2", "a", "b", "WEIGHTS", "1", "2"],
-                     ["lmpop", "2", "a", "b", "LEFT"], ["bitfield", "k", "GET", "u8", "0"]):
+                     ["lmpop", "2", "a", "b", "LEFT"], ["bitfield", "k", "GET", "u8", "0"],
+                     # scripting and functions: numkeys ("keynum") key specs
+                     ["eval", "return 1", "2", "a", "b", "x"], ["eval", "return 1", "0"],
+                     ["evalsha", "a" * 40, "1", "k", "v"], ["eval_ro", "return 1", "1", "k"],
+                     ["evalsha_ro", "a" * 40, "2", "k1", "k2"], ["fcall", "f", "1", "k", "v"],
+                     ["fcall_ro", "f", "2", "k1", "k2", "a"], ["fcall", "f", "0", "a"],
+                     # streams
+                     ["xadd", "s", "*", "f", "v"], ["xread", "COUNT", "1", "STREAMS", "s1", "s2", "0", "0"],
+                     ["xreadgroup", "GROUP", "g", "c", "STREAMS", "s1", ">"],
+                     ["xgroup", "CREATE", "s", "g", "$"], ["xinfo", "STREAM", "s"],
+                     ["xclaim", "s", "g", "c", "0", "0-1"], ["xautoclaim", "s", "g", "c", "0", "0"],
+                     ["xtrim", "s", "MAXLEN", "1"], ["xsetid", "s", "1-1"],
+                     # geo
+                     ["geoadd", "g", "1", "1", "m"], ["geosearchstore", "d", "s", "FROMMEMBER", "m",
+                                                      "BYRADIUS", "1", "km"],
+                     ["georadius", "s", "1", "1", "1", "km", "STORE", "d"],
+                     ["georadiusbymember", "s", "m", "1", "km", "STOREDIST", "d"],
+                     ["georadius_ro", "s", "1", "1", "1", "km"], ["geodist", "g", "a", "b"]):
             assert f.cmd("COMMAND", "GETKEYSANDFLAGS", *line) == rr.cmd(
                 "COMMAND", "GETKEYSANDFLAGS", *line), line
         f.close()

@@ -4,6 +4,8 @@ import time
 import pytest
 import redis
 
+from conftest import Raw
+
 
 def err(fn):
     with pytest.raises(redis.ResponseError) as e:
@@ -136,6 +138,63 @@ def test_object_introspection(r):
     assert err(lambda: r.object("freq", "k")).startswith("An LFU maxmemory policy is not selected")
     assert r.object("refcount", "k") == 1
     assert r.object("encoding", "missing") is None
+
+
+def test_object_subcommands_as_redis(r, server):
+    """OBJECT FREQ/IDLETIME/REFCOUNT/HELP: Redis 7.0's replies and errors; the lookup counts a
+    keyspace hit or miss but leaves the access time alone."""
+    r.config_set("maxmemory-policy", "noeviction")
+    r.set("n", "5")
+    r.set("big", "123456")
+    r.rpush("l", "a")
+    assert r.object("refcount", "n") == 2147483647  # a shared integer
+    assert r.object("refcount", "big") == 1
+    assert r.object("refcount", "l") == 1
+    assert r.object("refcount", "missing") is None
+    assert r.object("idletime", "missing") is None
+    assert r.object("freq", "missing") is None
+    before = r.info("stats")
+    r.object("idletime", "n")
+    r.object("refcount", "nokey")
+    after = r.info("stats")
+    assert after["keyspace_hits"] - before["keyspace_hits"] == 1
+    assert after["keyspace_misses"] - before["keyspace_misses"] == 1
+    assert err(lambda: r.object("freq", "n")) == (
+        "An LFU maxmemory policy is not selected, access frequency not tracked. Please note that "
+        "when switching between policies at runtime LRU and LFU data will take some time to adjust.")
+    r.config_set("maxmemory-policy", "allkeys-lfu")
+    try:
+        assert r.object("freq", "n") >= 0
+        assert err(lambda: r.object("idletime", "n")) == (
+            "An LFU maxmemory policy is selected, idle time not tracked. Please note that when "
+            "switching between policies at runtime LRU and LFU data will take some time to adjust.")
+    finally:
+        r.config_set("maxmemory-policy", "noeviction")
+    raw = Raw(server.port)
+    assert raw.cmd("OBJECT", "HELP") == [
+        "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "ENCODING <key>",
+        "    Return the kind of internal representation used in order to store the value",
+        "    associated with a <key>.",
+        "FREQ <key>",
+        "    Return the access frequency index of the <key>. The returned integer is",
+        "    proportional to the logarithm of the recent access frequency of the key.",
+        "IDLETIME <key>",
+        "    Return the idle time of the <key>, that is the approximated number of",
+        "    seconds elapsed since the last access to the key.",
+        "REFCOUNT <key>",
+        "    Return the number of references of the value associated with the specified",
+        "    <key>.",
+        "HELP",
+        "    Prints this help.",
+    ]
+    raw.close()
+    assert err(lambda: r.execute_command("OBJECT", "FOO", "n")) == (
+        "unknown subcommand 'FOO'. Try OBJECT HELP.")
+    assert err(lambda: r.execute_command("OBJECT", "HELP", "x")) == (
+        "wrong number of arguments for 'object|help' command")
+    assert err(lambda: r.execute_command("OBJECT", "FREQ")) == (
+        "wrong number of arguments for 'object|freq' command")
 
 
 def test_scan_full_iteration(r):

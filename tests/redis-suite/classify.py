@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Lists the tests of Redis 7.0's TCL suite (the units scripts/redis_suite.py runs) that
 exercise a family Ferrite has not built yet (ACL users,
-replication, client tracking, cluster), one `family<TAB>unit<TAB>test name` line each.
+replication, cluster), one `family<TAB>unit<TAB>test name` line each.
 
 Those tests are not counted against the implemented families, and they are skipped in a
 run (scripts/redis_suite.py --skipfile) because the first one to fail with an unknown
@@ -25,7 +25,6 @@ FAMILIES = [
     ("replication", [r"attach_to_replication_stream", r"assert_replication_stream",
                      CALL + r"(replicaof|slaveof|sync|psync)\b", r"needs:repl",
                      r"min-(replicas|slaves)-to-write"]),
-    ("tracking", [CALL + r"client\s+(tracking|caching|getredir|trackinginfo)\b"]),
     ("acl", [CALL + r"acl\b"]),
     ("cluster", [CALL + r"cluster\b"]),
 ]
