@@ -332,12 +332,12 @@ void ObjectCmd(CommandContext& ctx) {
   // REFCOUNT: Redis shares the integers 0..9999 (reported as INT_MAX) unless maxmemory is
   // set with an LRU or LFU policy (each value then keeps its own access time); others have 1.
   // Judged now, where Redis judges when the value is made: they differ only for values made
-  // before such a CONFIG SET.
+  // before such a CONFIG SET. A COPY's int is its own object in Redis too (refcount 1).
   int64_t iv;
   bool shared_ints =
       ctx.engine.config().server.maxmemory == 0 || !(lfu || policy.ends_with("-lru"));
-  if (shared_ints && e->value.encoding() == Encoding::kInt && e->value.GetInt(&iv) && iv >= 0 &&
-      iv < 10000)
+  if (shared_ints && e->value.encoding() == Encoding::kInt && !e->value.unshared_int() &&
+      e->value.GetInt(&iv) && iv >= 0 && iv < 10000)
     return ctx.rb.Integer(2147483647);
   ctx.rb.Integer(1);
 }

@@ -203,6 +203,7 @@ Value Value::Clone() const {
   if (is_string()) {
     std::string scratch;
     Value v = String(GetString(&scratch));
+    if (v.encoding() == Encoding::kInt) v.flags_ |= kUnsharedFlag;
     return v;
   }
   switch (encoding()) {

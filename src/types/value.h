@@ -136,6 +136,9 @@ class Value {
   char* MutableString(size_t new_len);
   // Modified in place (Redis "raw"); only heap strings carry the flag.
   bool raw() const { return encoding() == Encoding::kHeap && (flags_ & kRawFlag); }
+  // An int-encoded string made as a copy of another (COPY): Redis's dupStringObject gives
+  // it an object of its own, never one of the shared integers (OBJECT REFCOUNT 1).
+  bool unshared_int() const { return encoding() == Encoding::kInt && (flags_ & kUnsharedFlag); }
 
   Object* object() const { return encoding() == Encoding::kObject ? ptr() : nullptr; }
   // The block of a kPack / kIntSet value; set_pack replaces it after a mutator moved it.
@@ -155,7 +158,8 @@ class Value {
   size_t MemoryUsage() const;  // heap bytes owned by the value (not the 16 inline bytes)
 
  private:
-  static constexpr uint8_t kRawFlag = 1;
+  static constexpr uint8_t kRawFlag = 1;       // heap strings
+  static constexpr uint8_t kUnsharedFlag = 2;  // int strings
   void Reset() { memset(static_cast<void*>(this), 0, sizeof(Value)); }
   void Free();
   Object* ptr() const {

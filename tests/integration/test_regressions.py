@@ -874,3 +874,19 @@ def test_debug_reload_while_a_background_save_runs(raw):
         assert time.time() < deadline
         time.sleep(0.05)
     raw.cmd("FLUSHALL")
+
+
+def test_object_refcount_of_a_copied_small_integer(r):
+    # Found by the differential fuzzer (seed 1126029094): COPY duplicates the value, and in
+    # Redis the copy of a shared integer is an object of its own (refcount 1), while the
+    # original and a freshly stored small integer are the shared one (INT_MAX).
+    r.execute_command("FLUSHALL")
+    r.execute_command("INCR", "src")
+    assert r.execute_command("COPY", "src", "dst", "REPLACE") == 1
+    assert r.object("refcount", "dst") == 1
+    assert r.object("refcount", "src") == 2147483647
+    # A rename keeps the object; a new write makes a shared one again.
+    r.execute_command("RENAME", "dst", "moved")
+    assert r.object("refcount", "moved") == 1
+    r.execute_command("INCR", "moved")
+    assert r.object("refcount", "moved") == 2147483647
