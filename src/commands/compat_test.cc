@@ -13,31 +13,6 @@
 namespace ferrite {
 namespace {
 
-// A second client of the same engine with its own output buffer (pub/sub messages and
-// replies served later land there).
-struct Client {
-  explicit Client(Engine& e) : engine(e) {
-    s = e.NewSession();
-    s->authenticated = true;
-    s->out = &out;
-  }
-  ~Client() { engine.DropSession(s); }
-  std::string Run(std::vector<std::string> args) {
-    std::vector<std::string_view> views(args.begin(), args.end());
-    ReplyBuilder rb(&out);
-    rb.set_resp3(s->resp3);
-    size_t mark = out.size();
-    engine.Execute(*s, views, rb);
-    std::string reply = out.substr(mark);
-    out.resize(mark);
-    return reply;
-  }
-  std::string Take() { return std::exchange(out, {}); }
-  Engine& engine;
-  Session* s;
-  std::string out;
-};
-
 class CompatTest : public ::testing::Test {
  protected:
   std::string Run(std::vector<std::string> a) { return h.Run(std::move(a)); }

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/clock.h"
@@ -23,6 +24,39 @@ inline Config AofTestConfig(const std::string& dir) {
   c.persistence.checkpoint_rules.clear();
   return c;
 }
+
+// A client of an engine with its own session and output buffer (pub/sub messages,
+// invalidations and replies served later land in `out`; Take() collects them).
+struct Client {
+  explicit Client(Engine& e, bool resp3 = false) : engine(e) {
+    s = e.NewSession();
+    s->authenticated = true;
+    s->out = &out;
+    s->resp3 = resp3;
+  }
+  ~Client() {
+    if (s) engine.DropSession(s);
+  }
+  void Close() {
+    engine.DropSession(s);
+    s = nullptr;
+  }
+  // The reply and whatever followed it during the command (pending invalidations).
+  std::string Run(std::vector<std::string> args) {
+    std::vector<std::string_view> views(args.begin(), args.end());
+    ReplyBuilder rb(&out);
+    rb.set_resp3(s->resp3);
+    size_t mark = out.size();
+    engine.Execute(*s, views, rb);
+    std::string reply = out.substr(mark);
+    out.resize(mark);
+    return reply;
+  }
+  std::string Take() { return std::exchange(out, {}); }
+  Engine& engine;
+  Session* s;
+  std::string out;
+};
 
 class EngineHarness {
  public:

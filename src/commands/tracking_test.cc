@@ -9,37 +9,6 @@
 namespace ferrite {
 namespace {
 
-struct Client {
-  explicit Client(Engine& e, bool resp3 = false) : engine(e) {
-    s = e.NewSession();
-    s->authenticated = true;
-    s->out = &out;
-    s->resp3 = resp3;
-  }
-  ~Client() {
-    if (s) engine.DropSession(s);
-  }
-  void Close() {
-    engine.DropSession(s);
-    s = nullptr;
-  }
-  // The reply and whatever followed it during the command (pending invalidations).
-  std::string Run(std::vector<std::string> args) {
-    std::vector<std::string_view> views(args.begin(), args.end());
-    ReplyBuilder rb(&out);
-    rb.set_resp3(s->resp3);
-    size_t mark = out.size();
-    engine.Execute(*s, views, rb);
-    std::string reply = out.substr(mark);
-    out.resize(mark);
-    return reply;
-  }
-  std::string Take() { return std::exchange(out, {}); }
-  Engine& engine;
-  Session* s;
-  std::string out;
-};
-
 std::string Push(const std::string& key) {
   return ">2\r\n$10\r\ninvalidate\r\n*1\r\n$" + std::to_string(key.size()) + "\r\n" + key + "\r\n";
 }
