@@ -37,6 +37,18 @@ REDIS_FLAG = {
 }
 
 
+
+def wait_past_lastsave(t0):
+    """Sleep until a save made now would read a later LASTSAVE than t0.
+
+    LASTSAVE has one-second resolution and servers stamp it with time(2), which on Linux
+    reads the coarse clock (a tick, up to a few ms, behind gettimeofday): waiting only
+    until Python's clock crosses the second let a save right after the boundary read the
+    old second (seen in CI against redis-server). 150 ms past the boundary is far beyond
+    one tick."""
+    while time.time() < t0 + 1.15:
+        time.sleep(0.05)
+
 def poll(fn, timeout=10, interval=0.05):
     """Calls fn until it returns a truthy value (returned) or the time is up (last value)."""
     deadline = time.time() + timeout

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from conftest import IS_REDIS
+from conftest import IS_REDIS, wait_past_lastsave
 
 
 def wait_lastsave_after(c, t0, timeout=30):
@@ -26,8 +26,7 @@ def test_bgsave_then_restart_restores_the_saved_state(server_factory):
     c.execute_command("SELECT", "0")
     digest = c.execute_command("DEBUG", "DIGEST")
     t0 = c.lastsave().timestamp()
-    while int(time.time()) <= t0:  # LASTSAVE has one-second resolution
-        time.sleep(0.05)
+    wait_past_lastsave(t0)
     assert c.bgsave()
     assert wait_lastsave_after(c, t0)
     assert c.info("persistence")["rdb_last_bgsave_status"] == "ok"
@@ -46,8 +45,7 @@ def test_save_is_synchronous(server_factory):
     c = s.client()
     c.set("a", "1")
     t0 = c.lastsave().timestamp()
-    while int(time.time()) <= t0:
-        time.sleep(0.05)
+    wait_past_lastsave(t0)
     assert c.save()
     assert c.lastsave().timestamp() > t0
     assert c.info("persistence")["rdb_changes_since_last_save"] == 0
@@ -118,8 +116,7 @@ def test_large_values_are_saved_at_the_cut_and_restored(server_factory):
     c.hset("wide", mapping={"a": "1", "huge": b"w" * (2 << 20)})
     digest = c.execute_command("DEBUG", "DIGEST")
     t0 = c.lastsave().timestamp()
-    while int(time.time()) <= t0:
-        time.sleep(0.05)
+    wait_past_lastsave(t0)
     assert c.bgsave()
     # Changed at once, during the save: none of it may reach the checkpoint.
     c.append("bigstr", "late")

@@ -7,15 +7,14 @@ import time
 import pytest
 import redis
 
-from conftest import IS_REDIS
+from conftest import IS_REDIS, wait_past_lastsave
 
 ferrite_only = pytest.mark.skipif(IS_REDIS, reason="reads Ferrite's recovery log")
 
 
 def bgsave_and_wait(c, timeout=60):
     t0 = c.lastsave().timestamp()
-    while int(time.time()) <= t0:  # LASTSAVE has one-second resolution
-        time.sleep(0.05)
+    wait_past_lastsave(t0)
     assert c.bgsave()
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -74,8 +73,7 @@ def test_writes_during_the_checkpoint_are_applied_exactly_once(server_factory):
     c = s.client()
     c.execute_command("DEBUG", "POPULATE", "300000")
     t0 = c.lastsave().timestamp()
-    while int(time.time()) <= t0:
-        time.sleep(0.05)
+    wait_past_lastsave(t0)
     assert c.bgsave()
     # INCRs land while the freeze is being written (the pass takes a while at 300 k keys).
     for _ in range(50):
@@ -192,8 +190,7 @@ def test_a_cut_requested_inside_exec_is_taken_after_the_transaction(server_facto
         c.config_set("appendfsync", "always")
     c.execute_command("DEBUG", "POPULATE", "20000")  # the cut takes a moment
     t0 = c.lastsave().timestamp()
-    while int(time.time()) <= t0:  # LASTSAVE has one-second resolution
-        time.sleep(0.05)
+    wait_past_lastsave(t0)
     r = Raw(s.port)
     assert r.cmd("MULTI") == "OK"
     assert r.cmd("INCR", "x") == "QUEUED"

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from conftest import Raw
+from conftest import Raw, wait_past_lastsave
 
 
 def populate(c):
@@ -191,8 +191,7 @@ def test_checkpoint_restores_every_type(server_factory):
     populate(c)
     before = snapshot(c)
     t0 = c.lastsave().timestamp()
-    while int(time.time()) <= t0:  # LASTSAVE has one-second resolution
-        time.sleep(0.05)
+    wait_past_lastsave(t0)
     assert c.bgsave()
     assert wait_lastsave_after(c, t0)
     assert c.info("persistence")["rdb_last_bgsave_status"] == "ok"
