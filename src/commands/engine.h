@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -45,6 +46,50 @@ class PropagationSink {
   }
 };
 
+// INFO persistence's values (Redis 7.0's field names; the fields of fork-based saving are
+// written as 0 by the renderer). Times are seconds; -1: none yet / none running.
+struct PersistenceInfo {
+  bool loading = false;
+  // While the start-up load runs: its progress (loading_* fields).
+  struct Loading {
+    int64_t start_time = 0;  // unix seconds
+    uint64_t total_bytes = 0;
+    uint64_t loaded_bytes = 0;
+    double loaded_perc = 0;
+    int64_t eta_seconds = 0;
+  };
+  std::optional<Loading> loading_progress;
+  std::optional<uint64_t> current_save_keys_processed;  // set by the persistence manager
+  uint64_t rdb_changes_since_last_save = 0;
+  bool rdb_bgsave_in_progress = false;
+  int64_t rdb_last_save_time = 0;
+  bool rdb_last_bgsave_ok = true;  // rdb_last_bgsave_status: ok / err
+  int64_t rdb_last_bgsave_time_sec = -1;
+  int64_t rdb_current_bgsave_time_sec = -1;
+  uint64_t rdb_saves = 0;
+  std::optional<uint64_t> rdb_last_load_keys_loaded;  // set by the persistence manager
+  bool aof_enabled = false;
+  bool aof_rewrite_in_progress = false;
+  bool aof_rewrite_scheduled = false;
+  int64_t aof_last_rewrite_time_sec = -1;
+  int64_t aof_current_rewrite_time_sec = -1;
+  bool aof_last_bgrewrite_ok = true;  // aof_last_bgrewrite_status
+  uint64_t aof_rewrites = 0;
+  bool aof_last_write_ok = true;  // aof_last_write_status
+  // The open AOF's figures (only while the AOF is on).
+  struct Aof {
+    uint64_t current_size = 0;
+    uint64_t base_size = 0;
+    uint64_t buffer_length = 0;
+    bool pending_fsync = false;  // aof_pending_bio_fsync and aof_pending_fsync
+    uint64_t delayed_fsync = 0;
+    // Ferrite's: the worst write() / fsync latency of the last 10-20 s (metrics gauges).
+    int64_t write_latency_max_us = 0;
+    int64_t fsync_latency_max_us = 0;
+  };
+  std::optional<Aof> aof;
+};
+
 // Implemented by the persistence layer (server wiring); commands reach it through the
 // engine: BGREWRITEAOF, the -MISCONF write refusal, INFO persistence.
 class PersistenceControl {
@@ -55,7 +100,7 @@ class PersistenceControl {
   virtual Status RewriteAof(bool* scheduled = nullptr) = 0;
   // Non-empty: writes are refused with this error text (e.g. after an AOF write error).
   virtual std::string WriteRefusal() = 0;
-  virtual std::string InfoSection(Engine& e) = 0;
+  virtual PersistenceInfo Info() = 0;
   // Checkpoints: SAVE (blocking), BGSAVE (fork-less, background), LASTSAVE.
   virtual Status Save() = 0;
   virtual Status DebugReload() = 0;

@@ -742,63 +742,48 @@ std::string PersistenceManager::WriteRefusal() {
   return "";
 }
 
-std::string PersistenceManager::InfoSection(Engine& e) {
-  std::string o = "# Persistence\r\n";
-  auto line = [&](std::string_view k, auto v) { o += fmt::format("{}:{}\r\n", k, v); };
-  line("loading", e.loading() ? 1 : 0);
-  line("async_loading", 0);
+PersistenceInfo PersistenceManager::Info() {
+  PersistenceInfo p;
+  p.loading = engine_->loading();
   if (loader_) {
+    PersistenceInfo::Loading& l = p.loading_progress.emplace();
     double perc = LoadedPercent();
     double elapsed = double(clock_->MonotonicUs() - load_start_us_) / 1e6;
-    uint64_t total = loader_->bytes_total.load(), done = loader_->bytes_done.load();
-    line("loading_start_time", load_start_s_);
-    line("loading_total_bytes", total);
-    line("loading_rdb_used_mem", 0);
-    line("loading_loaded_bytes", done);
-    line("loading_loaded_perc", fmt::format("{:.2f}", perc));
-    line("loading_eta_seconds", perc > 0 ? int64_t(elapsed * (100.0 - perc) / perc) : 1);
+    l.start_time = load_start_s_;
+    l.total_bytes = loader_->bytes_total.load();
+    l.loaded_bytes = loader_->bytes_done.load();
+    l.loaded_perc = perc;
+    l.eta_seconds = perc > 0 ? int64_t(elapsed * (100.0 - perc) / perc) : 1;
   }
-  line("current_cow_peak", 0);
-  line("current_cow_size", 0);
-  line("current_fork_perc", "0.00");
-  line("current_save_keys_processed", ckpt_writer_ ? ckpt_writer_->keys() : 0);
-  line("rdb_changes_since_last_save", e.dirty());
-  line("rdb_bgsave_in_progress", saving() ? 1 : 0);
-  line("rdb_last_save_time", last_save_s_);
-  line("rdb_last_bgsave_status", last_bgsave_ok_ ? "ok" : "err");
-  line("rdb_last_bgsave_time_sec", last_bgsave_ms_ >= 0 ? last_bgsave_ms_ / 1000 : -1);
-  line("rdb_current_bgsave_time_sec",
-       saving() ? (clock_->MonotonicUs() - bgsave_start_us_) / 1000000 : -1);
-  line("rdb_saves", saves_);
-  line("rdb_last_cow_size", 0);  // no fork, no copy-on-write
-  line("rdb_last_load_keys_loaded", loaded_keys_);
-  line("aof_enabled", aof_ ? 1 : 0);
-  line("aof_rewrite_in_progress", aof_ && aof_->rewriting() ? 1 : 0);
-  line("aof_rewrite_scheduled", rewrite_scheduled_ ? 1 : 0);
-  const AofStats* st = aof_ ? &aof_->stats() : nullptr;
-  line("aof_last_rewrite_time_sec",
-       st && st->last_rewrite_ms >= 0 ? st->last_rewrite_ms / 1000 : -1);
-  line("aof_current_rewrite_time_sec",
-       aof_ && aof_->rewriting() ? aof_->rewrite_elapsed_ms() / 1000 : -1);
-  line("aof_last_bgrewrite_status", !st || st->last_rewrite_ok ? "ok" : "err");
-  line("aof_rewrites", st ? st->rewrites : 0);
-  line("aof_last_write_status", !st || st->last_write_error.empty() ? "ok" : "err");
-  line("aof_last_cow_size", 0);
-  line("module_fork_in_progress", 0);
-  line("module_fork_last_cow_size", 0);
-  if (aof_) {
-    line("aof_current_size", aof_->current_size());
-    line("aof_base_size", st->base_size);
-    line("aof_pending_rewrite", 0);
-    line("aof_buffer_length", aof_->buffer_length());
-    line("aof_pending_bio_fsync", aof_->fsync_pending() ? 1 : 0);
-    line("aof_pending_fsync", aof_->fsync_pending() ? 1 : 0);
-    line("aof_delayed_fsync", st->delayed_fsync);
-    // Ferrite's: the worst write / fsync latency of the last 10-20 s (metrics gauges).
-    line("aof_write_latency_max_us", aof_->write_latency_max_us());
-    line("aof_fsync_latency_max_us", aof_->fsync_latency_max_us());
-  }
-  return o;
+  p.current_save_keys_processed = ckpt_writer_ ? ckpt_writer_->keys() : 0;
+  p.rdb_changes_since_last_save = engine_->dirty();
+  p.rdb_bgsave_in_progress = saving();
+  p.rdb_last_save_time = last_save_s_;
+  p.rdb_last_bgsave_ok = last_bgsave_ok_;
+  p.rdb_last_bgsave_time_sec = last_bgsave_ms_ >= 0 ? last_bgsave_ms_ / 1000 : -1;
+  p.rdb_current_bgsave_time_sec =
+      saving() ? (clock_->MonotonicUs() - bgsave_start_us_) / 1000000 : -1;
+  p.rdb_saves = saves_;
+  p.rdb_last_load_keys_loaded = loaded_keys_;
+  p.aof_rewrite_scheduled = rewrite_scheduled_;
+  if (!aof_) return p;
+  const AofStats& st = aof_->stats();
+  p.aof_enabled = true;
+  p.aof_rewrite_in_progress = aof_->rewriting();
+  p.aof_last_rewrite_time_sec = st.last_rewrite_ms >= 0 ? st.last_rewrite_ms / 1000 : -1;
+  p.aof_current_rewrite_time_sec = aof_->rewriting() ? aof_->rewrite_elapsed_ms() / 1000 : -1;
+  p.aof_last_bgrewrite_ok = st.last_rewrite_ok;
+  p.aof_rewrites = st.rewrites;
+  p.aof_last_write_ok = st.last_write_error.empty();
+  PersistenceInfo::Aof& a = p.aof.emplace();
+  a.current_size = aof_->current_size();
+  a.base_size = st.base_size;
+  a.buffer_length = aof_->buffer_length();
+  a.pending_fsync = aof_->fsync_pending();
+  a.delayed_fsync = st.delayed_fsync;
+  a.write_latency_max_us = aof_->write_latency_max_us();
+  a.fsync_latency_max_us = aof_->fsync_latency_max_us();
+  return p;
 }
 
 }  // namespace ferrite

@@ -51,7 +51,7 @@ class PersistenceManager : public PersistenceControl {
 
   Status RewriteAof(bool* scheduled = nullptr) override;
   std::string WriteRefusal() override;
-  std::string InfoSection(Engine& e) override;
+  PersistenceInfo Info() override;
   bool AofHistograms(DurationHistogram::Snapshot* write,
                      DurationHistogram::Snapshot* fsync) override {
     if (!aof_) return false;

@@ -82,6 +82,8 @@ struct TierStats {
   uint64_t cold_read_hist[128] = {};
 };
 
+struct TierInfo;
+
 class TierManager : public TierResolver, public TierAccessHook {
  public:
   TierManager(TierOptions o, FileSystem* fs, Clock* clock);
@@ -213,7 +215,8 @@ class TierManager : public TierResolver, public TierAccessHook {
   // PrepareImage + SyncPaths on the calling (loop) thread, failures recorded.
   Status MakeImageDurable(const std::set<uint32_t>& refs);
 
-  std::string InfoSection() const;
+  // INFO tiering and /metrics' figures. Loop thread.
+  TierInfo Info() const;
   // "tier:cold segment:12 offset:4096 length:1050 file:/data/tier/cold/seg-00000012.cold"
   std::string Describe(const Value& v) const;
   // Bytes and values per tier (INFO, metrics).
@@ -324,6 +327,21 @@ class TierManager : public TierResolver, public TierAccessHook {
   bool stop_ = false;
   std::vector<std::thread> workers_;
   std::shared_ptr<std::atomic<bool>> alive_ = std::make_shared<std::atomic<bool>>(true);
+};
+
+// INFO tiering's values (members named after the fields, without the tier_ prefix).
+struct TierInfo {
+  bool enabled = false;  // tiering_enabled
+  uint64_t hot_size_limit = 0, warm_size_limit = 0;
+  Codec cold_compression = Codec::kNone;
+  bool archive_enabled = false;
+  TierManager::Usage usage;  // bytes, values and segments per tier; dead bytes
+  uint64_t retired_segments = 0;
+  TierStats stats;  // reads, moves, archive, errors; the cold-read latency histogram
+  // Cold/archive read latency, microseconds (from stats' histogram).
+  uint64_t cold_read_avg_usec = 0, cold_read_p50_usec = 0, cold_read_p99_usec = 0;
+  int jobs_in_flight = 0, moves_in_flight = 0;
+  bool paused = false;
 };
 
 }  // namespace ferrite::tier
