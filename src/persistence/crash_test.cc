@@ -483,7 +483,7 @@ TEST_F(LoadingExpiryTest, UnexpiredCounterKeepsItsTtl) {
 }  // namespace
 }  // namespace ferrite
 
-#include "commands/tier_config.h"
+#include "server/wiring.h"
 #include "tier/tier_manager.h"
 
 namespace ferrite {

@@ -24,7 +24,6 @@
 #include "base/clock.h"
 #include "base/memory.h"
 #include "commands/engine.h"
-#include "commands/tier_config.h"  // #7
 #include "config/cli.h"
 #include "config/config.h"
 #include "io/file_system.h"
@@ -33,6 +32,7 @@
 #include "net/server.h"
 #include "persistence/manager.h"
 #include "scripting/script_engine.h"
+#include "server/wiring.h"  // #7
 
 namespace ferrite {
 namespace {
