@@ -603,9 +603,9 @@ void Engine::Call(Session& s, const CommandSpec& spec, ArgList args, ReplyBuilde
   // was issued), as Redis counts it.
   if (!s.reexec) st.calls++;
   st.usec += uint64_t(t1 - t0);
-  st.latency.Record(uint64_t(t1 - t0));  // #8: INFO latencystats
+  st.latency.Record(uint64_t(t1 - t0));  // INFO latencystats
   if (rb.errors_written() != errors_before) st.failed_calls++;
-  // ---- #8: SLOWLOG + LATENCY. A blocking command that parked is logged when it is served;
+  // SLOWLOG and LATENCY. A blocking command that parked is logged when it is served;
   // commands replayed from the AOF at start-up are not logged (Redis's loader skips call()).
   if (!s.replaying && !(s.reexec ? s.still_blocked : s.blocked)) {
     int64_t us = t1 - t0;
@@ -616,7 +616,6 @@ void Engine::Call(Session& s, const CommandSpec& spec, ArgList args, ReplyBuilde
       RecordLatency((spec.flags & cmd::kFast) ? "fast-command" : "command", us / 1000);
     }
   }
-  // ---- end #8
   if (!s.reexec) stats_.total_commands++;
   dirty_ += ctx.dirty;
   if ((ctx.dirty > 0 || ctx.custom_propagation) && (sink_ || collecting_multi_) &&
@@ -791,11 +790,10 @@ bool Engine::PerformEviction() {
   if (sc.maxmemory <= 0) return true;
   if (UsedMemory() <= size_t(sc.maxmemory)) return true;
   if (pause_type_ != PauseType::kNone) return true;  // CLIENT PAUSE: no evictions, as Redis
-  const std::string& policy = sc.maxmemory_policy;
-  if (policy == "noeviction") return false;
-  bool volatile_only = policy.rfind("volatile-", 0) == 0;
-  bool lru = policy.ends_with("-lru"), lfu = policy.ends_with("-lfu"),
-       ttl = policy == "volatile-ttl";
+  const MaxmemoryPolicy policy = sc.maxmemory_policy;
+  if (policy == MaxmemoryPolicy::kNoEviction) return false;
+  bool volatile_only = IsVolatile(policy);
+  bool lru = IsLru(policy), lfu = IsLfu(policy), ttl = policy == MaxmemoryPolicy::kVolatileTtl;
   thread_local std::mt19937_64 rng(0xfe771e);
   int64_t now = clock_->NowMs();
   for (int round = 0; round < 100000 && UsedMemory() > size_t(sc.maxmemory); round++) {

@@ -151,7 +151,7 @@ struct CommandStats {
   uint64_t usec = 0;
   uint64_t rejected_calls = 0;
   uint64_t failed_calls = 0;
-  LatencyHistogram latency;  // #8: microseconds per call, for INFO latencystats
+  LatencyHistogram latency;  // microseconds per call, for INFO latencystats
 };
 
 struct ServerStats {
@@ -179,7 +179,7 @@ struct ServerStats {
   std::map<std::string, uint64_t> error_counts;  // by error code ("ERR", "WRONGTYPE")
 };
 
-// ---- #8 observability: SLOWLOG and LATENCY records (commands in slowlog_family.cc) ----
+// ---- Observability: SLOWLOG and LATENCY records (commands in slowlog_family.cc) ----
 // One SLOWLOG entry, as Redis 7 keeps it: at most 32 arguments (the last one then says how
 // many more there were), each cut at 128 bytes with "... (N more bytes)".
 struct SlowlogEntry {
@@ -202,7 +202,6 @@ struct LatencySeries {
   int idx = 0;  // next slot to write
   int64_t max = 0;
 };
-// ---- end #8 ----
 
 class Engine : public KeyspaceListener {
  public:
@@ -239,7 +238,7 @@ class Engine : public KeyspaceListener {
 
   void set_propagation_sink(PropagationSink* sink) { sink_ = sink; }
   void set_persistence(PersistenceControl* p) { persistence_ = p; }
-  // Tiered storage (#7): values that moved out of RAM are fetched before a command runs.
+  // Tiered storage: values that moved out of RAM are fetched before a command runs.
   void set_tier(tier::TierManager* t);
   tier::TierManager* tier() const { return tier_; }
   PersistenceControl* persistence() const { return persistence_; }
@@ -412,7 +411,7 @@ class Engine : public KeyspaceListener {
   std::string executable_path;
   std::string config_file;
 
-  // ---- #8 observability (slowlog_family.cc) ----
+  // ---- Observability: SLOWLOG and LATENCY (slowlog_family.cc) ----
   // Adds a LATENCY sample for `event` when latency-monitor-threshold is on (> 0) and
   // ms >= threshold, as Redis's latencyAddSampleIfNeeded. Loop thread only: a helper thread
   // Post()s it. Event names as Redis's ("command", "fast-command", "aof-fsync-always",
@@ -424,7 +423,6 @@ class Engine : public KeyspaceListener {
   std::deque<SlowlogEntry>& slowlog() { return slowlog_; }  // newest first
   int64_t slowlog_next_id() const { return slowlog_next_id_; }
   std::map<std::string, LatencySeries>& latency_events() { return latency_events_; }
-  // ---- end #8 ----
 
   // Process memory as counted by the allocator hooks (server/alloc.cc); 0 if not linked.
   static size_t UsedMemory();
@@ -491,11 +489,10 @@ class Engine : public KeyspaceListener {
   void SignalKeyReady(int db, std::string_view key);
   void FeedMonitors(const Session& s, const CommandSpec& spec, ArgList args);
   std::vector<Session*> monitors_;
-  // ---- #8 observability ----
+  // ---- Observability ----
   std::deque<SlowlogEntry> slowlog_;
   int64_t slowlog_next_id_ = 0;
   std::map<std::string, LatencySeries> latency_events_;
-  // ---- end #8 ----
 };
 
 // The packed-encoding limits from the [encoding] config section.

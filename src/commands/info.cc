@@ -144,7 +144,7 @@ std::string MemorySection(Engine& e) {
   Line(o, "used_memory_scripts_human", Human(sm.scripts_eval + sm.functions_bytes));
   Line(o, "maxmemory", maxmem);
   Line(o, "maxmemory_human", Human(uint64_t(maxmem)));
-  Line(o, "maxmemory_policy", v.maxmemory_policy);
+  Line(o, "maxmemory_policy", ConfigName(v.maxmemory_policy));
   if (m.has_allocator) {
     Line(o, "allocator_frag_ratio", Ratio(m.allocator_frag));
     Line(o, "allocator_frag_bytes", m.allocator_frag_bytes);

@@ -110,7 +110,7 @@ struct MemoryInfo {
   uint64_t total_system_memory = 0;
   ScriptingHooks::Memory scripting;  // used_memory_vm_eval, number_of_functions, ...
   int64_t maxmemory = 0;
-  std::string maxmemory_policy;
+  MaxmemoryPolicy maxmemory_policy = MaxmemoryPolicy::kNoEviction;
   uint64_t lazyfree_pending_objects = 0;
   uint64_t lazyfreed_objects = 0;
 };

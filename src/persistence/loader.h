@@ -28,7 +28,7 @@ class BackgroundLoader {
     std::string key;
     Value value;
     std::vector<std::string> argv;
-    // A value in a tier segment (#7): the checkpoint's reference, adopted on the loop.
+    // A value in a tier segment: the checkpoint's reference, adopted on the loop.
     std::string tier_ref;
     uint8_t tier_type = 0;
   };

@@ -32,7 +32,7 @@ PersistenceManager::~PersistenceManager() {
 Status PersistenceManager::EnableAof(bool write_base) {
   const Config& c = engine_->config();
   auto aof = std::make_unique<Aof>(engine_, fs_, c.server.dir, c.persistence.aof_file,
-                                   ParseFsyncPolicy(c.persistence.aof_sync_policy),
+                                   c.persistence.aof_sync_policy,
                                    c.persistence.aof_timestamp_enabled, clock_);
   aof->set_preamble(c.persistence.aof_use_checkpoint_preamble);
   aof->set_retire_hook([this](const std::string& path, uint64_t id) {
@@ -87,8 +87,8 @@ Status PersistenceManager::StartLoading() {
   bool aof_present = c.persistence.aof_enabled && fs_->FileExists(aof_path);
   bool ckpt_present = fs_->FileExists(checkpoint_path());
   if (tier::TierManager* t = engine_->tier()) {  // images that cannot reference tier segments
-    if (!ckpt_present) t->ClearPins(0);
-    if (!aof_present) t->ClearPins(1);
+    if (!ckpt_present) t->ClearPins(tier::ImageKind::kCheckpoint);
+    if (!aof_present) t->ClearPins(tier::ImageKind::kAofPreamble);
   }
   bool use_ckpt = false, use_aof = aof_present;
   uint64_t aof_start = 0;
@@ -97,7 +97,7 @@ Status PersistenceManager::StartLoading() {
     use_ckpt = ckpt_present;
     // AOF on but no file yet: write a base holding what the checkpoint brought.
     load_write_base_ = c.persistence.aof_enabled && ckpt_present;
-  } else if (c.persistence.recovery_priority == "checkpoint" && ckpt_present) {
+  } else if (c.persistence.recovery_priority == RecoveryPriority::kCheckpoint && ckpt_present) {
     // Hybrid recovery: a checkpoint that continues this very AOF (same identity) is
     // loaded, and only the AOF's tail after the checkpoint's position is replayed.
     ckpt::Header h;
@@ -174,7 +174,7 @@ Status PersistenceManager::LoadFiles(bool use_ckpt, bool use_aof, uint64_t aof_s
   loader_ = std::make_unique<BackgroundLoader>(engine_);
   loader_->bytes_total = total;
   std::string ckpt_file = checkpoint_path();
-  std::string on_corruption = c.recovery.on_corruption;
+  CorruptionAction on_corruption = c.recovery.on_corruption;
   bool verify = c.recovery.verify_checksum;
   const CollectionLimits limits = LimitsFromConfig(c);
   int dbs = engine_->db_count();
@@ -268,7 +268,7 @@ Status PersistenceManager::LoadStep(int64_t budget_us) {
   if (c.recovery.max_recovery_time > 0 && elapsed_ms > c.recovery.max_recovery_time &&
       !recovery_time_warned_) {
     recovery_time_warned_ = true;
-    if (c.recovery.max_recovery_time_action == "abort") {
+    if (c.recovery.max_recovery_time_action == RecoveryTimeAction::kAbort) {
       loader_.reset();
       engine_->set_loading(false);
       return Status::Busy(fmt::format(
@@ -397,7 +397,7 @@ Status PersistenceManager::StartCheckpoint() {
   if (!f.ok()) return f.status();
   // Records are encoded on the loop; a writer thread compresses, checksums and writes.
   ckpt::WriterOptions wo;
-  wo.lz4 = c.persistence.checkpoint_compression == "lz4";
+  wo.lz4 = c.persistence.checkpoint_compression == CheckpointCompression::kLz4;
   wo.threaded = true;
   ckpt_writer_ = std::make_unique<ckpt::Writer>(std::move(f.value()), wo);
   ckpt_error_ = Status::Ok();
@@ -438,7 +438,7 @@ Status PersistenceManager::StartCheckpoint() {
 void PersistenceManager::EndCheckpointImage(bool ok) {
   if (!ckpt_image_open_) return;
   ckpt_image_open_ = false;
-  if (engine_->tier()) engine_->tier()->EndImage(0, ok, ckpt_refs_);
+  if (engine_->tier()) engine_->tier()->EndImage(tier::ImageKind::kCheckpoint, ok, ckpt_refs_);
 }
 
 void PersistenceManager::FailCheckpoint(const std::string& why) {
@@ -455,7 +455,7 @@ void PersistenceManager::FailCheckpoint(const std::string& why) {
 void PersistenceManager::CheckpointStep(int64_t budget_us) {
   int64_t t0 = clock_->MonotonicUs();
   bool done = ckpt_snapshot_->Step(budget_us, step_buckets_);
-  engine_->RecordLatency("checkpoint-slice", (clock_->MonotonicUs() - t0) / 1000);  // #8 LATENCY
+  engine_->RecordLatency("checkpoint-slice", (clock_->MonotonicUs() - t0) / 1000);
   if (ckpt_snapshot_->invalidated()) {
     // FLUSHALL/FLUSHDB during the save dropped frozen entries: this image can't be
     // completed. Abort cleanly (not an error: nothing failed) and save again at once.
@@ -513,7 +513,8 @@ void PersistenceManager::PollFinishing(bool wait) {
       // The new checkpoint is in place but its name may not survive a crash: the old one
       // or the new one may be found, so the segments of both stay. The save counts as
       // failed (MISCONF with stop_writes_on_bgsave_error) and is retried like any other.
-      if (ckpt_image_open_ && engine_->tier()) engine_->tier()->PinBoth(0, ckpt_refs_);
+      if (ckpt_image_open_ && engine_->tier())
+        engine_->tier()->PinBoth(tier::ImageKind::kCheckpoint, ckpt_refs_);
       return FailCheckpoint("the checkpoint was renamed into place but " + f.st.message());
     }
     return FailCheckpoint(f.st.message());
@@ -703,7 +704,7 @@ Status PersistenceManager::ApplyConfig(const std::vector<std::string>& changed, 
         DisableAof();
       }
     } else if (name == "persistence.aof_sync_policy" && aof_) {
-      aof_->set_policy(ParseFsyncPolicy(c.persistence.aof_sync_policy));
+      aof_->set_policy(c.persistence.aof_sync_policy);
     }
   }
   return Status::Ok();

@@ -11,7 +11,17 @@ tier::TierOptions TierOptionsFromConfig(const Config& c) {
   o.hot_size = uint64_t(st.hot_tier_size);
   o.warm_size = uint64_t(st.warm_tier_size);
   o.segment_size = uint64_t(st.segment_size);
-  o.cold_codec = tier::CodecFromName(st.cold_tier_compression);
+  switch (st.cold_tier_compression) {
+    case ColdTierCompression::kLz4:
+      o.cold_codec = tier::Codec::kLz4;
+      break;
+    case ColdTierCompression::kZstd:
+      o.cold_codec = tier::Codec::kZstd;
+      break;
+    case ColdTierCompression::kNone:
+      o.cold_codec = tier::Codec::kNone;
+      break;
+  }
   o.min_value_size = size_t(st.min_value_size);
   o.compact_live_ratio = double(st.compaction_threshold) / 100.0;
   o.compact_rate = uint64_t(st.compaction_rate);

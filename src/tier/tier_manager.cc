@@ -1173,9 +1173,9 @@ Status TierManager::MakeImageDurable(const std::set<uint32_t>& refs) {
   return st;
 }
 
-void TierManager::EndImage(int kind, bool ok, const std::set<uint32_t>& refs) {
+void TierManager::EndImage(ImageKind kind, bool ok, const std::set<uint32_t>& refs) {
   if (images_in_progress_ > 0) images_in_progress_--;
-  if (ok) pins_[kind] = refs;
+  if (ok) pins_[size_t(kind)] = refs;
 }
 
 bool TierManager::Pinned(uint32_t id) const {

@@ -84,6 +84,10 @@ struct TierStats {
 
 struct TierInfo;
 
+// The durable images that reference tier segments: each pins the segments it references
+// until a newer image of its kind replaces it.
+enum class ImageKind { kCheckpoint = 0, kAofPreamble = 1 };
+
 class TierManager : public TierResolver, public TierAccessHook {
  public:
   TierManager(TierOptions o, FileSystem* fs, Clock* clock);
@@ -186,17 +190,18 @@ class TierManager : public TierResolver, public TierAccessHook {
   Status AdoptValue(const Value& v, std::string_view key);
   // A checkpoint / AOF preamble is being written: no segment is deleted meanwhile.
   void BeginImage() { images_in_progress_++; }
-  // kind 0: the checkpoint file, 1: the AOF's preamble. ok: the image is durable and
-  // replaced the previous one; refs: the segments it references.
-  void EndImage(int kind, bool ok, const std::set<uint32_t>& refs);
+  // ok: the image is durable and replaced the previous one of its kind; refs: the segments
+  // it references.
+  void EndImage(ImageKind kind, bool ok, const std::set<uint32_t>& refs);
   // An image of this kind was renamed into place but its directory fsync failed: after a
   // crash either the old image or the new one may be found, so both keep their segments.
-  void PinBoth(int kind, const std::set<uint32_t>& refs) {
-    if (!pins_[kind]) pins_[kind] = initial_;
-    pins_[kind]->insert(refs.begin(), refs.end());
+  void PinBoth(ImageKind kind, const std::set<uint32_t>& refs) {
+    std::optional<std::set<uint32_t>>& pins = pins_[size_t(kind)];
+    if (!pins) pins = initial_;
+    pins->insert(refs.begin(), refs.end());
   }
   // No image of this kind exists on disk (so it pins nothing).
-  void ClearPins(int kind) { pins_[kind] = std::set<uint32_t>(); }
+  void ClearPins(ImageKind kind) { pins_[size_t(kind)] = std::set<uint32_t>(); }
   // Called on the loop when an image's records are all written: flushes demoted records
   // and returns the files of the referenced segments, which SyncPaths (any thread) makes
   // durable, with their directories, before the image is renamed into place. An error
@@ -303,7 +308,7 @@ class TierManager : public TierResolver, public TierAccessHook {
   std::unique_ptr<S3Client> s3_;
   // Pins: segments the checkpoint (0) and the AOF preamble (1) on disk reference;
   // nullopt = unknown (everything found at start-up).
-  std::optional<std::set<uint32_t>> pins_[2];
+  std::optional<std::set<uint32_t>> pins_[2];  // by ImageKind
   std::set<uint32_t> initial_;
   int images_in_progress_ = 0;
   int64_t demote_retry_ms_ = 0;

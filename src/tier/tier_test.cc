@@ -318,7 +318,7 @@ TEST(TierManager, ReopenedSegmentsServeAdoptedReferences) {
     });
     f.mgr->BeginImage();
     ASSERT_TRUE(f.mgr->MakeImageDurable(ids).ok());
-    f.mgr->EndImage(0, true, ids);
+    f.mgr->EndImage(ImageKind::kCheckpoint, true, ids);
   }
   ASSERT_FALSE(refs.empty());
   Fixture g(td.path());
@@ -373,8 +373,8 @@ TEST(TierManager, DiskFullKeepsValuesInRamAndRecovers) {
 TEST(TierManager, SegmentsNoImageReferencesAreDeletedAndPinnedOnesKept) {
   TempDir td;
   Fixture f(td.path());
-  f.mgr->ClearPins(0);
-  f.mgr->ClearPins(1);
+  f.mgr->ClearPins(ImageKind::kCheckpoint);
+  f.mgr->ClearPins(ImageKind::kAofPreamble);
   Database& db = *f.dbs[0];
   for (int i = 0; i < 100; i++)
     db.Insert("k" + std::to_string(i), Value::String(BigValue(i, 1000)));
@@ -386,7 +386,8 @@ TEST(TierManager, SegmentsNoImageReferencesAreDeletedAndPinnedOnesKept) {
   });
   ASSERT_EQ(refs.size(), 1u);
   f.mgr->BeginImage();
-  f.mgr->EndImage(0, true, refs);  // a checkpoint on disk references the segment
+  f.mgr->EndImage(ImageKind::kCheckpoint, true,
+                  refs);  // a checkpoint on disk references the segment
   auto warm_files = [&] {
     size_t n = 0;
     for (auto& p : std::filesystem::directory_iterator(td.path() + "/tier"))
@@ -398,7 +399,7 @@ TEST(TierManager, SegmentsNoImageReferencesAreDeletedAndPinnedOnesKept) {
   for (int i = 0; i < 3; i++) f.mgr->Cron(1000);
   EXPECT_EQ(warm_files(), 1u) << "pinned by the checkpoint";
   f.mgr->BeginImage();
-  f.mgr->EndImage(0, true, {});  // the next checkpoint references nothing
+  f.mgr->EndImage(ImageKind::kCheckpoint, true, {});  // the next checkpoint references nothing
   f.mgr->Cron(1000);
   EXPECT_EQ(warm_files(), 0u);
   EXPECT_EQ(f.mgr->stats().segments_deleted, 1u);
@@ -426,7 +427,7 @@ TEST(TierManager, NewSegmentSurvivesAPowerLossOnceAnImageReferencesIt) {
     });
     f.mgr->BeginImage();
     ASSERT_TRUE(f.mgr->MakeImageDurable(ids).ok());  // what a checkpoint does before its rename
-    f.mgr->EndImage(0, true, ids);
+    f.mgr->EndImage(ImageKind::kCheckpoint, true, ids);
     fs.KillNow();
   }
   ASSERT_TRUE(fs.SimulateCrash().ok());
@@ -477,7 +478,7 @@ TEST(TierManager, SegmentWhoseFsyncFailedIsCopiedBeforeAnImageReferencesIt) {
     EXPECT_EQ(second.count(*first.begin()), 0u);
     f.mgr->BeginImage();
     ASSERT_TRUE(f.mgr->MakeImageDurable(second).ok());
-    f.mgr->EndImage(0, true, second);
+    f.mgr->EndImage(ImageKind::kCheckpoint, true, second);
     db.ForEach([&](Entry& e) {
       if (e.value.tiered())
         refs.emplace_back(std::string(e.key()), TierManager::EncodeRef(e.value));
