@@ -503,26 +503,98 @@ void BitFieldRo(CommandContext& ctx) { BitFieldGeneric(ctx, true); }
 void RegisterBitopsFamily(CommandTable& t) {
   using namespace cmd;
   const char* g = "bitmap";
-  t.Add(
-      {"setbit", 4, kWrite | kDenyOom, 1, 1, 1, SetBit, g,
-       "Sets or clears the bit at offset of the string value. Creates the key if it doesn't exist.",
-       "2.2.0", "@write @bitmap @slow"});
-  t.Add({"getbit", 3, kReadOnly | kFast, 1, 1, 1, GetBit, g, "Returns a bit value by offset.",
-         "2.2.0", "@read @bitmap @fast"});
-  t.Add({"bitcount", -2, kReadOnly, 1, 1, 1, BitCount, g,
-         "Counts the number of set bits (population counting) in a string.", "2.6.0",
-         "@read @bitmap @slow"});
-  t.Add({"bitpos", -3, kReadOnly, 1, 1, 1, BitPos, g,
-         "Finds the first set (1) or clear (0) bit in a string.", "2.8.7", "@read @bitmap @slow"});
-  t.Add({"bitop", -4, kWrite | kDenyOom, 2, -1, 1, BitOp, g,
-         "Performs bitwise operations on multiple strings, and stores the result.", "2.6.0",
-         "@write @bitmap @slow"});
-  t.Add({"bitfield", -2, kWrite | kDenyOom, 1, 1, 1, BitField, g,
-         "Performs arbitrary bitfield integer operations on strings.", "3.2.0",
-         "@write @bitmap @slow"});
-  t.Add({"bitfield_ro", -2, kReadOnly | kFast, 1, 1, 1, BitFieldRo, g,
-         "Performs arbitrary read-only bitfield integer operations on strings.", "6.0.0",
-         "@read @bitmap @fast"});
+  t.Add({
+      .name = "setbit",
+      .arity = 4,
+      .flags = kWrite | kDenyOom,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = SetBit,
+      .group = g,
+      .summary = "Sets or clears the bit at offset of the string value. Creates the key if it "
+                 "doesn't exist.",
+      .since = "2.2.0",
+      .acl_categories = "@write @bitmap @slow",
+  });
+  t.Add({
+      .name = "getbit",
+      .arity = 3,
+      .flags = kReadOnly | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = GetBit,
+      .group = g,
+      .summary = "Returns a bit value by offset.",
+      .since = "2.2.0",
+      .acl_categories = "@read @bitmap @fast",
+  });
+  t.Add({
+      .name = "bitcount",
+      .arity = -2,
+      .flags = kReadOnly,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = BitCount,
+      .group = g,
+      .summary = "Counts the number of set bits (population counting) in a string.",
+      .since = "2.6.0",
+      .acl_categories = "@read @bitmap @slow",
+  });
+  t.Add({
+      .name = "bitpos",
+      .arity = -3,
+      .flags = kReadOnly,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = BitPos,
+      .group = g,
+      .summary = "Finds the first set (1) or clear (0) bit in a string.",
+      .since = "2.8.7",
+      .acl_categories = "@read @bitmap @slow",
+  });
+  t.Add({
+      .name = "bitop",
+      .arity = -4,
+      .flags = kWrite | kDenyOom,
+      .first_key = 2,
+      .last_key = -1,
+      .key_step = 1,
+      .handler = BitOp,
+      .group = g,
+      .summary = "Performs bitwise operations on multiple strings, and stores the result.",
+      .since = "2.6.0",
+      .acl_categories = "@write @bitmap @slow",
+  });
+  t.Add({
+      .name = "bitfield",
+      .arity = -2,
+      .flags = kWrite | kDenyOom,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = BitField,
+      .group = g,
+      .summary = "Performs arbitrary bitfield integer operations on strings.",
+      .since = "3.2.0",
+      .acl_categories = "@write @bitmap @slow",
+  });
+  t.Add({
+      .name = "bitfield_ro",
+      .arity = -2,
+      .flags = kReadOnly | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = BitFieldRo,
+      .group = g,
+      .summary = "Performs arbitrary read-only bitfield integer operations on strings.",
+      .since = "6.0.0",
+      .acl_categories = "@read @bitmap @fast",
+  });
 }
 
 }  // namespace ferrite

@@ -428,8 +428,19 @@ void Client(CommandContext& ctx) {
 
 void RegisterClientFamily(CommandTable& t) {
   using namespace cmd;
-  t.Add({"client", -2, kAdmin | kNoScript | kLoading | kStale, 0, 0, 0, Client, "connection",
-         "A container for client connection commands.", "2.4.0", "@slow @connection"});
+  t.Add({
+      .name = "client",
+      .arity = -2,
+      .flags = kAdmin | kNoScript | kLoading | kStale,
+      .first_key = 0,
+      .last_key = 0,
+      .key_step = 0,
+      .handler = Client,
+      .group = "connection",
+      .summary = "A container for client connection commands.",
+      .since = "2.4.0",
+      .acl_categories = "@slow @connection",
+  });
 }
 
 }  // namespace ferrite

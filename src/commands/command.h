@@ -117,7 +117,7 @@ void RegisterPubSubFamily(CommandTable& t);
 void RegisterSortFamily(CommandTable& t);
 void RegisterGeoFamily(CommandTable& t);
 void RegisterStreamFamily(CommandTable& t);
-void RegisterSlowlogFamily(CommandTable& t);  // #8: SLOWLOG, LATENCY
+void RegisterSlowlogFamily(CommandTable& t);  // SLOWLOG, LATENCY
 void RegisterDumpFamily(CommandTable& t);     // DUMP, RESTORE, MIGRATE
 // Closes MIGRATE's cached connections unused for 10 s (the engine's cron calls it).
 void MigrateCachedSocketsCron(int64_t now_ms);

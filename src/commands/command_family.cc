@@ -241,8 +241,19 @@ void Command(CommandContext& ctx) {
 
 void RegisterCommandFamily(CommandTable& t) {
   using namespace cmd;
-  t.Add({"command", -1, kLoading | kStale, 0, 0, 0, Command, "server",
-         "Returns detailed information about all commands.", "2.8.13", "@slow @connection"});
+  t.Add({
+      .name = "command",
+      .arity = -1,
+      .flags = kLoading | kStale,
+      .first_key = 0,
+      .last_key = 0,
+      .key_step = 0,
+      .handler = Command,
+      .group = "server",
+      .summary = "Returns detailed information about all commands.",
+      .since = "2.8.13",
+      .acl_categories = "@slow @connection",
+  });
 }
 
 }  // namespace ferrite

@@ -37,7 +37,7 @@ CommandTable::CommandTable() {
   RegisterSortFamily(*this);
   RegisterGeoFamily(*this);
   RegisterStreamFamily(*this);
-  RegisterSlowlogFamily(*this);  // #8
+  RegisterSlowlogFamily(*this);  // SLOWLOG, LATENCY
   RegisterDumpFamily(*this);
   all_.clear();
   for (auto& [name, spec] : by_name_) {

@@ -700,7 +700,7 @@ TEST(CommandLineTest, RedisServerForm) {
   ASSERT_TRUE(ApplyCommandLine(r.value(), c).ok());
   EXPECT_EQ(c.server.port, 7000);
   EXPECT_TRUE(c.persistence.aof_enabled);
-  EXPECT_EQ(c.persistence.aof_sync_policy, "always");
+  EXPECT_EQ(c.persistence.aof_sync_policy, AofSyncPolicy::kAlways);
   EXPECT_EQ(c.server.requirepass, "x");
   EXPECT_EQ(c.server.dir, "/tmp/x");
   std::vector<SaveRule> rules = {{900, 1}, {300, 10}};  // the second --save adds, as redis.conf

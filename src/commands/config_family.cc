@@ -14,7 +14,7 @@
 namespace ferrite {
 namespace {
 
-// CONFIG REWRITE (#8): the running configuration into the --config file, as an edit of it
+// CONFIG REWRITE: the running configuration into the --config file, as an edit of it
 // (config/rewrite.h). The file's relative `dir` is compared the way main() resolved it, so
 // it stays relative unless it changed.
 void Rewrite(CommandContext& ctx) {
@@ -123,8 +123,19 @@ void ConfigCmd(CommandContext& ctx) {
 
 void RegisterConfigFamily(CommandTable& t) {
   using namespace cmd;
-  t.Add({"config", -2, kAdmin | kNoScript | kLoading | kStale, 0, 0, 0, ConfigCmd, "server",
-         "A container for server configuration commands.", "2.0.0", "@admin @slow @dangerous"});
+  t.Add({
+      .name = "config",
+      .arity = -2,
+      .flags = kAdmin | kNoScript | kLoading | kStale,
+      .first_key = 0,
+      .last_key = 0,
+      .key_step = 0,
+      .handler = ConfigCmd,
+      .group = "server",
+      .summary = "A container for server configuration commands.",
+      .since = "2.0.0",
+      .acl_categories = "@admin @slow @dangerous",
+  });
 }
 
 }  // namespace ferrite

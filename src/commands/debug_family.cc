@@ -15,7 +15,7 @@
 #include "base/strutil.h"
 #include "commands/command_table.h"
 #include "commands/family_util.h"
-#include "tier/tier_manager.h"  // #7: DEBUG OBJECT of a tiered value
+#include "tier/tier_manager.h"  // DEBUG OBJECT of a tiered value
 #include "types/serialize.h"
 
 namespace ferrite {
@@ -193,9 +193,10 @@ const char* const kHelp[] = {
 void Debug(CommandContext& ctx) {
   auto& a = ctx.args;
   Engine& e = ctx.engine;
-  const std::string& mode = e.config().server.enable_debug_command;
-  if (mode == "no" ||
-      (mode == "local" && !ctx.session.conn.is_local() && ctx.session.conn.fd >= 0)) {
+  DebugCommandAccess access = e.config().server.enable_debug_command;
+  if (access == DebugCommandAccess::kNo ||
+      (access == DebugCommandAccess::kLocal && !ctx.session.conn.is_local() &&
+       ctx.session.conn.fd >= 0)) {
     return ctx.rb.Error(err::kDebugDisabled);
   }
   std::string_view sub = a[1];
@@ -291,7 +292,7 @@ void Debug(CommandContext& ctx) {
   if (ArgIs(sub, "OBJECT") && a.size() == 3) {
     Entry* en = ctx.db().Peek(a[2], -1);  // as Redis: no expiry check
     if (!en) return ctx.rb.Error(err::kNoSuchKey);
-    std::string where;  // #7: a value in a tier segment says which tier, file and offset
+    std::string where;  // a value in a tier segment says which tier, file and offset
     if (en->value.tiered() && e.tier()) where = " " + e.tier()->Describe(en->value);
     return ctx.rb.SimpleString(fmt::format(
         "Value at:{} refcount:1 encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}{}",
@@ -301,7 +302,7 @@ void Debug(CommandContext& ctx) {
                                 : en->value.MemoryUsage(),
         en->lru & 0xFFFFFF, std::max<int64_t>(0, ctx.now_ms / 1000 - int64_t(en->lru)), where));
   }
-  if (ArgIs(sub, "TIER") && a.size() == 3 && e.tier()) {  // #7: PAUSE | RESUME background moves
+  if (ArgIs(sub, "TIER") && a.size() == 3 && e.tier()) {  // PAUSE | RESUME background moves
     if (!ArgIs(a[2], "PAUSE") && !ArgIs(a[2], "RESUME"))
       return ctx.rb.Error("ERR DEBUG TIER PAUSE|RESUME");
     e.tier()->set_paused(ArgIs(a[2], "PAUSE"));
@@ -366,8 +367,19 @@ void Debug(CommandContext& ctx) {
 
 void RegisterDebugFamily(CommandTable& t) {
   using namespace cmd;
-  t.Add({"debug", -2, kAdmin | kNoScript | kStale, 0, 0, 0, Debug, "server",
-         "A container for debugging commands.", "1.0.0", "@admin @slow @dangerous"});
+  t.Add({
+      .name = "debug",
+      .arity = -2,
+      .flags = kAdmin | kNoScript | kStale,
+      .first_key = 0,
+      .last_key = 0,
+      .key_step = 0,
+      .handler = Debug,
+      .group = "server",
+      .summary = "A container for debugging commands.",
+      .since = "1.0.0",
+      .acl_categories = "@admin @slow @dangerous",
+  });
 }
 
 }  // namespace ferrite

@@ -48,7 +48,7 @@ void SetAccessInfo(CommandContext& ctx, Entry* e, int64_t lru_idle, int64_t lfu_
   e->lru = uint32_t(now_s);
   e->lfu_counter = 5;  // LFU_INIT_VAL
   e->lfu_minutes = uint16_t((ctx.now_ms / 60000) & 0xFFFF);
-  bool lfu = ctx.engine.config().server.maxmemory_policy.ends_with("-lfu");
+  bool lfu = IsLfu(ctx.engine.config().server.maxmemory_policy);
   if (lfu && lfu_freq >= 0) {
     e->lfu_counter = uint8_t(lfu_freq);
   } else if (!lfu && lru_idle >= 0) {
@@ -462,18 +462,58 @@ void MigrateCachedSocketsCron(int64_t now_ms) {
 void RegisterDumpFamily(CommandTable& t) {
   using namespace cmd;
   const char* g = "generic";
-  t.Add({"dump", 2, kReadOnly, 1, 1, 1, Dump, g,
-         "Returns a serialized representation of the value stored at a key.", "2.6.0",
-         "@keyspace @read @slow"});
-  t.Add({"restore", -4, kWrite | kDenyOom, 1, 1, 1, Restore, g,
-         "Creates a key from the serialized representation of a value.", "2.6.0",
-         "@keyspace @write @slow @dangerous"});
-  t.Add({"restore-asking", -4, kWrite | kDenyOom, 1, 1, 1, Restore, "server",
-         "An internal command for migrating keys in a cluster.", "3.0.0",
-         "@keyspace @write @slow @dangerous"});
-  t.Add({"migrate", -6, kWrite, 3, 3, 1, Migrate, g,
-         "Atomically transfers a key from one Redis instance to another.", "2.6.0",
-         "@keyspace @write @slow @dangerous"});
+  t.Add({
+      .name = "dump",
+      .arity = 2,
+      .flags = kReadOnly,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = Dump,
+      .group = g,
+      .summary = "Returns a serialized representation of the value stored at a key.",
+      .since = "2.6.0",
+      .acl_categories = "@keyspace @read @slow",
+  });
+  t.Add({
+      .name = "restore",
+      .arity = -4,
+      .flags = kWrite | kDenyOom,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = Restore,
+      .group = g,
+      .summary = "Creates a key from the serialized representation of a value.",
+      .since = "2.6.0",
+      .acl_categories = "@keyspace @write @slow @dangerous",
+  });
+  t.Add({
+      .name = "restore-asking",
+      .arity = -4,
+      .flags = kWrite | kDenyOom,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = Restore,
+      .group = "server",
+      .summary = "An internal command for migrating keys in a cluster.",
+      .since = "3.0.0",
+      .acl_categories = "@keyspace @write @slow @dangerous",
+  });
+  t.Add({
+      .name = "migrate",
+      .arity = -6,
+      .flags = kWrite,
+      .first_key = 3,
+      .last_key = 3,
+      .key_step = 1,
+      .handler = Migrate,
+      .group = g,
+      .summary = "Atomically transfers a key from one Redis instance to another.",
+      .since = "2.6.0",
+      .acl_categories = "@keyspace @write @slow @dangerous",
+  });
 }
 
 }  // namespace ferrite

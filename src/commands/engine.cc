@@ -8,7 +8,7 @@
 #include "base/memory.h"
 #include "base/strutil.h"
 #include "commands/errors.h"
-#include "commands/tier_config.h"
+#include "tier/tier_manager.h"
 #include "types/stream.h"
 
 namespace ferrite {
@@ -673,9 +673,9 @@ void Engine::Call(Session& s, const CommandSpec& spec, ArgList args, ReplyBuilde
   // was issued), as Redis counts it.
   if (!s.reexec) st.calls++;
   st.usec += uint64_t(t1 - t0);
-  st.latency.Record(uint64_t(t1 - t0));  // #8: INFO latencystats
+  st.latency.Record(uint64_t(t1 - t0));  // INFO latencystats
   if (rb.errors_written() != errors_before) st.failed_calls++;
-  // ---- #8: SLOWLOG + LATENCY. A blocking command that parked is logged when it is served;
+  // SLOWLOG and LATENCY. A blocking command that parked is logged when it is served;
   // commands replayed from the AOF at start-up are not logged (Redis's loader skips call()).
   if (!s.replaying && !(s.reexec ? s.still_blocked : s.blocked)) {
     int64_t us = t1 - t0;
@@ -686,7 +686,6 @@ void Engine::Call(Session& s, const CommandSpec& spec, ArgList args, ReplyBuilde
       RecordLatency((spec.flags & cmd::kFast) ? "fast-command" : "command", us / 1000);
     }
   }
-  // ---- end #8
   if (!s.reexec) stats_.total_commands++;
   dirty_ += ctx.dirty;
   if ((ctx.dirty > 0 || ctx.custom_propagation) && (sink_ || collecting_multi_) &&
@@ -865,11 +864,10 @@ bool Engine::PerformEviction() {
   if (sc.maxmemory <= 0) return true;
   if (UsedMemory() <= size_t(sc.maxmemory)) return true;
   if (pause_type_ != PauseType::kNone) return true;  // CLIENT PAUSE: no evictions, as Redis
-  const std::string& policy = sc.maxmemory_policy;
-  if (policy == "noeviction") return false;
-  bool volatile_only = policy.rfind("volatile-", 0) == 0;
-  bool lru = policy.ends_with("-lru"), lfu = policy.ends_with("-lfu"),
-       ttl = policy == "volatile-ttl";
+  const MaxmemoryPolicy policy = sc.maxmemory_policy;
+  if (policy == MaxmemoryPolicy::kNoEviction) return false;
+  bool volatile_only = IsVolatile(policy);
+  bool lru = IsLru(policy), lfu = IsLfu(policy), ttl = policy == MaxmemoryPolicy::kVolatileTtl;
   thread_local std::mt19937_64 rng(0xfe771e);
   int64_t now = clock_->NowMs();
   for (int round = 0; round < 100000 && UsedMemory() > size_t(sc.maxmemory); round++) {
@@ -960,33 +958,6 @@ void Engine::Cron() {
 
 size_t Engine::UsedMemory() { return memory::Used(); }
 
-tier::TierOptions TierOptionsFromConfig(const Config& c) {
-  tier::TierOptions o;
-  const auto& st = c.storage;
-  o.enabled = st.enabled;
-  o.dir = c.server.dir + "/tier";
-  o.cold_dir = st.cold_tier_path.empty() ? c.server.dir + "/tier/cold" : st.cold_tier_path;
-  o.hot_size = uint64_t(st.hot_tier_size);
-  o.warm_size = uint64_t(st.warm_tier_size);
-  o.segment_size = uint64_t(st.segment_size);
-  o.cold_codec = tier::CodecFromName(st.cold_tier_compression);
-  o.min_value_size = size_t(st.min_value_size);
-  o.compact_live_ratio = double(st.compaction_threshold) / 100.0;
-  o.compact_rate = uint64_t(st.compaction_rate);
-  o.promote_lfu = int(st.promote_lfu);
-  o.threads = int(st.io_threads);
-  const auto& a = st.archive;
-  o.archive_enabled = st.enabled && a.enabled;
-  o.archive_after_ms = a.archive_after;
-  o.archive_prefix = a.prefix;
-  o.s3.endpoint = a.endpoint;
-  o.s3.region = a.region;
-  o.s3.bucket = a.bucket;
-  o.s3.access_key_id = a.access_key_id;
-  o.s3.secret_access_key = a.secret_access_key;
-  o.s3.path_style = a.path_style;
-  return o;
-}
 size_t Engine::PeakMemory() { return memory::Peak(); }
 
 }  // namespace ferrite

@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -46,6 +47,50 @@ class PropagationSink {
   }
 };
 
+// INFO persistence's values (Redis 7.0's field names; the fields of fork-based saving are
+// written as 0 by the renderer). Times are seconds; -1: none yet / none running.
+struct PersistenceInfo {
+  bool loading = false;
+  // While the start-up load runs: its progress (loading_* fields).
+  struct Loading {
+    int64_t start_time = 0;  // unix seconds
+    uint64_t total_bytes = 0;
+    uint64_t loaded_bytes = 0;
+    double loaded_perc = 0;
+    int64_t eta_seconds = 0;
+  };
+  std::optional<Loading> loading_progress;
+  std::optional<uint64_t> current_save_keys_processed;  // set by the persistence manager
+  uint64_t rdb_changes_since_last_save = 0;
+  bool rdb_bgsave_in_progress = false;
+  int64_t rdb_last_save_time = 0;
+  bool rdb_last_bgsave_ok = true;  // rdb_last_bgsave_status: ok / err
+  int64_t rdb_last_bgsave_time_sec = -1;
+  int64_t rdb_current_bgsave_time_sec = -1;
+  uint64_t rdb_saves = 0;
+  std::optional<uint64_t> rdb_last_load_keys_loaded;  // set by the persistence manager
+  bool aof_enabled = false;
+  bool aof_rewrite_in_progress = false;
+  bool aof_rewrite_scheduled = false;
+  int64_t aof_last_rewrite_time_sec = -1;
+  int64_t aof_current_rewrite_time_sec = -1;
+  bool aof_last_bgrewrite_ok = true;  // aof_last_bgrewrite_status
+  uint64_t aof_rewrites = 0;
+  bool aof_last_write_ok = true;  // aof_last_write_status
+  // The open AOF's figures (only while the AOF is on).
+  struct Aof {
+    uint64_t current_size = 0;
+    uint64_t base_size = 0;
+    uint64_t buffer_length = 0;
+    bool pending_fsync = false;  // aof_pending_bio_fsync and aof_pending_fsync
+    uint64_t delayed_fsync = 0;
+    // Ferrite's: the worst write() / fsync latency of the last 10-20 s (metrics gauges).
+    int64_t write_latency_max_us = 0;
+    int64_t fsync_latency_max_us = 0;
+  };
+  std::optional<Aof> aof;
+};
+
 // Implemented by the persistence layer (server wiring); commands reach it through the
 // engine: BGREWRITEAOF, the -MISCONF write refusal, INFO persistence.
 class PersistenceControl {
@@ -56,7 +101,7 @@ class PersistenceControl {
   virtual Status RewriteAof(bool* scheduled = nullptr) = 0;
   // Non-empty: writes are refused with this error text (e.g. after an AOF write error).
   virtual std::string WriteRefusal() = 0;
-  virtual std::string InfoSection(Engine& e) = 0;
+  virtual PersistenceInfo Info() = 0;
   // Checkpoints: SAVE (blocking), BGSAVE (fork-less, background), LASTSAVE.
   virtual Status Save() = 0;
   // DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save a checkpoint (unless NOSAVE), empty the
@@ -115,7 +160,7 @@ struct CommandStats {
   uint64_t usec = 0;
   uint64_t rejected_calls = 0;
   uint64_t failed_calls = 0;
-  LatencyHistogram latency;  // #8: microseconds per call, for INFO latencystats
+  LatencyHistogram latency;  // microseconds per call, for INFO latencystats
 };
 
 struct ServerStats {
@@ -143,7 +188,7 @@ struct ServerStats {
   std::map<std::string, uint64_t> error_counts;  // by error code ("ERR", "WRONGTYPE")
 };
 
-// ---- #8 observability: SLOWLOG and LATENCY records (commands in slowlog_family.cc) ----
+// ---- Observability: SLOWLOG and LATENCY records (commands in slowlog_family.cc) ----
 // One SLOWLOG entry, as Redis 7 keeps it: at most 32 arguments (the last one then says how
 // many more there were), each cut at 128 bytes with "... (N more bytes)".
 struct SlowlogEntry {
@@ -166,7 +211,6 @@ struct LatencySeries {
   int idx = 0;  // next slot to write
   int64_t max = 0;
 };
-// ---- end #8 ----
 
 class Engine : public KeyspaceListener {
  public:
@@ -203,7 +247,7 @@ class Engine : public KeyspaceListener {
 
   void set_propagation_sink(PropagationSink* sink) { sink_ = sink; }
   void set_persistence(PersistenceControl* p) { persistence_ = p; }
-  // Tiered storage (#7): values that moved out of RAM are fetched before a command runs.
+  // Tiered storage: values that moved out of RAM are fetched before a command runs.
   void set_tier(tier::TierManager* t);
   tier::TierManager* tier() const { return tier_; }
   PersistenceControl* persistence() const { return persistence_; }
@@ -389,7 +433,7 @@ class Engine : public KeyspaceListener {
   std::string executable_path;
   std::string config_file;
 
-  // ---- #8 observability (slowlog_family.cc) ----
+  // ---- Observability: SLOWLOG and LATENCY (slowlog_family.cc) ----
   // Adds a LATENCY sample for `event` when latency-monitor-threshold is on (> 0) and
   // ms >= threshold, as Redis's latencyAddSampleIfNeeded. Loop thread only: a helper thread
   // Post()s it. Event names as Redis's ("command", "fast-command", "aof-fsync-always",
@@ -401,7 +445,6 @@ class Engine : public KeyspaceListener {
   std::deque<SlowlogEntry>& slowlog() { return slowlog_; }  // newest first
   int64_t slowlog_next_id() const { return slowlog_next_id_; }
   std::map<std::string, LatencySeries>& latency_events() { return latency_events_; }
-  // ---- end #8 ----
 
   // Process memory as counted by the allocator hooks (server/alloc.cc); 0 if not linked.
   static size_t UsedMemory();
@@ -480,11 +523,10 @@ class Engine : public KeyspaceListener {
   void SignalKeyReady(int db, std::string_view key);
   void FeedMonitors(const Session& s, const CommandSpec& spec, ArgList args);
   std::vector<Session*> monitors_;
-  // ---- #8 observability ----
+  // ---- Observability ----
   std::deque<SlowlogEntry> slowlog_;
   int64_t slowlog_next_id_ = 0;
   std::map<std::string, LatencySeries> latency_events_;
-  // ---- end #8 ----
 };
 
 // The packed-encoding limits from the [encoding] config section.

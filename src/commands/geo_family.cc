@@ -615,38 +615,145 @@ void GeoSearchStore(CommandContext& ctx) { GeoSearchGeneric(ctx, 2, kSearch | kS
 void RegisterGeoFamily(CommandTable& t) {
   using namespace cmd;
   const char* g = "geo";
-  t.Add({"geoadd", -5, kWrite | kDenyOom, 1, 1, 1, GeoAdd, g,
-         "Add one or more geospatial items in the geospatial index represented using a sorted set",
-         "3.2.0", "@write @geo @slow"});
-  t.Add({"geodist", -4, kReadOnly, 1, 1, 1, GeoDist, g,
-         "Returns the distance between two members of a geospatial index", "3.2.0",
-         "@read @geo @slow"});
-  t.Add({"geohash", -2, kReadOnly, 1, 1, 1, GeoHash, g,
-         "Returns members of a geospatial index as standard geohash strings", "3.2.0",
-         "@read @geo @slow"});
-  t.Add({"geopos", -2, kReadOnly, 1, 1, 1, GeoPos, g,
-         "Returns longitude and latitude of members of a geospatial index", "3.2.0",
-         "@read @geo @slow"});
-  t.Add({"georadius", -6, kWrite | kDenyOom, 1, 1, 1, GeoRadius, g,
-         "Query a sorted set representing a geospatial index to fetch members matching a given "
-         "maximum distance from a point",
-         "3.2.0", "@write @geo @slow"});
-  t.Add({"georadius_ro", -6, kReadOnly, 1, 1, 1, GeoRadiusRo, g,
-         "A read-only variant for GEORADIUS", "3.2.10", "@read @geo @slow"});
-  t.Add({"georadiusbymember", -5, kWrite | kDenyOom, 1, 1, 1, GeoRadiusByMember, g,
-         "Query a sorted set representing a geospatial index to fetch members matching a given "
-         "maximum distance from a member",
-         "3.2.0", "@write @geo @slow"});
-  t.Add({"georadiusbymember_ro", -5, kReadOnly, 1, 1, 1, GeoRadiusByMemberRo, g,
-         "A read-only variant for GEORADIUSBYMEMBER", "3.2.10", "@read @geo @slow"});
-  t.Add({"geosearch", -7, kReadOnly, 1, 1, 1, GeoSearch, g,
-         "Query a sorted set representing a geospatial index to fetch members inside an area of "
-         "a box or a circle.",
-         "6.2.0", "@read @geo @slow"});
-  t.Add({"geosearchstore", -8, kWrite | kDenyOom, 1, 2, 1, GeoSearchStore, g,
-         "Query a sorted set representing a geospatial index to fetch members inside an area of "
-         "a box or a circle, and store the result in another key.",
-         "6.2.0", "@write @geo @slow"});
+  t.Add({
+      .name = "geoadd",
+      .arity = -5,
+      .flags = kWrite | kDenyOom,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = GeoAdd,
+      .group = g,
+      .summary =
+          "Add one or more geospatial items in the geospatial index represented using a sorted set",
+      .since = "3.2.0",
+      .acl_categories = "@write @geo @slow",
+  });
+  t.Add({
+      .name = "geodist",
+      .arity = -4,
+      .flags = kReadOnly,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = GeoDist,
+      .group = g,
+      .summary = "Returns the distance between two members of a geospatial index",
+      .since = "3.2.0",
+      .acl_categories = "@read @geo @slow",
+  });
+  t.Add({
+      .name = "geohash",
+      .arity = -2,
+      .flags = kReadOnly,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = GeoHash,
+      .group = g,
+      .summary = "Returns members of a geospatial index as standard geohash strings",
+      .since = "3.2.0",
+      .acl_categories = "@read @geo @slow",
+  });
+  t.Add({
+      .name = "geopos",
+      .arity = -2,
+      .flags = kReadOnly,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = GeoPos,
+      .group = g,
+      .summary = "Returns longitude and latitude of members of a geospatial index",
+      .since = "3.2.0",
+      .acl_categories = "@read @geo @slow",
+  });
+  t.Add({
+      .name = "georadius",
+      .arity = -6,
+      .flags = kWrite | kDenyOom,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = GeoRadius,
+      .group = g,
+      .summary =
+          "Query a sorted set representing a geospatial index to fetch members matching a given "
+          "maximum distance from a point",
+      .since = "3.2.0",
+      .acl_categories = "@write @geo @slow",
+  });
+  t.Add({
+      .name = "georadius_ro",
+      .arity = -6,
+      .flags = kReadOnly,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = GeoRadiusRo,
+      .group = g,
+      .summary = "A read-only variant for GEORADIUS",
+      .since = "3.2.10",
+      .acl_categories = "@read @geo @slow",
+  });
+  t.Add({
+      .name = "georadiusbymember",
+      .arity = -5,
+      .flags = kWrite | kDenyOom,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = GeoRadiusByMember,
+      .group = g,
+      .summary =
+          "Query a sorted set representing a geospatial index to fetch members matching a given "
+          "maximum distance from a member",
+      .since = "3.2.0",
+      .acl_categories = "@write @geo @slow",
+  });
+  t.Add({
+      .name = "georadiusbymember_ro",
+      .arity = -5,
+      .flags = kReadOnly,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = GeoRadiusByMemberRo,
+      .group = g,
+      .summary = "A read-only variant for GEORADIUSBYMEMBER",
+      .since = "3.2.10",
+      .acl_categories = "@read @geo @slow",
+  });
+  t.Add({
+      .name = "geosearch",
+      .arity = -7,
+      .flags = kReadOnly,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = GeoSearch,
+      .group = g,
+      .summary =
+          "Query a sorted set representing a geospatial index to fetch members inside an area of "
+          "a box or a circle.",
+      .since = "6.2.0",
+      .acl_categories = "@read @geo @slow",
+  });
+  t.Add({
+      .name = "geosearchstore",
+      .arity = -8,
+      .flags = kWrite | kDenyOom,
+      .first_key = 1,
+      .last_key = 2,
+      .key_step = 1,
+      .handler = GeoSearchStore,
+      .group = g,
+      .summary =
+          "Query a sorted set representing a geospatial index to fetch members inside an area of "
+          "a box or a circle, and store the result in another key.",
+      .since = "6.2.0",
+      .acl_categories = "@write @geo @slow",
+  });
 }
 
 }  // namespace ferrite

@@ -284,42 +284,214 @@ void HScan(CommandContext& ctx) {
 void RegisterHashFamily(CommandTable& t) {
   using namespace cmd;
   const char* g = "hash";
-  t.Add({"hset", -4, kWrite | kDenyOom | kFast, 1, 1, 1, HSet, g,
-         "Creates or modifies the value of a field in a hash.", "2.0.0", "@write @hash @fast"});
-  t.Add({"hmset", -4, kWrite | kDenyOom | kFast, 1, 1, 1, HSet, g,
-         "Sets the values of multiple fields.", "2.0.0", "@write @hash @fast"});
-  t.Add({"hsetnx", 4, kWrite | kDenyOom | kFast, 1, 1, 1, HSetNx, g,
-         "Sets the value of a field in a hash only when the field doesn't exist.", "2.0.0",
-         "@write @hash @fast"});
-  t.Add({"hget", 3, kReadOnly | kFast, 1, 1, 1, HGet, g, "Returns the value of a field in a hash.",
-         "2.0.0", "@read @hash @fast"});
-  t.Add({"hmget", -3, kReadOnly | kFast, 1, 1, 1, HMGet, g,
-         "Returns the values of all fields in a hash.", "2.0.0", "@read @hash @fast"});
-  t.Add({"hdel", -3, kWrite | kFast, 1, 1, 1, HDel, g,
-         "Deletes one or more fields and their values from a hash.", "2.0.0",
-         "@write @hash @fast"});
-  t.Add({"hexists", 3, kReadOnly | kFast, 1, 1, 1, HExists, g,
-         "Determines whether a field exists in a hash.", "2.0.0", "@read @hash @fast"});
-  t.Add({"hlen", 2, kReadOnly | kFast, 1, 1, 1, HLen, g, "Returns the number of fields in a hash.",
-         "2.0.0", "@read @hash @fast"});
-  t.Add({"hstrlen", 3, kReadOnly | kFast, 1, 1, 1, HStrLen, g,
-         "Returns the length of the value of a field.", "3.2.0", "@read @hash @fast"});
-  t.Add({"hkeys", 2, kReadOnly, 1, 1, 1, HKeys, g, "Returns all fields in a hash.", "2.0.0",
-         "@read @hash @slow"});
-  t.Add({"hvals", 2, kReadOnly, 1, 1, 1, HVals, g, "Returns all values in a hash.", "2.0.0",
-         "@read @hash @slow"});
-  t.Add({"hgetall", 2, kReadOnly, 1, 1, 1, HGetAll, g, "Returns all fields and values in a hash.",
-         "2.0.0", "@read @hash @slow"});
-  t.Add({"hincrby", 4, kWrite | kDenyOom | kFast, 1, 1, 1, HIncrBy, g,
-         "Increments the integer value of a field in a hash by a number.", "2.0.0",
-         "@write @hash @fast"});
-  t.Add({"hincrbyfloat", 4, kWrite | kDenyOom | kFast, 1, 1, 1, HIncrByFloat, g,
-         "Increments the floating point value of a field by a number.", "2.6.0",
-         "@write @hash @fast"});
-  t.Add({"hrandfield", -2, kReadOnly, 1, 1, 1, HRandField, g,
-         "Returns one or more random fields from a hash.", "6.2.0", "@read @hash @slow"});
-  t.Add({"hscan", -3, kReadOnly, 1, 1, 1, HScan, g, "Iterates over fields and values of a hash.",
-         "2.8.0", "@read @hash @slow"});
+  t.Add({
+      .name = "hset",
+      .arity = -4,
+      .flags = kWrite | kDenyOom | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = HSet,
+      .group = g,
+      .summary = "Creates or modifies the value of a field in a hash.",
+      .since = "2.0.0",
+      .acl_categories = "@write @hash @fast",
+  });
+  t.Add({
+      .name = "hmset",
+      .arity = -4,
+      .flags = kWrite | kDenyOom | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = HSet,
+      .group = g,
+      .summary = "Sets the values of multiple fields.",
+      .since = "2.0.0",
+      .acl_categories = "@write @hash @fast",
+  });
+  t.Add({
+      .name = "hsetnx",
+      .arity = 4,
+      .flags = kWrite | kDenyOom | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = HSetNx,
+      .group = g,
+      .summary = "Sets the value of a field in a hash only when the field doesn't exist.",
+      .since = "2.0.0",
+      .acl_categories = "@write @hash @fast",
+  });
+  t.Add({
+      .name = "hget",
+      .arity = 3,
+      .flags = kReadOnly | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = HGet,
+      .group = g,
+      .summary = "Returns the value of a field in a hash.",
+      .since = "2.0.0",
+      .acl_categories = "@read @hash @fast",
+  });
+  t.Add({
+      .name = "hmget",
+      .arity = -3,
+      .flags = kReadOnly | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = HMGet,
+      .group = g,
+      .summary = "Returns the values of all fields in a hash.",
+      .since = "2.0.0",
+      .acl_categories = "@read @hash @fast",
+  });
+  t.Add({
+      .name = "hdel",
+      .arity = -3,
+      .flags = kWrite | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = HDel,
+      .group = g,
+      .summary = "Deletes one or more fields and their values from a hash.",
+      .since = "2.0.0",
+      .acl_categories = "@write @hash @fast",
+  });
+  t.Add({
+      .name = "hexists",
+      .arity = 3,
+      .flags = kReadOnly | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = HExists,
+      .group = g,
+      .summary = "Determines whether a field exists in a hash.",
+      .since = "2.0.0",
+      .acl_categories = "@read @hash @fast",
+  });
+  t.Add({
+      .name = "hlen",
+      .arity = 2,
+      .flags = kReadOnly | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = HLen,
+      .group = g,
+      .summary = "Returns the number of fields in a hash.",
+      .since = "2.0.0",
+      .acl_categories = "@read @hash @fast",
+  });
+  t.Add({
+      .name = "hstrlen",
+      .arity = 3,
+      .flags = kReadOnly | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = HStrLen,
+      .group = g,
+      .summary = "Returns the length of the value of a field.",
+      .since = "3.2.0",
+      .acl_categories = "@read @hash @fast",
+  });
+  t.Add({
+      .name = "hkeys",
+      .arity = 2,
+      .flags = kReadOnly,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = HKeys,
+      .group = g,
+      .summary = "Returns all fields in a hash.",
+      .since = "2.0.0",
+      .acl_categories = "@read @hash @slow",
+  });
+  t.Add({
+      .name = "hvals",
+      .arity = 2,
+      .flags = kReadOnly,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = HVals,
+      .group = g,
+      .summary = "Returns all values in a hash.",
+      .since = "2.0.0",
+      .acl_categories = "@read @hash @slow",
+  });
+  t.Add({
+      .name = "hgetall",
+      .arity = 2,
+      .flags = kReadOnly,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = HGetAll,
+      .group = g,
+      .summary = "Returns all fields and values in a hash.",
+      .since = "2.0.0",
+      .acl_categories = "@read @hash @slow",
+  });
+  t.Add({
+      .name = "hincrby",
+      .arity = 4,
+      .flags = kWrite | kDenyOom | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = HIncrBy,
+      .group = g,
+      .summary = "Increments the integer value of a field in a hash by a number.",
+      .since = "2.0.0",
+      .acl_categories = "@write @hash @fast",
+  });
+  t.Add({
+      .name = "hincrbyfloat",
+      .arity = 4,
+      .flags = kWrite | kDenyOom | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = HIncrByFloat,
+      .group = g,
+      .summary = "Increments the floating point value of a field by a number.",
+      .since = "2.6.0",
+      .acl_categories = "@write @hash @fast",
+  });
+  t.Add({
+      .name = "hrandfield",
+      .arity = -2,
+      .flags = kReadOnly,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = HRandField,
+      .group = g,
+      .summary = "Returns one or more random fields from a hash.",
+      .since = "6.2.0",
+      .acl_categories = "@read @hash @slow",
+  });
+  t.Add({
+      .name = "hscan",
+      .arity = -3,
+      .flags = kReadOnly,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = HScan,
+      .group = g,
+      .summary = "Iterates over fields and values of a hash.",
+      .since = "2.8.0",
+      .acl_categories = "@read @hash @slow",
+  });
 }
 
 }  // namespace ferrite

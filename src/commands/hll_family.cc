@@ -731,21 +731,72 @@ void PfSelfTest(CommandContext& ctx) {
 void RegisterHllFamily(CommandTable& t) {
   using namespace cmd;
   const char* g = "hyperloglog";
-  t.Add({"pfadd", -2, kWrite | kDenyOom | kFast, 1, 1, 1, PfAdd, g,
-         "Adds elements to a HyperLogLog key. Creates the key if it doesn't exist.", "2.8.9",
-         "@write @hyperloglog @fast"});
-  t.Add({"pfcount", -2, kReadOnly, 1, -1, 1, PfCount, g,
-         "Returns the approximated cardinality of the set(s) observed by the HyperLogLog key(s).",
-         "2.8.9", "@read @hyperloglog @slow"});
-  t.Add({"pfmerge", -2, kWrite | kDenyOom, 1, -1, 1, PfMerge, g,
-         "Merges one or more HyperLogLog values into a single key.", "2.8.9",
-         "@write @hyperloglog @slow"});
-  t.Add({"pfdebug", 3, kWrite | kDenyOom | kAdmin, 2, 2, 1, PfDebug, g,
-         "Internal commands for debugging HyperLogLog values.", "2.8.9",
-         "@write @hyperloglog @admin @slow @dangerous"});
-  t.Add({"pfselftest", 1, kAdmin, 0, 0, 0, PfSelfTest, g,
-         "An internal command for testing HyperLogLog values.", "2.8.9",
-         "@hyperloglog @admin @slow @dangerous"});
+  t.Add({
+      .name = "pfadd",
+      .arity = -2,
+      .flags = kWrite | kDenyOom | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = PfAdd,
+      .group = g,
+      .summary = "Adds elements to a HyperLogLog key. Creates the key if it doesn't exist.",
+      .since = "2.8.9",
+      .acl_categories = "@write @hyperloglog @fast",
+  });
+  t.Add({
+      .name = "pfcount",
+      .arity = -2,
+      .flags = kReadOnly,
+      .first_key = 1,
+      .last_key = -1,
+      .key_step = 1,
+      .handler = PfCount,
+      .group = g,
+      .summary =
+          "Returns the approximated cardinality of the set(s) observed by the HyperLogLog key(s).",
+      .since = "2.8.9",
+      .acl_categories = "@read @hyperloglog @slow",
+  });
+  t.Add({
+      .name = "pfmerge",
+      .arity = -2,
+      .flags = kWrite | kDenyOom,
+      .first_key = 1,
+      .last_key = -1,
+      .key_step = 1,
+      .handler = PfMerge,
+      .group = g,
+      .summary = "Merges one or more HyperLogLog values into a single key.",
+      .since = "2.8.9",
+      .acl_categories = "@write @hyperloglog @slow",
+  });
+  t.Add({
+      .name = "pfdebug",
+      .arity = 3,
+      .flags = kWrite | kDenyOom | kAdmin,
+      .first_key = 2,
+      .last_key = 2,
+      .key_step = 1,
+      .handler = PfDebug,
+      .group = g,
+      .summary = "Internal commands for debugging HyperLogLog values.",
+      .since = "2.8.9",
+      .acl_categories = "@write @hyperloglog @admin @slow @dangerous",
+  });
+  t.Add({
+      .name = "pfselftest",
+      .arity = 1,
+      .flags = kAdmin,
+      .first_key = 0,
+      .last_key = 0,
+      .key_step = 0,
+      .handler = PfSelfTest,
+      .group = g,
+      .summary = "An internal command for testing HyperLogLog values.",
+      .since = "2.8.9",
+      .acl_categories = "@hyperloglog @admin @slow @dangerous",
+  });
 }
 
 }  // namespace ferrite

@@ -13,7 +13,6 @@
 #include "base/memory.h"
 #include "base/strutil.h"
 #include "commands/engine.h"
-#include "tier/tier_manager.h"  // #7: INFO tiering
 
 namespace ferrite {
 namespace {
@@ -57,69 +56,60 @@ void Line(std::string& o, std::string_view k, const T& v) {
 }
 
 std::string ServerSection(Engine& e) {
+  ServerInfo v = GetServerInfo(e);
   std::string o = "# Server\r\n";
-  utsname u;
-  uname(&u);
-  int64_t now_us = e.clock()->NowUs();
-  int64_t up = (now_us / 1000 - e.start_time_ms()) / 1000;
-  Line(o, "redis_version", "7.0.15");
-  Line(o, "ferrite_version", "0.1.0");
+  Line(o, "redis_version", v.redis_version);
+  Line(o, "ferrite_version", v.ferrite_version);
   Line(o, "redis_git_sha1", "00000000");
   Line(o, "redis_git_dirty", 0);
   Line(o, "redis_build_id", "ferrite");
-  Line(o, "redis_mode", "standalone");
-  Line(o, "os", fmt::format("{} {} {}", u.sysname, u.release, u.machine));
+  Line(o, "redis_mode", v.redis_mode);
+  Line(o, "os", v.os);
   Line(o, "arch_bits", 64);
   Line(o, "monotonic_clock", "POSIX clock_gettime");
   Line(o, "multiplexing_api", "epoll");
   Line(o, "atomicvar_api", "c11-builtin");
-  Line(o, "gcc_version", fmt::format("{}.{}.{}", __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__));
-  Line(o, "process_id", getpid());
+  Line(o, "gcc_version", v.gcc_version);
+  Line(o, "process_id", v.process_id);
   Line(o, "process_supervised", "no");
-  Line(o, "run_id", e.run_id());
-  Line(o, "tcp_port", e.tcp_port);
-  Line(o, "server_time_usec", now_us);
-  Line(o, "uptime_in_seconds", up);
-  Line(o, "uptime_in_days", up / 86400);
-  Line(o, "hz", e.config().server.hz);
-  Line(o, "configured_hz", e.config().server.hz);
-  Line(o, "lru_clock", (now_us / 1000000) & ((1 << 24) - 1));
-  Line(o, "executable", e.executable_path);
-  Line(o, "config_file", e.config_file);
+  Line(o, "run_id", v.run_id);
+  Line(o, "tcp_port", v.tcp_port);
+  Line(o, "server_time_usec", v.server_time_usec);
+  Line(o, "uptime_in_seconds", v.uptime_in_seconds);
+  Line(o, "uptime_in_days", v.uptime_in_seconds / 86400);
+  Line(o, "hz", v.hz);
+  Line(o, "configured_hz", v.hz);
+  Line(o, "lru_clock", v.lru_clock);
+  Line(o, "executable", v.executable);
+  Line(o, "config_file", v.config_file);
   Line(o, "io_threads_active", 0);
   return o;
 }
 
 std::string ClientsSection(Engine& e) {
+  ClientsInfo v = GetClientsInfo(e);
   std::string o = "# Clients\r\n";
-  size_t max_in = 0, max_out = 0;
-  for (auto& [id, s] : e.sessions()) {
-    max_in = std::max(max_in, s->conn.qbuf);
-    max_out = std::max(max_out, s->conn.omem);
-  }
-  Line(o, "connected_clients", e.sessions().size());
+  Line(o, "connected_clients", v.connected_clients);
   Line(o, "cluster_connections", 0);
-  Line(o, "maxclients", e.config().server.maxclients);
-  Line(o, "client_recent_max_input_buffer", max_in);
-  Line(o, "client_recent_max_output_buffer", max_out);
-  Line(o, "blocked_clients", e.blocked_clients());
-  Line(o, "tracking_clients", e.tracking().clients());
-  size_t in_timeout = 0;
-  for (auto& [id, s] : e.sessions()) in_timeout += s->blocked && s->block_deadline_ms != 0;
-  Line(o, "clients_in_timeout_table", in_timeout);
-  size_t pubsub = 0;
-  for (auto& [id, s] : e.sessions()) pubsub += s->subscriptions() > 0;
-  Line(o, "pubsub_clients", pubsub);
+  Line(o, "maxclients", v.maxclients);
+  Line(o, "client_recent_max_input_buffer", v.client_recent_max_input_buffer);
+  Line(o, "client_recent_max_output_buffer", v.client_recent_max_output_buffer);
+  Line(o, "blocked_clients", v.blocked_clients);
+  Line(o, "tracking_clients", v.tracking_clients);
+  Line(o, "clients_in_timeout_table", v.clients_in_timeout_table);
+  Line(o, "pubsub_clients", v.pubsub_clients);
   return o;
 }
 
 std::string Ratio(double v) { return fmt::format("{:.2f}", v); }
 
 std::string MemorySection(Engine& e) {
+  MemoryInfo v = GetMemoryInfo(e);
+  const MemoryReport& m = v.report;
+  const ScriptingHooks::Memory& sm = v.scripting;
+  uint64_t sys = v.total_system_memory;
+  int64_t maxmem = v.maxmemory;
   std::string o = "# Memory\r\n";
-  MemoryReport m = ComputeMemoryReport(e);
-  uint64_t sys = TotalSystemMemory();
-  int64_t maxmem = e.config().server.maxmemory;
   Line(o, "used_memory", m.used);
   Line(o, "used_memory_human", Human(m.used));
   Line(o, "used_memory_rss", m.rss);
@@ -139,8 +129,6 @@ std::string MemorySection(Engine& e) {
   }
   Line(o, "total_system_memory", sys);
   Line(o, "total_system_memory_human", Human(sys));
-  ScriptingHooks::Memory sm =
-      e.scripting() ? e.scripting()->MemoryInfo() : ScriptingHooks::Memory{};
   Line(o, "used_memory_lua", sm.vm_eval);
   Line(o, "used_memory_vm_eval", sm.vm_eval);
   Line(o, "used_memory_lua_human", Human(sm.vm_eval));
@@ -156,7 +144,7 @@ std::string MemorySection(Engine& e) {
   Line(o, "used_memory_scripts_human", Human(sm.scripts_eval + sm.functions_bytes));
   Line(o, "maxmemory", maxmem);
   Line(o, "maxmemory_human", Human(uint64_t(maxmem)));
-  Line(o, "maxmemory_policy", e.config().server.maxmemory_policy);
+  Line(o, "maxmemory_policy", ConfigName(v.maxmemory_policy));
   if (m.has_allocator) {
     Line(o, "allocator_frag_ratio", Ratio(m.allocator_frag));
     Line(o, "allocator_frag_bytes", m.allocator_frag_bytes);
@@ -174,8 +162,8 @@ std::string MemorySection(Engine& e) {
   Line(o, "mem_aof_buffer", m.aof_buffer);
   Line(o, "mem_allocator", m.allocator_name);
   Line(o, "active_defrag_running", 0);
-  Line(o, "lazyfree_pending_objects", e.lazyfree().pending());  // handed to the helper thread
-  Line(o, "lazyfreed_objects", e.lazyfree().freed());
+  Line(o, "lazyfree_pending_objects", v.lazyfree_pending_objects);  // with the helper thread
+  Line(o, "lazyfreed_objects", v.lazyfreed_objects);
   return o;
 }
 
@@ -183,36 +171,35 @@ std::string MemorySection(Engine& e) {
 // MIGRATE's socket cache, active defrag, io threads) are 0, which is what
 // they are here.
 std::string StatsSection(Engine& e) {
+  StatsInfo v = GetStatsInfo(e);
   std::string o = "# Stats\r\n";
-  auto& st = e.stats();
-  auto& ks = e.ks_stats();
-  Line(o, "total_connections_received", st.total_connections);
-  Line(o, "total_commands_processed", st.total_commands);
-  Line(o, "instantaneous_ops_per_sec", st.instantaneous_ops);
-  Line(o, "total_net_input_bytes", st.net_input_bytes);
-  Line(o, "total_net_output_bytes", st.net_output_bytes);
+  Line(o, "total_connections_received", v.total_connections_received);
+  Line(o, "total_commands_processed", v.total_commands_processed);
+  Line(o, "instantaneous_ops_per_sec", v.instantaneous_ops_per_sec);
+  Line(o, "total_net_input_bytes", v.total_net_input_bytes);
+  Line(o, "total_net_output_bytes", v.total_net_output_bytes);
   Line(o, "total_net_repl_input_bytes", 0);
   Line(o, "total_net_repl_output_bytes", 0);
-  Line(o, "instantaneous_input_kbps", fmt::format("{:.2f}", st.instantaneous_input_kbps));
-  Line(o, "instantaneous_output_kbps", fmt::format("{:.2f}", st.instantaneous_output_kbps));
+  Line(o, "instantaneous_input_kbps", fmt::format("{:.2f}", v.instantaneous_input_kbps));
+  Line(o, "instantaneous_output_kbps", fmt::format("{:.2f}", v.instantaneous_output_kbps));
   Line(o, "instantaneous_input_repl_kbps", "0.00");
   Line(o, "instantaneous_output_repl_kbps", "0.00");
-  Line(o, "rejected_connections", st.rejected_connections);
+  Line(o, "rejected_connections", v.rejected_connections);
   Line(o, "sync_full", 0);
   Line(o, "sync_partial_ok", 0);
   Line(o, "sync_partial_err", 0);
-  Line(o, "expired_keys", ks.expired_keys);
+  Line(o, "expired_keys", v.expired_keys);
   Line(o, "expired_stale_perc", "0.00");
   Line(o, "expired_time_cap_reached_count", 0);
-  Line(o, "expire_cycle_cpu_milliseconds", ks.expire_cycle_cpu_us / 1000);
-  Line(o, "evicted_keys", ks.evicted_keys);
+  Line(o, "expire_cycle_cpu_milliseconds", v.expire_cycle_cpu_milliseconds);
+  Line(o, "evicted_keys", v.evicted_keys);
   Line(o, "evicted_clients", 0);
   Line(o, "total_eviction_exceeded_time", 0);
   Line(o, "current_eviction_exceeded_time", 0);
-  Line(o, "keyspace_hits", ks.hits);
-  Line(o, "keyspace_misses", ks.misses);
-  Line(o, "pubsub_channels", e.pubsub_channels().size());
-  Line(o, "pubsub_patterns", e.pubsub_patterns().size());
+  Line(o, "keyspace_hits", v.keyspace_hits);
+  Line(o, "keyspace_misses", v.keyspace_misses);
+  Line(o, "pubsub_channels", v.pubsub_channels);
+  Line(o, "pubsub_patterns", v.pubsub_patterns);
   Line(o, "pubsubshard_channels", 0);
   Line(o, "latest_fork_usec", 0);
   Line(o, "total_forks", 0);
@@ -224,20 +211,20 @@ std::string StatsSection(Engine& e) {
   Line(o, "active_defrag_key_misses", 0);
   Line(o, "total_active_defrag_time", 0);
   Line(o, "current_active_defrag_time", 0);
-  Line(o, "tracking_total_keys", e.tracking().total_keys());
-  Line(o, "tracking_total_items", e.tracking().total_items());
-  Line(o, "tracking_total_prefixes", e.tracking().total_prefixes());
-  Line(o, "unexpected_error_replies", st.unexpected_error_replies);
-  Line(o, "total_error_replies", st.total_error_replies);
+  Line(o, "tracking_total_keys", v.tracking_total_keys);
+  Line(o, "tracking_total_items", v.tracking_total_items);
+  Line(o, "tracking_total_prefixes", v.tracking_total_prefixes);
+  Line(o, "unexpected_error_replies", v.unexpected_error_replies);
+  Line(o, "total_error_replies", v.total_error_replies);
   Line(o, "dump_payload_sanitizations", 0);
-  Line(o, "total_reads_processed", st.reads_processed);
-  Line(o, "total_writes_processed", st.writes_processed);
+  Line(o, "total_reads_processed", v.total_reads_processed);
+  Line(o, "total_writes_processed", v.total_writes_processed);
   Line(o, "io_threaded_reads_processed", 0);
   Line(o, "io_threaded_writes_processed", 0);
-  Line(o, "reply_buffer_shrinks", st.reply_buffer_shrinks);
-  Line(o, "reply_buffer_expands", st.reply_buffer_expands);
-  Line(o, "client_query_buffer_limit_disconnections", st.client_qbuf_limit_disconnections);
-  Line(o, "client_output_buffer_limit_disconnections", st.client_outbuf_limit_disconnections);
+  Line(o, "reply_buffer_shrinks", v.reply_buffer_shrinks);
+  Line(o, "reply_buffer_expands", v.reply_buffer_expands);
+  Line(o, "client_query_buffer_limit_disconnections", v.client_query_buffer_limit_disconnections);
+  Line(o, "client_output_buffer_limit_disconnections", v.client_output_buffer_limit_disconnections);
   return o;
 }
 
@@ -258,17 +245,15 @@ std::string ReplicationSection(Engine& e) {
 }
 
 std::string CpuSection(Engine&) {
+  CpuInfo v = GetCpuInfo();
   std::string o = "# CPU\r\n";
-  rusage self, children, thread;
-  getrusage(RUSAGE_SELF, &self);
-  getrusage(RUSAGE_CHILDREN, &children);
-  getrusage(RUSAGE_THREAD, &thread);
-  Line(o, "used_cpu_sys", fmt::format("{:.6f}", TvSecs(self.ru_stime)));
-  Line(o, "used_cpu_user", fmt::format("{:.6f}", TvSecs(self.ru_utime)));
-  Line(o, "used_cpu_sys_children", fmt::format("{:.6f}", TvSecs(children.ru_stime)));
-  Line(o, "used_cpu_user_children", fmt::format("{:.6f}", TvSecs(children.ru_utime)));
-  Line(o, "used_cpu_sys_main_thread", fmt::format("{:.6f}", TvSecs(thread.ru_stime)));
-  Line(o, "used_cpu_user_main_thread", fmt::format("{:.6f}", TvSecs(thread.ru_utime)));
+  auto secs = [&](std::string_view k, double d) { Line(o, k, fmt::format("{:.6f}", d)); };
+  secs("used_cpu_sys", v.used_cpu_sys);
+  secs("used_cpu_user", v.used_cpu_user);
+  secs("used_cpu_sys_children", v.used_cpu_sys_children);
+  secs("used_cpu_user_children", v.used_cpu_user_children);
+  secs("used_cpu_sys_main_thread", v.used_cpu_sys_main_thread);
+  secs("used_cpu_user_main_thread", v.used_cpu_user_main_thread);
   return o;
 }
 
@@ -323,44 +308,70 @@ std::string LatencyStatsSection(Engine& e) {
 
 std::string KeyspaceSection(Engine& e) {
   std::string o = "# Keyspace\r\n";
-  for (int i = 0; i < e.db_count(); i++) {
-    Database& d = e.db(i);
-    if (d.size() == 0) continue;
-    Line(o, fmt::format("db{}", i),
-         fmt::format("keys={},expires={},avg_ttl=0", d.size(), d.expires()));
+  for (const KeyspaceInfo::Db& d : GetKeyspaceInfo(e).dbs) {
+    if (d.keys == 0) continue;
+    Line(o, fmt::format("db{}", d.index),
+         fmt::format("keys={},expires={},avg_ttl=0", d.keys, d.expires));
   }
   return o;
 }
 
-// Until the AOF and checkpoints land, nothing is saved: the fields say so truthfully
-// (no save ever ran; changes since start are counted; last save time = start, as Redis).
+std::string_view OkErr(bool ok) { return ok ? "ok" : "err"; }
+
+// Without a persistence manager (unit tests) GetPersistenceInfo says truthfully that nothing
+// was saved; the manager adds the fields only it has.
 std::string PersistenceSection(Engine& e) {
+  PersistenceInfo v = GetPersistenceInfo(e);
   std::string o = "# Persistence\r\n";
-  if (e.persistence()) return e.persistence()->InfoSection(e);
-  Line(o, "loading", e.loading() ? 1 : 0);
+  Line(o, "loading", v.loading ? 1 : 0);
   Line(o, "async_loading", 0);
+  if (const auto& l = v.loading_progress) {
+    Line(o, "loading_start_time", l->start_time);
+    Line(o, "loading_total_bytes", l->total_bytes);
+    Line(o, "loading_rdb_used_mem", 0);
+    Line(o, "loading_loaded_bytes", l->loaded_bytes);
+    Line(o, "loading_loaded_perc", fmt::format("{:.2f}", l->loaded_perc));
+    Line(o, "loading_eta_seconds", l->eta_seconds);
+  }
   Line(o, "current_cow_peak", 0);
   Line(o, "current_cow_size", 0);
   Line(o, "current_fork_perc", "0.00");
-  Line(o, "rdb_changes_since_last_save", e.dirty());
-  Line(o, "rdb_bgsave_in_progress", 0);
-  Line(o, "rdb_last_save_time", e.start_time_ms() / 1000);
-  Line(o, "rdb_last_bgsave_status", "ok");
-  Line(o, "rdb_last_bgsave_time_sec", -1);
-  Line(o, "rdb_current_bgsave_time_sec", -1);
-  Line(o, "rdb_saves", 0);
-  Line(o, "rdb_last_cow_size", 0);
-  Line(o, "aof_enabled", 0);
-  Line(o, "aof_rewrite_in_progress", 0);
-  Line(o, "aof_rewrite_scheduled", 0);
-  Line(o, "aof_last_rewrite_time_sec", -1);
-  Line(o, "aof_current_rewrite_time_sec", -1);
-  Line(o, "aof_last_bgrewrite_status", "ok");
-  Line(o, "aof_rewrites", 0);
-  Line(o, "aof_last_write_status", "ok");
+  if (v.current_save_keys_processed) {
+    Line(o, "current_save_keys_processed", *v.current_save_keys_processed);
+  }
+  Line(o, "rdb_changes_since_last_save", v.rdb_changes_since_last_save);
+  Line(o, "rdb_bgsave_in_progress", v.rdb_bgsave_in_progress ? 1 : 0);
+  Line(o, "rdb_last_save_time", v.rdb_last_save_time);
+  Line(o, "rdb_last_bgsave_status", OkErr(v.rdb_last_bgsave_ok));
+  Line(o, "rdb_last_bgsave_time_sec", v.rdb_last_bgsave_time_sec);
+  Line(o, "rdb_current_bgsave_time_sec", v.rdb_current_bgsave_time_sec);
+  Line(o, "rdb_saves", v.rdb_saves);
+  Line(o, "rdb_last_cow_size", 0);  // no fork, no copy-on-write
+  if (v.rdb_last_load_keys_loaded) {
+    Line(o, "rdb_last_load_keys_loaded", *v.rdb_last_load_keys_loaded);
+  }
+  Line(o, "aof_enabled", v.aof_enabled ? 1 : 0);
+  Line(o, "aof_rewrite_in_progress", v.aof_rewrite_in_progress ? 1 : 0);
+  Line(o, "aof_rewrite_scheduled", v.aof_rewrite_scheduled ? 1 : 0);
+  Line(o, "aof_last_rewrite_time_sec", v.aof_last_rewrite_time_sec);
+  Line(o, "aof_current_rewrite_time_sec", v.aof_current_rewrite_time_sec);
+  Line(o, "aof_last_bgrewrite_status", OkErr(v.aof_last_bgrewrite_ok));
+  Line(o, "aof_rewrites", v.aof_rewrites);
+  Line(o, "aof_last_write_status", OkErr(v.aof_last_write_ok));
   Line(o, "aof_last_cow_size", 0);
   Line(o, "module_fork_in_progress", 0);
   Line(o, "module_fork_last_cow_size", 0);
+  if (const auto& a = v.aof) {
+    Line(o, "aof_current_size", a->current_size);
+    Line(o, "aof_base_size", a->base_size);
+    Line(o, "aof_pending_rewrite", 0);
+    Line(o, "aof_buffer_length", a->buffer_length);
+    Line(o, "aof_pending_bio_fsync", a->pending_fsync ? 1 : 0);
+    Line(o, "aof_pending_fsync", a->pending_fsync ? 1 : 0);
+    Line(o, "aof_delayed_fsync", a->delayed_fsync);
+    Line(o, "aof_write_latency_max_us", a->write_latency_max_us);
+    Line(o, "aof_fsync_latency_max_us", a->fsync_latency_max_us);
+  }
   return o;
 }
 
@@ -368,9 +379,58 @@ std::string ClusterSection(Engine&) { return "# Cluster\r\ncluster_enabled:0\r\n
 
 std::string ModulesSection(Engine&) { return "# Modules\r\n"; }
 
-// #7: bytes and keys per tier, reads per tier, moves, archive, cold-read latency.
+// Bytes and keys per tier, reads per tier, moves, archive, cold-read latency.
 std::string TieringSection(Engine& e) {
-  return e.tier() ? e.tier()->InfoSection() : std::string("# Tiering\r\ntiering_enabled:0\r\n");
+  std::optional<tier::TierInfo> t = GetTieringInfo(e);
+  std::string o = "# Tiering\r\n";
+  Line(o, "tiering_enabled", t && t->enabled ? 1 : 0);
+  if (!t) return o;
+  const tier::TierManager::Usage& u = t->usage;
+  const tier::TierStats& s = t->stats;
+  Line(o, "tier_hot_size_limit", t->hot_size_limit);
+  Line(o, "tier_warm_size_limit", t->warm_size_limit);
+  Line(o, "tier_cold_compression", tier::CodecName(t->cold_compression));
+  Line(o, "tier_hot_bytes", u.hot_bytes);
+  Line(o, "tier_warm_bytes", u.warm_bytes);
+  Line(o, "tier_warm_keys", u.warm_values);
+  Line(o, "tier_warm_segments", u.warm_segments);
+  Line(o, "tier_cold_bytes", u.cold_bytes);
+  Line(o, "tier_cold_keys", u.cold_values);
+  Line(o, "tier_cold_segments", u.cold_segments);
+  Line(o, "tier_archive_enabled", t->archive_enabled ? 1 : 0);
+  Line(o, "tier_archive_bytes", u.archive_bytes);
+  Line(o, "tier_archive_keys", u.archive_values);
+  Line(o, "tier_archive_segments", u.archive_segments);
+  Line(o, "tier_dead_bytes", u.dead_bytes);
+  Line(o, "tier_retired_segments", t->retired_segments);
+  Line(o, "tier_reads_warm", s.reads_warm);
+  Line(o, "tier_reads_cold", s.reads_cold);
+  Line(o, "tier_reads_archive", s.reads_archive);
+  Line(o, "tier_sync_reads", s.sync_reads);
+  Line(o, "tier_promotions", s.promotions);
+  Line(o, "tier_demotions", s.demotions);
+  Line(o, "tier_demoted_bytes", s.demoted_bytes);
+  Line(o, "tier_demote_failures", s.demote_failures);
+  Line(o, "tier_recompressions", s.recompressions);
+  Line(o, "tier_compactions", s.compactions);
+  Line(o, "tier_compaction_reclaimed_bytes", s.compaction_bytes_reclaimed);
+  Line(o, "tier_archive_uploads", s.archive_uploads);
+  Line(o, "tier_archive_upload_failures", s.archive_upload_failures);
+  Line(o, "tier_archive_fetches", s.archive_fetches);
+  Line(o, "tier_archive_deletes", s.archive_deletes);
+  Line(o, "tier_segments_deleted", s.segments_deleted);
+  Line(o, "tier_read_errors", s.read_errors);
+  Line(o, "tier_parked_commands", s.parked_commands);
+  Line(o, "tier_lent_reads", s.lent_reads);
+  Line(o, "tier_cold_read_count", s.cold_read_count);
+  Line(o, "tier_cold_read_avg_usec", t->cold_read_avg_usec);
+  Line(o, "tier_cold_read_p50_usec", t->cold_read_p50_usec);
+  Line(o, "tier_cold_read_p99_usec", t->cold_read_p99_usec);
+  Line(o, "tier_cold_read_max_usec", s.cold_read_us_max);
+  Line(o, "tier_jobs_in_flight", t->jobs_in_flight);
+  Line(o, "tier_moves_in_flight", t->moves_in_flight);
+  Line(o, "tier_paused", t->paused ? 1 : 0);
+  return o;
 }
 
 struct Builtin {
@@ -394,29 +454,137 @@ const Builtin kBuiltins[] = {
     {"latencystats", false, LatencyStatsSection},
     {"cluster", true, ClusterSection},
     {"keyspace", true, KeyspaceSection},
-    {"tiering", true, TieringSection},  // #7
+    {"tiering", true, TieringSection},
 };
 
 size_t ClientMemory(const Session& s) {
   return sizeof(Session) + s.conn.qbuf + s.conn.qbuf_free + s.conn.omem;
 }
 
-// A "key:value" field of an INFO text, or 0.
-size_t InfoField(std::string_view info, std::string_view key) {
-  std::string needle = "\n" + std::string(key) + ":";
-  size_t at = info.find(needle);
-  if (at == std::string_view::npos) return 0;
-  uint64_t v = 0;
-  size_t i = at + needle.size();
-  while (i < info.size() && info[i] >= '0' && info[i] <= '9') {
-    v = v * 10 + uint64_t(info[i++] - '0');
-  }
-  return size_t(v);
-}
-
 }  // namespace
 
 void RegisterInfoProvider(InfoProvider p) { Providers().push_back(std::move(p)); }
+
+ServerInfo GetServerInfo(Engine& e) {
+  ServerInfo v;
+  utsname u;
+  uname(&u);
+  int64_t now_us = e.clock()->NowUs();
+  v.redis_version = "7.0.15";
+  v.ferrite_version = "0.1.0";
+  v.redis_mode = "standalone";
+  v.os = fmt::format("{} {} {}", u.sysname, u.release, u.machine);
+  v.gcc_version = fmt::format("{}.{}.{}", __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__);
+  v.process_id = getpid();
+  v.run_id = e.run_id();
+  v.tcp_port = e.tcp_port;
+  v.server_time_usec = now_us;
+  v.start_time_ms = e.start_time_ms();
+  v.uptime_in_seconds = (now_us / 1000 - e.start_time_ms()) / 1000;
+  v.hz = e.config().server.hz;
+  v.lru_clock = (now_us / 1000000) & ((1 << 24) - 1);
+  v.executable = e.executable_path;
+  v.config_file = e.config_file;
+  return v;
+}
+
+ClientsInfo GetClientsInfo(Engine& e) {
+  ClientsInfo v;
+  for (auto& [id, s] : e.sessions()) {
+    v.client_recent_max_input_buffer = std::max(v.client_recent_max_input_buffer, s->conn.qbuf);
+    v.client_recent_max_output_buffer = std::max(v.client_recent_max_output_buffer, s->conn.omem);
+    v.clients_in_timeout_table += s->blocked && s->block_deadline_ms != 0;
+    v.pubsub_clients += s->subscriptions() > 0;
+  }
+  v.connected_clients = e.sessions().size();
+  v.maxclients = e.config().server.maxclients;
+  v.blocked_clients = e.blocked_clients();
+  v.tracking_clients = e.tracking().clients();
+  return v;
+}
+
+MemoryInfo GetMemoryInfo(Engine& e) {
+  MemoryInfo v;
+  v.report = ComputeMemoryReport(e);
+  v.total_system_memory = TotalSystemMemory();
+  if (e.scripting()) v.scripting = e.scripting()->MemoryInfo();
+  v.maxmemory = e.config().server.maxmemory;
+  v.maxmemory_policy = e.config().server.maxmemory_policy;
+  v.lazyfree_pending_objects = e.lazyfree().pending();
+  v.lazyfreed_objects = e.lazyfree().freed();
+  return v;
+}
+
+StatsInfo GetStatsInfo(Engine& e) {
+  const ServerStats& st = e.stats();
+  const KeyspaceStats& ks = e.ks_stats();
+  StatsInfo v;
+  v.total_connections_received = st.total_connections;
+  v.total_commands_processed = st.total_commands;
+  v.instantaneous_ops_per_sec = st.instantaneous_ops;
+  v.total_net_input_bytes = st.net_input_bytes;
+  v.total_net_output_bytes = st.net_output_bytes;
+  v.instantaneous_input_kbps = st.instantaneous_input_kbps;
+  v.instantaneous_output_kbps = st.instantaneous_output_kbps;
+  v.rejected_connections = st.rejected_connections;
+  v.expired_keys = ks.expired_keys;
+  v.expire_cycle_cpu_milliseconds = ks.expire_cycle_cpu_us / 1000;
+  v.evicted_keys = ks.evicted_keys;
+  v.keyspace_hits = ks.hits;
+  v.keyspace_misses = ks.misses;
+  v.pubsub_channels = e.pubsub_channels().size();
+  v.pubsub_patterns = e.pubsub_patterns().size();
+  v.tracking_total_keys = e.tracking().total_keys();
+  v.tracking_total_items = e.tracking().total_items();
+  v.tracking_total_prefixes = e.tracking().total_prefixes();
+  v.unexpected_error_replies = st.unexpected_error_replies;
+  v.total_error_replies = st.total_error_replies;
+  v.total_reads_processed = st.reads_processed;
+  v.total_writes_processed = st.writes_processed;
+  v.reply_buffer_shrinks = st.reply_buffer_shrinks;
+  v.reply_buffer_expands = st.reply_buffer_expands;
+  v.client_query_buffer_limit_disconnections = st.client_qbuf_limit_disconnections;
+  v.client_output_buffer_limit_disconnections = st.client_outbuf_limit_disconnections;
+  return v;
+}
+
+CpuInfo GetCpuInfo() {
+  rusage self, children, thread;
+  getrusage(RUSAGE_SELF, &self);
+  getrusage(RUSAGE_CHILDREN, &children);
+  getrusage(RUSAGE_THREAD, &thread);
+  CpuInfo v;
+  v.used_cpu_sys = TvSecs(self.ru_stime);
+  v.used_cpu_user = TvSecs(self.ru_utime);
+  v.used_cpu_sys_children = TvSecs(children.ru_stime);
+  v.used_cpu_user_children = TvSecs(children.ru_utime);
+  v.used_cpu_sys_main_thread = TvSecs(thread.ru_stime);
+  v.used_cpu_user_main_thread = TvSecs(thread.ru_utime);
+  return v;
+}
+
+KeyspaceInfo GetKeyspaceInfo(Engine& e) {
+  KeyspaceInfo v;
+  for (int i = 0; i < e.db_count(); i++) {
+    Database& d = e.db(i);
+    v.dbs.push_back({i, d.size(), d.expires()});
+  }
+  return v;
+}
+
+PersistenceInfo GetPersistenceInfo(Engine& e) {
+  if (e.persistence()) return e.persistence()->Info();
+  PersistenceInfo v;
+  v.loading = e.loading();
+  v.rdb_changes_since_last_save = e.dirty();
+  v.rdb_last_save_time = e.start_time_ms() / 1000;  // as Redis: the start counts as a save
+  return v;
+}
+
+std::optional<tier::TierInfo> GetTieringInfo(Engine& e) {
+  if (!e.tier()) return std::nullopt;
+  return e.tier()->Info();
+}
 
 std::string BuildInfo(Engine& e, const std::vector<std::string>& sections) {
   // "all" is everything but sections generated by modules; there are no modules, so the
@@ -464,7 +632,7 @@ MemoryReport ComputeMemoryReport(Engine& e) {
   m.rss = RssBytes();
   for (auto& [id, s] : e.sessions()) m.clients_normal += ClientMemory(*s);
   if (e.persistence()) {
-    m.aof_buffer = InfoField(e.persistence()->InfoSection(e), "aof_buffer_length");
+    if (auto aof = e.persistence()->Info().aof) m.aof_buffer = aof->buffer_length;
   }
   size_t tables = 0;
   for (int i = 0; i < e.db_count(); i++) {

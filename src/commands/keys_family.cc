@@ -317,8 +317,7 @@ void ObjectCmd(CommandContext& ctx) {
     return ctx.rb.Null();
   }
   ctx.engine.ks_stats().hits++;
-  const std::string& policy = ctx.engine.config().server.maxmemory_policy;
-  bool lfu = policy.ends_with("-lfu");
+  bool lfu = IsLfu(ctx.engine.config().server.maxmemory_policy);
   if (ArgIs(sub, "ENCODING")) return ctx.rb.Bulk(RedisEncodingName(e->value));
   if (ArgIs(sub, "FREQ")) {
     if (!lfu) return ctx.rb.Error(err::kLfuNotSelected);
@@ -335,7 +334,7 @@ void ObjectCmd(CommandContext& ctx) {
   // before such a CONFIG SET. A COPY's int is its own object in Redis too (refcount 1).
   int64_t iv;
   bool shared_ints =
-      ctx.engine.config().server.maxmemory == 0 || !(lfu || policy.ends_with("-lru"));
+      ctx.engine.config().server.maxmemory == 0 || !(lfu || IsLru(ctx.engine.config().server.maxmemory_policy));
   if (shared_ints && e->value.encoding() == Encoding::kInt && !e->value.unshared_int() &&
       e->value.GetInt(&iv) && iv >= 0 && iv < 10000)
     return ctx.rb.Integer(2147483647);
@@ -347,58 +346,294 @@ void ObjectCmd(CommandContext& ctx) {
 void RegisterKeysFamily(CommandTable& t) {
   using namespace cmd;
   const char* g = "generic";
-  t.Add({"del", -2, kWrite, 1, -1, 1, Del, g, "Deletes one or more keys.", "1.0.0",
-         "@keyspace @write @slow"});
-  t.Add({"unlink", -2, kWrite | kFast, 1, -1, 1, Unlink, g,
-         "Asynchronously deletes one or more keys.", "4.0.0", "@keyspace @write @fast"});
-  t.Add({"exists", -2, kReadOnly | kFast, 1, -1, 1, Exists, g,
-         "Determines whether one or more keys exist.", "1.0.0", "@keyspace @read @fast"});
-  t.Add({"touch", -2, kReadOnly | kFast, 1, -1, 1, Touch, g,
-         "Returns the number of existing keys out of those specified after updating the time they "
-         "were last accessed.",
-         "3.2.1", "@keyspace @read @fast"});
-  t.Add({"type", 2, kReadOnly | kFast, 1, 1, 1, Type, g,
-         "Determines the type of value stored at a key.", "1.0.0", "@keyspace @read @fast"});
-  t.Add({"rename", 3, kWrite, 1, 2, 1, Rename, g, "Renames a key and overwrites the destination.",
-         "1.0.0", "@keyspace @write @slow"});
-  t.Add({"renamenx", 3, kWrite | kFast, 1, 2, 1, RenameNx, g,
-         "Renames a key only when the target key name doesn't exist.", "1.0.0",
-         "@keyspace @write @fast"});
-  t.Add({"copy", -3, kWrite | kDenyOom, 1, 2, 1, Copy, g, "Copies the value of a key to a new key.",
-         "6.2.0", "@keyspace @write @slow"});
-  t.Add({"move", 3, kWrite | kFast, 1, 1, 1, Move, g, "Moves a key to another database.", "1.0.0",
-         "@keyspace @write @fast"});
-  t.Add({"keys", 2, kReadOnly, 0, 0, 0, Keys, g, "Returns all key names that match a pattern.",
-         "1.0.0", "@keyspace @read @slow @dangerous"});
-  t.Add({"scan", -2, kReadOnly, 0, 0, 0, Scan, g, "Iterates over the key names in the database.",
-         "2.8.0", "@keyspace @read @slow"});
-  t.Add({"randomkey", 1, kReadOnly, 0, 0, 0, RandomKey, g,
-         "Returns a random key name from the database.", "1.0.0", "@keyspace @read @slow"});
-  t.Add({"expire", -3, kWrite | kFast, 1, 1, 1, Expire, g,
-         "Sets the expiration time of a key in seconds.", "1.0.0", "@keyspace @write @fast"});
-  t.Add({"pexpire", -3, kWrite | kFast, 1, 1, 1, PExpire, g,
-         "Sets the expiration time of a key in milliseconds.", "2.6.0", "@keyspace @write @fast"});
-  t.Add({"expireat", -3, kWrite | kFast, 1, 1, 1, ExpireAt, g,
-         "Sets the expiration time of a key to a Unix timestamp.", "1.2.0",
-         "@keyspace @write @fast"});
-  t.Add({"pexpireat", -3, kWrite | kFast, 1, 1, 1, PExpireAt, g,
-         "Sets the expiration time of a key to a Unix milliseconds timestamp.", "2.6.0",
-         "@keyspace @write @fast"});
-  t.Add({"ttl", 2, kReadOnly | kFast, 1, 1, 1, Ttl, g,
-         "Returns the expiration time in seconds of a key.", "1.0.0", "@keyspace @read @fast"});
-  t.Add({"pttl", 2, kReadOnly | kFast, 1, 1, 1, PTtl, g,
-         "Returns the expiration time in milliseconds of a key.", "2.6.0",
-         "@keyspace @read @fast"});
-  t.Add({"expiretime", 2, kReadOnly | kFast, 1, 1, 1, ExpireTime, g,
-         "Returns the expiration time of a key as a Unix timestamp.", "7.0.0",
-         "@keyspace @read @fast"});
-  t.Add({"pexpiretime", 2, kReadOnly | kFast, 1, 1, 1, PExpireTime, g,
-         "Returns the expiration time of a key as a Unix milliseconds timestamp.", "7.0.0",
-         "@keyspace @read @fast"});
-  t.Add({"persist", 2, kWrite | kFast, 1, 1, 1, Persist, g, "Removes the expiration time of a key.",
-         "2.2.0", "@keyspace @write @fast"});
-  t.Add({"object", -2, kReadOnly, 2, 2, 1, ObjectCmd, g,
-         "A container for object introspection commands.", "2.2.3", "@keyspace @read @slow"});
+  t.Add({
+      .name = "del",
+      .arity = -2,
+      .flags = kWrite,
+      .first_key = 1,
+      .last_key = -1,
+      .key_step = 1,
+      .handler = Del,
+      .group = g,
+      .summary = "Deletes one or more keys.",
+      .since = "1.0.0",
+      .acl_categories = "@keyspace @write @slow",
+  });
+  t.Add({
+      .name = "unlink",
+      .arity = -2,
+      .flags = kWrite | kFast,
+      .first_key = 1,
+      .last_key = -1,
+      .key_step = 1,
+      .handler = Unlink,
+      .group = g,
+      .summary = "Asynchronously deletes one or more keys.",
+      .since = "4.0.0",
+      .acl_categories = "@keyspace @write @fast",
+  });
+  t.Add({
+      .name = "exists",
+      .arity = -2,
+      .flags = kReadOnly | kFast,
+      .first_key = 1,
+      .last_key = -1,
+      .key_step = 1,
+      .handler = Exists,
+      .group = g,
+      .summary = "Determines whether one or more keys exist.",
+      .since = "1.0.0",
+      .acl_categories = "@keyspace @read @fast",
+  });
+  t.Add({
+      .name = "touch",
+      .arity = -2,
+      .flags = kReadOnly | kFast,
+      .first_key = 1,
+      .last_key = -1,
+      .key_step = 1,
+      .handler = Touch,
+      .group = g,
+      .summary =
+          "Returns the number of existing keys out of those specified after updating the time they "
+          "were last accessed.",
+      .since = "3.2.1",
+      .acl_categories = "@keyspace @read @fast",
+  });
+  t.Add({
+      .name = "type",
+      .arity = 2,
+      .flags = kReadOnly | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = Type,
+      .group = g,
+      .summary = "Determines the type of value stored at a key.",
+      .since = "1.0.0",
+      .acl_categories = "@keyspace @read @fast",
+  });
+  t.Add({
+      .name = "rename",
+      .arity = 3,
+      .flags = kWrite,
+      .first_key = 1,
+      .last_key = 2,
+      .key_step = 1,
+      .handler = Rename,
+      .group = g,
+      .summary = "Renames a key and overwrites the destination.",
+      .since = "1.0.0",
+      .acl_categories = "@keyspace @write @slow",
+  });
+  t.Add({
+      .name = "renamenx",
+      .arity = 3,
+      .flags = kWrite | kFast,
+      .first_key = 1,
+      .last_key = 2,
+      .key_step = 1,
+      .handler = RenameNx,
+      .group = g,
+      .summary = "Renames a key only when the target key name doesn't exist.",
+      .since = "1.0.0",
+      .acl_categories = "@keyspace @write @fast",
+  });
+  t.Add({
+      .name = "copy",
+      .arity = -3,
+      .flags = kWrite | kDenyOom,
+      .first_key = 1,
+      .last_key = 2,
+      .key_step = 1,
+      .handler = Copy,
+      .group = g,
+      .summary = "Copies the value of a key to a new key.",
+      .since = "6.2.0",
+      .acl_categories = "@keyspace @write @slow",
+  });
+  t.Add({
+      .name = "move",
+      .arity = 3,
+      .flags = kWrite | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = Move,
+      .group = g,
+      .summary = "Moves a key to another database.",
+      .since = "1.0.0",
+      .acl_categories = "@keyspace @write @fast",
+  });
+  t.Add({
+      .name = "keys",
+      .arity = 2,
+      .flags = kReadOnly,
+      .first_key = 0,
+      .last_key = 0,
+      .key_step = 0,
+      .handler = Keys,
+      .group = g,
+      .summary = "Returns all key names that match a pattern.",
+      .since = "1.0.0",
+      .acl_categories = "@keyspace @read @slow @dangerous",
+  });
+  t.Add({
+      .name = "scan",
+      .arity = -2,
+      .flags = kReadOnly,
+      .first_key = 0,
+      .last_key = 0,
+      .key_step = 0,
+      .handler = Scan,
+      .group = g,
+      .summary = "Iterates over the key names in the database.",
+      .since = "2.8.0",
+      .acl_categories = "@keyspace @read @slow",
+  });
+  t.Add({
+      .name = "randomkey",
+      .arity = 1,
+      .flags = kReadOnly,
+      .first_key = 0,
+      .last_key = 0,
+      .key_step = 0,
+      .handler = RandomKey,
+      .group = g,
+      .summary = "Returns a random key name from the database.",
+      .since = "1.0.0",
+      .acl_categories = "@keyspace @read @slow",
+  });
+  t.Add({
+      .name = "expire",
+      .arity = -3,
+      .flags = kWrite | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = Expire,
+      .group = g,
+      .summary = "Sets the expiration time of a key in seconds.",
+      .since = "1.0.0",
+      .acl_categories = "@keyspace @write @fast",
+  });
+  t.Add({
+      .name = "pexpire",
+      .arity = -3,
+      .flags = kWrite | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = PExpire,
+      .group = g,
+      .summary = "Sets the expiration time of a key in milliseconds.",
+      .since = "2.6.0",
+      .acl_categories = "@keyspace @write @fast",
+  });
+  t.Add({
+      .name = "expireat",
+      .arity = -3,
+      .flags = kWrite | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = ExpireAt,
+      .group = g,
+      .summary = "Sets the expiration time of a key to a Unix timestamp.",
+      .since = "1.2.0",
+      .acl_categories = "@keyspace @write @fast",
+  });
+  t.Add({
+      .name = "pexpireat",
+      .arity = -3,
+      .flags = kWrite | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = PExpireAt,
+      .group = g,
+      .summary = "Sets the expiration time of a key to a Unix milliseconds timestamp.",
+      .since = "2.6.0",
+      .acl_categories = "@keyspace @write @fast",
+  });
+  t.Add({
+      .name = "ttl",
+      .arity = 2,
+      .flags = kReadOnly | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = Ttl,
+      .group = g,
+      .summary = "Returns the expiration time in seconds of a key.",
+      .since = "1.0.0",
+      .acl_categories = "@keyspace @read @fast",
+  });
+  t.Add({
+      .name = "pttl",
+      .arity = 2,
+      .flags = kReadOnly | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = PTtl,
+      .group = g,
+      .summary = "Returns the expiration time in milliseconds of a key.",
+      .since = "2.6.0",
+      .acl_categories = "@keyspace @read @fast",
+  });
+  t.Add({
+      .name = "expiretime",
+      .arity = 2,
+      .flags = kReadOnly | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = ExpireTime,
+      .group = g,
+      .summary = "Returns the expiration time of a key as a Unix timestamp.",
+      .since = "7.0.0",
+      .acl_categories = "@keyspace @read @fast",
+  });
+  t.Add({
+      .name = "pexpiretime",
+      .arity = 2,
+      .flags = kReadOnly | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = PExpireTime,
+      .group = g,
+      .summary = "Returns the expiration time of a key as a Unix milliseconds timestamp.",
+      .since = "7.0.0",
+      .acl_categories = "@keyspace @read @fast",
+  });
+  t.Add({
+      .name = "persist",
+      .arity = 2,
+      .flags = kWrite | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = Persist,
+      .group = g,
+      .summary = "Removes the expiration time of a key.",
+      .since = "2.2.0",
+      .acl_categories = "@keyspace @write @fast",
+  });
+  t.Add({
+      .name = "object",
+      .arity = -2,
+      .flags = kReadOnly,
+      .first_key = 2,
+      .last_key = 2,
+      .key_step = 1,
+      .handler = ObjectCmd,
+      .group = g,
+      .summary = "A container for object introspection commands.",
+      .since = "2.2.3",
+      .acl_categories = "@keyspace @read @slow",
+  });
 }
 
 }  // namespace ferrite

@@ -427,65 +427,303 @@ void BLMPop(CommandContext& ctx) {
 void RegisterListFamily(CommandTable& t) {
   using namespace cmd;
   const char* g = "list";
-  t.Add({"lpush", -3, kWrite | kDenyOom | kFast, 1, 1, 1, LPush, g,
-         "Prepends one or more elements to a list.", "1.0.0", "@write @list @fast"});
-  t.Add({"rpush", -3, kWrite | kDenyOom | kFast, 1, 1, 1, RPush, g,
-         "Appends one or more elements to a list.", "1.0.0", "@write @list @fast"});
-  t.Add({"lpushx", -3, kWrite | kDenyOom | kFast, 1, 1, 1, LPushX, g,
-         "Prepends one or more elements to a list only when the list exists.", "2.2.0",
-         "@write @list @fast"});
-  t.Add({"rpushx", -3, kWrite | kDenyOom | kFast, 1, 1, 1, RPushX, g,
-         "Appends an element to a list only when the list exists.", "2.2.0", "@write @list @fast"});
-  t.Add({"lpop", -2, kWrite | kFast, 1, 1, 1, LPop, g,
-         "Returns the first elements in a list after removing it.", "1.0.0", "@write @list @fast"});
-  t.Add({"rpop", -2, kWrite | kFast, 1, 1, 1, RPop, g,
-         "Returns and removes the last elements of a list.", "1.0.0", "@write @list @fast"});
-  t.Add({"llen", 2, kReadOnly | kFast, 1, 1, 1, LLen, g, "Returns the length of a list.", "1.0.0",
-         "@read @list @fast"});
-  t.Add({"lindex", 3, kReadOnly, 1, 1, 1, LIndex, g, "Returns an element from a list by its index.",
-         "1.0.0", "@read @list @slow"});
-  t.Add({"lset", 4, kWrite | kDenyOom, 1, 1, 1, LSet, g,
-         "Sets the value of an element in a list by its index.", "1.0.0", "@write @list @slow"});
-  t.Add({"lrange", 4, kReadOnly, 1, 1, 1, LRange, g, "Returns a range of elements from a list.",
-         "1.0.0", "@read @list @slow"});
-  t.Add({"ltrim", 4, kWrite, 1, 1, 1, LTrim, g, "Removes elements from both ends a list.", "1.0.0",
-         "@write @list @slow"});
-  t.Add({"lrem", 4, kWrite, 1, 1, 1, LRem, g, "Removes elements from a list.", "1.0.0",
-         "@write @list @slow"});
-  t.Add({"linsert", 5, kWrite | kDenyOom, 1, 1, 1, LInsert, g,
-         "Inserts an element before or after another element in a list.", "2.2.0",
-         "@write @list @slow"});
-  t.Add({"lpos", -3, kReadOnly, 1, 1, 1, LPos, g,
-         "Returns the index of matching elements in a list.", "6.0.6", "@read @list @slow"});
-  t.Add({"lmove", 5, kWrite | kDenyOom, 1, 2, 1, LMove, g,
-         "Returns an element after popping it from one list and pushing it to another.", "6.2.0",
-         "@write @list @slow"});
-  t.Add({"rpoplpush", 3, kWrite | kDenyOom, 1, 2, 1, RPopLPush, g,
-         "Returns the last element of a list after removing and pushing it to another list.",
-         "1.2.0", "@write @list @slow"});
-  t.Add({"lmpop", -4, kWrite, 0, 0, 0, LMPop, g,
-         "Returns multiple elements from a list after removing them.", "7.0.0",
-         "@write @list @slow"});
-  t.Add({"blpop", -3, kWrite | kBlocking, 1, -2, 1, BLPop, g,
-         "Removes and returns the first element in a list. Blocks until an element is available "
-         "otherwise.",
-         "2.0.0", "@write @list @slow @blocking"});
-  t.Add({"brpop", -3, kWrite | kBlocking, 1, -2, 1, BRPop, g,
-         "Removes and returns the last element in a list. Blocks until an element is available "
-         "otherwise.",
-         "2.0.0", "@write @list @slow @blocking"});
-  t.Add({"brpoplpush", 4, kWrite | kDenyOom | kBlocking, 1, 2, 1, BRPopLPush, g,
-         "Pops an element from a list, pushes it to another list and returns it. Block until an "
-         "element is available otherwise.",
-         "2.2.0", "@write @list @slow @blocking"});
-  t.Add({"blmove", 6, kWrite | kDenyOom | kBlocking, 1, 2, 1, BLMove, g,
-         "Pops an element from a list, pushes it to another list and returns it. Blocks until an "
-         "element is available otherwise.",
-         "6.2.0", "@write @list @slow @blocking"});
-  t.Add({"blmpop", -5, kWrite | kBlocking, 0, 0, 0, BLMPop, g,
-         "Pops the first element from one of multiple lists. Blocks until an element is available "
-         "otherwise.",
-         "7.0.0", "@write @list @slow @blocking"});
+  t.Add({
+      .name = "lpush",
+      .arity = -3,
+      .flags = kWrite | kDenyOom | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = LPush,
+      .group = g,
+      .summary = "Prepends one or more elements to a list.",
+      .since = "1.0.0",
+      .acl_categories = "@write @list @fast",
+  });
+  t.Add({
+      .name = "rpush",
+      .arity = -3,
+      .flags = kWrite | kDenyOom | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = RPush,
+      .group = g,
+      .summary = "Appends one or more elements to a list.",
+      .since = "1.0.0",
+      .acl_categories = "@write @list @fast",
+  });
+  t.Add({
+      .name = "lpushx",
+      .arity = -3,
+      .flags = kWrite | kDenyOom | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = LPushX,
+      .group = g,
+      .summary = "Prepends one or more elements to a list only when the list exists.",
+      .since = "2.2.0",
+      .acl_categories = "@write @list @fast",
+  });
+  t.Add({
+      .name = "rpushx",
+      .arity = -3,
+      .flags = kWrite | kDenyOom | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = RPushX,
+      .group = g,
+      .summary = "Appends an element to a list only when the list exists.",
+      .since = "2.2.0",
+      .acl_categories = "@write @list @fast",
+  });
+  t.Add({
+      .name = "lpop",
+      .arity = -2,
+      .flags = kWrite | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = LPop,
+      .group = g,
+      .summary = "Returns the first elements in a list after removing it.",
+      .since = "1.0.0",
+      .acl_categories = "@write @list @fast",
+  });
+  t.Add({
+      .name = "rpop",
+      .arity = -2,
+      .flags = kWrite | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = RPop,
+      .group = g,
+      .summary = "Returns and removes the last elements of a list.",
+      .since = "1.0.0",
+      .acl_categories = "@write @list @fast",
+  });
+  t.Add({
+      .name = "llen",
+      .arity = 2,
+      .flags = kReadOnly | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = LLen,
+      .group = g,
+      .summary = "Returns the length of a list.",
+      .since = "1.0.0",
+      .acl_categories = "@read @list @fast",
+  });
+  t.Add({
+      .name = "lindex",
+      .arity = 3,
+      .flags = kReadOnly,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = LIndex,
+      .group = g,
+      .summary = "Returns an element from a list by its index.",
+      .since = "1.0.0",
+      .acl_categories = "@read @list @slow",
+  });
+  t.Add({
+      .name = "lset",
+      .arity = 4,
+      .flags = kWrite | kDenyOom,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = LSet,
+      .group = g,
+      .summary = "Sets the value of an element in a list by its index.",
+      .since = "1.0.0",
+      .acl_categories = "@write @list @slow",
+  });
+  t.Add({
+      .name = "lrange",
+      .arity = 4,
+      .flags = kReadOnly,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = LRange,
+      .group = g,
+      .summary = "Returns a range of elements from a list.",
+      .since = "1.0.0",
+      .acl_categories = "@read @list @slow",
+  });
+  t.Add({
+      .name = "ltrim",
+      .arity = 4,
+      .flags = kWrite,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = LTrim,
+      .group = g,
+      .summary = "Removes elements from both ends a list.",
+      .since = "1.0.0",
+      .acl_categories = "@write @list @slow",
+  });
+  t.Add({
+      .name = "lrem",
+      .arity = 4,
+      .flags = kWrite,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = LRem,
+      .group = g,
+      .summary = "Removes elements from a list.",
+      .since = "1.0.0",
+      .acl_categories = "@write @list @slow",
+  });
+  t.Add({
+      .name = "linsert",
+      .arity = 5,
+      .flags = kWrite | kDenyOom,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = LInsert,
+      .group = g,
+      .summary = "Inserts an element before or after another element in a list.",
+      .since = "2.2.0",
+      .acl_categories = "@write @list @slow",
+  });
+  t.Add({
+      .name = "lpos",
+      .arity = -3,
+      .flags = kReadOnly,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = LPos,
+      .group = g,
+      .summary = "Returns the index of matching elements in a list.",
+      .since = "6.0.6",
+      .acl_categories = "@read @list @slow",
+  });
+  t.Add({
+      .name = "lmove",
+      .arity = 5,
+      .flags = kWrite | kDenyOom,
+      .first_key = 1,
+      .last_key = 2,
+      .key_step = 1,
+      .handler = LMove,
+      .group = g,
+      .summary = "Returns an element after popping it from one list and pushing it to another.",
+      .since = "6.2.0",
+      .acl_categories = "@write @list @slow",
+  });
+  t.Add({
+      .name = "rpoplpush",
+      .arity = 3,
+      .flags = kWrite | kDenyOom,
+      .first_key = 1,
+      .last_key = 2,
+      .key_step = 1,
+      .handler = RPopLPush,
+      .group = g,
+      .summary =
+          "Returns the last element of a list after removing and pushing it to another list.",
+      .since = "1.2.0",
+      .acl_categories = "@write @list @slow",
+  });
+  t.Add({
+      .name = "lmpop",
+      .arity = -4,
+      .flags = kWrite,
+      .first_key = 0,
+      .last_key = 0,
+      .key_step = 0,
+      .handler = LMPop,
+      .group = g,
+      .summary = "Returns multiple elements from a list after removing them.",
+      .since = "7.0.0",
+      .acl_categories = "@write @list @slow",
+  });
+  t.Add({
+      .name = "blpop",
+      .arity = -3,
+      .flags = kWrite | kBlocking,
+      .first_key = 1,
+      .last_key = -2,
+      .key_step = 1,
+      .handler = BLPop,
+      .group = g,
+      .summary =
+          "Removes and returns the first element in a list. Blocks until an element is available "
+          "otherwise.",
+      .since = "2.0.0",
+      .acl_categories = "@write @list @slow @blocking",
+  });
+  t.Add({
+      .name = "brpop",
+      .arity = -3,
+      .flags = kWrite | kBlocking,
+      .first_key = 1,
+      .last_key = -2,
+      .key_step = 1,
+      .handler = BRPop,
+      .group = g,
+      .summary =
+          "Removes and returns the last element in a list. Blocks until an element is available "
+          "otherwise.",
+      .since = "2.0.0",
+      .acl_categories = "@write @list @slow @blocking",
+  });
+  t.Add({
+      .name = "brpoplpush",
+      .arity = 4,
+      .flags = kWrite | kDenyOom | kBlocking,
+      .first_key = 1,
+      .last_key = 2,
+      .key_step = 1,
+      .handler = BRPopLPush,
+      .group = g,
+      .summary =
+          "Pops an element from a list, pushes it to another list and returns it. Block until an "
+          "element is available otherwise.",
+      .since = "2.2.0",
+      .acl_categories = "@write @list @slow @blocking",
+  });
+  t.Add({
+      .name = "blmove",
+      .arity = 6,
+      .flags = kWrite | kDenyOom | kBlocking,
+      .first_key = 1,
+      .last_key = 2,
+      .key_step = 1,
+      .handler = BLMove,
+      .group = g,
+      .summary =
+          "Pops an element from a list, pushes it to another list and returns it. Blocks until an "
+          "element is available otherwise.",
+      .since = "6.2.0",
+      .acl_categories = "@write @list @slow @blocking",
+  });
+  t.Add({
+      .name = "blmpop",
+      .arity = -5,
+      .flags = kWrite | kBlocking,
+      .first_key = 0,
+      .last_key = 0,
+      .key_step = 0,
+      .handler = BLMPop,
+      .group = g,
+      .summary =
+          "Pops the first element from one of multiple lists. Blocks until an element is available "
+          "otherwise.",
+      .since = "7.0.0",
+      .acl_categories = "@write @list @slow @blocking",
+  });
 }
 
 }  // namespace ferrite

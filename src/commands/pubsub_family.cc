@@ -151,20 +151,85 @@ size_t Engine::Publish(std::string_view channel, std::string_view message) {
 void RegisterPubSubFamily(CommandTable& t) {
   using namespace cmd;
   const char* g = "pubsub";
-  t.Add({"subscribe", -2, kPubSub | kNoScript | kLoading | kStale, 0, 0, 0, Subscribe, g,
-         "Listens for messages published to channels.", "2.0.0", "@pubsub @slow"});
-  t.Add({"psubscribe", -2, kPubSub | kNoScript | kLoading | kStale, 0, 0, 0, PSubscribe, g,
-         "Listens for messages published to channels that match one or more patterns.", "2.0.0",
-         "@pubsub @slow"});
-  t.Add({"unsubscribe", -1, kPubSub | kNoScript | kLoading | kStale, 0, 0, 0, Unsubscribe, g,
-         "Stops listening to messages posted to channels.", "2.0.0", "@pubsub @slow"});
-  t.Add({"punsubscribe", -1, kPubSub | kNoScript | kLoading | kStale, 0, 0, 0, PUnsubscribe, g,
-         "Stops listening to messages published to channels that match one or more patterns.",
-         "2.0.0", "@pubsub @slow"});
-  t.Add({"publish", 3, kPubSub | kLoading | kStale | kFast | kMayReplicate, 0, 0, 0, Publish, g,
-         "Posts a message to a channel.", "2.0.0", "@pubsub @fast"});
-  t.Add({"pubsub", -2, kPubSub | kLoading | kStale, 0, 0, 0, PubSub, g,
-         "A container for Pub/Sub commands.", "2.8.0", "@pubsub @slow"});
+  t.Add({
+      .name = "subscribe",
+      .arity = -2,
+      .flags = kPubSub | kNoScript | kLoading | kStale,
+      .first_key = 0,
+      .last_key = 0,
+      .key_step = 0,
+      .handler = Subscribe,
+      .group = g,
+      .summary = "Listens for messages published to channels.",
+      .since = "2.0.0",
+      .acl_categories = "@pubsub @slow",
+  });
+  t.Add({
+      .name = "psubscribe",
+      .arity = -2,
+      .flags = kPubSub | kNoScript | kLoading | kStale,
+      .first_key = 0,
+      .last_key = 0,
+      .key_step = 0,
+      .handler = PSubscribe,
+      .group = g,
+      .summary = "Listens for messages published to channels that match one or more patterns.",
+      .since = "2.0.0",
+      .acl_categories = "@pubsub @slow",
+  });
+  t.Add({
+      .name = "unsubscribe",
+      .arity = -1,
+      .flags = kPubSub | kNoScript | kLoading | kStale,
+      .first_key = 0,
+      .last_key = 0,
+      .key_step = 0,
+      .handler = Unsubscribe,
+      .group = g,
+      .summary = "Stops listening to messages posted to channels.",
+      .since = "2.0.0",
+      .acl_categories = "@pubsub @slow",
+  });
+  t.Add({
+      .name = "punsubscribe",
+      .arity = -1,
+      .flags = kPubSub | kNoScript | kLoading | kStale,
+      .first_key = 0,
+      .last_key = 0,
+      .key_step = 0,
+      .handler = PUnsubscribe,
+      .group = g,
+      .summary =
+          "Stops listening to messages published to channels that match one or more patterns.",
+      .since = "2.0.0",
+      .acl_categories = "@pubsub @slow",
+  });
+  t.Add({
+      .name = "publish",
+      .arity = 3,
+      .flags = kPubSub | kLoading | kStale | kFast | kMayReplicate,
+      .first_key = 0,
+      .last_key = 0,
+      .key_step = 0,
+      .handler = Publish,
+      .group = g,
+      .summary = "Posts a message to a channel.",
+      .since = "2.0.0",
+      .acl_categories = "@pubsub @fast",
+  });
+  t.Add({
+      .name = "pubsub",
+      .arity = -2,
+      .flags = kPubSub | kLoading | kStale,
+      .first_key = 0,
+      .last_key = 0,
+      .key_step = 0,
+      .handler = PubSub,
+      .group = g,
+      .summary = "A container for Pub/Sub commands.",
+      .since = "2.8.0",
+      .acl_categories = "@pubsub @slow",
+  });
 }
 
 }  // namespace ferrite

@@ -436,61 +436,331 @@ void RegisterServerFamily(CommandTable& t) {
   const char* c = "connection";
   const char* s = "server";
   const char* tx = "transactions";
-  t.Add({"monitor", 1, kAdmin | kNoScript | kLoading | kStale, 0, 0, 0, Monitor, s,
-         "Listens for all requests received by the server in real-time.", "1.0.0",
-         "@admin @slow @dangerous"});
-  t.Add({"ping", -1, kFast | kStale | kLoading, 0, 0, 0, Ping, c,
-         "Returns the server's liveliness response.", "1.0.0", "@fast @connection"});
-  t.Add({"echo", 2, kFast | kLoading | kStale, 0, 0, 0, Echo, c, "Returns the given string.",
-         "1.0.0", "@fast @connection"});
-  t.Add({"quit", -1, kNoAuth | kNoMulti | kLoading | kStale | kFast, 0, 0, 0, Quit, c,
-         "Closes the connection.", "1.0.0", "@fast @connection"});
-  t.Add({"reset", 1, kNoAuth | kNoMulti | kLoading | kStale | kFast, 0, 0, 0, Reset, c,
-         "Resets the connection.", "6.2.0", "@fast @connection"});
-  t.Add({"auth", -2, kNoAuth | kNoScript | kLoading | kStale | kFast, 0, 0, 0, Auth, c,
-         "Authenticates the connection.", "1.0.0", "@fast @connection"});
-  t.Add({"hello", -1, kNoAuth | kNoScript | kLoading | kStale | kFast, 0, 0, 0, Hello, c,
-         "Handshakes with the Redis server.", "6.0.0", "@fast @connection"});
-  t.Add({"select", 2, kLoading | kStale | kFast, 0, 0, 0, Select, c,
-         "Changes the selected database.", "1.0.0", "@fast @connection"});
-  t.Add({"swapdb", 3, kWrite | kFast, 0, 0, 0, SwapDb, s, "Swaps two Redis databases.", "4.0.0",
-         "@keyspace @write @fast @dangerous"});
-  t.Add({"dbsize", 1, kReadOnly | kFast, 0, 0, 0, DbSize, s,
-         "Returns the number of keys in the database.", "1.0.0", "@keyspace @read @fast"});
-  t.Add({"flushdb", -1, kWrite, 0, 0, 0, FlushDb, s, "Remove all keys from the current database.",
-         "1.0.0", "@keyspace @write @slow @dangerous"});
-  t.Add({"flushall", -1, kWrite, 0, 0, 0, FlushAll, s, "Removes all keys from all databases.",
-         "1.0.0", "@keyspace @write @slow @dangerous"});
-  t.Add({"time", 1, kLoading | kStale | kFast, 0, 0, 0, Time, s, "Returns the server time.",
-         "2.6.0", "@fast"});
-  t.Add({"info", -1, kLoading | kStale, 0, 0, 0, Info, s,
-         "Returns information and statistics about the server.", "1.0.0", "@slow @dangerous"});
-  t.Add({"memory", -2, kReadOnly, 0, 0, 0, Memory, s,
-         "A container for memory diagnostics commands.", "4.0.0", "@read @slow"});
-  t.Add({"shutdown", -1, kAdmin | kNoScript | kLoading | kStale | kDenyInMulti, 0, 0, 0, Shutdown,
-         s, "Synchronously saves the database(s) to disk and shuts down the Redis server.", "1.0.0",
-         "@admin @slow @dangerous"});
-  t.Add({"multi", 1, kNoScript | kLoading | kStale | kFast | kNoMulti, 0, 0, 0, Multi, tx,
-         "Starts a transaction.", "1.2.0", "@fast @transaction"});
-  t.Add({"exec", 1, kNoScript | kLoading | kStale | kNoMulti, 0, 0, 0, Exec, tx,
-         "Executes all commands in a transaction.", "1.2.0", "@slow @transaction"});
-  t.Add({"discard", 1, kNoScript | kLoading | kStale | kFast | kNoMulti, 0, 0, 0, Discard, tx,
-         "Discards a transaction.", "2.0.0", "@fast @transaction"});
-  t.Add({"watch", -2, kNoScript | kLoading | kStale | kFast | kNoMulti, 1, -1, 1, Watch, tx,
-         "Monitors changes to keys to determine the execution of a transaction.", "2.2.0",
-         "@fast @transaction"});
-  t.Add({"unwatch", 1, kNoScript | kLoading | kStale | kFast, 0, 0, 0, Unwatch, tx,
-         "Forgets about watched keys of a transaction.", "2.2.0", "@fast @transaction"});
-  t.Add({"bgrewriteaof", 1, kAdmin | kNoScript, 0, 0, 0, BgRewriteAof, s,
-         "Asynchronously rewrites the append-only file to disk.", "1.0.0",
-         "@admin @slow @dangerous"});
-  t.Add({"save", 1, kAdmin | kNoScript | kDenyInMulti, 0, 0, 0, Save, s,
-         "Synchronously saves the database(s) to disk.", "1.0.0", "@admin @slow @dangerous"});
-  t.Add({"bgsave", -1, kAdmin | kNoScript, 0, 0, 0, BgSave, s,
-         "Asynchronously saves the database(s) to disk.", "1.0.0", "@admin @slow @dangerous"});
-  t.Add({"lastsave", 1, kLoading | kStale | kFast, 0, 0, 0, LastSave, s,
-         "Returns the Unix timestamp of the last successful save to disk.", "1.0.0",
-         "@admin @fast @dangerous"});
+  t.Add({
+      .name = "monitor",
+      .arity = 1,
+      .flags = kAdmin | kNoScript | kLoading | kStale,
+      .first_key = 0,
+      .last_key = 0,
+      .key_step = 0,
+      .handler = Monitor,
+      .group = s,
+      .summary = "Listens for all requests received by the server in real-time.",
+      .since = "1.0.0",
+      .acl_categories = "@admin @slow @dangerous",
+  });
+  t.Add({
+      .name = "ping",
+      .arity = -1,
+      .flags = kFast | kStale | kLoading,
+      .first_key = 0,
+      .last_key = 0,
+      .key_step = 0,
+      .handler = Ping,
+      .group = c,
+      .summary = "Returns the server's liveliness response.",
+      .since = "1.0.0",
+      .acl_categories = "@fast @connection",
+  });
+  t.Add({
+      .name = "echo",
+      .arity = 2,
+      .flags = kFast | kLoading | kStale,
+      .first_key = 0,
+      .last_key = 0,
+      .key_step = 0,
+      .handler = Echo,
+      .group = c,
+      .summary = "Returns the given string.",
+      .since = "1.0.0",
+      .acl_categories = "@fast @connection",
+  });
+  t.Add({
+      .name = "quit",
+      .arity = -1,
+      .flags = kNoAuth | kNoMulti | kLoading | kStale | kFast,
+      .first_key = 0,
+      .last_key = 0,
+      .key_step = 0,
+      .handler = Quit,
+      .group = c,
+      .summary = "Closes the connection.",
+      .since = "1.0.0",
+      .acl_categories = "@fast @connection",
+  });
+  t.Add({
+      .name = "reset",
+      .arity = 1,
+      .flags = kNoAuth | kNoMulti | kLoading | kStale | kFast,
+      .first_key = 0,
+      .last_key = 0,
+      .key_step = 0,
+      .handler = Reset,
+      .group = c,
+      .summary = "Resets the connection.",
+      .since = "6.2.0",
+      .acl_categories = "@fast @connection",
+  });
+  t.Add({
+      .name = "auth",
+      .arity = -2,
+      .flags = kNoAuth | kNoScript | kLoading | kStale | kFast,
+      .first_key = 0,
+      .last_key = 0,
+      .key_step = 0,
+      .handler = Auth,
+      .group = c,
+      .summary = "Authenticates the connection.",
+      .since = "1.0.0",
+      .acl_categories = "@fast @connection",
+  });
+  t.Add({
+      .name = "hello",
+      .arity = -1,
+      .flags = kNoAuth | kNoScript | kLoading | kStale | kFast,
+      .first_key = 0,
+      .last_key = 0,
+      .key_step = 0,
+      .handler = Hello,
+      .group = c,
+      .summary = "Handshakes with the Redis server.",
+      .since = "6.0.0",
+      .acl_categories = "@fast @connection",
+  });
+  t.Add({
+      .name = "select",
+      .arity = 2,
+      .flags = kLoading | kStale | kFast,
+      .first_key = 0,
+      .last_key = 0,
+      .key_step = 0,
+      .handler = Select,
+      .group = c,
+      .summary = "Changes the selected database.",
+      .since = "1.0.0",
+      .acl_categories = "@fast @connection",
+  });
+  t.Add({
+      .name = "swapdb",
+      .arity = 3,
+      .flags = kWrite | kFast,
+      .first_key = 0,
+      .last_key = 0,
+      .key_step = 0,
+      .handler = SwapDb,
+      .group = s,
+      .summary = "Swaps two Redis databases.",
+      .since = "4.0.0",
+      .acl_categories = "@keyspace @write @fast @dangerous",
+  });
+  t.Add({
+      .name = "dbsize",
+      .arity = 1,
+      .flags = kReadOnly | kFast,
+      .first_key = 0,
+      .last_key = 0,
+      .key_step = 0,
+      .handler = DbSize,
+      .group = s,
+      .summary = "Returns the number of keys in the database.",
+      .since = "1.0.0",
+      .acl_categories = "@keyspace @read @fast",
+  });
+  t.Add({
+      .name = "flushdb",
+      .arity = -1,
+      .flags = kWrite,
+      .first_key = 0,
+      .last_key = 0,
+      .key_step = 0,
+      .handler = FlushDb,
+      .group = s,
+      .summary = "Remove all keys from the current database.",
+      .since = "1.0.0",
+      .acl_categories = "@keyspace @write @slow @dangerous",
+  });
+  t.Add({
+      .name = "flushall",
+      .arity = -1,
+      .flags = kWrite,
+      .first_key = 0,
+      .last_key = 0,
+      .key_step = 0,
+      .handler = FlushAll,
+      .group = s,
+      .summary = "Removes all keys from all databases.",
+      .since = "1.0.0",
+      .acl_categories = "@keyspace @write @slow @dangerous",
+  });
+  t.Add({
+      .name = "time",
+      .arity = 1,
+      .flags = kLoading | kStale | kFast,
+      .first_key = 0,
+      .last_key = 0,
+      .key_step = 0,
+      .handler = Time,
+      .group = s,
+      .summary = "Returns the server time.",
+      .since = "2.6.0",
+      .acl_categories = "@fast",
+  });
+  t.Add({
+      .name = "info",
+      .arity = -1,
+      .flags = kLoading | kStale,
+      .first_key = 0,
+      .last_key = 0,
+      .key_step = 0,
+      .handler = Info,
+      .group = s,
+      .summary = "Returns information and statistics about the server.",
+      .since = "1.0.0",
+      .acl_categories = "@slow @dangerous",
+  });
+  t.Add({
+      .name = "memory",
+      .arity = -2,
+      .flags = kReadOnly,
+      .first_key = 0,
+      .last_key = 0,
+      .key_step = 0,
+      .handler = Memory,
+      .group = s,
+      .summary = "A container for memory diagnostics commands.",
+      .since = "4.0.0",
+      .acl_categories = "@read @slow",
+  });
+  t.Add({
+      .name = "shutdown",
+      .arity = -1,
+      .flags = kAdmin | kNoScript | kLoading | kStale | kDenyInMulti,
+      .first_key = 0,
+      .last_key = 0,
+      .key_step = 0,
+      .handler = Shutdown,
+      .group = s,
+      .summary = "Synchronously saves the database(s) to disk and shuts down the Redis server.",
+      .since = "1.0.0",
+      .acl_categories = "@admin @slow @dangerous",
+  });
+  t.Add({
+      .name = "multi",
+      .arity = 1,
+      .flags = kNoScript | kLoading | kStale | kFast | kNoMulti,
+      .first_key = 0,
+      .last_key = 0,
+      .key_step = 0,
+      .handler = Multi,
+      .group = tx,
+      .summary = "Starts a transaction.",
+      .since = "1.2.0",
+      .acl_categories = "@fast @transaction",
+  });
+  t.Add({
+      .name = "exec",
+      .arity = 1,
+      .flags = kNoScript | kLoading | kStale | kNoMulti,
+      .first_key = 0,
+      .last_key = 0,
+      .key_step = 0,
+      .handler = Exec,
+      .group = tx,
+      .summary = "Executes all commands in a transaction.",
+      .since = "1.2.0",
+      .acl_categories = "@slow @transaction",
+  });
+  t.Add({
+      .name = "discard",
+      .arity = 1,
+      .flags = kNoScript | kLoading | kStale | kFast | kNoMulti,
+      .first_key = 0,
+      .last_key = 0,
+      .key_step = 0,
+      .handler = Discard,
+      .group = tx,
+      .summary = "Discards a transaction.",
+      .since = "2.0.0",
+      .acl_categories = "@fast @transaction",
+  });
+  t.Add({
+      .name = "watch",
+      .arity = -2,
+      .flags = kNoScript | kLoading | kStale | kFast | kNoMulti,
+      .first_key = 1,
+      .last_key = -1,
+      .key_step = 1,
+      .handler = Watch,
+      .group = tx,
+      .summary = "Monitors changes to keys to determine the execution of a transaction.",
+      .since = "2.2.0",
+      .acl_categories = "@fast @transaction",
+  });
+  t.Add({
+      .name = "unwatch",
+      .arity = 1,
+      .flags = kNoScript | kLoading | kStale | kFast,
+      .first_key = 0,
+      .last_key = 0,
+      .key_step = 0,
+      .handler = Unwatch,
+      .group = tx,
+      .summary = "Forgets about watched keys of a transaction.",
+      .since = "2.2.0",
+      .acl_categories = "@fast @transaction",
+  });
+  t.Add({
+      .name = "bgrewriteaof",
+      .arity = 1,
+      .flags = kAdmin | kNoScript,
+      .first_key = 0,
+      .last_key = 0,
+      .key_step = 0,
+      .handler = BgRewriteAof,
+      .group = s,
+      .summary = "Asynchronously rewrites the append-only file to disk.",
+      .since = "1.0.0",
+      .acl_categories = "@admin @slow @dangerous",
+  });
+  t.Add({
+      .name = "save",
+      .arity = 1,
+      .flags = kAdmin | kNoScript | kDenyInMulti,
+      .first_key = 0,
+      .last_key = 0,
+      .key_step = 0,
+      .handler = Save,
+      .group = s,
+      .summary = "Synchronously saves the database(s) to disk.",
+      .since = "1.0.0",
+      .acl_categories = "@admin @slow @dangerous",
+  });
+  t.Add({
+      .name = "bgsave",
+      .arity = -1,
+      .flags = kAdmin | kNoScript,
+      .first_key = 0,
+      .last_key = 0,
+      .key_step = 0,
+      .handler = BgSave,
+      .group = s,
+      .summary = "Asynchronously saves the database(s) to disk.",
+      .since = "1.0.0",
+      .acl_categories = "@admin @slow @dangerous",
+  });
+  t.Add({
+      .name = "lastsave",
+      .arity = 1,
+      .flags = kLoading | kStale | kFast,
+      .first_key = 0,
+      .last_key = 0,
+      .key_step = 0,
+      .handler = LastSave,
+      .group = s,
+      .summary = "Returns the Unix timestamp of the last successful save to disk.",
+      .since = "1.0.0",
+      .acl_categories = "@admin @fast @dangerous",
+  });
 }
 
 }  // namespace ferrite

@@ -345,42 +345,227 @@ void SScan(CommandContext& ctx) {
 void RegisterSetFamily(CommandTable& t) {
   using namespace cmd;
   const char* g = "set";
-  t.Add({"sadd", -3, kWrite | kDenyOom | kFast, 1, 1, 1, SAdd, g,
-         "Adds one or more members to a set.", "1.0.0", "@write @set @fast"});
-  t.Add({"srem", -3, kWrite | kFast, 1, 1, 1, SRem, g, "Removes one or more members from a set.",
-         "1.0.0", "@write @set @fast"});
-  t.Add({"smembers", 2, kReadOnly, 1, 1, 1, SMembers, g, "Returns all members of a set.", "1.0.0",
-         "@read @set @slow"});
-  t.Add({"sismember", 3, kReadOnly | kFast, 1, 1, 1, SIsMember, g,
-         "Determines whether a member belongs to a set.", "1.0.0", "@read @set @fast"});
-  t.Add({"smismember", -3, kReadOnly | kFast, 1, 1, 1, SMIsMember, g,
-         "Determines whether multiple members belong to a set.", "6.2.0", "@read @set @fast"});
-  t.Add({"scard", 2, kReadOnly | kFast, 1, 1, 1, SCard, g,
-         "Returns the number of members in a set.", "1.0.0", "@read @set @fast"});
-  t.Add({"spop", -2, kWrite | kFast, 1, 1, 1, SPop, g,
-         "Returns one or more random members from a set after removing them.", "1.0.0",
-         "@write @set @fast"});
-  t.Add({"srandmember", -2, kReadOnly, 1, 1, 1, SRandMember, g,
-         "Get one or multiple random members from a set.", "1.0.0", "@read @set @slow"});
-  t.Add({"smove", 4, kWrite | kFast, 1, 2, 1, SMove, g, "Moves a member from one set to another.",
-         "1.0.0", "@write @set @fast"});
-  t.Add({"sinter", -2, kReadOnly, 1, -1, 1, SInter, g, "Returns the intersect of multiple sets.",
-         "1.0.0", "@read @set @slow"});
-  t.Add({"sunion", -2, kReadOnly, 1, -1, 1, SUnion, g, "Returns the union of multiple sets.",
-         "1.0.0", "@read @set @slow"});
-  t.Add({"sdiff", -2, kReadOnly, 1, -1, 1, SDiff, g, "Returns the difference of multiple sets.",
-         "1.0.0", "@read @set @slow"});
-  t.Add({"sinterstore", -3, kWrite | kDenyOom, 1, -1, 1, SInterStore, g,
-         "Stores the intersect of multiple sets in a key.", "1.0.0", "@write @set @slow"});
-  t.Add({"sunionstore", -3, kWrite | kDenyOom, 1, -1, 1, SUnionStore, g,
-         "Stores the union of multiple sets in a key.", "1.0.0", "@write @set @slow"});
-  t.Add({"sdiffstore", -3, kWrite | kDenyOom, 1, -1, 1, SDiffStore, g,
-         "Stores the difference of multiple sets in a key.", "1.0.0", "@write @set @slow"});
-  t.Add({"sintercard", -3, kReadOnly, 0, 0, 0, SInterCard, g,
-         "Returns the number of members of the intersect of multiple sets.", "7.0.0",
-         "@read @set @slow"});
-  t.Add({"sscan", -3, kReadOnly, 1, 1, 1, SScan, g, "Iterates over members of a set.", "2.8.0",
-         "@read @set @slow"});
+  t.Add({
+      .name = "sadd",
+      .arity = -3,
+      .flags = kWrite | kDenyOom | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = SAdd,
+      .group = g,
+      .summary = "Adds one or more members to a set.",
+      .since = "1.0.0",
+      .acl_categories = "@write @set @fast",
+  });
+  t.Add({
+      .name = "srem",
+      .arity = -3,
+      .flags = kWrite | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = SRem,
+      .group = g,
+      .summary = "Removes one or more members from a set.",
+      .since = "1.0.0",
+      .acl_categories = "@write @set @fast",
+  });
+  t.Add({
+      .name = "smembers",
+      .arity = 2,
+      .flags = kReadOnly,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = SMembers,
+      .group = g,
+      .summary = "Returns all members of a set.",
+      .since = "1.0.0",
+      .acl_categories = "@read @set @slow",
+  });
+  t.Add({
+      .name = "sismember",
+      .arity = 3,
+      .flags = kReadOnly | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = SIsMember,
+      .group = g,
+      .summary = "Determines whether a member belongs to a set.",
+      .since = "1.0.0",
+      .acl_categories = "@read @set @fast",
+  });
+  t.Add({
+      .name = "smismember",
+      .arity = -3,
+      .flags = kReadOnly | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = SMIsMember,
+      .group = g,
+      .summary = "Determines whether multiple members belong to a set.",
+      .since = "6.2.0",
+      .acl_categories = "@read @set @fast",
+  });
+  t.Add({
+      .name = "scard",
+      .arity = 2,
+      .flags = kReadOnly | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = SCard,
+      .group = g,
+      .summary = "Returns the number of members in a set.",
+      .since = "1.0.0",
+      .acl_categories = "@read @set @fast",
+  });
+  t.Add({
+      .name = "spop",
+      .arity = -2,
+      .flags = kWrite | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = SPop,
+      .group = g,
+      .summary = "Returns one or more random members from a set after removing them.",
+      .since = "1.0.0",
+      .acl_categories = "@write @set @fast",
+  });
+  t.Add({
+      .name = "srandmember",
+      .arity = -2,
+      .flags = kReadOnly,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = SRandMember,
+      .group = g,
+      .summary = "Get one or multiple random members from a set.",
+      .since = "1.0.0",
+      .acl_categories = "@read @set @slow",
+  });
+  t.Add({
+      .name = "smove",
+      .arity = 4,
+      .flags = kWrite | kFast,
+      .first_key = 1,
+      .last_key = 2,
+      .key_step = 1,
+      .handler = SMove,
+      .group = g,
+      .summary = "Moves a member from one set to another.",
+      .since = "1.0.0",
+      .acl_categories = "@write @set @fast",
+  });
+  t.Add({
+      .name = "sinter",
+      .arity = -2,
+      .flags = kReadOnly,
+      .first_key = 1,
+      .last_key = -1,
+      .key_step = 1,
+      .handler = SInter,
+      .group = g,
+      .summary = "Returns the intersect of multiple sets.",
+      .since = "1.0.0",
+      .acl_categories = "@read @set @slow",
+  });
+  t.Add({
+      .name = "sunion",
+      .arity = -2,
+      .flags = kReadOnly,
+      .first_key = 1,
+      .last_key = -1,
+      .key_step = 1,
+      .handler = SUnion,
+      .group = g,
+      .summary = "Returns the union of multiple sets.",
+      .since = "1.0.0",
+      .acl_categories = "@read @set @slow",
+  });
+  t.Add({
+      .name = "sdiff",
+      .arity = -2,
+      .flags = kReadOnly,
+      .first_key = 1,
+      .last_key = -1,
+      .key_step = 1,
+      .handler = SDiff,
+      .group = g,
+      .summary = "Returns the difference of multiple sets.",
+      .since = "1.0.0",
+      .acl_categories = "@read @set @slow",
+  });
+  t.Add({
+      .name = "sinterstore",
+      .arity = -3,
+      .flags = kWrite | kDenyOom,
+      .first_key = 1,
+      .last_key = -1,
+      .key_step = 1,
+      .handler = SInterStore,
+      .group = g,
+      .summary = "Stores the intersect of multiple sets in a key.",
+      .since = "1.0.0",
+      .acl_categories = "@write @set @slow",
+  });
+  t.Add({
+      .name = "sunionstore",
+      .arity = -3,
+      .flags = kWrite | kDenyOom,
+      .first_key = 1,
+      .last_key = -1,
+      .key_step = 1,
+      .handler = SUnionStore,
+      .group = g,
+      .summary = "Stores the union of multiple sets in a key.",
+      .since = "1.0.0",
+      .acl_categories = "@write @set @slow",
+  });
+  t.Add({
+      .name = "sdiffstore",
+      .arity = -3,
+      .flags = kWrite | kDenyOom,
+      .first_key = 1,
+      .last_key = -1,
+      .key_step = 1,
+      .handler = SDiffStore,
+      .group = g,
+      .summary = "Stores the difference of multiple sets in a key.",
+      .since = "1.0.0",
+      .acl_categories = "@write @set @slow",
+  });
+  t.Add({
+      .name = "sintercard",
+      .arity = -3,
+      .flags = kReadOnly,
+      .first_key = 0,
+      .last_key = 0,
+      .key_step = 0,
+      .handler = SInterCard,
+      .group = g,
+      .summary = "Returns the number of members of the intersect of multiple sets.",
+      .since = "7.0.0",
+      .acl_categories = "@read @set @slow",
+  });
+  t.Add({
+      .name = "sscan",
+      .arity = -3,
+      .flags = kReadOnly,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = SScan,
+      .group = g,
+      .summary = "Iterates over members of a set.",
+      .since = "2.8.0",
+      .acl_categories = "@read @set @slow",
+  });
 }
 
 }  // namespace ferrite

@@ -1,4 +1,4 @@
-// SLOWLOG and LATENCY (#8): the engine's records of slow commands and latency spikes, and
+// SLOWLOG and LATENCY: the engine's records of slow commands and latency spikes, and
 // the commands that read them, as Redis 7.0 has them.
 //
 // Engine::Call times every command and calls SlowlogPush / RecordLatency when the
@@ -372,10 +372,32 @@ void Engine::RecordLatency(const char* event, int64_t ms) {
 void RegisterSlowlogFamily(CommandTable& t) {
   using namespace cmd;
   const char* s = "server";
-  t.Add({"slowlog", -2, kAdmin | kLoading | kStale, 0, 0, 0, Slowlog, s,
-         "A container for slow log commands.", "2.2.12", "@admin @slow @dangerous"});
-  t.Add({"latency", -2, kAdmin | kNoScript | kLoading | kStale, 0, 0, 0, Latency, s,
-         "A container for latency diagnostics commands.", "2.8.13", "@admin @slow @dangerous"});
+  t.Add({
+      .name = "slowlog",
+      .arity = -2,
+      .flags = kAdmin | kLoading | kStale,
+      .first_key = 0,
+      .last_key = 0,
+      .key_step = 0,
+      .handler = Slowlog,
+      .group = s,
+      .summary = "A container for slow log commands.",
+      .since = "2.2.12",
+      .acl_categories = "@admin @slow @dangerous",
+  });
+  t.Add({
+      .name = "latency",
+      .arity = -2,
+      .flags = kAdmin | kNoScript | kLoading | kStale,
+      .first_key = 0,
+      .last_key = 0,
+      .key_step = 0,
+      .handler = Latency,
+      .group = s,
+      .summary = "A container for latency diagnostics commands.",
+      .since = "2.8.13",
+      .acl_categories = "@admin @slow @dangerous",
+  });
 }
 
 }  // namespace ferrite

@@ -323,12 +323,33 @@ void SortRo(CommandContext& ctx) { SortGeneric(ctx, true); }
 void RegisterSortFamily(CommandTable& t) {
   using namespace cmd;
   const char* g = "generic";
-  t.Add({"sort", -2, kWrite | kDenyOom, 1, 1, 1, Sort, g,
-         "Sorts the elements in a list, a set, or a sorted set, optionally storing the result.",
-         "1.0.0", "@write @set @sortedset @list @slow @dangerous"});
-  t.Add({"sort_ro", -2, kReadOnly, 1, 1, 1, SortRo, g,
-         "Returns the sorted elements of a list, a set, or a sorted set.", "7.0.0",
-         "@read @set @sortedset @list @slow @dangerous"});
+  t.Add({
+      .name = "sort",
+      .arity = -2,
+      .flags = kWrite | kDenyOom,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = Sort,
+      .group = g,
+      .summary =
+          "Sorts the elements in a list, a set, or a sorted set, optionally storing the result.",
+      .since = "1.0.0",
+      .acl_categories = "@write @set @sortedset @list @slow @dangerous",
+  });
+  t.Add({
+      .name = "sort_ro",
+      .arity = -2,
+      .flags = kReadOnly,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = SortRo,
+      .group = g,
+      .summary = "Returns the sorted elements of a list, a set, or a sorted set.",
+      .since = "7.0.0",
+      .acl_categories = "@read @set @sortedset @list @slow @dangerous",
+  });
 }
 
 }  // namespace ferrite

@@ -1445,53 +1445,213 @@ void XInfo(CommandContext& ctx) {
 void RegisterStreamFamily(CommandTable& t) {
   using namespace cmd;
   const char* g = "stream";
-  t.Add({"xadd", -5, kWrite | kDenyOom | kFast, 1, 1, 1, XAdd, g,
-         "Appends a new message to a stream. Creates the key if it doesn't exist.", "5.0.0",
-         "@write @stream @fast"});
-  t.Add({"xrange", -4, kReadOnly, 1, 1, 1, XRange, g,
-         "Returns the messages from a stream within a range of IDs.", "5.0.0",
-         "@read @stream @slow"});
-  t.Add({"xrevrange", -4, kReadOnly, 1, 1, 1, XRevRange, g,
-         "Returns the messages from a stream within a range of IDs in reverse order.", "5.0.0",
-         "@read @stream @slow"});
-  t.Add({"xlen", 2, kReadOnly | kFast, 1, 1, 1, XLen, g,
-         "Return the number of messages in a stream.", "5.0.0", "@read @stream @fast"});
-  t.Add({"xdel", -3, kWrite | kFast, 1, 1, 1, XDel, g,
-         "Returns the number of messages after removing them from a stream.", "5.0.0",
-         "@write @stream @fast"});
-  t.Add({"xtrim", -4, kWrite, 1, 1, 1, XTrim, g, "Deletes messages from the beginning of a stream.",
-         "5.0.0", "@write @stream @slow"});
-  t.Add({"xsetid", -3, kWrite | kDenyOom | kFast, 1, 1, 1, XSetId, g,
-         "An internal command for replicating stream values.", "5.0.0", "@write @stream @fast"});
+  t.Add({
+      .name = "xadd",
+      .arity = -5,
+      .flags = kWrite | kDenyOom | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = XAdd,
+      .group = g,
+      .summary = "Appends a new message to a stream. Creates the key if it doesn't exist.",
+      .since = "5.0.0",
+      .acl_categories = "@write @stream @fast",
+  });
+  t.Add({
+      .name = "xrange",
+      .arity = -4,
+      .flags = kReadOnly,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = XRange,
+      .group = g,
+      .summary = "Returns the messages from a stream within a range of IDs.",
+      .since = "5.0.0",
+      .acl_categories = "@read @stream @slow",
+  });
+  t.Add({
+      .name = "xrevrange",
+      .arity = -4,
+      .flags = kReadOnly,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = XRevRange,
+      .group = g,
+      .summary = "Returns the messages from a stream within a range of IDs in reverse order.",
+      .since = "5.0.0",
+      .acl_categories = "@read @stream @slow",
+  });
+  t.Add({
+      .name = "xlen",
+      .arity = 2,
+      .flags = kReadOnly | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = XLen,
+      .group = g,
+      .summary = "Return the number of messages in a stream.",
+      .since = "5.0.0",
+      .acl_categories = "@read @stream @fast",
+  });
+  t.Add({
+      .name = "xdel",
+      .arity = -3,
+      .flags = kWrite | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = XDel,
+      .group = g,
+      .summary = "Returns the number of messages after removing them from a stream.",
+      .since = "5.0.0",
+      .acl_categories = "@write @stream @fast",
+  });
+  t.Add({
+      .name = "xtrim",
+      .arity = -4,
+      .flags = kWrite,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = XTrim,
+      .group = g,
+      .summary = "Deletes messages from the beginning of a stream.",
+      .since = "5.0.0",
+      .acl_categories = "@write @stream @slow",
+  });
+  t.Add({
+      .name = "xsetid",
+      .arity = -3,
+      .flags = kWrite | kDenyOom | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = XSetId,
+      .group = g,
+      .summary = "An internal command for replicating stream values.",
+      .since = "5.0.0",
+      .acl_categories = "@write @stream @fast",
+  });
   // XREAD / XREADGROUP keys follow STREAMS (CommandTable::KeyPositions).
-  t.Add({"xread", -4, kReadOnly | kBlocking, 0, 0, 0, XRead, g,
-         "Returns messages from multiple streams with IDs greater than the ones requested. "
-         "Blocks until a message is available otherwise.",
-         "5.0.0", "@read @stream @slow @blocking"});
-  t.Add({"xreadgroup", -7, kWrite | kBlocking, 0, 0, 0, XReadGroup, g,
-         "Returns new or historical messages from a stream for a consumer in a group. Blocks "
-         "until a message is available otherwise.",
-         "5.0.0", "@write @stream @slow @blocking"});
-  t.Add({"xgroup", -2, kWrite, 2, 2, 1, XGroup, g, "A container for consumer groups commands",
-         "5.0.0", "@slow"});
-  t.Add({"xack", -4, kWrite | kFast, 1, 1, 1, XAck, g,
-         "Returns the number of messages that were successfully acknowledged by the consumer "
-         "group member of a stream.",
-         "5.0.0", "@write @stream @fast"});
-  t.Add({"xpending", -3, kReadOnly, 1, 1, 1, XPending, g,
-         "Returns the information and entries from a stream consumer group's pending entries "
-         "list.",
-         "5.0.0", "@read @stream @slow"});
-  t.Add({"xclaim", -6, kWrite | kFast, 1, 1, 1, XClaim, g,
-         "Changes, or acquires, ownership of a message in a consumer group, as if the message "
-         "was delivered a consumer group member.",
-         "5.0.0", "@write @stream @fast"});
-  t.Add({"xautoclaim", -6, kWrite | kFast, 1, 1, 1, XAutoClaim, g,
-         "Changes, or acquires, ownership of messages in a consumer group, as if the messages "
-         "were delivered to as consumer group member.",
-         "6.2.0", "@write @stream @fast"});
-  t.Add({"xinfo", -2, kReadOnly, 2, 2, 1, XInfo, g, "A container for stream introspection commands",
-         "5.0.0", "@slow"});
+  t.Add({
+      .name = "xread",
+      .arity = -4,
+      .flags = kReadOnly | kBlocking,
+      .first_key = 0,
+      .last_key = 0,
+      .key_step = 0,
+      .handler = XRead,
+      .group = g,
+      .summary = "Returns messages from multiple streams with IDs greater than the ones requested. "
+                 "Blocks until a message is available otherwise.",
+      .since = "5.0.0",
+      .acl_categories = "@read @stream @slow @blocking",
+  });
+  t.Add({
+      .name = "xreadgroup",
+      .arity = -7,
+      .flags = kWrite | kBlocking,
+      .first_key = 0,
+      .last_key = 0,
+      .key_step = 0,
+      .handler = XReadGroup,
+      .group = g,
+      .summary =
+          "Returns new or historical messages from a stream for a consumer in a group. Blocks "
+          "until a message is available otherwise.",
+      .since = "5.0.0",
+      .acl_categories = "@write @stream @slow @blocking",
+  });
+  t.Add({
+      .name = "xgroup",
+      .arity = -2,
+      .flags = kWrite,
+      .first_key = 2,
+      .last_key = 2,
+      .key_step = 1,
+      .handler = XGroup,
+      .group = g,
+      .summary = "A container for consumer groups commands",
+      .since = "5.0.0",
+      .acl_categories = "@slow",
+  });
+  t.Add({
+      .name = "xack",
+      .arity = -4,
+      .flags = kWrite | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = XAck,
+      .group = g,
+      .summary =
+          "Returns the number of messages that were successfully acknowledged by the consumer "
+          "group member of a stream.",
+      .since = "5.0.0",
+      .acl_categories = "@write @stream @fast",
+  });
+  t.Add({
+      .name = "xpending",
+      .arity = -3,
+      .flags = kReadOnly,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = XPending,
+      .group = g,
+      .summary =
+          "Returns the information and entries from a stream consumer group's pending entries "
+          "list.",
+      .since = "5.0.0",
+      .acl_categories = "@read @stream @slow",
+  });
+  t.Add({
+      .name = "xclaim",
+      .arity = -6,
+      .flags = kWrite | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = XClaim,
+      .group = g,
+      .summary =
+          "Changes, or acquires, ownership of a message in a consumer group, as if the message "
+          "was delivered a consumer group member.",
+      .since = "5.0.0",
+      .acl_categories = "@write @stream @fast",
+  });
+  t.Add({
+      .name = "xautoclaim",
+      .arity = -6,
+      .flags = kWrite | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = XAutoClaim,
+      .group = g,
+      .summary =
+          "Changes, or acquires, ownership of messages in a consumer group, as if the messages "
+          "were delivered to as consumer group member.",
+      .since = "6.2.0",
+      .acl_categories = "@write @stream @fast",
+  });
+  t.Add({
+      .name = "xinfo",
+      .arity = -2,
+      .flags = kReadOnly,
+      .first_key = 2,
+      .last_key = 2,
+      .key_step = 1,
+      .handler = XInfo,
+      .group = g,
+      .summary = "A container for stream introspection commands",
+      .since = "5.0.0",
+      .acl_categories = "@slow",
+  });
 }
 
 }  // namespace ferrite

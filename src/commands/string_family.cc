@@ -526,76 +526,309 @@ void Lcs(CommandContext& ctx) {
 void RegisterStringFamily(CommandTable& t) {
   using namespace cmd;
   const char* g = "string";
-  t.Add({"get", 2, kReadOnly | kFast, 1, 1, 1, Get, g, "Returns the string value of a key.",
-         "1.0.0", "@read @string @fast"});
-  t.Add(
-      {"set", -3, kWrite | kDenyOom, 1, 1, 1, Set, g,
-       "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.",
-       "1.0.0", "@write @string @slow"});
-  t.Add({"setnx", 3, kWrite | kDenyOom | kFast, 1, 1, 1, SetNx, g,
-         "Set the string value of a key only when the key doesn't exist.", "1.0.0",
-         "@write @string @fast"});
-  t.Add({"setex", 4, kWrite | kDenyOom, 1, 1, 1, SetEx, g,
-         "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.",
-         "2.0.0", "@write @string @slow"});
-  t.Add({"psetex", 4, kWrite | kDenyOom, 1, 1, 1, PSetEx, g,
-         "Sets both string value and expiration time in milliseconds of a key. The key is created "
-         "if it doesn't exist.",
-         "2.6.0", "@write @string @slow"});
-  t.Add({"getset", 3, kWrite | kDenyOom | kFast, 1, 1, 1, GetSet, g,
-         "Returns the previous string value of a key after setting it to a new value.", "1.0.0",
-         "@write @string @fast"});
-  t.Add({"getdel", 2, kWrite | kFast, 1, 1, 1, GetDel, g,
-         "Returns the string value of a key after deleting the key.", "6.2.0",
-         "@write @string @fast"});
-  t.Add({"getex", -2, kWrite | kFast, 1, 1, 1, GetEx, g,
-         "Returns the string value of a key after setting its expiration time.", "6.2.0",
-         "@write @string @fast"});
-  t.Add({"mget", -2, kReadOnly | kFast, 1, -1, 1, MGet, g,
-         "Atomically returns the string values of one or more keys.", "1.0.0",
-         "@read @string @fast"});
-  t.Add({"mset", -3, kWrite | kDenyOom, 1, -1, 2, MSet, g,
-         "Atomically creates or modifies the string values of one or more keys.", "1.0.1",
-         "@write @string @slow"});
-  t.Add(
-      {"msetnx", -3, kWrite | kDenyOom, 1, -1, 2, MSetNx, g,
-       "Atomically modifies the string values of one or more keys only when all keys don't exist.",
-       "1.0.1", "@write @string @slow"});
-  t.Add({"incr", 2, kWrite | kDenyOom | kFast, 1, 1, 1, Incr, g,
-         "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't "
-         "exist.",
-         "1.0.0", "@write @string @fast"});
-  t.Add({"decr", 2, kWrite | kDenyOom | kFast, 1, 1, 1, Decr, g,
-         "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't "
-         "exist.",
-         "1.0.0", "@write @string @fast"});
-  t.Add({"incrby", 3, kWrite | kDenyOom | kFast, 1, 1, 1, IncrBy, g,
-         "Increments the integer value of a key by a number. Uses 0 as initial value if the key "
-         "doesn't exist.",
-         "1.0.0", "@write @string @fast"});
-  t.Add({"decrby", 3, kWrite | kDenyOom | kFast, 1, 1, 1, DecrBy, g,
-         "Decrements a number from the integer value of a key. Uses 0 as initial value if the key "
-         "doesn't exist.",
-         "1.0.0", "@write @string @fast"});
-  t.Add({"incrbyfloat", 3, kWrite | kDenyOom | kFast, 1, 1, 1, IncrByFloat, g,
-         "Increment the floating point value of a key by a number. Uses 0 as initial value if the "
-         "key doesn't exist.",
-         "2.6.0", "@write @string @fast"});
-  t.Add({"append", 3, kWrite | kDenyOom | kFast, 1, 1, 1, Append, g,
-         "Appends a string to the value of a key. Creates the key if it doesn't exist.", "2.0.0",
-         "@write @string @fast"});
-  t.Add({"strlen", 2, kReadOnly | kFast, 1, 1, 1, StrLen, g,
-         "Returns the length of a string value.", "2.2.0", "@read @string @fast"});
-  t.Add({"getrange", 4, kReadOnly, 1, 1, 1, GetRange, g,
-         "Returns a substring of the string stored at a key.", "2.4.0", "@read @string @slow"});
-  t.Add({"substr", 4, kReadOnly, 1, 1, 1, GetRange, g, "Returns a substring from a string value.",
-         "1.0.0", "@read @string @slow"});
-  t.Add({"lcs", -3, kReadOnly, 1, 2, 1, Lcs, g, "Finds the longest common substring.", "7.0.0",
-         "@read @string @slow"});
-  t.Add({"setrange", 4, kWrite | kDenyOom, 1, 1, 1, SetRange, g,
-         "Overwrites a part of a string value with another by an offset. Creates the key if it "
-         "doesn't exist.",
-         "2.2.0", "@write @string @slow"});
+  t.Add({
+      .name = "get",
+      .arity = 2,
+      .flags = kReadOnly | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = Get,
+      .group = g,
+      .summary = "Returns the string value of a key.",
+      .since = "1.0.0",
+      .acl_categories = "@read @string @fast",
+  });
+  t.Add({
+      .name = "set",
+      .arity = -3,
+      .flags = kWrite | kDenyOom,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = Set,
+      .group = g,
+      .summary = "Sets the string value of a key, ignoring its type. The key is created if it "
+                 "doesn't exist.",
+      .since = "1.0.0",
+      .acl_categories = "@write @string @slow",
+  });
+  t.Add({
+      .name = "setnx",
+      .arity = 3,
+      .flags = kWrite | kDenyOom | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = SetNx,
+      .group = g,
+      .summary = "Set the string value of a key only when the key doesn't exist.",
+      .since = "1.0.0",
+      .acl_categories = "@write @string @fast",
+  });
+  t.Add({
+      .name = "setex",
+      .arity = 4,
+      .flags = kWrite | kDenyOom,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = SetEx,
+      .group = g,
+      .summary = "Sets the string value and expiration time of a key. Creates the key if it "
+                 "doesn't exist.",
+      .since = "2.0.0",
+      .acl_categories = "@write @string @slow",
+  });
+  t.Add({
+      .name = "psetex",
+      .arity = 4,
+      .flags = kWrite | kDenyOom,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = PSetEx,
+      .group = g,
+      .summary =
+          "Sets both string value and expiration time in milliseconds of a key. The key is created "
+          "if it doesn't exist.",
+      .since = "2.6.0",
+      .acl_categories = "@write @string @slow",
+  });
+  t.Add({
+      .name = "getset",
+      .arity = 3,
+      .flags = kWrite | kDenyOom | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = GetSet,
+      .group = g,
+      .summary = "Returns the previous string value of a key after setting it to a new value.",
+      .since = "1.0.0",
+      .acl_categories = "@write @string @fast",
+  });
+  t.Add({
+      .name = "getdel",
+      .arity = 2,
+      .flags = kWrite | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = GetDel,
+      .group = g,
+      .summary = "Returns the string value of a key after deleting the key.",
+      .since = "6.2.0",
+      .acl_categories = "@write @string @fast",
+  });
+  t.Add({
+      .name = "getex",
+      .arity = -2,
+      .flags = kWrite | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = GetEx,
+      .group = g,
+      .summary = "Returns the string value of a key after setting its expiration time.",
+      .since = "6.2.0",
+      .acl_categories = "@write @string @fast",
+  });
+  t.Add({
+      .name = "mget",
+      .arity = -2,
+      .flags = kReadOnly | kFast,
+      .first_key = 1,
+      .last_key = -1,
+      .key_step = 1,
+      .handler = MGet,
+      .group = g,
+      .summary = "Atomically returns the string values of one or more keys.",
+      .since = "1.0.0",
+      .acl_categories = "@read @string @fast",
+  });
+  t.Add({
+      .name = "mset",
+      .arity = -3,
+      .flags = kWrite | kDenyOom,
+      .first_key = 1,
+      .last_key = -1,
+      .key_step = 2,
+      .handler = MSet,
+      .group = g,
+      .summary = "Atomically creates or modifies the string values of one or more keys.",
+      .since = "1.0.1",
+      .acl_categories = "@write @string @slow",
+  });
+  t.Add({
+      .name = "msetnx",
+      .arity = -3,
+      .flags = kWrite | kDenyOom,
+      .first_key = 1,
+      .last_key = -1,
+      .key_step = 2,
+      .handler = MSetNx,
+      .group = g,
+      .summary = "Atomically modifies the string values of one or more keys only when all keys "
+                 "don't exist.",
+      .since = "1.0.1",
+      .acl_categories = "@write @string @slow",
+  });
+  t.Add({
+      .name = "incr",
+      .arity = 2,
+      .flags = kWrite | kDenyOom | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = Incr,
+      .group = g,
+      .summary = "Increments the integer value of a key by one. Uses 0 as initial value if the key "
+                 "doesn't "
+                 "exist.",
+      .since = "1.0.0",
+      .acl_categories = "@write @string @fast",
+  });
+  t.Add({
+      .name = "decr",
+      .arity = 2,
+      .flags = kWrite | kDenyOom | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = Decr,
+      .group = g,
+      .summary = "Decrements the integer value of a key by one. Uses 0 as initial value if the key "
+                 "doesn't "
+                 "exist.",
+      .since = "1.0.0",
+      .acl_categories = "@write @string @fast",
+  });
+  t.Add({
+      .name = "incrby",
+      .arity = 3,
+      .flags = kWrite | kDenyOom | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = IncrBy,
+      .group = g,
+      .summary =
+          "Increments the integer value of a key by a number. Uses 0 as initial value if the key "
+          "doesn't exist.",
+      .since = "1.0.0",
+      .acl_categories = "@write @string @fast",
+  });
+  t.Add({
+      .name = "decrby",
+      .arity = 3,
+      .flags = kWrite | kDenyOom | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = DecrBy,
+      .group = g,
+      .summary =
+          "Decrements a number from the integer value of a key. Uses 0 as initial value if the key "
+          "doesn't exist.",
+      .since = "1.0.0",
+      .acl_categories = "@write @string @fast",
+  });
+  t.Add({
+      .name = "incrbyfloat",
+      .arity = 3,
+      .flags = kWrite | kDenyOom | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = IncrByFloat,
+      .group = g,
+      .summary =
+          "Increment the floating point value of a key by a number. Uses 0 as initial value if the "
+          "key doesn't exist.",
+      .since = "2.6.0",
+      .acl_categories = "@write @string @fast",
+  });
+  t.Add({
+      .name = "append",
+      .arity = 3,
+      .flags = kWrite | kDenyOom | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = Append,
+      .group = g,
+      .summary = "Appends a string to the value of a key. Creates the key if it doesn't exist.",
+      .since = "2.0.0",
+      .acl_categories = "@write @string @fast",
+  });
+  t.Add({
+      .name = "strlen",
+      .arity = 2,
+      .flags = kReadOnly | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = StrLen,
+      .group = g,
+      .summary = "Returns the length of a string value.",
+      .since = "2.2.0",
+      .acl_categories = "@read @string @fast",
+  });
+  t.Add({
+      .name = "getrange",
+      .arity = 4,
+      .flags = kReadOnly,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = GetRange,
+      .group = g,
+      .summary = "Returns a substring of the string stored at a key.",
+      .since = "2.4.0",
+      .acl_categories = "@read @string @slow",
+  });
+  t.Add({
+      .name = "substr",
+      .arity = 4,
+      .flags = kReadOnly,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = GetRange,
+      .group = g,
+      .summary = "Returns a substring from a string value.",
+      .since = "1.0.0",
+      .acl_categories = "@read @string @slow",
+  });
+  t.Add({
+      .name = "lcs",
+      .arity = -3,
+      .flags = kReadOnly,
+      .first_key = 1,
+      .last_key = 2,
+      .key_step = 1,
+      .handler = Lcs,
+      .group = g,
+      .summary = "Finds the longest common substring.",
+      .since = "7.0.0",
+      .acl_categories = "@read @string @slow",
+  });
+  t.Add({
+      .name = "setrange",
+      .arity = 4,
+      .flags = kWrite | kDenyOom,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = SetRange,
+      .group = g,
+      .summary =
+          "Overwrites a part of a string value with another by an offset. Creates the key if it "
+          "doesn't exist.",
+      .since = "2.2.0",
+      .acl_categories = "@write @string @slow",
+  });
 }
 
 }  // namespace ferrite

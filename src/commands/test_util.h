@@ -19,7 +19,7 @@ inline Config AofTestConfig(const std::string& dir) {
   Config c = DefaultConfig();
   c.server.dir = dir;
   c.persistence.aof_enabled = true;
-  c.persistence.aof_sync_policy = "always";
+  c.persistence.aof_sync_policy = AofSyncPolicy::kAlways;
   c.persistence.aof_rewrite_percentage = 0;
   c.persistence.checkpoint_rules.clear();
   return c;

@@ -929,107 +929,469 @@ void ZScan(CommandContext& ctx) {
 void RegisterZSetFamily(CommandTable& t) {
   using namespace cmd;
   const char* g = "sorted-set";
-  t.Add({"zadd", -4, kWrite | kDenyOom | kFast, 1, 1, 1, ZAdd, g,
-         "Adds one or more members to a sorted set, or updates their scores.", "1.2.0",
-         "@write @sortedset @fast"});
-  t.Add({"zincrby", 4, kWrite | kDenyOom | kFast, 1, 1, 1, ZIncrBy, g,
-         "Increments the score of a member in a sorted set.", "1.2.0", "@write @sortedset @fast"});
-  t.Add({"zscore", 3, kReadOnly | kFast, 1, 1, 1, ZScore, g,
-         "Returns the score of a member in a sorted set.", "1.2.0", "@read @sortedset @fast"});
-  t.Add({"zmscore", -3, kReadOnly | kFast, 1, 1, 1, ZMScore, g,
-         "Returns the score of one or more members in a sorted set.", "6.2.0",
-         "@read @sortedset @fast"});
-  t.Add({"zcard", 2, kReadOnly | kFast, 1, 1, 1, ZCard, g,
-         "Returns the number of members in a sorted set.", "1.2.0", "@read @sortedset @fast"});
-  t.Add({"zcount", 4, kReadOnly | kFast, 1, 1, 1, ZCount, g,
-         "Returns the count of members in a sorted set that have scores within a range.", "2.0.0",
-         "@read @sortedset @fast"});
-  t.Add({"zlexcount", 4, kReadOnly | kFast, 1, 1, 1, ZLexCount, g,
-         "Returns the number of members in a sorted set within a lexicographical range.", "2.8.9",
-         "@read @sortedset @fast"});
-  t.Add({"zrange", -4, kReadOnly, 1, 1, 1, ZRange, g,
-         "Returns members in a sorted set within a range of indexes.", "1.2.0",
-         "@read @sortedset @slow"});
-  t.Add({"zrangestore", -5, kWrite | kDenyOom, 1, 2, 1, ZRangeStore, g,
-         "Stores a range of members from sorted set in a key.", "6.2.0",
-         "@write @sortedset @slow"});
-  t.Add({"zrangebyscore", -4, kReadOnly, 1, 1, 1, ZRangeByScore, g,
-         "Returns members in a sorted set within a range of scores.", "1.0.5",
-         "@read @sortedset @slow"});
-  t.Add({"zrevrangebyscore", -4, kReadOnly, 1, 1, 1, ZRevRangeByScore, g,
-         "Returns members in a sorted set within a range of scores in reverse order.", "2.2.0",
-         "@read @sortedset @slow"});
-  t.Add({"zrangebylex", -4, kReadOnly, 1, 1, 1, ZRangeByLex, g,
-         "Returns members in a sorted set within a lexicographical range.", "2.8.9",
-         "@read @sortedset @slow"});
-  t.Add({"zrevrangebylex", -4, kReadOnly, 1, 1, 1, ZRevRangeByLex, g,
-         "Returns members in a sorted set within a lexicographical range in reverse order.",
-         "2.8.9", "@read @sortedset @slow"});
-  t.Add({"zrevrange", -4, kReadOnly, 1, 1, 1, ZRevRange, g,
-         "Returns members in a sorted set within a range of indexes in reverse order.", "1.2.0",
-         "@read @sortedset @slow"});
-  t.Add({"zrank", 3, kReadOnly | kFast, 1, 1, 1, ZRank, g,
-         "Returns the index of a member in a sorted set ordered by ascending scores.", "2.0.0",
-         "@read @sortedset @fast"});
-  t.Add({"zrevrank", 3, kReadOnly | kFast, 1, 1, 1, ZRevRank, g,
-         "Returns the index of a member in a sorted set ordered by descending scores.", "2.0.0",
-         "@read @sortedset @fast"});
-  t.Add({"zrem", -3, kWrite | kFast, 1, 1, 1, ZRem, g,
-         "Removes one or more members from a sorted set.", "1.2.0", "@write @sortedset @fast"});
-  t.Add({"zremrangebyrank", 4, kWrite, 1, 1, 1, ZRemRangeByRank, g,
-         "Removes members in a sorted set within a range of indexes.", "2.0.0",
-         "@write @sortedset @slow"});
-  t.Add({"zremrangebyscore", 4, kWrite, 1, 1, 1, ZRemRangeByScore, g,
-         "Removes members in a sorted set within a range of scores.", "1.2.0",
-         "@write @sortedset @slow"});
-  t.Add({"zremrangebylex", 4, kWrite, 1, 1, 1, ZRemRangeByLex, g,
-         "Removes members in a sorted set within a lexicographical range.", "2.8.9",
-         "@write @sortedset @slow"});
-  t.Add({"zpopmin", -2, kWrite | kFast, 1, 1, 1, ZPopMin, g,
-         "Returns the lowest-scoring members from a sorted set after removing them.", "5.0.0",
-         "@write @sortedset @fast"});
-  t.Add({"zpopmax", -2, kWrite | kFast, 1, 1, 1, ZPopMax, g,
-         "Returns the highest-scoring members from a sorted set after removing them.", "5.0.0",
-         "@write @sortedset @fast"});
-  t.Add({"bzpopmin", -3, kWrite | kFast | kBlocking, 1, -2, 1, BZPopMin, g,
-         "Removes and returns the member with the lowest score from one or more sorted sets. "
-         "Blocks until a member is available otherwise.",
-         "5.0.0", "@write @sortedset @fast @blocking"});
-  t.Add({"bzpopmax", -3, kWrite | kFast | kBlocking, 1, -2, 1, BZPopMax, g,
-         "Removes and returns the member with the highest score from one or more sorted sets. "
-         "Blocks until a member available otherwise.",
-         "5.0.0", "@write @sortedset @fast @blocking"});
-  t.Add({"zmpop", -4, kWrite, 0, 0, 0, ZMPop, g,
-         "Returns the highest- or lowest-scoring members from one or more sorted sets after "
-         "removing them.",
-         "7.0.0", "@write @sortedset @slow"});
-  t.Add({"bzmpop", -5, kWrite | kBlocking, 0, 0, 0, BZMPop, g,
-         "Removes and returns a member by score from one or more sorted sets. Blocks until a "
-         "member is available otherwise.",
-         "7.0.0", "@write @sortedset @slow @blocking"});
-  t.Add({"zrandmember", -2, kReadOnly, 1, 1, 1, ZRandMember, g,
-         "Returns one or more random members from a sorted set.", "6.2.0",
-         "@read @sortedset @slow"});
-  t.Add({"zunion", -3, kReadOnly, 0, 0, 0, ZUnion, g, "Returns the union of multiple sorted sets.",
-         "6.2.0", "@read @sortedset @slow"});
-  t.Add({"zinter", -3, kReadOnly, 0, 0, 0, ZInter, g,
-         "Returns the intersect of multiple sorted sets.", "6.2.0", "@read @sortedset @slow"});
-  t.Add({"zdiff", -3, kReadOnly, 0, 0, 0, ZDiff, g,
-         "Returns the difference between multiple sorted sets.", "6.2.0",
-         "@read @sortedset @slow"});
-  t.Add({"zunionstore", -4, kWrite | kDenyOom, 1, 1, 1, ZUnionStore, g,
-         "Stores the union of multiple sorted sets in a key.", "2.0.0", "@write @sortedset @slow"});
-  t.Add({"zinterstore", -4, kWrite | kDenyOom, 1, 1, 1, ZInterStore, g,
-         "Stores the intersect of multiple sorted sets in a key.", "2.0.0",
-         "@write @sortedset @slow"});
-  t.Add({"zdiffstore", -4, kWrite | kDenyOom, 1, 1, 1, ZDiffStore, g,
-         "Stores the difference of multiple sorted sets in a key.", "6.2.0",
-         "@write @sortedset @slow"});
-  t.Add({"zintercard", -3, kReadOnly, 0, 0, 0, ZInterCard, g,
-         "Returns the number of members of the intersect of multiple sorted sets.", "7.0.0",
-         "@read @sortedset @slow"});
-  t.Add({"zscan", -3, kReadOnly, 1, 1, 1, ZScan, g,
-         "Iterates over members and scores of a sorted set.", "2.8.0", "@read @sortedset @slow"});
+  t.Add({
+      .name = "zadd",
+      .arity = -4,
+      .flags = kWrite | kDenyOom | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = ZAdd,
+      .group = g,
+      .summary = "Adds one or more members to a sorted set, or updates their scores.",
+      .since = "1.2.0",
+      .acl_categories = "@write @sortedset @fast",
+  });
+  t.Add({
+      .name = "zincrby",
+      .arity = 4,
+      .flags = kWrite | kDenyOom | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = ZIncrBy,
+      .group = g,
+      .summary = "Increments the score of a member in a sorted set.",
+      .since = "1.2.0",
+      .acl_categories = "@write @sortedset @fast",
+  });
+  t.Add({
+      .name = "zscore",
+      .arity = 3,
+      .flags = kReadOnly | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = ZScore,
+      .group = g,
+      .summary = "Returns the score of a member in a sorted set.",
+      .since = "1.2.0",
+      .acl_categories = "@read @sortedset @fast",
+  });
+  t.Add({
+      .name = "zmscore",
+      .arity = -3,
+      .flags = kReadOnly | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = ZMScore,
+      .group = g,
+      .summary = "Returns the score of one or more members in a sorted set.",
+      .since = "6.2.0",
+      .acl_categories = "@read @sortedset @fast",
+  });
+  t.Add({
+      .name = "zcard",
+      .arity = 2,
+      .flags = kReadOnly | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = ZCard,
+      .group = g,
+      .summary = "Returns the number of members in a sorted set.",
+      .since = "1.2.0",
+      .acl_categories = "@read @sortedset @fast",
+  });
+  t.Add({
+      .name = "zcount",
+      .arity = 4,
+      .flags = kReadOnly | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = ZCount,
+      .group = g,
+      .summary = "Returns the count of members in a sorted set that have scores within a range.",
+      .since = "2.0.0",
+      .acl_categories = "@read @sortedset @fast",
+  });
+  t.Add({
+      .name = "zlexcount",
+      .arity = 4,
+      .flags = kReadOnly | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = ZLexCount,
+      .group = g,
+      .summary = "Returns the number of members in a sorted set within a lexicographical range.",
+      .since = "2.8.9",
+      .acl_categories = "@read @sortedset @fast",
+  });
+  t.Add({
+      .name = "zrange",
+      .arity = -4,
+      .flags = kReadOnly,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = ZRange,
+      .group = g,
+      .summary = "Returns members in a sorted set within a range of indexes.",
+      .since = "1.2.0",
+      .acl_categories = "@read @sortedset @slow",
+  });
+  t.Add({
+      .name = "zrangestore",
+      .arity = -5,
+      .flags = kWrite | kDenyOom,
+      .first_key = 1,
+      .last_key = 2,
+      .key_step = 1,
+      .handler = ZRangeStore,
+      .group = g,
+      .summary = "Stores a range of members from sorted set in a key.",
+      .since = "6.2.0",
+      .acl_categories = "@write @sortedset @slow",
+  });
+  t.Add({
+      .name = "zrangebyscore",
+      .arity = -4,
+      .flags = kReadOnly,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = ZRangeByScore,
+      .group = g,
+      .summary = "Returns members in a sorted set within a range of scores.",
+      .since = "1.0.5",
+      .acl_categories = "@read @sortedset @slow",
+  });
+  t.Add({
+      .name = "zrevrangebyscore",
+      .arity = -4,
+      .flags = kReadOnly,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = ZRevRangeByScore,
+      .group = g,
+      .summary = "Returns members in a sorted set within a range of scores in reverse order.",
+      .since = "2.2.0",
+      .acl_categories = "@read @sortedset @slow",
+  });
+  t.Add({
+      .name = "zrangebylex",
+      .arity = -4,
+      .flags = kReadOnly,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = ZRangeByLex,
+      .group = g,
+      .summary = "Returns members in a sorted set within a lexicographical range.",
+      .since = "2.8.9",
+      .acl_categories = "@read @sortedset @slow",
+  });
+  t.Add({
+      .name = "zrevrangebylex",
+      .arity = -4,
+      .flags = kReadOnly,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = ZRevRangeByLex,
+      .group = g,
+      .summary = "Returns members in a sorted set within a lexicographical range in reverse order.",
+      .since = "2.8.9",
+      .acl_categories = "@read @sortedset @slow",
+  });
+  t.Add({
+      .name = "zrevrange",
+      .arity = -4,
+      .flags = kReadOnly,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = ZRevRange,
+      .group = g,
+      .summary = "Returns members in a sorted set within a range of indexes in reverse order.",
+      .since = "1.2.0",
+      .acl_categories = "@read @sortedset @slow",
+  });
+  t.Add({
+      .name = "zrank",
+      .arity = 3,
+      .flags = kReadOnly | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = ZRank,
+      .group = g,
+      .summary = "Returns the index of a member in a sorted set ordered by ascending scores.",
+      .since = "2.0.0",
+      .acl_categories = "@read @sortedset @fast",
+  });
+  t.Add({
+      .name = "zrevrank",
+      .arity = 3,
+      .flags = kReadOnly | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = ZRevRank,
+      .group = g,
+      .summary = "Returns the index of a member in a sorted set ordered by descending scores.",
+      .since = "2.0.0",
+      .acl_categories = "@read @sortedset @fast",
+  });
+  t.Add({
+      .name = "zrem",
+      .arity = -3,
+      .flags = kWrite | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = ZRem,
+      .group = g,
+      .summary = "Removes one or more members from a sorted set.",
+      .since = "1.2.0",
+      .acl_categories = "@write @sortedset @fast",
+  });
+  t.Add({
+      .name = "zremrangebyrank",
+      .arity = 4,
+      .flags = kWrite,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = ZRemRangeByRank,
+      .group = g,
+      .summary = "Removes members in a sorted set within a range of indexes.",
+      .since = "2.0.0",
+      .acl_categories = "@write @sortedset @slow",
+  });
+  t.Add({
+      .name = "zremrangebyscore",
+      .arity = 4,
+      .flags = kWrite,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = ZRemRangeByScore,
+      .group = g,
+      .summary = "Removes members in a sorted set within a range of scores.",
+      .since = "1.2.0",
+      .acl_categories = "@write @sortedset @slow",
+  });
+  t.Add({
+      .name = "zremrangebylex",
+      .arity = 4,
+      .flags = kWrite,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = ZRemRangeByLex,
+      .group = g,
+      .summary = "Removes members in a sorted set within a lexicographical range.",
+      .since = "2.8.9",
+      .acl_categories = "@write @sortedset @slow",
+  });
+  t.Add({
+      .name = "zpopmin",
+      .arity = -2,
+      .flags = kWrite | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = ZPopMin,
+      .group = g,
+      .summary = "Returns the lowest-scoring members from a sorted set after removing them.",
+      .since = "5.0.0",
+      .acl_categories = "@write @sortedset @fast",
+  });
+  t.Add({
+      .name = "zpopmax",
+      .arity = -2,
+      .flags = kWrite | kFast,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = ZPopMax,
+      .group = g,
+      .summary = "Returns the highest-scoring members from a sorted set after removing them.",
+      .since = "5.0.0",
+      .acl_categories = "@write @sortedset @fast",
+  });
+  t.Add({
+      .name = "bzpopmin",
+      .arity = -3,
+      .flags = kWrite | kFast | kBlocking,
+      .first_key = 1,
+      .last_key = -2,
+      .key_step = 1,
+      .handler = BZPopMin,
+      .group = g,
+      .summary =
+          "Removes and returns the member with the lowest score from one or more sorted sets. "
+          "Blocks until a member is available otherwise.",
+      .since = "5.0.0",
+      .acl_categories = "@write @sortedset @fast @blocking",
+  });
+  t.Add({
+      .name = "bzpopmax",
+      .arity = -3,
+      .flags = kWrite | kFast | kBlocking,
+      .first_key = 1,
+      .last_key = -2,
+      .key_step = 1,
+      .handler = BZPopMax,
+      .group = g,
+      .summary =
+          "Removes and returns the member with the highest score from one or more sorted sets. "
+          "Blocks until a member available otherwise.",
+      .since = "5.0.0",
+      .acl_categories = "@write @sortedset @fast @blocking",
+  });
+  t.Add({
+      .name = "zmpop",
+      .arity = -4,
+      .flags = kWrite,
+      .first_key = 0,
+      .last_key = 0,
+      .key_step = 0,
+      .handler = ZMPop,
+      .group = g,
+      .summary =
+          "Returns the highest- or lowest-scoring members from one or more sorted sets after "
+          "removing them.",
+      .since = "7.0.0",
+      .acl_categories = "@write @sortedset @slow",
+  });
+  t.Add({
+      .name = "bzmpop",
+      .arity = -5,
+      .flags = kWrite | kBlocking,
+      .first_key = 0,
+      .last_key = 0,
+      .key_step = 0,
+      .handler = BZMPop,
+      .group = g,
+      .summary =
+          "Removes and returns a member by score from one or more sorted sets. Blocks until a "
+          "member is available otherwise.",
+      .since = "7.0.0",
+      .acl_categories = "@write @sortedset @slow @blocking",
+  });
+  t.Add({
+      .name = "zrandmember",
+      .arity = -2,
+      .flags = kReadOnly,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = ZRandMember,
+      .group = g,
+      .summary = "Returns one or more random members from a sorted set.",
+      .since = "6.2.0",
+      .acl_categories = "@read @sortedset @slow",
+  });
+  t.Add({
+      .name = "zunion",
+      .arity = -3,
+      .flags = kReadOnly,
+      .first_key = 0,
+      .last_key = 0,
+      .key_step = 0,
+      .handler = ZUnion,
+      .group = g,
+      .summary = "Returns the union of multiple sorted sets.",
+      .since = "6.2.0",
+      .acl_categories = "@read @sortedset @slow",
+  });
+  t.Add({
+      .name = "zinter",
+      .arity = -3,
+      .flags = kReadOnly,
+      .first_key = 0,
+      .last_key = 0,
+      .key_step = 0,
+      .handler = ZInter,
+      .group = g,
+      .summary = "Returns the intersect of multiple sorted sets.",
+      .since = "6.2.0",
+      .acl_categories = "@read @sortedset @slow",
+  });
+  t.Add({
+      .name = "zdiff",
+      .arity = -3,
+      .flags = kReadOnly,
+      .first_key = 0,
+      .last_key = 0,
+      .key_step = 0,
+      .handler = ZDiff,
+      .group = g,
+      .summary = "Returns the difference between multiple sorted sets.",
+      .since = "6.2.0",
+      .acl_categories = "@read @sortedset @slow",
+  });
+  t.Add({
+      .name = "zunionstore",
+      .arity = -4,
+      .flags = kWrite | kDenyOom,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = ZUnionStore,
+      .group = g,
+      .summary = "Stores the union of multiple sorted sets in a key.",
+      .since = "2.0.0",
+      .acl_categories = "@write @sortedset @slow",
+  });
+  t.Add({
+      .name = "zinterstore",
+      .arity = -4,
+      .flags = kWrite | kDenyOom,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = ZInterStore,
+      .group = g,
+      .summary = "Stores the intersect of multiple sorted sets in a key.",
+      .since = "2.0.0",
+      .acl_categories = "@write @sortedset @slow",
+  });
+  t.Add({
+      .name = "zdiffstore",
+      .arity = -4,
+      .flags = kWrite | kDenyOom,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = ZDiffStore,
+      .group = g,
+      .summary = "Stores the difference of multiple sorted sets in a key.",
+      .since = "6.2.0",
+      .acl_categories = "@write @sortedset @slow",
+  });
+  t.Add({
+      .name = "zintercard",
+      .arity = -3,
+      .flags = kReadOnly,
+      .first_key = 0,
+      .last_key = 0,
+      .key_step = 0,
+      .handler = ZInterCard,
+      .group = g,
+      .summary = "Returns the number of members of the intersect of multiple sorted sets.",
+      .since = "7.0.0",
+      .acl_categories = "@read @sortedset @slow",
+  });
+  t.Add({
+      .name = "zscan",
+      .arity = -3,
+      .flags = kReadOnly,
+      .first_key = 1,
+      .last_key = 1,
+      .key_step = 1,
+      .handler = ZScan,
+      .group = g,
+      .summary = "Iterates over members and scores of a sorted set.",
+      .since = "2.8.0",
+      .acl_categories = "@read @sortedset @slow",
+  });
 }
 
 }  // namespace ferrite

@@ -61,7 +61,7 @@ class Parser {
 
   Status SetFromNode(const Param& p, Config& c, const toml::node& n) {
     std::string key = p.canonical();
-    void* f = p.field(c);
+    void* f = p.field ? p.field(c) : nullptr;
     switch (p.kind) {
       case ParamKind::kBool:
         if (!n.is_boolean())
@@ -95,9 +95,9 @@ class Parser {
         if (!n.is_string())
           return Error(n, key, std::string("expected a string, got ") + TomlTypeName(n));
         std::string v = n.as_string()->get();
-        for (auto& ch : p.choices) {
-          if (v == ch) {
-            *static_cast<std::string*>(f) = v;
+        for (size_t i = 0; i < p.choices.size(); i++) {
+          if (v == p.choices[i]) {
+            p.set_enum(c, int(i));
             return Status::Ok();
           }
         }

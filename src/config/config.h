@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +21,65 @@ struct SaveRule {
   bool operator==(const SaveRule&) const = default;
 };
 
+// ---- Policies chosen by name. Each is parsed once (the TOML file, CONFIG SET, the command
+// line) and compared as an enum at run time; CONFIG GET and CONFIG REWRITE show the same names.
+// ConfigNames(E{}) lists the names in enumerator order, ConfigName(e) gives one.
+
+// server.maxmemory_policy
+enum class MaxmemoryPolicy {
+  kNoEviction,
+  kAllkeysLru,
+  kAllkeysLfu,
+  kAllkeysRandom,
+  kVolatileLru,
+  kVolatileLfu,
+  kVolatileRandom,
+  kVolatileTtl,
+};
+inline bool IsVolatile(MaxmemoryPolicy p) { return p >= MaxmemoryPolicy::kVolatileLru; }
+inline bool IsLru(MaxmemoryPolicy p) {
+  return p == MaxmemoryPolicy::kAllkeysLru || p == MaxmemoryPolicy::kVolatileLru;
+}
+inline bool IsLfu(MaxmemoryPolicy p) {
+  return p == MaxmemoryPolicy::kAllkeysLfu || p == MaxmemoryPolicy::kVolatileLfu;
+}
+enum class LogLevel { kDebug, kVerbose, kNotice, kWarning };  // server.loglevel
+// server.enable_debug_command: DEBUG for everyone, for nobody, or for local connections.
+enum class DebugCommandAccess { kYes, kNo, kLocal };
+enum class AofSyncPolicy { kNo, kEverySec, kAlways };  // persistence.aof_sync_policy
+// persistence.aof_on_fsync_error: after a failed AOF write or fsync, refuse writes until a
+// new generation is written from memory, or exit (PostgreSQL's PANIC).
+enum class AofFsyncErrorAction { kRewrite, kExit };
+enum class CheckpointCompression { kLz4, kNone };  // persistence.checkpoint_compression
+// persistence.recovery_priority: with both present, load the checkpoint and replay the AOF
+// after it, or replay the AOF alone.
+enum class RecoveryPriority { kCheckpoint, kAof };
+enum class ColdTierCompression { kLz4, kZstd, kNone };  // storage.cold_tier_compression
+enum class ArchiveProvider { kS3 };                     // storage.archive.provider
+// recovery.max_recovery_time_action: a recovery past max_recovery_time stops the start-up,
+// or goes on with a warning.
+enum class RecoveryTimeAction { kAbort, kContinue };
+// recovery.on_corruption: a torn AOF tail is cut back to the last whole command, or the
+// start-up refuses. (Damage in the middle of the file always refuses.)
+enum class CorruptionAction { kTruncate, kAbort };
+
+using ConfigNameList = std::span<const std::string_view>;
+ConfigNameList ConfigNames(MaxmemoryPolicy);
+ConfigNameList ConfigNames(LogLevel);
+ConfigNameList ConfigNames(DebugCommandAccess);
+ConfigNameList ConfigNames(AofSyncPolicy);
+ConfigNameList ConfigNames(AofFsyncErrorAction);
+ConfigNameList ConfigNames(CheckpointCompression);
+ConfigNameList ConfigNames(RecoveryPriority);
+ConfigNameList ConfigNames(ColdTierCompression);
+ConfigNameList ConfigNames(ArchiveProvider);
+ConfigNameList ConfigNames(RecoveryTimeAction);
+ConfigNameList ConfigNames(CorruptionAction);
+template <typename E>
+std::string_view ConfigName(E e) {
+  return ConfigNames(e)[size_t(e)];
+}
+
 struct Config {
   struct Server {
     std::string bind = "127.0.0.1";
@@ -29,16 +89,16 @@ struct Config {
     std::string requirepass;
     int64_t maxclients = 10000;
     int64_t maxmemory = 0;
-    std::string maxmemory_policy = "noeviction";
+    MaxmemoryPolicy maxmemory_policy = MaxmemoryPolicy::kNoEviction;
     int64_t maxmemory_samples = 5;
     int64_t timeout = 0;              // ms; 0 = never
     int64_t tcp_keepalive = 300'000;  // ms
     int64_t hz = 10;
     int64_t busy_poll_us = 100;  // spin this long after the last event before sleeping
-    std::string loglevel = "notice";
+    LogLevel loglevel = LogLevel::kNotice;
     std::string logfile;
     std::string pidfile;
-    std::string enable_debug_command = "local";
+    DebugCommandAccess enable_debug_command = DebugCommandAccess::kLocal;
     int64_t proto_max_bulk_len = 512LL << 20;
     int64_t client_query_buffer_limit = 1LL << 30;
     int64_t output_buffer_hard_limit = 256LL << 20;
@@ -81,7 +141,7 @@ struct Config {
   struct Persistence {
     bool aof_enabled = false;
     std::string aof_file = "ferrite.aof";
-    std::string aof_sync_policy = "everysec";
+    AofSyncPolicy aof_sync_policy = AofSyncPolicy::kEverySec;
     int64_t aof_rewrite_percentage = 100;
     int64_t aof_rewrite_min_size = 64LL << 20;
     bool aof_use_checkpoint_preamble = true;
@@ -89,7 +149,7 @@ struct Config {
     int64_t aof_group_commit_wait_us = 1000;  // `always`: max gathering before an fsync
     // After a failed write or fsync of the AOF: "rewrite" (refuse writes, hold replies,
     // write the dataset to a new AOF generation from memory) or "exit" (PostgreSQL's PANIC).
-    std::string aof_on_fsync_error = "rewrite";
+    AofFsyncErrorAction aof_on_fsync_error = AofFsyncErrorAction::kRewrite;
     bool checkpoint_enabled = true;
     std::string checkpoint_file = "ferrite.rdb";
     // Point-in-time recovery: replaced AOF generations and checkpoints are kept in
@@ -99,15 +159,15 @@ struct Config {
     int64_t checkpoint_interval = 300'000;  // ms; 0 = off
     int64_t checkpoint_changes = 0;
     std::vector<SaveRule> checkpoint_rules = {{3600, 1}, {300, 100}, {60, 10000}};
-    std::string checkpoint_compression = "lz4";
-    std::string recovery_priority = "checkpoint";
+    CheckpointCompression checkpoint_compression = CheckpointCompression::kLz4;
+    RecoveryPriority recovery_priority = RecoveryPriority::kCheckpoint;
   } persistence;
   struct Storage {
     bool enabled = false;  // tiering on: values move out of RAM past hot_tier_size
     int64_t hot_tier_size = 512LL << 20;
     int64_t warm_tier_size = 2LL << 30;
     std::string cold_tier_path;
-    std::string cold_tier_compression = "lz4";
+    ColdTierCompression cold_tier_compression = ColdTierCompression::kLz4;
     int64_t segment_size = 64LL << 20;
     int64_t min_value_size = 64;
     int64_t compaction_threshold = 50;     // percent live below which a segment is compacted
@@ -116,7 +176,7 @@ struct Config {
     int64_t io_threads = 2;
     struct Archive {
       bool enabled = false;
-      std::string provider = "s3";
+      ArchiveProvider provider = ArchiveProvider::kS3;
       std::string bucket;
       int64_t archive_after = 30LL * 86'400'000;  // ms
       std::string endpoint;
@@ -130,8 +190,8 @@ struct Config {
   struct Recovery {
     bool verify_checksum = true;
     int64_t max_recovery_time = 300'000;  // ms; 0 = unlimited
-    std::string max_recovery_time_action = "abort";
-    std::string on_corruption = "truncate";
+    RecoveryTimeAction max_recovery_time_action = RecoveryTimeAction::kAbort;
+    CorruptionAction on_corruption = CorruptionAction::kTruncate;
     // Test knob (Redis's key-load-delay): the loader waits this many microseconds after each
     // key; negative -N waits 1 us once every N keys. 0 = off.
     int64_t key_load_delay = 0;

@@ -57,7 +57,7 @@ TEST(Config, Defaults) {
   EXPECT_EQ(c.server.port, 6379);
   EXPECT_EQ(c.server.bind, "127.0.0.1");
   EXPECT_EQ(c.server.dir, "./data");
-  EXPECT_EQ(c.persistence.aof_sync_policy, "everysec");
+  EXPECT_EQ(c.persistence.aof_sync_policy, AofSyncPolicy::kEverySec);
   EXPECT_EQ(c.persistence.checkpoint_rules.size(), 3u);
   EXPECT_TRUE(ValidateConfig(c).ok());
 }
@@ -117,7 +117,7 @@ on_corruption = "truncate"  # or "abort"
 TEST(Config, FsyncPolicyAlias) {
   auto r = ParseConfig("[persistence]\naof_fsync_policy = \"always\"\n", "a.toml");
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r.value().persistence.aof_sync_policy, "always");
+  EXPECT_EQ(r.value().persistence.aof_sync_policy, AofSyncPolicy::kAlways);
   std::string e =
       ErrorOf("[persistence]\naof_sync_policy = \"no\"\naof_fsync_policy = \"always\"\n");
   EXPECT_NE(e.find("both set"), std::string::npos) << e;
@@ -401,7 +401,7 @@ TEST(SpecExamples, EveryTomlExampleOfThePersistenceSpecLoadsAndMeansWhatItSays) 
       EXPECT_EQ(c.storage.hot_tier_size, 512LL << 20);
       EXPECT_EQ(c.storage.warm_tier_size, 2LL << 30);
       EXPECT_EQ(c.storage.cold_tier_path, "/data/ferrite/cold");
-      EXPECT_EQ(c.storage.cold_tier_compression, "lz4");
+      EXPECT_EQ(c.storage.cold_tier_compression, ColdTierCompression::kLz4);
       EXPECT_TRUE(c.storage.archive.enabled);
       EXPECT_EQ(c.storage.archive.bucket, "ferrite-archive");
       EXPECT_EQ(c.storage.archive.archive_after, 30LL * 86'400'000);
@@ -420,7 +420,7 @@ TEST(SpecExamples, EveryTomlExampleOfThePersistenceSpecLoadsAndMeansWhatItSays) 
     }
     if (b.find("[recovery]") != std::string::npos) {
       EXPECT_EQ(c.recovery.max_recovery_time, 5 * 60'000);
-      EXPECT_EQ(c.recovery.on_corruption, "truncate");
+      EXPECT_EQ(c.recovery.on_corruption, CorruptionAction::kTruncate);
       EXPECT_TRUE(c.recovery.verify_checksum);
     }
   }

@@ -1,4 +1,4 @@
-// CONFIG REWRITE (#8): the running configuration written back into its TOML file as an
+// CONFIG REWRITE: the running configuration written back into its TOML file as an
 // edit — untouched lines stay byte for byte, changed values change in place, missing keys
 // land in their section — and the file replaced atomically.
 
@@ -89,9 +89,9 @@ TEST(ConfigRewrite, EquivalentSpellingsAreNotChanges) {
 
 TEST(ConfigRewrite, MissingKeyGoesAfterTheLastKeyOfItsSection) {
   Config c = Parse(kFile);
-  c.server.maxmemory_policy = "allkeys-lru";
-  c.server.loglevel = "warning";
-  c.persistence.aof_sync_policy = "always";
+  c.server.maxmemory_policy = MaxmemoryPolicy::kAllkeysLru;
+  c.server.loglevel = LogLevel::kWarning;
+  c.persistence.aof_sync_policy = AofSyncPolicy::kAlways;
   std::string out = Rewrite(kFile, c);
   // The new keys follow the section's last key, with its indentation, in schema order; the
   // blank line and the comment that introduce the next section stay where they were.
@@ -109,7 +109,7 @@ TEST(ConfigRewrite, MissingKeyGoesAfterTheLastKeyOfItsSection) {
 TEST(ConfigRewrite, MissingSectionIsAddedAtTheEnd) {
   Config c = Parse(kFile);
   c.encoding.hash_max_listpack_entries = 256;
-  c.recovery.on_corruption = "abort";
+  c.recovery.on_corruption = CorruptionAction::kAbort;
   std::string out = Rewrite(kFile, c);
   EXPECT_EQ(out, std::string(kFile) +
                      "\n[encoding]\nhash_max_listpack_entries = 256\n"
@@ -129,7 +129,7 @@ TEST(ConfigRewrite, MultiLineArrayIsReplacedWhole) {
 TEST(ConfigRewrite, AliasKeyIsRewrittenUnderItsOwnName) {
   const char text[] = "[persistence]\naof_fsync_policy = \"no\" # the spec's name\n";
   Config c = Parse(text);
-  c.persistence.aof_sync_policy = "always";
+  c.persistence.aof_sync_policy = AofSyncPolicy::kAlways;
   EXPECT_EQ(Rewrite(text, c), "[persistence]\naof_fsync_policy = \"always\" # the spec's name\n");
 }
 

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <utility>
+
 #include "base/strutil.h"
 #include "config/redis_config.h"
 #include "config/units.h"
@@ -10,6 +12,12 @@ namespace ferrite {
 namespace {
 
 #define FIELD(expr) [](Config& c) -> void* { return &c.expr; }
+// An enum field: its getter and setter (the enumerator as an index of its ConfigNames) and the
+// names.
+#define ENUM_FIELD(expr)                                                   \
+  [](Config& c) { return int(c.expr); },                                   \
+      [](Config& c, int v) { c.expr = static_cast<decltype(c.expr)>(v); }, \
+      ConfigNames(decltype(std::declval<Config&>().expr){})
 
 Param P(std::string section, std::string key, ParamKind kind, void* (*field)(Config&),
         std::vector<std::string> redis = {}, bool runtime = true) {
@@ -23,12 +31,13 @@ Param P(std::string section, std::string key, ParamKind kind, void* (*field)(Con
   return p;
 }
 
-Param Enum(std::string section, std::string key, void* (*field)(Config&),
-           std::vector<std::string> choices, std::vector<std::string> redis = {},
-           bool runtime = true) {
+Param Enum(std::string section, std::string key, int (*get)(Config&), void (*set)(Config&, int),
+           ConfigNameList names, std::vector<std::string> redis = {}, bool runtime = true) {
   Param p =
-      P(std::move(section), std::move(key), ParamKind::kEnum, field, std::move(redis), runtime);
-  p.choices = std::move(choices);
+      P(std::move(section), std::move(key), ParamKind::kEnum, nullptr, std::move(redis), runtime);
+  p.get_enum = get;
+  p.set_enum = set;
+  p.choices.assign(names.begin(), names.end());
   return p;
 }
 
@@ -41,11 +50,22 @@ Param Int(std::string section, std::string key, void* (*field)(Config&), int64_t
   return p;
 }
 
+constexpr std::string_view kMaxmemoryPolicyNames[] = {
+    "noeviction",   "allkeys-lru",  "allkeys-lfu",     "allkeys-random",
+    "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl"};
+constexpr std::string_view kLogLevelNames[] = {"debug", "verbose", "notice", "warning"};
+constexpr std::string_view kDebugCommandAccessNames[] = {"yes", "no", "local"};
+constexpr std::string_view kAofSyncPolicyNames[] = {"no", "everysec", "always"};
+constexpr std::string_view kAofFsyncErrorActionNames[] = {"rewrite", "exit"};
+constexpr std::string_view kCheckpointCompressionNames[] = {"lz4", "none"};
+constexpr std::string_view kRecoveryPriorityNames[] = {"checkpoint", "aof"};
+constexpr std::string_view kColdTierCompressionNames[] = {"lz4", "zstd", "none"};
+constexpr std::string_view kArchiveProviderNames[] = {"s3"};
+constexpr std::string_view kRecoveryTimeActionNames[] = {"abort", "continue"};
+constexpr std::string_view kCorruptionActionNames[] = {"truncate", "abort"};
+
 std::vector<Param> BuildSchema() {
   using K = ParamKind;
-  const std::vector<std::string> policies = {"noeviction",      "allkeys-lru",  "allkeys-lfu",
-                                             "allkeys-random",  "volatile-lru", "volatile-lfu",
-                                             "volatile-random", "volatile-ttl"};
   std::vector<Param> s = {
       // [server]
       P("server", "bind", K::kString, FIELD(server.bind), {"bind"}, false),
@@ -55,20 +75,18 @@ std::vector<Param> BuildSchema() {
       P("server", "requirepass", K::kString, FIELD(server.requirepass), {"requirepass"}),
       Int("server", "maxclients", FIELD(server.maxclients), 1, 1'000'000, {"maxclients"}),
       P("server", "maxmemory", K::kSize, FIELD(server.maxmemory), {"maxmemory"}),
-      Enum("server", "maxmemory_policy", FIELD(server.maxmemory_policy), policies,
-           {"maxmemory-policy"}),
+      Enum("server", "maxmemory_policy", ENUM_FIELD(server.maxmemory_policy), {"maxmemory-policy"}),
       Int("server", "maxmemory_samples", FIELD(server.maxmemory_samples), 1, 64,
           {"maxmemory-samples"}),
       P("server", "timeout", K::kDuration, FIELD(server.timeout), {"timeout"}),
       P("server", "tcp_keepalive", K::kDuration, FIELD(server.tcp_keepalive), {"tcp-keepalive"}),
       Int("server", "hz", FIELD(server.hz), 1, 500, {"hz"}),
       Int("server", "busy_poll_us", FIELD(server.busy_poll_us), 0, 1'000'000),
-      Enum("server", "loglevel", FIELD(server.loglevel), {"debug", "verbose", "notice", "warning"},
-           {"loglevel"}),
+      Enum("server", "loglevel", ENUM_FIELD(server.loglevel), {"loglevel"}),
       P("server", "logfile", K::kString, FIELD(server.logfile), {"logfile"}, false),
       P("server", "pidfile", K::kString, FIELD(server.pidfile), {"pidfile"}, false),
-      Enum("server", "enable_debug_command", FIELD(server.enable_debug_command),
-           {"yes", "no", "local"}, {"enable-debug-command"}, false),
+      Enum("server", "enable_debug_command", ENUM_FIELD(server.enable_debug_command),
+           {"enable-debug-command"}, false),
       P("server", "proto_max_bulk_len", K::kSize, FIELD(server.proto_max_bulk_len),
         {"proto-max-bulk-len"}),
       P("server", "client_query_buffer_limit", K::kSize, FIELD(server.client_query_buffer_limit),
@@ -143,8 +161,8 @@ std::vector<Param> BuildSchema() {
       P("persistence", "aof_enabled", K::kBool, FIELD(persistence.aof_enabled), {"appendonly"}),
       P("persistence", "aof_file", K::kString, FIELD(persistence.aof_file), {"appendfilename"},
         false),
-      Enum("persistence", "aof_sync_policy", FIELD(persistence.aof_sync_policy),
-           {"no", "everysec", "always"}, {"appendfsync"}),
+      Enum("persistence", "aof_sync_policy", ENUM_FIELD(persistence.aof_sync_policy),
+           {"appendfsync"}),
       Int("persistence", "aof_rewrite_percentage", FIELD(persistence.aof_rewrite_percentage), 0,
           INT32_MAX, {"auto-aof-rewrite-percentage"}),
       P("persistence", "aof_rewrite_min_size", K::kSize, FIELD(persistence.aof_rewrite_min_size),
@@ -155,8 +173,7 @@ std::vector<Param> BuildSchema() {
         {"aof-timestamp-enabled"}),
       Int("persistence", "aof_group_commit_wait_us", FIELD(persistence.aof_group_commit_wait_us), 0,
           1'000'000),
-      Enum("persistence", "aof_on_fsync_error", FIELD(persistence.aof_on_fsync_error),
-           {"rewrite", "exit"}),
+      Enum("persistence", "aof_on_fsync_error", ENUM_FIELD(persistence.aof_on_fsync_error)),
       P("persistence", "checkpoint_enabled", K::kBool, FIELD(persistence.checkpoint_enabled)),
       P("persistence", "history_retention", K::kDuration, FIELD(persistence.history_retention), {},
         false),
@@ -168,17 +185,16 @@ std::vector<Param> BuildSchema() {
       Int("persistence", "checkpoint_changes", FIELD(persistence.checkpoint_changes), 0, INT64_MAX),
       P("persistence", "checkpoint_rules", K::kRules, FIELD(persistence.checkpoint_rules),
         {"save"}),
-      Enum("persistence", "checkpoint_compression", FIELD(persistence.checkpoint_compression),
-           {"lz4", "none"}),
-      Enum("persistence", "recovery_priority", FIELD(persistence.recovery_priority),
-           {"checkpoint", "aof"}, {}, false),
+      Enum("persistence", "checkpoint_compression", ENUM_FIELD(persistence.checkpoint_compression)),
+      Enum("persistence", "recovery_priority", ENUM_FIELD(persistence.recovery_priority), {},
+           false),
       // [storage]
       P("storage", "enabled", K::kBool, FIELD(storage.enabled), {}, false),
       P("storage", "hot_tier_size", K::kSize, FIELD(storage.hot_tier_size), {}, false),
       P("storage", "warm_tier_size", K::kSize, FIELD(storage.warm_tier_size), {}, false),
       P("storage", "cold_tier_path", K::kString, FIELD(storage.cold_tier_path), {}, false),
-      Enum("storage", "cold_tier_compression", FIELD(storage.cold_tier_compression),
-           {"lz4", "zstd", "none"}, {}, false),
+      Enum("storage", "cold_tier_compression", ENUM_FIELD(storage.cold_tier_compression), {},
+           false),
       P("storage", "segment_size", K::kSize, FIELD(storage.segment_size), {}, false),
       P("storage", "min_value_size", K::kSize, FIELD(storage.min_value_size), {}, false),
       Int("storage", "compaction_threshold", FIELD(storage.compaction_threshold), 1, 99, {}, false),
@@ -186,7 +202,7 @@ std::vector<Param> BuildSchema() {
       Int("storage", "promote_lfu", FIELD(storage.promote_lfu), 0, 255, {}, false),
       Int("storage", "io_threads", FIELD(storage.io_threads), 1, 64, {}, false),
       P("storage.archive", "enabled", K::kBool, FIELD(storage.archive.enabled), {}, false),
-      Enum("storage.archive", "provider", FIELD(storage.archive.provider), {"s3"}, {}, false),
+      Enum("storage.archive", "provider", ENUM_FIELD(storage.archive.provider), {}, false),
       P("storage.archive", "bucket", K::kString, FIELD(storage.archive.bucket), {}, false),
       P("storage.archive", "archive_after", K::kDuration, FIELD(storage.archive.archive_after), {},
         false),
@@ -202,10 +218,9 @@ std::vector<Param> BuildSchema() {
       P("recovery", "verify_checksum", K::kBool, FIELD(recovery.verify_checksum), {}, false),
       P("recovery", "max_recovery_time", K::kDuration, FIELD(recovery.max_recovery_time), {},
         false),
-      Enum("recovery", "max_recovery_time_action", FIELD(recovery.max_recovery_time_action),
-           {"abort", "continue"}, {}, false),
-      Enum("recovery", "on_corruption", FIELD(recovery.on_corruption), {"truncate", "abort"}, {},
-           false),
+      Enum("recovery", "max_recovery_time_action", ENUM_FIELD(recovery.max_recovery_time_action),
+           {}, false),
+      Enum("recovery", "on_corruption", ENUM_FIELD(recovery.on_corruption), {}, false),
       Int("recovery", "key_load_delay", FIELD(recovery.key_load_delay), INT32_MIN, INT32_MAX),
       // [metrics]
       P("metrics", "enabled", K::kBool, FIELD(metrics.enabled), {}, false),
@@ -224,6 +239,18 @@ std::string JoinChoices(const std::vector<std::string>& v) {
 }
 
 }  // namespace
+
+ConfigNameList ConfigNames(MaxmemoryPolicy) { return kMaxmemoryPolicyNames; }
+ConfigNameList ConfigNames(LogLevel) { return kLogLevelNames; }
+ConfigNameList ConfigNames(DebugCommandAccess) { return kDebugCommandAccessNames; }
+ConfigNameList ConfigNames(AofSyncPolicy) { return kAofSyncPolicyNames; }
+ConfigNameList ConfigNames(AofFsyncErrorAction) { return kAofFsyncErrorActionNames; }
+ConfigNameList ConfigNames(CheckpointCompression) { return kCheckpointCompressionNames; }
+ConfigNameList ConfigNames(RecoveryPriority) { return kRecoveryPriorityNames; }
+ConfigNameList ConfigNames(ColdTierCompression) { return kColdTierCompressionNames; }
+ConfigNameList ConfigNames(ArchiveProvider) { return kArchiveProviderNames; }
+ConfigNameList ConfigNames(RecoveryTimeAction) { return kRecoveryTimeActionNames; }
+ConfigNameList ConfigNames(CorruptionAction) { return kCorruptionActionNames; }
 
 const std::vector<Param>& ConfigSchema() {
   static const std::vector<Param> schema = BuildSchema();
@@ -270,7 +297,7 @@ Result<std::vector<SaveRule>> ParseRules(std::string_view s) {
 }
 
 std::string FormatParam(const Param& p, Config& c, bool redis) {
-  void* f = p.field(c);
+  void* f = p.field ? p.field(c) : nullptr;
   switch (p.kind) {
     case ParamKind::kBool: {
       bool v = *static_cast<bool*>(f);
@@ -279,8 +306,9 @@ std::string FormatParam(const Param& p, Config& c, bool redis) {
     case ParamKind::kInt:
       return std::to_string(*static_cast<int64_t*>(f));
     case ParamKind::kString:
-    case ParamKind::kEnum:
       return *static_cast<std::string*>(f);
+    case ParamKind::kEnum:
+      return p.choices[size_t(p.get_enum(c))];
     case ParamKind::kSize: {
       int64_t v = *static_cast<int64_t*>(f);
       return redis ? std::to_string(v) : FormatSize(v);
@@ -298,7 +326,7 @@ std::string FormatParam(const Param& p, Config& c, bool redis) {
 }
 
 Status ParseParamString(const Param& p, Config& c, std::string_view v, bool redis) {
-  void* f = p.field(c);
+  void* f = p.field ? p.field(c) : nullptr;
   switch (p.kind) {
     case ParamKind::kBool:
       if (EqualsIgnoreCase(v, "yes") || EqualsIgnoreCase(v, "true"))
@@ -323,9 +351,9 @@ Status ParseParamString(const Param& p, Config& c, std::string_view v, bool redi
       *static_cast<std::string*>(f) = std::string(v);
       return Status::Ok();
     case ParamKind::kEnum:
-      for (auto& ch : p.choices) {
-        if (EqualsIgnoreCase(v, ch)) {
-          *static_cast<std::string*>(f) = ch;
+      for (size_t i = 0; i < p.choices.size(); i++) {
+        if (EqualsIgnoreCase(v, p.choices[i])) {
+          p.set_enum(c, int(i));
           return Status::Ok();
         }
       }

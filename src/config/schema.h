@@ -19,13 +19,15 @@ struct Param {
   std::string section;  // "server", "storage.archive"
   std::string key;
   ParamKind kind;
-  std::vector<std::string> choices;  // kEnum
+  std::vector<std::string> choices;  // kEnum: the names, in the enum's enumerator order
   int64_t min = INT64_MIN;
   int64_t max = INT64_MAX;
   std::vector<std::string> redis_names;
-  bool runtime = true;           // CONFIG SET allowed
-  int64_t redis_unit_ms = 1000;  // kDuration via a Redis name: seconds (1000) or ms (1)
-  void* (*field)(Config&) = nullptr;
+  bool runtime = true;                 // CONFIG SET allowed
+  int64_t redis_unit_ms = 1000;        // kDuration via a Redis name: seconds (1000) or ms (1)
+  void* (*field)(Config&) = nullptr;   // every kind but kEnum
+  int (*get_enum)(Config&) = nullptr;  // kEnum: the field's enumerator, as an index of choices
+  void (*set_enum)(Config&, int) = nullptr;
 
   std::string canonical() const { return section + "." + key; }
 };

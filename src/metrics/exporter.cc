@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cstdlib>
+#include <optional>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -16,9 +16,11 @@ namespace {
 
 using Labels = std::vector<std::pair<std::string_view, std::string_view>>;
 
-// Writes metric families: HELP and TYPE once, then samples.
+// Writes metric families: HELP and TYPE once, then samples. Samples that carry an INFO
+// field's value name it (FromInfo), and are listed for InfoBackedSamples.
 class Writer {
  public:
+  explicit Writer(std::vector<InfoBackedSample>* backed = nullptr) : backed_(backed) {}
   void Family(std::string_view name, std::string_view type, std::string_view help) {
     out_ += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
   }
@@ -48,9 +50,31 @@ class Writer {
     Family(name, type, help);
     Sample(name, {}, value);
   }
+  // A sample whose value is INFO's `info_field` times `scale` (0: derived from it, not
+  // equal to it).
+  template <typename V>
+  void FromInfo(std::string_view name, const Labels& labels, V value, std::string_view info_field,
+                double scale = 1) {
+    Sample(name, labels, value);
+    if (!backed_) return;
+    InfoBackedSample b{std::string(name), "", std::string(info_field), scale};
+    for (auto& [k, v] : labels) {
+      b.labels += b.labels.empty() ? "" : ",";
+      b.labels += fmt::format("{}=\"{}\"", k, v);
+    }
+    backed_->push_back(std::move(b));
+  }
+  // A family with one unlabelled sample carrying an INFO field's value.
+  template <typename V>
+  void OneInfo(std::string_view name, std::string_view type, std::string_view help, V value,
+               std::string_view info_field, double scale = 1) {
+    Family(name, type, help);
+    FromInfo(name, {}, value, info_field, scale);
+  }
   std::string Take() { return std::move(out_); }
 
  private:
+  std::vector<InfoBackedSample>* backed_;
   void AppendEscaped(std::string_view v) {
     for (char c : v) {
       if (c == '\\')
@@ -67,32 +91,8 @@ class Writer {
   void AppendValue(int64_t v) { out_ += fmt::format("{}", v); }
   void AppendValue(uint64_t v) { out_ += fmt::format("{}", v); }
   void AppendValue(int v) { out_ += fmt::format("{}", v); }
+  void AppendValue(bool v) { out_.push_back(v ? '1' : '0'); }
   std::string out_;
-};
-
-// INFO fields as numbers; absent or non-numeric fields read as `dflt`.
-class Fields {
- public:
-  explicit Fields(std::map<std::string, std::string> m) : m_(std::move(m)) {}
-  double Num(const std::string& k, double dflt = 0) const {
-    auto it = m_.find(k);
-    if (it == m_.end() || it->second.empty()) return dflt;
-    char* end = nullptr;
-    double v = std::strtod(it->second.c_str(), &end);
-    return end && *end == '\0' ? v : dflt;
-  }
-  // "ok" -> 1, anything else -> 0 (redis_exporter's convention for *_status).
-  int Ok(const std::string& k) const {
-    auto it = m_.find(k);
-    return it == m_.end() || it->second == "ok" ? 1 : 0;
-  }
-  std::string Str(const std::string& k) const {
-    auto it = m_.find(k);
-    return it == m_.end() ? std::string() : it->second;
-  }
-
- private:
-  std::map<std::string, std::string> m_;
 };
 
 }  // namespace
@@ -112,71 +112,78 @@ std::map<std::string, std::string> ParseInfo(std::string_view info) {
   return out;
 }
 
-std::string Render(Engine& e) {
-  Fields f(ParseInfo(
-      BuildInfo(e, {"server", "clients", "memory", "persistence", "stats", "cpu", "tiering"})));
-  Writer w;
+namespace {
+
+std::string RenderTo(Engine& e, std::vector<InfoBackedSample>* backed) {
+  const ServerInfo server = GetServerInfo(e);
+  const ClientsInfo clients = GetClientsInfo(e);
+  const MemoryInfo memory = GetMemoryInfo(e);
+  const StatsInfo stats = GetStatsInfo(e);
+  const CpuInfo cpu = GetCpuInfo();
+  const PersistenceInfo persistence = GetPersistenceInfo(e);
+  const std::optional<tier::TierInfo> tiering = GetTieringInfo(e);
+  Writer w(backed);
   int64_t now_ms = e.clock()->NowMs();
 
   // ---- server
   w.One("ferrite_up", "gauge",
         "1 while the server answers (the endpoint is served by the server itself).", 1);
   w.Family("ferrite_instance_info", "gauge", "Information about the server, in labels.");
-  std::string tcp_port = fmt::format("{}", e.tcp_port);
-  std::string pid = f.Str("process_id");
-  std::string redis_version = f.Str("redis_version"), ferrite_version = f.Str("ferrite_version"),
-              redis_mode = f.Str("redis_mode");
+  std::string tcp_port = fmt::format("{}", server.tcp_port);
+  std::string pid = fmt::format("{}", server.process_id);
   w.Sample("ferrite_instance_info",
-           {{"ferrite_version", ferrite_version},
-            {"redis_version", redis_version},
-            {"redis_mode", redis_mode},
+           {{"ferrite_version", server.ferrite_version},
+            {"redis_version", server.redis_version},
+            {"redis_mode", server.redis_mode},
             {"role", "master"},
-            {"run_id", e.run_id()},
+            {"run_id", server.run_id},
             {"tcp_port", tcp_port},
             {"process_id", pid}},
            1);
   w.One("ferrite_start_time_seconds", "gauge", "Start time of the server, unix seconds.",
-        double(e.start_time_ms()) / 1000.0);
-  w.One("ferrite_uptime_in_seconds", "gauge", "Seconds since the server started.",
-        f.Num("uptime_in_seconds"));
+        double(server.start_time_ms) / 1000.0);
+  w.OneInfo("ferrite_uptime_in_seconds", "gauge", "Seconds since the server started.",
+            server.uptime_in_seconds, "uptime_in_seconds");
 
   // ---- clients and memory
-  w.One("ferrite_connected_clients", "gauge", "Client connections.", f.Num("connected_clients"));
-  w.One("ferrite_blocked_clients", "gauge", "Clients waiting in a blocking command.",
-        f.Num("blocked_clients"));
-  w.One("ferrite_memory_used_bytes", "gauge", "Heap memory in use (INFO used_memory).",
-        f.Num("used_memory"));
-  w.One("ferrite_memory_used_rss_bytes", "gauge", "Resident set size of the process.",
-        f.Num("used_memory_rss"));
-  w.One("ferrite_memory_used_peak_bytes", "gauge", "Peak of used_memory.",
-        f.Num("used_memory_peak"));
-  w.One("ferrite_memory_max_bytes", "gauge", "maxmemory (0 = no limit).", f.Num("maxmemory"));
+  w.OneInfo("ferrite_connected_clients", "gauge", "Client connections.", clients.connected_clients,
+            "connected_clients");
+  w.OneInfo("ferrite_blocked_clients", "gauge", "Clients waiting in a blocking command.",
+            clients.blocked_clients, "blocked_clients");
+  w.OneInfo("ferrite_memory_used_bytes", "gauge", "Heap memory in use (INFO used_memory).",
+            memory.report.used, "used_memory");
+  w.OneInfo("ferrite_memory_used_rss_bytes", "gauge", "Resident set size of the process.",
+            memory.report.rss, "used_memory_rss");
+  w.OneInfo("ferrite_memory_used_peak_bytes", "gauge", "Peak of used_memory.", memory.report.peak,
+            "used_memory_peak");
+  w.OneInfo("ferrite_memory_max_bytes", "gauge", "maxmemory (0 = no limit).", memory.maxmemory,
+            "maxmemory");
 
   // ---- stats
-  w.One("ferrite_connections_received_total", "counter", "Connections accepted.",
-        f.Num("total_connections_received"));
-  w.One("ferrite_rejected_connections_total", "counter", "Connections refused (maxclients).",
-        f.Num("rejected_connections"));
-  w.One("ferrite_commands_processed_total", "counter", "Commands executed.",
-        f.Num("total_commands_processed"));
-  w.One("ferrite_instantaneous_ops_per_second", "gauge", "Commands per second, recent average.",
-        f.Num("instantaneous_ops_per_sec"));
-  w.One("ferrite_net_input_bytes_total", "counter", "Bytes read from clients.",
-        f.Num("total_net_input_bytes"));
-  w.One("ferrite_net_output_bytes_total", "counter", "Bytes written to clients.",
-        f.Num("total_net_output_bytes"));
-  w.One("ferrite_expired_keys_total", "counter", "Keys removed because their TTL passed.",
-        f.Num("expired_keys"));
-  w.One("ferrite_evicted_keys_total", "counter", "Keys evicted by the maxmemory policy.",
-        f.Num("evicted_keys"));
-  w.One("ferrite_keyspace_hits_total", "counter", "Key lookups that found the key.",
-        f.Num("keyspace_hits"));
-  w.One("ferrite_keyspace_misses_total", "counter", "Key lookups that did not find the key.",
-        f.Num("keyspace_misses"));
-  w.One("ferrite_cpu_sys_seconds_total", "counter", "System CPU time of the process.",
-        f.Num("used_cpu_sys"));
-  w.One("ferrite_cpu_user_seconds_total", "counter", "User CPU time of the process.",
-        f.Num("used_cpu_user"));
+  w.OneInfo("ferrite_connections_received_total", "counter", "Connections accepted.",
+            stats.total_connections_received, "total_connections_received");
+  w.OneInfo("ferrite_rejected_connections_total", "counter", "Connections refused (maxclients).",
+            stats.rejected_connections, "rejected_connections");
+  w.OneInfo("ferrite_commands_processed_total", "counter", "Commands executed.",
+            stats.total_commands_processed, "total_commands_processed");
+  w.OneInfo("ferrite_instantaneous_ops_per_second", "gauge", "Commands per second, recent average.",
+            stats.instantaneous_ops_per_sec, "instantaneous_ops_per_sec");
+  w.OneInfo("ferrite_net_input_bytes_total", "counter", "Bytes read from clients.",
+            stats.total_net_input_bytes, "total_net_input_bytes");
+  w.OneInfo("ferrite_net_output_bytes_total", "counter", "Bytes written to clients.",
+            stats.total_net_output_bytes, "total_net_output_bytes");
+  w.OneInfo("ferrite_expired_keys_total", "counter", "Keys removed because their TTL passed.",
+            stats.expired_keys, "expired_keys");
+  w.OneInfo("ferrite_evicted_keys_total", "counter", "Keys evicted by the maxmemory policy.",
+            stats.evicted_keys, "evicted_keys");
+  w.OneInfo("ferrite_keyspace_hits_total", "counter", "Key lookups that found the key.",
+            stats.keyspace_hits, "keyspace_hits");
+  w.OneInfo("ferrite_keyspace_misses_total", "counter", "Key lookups that did not find the key.",
+            stats.keyspace_misses, "keyspace_misses");
+  w.OneInfo("ferrite_cpu_sys_seconds_total", "counter", "System CPU time of the process.",
+            cpu.used_cpu_sys, "used_cpu_sys");
+  w.OneInfo("ferrite_cpu_user_seconds_total", "counter", "User CPU time of the process.",
+            cpu.used_cpu_user, "used_cpu_user");
 
   // ---- per command (INFO commandstats) and per error code (INFO errorstats)
   std::vector<std::pair<std::string_view, const CommandStats*>> cmds;
@@ -203,115 +210,137 @@ std::string Render(Engine& e) {
   for (auto& [code, n] : e.stats().error_counts)
     w.Sample("ferrite_errors_total", {{"err", code}}, n);
 
-  // ---- keyspace: every configured database, so the series never disappear
-  w.Family("ferrite_db_keys", "gauge", "Keys per database.");
+  // ---- keyspace: every configured database, so the series never disappear (INFO keyspace
+  // lists only databases with keys, so these are not INFO-backed samples)
+  const KeyspaceInfo keyspace = GetKeyspaceInfo(e);
   std::vector<std::string> dbs;
-  for (int i = 0; i < e.db_count(); i++) dbs.push_back(fmt::format("db{}", i));
-  for (int i = 0; i < e.db_count(); i++)
-    w.Sample("ferrite_db_keys", {{"db", dbs[size_t(i)]}}, e.db(i).size());
+  for (const auto& d : keyspace.dbs) dbs.push_back(fmt::format("db{}", d.index));
+  w.Family("ferrite_db_keys", "gauge", "Keys per database.");
+  for (size_t i = 0; i < dbs.size(); i++)
+    w.Sample("ferrite_db_keys", {{"db", dbs[i]}}, keyspace.dbs[i].keys);
   w.Family("ferrite_db_keys_expiring", "gauge", "Keys with a TTL per database.");
-  for (int i = 0; i < e.db_count(); i++) {
-    w.Sample("ferrite_db_keys_expiring", {{"db", dbs[size_t(i)]}}, e.db(i).expires());
+  for (size_t i = 0; i < dbs.size(); i++) {
+    w.Sample("ferrite_db_keys_expiring", {{"db", dbs[i]}}, keyspace.dbs[i].expires);
   }
 
   // ---- persistence (INFO persistence)
-  w.One("ferrite_loading", "gauge", "1 while the dataset is being loaded at start-up.",
-        f.Num("loading"));
-  w.One("ferrite_rdb_changes_since_last_save", "gauge", "Writes since the last checkpoint.",
-        f.Num("rdb_changes_since_last_save"));
-  w.One("ferrite_rdb_bgsave_in_progress", "gauge", "1 while a checkpoint is being written.",
-        f.Num("rdb_bgsave_in_progress"));
-  w.One("ferrite_rdb_last_save_time", "gauge",
-        "Time of the last successful checkpoint, unix seconds.", f.Num("rdb_last_save_time"));
-  w.One("ferrite_rdb_last_bgsave_status", "gauge", "1 if the last checkpoint succeeded.",
-        f.Ok("rdb_last_bgsave_status"));
-  w.One("ferrite_rdb_last_bgsave_duration_seconds", "gauge",
-        "Duration of the last checkpoint (-1: none yet).", f.Num("rdb_last_bgsave_time_sec", -1));
-  w.One("ferrite_rdb_current_bgsave_duration_seconds", "gauge",
-        "Duration of the running checkpoint so far (-1: none running).",
-        f.Num("rdb_current_bgsave_time_sec", -1));
-  w.One("ferrite_rdb_saves_total", "counter", "Checkpoints written since start.",
-        f.Num("rdb_saves"));
-  w.One("ferrite_aof_enabled", "gauge", "1 if the append-only file is on.", f.Num("aof_enabled"));
-  w.One("ferrite_aof_current_size_bytes", "gauge", "Size of the append-only file.",
-        f.Num("aof_current_size"));
-  w.One("ferrite_aof_base_size_bytes", "gauge",
-        "Size of the append-only file after its last rewrite.", f.Num("aof_base_size"));
-  w.One("ferrite_aof_buffer_length", "gauge",
-        "Bytes waiting to be written to the append-only file.", f.Num("aof_buffer_length"));
-  w.One("ferrite_aof_rewrite_in_progress", "gauge",
-        "1 while the append-only file is being rewritten.", f.Num("aof_rewrite_in_progress"));
-  w.One("ferrite_aof_rewrite_scheduled", "gauge",
-        "1 if a rewrite waits for a checkpoint to finish.", f.Num("aof_rewrite_scheduled"));
-  w.One("ferrite_aof_last_rewrite_duration_seconds", "gauge",
-        "Duration of the last rewrite (-1: none yet).", f.Num("aof_last_rewrite_time_sec", -1));
-  w.One("ferrite_aof_last_bgrewrite_status", "gauge", "1 if the last rewrite succeeded.",
-        f.Ok("aof_last_bgrewrite_status"));
-  w.One("ferrite_aof_rewrites_total", "counter", "Rewrites since start.", f.Num("aof_rewrites"));
-  w.One("ferrite_aof_last_write_status", "gauge",
-        "1 if the last write to the append-only file succeeded.", f.Ok("aof_last_write_status"));
+  const PersistenceInfo& p = persistence;
+  const PersistenceInfo::Aof aof = p.aof.value_or(PersistenceInfo::Aof{});
+  w.OneInfo("ferrite_loading", "gauge", "1 while the dataset is being loaded at start-up.",
+            p.loading, "loading");
+  w.OneInfo("ferrite_rdb_changes_since_last_save", "gauge", "Writes since the last checkpoint.",
+            p.rdb_changes_since_last_save, "rdb_changes_since_last_save");
+  w.OneInfo("ferrite_rdb_bgsave_in_progress", "gauge", "1 while a checkpoint is being written.",
+            p.rdb_bgsave_in_progress, "rdb_bgsave_in_progress");
+  w.OneInfo("ferrite_rdb_last_save_time", "gauge",
+            "Time of the last successful checkpoint, unix seconds.", p.rdb_last_save_time,
+            "rdb_last_save_time");
+  w.OneInfo("ferrite_rdb_last_bgsave_status", "gauge", "1 if the last checkpoint succeeded.",
+            p.rdb_last_bgsave_ok, "rdb_last_bgsave_status");
+  w.OneInfo("ferrite_rdb_last_bgsave_duration_seconds", "gauge",
+            "Duration of the last checkpoint (-1: none yet).", p.rdb_last_bgsave_time_sec,
+            "rdb_last_bgsave_time_sec");
+  w.OneInfo("ferrite_rdb_current_bgsave_duration_seconds", "gauge",
+            "Duration of the running checkpoint so far (-1: none running).",
+            p.rdb_current_bgsave_time_sec, "rdb_current_bgsave_time_sec");
+  w.OneInfo("ferrite_rdb_saves_total", "counter", "Checkpoints written since start.", p.rdb_saves,
+            "rdb_saves");
+  w.OneInfo("ferrite_aof_enabled", "gauge", "1 if the append-only file is on.", p.aof_enabled,
+            "aof_enabled");
+  w.OneInfo("ferrite_aof_current_size_bytes", "gauge", "Size of the append-only file.",
+            aof.current_size, "aof_current_size");
+  w.OneInfo("ferrite_aof_base_size_bytes", "gauge",
+            "Size of the append-only file after its last rewrite.", aof.base_size, "aof_base_size");
+  w.OneInfo("ferrite_aof_buffer_length", "gauge",
+            "Bytes waiting to be written to the append-only file.", aof.buffer_length,
+            "aof_buffer_length");
+  w.OneInfo("ferrite_aof_rewrite_in_progress", "gauge",
+            "1 while the append-only file is being rewritten.", p.aof_rewrite_in_progress,
+            "aof_rewrite_in_progress");
+  w.OneInfo("ferrite_aof_rewrite_scheduled", "gauge",
+            "1 if a rewrite waits for a checkpoint to finish.", p.aof_rewrite_scheduled,
+            "aof_rewrite_scheduled");
+  w.OneInfo("ferrite_aof_last_rewrite_duration_seconds", "gauge",
+            "Duration of the last rewrite (-1: none yet).", p.aof_last_rewrite_time_sec,
+            "aof_last_rewrite_time_sec");
+  w.OneInfo("ferrite_aof_last_bgrewrite_status", "gauge", "1 if the last rewrite succeeded.",
+            p.aof_last_bgrewrite_ok, "aof_last_bgrewrite_status");
+  w.OneInfo("ferrite_aof_rewrites_total", "counter", "Rewrites since start.", p.aof_rewrites,
+            "aof_rewrites");
+  w.OneInfo("ferrite_aof_last_write_status", "gauge",
+            "1 if the last write to the append-only file succeeded.", p.aof_last_write_ok,
+            "aof_last_write_status");
   // Gauges, so the spec's alert `ferrite_aof_write_latency_seconds > 0.1` works as written.
-  w.One("ferrite_aof_write_latency_seconds", "gauge",
-        "Worst append-only file write() latency over the last 10-20 seconds.",
-        f.Num("aof_write_latency_max_us") / 1e6);
-  w.One("ferrite_aof_fsync_latency_seconds", "gauge",
-        "Worst append-only file fsync latency over the last 10-20 seconds.",
-        f.Num("aof_fsync_latency_max_us") / 1e6);
+  w.OneInfo("ferrite_aof_write_latency_seconds", "gauge",
+            "Worst append-only file write() latency over the last 10-20 seconds.",
+            double(aof.write_latency_max_us) / 1e6, "aof_write_latency_max_us", 1e-6);
+  w.OneInfo("ferrite_aof_fsync_latency_seconds", "gauge",
+            "Worst append-only file fsync latency over the last 10-20 seconds.",
+            double(aof.fsync_latency_max_us) / 1e6, "aof_fsync_latency_max_us", 1e-6);
 
-  // ---- tiered storage (#7): INFO tiering
-  w.One("ferrite_tiering_enabled", "gauge", "1 when tiered storage is on.",
-        f.Num("tiering_enabled"));
+  // ---- tiered storage: INFO tiering (all zero without a tier manager)
+  const tier::TierInfo t = tiering.value_or(tier::TierInfo{});
+  const tier::TierManager::Usage& u = t.usage;
+  const tier::TierStats& tst = t.stats;
+  w.OneInfo("ferrite_tiering_enabled", "gauge", "1 when tiered storage is on.", t.enabled,
+            "tiering_enabled");
   w.Family("ferrite_tier_bytes", "gauge",
            "Live value bytes per tier (hot: used memory minus the keyspace table).");
-  for (const char* t : {"hot", "warm", "cold", "archive"}) {
-    w.Sample("ferrite_tier_bytes", {{"tier", t}}, f.Num(fmt::format("tier_{}_bytes", t)));
-  }
+  w.FromInfo("ferrite_tier_bytes", {{"tier", "hot"}}, u.hot_bytes, "tier_hot_bytes");
+  w.FromInfo("ferrite_tier_bytes", {{"tier", "warm"}}, u.warm_bytes, "tier_warm_bytes");
+  w.FromInfo("ferrite_tier_bytes", {{"tier", "cold"}}, u.cold_bytes, "tier_cold_bytes");
+  w.FromInfo("ferrite_tier_bytes", {{"tier", "archive"}}, u.archive_bytes, "tier_archive_bytes");
   w.Family("ferrite_tier_keys", "gauge", "Values per tier outside RAM.");
-  for (const char* t : {"warm", "cold", "archive"}) {
-    w.Sample("ferrite_tier_keys", {{"tier", t}}, f.Num(fmt::format("tier_{}_keys", t)));
-  }
+  w.FromInfo("ferrite_tier_keys", {{"tier", "warm"}}, u.warm_values, "tier_warm_keys");
+  w.FromInfo("ferrite_tier_keys", {{"tier", "cold"}}, u.cold_values, "tier_cold_keys");
+  w.FromInfo("ferrite_tier_keys", {{"tier", "archive"}}, u.archive_values, "tier_archive_keys");
   w.Family("ferrite_tier_segments", "gauge", "Segment files (or archived objects) per tier.");
-  for (const char* t : {"warm", "cold", "archive"}) {
-    w.Sample("ferrite_tier_segments", {{"tier", t}}, f.Num(fmt::format("tier_{}_segments", t)));
-  }
+  w.FromInfo("ferrite_tier_segments", {{"tier", "warm"}}, u.warm_segments, "tier_warm_segments");
+  w.FromInfo("ferrite_tier_segments", {{"tier", "cold"}}, u.cold_segments, "tier_cold_segments");
+  w.FromInfo("ferrite_tier_segments", {{"tier", "archive"}}, u.archive_segments,
+             "tier_archive_segments");
   w.Family("ferrite_tier_reads_total", "counter", "Reads of values outside RAM, per tier.");
-  for (const char* t : {"warm", "cold", "archive"}) {
-    w.Sample("ferrite_tier_reads_total", {{"tier", t}}, f.Num(fmt::format("tier_reads_{}", t)));
-  }
-  w.One("ferrite_tier_dead_bytes", "gauge",
-        "Bytes of dead records in segments (reclaimed by compaction).", f.Num("tier_dead_bytes"));
-  struct TierCounter {
-    const char* name;
-    const char* help;
-    const char* field;
-  };
-  static const TierCounter kTierCounters[] = {
-      {"ferrite_tier_promotions_total", "Values moved back to RAM.", "tier_promotions"},
-      {"ferrite_tier_demotions_total", "Values moved out of RAM.", "tier_demotions"},
-      {"ferrite_tier_demote_failures_total", "Demotions that could not write (disk full).",
-       "tier_demote_failures"},
-      {"ferrite_tier_recompressions_total", "Warm segments recompressed into cold ones.",
-       "tier_recompressions"},
-      {"ferrite_tier_compactions_total", "Segments compacted.", "tier_compactions"},
-      {"ferrite_tier_archive_uploads_total", "Segments uploaded to the archive and verified.",
-       "tier_archive_uploads"},
-      {"ferrite_tier_archive_upload_failures_total", "Failed archive uploads (retried).",
-       "tier_archive_upload_failures"},
-      {"ferrite_tier_archive_fetches_total", "Values read from the archive.",
-       "tier_archive_fetches"},
-      {"ferrite_tier_read_errors_total", "Tier reads that failed (damaged record, archive down).",
-       "tier_read_errors"},
-  };
-  for (const auto& c : kTierCounters) w.One(c.name, "counter", c.help, f.Num(c.field));
+  w.FromInfo("ferrite_tier_reads_total", {{"tier", "warm"}}, tst.reads_warm, "tier_reads_warm");
+  w.FromInfo("ferrite_tier_reads_total", {{"tier", "cold"}}, tst.reads_cold, "tier_reads_cold");
+  w.FromInfo("ferrite_tier_reads_total", {{"tier", "archive"}}, tst.reads_archive,
+             "tier_reads_archive");
+  w.OneInfo("ferrite_tier_dead_bytes", "gauge",
+            "Bytes of dead records in segments (reclaimed by compaction).", u.dead_bytes,
+            "tier_dead_bytes");
+  w.OneInfo("ferrite_tier_promotions_total", "counter", "Values moved back to RAM.", tst.promotions,
+            "tier_promotions");
+  w.OneInfo("ferrite_tier_demotions_total", "counter", "Values moved out of RAM.", tst.demotions,
+            "tier_demotions");
+  w.OneInfo("ferrite_tier_demote_failures_total", "counter",
+            "Demotions that could not write (disk full).", tst.demote_failures,
+            "tier_demote_failures");
+  w.OneInfo("ferrite_tier_recompressions_total", "counter",
+            "Warm segments recompressed into cold ones.", tst.recompressions,
+            "tier_recompressions");
+  w.OneInfo("ferrite_tier_compactions_total", "counter", "Segments compacted.", tst.compactions,
+            "tier_compactions");
+  w.OneInfo("ferrite_tier_archive_uploads_total", "counter",
+            "Segments uploaded to the archive and verified.", tst.archive_uploads,
+            "tier_archive_uploads");
+  w.OneInfo("ferrite_tier_archive_upload_failures_total", "counter",
+            "Failed archive uploads (retried).", tst.archive_upload_failures,
+            "tier_archive_upload_failures");
+  w.OneInfo("ferrite_tier_archive_fetches_total", "counter", "Values read from the archive.",
+            tst.archive_fetches, "tier_archive_fetches");
+  w.OneInfo("ferrite_tier_read_errors_total", "counter",
+            "Tier reads that failed (damaged record, archive down).", tst.read_errors,
+            "tier_read_errors");
   w.Family("ferrite_tier_cold_read_latency_seconds", "summary",
            "Cold and archive reads, queued to value read (helper thread).");
-  w.Sample("ferrite_tier_cold_read_latency_seconds", {{"quantile", "0.5"}},
-           f.Num("tier_cold_read_p50_usec") / 1e6);
-  w.Sample("ferrite_tier_cold_read_latency_seconds", {{"quantile", "0.99"}},
-           f.Num("tier_cold_read_p99_usec") / 1e6);
-  w.Sample("ferrite_tier_cold_read_latency_seconds_sum", {},
-           f.Num("tier_cold_read_avg_usec") * f.Num("tier_cold_read_count") / 1e6);
-  w.Sample("ferrite_tier_cold_read_latency_seconds_count", {}, f.Num("tier_cold_read_count"));
+  w.FromInfo("ferrite_tier_cold_read_latency_seconds", {{"quantile", "0.5"}},
+             double(t.cold_read_p50_usec) / 1e6, "tier_cold_read_p50_usec", 1e-6);
+  w.FromInfo("ferrite_tier_cold_read_latency_seconds", {{"quantile", "0.99"}},
+             double(t.cold_read_p99_usec) / 1e6, "tier_cold_read_p99_usec", 1e-6);
+  w.FromInfo("ferrite_tier_cold_read_latency_seconds_sum", {},
+             double(t.cold_read_avg_usec) * double(tst.cold_read_count) / 1e6,
+             "tier_cold_read_avg_usec", 0);
+  w.FromInfo("ferrite_tier_cold_read_latency_seconds_count", {}, tst.cold_read_count,
+             "tier_cold_read_count");
 
   // Histograms of every AOF write() and fsync since start (the gauges above are the worst
   // of the last 10-20 s, for the spec's alert).
@@ -361,6 +390,16 @@ std::string Render(Engine& e) {
         "When this snapshot was rendered, unix seconds (published about once per second).",
         double(now_ms) / 1000.0);
   return w.Take();
+}
+
+}  // namespace
+
+std::string Render(Engine& e) { return RenderTo(e, nullptr); }
+
+std::vector<InfoBackedSample> InfoBackedSamples(Engine& e) {
+  std::vector<InfoBackedSample> out;
+  RenderTo(e, &out);
+  return out;
 }
 
 // ---------------------------------------------------------------- Snapshot / Publisher

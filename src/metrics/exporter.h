@@ -1,5 +1,5 @@
 #pragma once
-// The Prometheus exporter (#8): renders the engine's state in the text exposition format
+// The Prometheus exporter: renders the engine's state in the text exposition format
 // (version 0.0.4), and hands the rendered text from the loop thread to the HTTP thread.
 //
 // Threads: Render() and Publisher run on the loop thread (they read the engine, which
@@ -12,6 +12,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace ferrite {
 class Engine;
@@ -19,13 +20,26 @@ class Engine;
 
 namespace ferrite::metrics {
 
-// "key:value" lines of INFO text ("# Section" lines and blank lines skipped).
+// "key:value" lines of INFO text ("# Section" lines and blank lines skipped). The exporter
+// never reads INFO's text; tests use this to hold the two side by side.
 std::map<std::string, std::string> ParseInfo(std::string_view info);
 
 // Every metric, named as oliver006/redis_exporter names its equivalent (redis_ -> ferrite_).
-// Persistence values come from the engine's own INFO persistence text, so the endpoint
-// and INFO never disagree. Loop thread only.
+// Values come from the typed statistics INFO is rendered from (commands/info.h), so the
+// endpoint and INFO never disagree. Loop thread only.
 std::string Render(Engine& e);
+
+// A sample of Render's output that carries an INFO field's value: value = field * scale
+// (scale 0: derived from the field, e.g. a sum from an average and a count).
+struct InfoBackedSample {
+  std::string metric;  // "ferrite_tier_bytes"
+  std::string labels;  // tier="warm" (empty: none)
+  std::string info_field;
+  double scale = 1;
+};
+// Every such sample, in Render's order (tests: each field must exist in INFO, with the
+// metric's value).
+std::vector<InfoBackedSample> InfoBackedSamples(Engine& e);
 
 // The last rendered text. Publish on the loop thread, Get on any thread.
 class Snapshot {

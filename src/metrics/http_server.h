@@ -1,5 +1,5 @@
 #pragma once
-// A minimal HTTP/1.1 server for the Prometheus endpoint (#8), on its own thread.
+// A minimal HTTP/1.1 server for the Prometheus endpoint, on its own thread.
 //
 // GET (or HEAD) /metrics answers 200 with the latest published Snapshot as
 // "text/plain; version=0.0.4"; any other path is 404 and any other method 405. One

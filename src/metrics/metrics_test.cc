@@ -1,4 +1,4 @@
-// #8 observability, in process: the SLOWLOG and LATENCY records the engine keeps, the
+// Observability, in process: the SLOWLOG and LATENCY records the engine keeps, the
 // Prometheus rendering, and the HTTP endpoint serving a published snapshot.
 
 #include <arpa/inet.h>
@@ -7,14 +7,20 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <set>
 #include <sstream>
 #include <string>
 
+#include "commands/info.h"
 #include "commands/test_util.h"
+#include "io/file_system.h"
 #include "metrics/exporter.h"
 #include "metrics/http_server.h"
+#include "persistence/manager.h"
+#include "tier/tier_manager.h"
 
 namespace ferrite {
 namespace {
@@ -223,6 +229,69 @@ TEST(Exporter, RendersFamiliesAndValuesMove) {
   for (auto& [name, type] : p.types) {
     EXPECT_EQ(type == "counter", name.ends_with("_total")) << name;
   }
+}
+
+// /metrics reads the typed statistics, not INFO's text; every sample that carries an INFO
+// field's value names that field. Each such field must still be in INFO (AOF and tiering on,
+// so their conditional fields show) and hold the metric's value: renaming or dropping one of
+// them in INFO fails here instead of leaving the two silently apart.
+TEST(Exporter, EveryInfoFieldTheMetricsExportIsInInfoWithTheSameValue) {
+  char tmpl[] = "/tmp/ferrite-metrics-test-XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  {
+    EngineHarness h(AofTestConfig(dir));
+    tier::TierOptions o;
+    o.enabled = true;
+    o.dir = dir + "/tier";
+    o.cold_dir = dir + "/tier/cold";
+    o.min_value_size = 16;
+    tier::TierManager tiers(o, FileSystem::Default(), &h.clock());
+    ASSERT_TRUE(tiers.Open().ok());
+    std::vector<Database*> dbs;
+    for (int i = 0; i < h.engine().db_count(); i++) dbs.push_back(&h.engine().db(i));
+    tiers.Attach(dbs, LimitsFromConfig(h.engine().config()));
+    h.engine().set_tier(&tiers);
+    PersistenceManager pm(&h.engine(), FileSystem::Default(), &h.clock());
+    ASSERT_TRUE(pm.Start().ok());
+    h.engine().set_persistence(&pm);
+    h.Run({"set", "k", std::string(100, 'v')});
+    h.Run({"set", "t", "v", "EX", "100"});
+    h.Run({"get", "k"});
+    h.Run({"get", "nope"});
+    ASSERT_TRUE(pm.BeforeSleep());
+
+    std::vector<metrics::InfoBackedSample> backed = metrics::InfoBackedSamples(h.engine());
+    Parsed p = Parse(metrics::Render(h.engine()));
+    std::map<std::string, std::string> info =
+        metrics::ParseInfo(BuildInfo(h.engine(), {"everything"}));
+    EXPECT_GE(backed.size(), 60u);
+    // Values that move between two renderings: the heap, RSS and CPU time.
+    const std::set<std::string> moving = {"used_memory",  "used_memory_rss", "used_memory_peak",
+                                          "used_cpu_sys", "used_cpu_user",   "tier_hot_bytes"};
+    std::set<std::string> fields;
+    for (const metrics::InfoBackedSample& b : backed) {
+      std::string key = b.labels.empty() ? b.metric : b.metric + "{" + b.labels + "}";
+      SCOPED_TRACE(key + " <- INFO " + b.info_field);
+      fields.insert(b.info_field);
+      ASSERT_TRUE(p.samples.count(key));
+      auto it = info.find(b.info_field);
+      ASSERT_TRUE(it != info.end()) << "INFO no longer has the field";
+      if (b.scale == 0 || moving.count(b.info_field)) continue;
+      double v = it->second == "ok" ? 1 : it->second == "err" ? 0 : std::stod(it->second);
+      EXPECT_DOUBLE_EQ(p.samples[key], v * b.scale);
+    }
+    // The fields the monitoring spec's alerts and dashboards are built on are among them.
+    for (const char* f :
+         {"aof_last_write_status", "aof_write_latency_max_us", "aof_fsync_latency_max_us",
+          "rdb_last_bgsave_status", "rdb_changes_since_last_save", "tier_warm_bytes",
+          "connected_clients", "used_memory", "keyspace_hits"}) {
+      EXPECT_TRUE(fields.count(f)) << f;
+    }
+    h.engine().set_persistence(nullptr);
+    h.engine().set_tier(nullptr);
+    tiers.StopWorkers();
+  }
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Exporter, ParseInfo) {

@@ -120,7 +120,7 @@ TEST(DiskFaults, NoSpaceDuringCheckpointAndRewriteThenRecovery) {
   char tmpl[] = "/tmp/ferrite-enospc-test-XXXXXX";
   std::string dir = mkdtemp(tmpl);
   Config c = AofTestConfig(dir);
-  c.persistence.checkpoint_compression = "none";  // sizes predictable
+  c.persistence.checkpoint_compression = CheckpointCompression::kNone;  // sizes predictable
   FaultInjectionFileSystem fs(FileSystem::Default());
   std::string want;
   {
@@ -374,7 +374,7 @@ TEST_F(FsyncgateTest, RewriteWhoseIncrementalFsyncFailedIsAbandoned) {
 TEST_F(FsyncgateTest, ExitPolicyStopsAtTheFirstFailure) {
   FaultInjectionFileSystem fs(FileSystem::Default());
   Config c = AofTestConfig(dir_);
-  c.persistence.aof_on_fsync_error = "exit";
+  c.persistence.aof_on_fsync_error = AofFsyncErrorAction::kExit;
   EngineHarness h(c);
   PersistenceManager pm(&h.engine(), &fs, &h.clock());
   ASSERT_TRUE(pm.Start().ok());
@@ -483,7 +483,7 @@ TEST_F(LoadingExpiryTest, UnexpiredCounterKeepsItsTtl) {
 }  // namespace
 }  // namespace ferrite
 
-#include "commands/tier_config.h"
+#include "server/wiring.h"
 #include "tier/tier_manager.h"
 
 namespace ferrite {

@@ -30,7 +30,7 @@ class BackgroundLoader {
     std::vector<std::string> argv;
     // The command must succeed: an error reply fails the load (its text is the status).
     bool must_succeed = false;
-    // A value in a tier segment (#7): the checkpoint's reference, adopted on the loop.
+    // A value in a tier segment: the checkpoint's reference, adopted on the loop.
     std::string tier_ref;
     uint8_t tier_type = 0;
   };

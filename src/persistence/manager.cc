@@ -32,7 +32,7 @@ PersistenceManager::~PersistenceManager() {
 Status PersistenceManager::EnableAof(bool write_base) {
   const Config& c = engine_->config();
   auto aof = std::make_unique<Aof>(engine_, fs_, c.server.dir, c.persistence.aof_file,
-                                   ParseFsyncPolicy(c.persistence.aof_sync_policy),
+                                   c.persistence.aof_sync_policy,
                                    c.persistence.aof_timestamp_enabled, clock_);
   aof->set_preamble(c.persistence.aof_use_checkpoint_preamble);
   aof->set_retire_hook([this](const std::string& path, uint64_t id) {
@@ -87,8 +87,8 @@ Status PersistenceManager::StartLoading() {
   bool aof_present = c.persistence.aof_enabled && fs_->FileExists(aof_path);
   bool ckpt_present = fs_->FileExists(checkpoint_path());
   if (tier::TierManager* t = engine_->tier()) {  // images that cannot reference tier segments
-    if (!ckpt_present) t->ClearPins(0);
-    if (!aof_present) t->ClearPins(1);
+    if (!ckpt_present) t->ClearPins(tier::ImageKind::kCheckpoint);
+    if (!aof_present) t->ClearPins(tier::ImageKind::kAofPreamble);
   }
   bool use_ckpt = false, use_aof = aof_present;
   uint64_t aof_start = 0;
@@ -97,7 +97,7 @@ Status PersistenceManager::StartLoading() {
     use_ckpt = ckpt_present;
     // AOF on but no file yet: write a base holding what the checkpoint brought.
     load_write_base_ = c.persistence.aof_enabled && ckpt_present;
-  } else if (c.persistence.recovery_priority == "checkpoint" && ckpt_present) {
+  } else if (c.persistence.recovery_priority == RecoveryPriority::kCheckpoint && ckpt_present) {
     // Hybrid recovery: a checkpoint that continues this very AOF (same identity) is
     // loaded, and only the AOF's tail after the checkpoint's position is replayed.
     ckpt::Header h;
@@ -195,7 +195,7 @@ Status PersistenceManager::LoadFiles(bool use_ckpt, bool use_aof, uint64_t aof_s
   }
   loader_->bytes_total = total;
   std::string ckpt_file = checkpoint_path();
-  std::string on_corruption = c.recovery.on_corruption;
+  CorruptionAction on_corruption = c.recovery.on_corruption;
   bool verify = c.recovery.verify_checksum;
   const CollectionLimits limits = LimitsFromConfig(c);
   int dbs = engine_->db_count();
@@ -294,7 +294,7 @@ Status PersistenceManager::LoadStep(int64_t budget_us) {
   if (c.recovery.max_recovery_time > 0 && elapsed_ms > c.recovery.max_recovery_time &&
       !recovery_time_warned_) {
     recovery_time_warned_ = true;
-    if (c.recovery.max_recovery_time_action == "abort") {
+    if (c.recovery.max_recovery_time_action == RecoveryTimeAction::kAbort) {
       loader_.reset();
       engine_->set_loading(false);
       return Status::Busy(fmt::format(
@@ -423,7 +423,7 @@ Status PersistenceManager::StartCheckpoint() {
   if (!f.ok()) return f.status();
   // Records are encoded on the loop; a writer thread compresses, checksums and writes.
   ckpt::WriterOptions wo;
-  wo.lz4 = c.persistence.checkpoint_compression == "lz4";
+  wo.lz4 = c.persistence.checkpoint_compression == CheckpointCompression::kLz4;
   wo.threaded = true;
   ckpt_writer_ = std::make_unique<ckpt::Writer>(std::move(f.value()), wo);
   ckpt_error_ = Status::Ok();
@@ -464,7 +464,7 @@ Status PersistenceManager::StartCheckpoint() {
 void PersistenceManager::EndCheckpointImage(bool ok) {
   if (!ckpt_image_open_) return;
   ckpt_image_open_ = false;
-  if (engine_->tier()) engine_->tier()->EndImage(0, ok, ckpt_refs_);
+  if (engine_->tier()) engine_->tier()->EndImage(tier::ImageKind::kCheckpoint, ok, ckpt_refs_);
 }
 
 void PersistenceManager::FailCheckpoint(const std::string& why) {
@@ -481,7 +481,7 @@ void PersistenceManager::FailCheckpoint(const std::string& why) {
 void PersistenceManager::CheckpointStep(int64_t budget_us) {
   int64_t t0 = clock_->MonotonicUs();
   bool done = ckpt_snapshot_->Step(budget_us, step_buckets_);
-  engine_->RecordLatency("checkpoint-slice", (clock_->MonotonicUs() - t0) / 1000);  // #8 LATENCY
+  engine_->RecordLatency("checkpoint-slice", (clock_->MonotonicUs() - t0) / 1000);
   if (ckpt_snapshot_->invalidated()) {
     // FLUSHALL/FLUSHDB during the save dropped frozen entries: this image can't be
     // completed. Abort cleanly (not an error: nothing failed) and save again at once.
@@ -539,7 +539,8 @@ void PersistenceManager::PollFinishing(bool wait) {
       // The new checkpoint is in place but its name may not survive a crash: the old one
       // or the new one may be found, so the segments of both stay. The save counts as
       // failed (MISCONF with stop_writes_on_bgsave_error) and is retried like any other.
-      if (ckpt_image_open_ && engine_->tier()) engine_->tier()->PinBoth(0, ckpt_refs_);
+      if (ckpt_image_open_ && engine_->tier())
+        engine_->tier()->PinBoth(tier::ImageKind::kCheckpoint, ckpt_refs_);
       return FailCheckpoint("the checkpoint was renamed into place but " + f.st.message());
     }
     return FailCheckpoint(f.st.message());
@@ -729,7 +730,7 @@ Status PersistenceManager::ApplyConfig(const std::vector<std::string>& changed, 
         DisableAof();
       }
     } else if (name == "persistence.aof_sync_policy" && aof_) {
-      aof_->set_policy(ParseFsyncPolicy(c.persistence.aof_sync_policy));
+      aof_->set_policy(c.persistence.aof_sync_policy);
     }
   }
   return Status::Ok();
@@ -768,63 +769,48 @@ std::string PersistenceManager::WriteRefusal() {
   return "";
 }
 
-std::string PersistenceManager::InfoSection(Engine& e) {
-  std::string o = "# Persistence\r\n";
-  auto line = [&](std::string_view k, auto v) { o += fmt::format("{}:{}\r\n", k, v); };
-  line("loading", e.loading() ? 1 : 0);
-  line("async_loading", 0);
+PersistenceInfo PersistenceManager::Info() {
+  PersistenceInfo p;
+  p.loading = engine_->loading();
   if (loader_) {
+    PersistenceInfo::Loading& l = p.loading_progress.emplace();
     double perc = LoadedPercent();
     double elapsed = double(clock_->MonotonicUs() - load_start_us_) / 1e6;
-    uint64_t total = loader_->bytes_total.load(), done = loader_->bytes_done.load();
-    line("loading_start_time", load_start_s_);
-    line("loading_total_bytes", total);
-    line("loading_rdb_used_mem", 0);
-    line("loading_loaded_bytes", done);
-    line("loading_loaded_perc", fmt::format("{:.2f}", perc));
-    line("loading_eta_seconds", perc > 0 ? int64_t(elapsed * (100.0 - perc) / perc) : 1);
+    l.start_time = load_start_s_;
+    l.total_bytes = loader_->bytes_total.load();
+    l.loaded_bytes = loader_->bytes_done.load();
+    l.loaded_perc = perc;
+    l.eta_seconds = perc > 0 ? int64_t(elapsed * (100.0 - perc) / perc) : 1;
   }
-  line("current_cow_peak", 0);
-  line("current_cow_size", 0);
-  line("current_fork_perc", "0.00");
-  line("current_save_keys_processed", ckpt_writer_ ? ckpt_writer_->keys() : 0);
-  line("rdb_changes_since_last_save", e.dirty());
-  line("rdb_bgsave_in_progress", saving() ? 1 : 0);
-  line("rdb_last_save_time", last_save_s_);
-  line("rdb_last_bgsave_status", last_bgsave_ok_ ? "ok" : "err");
-  line("rdb_last_bgsave_time_sec", last_bgsave_ms_ >= 0 ? last_bgsave_ms_ / 1000 : -1);
-  line("rdb_current_bgsave_time_sec",
-       saving() ? (clock_->MonotonicUs() - bgsave_start_us_) / 1000000 : -1);
-  line("rdb_saves", saves_);
-  line("rdb_last_cow_size", 0);  // no fork, no copy-on-write
-  line("rdb_last_load_keys_loaded", loaded_keys_);
-  line("aof_enabled", aof_ ? 1 : 0);
-  line("aof_rewrite_in_progress", aof_ && aof_->rewriting() ? 1 : 0);
-  line("aof_rewrite_scheduled", rewrite_scheduled_ ? 1 : 0);
-  const AofStats* st = aof_ ? &aof_->stats() : nullptr;
-  line("aof_last_rewrite_time_sec",
-       st && st->last_rewrite_ms >= 0 ? st->last_rewrite_ms / 1000 : -1);
-  line("aof_current_rewrite_time_sec",
-       aof_ && aof_->rewriting() ? aof_->rewrite_elapsed_ms() / 1000 : -1);
-  line("aof_last_bgrewrite_status", !st || st->last_rewrite_ok ? "ok" : "err");
-  line("aof_rewrites", st ? st->rewrites : 0);
-  line("aof_last_write_status", !st || st->last_write_error.empty() ? "ok" : "err");
-  line("aof_last_cow_size", 0);
-  line("module_fork_in_progress", 0);
-  line("module_fork_last_cow_size", 0);
-  if (aof_) {
-    line("aof_current_size", aof_->current_size());
-    line("aof_base_size", st->base_size);
-    line("aof_pending_rewrite", 0);
-    line("aof_buffer_length", aof_->buffer_length());
-    line("aof_pending_bio_fsync", aof_->fsync_pending() ? 1 : 0);
-    line("aof_pending_fsync", aof_->fsync_pending() ? 1 : 0);
-    line("aof_delayed_fsync", st->delayed_fsync);
-    // Ferrite's: the worst write / fsync latency of the last 10-20 s (metrics gauges).
-    line("aof_write_latency_max_us", aof_->write_latency_max_us());
-    line("aof_fsync_latency_max_us", aof_->fsync_latency_max_us());
-  }
-  return o;
+  p.current_save_keys_processed = ckpt_writer_ ? ckpt_writer_->keys() : 0;
+  p.rdb_changes_since_last_save = engine_->dirty();
+  p.rdb_bgsave_in_progress = saving();
+  p.rdb_last_save_time = last_save_s_;
+  p.rdb_last_bgsave_ok = last_bgsave_ok_;
+  p.rdb_last_bgsave_time_sec = last_bgsave_ms_ >= 0 ? last_bgsave_ms_ / 1000 : -1;
+  p.rdb_current_bgsave_time_sec =
+      saving() ? (clock_->MonotonicUs() - bgsave_start_us_) / 1000000 : -1;
+  p.rdb_saves = saves_;
+  p.rdb_last_load_keys_loaded = loaded_keys_;
+  p.aof_rewrite_scheduled = rewrite_scheduled_;
+  if (!aof_) return p;
+  const AofStats& st = aof_->stats();
+  p.aof_enabled = true;
+  p.aof_rewrite_in_progress = aof_->rewriting();
+  p.aof_last_rewrite_time_sec = st.last_rewrite_ms >= 0 ? st.last_rewrite_ms / 1000 : -1;
+  p.aof_current_rewrite_time_sec = aof_->rewriting() ? aof_->rewrite_elapsed_ms() / 1000 : -1;
+  p.aof_last_bgrewrite_ok = st.last_rewrite_ok;
+  p.aof_rewrites = st.rewrites;
+  p.aof_last_write_ok = st.last_write_error.empty();
+  PersistenceInfo::Aof& a = p.aof.emplace();
+  a.current_size = aof_->current_size();
+  a.base_size = st.base_size;
+  a.buffer_length = aof_->buffer_length();
+  a.pending_fsync = aof_->fsync_pending();
+  a.delayed_fsync = st.delayed_fsync;
+  a.write_latency_max_us = aof_->write_latency_max_us();
+  a.fsync_latency_max_us = aof_->fsync_latency_max_us();
+  return p;
 }
 
 }  // namespace ferrite

@@ -51,7 +51,7 @@ class PersistenceManager : public PersistenceControl {
 
   Status RewriteAof(bool* scheduled = nullptr) override;
   std::string WriteRefusal() override;
-  std::string InfoSection(Engine& e) override;
+  PersistenceInfo Info() override;
   bool AofHistograms(DurationHistogram::Snapshot* write,
                      DurationHistogram::Snapshot* fsync) override {
     if (!aof_) return false;
@@ -123,7 +123,7 @@ class PersistenceManager : public PersistenceControl {
   // Checkpoint state.
   std::unique_ptr<Snapshot> ckpt_snapshot_;
   std::unique_ptr<ckpt::Writer> ckpt_writer_;
-  // Tier segments the checkpoint being written references (#7); image_open_: the tier
+  // Tier segments the checkpoint being written references; image_open_: the tier
   // manager was told an image is in progress (it deletes no segment meanwhile).
   std::set<uint32_t> ckpt_refs_;
   bool ckpt_image_open_ = false;

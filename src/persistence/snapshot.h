@@ -1,5 +1,5 @@
 #pragma once
-// Snapshot: the fork-less freeze shared by the AOF rewrite and (with #5) checkpoints.
+// Snapshot: the fork-less freeze shared by the AOF rewrite and the checkpoints.
 //
 // Start() bumps the epoch of every database's table and installs a pre-mutation hook on
 // each. From then on, every entry present at that instant is handed to `emit` exactly

@@ -95,7 +95,7 @@ TEST_F(ScriptingPersistenceTest, CheckpointHoldsLibrariesAsRecords) {
 
 TEST_F(ScriptingPersistenceTest, AofLogsUnitsAndRewriteKeepsLibraries) {
   config_.persistence.aof_enabled = true;
-  config_.persistence.aof_sync_policy = "always";
+  config_.persistence.aof_sync_policy = AofSyncPolicy::kAlways;
   config_.persistence.aof_rewrite_percentage = 0;
   {
     EngineHarness h(config_);

@@ -27,7 +27,7 @@
 namespace {
 
 #if defined(FERRITE_USE_MIMALLOC)
-// #8: the allocator as INFO memory / MEMORY STATS, MALLOC-STATS and PURGE see it.
+// The allocator as INFO memory / MEMORY STATS, MALLOC-STATS and PURGE see it.
 // Walks the calling thread's heap page by page (not block by block): O(pages), cheap enough
 // for INFO. mimalloc's own counters are not kept in release builds, so they are not used.
 bool MimallocStats(ferrite::memory::AllocatorStats* out) {

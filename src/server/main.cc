@@ -24,29 +24,35 @@
 #include "base/clock.h"
 #include "base/memory.h"
 #include "commands/engine.h"
-#include "commands/tier_config.h"  // #7
 #include "config/cli.h"
 #include "config/config.h"
 #include "io/file_system.h"
-#include "metrics/exporter.h"     // #8
-#include "metrics/http_server.h"  // #8
+#include "metrics/exporter.h"
+#include "metrics/http_server.h"
 #include "net/server.h"
 #include "persistence/manager.h"
 #include "scripting/script_engine.h"
+#include "server/wiring.h"
 
 namespace ferrite {
 namespace {
 
 constexpr const char* kVersion = "0.1.0";
 
-spdlog::level::level_enum LogLevel(const std::string& s) {
-  if (s == "debug") return spdlog::level::debug;
-  if (s == "verbose") return spdlog::level::info;
-  if (s == "warning") return spdlog::level::warn;
-  return spdlog::level::info;  // notice
+spdlog::level::level_enum SpdlogLevel(LogLevel l) {
+  switch (l) {
+    case LogLevel::kDebug:
+      return spdlog::level::debug;
+    case LogLevel::kVerbose:
+    case LogLevel::kNotice:
+      return spdlog::level::info;
+    case LogLevel::kWarning:
+      return spdlog::level::warn;
+  }
+  return spdlog::level::info;
 }
 
-// The log file sink (#8): appends to `logfile`, and Reopen() opens the path again, so
+// The log file sink: appends to `logfile`, and Reopen() opens the path again, so
 // logrotate's "move the file, send SIGHUP" works: lines after the signal go to a new file
 // at the configured path. The new file is opened before the old one is let go, so a
 // failed reopen keeps logging where it was. Any thread may log; the sink's mutex orders
@@ -99,7 +105,7 @@ Status SetupLogging(const Config& c) {
     return Status::IOError("cannot open logfile '" + c.server.logfile + "': " + e.what());
   }
   logger->set_pattern("%P:M %d %b %Y %H:%M:%S.%e %^%L%$ %v");
-  logger->set_level(LogLevel(c.server.loglevel));
+  logger->set_level(SpdlogLevel(c.server.loglevel));
   logger->flush_on(spdlog::level::info);
   spdlog::set_default_logger(logger);
   return Status::Ok();
@@ -122,7 +128,7 @@ void WarnUnimplemented(const Config& c) {
 
 int main(int argc, char** argv) {
   using namespace ferrite;
-  // #8: SIGTERM, SIGINT and SIGHUP are blocked before any thread starts, so every thread
+  // SIGTERM, SIGINT and SIGHUP are blocked before any thread starts, so every thread
   // inherits the mask and the signals reach only the loop's signalfd (NetServer). A thread
   // started with them unblocked (a tier worker, the loader) would take SIGTERM by its
   // default action, death without the shutdown save, and SIGHUP likewise.
@@ -204,7 +210,7 @@ int main(int argc, char** argv) {
   // LOADs, the checkpoint function libraries).
   auto scripting = scripting::ScriptingEngine::Install(*engine);
 
-  // #7: tiered storage. The segments on disk are opened before loading: checkpoints
+  // Tiered storage. The segments on disk are opened before loading: checkpoints
   // reference them. Declared before the persistence manager, so it outlives it.
   tier::TierManager tiers(TierOptionsFromConfig(config), FileSystem::Default(), Clock::Real());
   if (Status st = tiers.Open(); !st.ok()) {
@@ -221,12 +227,13 @@ int main(int argc, char** argv) {
     spdlog::info(
         "Tiered storage on: hot {} MB in RAM, warm {} MB in {}, cold in {} ({}){}",
         config.storage.hot_tier_size >> 20, config.storage.warm_tier_size >> 20,
-        tiers.options().dir, tiers.options().cold_dir, config.storage.cold_tier_compression,
+        tiers.options().dir, tiers.options().cold_dir,
+        ConfigName(config.storage.cold_tier_compression),
         config.storage.archive.enabled ? ", archive in s3://" + config.storage.archive.bucket : "");
   }
 
   PersistenceManager persistence(engine.get(), FileSystem::Default(), Clock::Real());
-  memory::MarkStartup();  // #8: used_memory_startup / startup.allocated, before any data
+  memory::MarkStartup();  // used_memory_startup / startup.allocated, before any data
   // Loading runs in the background once the port is open: INFO and PING answer, other
   // commands get -LOADING until the data is in (a load failure exits with status 1).
   if (Status st = persistence.StartLoading(); !st.ok()) {
@@ -235,13 +242,13 @@ int main(int argc, char** argv) {
   }
 
   NetServer server(engine.get());
-  tiers.SetPost([&server](std::function<void()> fn) { server.Post(std::move(fn)); });  // #7
+  tiers.SetPost([&server](std::function<void()> fn) { server.Post(std::move(fn)); });
   server.before_sleep_hooks.push_back([&persistence] { return persistence.BeforeSleep(); });
   server.shutdown_hooks.push_back([&persistence] { persistence.Shutdown(); });
   server.busy_probes.push_back([&persistence] { return persistence.Busy(); });
   server.busy_flush_hooks.push_back([&persistence] { return persistence.FlushForBusyScript(); });
   server.group_commit_window = [&persistence] { return persistence.GroupCommitWindowUs(); };
-  // #8: SIGHUP reopens the log file (logrotate: mv, then kill -HUP / systemctl reload).
+  // SIGHUP reopens the log file (logrotate: mv, then kill -HUP / systemctl reload).
   server.sighup_hooks.push_back([] {
     if (!g_log_file) {
       spdlog::info("Received SIGHUP: logging to standard output, nothing to reopen");
@@ -258,7 +265,7 @@ int main(int argc, char** argv) {
     spdlog::critical("{}", st.message());
     return 1;
   }
-  // ---- #8: the Prometheus endpoint. The loop renders a snapshot about once per second in
+  // The Prometheus endpoint. The loop renders a snapshot about once per second in
   // its before-sleep step; the HTTP thread only serves the last one.
   metrics::Snapshot metrics_snapshot;
   metrics::Publisher metrics_publisher(engine.get(), &metrics_snapshot);
@@ -276,12 +283,11 @@ int main(int argc, char** argv) {
     spdlog::info("Metrics endpoint on http://{}:{}/metrics", config.metrics.bind,
                  metrics_http.port());
   }
-  // ---- end #8
   spdlog::info("Ready to accept connections tcp on {}:{}", config.server.bind, server.port());
   int rc = server.Run();
-  tiers.StopWorkers();  // #7: no tier job posts to the loop after this
+  tiers.StopWorkers();  // no tier job posts to the loop after this
   if (rc == 0) rc = engine->exit_code;
-  metrics_http.Stop();  // #8
+  metrics_http.Stop();
   spdlog::info("Ferrite is now ready to exit, bye bye...");
   if (!config.server.pidfile.empty()) unlink(config.server.pidfile.c_str());
   return rc;

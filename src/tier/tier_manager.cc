@@ -1167,9 +1167,9 @@ Status TierManager::MakeImageDurable(const std::set<uint32_t>& refs) {
   return st;
 }
 
-void TierManager::EndImage(int kind, bool ok, const std::set<uint32_t>& refs) {
+void TierManager::EndImage(ImageKind kind, bool ok, const std::set<uint32_t>& refs) {
   if (images_in_progress_ > 0) images_in_progress_--;
-  if (ok) pins_[kind] = refs;
+  if (ok) pins_[size_t(kind)] = refs;
 }
 
 bool TierManager::Pinned(uint32_t id) const {
@@ -1352,56 +1352,28 @@ std::string TierManager::Describe(const Value& v) const {
                      v.tier_offset(), v.tier_length(), file);
 }
 
-std::string TierManager::InfoSection() const {
-  Usage u = GetUsage();
+TierInfo TierManager::Info() const {
+  TierInfo t;
   const TierStats& s = stats_;
-  uint64_t avg = s.cold_read_count ? s.cold_read_us_total / s.cold_read_count : 0;
   // The highest value of the bucket holding the percentile, never above the largest read.
   auto pct = [&](double q) -> uint64_t {
     return std::min(s.cold_read_latency.ValueAtPercentile(q * 100), s.cold_read_us_max);
   };
-  size_t retired = 0;
-  for (const auto& sp : segs_) retired += sp && sp->state == State::kRetired;
-  std::string o = "# Tiering\r\n";
-  o += fmt::format("tiering_enabled:{}\r\n", opt_.enabled ? 1 : 0);
-  o += fmt::format("tier_hot_size_limit:{}\r\ntier_warm_size_limit:{}\r\n", opt_.hot_size,
-                   opt_.warm_size);
-  o += fmt::format("tier_cold_compression:{}\r\n", CodecName(opt_.cold_codec));
-  o += fmt::format("tier_hot_bytes:{}\r\n", u.hot_bytes);
-  o += fmt::format("tier_warm_bytes:{}\r\ntier_warm_keys:{}\r\ntier_warm_segments:{}\r\n",
-                   u.warm_bytes, u.warm_values, u.warm_segments);
-  o += fmt::format("tier_cold_bytes:{}\r\ntier_cold_keys:{}\r\ntier_cold_segments:{}\r\n",
-                   u.cold_bytes, u.cold_values, u.cold_segments);
-  o += fmt::format(
-      "tier_archive_enabled:{}\r\ntier_archive_bytes:{}\r\ntier_archive_keys:{}\r\n"
-      "tier_archive_segments:{}\r\n",
-      opt_.archive_enabled ? 1 : 0, u.archive_bytes, u.archive_values, u.archive_segments);
-  o += fmt::format("tier_dead_bytes:{}\r\ntier_retired_segments:{}\r\n", u.dead_bytes, retired);
-  o += fmt::format(
-      "tier_reads_warm:{}\r\ntier_reads_cold:{}\r\ntier_reads_archive:{}\r\ntier_sync_reads:{}\r\n",
-      s.reads_warm, s.reads_cold, s.reads_archive, s.sync_reads);
-  o += fmt::format(
-      "tier_promotions:{}\r\ntier_demotions:{}\r\ntier_demoted_bytes:{}\r\ntier_demote_failures:{}"
-      "\r\n",
-      s.promotions, s.demotions, s.demoted_bytes, s.demote_failures);
-  o += fmt::format(
-      "tier_recompressions:{}\r\ntier_compactions:{}\r\ntier_compaction_reclaimed_bytes:{}\r\n",
-      s.recompressions, s.compactions, s.compaction_bytes_reclaimed);
-  o += fmt::format(
-      "tier_archive_uploads:{}\r\ntier_archive_upload_failures:{}\r\ntier_archive_fetches:{}\r\n"
-      "tier_archive_deletes:{}\r\n",
-      s.archive_uploads, s.archive_upload_failures, s.archive_fetches, s.archive_deletes);
-  o += fmt::format(
-      "tier_segments_deleted:{}\r\ntier_read_errors:{}\r\ntier_parked_commands:{}\r\n"
-      "tier_lent_reads:{}\r\n",
-      s.segments_deleted, s.read_errors, s.parked_commands, s.lent_reads);
-  o += fmt::format(
-      "tier_cold_read_count:{}\r\ntier_cold_read_avg_usec:{}\r\ntier_cold_read_p50_usec:{}\r\n"
-      "tier_cold_read_p99_usec:{}\r\ntier_cold_read_max_usec:{}\r\n",
-      s.cold_read_count, avg, pct(0.5), pct(0.99), s.cold_read_us_max);
-  o += fmt::format("tier_jobs_in_flight:{}\r\ntier_moves_in_flight:{}\r\ntier_paused:{}\r\n",
-                   jobs_in_flight_.load(), moves_in_flight_, paused_ ? 1 : 0);
-  return o;
+  t.enabled = opt_.enabled;
+  t.hot_size_limit = opt_.hot_size;
+  t.warm_size_limit = opt_.warm_size;
+  t.cold_compression = opt_.cold_codec;
+  t.archive_enabled = opt_.archive_enabled;
+  t.usage = GetUsage();
+  for (const auto& sp : segs_) t.retired_segments += sp && sp->state == State::kRetired;
+  t.stats = s;
+  t.cold_read_avg_usec = s.cold_read_count ? s.cold_read_us_total / s.cold_read_count : 0;
+  t.cold_read_p50_usec = pct(0.5);
+  t.cold_read_p99_usec = pct(0.99);
+  t.jobs_in_flight = jobs_in_flight_.load();
+  t.moves_in_flight = moves_in_flight_;
+  t.paused = paused_;
+  return t;
 }
 
 }  // namespace ferrite::tier

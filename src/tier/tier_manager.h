@@ -83,6 +83,12 @@ struct TierStats {
   LatencyHistogram cold_read_latency;
 };
 
+struct TierInfo;
+
+// The durable images that reference tier segments: each pins the segments it references
+// until a newer image of its kind replaces it.
+enum class ImageKind { kCheckpoint = 0, kAofPreamble = 1 };
+
 class TierManager : public TierResolver, public TierAccessHook {
  public:
   TierManager(TierOptions o, FileSystem* fs, Clock* clock);
@@ -185,17 +191,18 @@ class TierManager : public TierResolver, public TierAccessHook {
   Status AdoptValue(const Value& v, std::string_view key);
   // A checkpoint / AOF preamble is being written: no segment is deleted meanwhile.
   void BeginImage() { images_in_progress_++; }
-  // kind 0: the checkpoint file, 1: the AOF's preamble. ok: the image is durable and
-  // replaced the previous one; refs: the segments it references.
-  void EndImage(int kind, bool ok, const std::set<uint32_t>& refs);
+  // ok: the image is durable and replaced the previous one of its kind; refs: the segments
+  // it references.
+  void EndImage(ImageKind kind, bool ok, const std::set<uint32_t>& refs);
   // An image of this kind was renamed into place but its directory fsync failed: after a
   // crash either the old image or the new one may be found, so both keep their segments.
-  void PinBoth(int kind, const std::set<uint32_t>& refs) {
-    if (!pins_[kind]) pins_[kind] = initial_;
-    pins_[kind]->insert(refs.begin(), refs.end());
+  void PinBoth(ImageKind kind, const std::set<uint32_t>& refs) {
+    std::optional<std::set<uint32_t>>& pins = pins_[size_t(kind)];
+    if (!pins) pins = initial_;
+    pins->insert(refs.begin(), refs.end());
   }
   // No image of this kind exists on disk (so it pins nothing).
-  void ClearPins(int kind) { pins_[kind] = std::set<uint32_t>(); }
+  void ClearPins(ImageKind kind) { pins_[size_t(kind)] = std::set<uint32_t>(); }
   // Called on the loop when an image's records are all written: flushes demoted records
   // and returns the files of the referenced segments, which SyncPaths (any thread) makes
   // durable, with their directories, before the image is renamed into place. An error
@@ -214,7 +221,8 @@ class TierManager : public TierResolver, public TierAccessHook {
   // PrepareImage + SyncPaths on the calling (loop) thread, failures recorded.
   Status MakeImageDurable(const std::set<uint32_t>& refs);
 
-  std::string InfoSection() const;
+  // INFO tiering and /metrics' figures. Loop thread.
+  TierInfo Info() const;
   // "tier:cold segment:12 offset:4096 length:1050 file:/data/tier/cold/seg-00000012.cold"
   std::string Describe(const Value& v) const;
   // Bytes and values per tier (INFO, metrics).
@@ -301,7 +309,7 @@ class TierManager : public TierResolver, public TierAccessHook {
   std::unique_ptr<S3Client> s3_;
   // Pins: segments the checkpoint (0) and the AOF preamble (1) on disk reference;
   // nullopt = unknown (everything found at start-up).
-  std::optional<std::set<uint32_t>> pins_[2];
+  std::optional<std::set<uint32_t>> pins_[2];  // by ImageKind
   std::set<uint32_t> initial_;
   int images_in_progress_ = 0;
   int64_t demote_retry_ms_ = 0;
@@ -325,6 +333,21 @@ class TierManager : public TierResolver, public TierAccessHook {
   bool stop_ = false;
   std::vector<std::thread> workers_;
   std::shared_ptr<std::atomic<bool>> alive_ = std::make_shared<std::atomic<bool>>(true);
+};
+
+// INFO tiering's values (members named after the fields, without the tier_ prefix).
+struct TierInfo {
+  bool enabled = false;  // tiering_enabled
+  uint64_t hot_size_limit = 0, warm_size_limit = 0;
+  Codec cold_compression = Codec::kNone;
+  bool archive_enabled = false;
+  TierManager::Usage usage;  // bytes, values and segments per tier; dead bytes
+  uint64_t retired_segments = 0;
+  TierStats stats;  // reads, moves, archive, errors; the cold-read latency histogram
+  // Cold/archive read latency, microseconds (from stats' histogram).
+  uint64_t cold_read_avg_usec = 0, cold_read_p50_usec = 0, cold_read_p99_usec = 0;
+  int jobs_in_flight = 0, moves_in_flight = 0;
+  bool paused = false;
 };
 
 }  // namespace ferrite::tier

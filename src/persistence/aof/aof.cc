@@ -16,12 +16,6 @@
 
 namespace ferrite {
 
-FsyncPolicy ParseFsyncPolicy(const std::string& s) {
-  if (s == "always") return FsyncPolicy::kAlways;
-  if (s == "no") return FsyncPolicy::kNo;
-  return FsyncPolicy::kEverySec;
-}
-
 Aof::Aof(Engine* engine, FileSystem* fs, std::string dir, std::string file, FsyncPolicy policy,
          bool timestamps, Clock* clock)
     : engine_(engine),
@@ -73,7 +67,7 @@ uint64_t Aof::ReadId(FileSystem* fs, const std::string& path) {
   return id;
 }
 
-Status Aof::Load(const std::string& on_corruption, uint64_t start_offset) {
+Status Aof::Load(CorruptionAction on_corruption, uint64_t start_offset) {
   Session* s = engine_->NewSession();
   s->authenticated = true;
   s->replaying = true;
@@ -99,7 +93,7 @@ Status Aof::Load(const std::string& on_corruption, uint64_t start_offset) {
   return st;
 }
 
-Status Aof::Read(const std::string& on_corruption, uint64_t start_offset, const ReplaySink& sink,
+Status Aof::Read(CorruptionAction on_corruption, uint64_t start_offset, const ReplaySink& sink,
                  std::atomic<uint64_t>* progress) {
   std::string p = path();
   if (!fs_->FileExists(p)) return Status::Ok();
@@ -292,7 +286,7 @@ Status Aof::Read(const std::string& on_corruption, uint64_t start_offset, const 
                   (problem_what.empty() ? std::string("no checksum line") : problem_what) + ")"
         : in_multi ? "an unfinished MULTI/EXEC transaction"
                    : "an incomplete command";
-    if (on_corruption != "truncate") {
+    if (on_corruption != CorruptionAction::kTruncate) {
       return Status::Corruption(fmt::format(
           "The append only file {} ends with {} at offset {} (line {}; {} bytes). Start-up "
           "refused (recovery.on_corruption = \"abort\"). To cut it back run: "
@@ -503,7 +497,7 @@ void Aof::MarkUntrusted(const Status& st) {
   if (untrusted_) return;
   untrusted_ = true;
   untrusted_flag_ = true;
-  if (engine_->config().persistence.aof_on_fsync_error == "exit") {
+  if (engine_->config().persistence.aof_on_fsync_error == AofFsyncErrorAction::kExit) {
     spdlog::critical(
         "Error writing to the AOF file {}: {}. persistence.aof_on_fsync_error = \"exit\": "
         "exiting now without acknowledging anything more; start-up will recover from what is "
@@ -615,7 +609,7 @@ ckpt::Header Aof::PreambleHeader() {
 
 ckpt::WriterOptions Aof::PreambleOptions() const {
   ckpt::WriterOptions o;
-  o.lz4 = engine_->config().persistence.checkpoint_compression == "lz4";
+  o.lz4 = engine_->config().persistence.checkpoint_compression == CheckpointCompression::kLz4;
   return o;
 }
 
@@ -642,7 +636,7 @@ Status Aof::WritePreambleBase(WritableFile* out) {
   Status st = w.Finish();
   if (tier && st.ok()) {
     tier->BeginImage();
-    tier->EndImage(1, true, refs);
+    tier->EndImage(tier::ImageKind::kAofPreamble, true, refs);
   }
   return st;
 }
@@ -650,7 +644,7 @@ Status Aof::WritePreambleBase(WritableFile* out) {
 void Aof::EndImage(bool ok) {
   if (!image_open_) return;
   image_open_ = false;
-  if (engine_->tier()) engine_->tier()->EndImage(1, ok, base_refs_);
+  if (engine_->tier()) engine_->tier()->EndImage(tier::ImageKind::kAofPreamble, ok, base_refs_);
 }
 
 Status Aof::AppendDump(std::string* out) {

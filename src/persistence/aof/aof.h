@@ -41,8 +41,7 @@
 
 namespace ferrite {
 
-enum class FsyncPolicy { kNo, kEverySec, kAlways };
-FsyncPolicy ParseFsyncPolicy(const std::string& s);
+using FsyncPolicy = AofSyncPolicy;  // persistence.aof_sync_policy
 
 struct AofStats {
   uint64_t base_size = 0;        // size after the last rewrite (or at open)
@@ -61,11 +60,11 @@ class Aof : public PropagationSink {
       bool timestamps, Clock* clock);
   ~Aof() override;
 
-  // Replays an existing file into the engine (start-up). on_corruption: "truncate" cuts a
-  // torn tail back to the last whole command; "abort" refuses. Damage in the middle of the
+  // Replays an existing file into the engine (start-up). on_corruption: kTruncate cuts a
+  // torn tail back to the last whole command; kAbort refuses. Damage in the middle of the
   // file always fails with the offset and line.
   // start_offset > 0: replay from that byte (hybrid recovery, after a checkpoint).
-  Status Load(const std::string& on_corruption, uint64_t start_offset = 0);
+  Status Load(CorruptionAction on_corruption, uint64_t start_offset = 0);
   // What Load reads, handed to a sink instead of executed: preamble records and commands
   // (args valid during the call). Touches no engine state (only the immutable command
   // table and the config), so it may run on a loader thread; the tail repair (truncation
@@ -74,7 +73,7 @@ class Aof : public PropagationSink {
     std::function<Status(const ckpt::Record&)> record;
     std::function<Status(ArgList)> command;
   };
-  Status Read(const std::string& on_corruption, uint64_t start_offset, const ReplaySink& sink,
+  Status Read(CorruptionAction on_corruption, uint64_t start_offset, const ReplaySink& sink,
               std::atomic<uint64_t>* progress = nullptr);
   // The identity on a file's first line ("#ID:<16 hex>"), 0 if it has none.
   static uint64_t ReadId(FileSystem* fs, const std::string& path);
@@ -224,7 +223,7 @@ class Aof : public PropagationSink {
   std::unique_ptr<Snapshot> snapshot_;
   std::unique_ptr<AtomicFile> base_file_;    // the new generation being written
   std::unique_ptr<ckpt::Writer> base_ckpt_;  // preamble: the base as a checkpoint
-  std::set<uint32_t> base_refs_;             // tier segments the preamble references (#7)
+  std::set<uint32_t> base_refs_;             // tier segments the preamble references
   bool image_open_ = false;                  // the tier manager was told (BeginImage)
   void EndImage(bool ok);
   bool preamble_ = false;

@@ -117,7 +117,7 @@ class AofTest : public ::testing::Test {
   }
 
   // Loads the file into a fresh engine; returns the load status and fills digest.
-  Status LoadInto(EngineHarness& h, const std::string& on_corruption) {
+  Status LoadInto(EngineHarness& h, CorruptionAction on_corruption) {
     Aof aof(&h.engine(), FileSystem::Default(), dir_, "ferrite.aof", FsyncPolicy::kNo, false,
             &h.clock());
     return aof.Load(on_corruption);
@@ -146,7 +146,7 @@ TEST_F(AofTest, ReplayRebuildsTheSameDigest) {
                                                 {"debug", "populate", "100"}};
   std::string want = WriteWith(FileSystem::Default(), FsyncPolicy::kAlways, cmds);
   EngineHarness h;
-  ASSERT_TRUE(LoadInto(h, "truncate").ok());
+  ASSERT_TRUE(LoadInto(h, CorruptionAction::kTruncate).ok());
   EXPECT_EQ(h.Run({"debug", "digest"}), want);
   EXPECT_NE(want, "+" + std::string(40, '0') + "\r\n");
   std::string file = ReadFile(path());
@@ -164,14 +164,14 @@ TEST_F(AofTest, TornSixthIncrIsTruncated) {
   WriteFile(path(), data + sixth.substr(0, sixth.size() - 3));
   {
     EngineHarness h;
-    Status st = LoadInto(h, "abort");
+    Status st = LoadInto(h, CorruptionAction::kAbort);
     ASSERT_FALSE(st.ok());
     EXPECT_NE(st.message().find("offset " + std::to_string(good)), std::string::npos)
         << st.message();
     EXPECT_NE(st.message().find("ferrite-check-aof --fix " + path()), std::string::npos);
   }
   EngineHarness h;
-  ASSERT_TRUE(LoadInto(h, "truncate").ok());
+  ASSERT_TRUE(LoadInto(h, CorruptionAction::kTruncate).ok());
   EXPECT_EQ(h.Run({"get", "foo"}), "$1\r\n5\r\n");
   EXPECT_EQ(std::filesystem::file_size(path()), good);
   Aof aof(&h.engine(), FileSystem::Default(), dir_, "ferrite.aof", FsyncPolicy::kAlways, false,
@@ -182,7 +182,7 @@ TEST_F(AofTest, TornSixthIncrIsTruncated) {
   ASSERT_TRUE(aof.BeforeSleep());
   h.engine().set_propagation_sink(nullptr);
   EngineHarness again;
-  ASSERT_TRUE(LoadInto(again, "abort").ok());
+  ASSERT_TRUE(LoadInto(again, CorruptionAction::kAbort).ok());
   EXPECT_EQ(again.Run({"get", "foo"}), "$1\r\n6\r\n");
 }
 
@@ -190,9 +190,9 @@ TEST_F(AofTest, UnfinishedMultiIsCutBackToTheMulti) {
   std::string head = Cmd({"SET", "a", "1"});
   WriteFile(path(), head + Cmd({"MULTI"}) + Cmd({"SET", "b", "2"}));
   EngineHarness h1;
-  EXPECT_FALSE(LoadInto(h1, "abort").ok());
+  EXPECT_FALSE(LoadInto(h1, CorruptionAction::kAbort).ok());
   EngineHarness h;
-  ASSERT_TRUE(LoadInto(h, "truncate").ok());
+  ASSERT_TRUE(LoadInto(h, CorruptionAction::kTruncate).ok());
   EXPECT_EQ(h.Run({"get", "a"}), "$1\r\n1\r\n");
   EXPECT_EQ(h.Run({"get", "b"}), "$-1\r\n");
   EXPECT_EQ(std::filesystem::file_size(path()), head.size());
@@ -202,7 +202,7 @@ TEST_F(AofTest, GarbageInTheMiddleRefusesEvenUnderTruncate) {
   std::string data = Cmd({"SET", "a", "1"}) + "!!garbage\r\n" + Cmd({"SET", "b", "2"});
   WriteFile(path(), data);
   EngineHarness h;
-  Status st = LoadInto(h, "truncate");
+  Status st = LoadInto(h, CorruptionAction::kTruncate);
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.message().find("offset " + std::to_string(Cmd({"SET", "a", "1"}).size())),
             std::string::npos)
@@ -213,7 +213,7 @@ TEST_F(AofTest, GarbageInTheMiddleRefusesEvenUnderTruncate) {
 TEST_F(AofTest, UnknownCommandRefused) {
   WriteFile(path(), Cmd({"FROBNICATE", "x"}));
   EngineHarness h;
-  Status st = LoadInto(h, "truncate");
+  Status st = LoadInto(h, CorruptionAction::kTruncate);
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.message().find("Unknown command 'FROBNICATE'"), std::string::npos);
 }
@@ -249,7 +249,7 @@ TEST_F(AofTest, WriteErrorMakesTheFileUntrustedUntilANewGenerationReplacesIt) {
   EXPECT_EQ(aof.stats().recoveries, 1u);
   h.engine().set_propagation_sink(nullptr);
   EngineHarness h2;
-  ASSERT_TRUE(LoadInto(h2, "abort").ok());
+  ASSERT_TRUE(LoadInto(h2, CorruptionAction::kAbort).ok());
   EXPECT_EQ(h2.Run({"get", "b"}), "$1\r\n2\r\n");
 }
 
@@ -273,7 +273,7 @@ TEST_F(AofTest, NoSpaceIsReportedAndNothingAcknowledgedIsLost) {
   EXPECT_LT(acknowledged, 20);
   h.engine().set_propagation_sink(nullptr);
   EngineHarness h2;
-  ASSERT_TRUE(LoadInto(h2, "abort").ok());  // no torn command was left behind
+  ASSERT_TRUE(LoadInto(h2, CorruptionAction::kAbort).ok());  // no torn command was left behind
   for (int i = 0; i < acknowledged; i++) {
     EXPECT_EQ(h2.Run({"exists", "k" + std::to_string(i)}), ":1\r\n") << i;
   }
@@ -296,7 +296,7 @@ TEST_F(AofTest, TornWriteIsCutBackAndTheFileReplaced) {
   EXPECT_TRUE(aof.BeforeSleep());
   h.engine().set_propagation_sink(nullptr);
   EngineHarness h2;
-  ASSERT_TRUE(LoadInto(h2, "abort").ok());
+  ASSERT_TRUE(LoadInto(h2, CorruptionAction::kAbort).ok());
   EXPECT_EQ(h2.Run({"get", "b"}), "$1\r\n2\r\n");
 }
 
@@ -333,7 +333,7 @@ TEST_F(AofTest, FailedFsyncIsNeverRetriedIntoSuccess) {
   }
   ASSERT_TRUE(fs.SimulateCrash().ok());
   EngineHarness h2;
-  ASSERT_TRUE(LoadInto(h2, "abort").ok());
+  ASSERT_TRUE(LoadInto(h2, CorruptionAction::kAbort).ok());
   std::string want = "*" + std::to_string(acked) + "\r\n";
   for (int i = 0; i < acked; i++) {
     std::string id = "id" + std::to_string(i);
@@ -382,7 +382,7 @@ TEST_F(AofTest, PowerLossKeepsWhatAlwaysAcknowledged) {
     h.engine().set_propagation_sink(nullptr);
   }
   EngineHarness h2;
-  ASSERT_TRUE(LoadInto(h2, "abort").ok());
+  ASSERT_TRUE(LoadInto(h2, CorruptionAction::kAbort).ok());
   EXPECT_EQ(h2.Run({"get", "counter"}), "$3\r\n100\r\n");
 }
 
@@ -398,7 +398,7 @@ TEST_F(AofTest, PowerLossUnderNoDropsTheUnsyncedTail) {
   ASSERT_TRUE(fs.SimulateCrash().ok());
   h.engine().set_propagation_sink(nullptr);
   EngineHarness h2;
-  ASSERT_TRUE(LoadInto(h2, "abort").ok());
+  ASSERT_TRUE(LoadInto(h2, CorruptionAction::kAbort).ok());
   EXPECT_EQ(h2.Run({"get", "a"}), "$1\r\n1\r\n");
   EXPECT_EQ(h2.Run({"get", "b"}), "$-1\r\n");
 }
@@ -424,7 +424,7 @@ TEST_F(AofTest, RewriteKeepsTheDataInFewerBytes) {
   want = h.Run({"debug", "digest"});
   h.engine().set_propagation_sink(nullptr);
   EngineHarness h2;
-  ASSERT_TRUE(LoadInto(h2, "abort").ok());
+  ASSERT_TRUE(LoadInto(h2, CorruptionAction::kAbort).ok());
   EXPECT_EQ(h2.Run({"debug", "digest"}), want);
   EXPECT_EQ(h2.Run({"get", "counter"}), "$4\r\n1001\r\n");
   EXPECT_FALSE(std::filesystem::exists(path() + ".rewrite.tmp"));
@@ -452,7 +452,7 @@ TEST_F(AofTest, PowerLossUnderEverysecLosesAboutOneSecond) {
     h.engine().set_propagation_sink(nullptr);
   }
   EngineHarness h2;
-  ASSERT_TRUE(LoadInto(h2, "truncate").ok());
+  ASSERT_TRUE(LoadInto(h2, CorruptionAction::kTruncate).ok());
   std::string reply = h2.Run({"get", "counter"});
   int64_t survived = reply == "$-1\r\n" ? 0 : std::stoll(reply.substr(reply.find("\r\n") + 2));
   ASSERT_GT(survived, 0);
@@ -501,7 +501,7 @@ TEST_F(AofTest, EverysecPostponesWritesDuringASlowFsyncAtMostTwoSeconds) {
   EXPECT_GE(longest_held_us, 1'500'000) << "the cap, not the fsync's end, should release them";
   EXPECT_GE(delayed, 1u);
   EngineHarness h2;
-  ASSERT_TRUE(LoadInto(h2, "abort").ok());
+  ASSERT_TRUE(LoadInto(h2, CorruptionAction::kAbort).ok());
   EXPECT_EQ(h2.Run({"get", "counter"}),
             "$" + std::to_string(std::to_string(n).size()) + "\r\n" + std::to_string(n) + "\r\n");
 }
@@ -560,7 +560,7 @@ TEST_F(AofTest, BackgroundRewriteUnderWritesReplaysToTheLiveDigest) {
   EXPECT_FALSE(std::filesystem::exists(path() + ".rewrite.tmp"));
   EXPECT_FALSE(std::filesystem::exists(path() + ".incr.tmp"));
   EngineHarness h2;
-  ASSERT_TRUE(LoadInto(h2, "abort").ok());
+  ASSERT_TRUE(LoadInto(h2, CorruptionAction::kAbort).ok());
   EXPECT_EQ(h2.Run({"debug", "digest"}), want);
   EXPECT_GT(round, 100);
   (void)before;
@@ -592,7 +592,7 @@ TEST_F(AofTest, CrashDuringRewriteKeepsTheOldFile) {
   Aof::RemoveStrayFiles(FileSystem::Default(), dir_, "ferrite.aof");
   EXPECT_FALSE(std::filesystem::exists(path() + ".rewrite.tmp"));
   EngineHarness h2;
-  ASSERT_TRUE(LoadInto(h2, "abort").ok());
+  ASSERT_TRUE(LoadInto(h2, CorruptionAction::kAbort).ok());
   EXPECT_EQ(h2.Run({"debug", "digest"}), want);
 }
 
@@ -641,7 +641,7 @@ TEST_F(AofTest, CheckpointPreambleRewriteReplaysToTheLiveDigest) {
   f.read(magic, 8);
   EXPECT_EQ(std::string(magic, 8), "FERRCKPT");
   EngineHarness h2;
-  ASSERT_TRUE(LoadInto(h2, "abort").ok());
+  ASSERT_TRUE(LoadInto(h2, CorruptionAction::kAbort).ok());
   EXPECT_EQ(h2.Run({"debug", "digest"}), want);
 }
 
@@ -659,7 +659,7 @@ TEST_F(AofTest, CheckpointPreambleSyncRewriteAndDamage) {
     want = live.h.Run({"debug", "digest"});
   }
   EngineHarness h2;
-  ASSERT_TRUE(LoadInto(h2, "abort").ok());
+  ASSERT_TRUE(LoadInto(h2, CorruptionAction::kAbort).ok());
   EXPECT_EQ(h2.Run({"debug", "digest"}), want);
   // A flipped byte inside the preamble is refused with the file and offset.
   std::fstream f(path(), std::ios::binary | std::ios::in | std::ios::out);
@@ -667,7 +667,7 @@ TEST_F(AofTest, CheckpointPreambleSyncRewriteAndDamage) {
   f.put('\xff');
   f.close();
   EngineHarness h3;
-  Status st = LoadInto(h3, "truncate");
+  Status st = LoadInto(h3, CorruptionAction::kTruncate);
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.message().find("preamble"), std::string::npos) << st.message();
   EXPECT_NE(st.message().find("offset"), std::string::npos) << st.message();
@@ -697,7 +697,7 @@ class AofIntegrityTest : public ::testing::Test {
       ASSERT_TRUE(live.aof.BeforeSleep());
     }
   }
-  Status Load(EngineHarness& h, const std::string& on_corruption) {
+  Status Load(EngineHarness& h, CorruptionAction on_corruption) {
     Aof aof(&h.engine(), FileSystem::Default(), dir_, "ferrite.aof", FsyncPolicy::kNo, false,
             &h.clock());
     return aof.Load(on_corruption);
@@ -721,7 +721,7 @@ TEST_F(AofIntegrityTest, EveryBatchEndsWithAChecksumLineThatVerifies) {
   EXPECT_EQ(verified, 4);  // the #ID line, then one per batch
   EXPECT_EQ(v.batch_start(), data.size());
   EngineHarness h;
-  ASSERT_TRUE(Load(h, "abort").ok());
+  ASSERT_TRUE(Load(h, CorruptionAction::kAbort).ok());
   EXPECT_EQ(h.Run({"get", "c"}), "$10\r\ncccccccccc\r\n");
 }
 
@@ -736,7 +736,7 @@ TEST_F(AofIntegrityTest, CorruptedLengthInTheMiddleIsDamageNotATornTail) {
   data.replace(at, 3, "$99");  // "$99\r\nbbb…": runs past the end of the file
   WriteFile(path(), data);
   EngineHarness h;
-  Status st = Load(h, "truncate");
+  Status st = Load(h, CorruptionAction::kTruncate);
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.message().find("damage in the middle"), std::string::npos) << st.message();
   EXPECT_EQ(std::filesystem::file_size(path()), data.size());  // nothing cut
@@ -752,7 +752,7 @@ TEST_F(AofIntegrityTest, FlippedByteInTheMiddleIsFoundByItsBatchChecksum) {
   data[at + 3] = 'X';
   WriteFile(path(), data);
   EngineHarness h;
-  Status st = Load(h, "truncate");
+  Status st = Load(h, CorruptionAction::kTruncate);
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.message().find("does not match its checksum"), std::string::npos) << st.message();
   EXPECT_NE(st.message().find("damage in the middle"), std::string::npos) << st.message();
@@ -770,7 +770,7 @@ TEST_F(AofIntegrityTest, TornLastBatchIsCutBackToTheLastGoodBatch) {
   for (size_t keep : {last_batch + 5, whole.size() - 3}) {  // mid-record; only the CRC torn
     WriteFile(path(), whole.substr(0, keep));
     EngineHarness h;
-    ASSERT_TRUE(Load(h, "truncate").ok());
+    ASSERT_TRUE(Load(h, CorruptionAction::kTruncate).ok());
     EXPECT_EQ(h.Run({"get", "b"}), "$10\r\nbbbbbbbbbb\r\n");
     EXPECT_EQ(h.Run({"get", "c"}), "$-1\r\n");
     EXPECT_EQ(std::filesystem::file_size(path()), last_batch);
@@ -779,9 +779,9 @@ TEST_F(AofIntegrityTest, TornLastBatchIsCutBackToTheLastGoodBatch) {
   garbled[last_batch + 20] ^= 0x20;  // inside the last batch's value
   WriteFile(path(), garbled);
   EngineHarness h;
-  EXPECT_FALSE(Load(h, "abort").ok());
+  EXPECT_FALSE(Load(h, CorruptionAction::kAbort).ok());
   EngineHarness h2;
-  ASSERT_TRUE(Load(h2, "truncate").ok());
+  ASSERT_TRUE(Load(h2, CorruptionAction::kTruncate).ok());
   EXPECT_EQ(h2.Run({"get", "c"}), "$-1\r\n");
   EXPECT_EQ(std::filesystem::file_size(path()), last_batch);
 }
@@ -794,7 +794,7 @@ TEST_F(AofIntegrityTest, FileWithoutChecksumsLoadsAndIsAppendedToWithAReset) {
     EngineHarness h;
     Aof aof(&h.engine(), FileSystem::Default(), dir_, "ferrite.aof", FsyncPolicy::kAlways, false,
             &h.clock());
-    ASSERT_TRUE(aof.Load("abort").ok());
+    ASSERT_TRUE(aof.Load(CorruptionAction::kAbort).ok());
     ASSERT_TRUE(aof.Open().ok());
     h.engine().set_propagation_sink(&aof);
     h.Run({"set", "new", "3"});
@@ -803,7 +803,7 @@ TEST_F(AofIntegrityTest, FileWithoutChecksumsLoadsAndIsAppendedToWithAReset) {
   }
   EXPECT_NE(ReadFile(path()).find("#CRC:0 00000000\r\n"), std::string::npos);
   EngineHarness h;
-  ASSERT_TRUE(Load(h, "abort").ok());
+  ASSERT_TRUE(Load(h, CorruptionAction::kAbort).ok());
   EXPECT_EQ(h.Run({"mget", "old", "old2", "new"}), "*3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n");
 }
 
