@@ -26,7 +26,7 @@ endif()
 # Clang's thread-safety analysis: the GUARDED_BY / REQUIRES contracts of base/thread_annotations.h
 # are checked at compile time (gcc ignores the attributes).
 if(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
-  list(APPEND FERRITE_WARNINGS -Wthread-safety)
+  list(APPEND FERRITE_WARNINGS -Wthread-safety -Werror=thread-safety)
 endif()
 
 # ferrite_library(NAME SOURCES ... DEPS ...)

@@ -91,10 +91,12 @@ void TaskRunner::WaitIdle() {
   while (!jobs_.empty() || running_ > 0) idle_cv_.Wait(&mu_);
 }
 
-void TaskRunner::Stop() {
+void TaskRunner::Stop(bool drop_queued) {
   std::vector<std::thread> threads;
+  std::deque<std::pair<Task, Task>> dropped;  // destroyed outside the lock
   {
     MutexLock l(&mu_);
+    if (drop_queued) dropped.swap(jobs_);
     stop_ = true;
     work_cv_.SignalAll();
     threads.swap(threads_);

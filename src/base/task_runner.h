@@ -70,9 +70,10 @@ class TaskRunner {
   // Blocks until every job scheduled so far has finished (SAVE, shutdown, tests); never
   // call it from one of this runner's own jobs. Replies are left for RunReplies().
   void WaitIdle() EXCLUDES(mu_);
-  // Lets the queued jobs finish and joins the threads; later Schedule() calls start them
-  // again. Replies still waiting are kept.
-  void Stop() EXCLUDES(mu_);
+  // Lets the queued jobs finish (drop_queued: drops those not started, and their
+  // replies) and joins the threads; later Schedule() calls start them again. Replies
+  // already waiting are kept.
+  void Stop(bool drop_queued = false) EXCLUDES(mu_);
 
  private:
   struct Shared;  // what posted wake-ups may reach after the runner is gone
