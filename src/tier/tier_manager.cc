@@ -1010,8 +1010,8 @@ void TierManager::StartUpload(Seg* up, int64_t now_ms) {
   std::string text = fmt::format("{}\n{}\n{}\n", key, up->size, up->created_ms);
   // The disk and network work is the job's: read, upload, verify, then the marker (temp,
   // fsync, rename, directory fsync). The segment is busy meanwhile, so nothing else
-  // touches it; the loop switches its state, and only then is the local file deleted (by
-  // another job: until the switch, an image may list the local file as one to fsync).
+  // touches it; the loop switches its state and only then deletes the local file (until
+  // the switch, an image may list that file as one to fsync).
   Submit([this, id, key, file, size, s3, fs, local, marker, text] {
     std::string data(size, '\0');
     Status st = Status::Ok();
@@ -1025,7 +1025,7 @@ void TierManager::StartUpload(Seg* up, int64_t now_ms) {
     // The object is verified: write the marker (a crash before the local file's deletion
     // leaves both; start-up keeps the local copy).
     Status ms = st.ok() ? WriteFileAtomically(fs, marker, text) : Status::Ok();
-    Deliver([this, id, key, st, ms, marker, fs, local] {
+    Deliver([this, id, key, st, ms, marker, local] {
       Seg* s = seg(id);
       if (!s) return;
       s->busy = false;
@@ -1049,7 +1049,7 @@ void TierManager::StartUpload(Seg* up, int64_t now_ms) {
       s->object_key = key;
       s->file.reset();
       s->path = marker;
-      Submit([fs, local] { (void)fs->DeleteFile(local); });
+      (void)fs_->DeleteFile(local);  // an unlink, no sync: the marker is already durable
       stats_.archive_uploads++;
       spdlog::info("Tier: segment {} archived to s3://{}/{} ({} bytes)", id, opt_.s3.bucket, key,
                    s->size);
