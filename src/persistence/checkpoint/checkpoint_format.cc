@@ -223,14 +223,15 @@ Status Writer::Add(const Record& r) {
 Status Writer::Finish() {
   if (in_value_)
     return Status::InvalidArgument("checkpoint writer: Finish inside a streamed value");
-  if (!block_.empty()) {
-    if (Status st = Submit(kEntries, std::move(block_)); !st.ok()) return st;
-    block_.clear();
-  }
-  if (queue_) {  // drain the queue, then the footer is written here
+  if (queue_) {  // the queued blocks first; the rest is written here, on this thread
+    // (never queued: Finish may itself be a job of the runner, behind which nothing runs)
     Status err = DrainQueue();
     queue_.reset();
     if (!err.ok()) return err;
+  }
+  if (!block_.empty()) {
+    if (Status st = WriteData(kEntries, block_); !st.ok()) return st;
+    block_.clear();
   }
   std::string footer;
   PutFixed64(&footer, keys_);
