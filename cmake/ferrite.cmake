@@ -12,10 +12,21 @@ if(FERRITE_FUZZ)
   add_link_options(-fsanitize=address,undefined)
 endif()
 
-if(FERRITE_SANITIZE)
+if(FERRITE_SANITIZE STREQUAL "thread")
+  # ThreadSanitizer: every access shared between the loop and the helper threads is checked.
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=thread)
+  add_compile_definitions(FERRITE_SANITIZE=1 FERRITE_TSAN=1)
+elseif(FERRITE_SANITIZE)
   add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
   add_link_options(-fsanitize=address,undefined)
   add_compile_definitions(FERRITE_SANITIZE=1)
+endif()
+
+# Clang's thread-safety analysis: the GUARDED_BY / REQUIRES contracts of base/thread_annotations.h
+# are checked at compile time (gcc ignores the attributes).
+if(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+  list(APPEND FERRITE_WARNINGS -Wthread-safety -Werror=thread-safety)
 endif()
 
 # ferrite_library(NAME SOURCES ... DEPS ...)

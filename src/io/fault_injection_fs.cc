@@ -51,7 +51,7 @@ class FaultWritableFile final : public WritableFile {
     // (slow) fsync runs on another thread are not durable by it.
     uint64_t covered = base_->Size();
     if (Status st = fs_->BeforeSync(path()); !st.ok()) {
-      std::lock_guard<std::mutex> lk(fs_->mu_);
+      MutexLock lk(&fs_->mu_);
       // Linux: the dirty pages this fsync covered are dropped (marked clean); a later
       // fsync returns 0 without writing them.
       if (covered > ino_->synced) ino_->lost.emplace_back(ino_->synced, covered);
@@ -59,7 +59,7 @@ class FaultWritableFile final : public WritableFile {
     }
     Status st = base_->SyncData();
     if (st.ok()) {
-      std::lock_guard<std::mutex> lk(fs_->mu_);
+      MutexLock lk(&fs_->mu_);
       ino_->synced = std::max(ino_->synced, covered);
     }
     return st;
@@ -69,7 +69,7 @@ class FaultWritableFile final : public WritableFile {
   Status Truncate(uint64_t size) override {
     Status st = base_->Truncate(size);
     if (st.ok()) {
-      std::lock_guard<std::mutex> lk(fs_->mu_);
+      MutexLock lk(&fs_->mu_);
       ino_->synced = std::min(ino_->synced, size);
     }
     return st;
@@ -93,49 +93,49 @@ FaultInjectionFileSystem::~FaultInjectionFileSystem() {
 }
 
 void FaultInjectionFileSystem::FailAppends(Status st, int count) {
-  std::lock_guard<std::mutex> lk(mu_);
+  MutexLock lk(&mu_);
   append_error_ = std::move(st);
   append_fail_count_ = count;
 }
 
 void FaultInjectionFileSystem::TornNextAppend(size_t bytes) {
-  std::lock_guard<std::mutex> lk(mu_);
+  MutexLock lk(&mu_);
   torn_next_ = true;
   torn_bytes_ = bytes;
 }
 
 void FaultInjectionFileSystem::SetSpaceLimit(int64_t limit) {
-  std::lock_guard<std::mutex> lk(mu_);
+  MutexLock lk(&mu_);
   space_limit_ = limit;
   appended_total_ = 0;
 }
 
 void FaultInjectionFileSystem::FailSyncs(int count, std::string path_part) {
-  std::lock_guard<std::mutex> lk(mu_);
+  MutexLock lk(&mu_);
   sync_fail_count_ = count;
   sync_fail_path_ = std::move(path_part);
 }
 
 void FaultInjectionFileSystem::FailDirSyncs(int count, std::string dir) {
-  std::lock_guard<std::mutex> lk(mu_);
+  MutexLock lk(&mu_);
   dir_sync_fail_count_ = count;
   dir_sync_fail_dir_ = dir.empty() ? "" : Normal(dir);
 }
 
 void FaultInjectionFileSystem::FailOpens(Status st, int count, std::string path_part) {
-  std::lock_guard<std::mutex> lk(mu_);
+  MutexLock lk(&mu_);
   open_error_ = std::move(st);
   open_fail_count_ = count;
   open_fail_path_ = std::move(path_part);
 }
 
 void FaultInjectionFileSystem::DelaySyncs(int64_t micros) {
-  std::lock_guard<std::mutex> lk(mu_);
+  MutexLock lk(&mu_);
   sync_delay_us_ = micros;
 }
 
 void FaultInjectionFileSystem::ClearFaults() {
-  std::lock_guard<std::mutex> lk(mu_);
+  MutexLock lk(&mu_);
   ClearFaultsLocked();
 }
 
@@ -150,30 +150,30 @@ void FaultInjectionFileSystem::ClearFaultsLocked() {
 }
 
 void FaultInjectionFileSystem::ArmKillPoint(std::string name, int skip) {
-  std::lock_guard<std::mutex> lk(mu_);
+  MutexLock lk(&mu_);
   kill_point_ = std::move(name);
   kill_skip_ = skip;
   killed_ = false;
 }
 
 void FaultInjectionFileSystem::KillNow() {
-  std::lock_guard<std::mutex> lk(mu_);
+  MutexLock lk(&mu_);
   kill_point_ = "(power cut)";
   killed_ = true;
 }
 
 bool FaultInjectionFileSystem::killed() const {
-  std::lock_guard<std::mutex> lk(mu_);
+  MutexLock lk(&mu_);
   return killed_;
 }
 
 std::vector<std::string> FaultInjectionFileSystem::kill_points_reached() const {
-  std::lock_guard<std::mutex> lk(mu_);
+  MutexLock lk(&mu_);
   return reached_;
 }
 
 void FaultInjectionFileSystem::KillPoint(std::string_view name) {
-  std::lock_guard<std::mutex> lk(mu_);
+  MutexLock lk(&mu_);
   if (std::find(reached_.begin(), reached_.end(), name) == reached_.end())
     reached_.emplace_back(name);
   if (killed_ || kill_point_.empty() || name != kill_point_) return;
@@ -191,13 +191,13 @@ Status FaultInjectionFileSystem::DeadCheckLocked(const char* op, const std::stri
 }
 
 Status FaultInjectionFileSystem::DeadCheck(const char* op, const std::string& path) {
-  std::lock_guard<std::mutex> lk(mu_);
+  MutexLock lk(&mu_);
   return DeadCheckLocked(op, path);
 }
 
 Status FaultInjectionFileSystem::BeforeAppend(const std::string& path, std::string_view data,
                                               size_t* allowed) {
-  std::lock_guard<std::mutex> lk(mu_);
+  MutexLock lk(&mu_);
   appends_++;
   *allowed = data.size();
   if (killed_) {
@@ -225,12 +225,12 @@ Status FaultInjectionFileSystem::BeforeAppend(const std::string& path, std::stri
 Status FaultInjectionFileSystem::BeforeSync(const std::string& path) {
   int64_t delay_us;
   {
-    std::lock_guard<std::mutex> lk(mu_);
+    MutexLock lk(&mu_);
     delay_us = sync_delay_us_;
   }
   // Outside the lock: appends from other threads go on while this fsync is "slow".
   if (delay_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(delay_us));
-  std::lock_guard<std::mutex> lk(mu_);
+  MutexLock lk(&mu_);
   syncs_++;
   if (killed_)
     return Status::IOError("fsync " + path + ": the process was killed at " + kill_point_);
@@ -304,7 +304,7 @@ Result<std::unique_ptr<WritableFile>> FaultInjectionFileSystem::NewWritableFile(
   std::string p = Normal(path);
   InodePtr ino;
   {
-    std::lock_guard<std::mutex> lk(mu_);
+    MutexLock lk(&mu_);
     if (Status st = DeadCheckLocked("open", path); !st.ok()) return st;
     if (open_fail_count_ != 0 &&
         (open_fail_path_.empty() || path.find(open_fail_path_) != std::string::npos)) {
@@ -316,7 +316,7 @@ Result<std::unique_ptr<WritableFile>> FaultInjectionFileSystem::NewWritableFile(
   auto f = base_->NewWritableFile(path, append);
   if (!f.ok()) return f.status();
   {
-    std::lock_guard<std::mutex> lk(mu_);
+    MutexLock lk(&mu_);
     if (!ino) {  // a new name: not durable until its directory is synced
       ino = std::make_shared<Inode>();
       live_[p] = ino;
@@ -330,7 +330,7 @@ Result<std::unique_ptr<WritableFile>> FaultInjectionFileSystem::NewWritableFile(
 
 Status FaultInjectionFileSystem::RenameFile(const std::string& from, const std::string& to) {
   std::string f = Normal(from), t = Normal(to);
-  std::lock_guard<std::mutex> lk(mu_);
+  MutexLock lk(&mu_);
   if (Status dead = DeadCheckLocked("rename", from); !dead.ok()) return dead;
   InodePtr src = TrackLocked(f);
   InodePtr dst = TrackLocked(t);
@@ -347,7 +347,7 @@ Status FaultInjectionFileSystem::RenameFile(const std::string& from, const std::
 
 Status FaultInjectionFileSystem::LinkFile(const std::string& from, const std::string& to) {
   std::string f = Normal(from), t = Normal(to);
-  std::lock_guard<std::mutex> lk(mu_);
+  MutexLock lk(&mu_);
   if (Status dead = DeadCheckLocked("link", from); !dead.ok()) return dead;
   InodePtr src = TrackLocked(f);
   Status st = base_->LinkFile(from, to);
@@ -357,7 +357,7 @@ Status FaultInjectionFileSystem::LinkFile(const std::string& from, const std::st
 
 Status FaultInjectionFileSystem::DeleteFile(const std::string& path) {
   std::string p = Normal(path);
-  std::lock_guard<std::mutex> lk(mu_);
+  MutexLock lk(&mu_);
   if (Status st = DeadCheckLocked("unlink", path); !st.ok()) return st;
   InodePtr ino = TrackLocked(p);
   if (ino) {
@@ -376,7 +376,7 @@ Status FaultInjectionFileSystem::CreateDirs(const std::string& dir) {
 Status FaultInjectionFileSystem::SyncDir(const std::string& dir) {
   std::string d = Normal(dir);
   {
-    std::lock_guard<std::mutex> lk(mu_);
+    MutexLock lk(&mu_);
     if (Status st = DeadCheckLocked("fsync", dir); !st.ok()) return st;
     dir_syncs_++;
     if (dir_sync_fail_count_ != 0 && (dir_sync_fail_dir_.empty() || dir_sync_fail_dir_ == d)) {
@@ -385,7 +385,7 @@ Status FaultInjectionFileSystem::SyncDir(const std::string& dir) {
     }
   }
   if (Status st = base_->SyncDir(dir); !st.ok()) return st;
-  std::lock_guard<std::mutex> lk(mu_);
+  MutexLock lk(&mu_);
   auto& names = durable_[d];
   names.clear();
   for (auto& [p, ino] : live_) {
@@ -396,7 +396,7 @@ Status FaultInjectionFileSystem::SyncDir(const std::string& dir) {
 
 Status FaultInjectionFileSystem::TruncateFile(const std::string& path, uint64_t size) {
   std::string p = Normal(path);
-  std::lock_guard<std::mutex> lk(mu_);
+  MutexLock lk(&mu_);
   if (Status dead = DeadCheckLocked("truncate", path); !dead.ok()) return dead;
   InodePtr ino = TrackLocked(p);
   Status st = base_->TruncateFile(path, size);
@@ -405,14 +405,14 @@ Status FaultInjectionFileSystem::TruncateFile(const std::string& path, uint64_t 
 }
 
 void FaultInjectionFileSystem::Restart() {
-  std::lock_guard<std::mutex> lk(mu_);
+  MutexLock lk(&mu_);
   killed_ = false;
   kill_point_.clear();
   reached_.clear();
 }
 
 Status FaultInjectionFileSystem::SimulateCrash() {
-  std::lock_guard<std::mutex> lk(mu_);
+  MutexLock lk(&mu_);
   // 1. What every durable name will hold: its inode's synced bytes, discarded ranges zeroed.
   std::map<std::string, std::string> after;
   for (auto& [dir, names] : durable_) {

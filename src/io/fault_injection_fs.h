@@ -23,11 +23,11 @@
 
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "base/thread_annotations.h"
 #include "io/file_system.h"
 
 namespace ferrite {
@@ -75,9 +75,18 @@ class FaultInjectionFileSystem final : public FileSystem {
   std::vector<std::string> kill_points_reached() const;
   void KillPoint(std::string_view name) override;
 
-  int appends() const { return appends_; }
-  int syncs() const { return syncs_; }
-  int dir_syncs() const { return dir_syncs_; }
+  int appends() const {
+    MutexLock lk(&mu_);
+    return appends_;
+  }
+  int syncs() const {
+    MutexLock lk(&mu_);
+    return syncs_;
+  }
+  int dir_syncs() const {
+    MutexLock lk(&mu_);
+    return dir_syncs_;
+  }
 
   Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path,
                                                         bool append) override;
@@ -105,7 +114,7 @@ class FaultInjectionFileSystem final : public FileSystem {
   Status TruncateFile(const std::string& path, uint64_t size) override;
 
  private:
-  void ClearFaultsLocked();  // ClearFaults with mu_ held
+  void ClearFaultsLocked() REQUIRES(mu_);  // ClearFaults with mu_ held
   friend class FaultWritableFile;
   // One file's data, whatever names it has (a hard link or rename keeps it).
   struct Inode {
@@ -120,44 +129,49 @@ class FaultInjectionFileSystem final : public FileSystem {
   Status BeforeAppend(const std::string& path, std::string_view data, size_t* allowed);
   Status BeforeSync(const std::string& path);
 
-  Status DeadCheckLocked(const char* op, const std::string& path);
+  Status DeadCheckLocked(const char* op, const std::string& path) REQUIRES(mu_);
   Status DeadCheck(const char* op, const std::string& path);
   // The inode a path names now, tracking it first (as durable) if the wrapper never saw
   // it; nullptr if there is no such file. mu_ held.
-  InodePtr TrackLocked(const std::string& path);
+  InodePtr TrackLocked(const std::string& path) REQUIRES(mu_);
   // Before the last live name of ino goes: copy its bytes if a durable entry needs them.
-  Status KeepForCrashLocked(const InodePtr& ino, const std::string& path);
-  bool DurablyNamedLocked(const InodePtr& ino) const;
+  Status KeepForCrashLocked(const InodePtr& ino, const std::string& path) REQUIRES(mu_);
+  bool DurablyNamedLocked(const InodePtr& ino) const REQUIRES(mu_);
   Result<std::string> ReadAll(const std::string& path);
   Status WriteAll(const std::string& path, const std::string& data);
 
   FileSystem* base_;
   std::string backup_dir_;
-  uint64_t backup_seq_ = 0;
-  mutable std::mutex mu_;
-  std::string kill_point_;
-  int kill_skip_ = 0;
-  bool killed_ = false;
-  std::vector<std::string> reached_;
-  Status append_error_;
-  int append_fail_count_ = 0;
-  size_t torn_bytes_ = 0;
-  bool torn_next_ = false;
-  int64_t space_limit_ = -1;
-  int64_t appended_total_ = 0;
-  int sync_fail_count_ = 0;
-  std::string sync_fail_path_;
-  int dir_sync_fail_count_ = 0;
-  std::string dir_sync_fail_dir_;
-  Status open_error_;
-  int open_fail_count_ = 0;
-  std::string open_fail_path_;
-  int64_t sync_delay_us_ = 0;
-  int appends_ = 0, syncs_ = 0, dir_syncs_ = 0;
-  std::map<std::string, InodePtr> live_;  // path -> what it names now (tracked files)
+  uint64_t backup_seq_ GUARDED_BY(mu_) = 0;
+  // Wrapped files are used from the loop and from helper threads (a background fsync,
+  // the checkpoint writer, tier jobs): every piece of state below is under mu_.
+  mutable Mutex mu_;
+  std::string kill_point_ GUARDED_BY(mu_);
+  int kill_skip_ GUARDED_BY(mu_) = 0;
+  bool killed_ GUARDED_BY(mu_) = false;
+  std::vector<std::string> reached_ GUARDED_BY(mu_);
+  Status append_error_ GUARDED_BY(mu_);
+  int append_fail_count_ GUARDED_BY(mu_) = 0;
+  size_t torn_bytes_ GUARDED_BY(mu_) = 0;
+  bool torn_next_ GUARDED_BY(mu_) = false;
+  int64_t space_limit_ GUARDED_BY(mu_) = -1;
+  int64_t appended_total_ GUARDED_BY(mu_) = 0;
+  int sync_fail_count_ GUARDED_BY(mu_) = 0;
+  std::string sync_fail_path_ GUARDED_BY(mu_);
+  int dir_sync_fail_count_ GUARDED_BY(mu_) = 0;
+  std::string dir_sync_fail_dir_ GUARDED_BY(mu_);
+  Status open_error_ GUARDED_BY(mu_);
+  int open_fail_count_ GUARDED_BY(mu_) = 0;
+  std::string open_fail_path_ GUARDED_BY(mu_);
+  int64_t sync_delay_us_ GUARDED_BY(mu_) = 0;
+  int appends_ GUARDED_BY(mu_) = 0;
+  int syncs_ GUARDED_BY(mu_) = 0;
+  int dir_syncs_ GUARDED_BY(mu_) = 0;
+  std::map<std::string, InodePtr> live_
+      GUARDED_BY(mu_);  // path -> what it names now (tracked files)
   // dir -> (path -> inode) as of the directory's last SyncDir; paths of a directory the
   // wrapper tracks a file in but which was never synced since are as found at tracking.
-  std::map<std::string, std::map<std::string, InodePtr>> durable_;
+  std::map<std::string, std::map<std::string, InodePtr>> durable_ GUARDED_BY(mu_);
 };
 
 }  // namespace ferrite

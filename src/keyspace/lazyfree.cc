@@ -1,19 +1,10 @@
 #include "keyspace/lazyfree.h"
 
-#include <pthread.h>
-
 #include <algorithm>
 
 namespace ferrite {
 
-LazyFree::~LazyFree() {
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
+LazyFree::~LazyFree() = default;
 
 void LazyFree::FreeValue(Value v) {
   Job job;
@@ -29,56 +20,40 @@ void LazyFree::FreeTable(std::unique_ptr<Table> t) {
   Submit(std::move(job));
 }
 
+void LazyFree::FreeObject(std::shared_ptr<void> obj) {
+  Job job;
+  job.object = std::move(obj);
+  Submit(std::move(job));
+}
+
 void LazyFree::set_post(Post post) {
-  std::lock_guard<std::mutex> lk(mu_);
-  post_ = std::move(post);
+  AssertOnLoop();
+  async_ = bool(post);
+  runner_.SetPost(std::move(post));
 }
 
 void LazyFree::Submit(Job job) {
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    if (!post_) {  // no loop to report to: free here
-      freed_ += job.objects;
-      return;
-    }
+  AssertOnLoop();
+  if (!async_) {  // no loop to report to: freed here, when job goes out of scope
+    freed_ += job.objects;
+    return;
   }
-  pending_ += job.objects;
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    queue_.push_back(std::move(job));
-    if (!thread_.joinable()) thread_ = std::thread([this] { Run(); });
-  }
-  cv_.notify_one();
-}
-
-void LazyFree::Run() {
-  pthread_setname_np(pthread_self(), "lazyfree");
-  std::unique_lock<std::mutex> lk(mu_);
-  for (;;) {
-    cv_.wait(lk, [&] { return stop_ || !queue_.empty(); });
-    if (queue_.empty()) return;  // stopping, nothing left
-    Job job = std::move(queue_.front());
-    queue_.pop_front();
-    busy_ = true;
-    lk.unlock();
-    uint64_t n = job.objects;
-    job.value = Value();
-    job.table.reset();
-    lk.lock();
-    if (post_) {
-      post_([this, n] {
+  uint64_t n = job.objects;
+  pending_ += n;
+  auto held = std::make_shared<Job>(std::move(job));
+  runner_.Schedule(
+      [held] {  // the last reference: the value or table is destroyed on the helper
+        held->value = Value();
+        held->table.reset();
+        held->object.reset();
+      },
+      [this, n] {  // a reply: on the loop
+        AssertOnLoop();
         pending_ -= std::min(pending_, n);
         freed_ += n;
       });
-    }
-    busy_ = false;
-    if (queue_.empty()) idle_cv_.notify_all();
-  }
 }
 
-void LazyFree::Drain() {
-  std::unique_lock<std::mutex> lk(mu_);
-  idle_cv_.wait(lk, [&] { return queue_.empty() && !busy_; });
-}
+void LazyFree::Drain() { runner_.WaitIdle(); }
 
 }  // namespace ferrite

@@ -3,8 +3,8 @@
 // lazyfree (UNLINK, FLUSHALL/FLUSHDB ASYNC, the lazyfree-lazy-* options), so the loop
 // does not stall on freeing millions of allocations.
 //
-// The loop hands an object over (it is already out of the keyspace); the helper thread
-// destroys it and posts the count back to the loop through the loop's Post mechanism, so
+// The loop hands an object over (it is already out of the keyspace); a job on the lazyfree
+// TaskRunner destroys it and its reply counts it on the loop (woken through the loop's Post), so
 // the counters INFO shows (lazyfree_pending_objects, lazyfreed_objects) are only ever
 // touched by the loop thread. Without a post function (unit tests, before the server
 // runs) objects are freed at once, on the caller's thread.
@@ -12,14 +12,11 @@
 // What may be handed over: values and tables holding no tier-segment references (freeing
 // those tells the tier manager, which lives on the loop); the caller checks.
 
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
-#include <thread>
 
+#include "base/task_runner.h"
 #include "keyspace/db.h"
 
 namespace ferrite {
@@ -43,11 +40,23 @@ class LazyFree {
   void FreeValue(Value v);
   // A detached database (FLUSHALL/FLUSHDB ASYNC): counts as its number of keys.
   void FreeTable(std::unique_ptr<Table> t);
+  // Anything else whose destruction is slow and touches nothing of the loop's (an old Lua
+  // interpreter after SCRIPT FLUSH ASYNC): destroyed on the helper, counted as nothing.
+  void FreeObject(std::shared_ptr<void> obj);
 
   // Loop thread only.
-  uint64_t pending() const { return pending_; }
-  uint64_t freed() const { return freed_; }
-  void ResetStats() { freed_ = 0; }
+  uint64_t pending() const {
+    AssertOnLoop();
+    return pending_;
+  }
+  uint64_t freed() const {
+    AssertOnLoop();
+    return freed_;
+  }
+  void ResetStats() {
+    AssertOnLoop();
+    freed_ = 0;
+  }
   // Blocks until the helper thread has freed everything handed over so far (tests,
   // shutdown); the posted counter updates still arrive through the loop.
   void Drain();
@@ -56,21 +65,16 @@ class LazyFree {
   struct Job {
     Value value;
     std::unique_ptr<Table> table;
+    std::shared_ptr<void> object;
     uint64_t objects = 0;
   };
   void Submit(Job job);
-  void Run();
 
-  std::mutex mu_;
-  Post post_;  // guarded by mu_
-  std::condition_variable cv_;
-  std::condition_variable idle_cv_;
-  std::deque<Job> queue_;
-  bool busy_ = false;
-  bool stop_ = false;
-  std::thread thread_;
-  uint64_t pending_ = 0;  // loop thread
-  uint64_t freed_ = 0;    // loop thread
+  bool async_ GUARDED_BY(loop_thread) = false;  // a post function is set: free on the helper
+  uint64_t pending_ GUARDED_BY(loop_thread) = 0;
+  uint64_t freed_ GUARDED_BY(loop_thread) = 0;
+  // Last member: destroyed first (it frees what is still queued, then joins).
+  TaskRunner runner_{"lazyfree", 1};
 };
 
 }  // namespace ferrite

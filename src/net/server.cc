@@ -222,7 +222,7 @@ Status NetServer::Listen(const std::string& bind, int port) {
 
 void NetServer::Post(std::function<void()> fn) {
   {
-    std::lock_guard<std::mutex> lk(post_mu_);
+    MutexLock lk(&post_mu_);
     posted_.push_back(std::move(fn));
   }
   uint64_t one = 1;
@@ -593,7 +593,7 @@ void NetServer::Dispatch(epoll_event* events, int n) {
       (void)r;
       std::vector<std::function<void()>> fns;
       {
-        std::lock_guard<std::mutex> lk(post_mu_);
+        MutexLock lk(&post_mu_);
         fns.swap(posted_);
       }
       for (auto& fn : fns) fn();

@@ -10,11 +10,11 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "base/status.h"
+#include "base/thread_annotations.h"
 #include "commands/engine.h"
 #include "net/buffer.h"
 #include "protocol/resp_parser.h"
@@ -84,8 +84,8 @@ class NetServer {
   int port_hook_ = 0;
   std::vector<Conn*> pending_writes_;
   std::vector<Conn*> to_close_;
-  std::mutex post_mu_;
-  std::vector<std::function<void()>> posted_;
+  Mutex post_mu_;
+  std::vector<std::function<void()>> posted_ GUARDED_BY(post_mu_);
   int64_t last_active_us_ = 0;  // when epoll_wait last returned events (busy polling)
   int64_t next_cron_us_ = 0;
   bool stop_ = false;

@@ -124,7 +124,7 @@ Status History::Open() {
   if (!read.ok()) {
     spdlog::warn("History: {}; the history starts over", read.status().message());
   }
-  std::lock_guard<std::mutex> lk(mu_);
+  MutexLock lk(&mu_);
   if (read.ok()) entries_ = std::move(read.value());
   std::erase_if(entries_,
                 [&](const HistoryEntry& e) { return !fs_->FileExists(dir_ + "/" + e.file); });
@@ -169,7 +169,7 @@ Status History::Keep(const std::string& path, HistoryEntry e) {
   if (!enabled() || !fs_->FileExists(path)) return Status::Ok();
   auto size = fs_->GetFileSize(path);
   if (!size.ok()) return size.status();
-  std::lock_guard<std::mutex> lk(mu_);
+  MutexLock lk(&mu_);
   e.size = size.value();
   e.retired_ms = clock_->NowMs();
   e.file = fmt::format("{}-{:06}.{}", e.kind == HistoryEntry::kAof ? "aof" : "ckpt", ++seq_,
@@ -186,7 +186,7 @@ void History::PruneLocked(int64_t now_ms) {
   // Anything replaced before the window began is not needed for a time inside it: the
   // file that replaced it starts with an image older than the window.
   int64_t window_start = now_ms - retention_ms_;
-  auto drop = [&](size_t i) {
+  auto drop = [&](size_t i) REQUIRES(mu_) {
     (void)fs_->DeleteFile(dir_ + "/" + entries_[i].file);
     entries_.erase(entries_.begin() + long(i));
   };
@@ -197,7 +197,7 @@ void History::PruneLocked(int64_t now_ms) {
       i++;
   }
   if (max_bytes_ == 0) return;
-  auto total = [&] {
+  auto total = [&]() REQUIRES(mu_) {
     uint64_t t = 0;
     for (auto& e : entries_) t += e.size;
     return t;
@@ -221,7 +221,7 @@ Status History::WriteManifestLocked() {
 }
 
 std::vector<HistoryEntry> History::entries() const {
-  std::lock_guard<std::mutex> lk(mu_);
+  MutexLock lk(&mu_);
   return entries_;
 }
 

@@ -25,6 +25,7 @@
 
 #include "base/clock.h"
 #include "base/status.h"
+#include "base/thread_annotations.h"
 #include "io/file_system.h"
 
 namespace ferrite {
@@ -59,16 +60,16 @@ class History {
 
  private:
   Status Keep(const std::string& path, HistoryEntry e);
-  void PruneLocked(int64_t now_ms);
-  Status WriteManifestLocked();
+  void PruneLocked(int64_t now_ms) REQUIRES(mu_);
+  Status WriteManifestLocked() REQUIRES(mu_);
   FileSystem* fs_;
   std::string dir_;  // <data dir>/history
   int64_t retention_ms_;
   uint64_t max_bytes_;
   Clock* clock_;
-  mutable std::mutex mu_;
-  std::vector<HistoryEntry> entries_;
-  uint64_t seq_ = 0;
+  mutable Mutex mu_;  // the checkpoint finishing job retires files too
+  std::vector<HistoryEntry> entries_ GUARDED_BY(mu_);
+  uint64_t seq_ GUARDED_BY(mu_) = 0;
 };
 
 // ---- point-in-time recovery (ferrite-check-aof --restore-to-timestamp)

@@ -8,11 +8,11 @@ BackgroundLoader::BackgroundLoader(Engine* engine) : engine_(engine) {}
 
 BackgroundLoader::~BackgroundLoader() {
   {
-    std::lock_guard<std::mutex> lk(mu_);
+    MutexLock lk(&mu_);
     cancelled_ = true;
   }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  cv_.SignalAll();
+  runner_.Stop();  // the producer sees the cancellation and ends
   if (session_) engine_->DropSession(session_);
 }
 
@@ -20,27 +20,27 @@ void BackgroundLoader::Start(std::function<Status(BackgroundLoader&)> produce) {
   session_ = engine_->NewSession();
   session_->authenticated = true;
   session_->replaying = true;
-  thread_ = std::thread([this, produce = std::move(produce)] {
+  runner_.Schedule([this, produce = std::move(produce)] {
     Status st = produce(*this);
     Flush();
-    std::lock_guard<std::mutex> lk(mu_);
+    MutexLock lk(&mu_);
     producer_done_ = true;
     produced_status_ = st;
-    cv_.notify_all();
+    cv_.SignalAll();
   });
 }
 
 bool BackgroundLoader::Push(Item item) {
   filling_.push_back(std::move(item));
   if (filling_.size() >= kBatch) Flush();
-  std::lock_guard<std::mutex> lk(mu_);
+  MutexLock lk(&mu_);
   return !cancelled_;
 }
 
 void BackgroundLoader::Flush() {
   if (filling_.empty()) return;
-  std::unique_lock<std::mutex> lk(mu_);
-  cv_.wait(lk, [&] { return batches_.size() < kMaxBatches || cancelled_; });
+  MutexLock lk(&mu_);
+  while (batches_.size() >= kMaxBatches && !cancelled_) cv_.Wait(&mu_);
   if (cancelled_) {
     filling_.clear();
     return;
@@ -48,7 +48,7 @@ void BackgroundLoader::Flush() {
   batches_.push_back(std::move(filling_));
   filling_.clear();
   filling_.reserve(kBatch);
-  cv_.notify_all();
+  cv_.SignalAll();
 }
 
 bool BackgroundLoader::PushKey(uint32_t db, std::string_view key, Value value, int64_t expire_ms) {
@@ -81,10 +81,10 @@ bool BackgroundLoader::PushCommand(ArgList args, bool must_succeed) {
 
 void BackgroundLoader::Fail(Status st) {
   {
-    std::lock_guard<std::mutex> lk(mu_);
+    MutexLock lk(&mu_);
     cancelled_ = true;
   }
-  cv_.notify_all();
+  cv_.SignalAll();
   done_ = true;
   status_ = std::move(st);
 }
@@ -98,7 +98,7 @@ bool BackgroundLoader::Step(int64_t budget_us) {
   while (clock->MonotonicUs() < deadline) {
     std::vector<Item> batch;
     {
-      std::unique_lock<std::mutex> lk(mu_);
+      MutexLock lk(&mu_);
       if (batches_.empty()) {
         if (producer_done_) {
           done_ = true;
@@ -106,13 +106,13 @@ bool BackgroundLoader::Step(int64_t budget_us) {
           return true;
         }
         // Wait briefly for the producer rather than spin; the loop comes back soon.
-        cv_.wait_for(lk, std::chrono::milliseconds(2));
+        cv_.WaitFor(&mu_, std::chrono::milliseconds(2));
         if (batches_.empty()) continue;
       }
       batch = std::move(batches_.front());
       batches_.pop_front();
     }
-    cv_.notify_all();
+    cv_.SignalAll();
     for (Item& it : batch) {
       if (it.is_command) {
         views.assign(it.argv.begin(), it.argv.end());

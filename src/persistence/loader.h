@@ -1,20 +1,20 @@
 #pragma once
-// BackgroundLoader: start-up loading with the port open. A loader thread reads and
-// decodes the files (checkpoint records become ready-made Values, AOF commands owned
-// argument lists) into a bounded queue of batches; the loop thread applies batches in
-// time-boxed slices (Step), so INFO and PING are answered — everything else gets -LOADING
-// — and decoding runs in parallel with inserting.
+// BackgroundLoader: start-up loading with the port open. A job on the loader's TaskRunner
+// (its one helper thread) reads and decodes the files (checkpoint records become
+// ready-made Values, AOF commands owned argument lists) into a bounded queue of batches;
+// the loop thread applies batches in time-boxed slices (Step), so INFO and PING are
+// answered — everything else gets -LOADING — and decoding runs in parallel with
+// inserting. The batch queue is the channel between them (the job streams, it does not
+// return one result), so no reply closures are used.
 
 #include <atomic>
-#include <condition_variable>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "base/status.h"
+#include "base/task_runner.h"
 #include "commands/engine.h"
 
 namespace ferrite {
@@ -73,14 +73,14 @@ class BackgroundLoader {
   Engine* engine_;
   Session* session_ = nullptr;  // the replay session for AOF commands (loop thread)
   std::string scratch_out_;
-  std::thread thread_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::vector<Item>> batches_;
-  std::vector<Item> filling_;  // producer's batch
-  bool producer_done_ = false;
-  bool cancelled_ = false;
-  Status produced_status_ = Status::Ok();
+  TaskRunner runner_{"loader", 1};  // runs the producer
+  Mutex mu_;
+  CondVar cv_;  // a batch was handed over or taken, the producer ended, or cancelled
+  std::deque<std::vector<Item>> batches_ GUARDED_BY(mu_);
+  std::vector<Item> filling_;  // the producer's batch (its thread only)
+  bool producer_done_ GUARDED_BY(mu_) = false;
+  bool cancelled_ GUARDED_BY(mu_) = false;
+  Status produced_status_ GUARDED_BY(mu_) = Status::Ok();
   Status status_ = Status::Ok();
   bool done_ = false;
   Duplicates duplicates_ = Duplicates::kAbsent;

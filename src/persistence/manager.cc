@@ -360,6 +360,7 @@ bool PersistenceManager::FlushForBusyScript() {
 }
 
 bool PersistenceManager::BeforeSleep() {
+  AssertOnLoop();
   if (loader_) {
     // Loading: ~50 ms of applying per loop iteration, then clients get their answers.
     if (Status st = LoadStep(50'000); !st.ok()) {
@@ -396,8 +397,7 @@ bool PersistenceManager::BeforeSleep() {
     rewrite_scheduled_ = false;
     aof_->set_preamble(engine_->config().persistence.aof_use_checkpoint_preamble);
     (void)aof_->StartRewrite(++epoch_);
-  } else if (!finishing_.valid() &&
-             (bgsave_scheduled_ || clock_->NowMs() >= next_trigger_check_ms_)) {
+  } else if (!finishing_ && (bgsave_scheduled_ || clock_->NowMs() >= next_trigger_check_ms_)) {
     // Trigger checks are not per-iteration work: ten times a second is plenty.
     next_trigger_check_ms_ = clock_->NowMs() + 100;
     MaybeScheduledSave();
@@ -425,6 +425,7 @@ Status PersistenceManager::StartCheckpoint() {
   ckpt::WriterOptions wo;
   wo.lz4 = c.persistence.checkpoint_compression == CheckpointCompression::kLz4;
   wo.threaded = true;
+  wo.runner = &bg_;
   ckpt_writer_ = std::make_unique<ckpt::Writer>(std::move(f.value()), wo);
   ckpt_error_ = Status::Ok();
   ckpt::Header h;
@@ -500,6 +501,7 @@ void PersistenceManager::CheckpointStep(int64_t budget_us) {
 }
 
 Status PersistenceManager::FinishCheckpoint() {
+  AssertOnLoop();
   ckpt_snapshot_->Stop();
   ckpt_snapshot_.reset();
   finishing_keys_ = ckpt_writer_->keys();
@@ -514,24 +516,35 @@ Status PersistenceManager::FinishCheckpoint() {
   FileSystem* fs = fs_;
   std::string tmp = checkpoint_path() + ".tmp", final_path = checkpoint_path();
   History* history = history_.get();
-  finishing_ = std::async(std::launch::async, [writer, fs, tmp, final_path, seg_paths, history] {
-    Finished f;
-    f.st = writer->Finish();  // footer, fsync, close
-    if (f.st.ok()) f.st = tier::TierManager::SyncPaths(fs, seg_paths, &f.failed_segment);
-    if (f.st.ok() && history) {  // the checkpoint it replaces goes to the history
-      if (Status hs = history->RetireCheckpoint(final_path); !hs.ok())
-        spdlog::warn("History: cannot keep the replaced checkpoint: {}", hs.message());
-    }
-    if (f.st.ok()) f.st = RenameDurably(fs, tmp, final_path, "checkpoint", &f.renamed);
-    return f;
-  });
+  // The footer, fsync, rename and directory fsync: a job on the writer's runner, after the
+  // blocks still queued there (one thread: in order). The result comes back to the loop.
+  finishing_ = true;
+  bg_.Schedule(
+      std::function<Finished()>([writer, fs, tmp, final_path, seg_paths, history] {
+        Finished f;
+        f.st = writer->Finish();  // footer, fsync, close
+        if (f.st.ok()) f.st = tier::TierManager::SyncPaths(fs, seg_paths, &f.failed_segment);
+        if (f.st.ok() && history) {  // the checkpoint it replaces goes to the history
+          if (Status hs = history->RetireCheckpoint(final_path); !hs.ok())
+            spdlog::warn("History: cannot keep the replaced checkpoint: {}", hs.message());
+        }
+        if (f.st.ok()) f.st = RenameDurably(fs, tmp, final_path, "checkpoint", &f.renamed);
+        return f;
+      }),
+      std::function<void(Finished)>([this](Finished f) { CheckpointFinished(std::move(f)); }));
   return Status::Ok();
 }
 
 void PersistenceManager::PollFinishing(bool wait) {
-  if (!finishing_.valid()) return;
-  if (!wait && finishing_.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return;
-  Finished f = finishing_.get();
+  AssertOnLoop();
+  if (!finishing_) return;
+  if (wait) bg_.WaitIdle();
+  bg_.RunReplies();  // CheckpointFinished, once the job is over
+}
+
+void PersistenceManager::CheckpointFinished(Finished f) {
+  AssertOnLoop();
+  finishing_ = false;
   if (!f.failed_segment.empty() && engine_->tier())
     engine_->tier()->SegmentSyncFailed(f.failed_segment);
   if (!f.st.ok()) {

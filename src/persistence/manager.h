@@ -3,13 +3,13 @@
 // recovery, reacts to CONFIG SET, and answers the engine's PersistenceControl calls.
 // Loop thread only.
 
-#include <future>
 #include <memory>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "base/clock.h"
+#include "base/task_runner.h"
 #include "commands/engine.h"
 #include "io/file_system.h"
 #include "persistence/aof/aof.h"
@@ -68,7 +68,10 @@ class PersistenceManager : public PersistenceControl {
   Status DebugLoadAof() override;
   Status BgSave(bool schedule, std::string* reply) override;
   int64_t LastSave() override { return last_save_s_; }
-  bool saving() const { return ckpt_snapshot_ != nullptr || finishing_.valid(); }
+  bool saving() const {
+    AssertOnLoop();
+    return ckpt_snapshot_ != nullptr || finishing_;
+  }
   std::string checkpoint_path() const;
   // Tests: cap each background slice at n bucket positions, to interleave finely.
   void TEST_set_step_buckets(size_t n) { step_buckets_ = n; }
@@ -148,8 +151,13 @@ class PersistenceManager : public PersistenceControl {
     bool renamed = false;
     std::string failed_segment;
   };
-  std::future<Finished> finishing_;
+  void CheckpointFinished(Finished f);
+  // The finishing job runs; CheckpointFinished is to come.
+  bool finishing_ GUARDED_BY(loop_thread) = false;
   uint64_t finishing_keys_ = 0;
+  // The checkpoint's helper thread: its blocks, then its finishing job, in order. Last
+  // member: destroyed first, so no job outlives what it references.
+  TaskRunner bg_{"ckpt-writer", 1};
 };
 
 }  // namespace ferrite

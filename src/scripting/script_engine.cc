@@ -6,7 +6,6 @@
 
 #include <cstdio>
 #include <lua.hpp>
-#include <thread>
 
 #include "base/strutil.h"
 #include "commands/errors.h"
@@ -525,7 +524,9 @@ void ScriptingEngine::ResetEval(bool async) {
   if (async) {
     // Closing an interpreter with many scripts takes a while: off the loop (Redis's
     // freeLuaScriptsAsync). The old state shares nothing with the new one.
-    std::thread([vm = old.release()] { delete vm; }).detach();
+    // Not counted in lazyfreed_objects (Redis counts the scripts; Ferrite never has).
+    engine_->lazyfree().FreeObject(
+        std::shared_ptr<void>(old.release(), [](void* vm) { delete static_cast<LuaVm*>(vm); }));
   }
 }
 

@@ -85,29 +85,20 @@ std::string ValueBytesForRecord(const Value& v, std::string* scratch) {
 }  // namespace
 
 TierManager::TierManager(TierOptions o, FileSystem* fs, Clock* clock)
-    : opt_(std::move(o)), fs_(fs), clock_(clock) {
+    : opt_(std::move(o)), fs_(fs), clock_(clock), runner_("tier", std::max(1, opt_.threads)) {
   if (opt_.segment_size < (1 << 20)) opt_.segment_size = 1 << 20;
   if (opt_.segment_size > (1ULL << 31)) opt_.segment_size = 1ULL << 31;  // offsets are u32
   if (opt_.archive_enabled) s3_ = std::make_unique<S3Client>(opt_.s3);
-  int n = std::max(1, opt_.threads);
-  for (int i = 0; i < n; i++) workers_.emplace_back([this] { WorkerLoop(); });
   SetTierResolver(this);
 }
 
 void TierManager::StopWorkers() {
-  {
-    std::lock_guard<std::mutex> g(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  for (auto& t : workers_) t.join();
-  workers_.clear();
-  post_ = nullptr;
+  runner_.Stop(/*drop_queued=*/true);
+  runner_.SetPost(nullptr);
 }
 
 TierManager::~TierManager() {
   StopWorkers();
-  *alive_ = false;
   (void)FlushActive();
   if (active_file_) (void)active_file_->Close();
   if (GetTierResolver() == this) SetTierResolver(nullptr);
@@ -625,52 +616,9 @@ void TierManager::OnAccess(Database& db, Entry* e, bool for_write, int64_t now_m
 
 // ---------------------------------------------------------------- async fetch
 
-void TierManager::Submit(std::function<void()> job) {
-  jobs_in_flight_++;
-  {
-    std::lock_guard<std::mutex> g(mu_);
-    jobs_.push_back(std::move(job));
-  }
-  cv_.notify_one();
-}
+void TierManager::Submit(std::function<void()> job) { runner_.Schedule(std::move(job)); }
 
-void TierManager::WorkerLoop() {
-  while (true) {
-    std::function<void()> job;
-    {
-      std::unique_lock<std::mutex> g(mu_);
-      cv_.wait(g, [this] { return stop_ || !jobs_.empty(); });
-      if (stop_) return;
-      job = std::move(jobs_.front());
-      jobs_.pop_front();
-    }
-    job();
-    jobs_in_flight_--;
-  }
-}
-
-void TierManager::Deliver(std::function<void()> fn) {
-  auto alive = alive_;
-  auto wrapped = [alive, fn = std::move(fn)] {
-    if (*alive) fn();
-  };
-  if (post_) {
-    post_(std::move(wrapped));
-  } else {
-    std::lock_guard<std::mutex> g(posted_mu_);
-    posted_.push_back(std::move(wrapped));
-  }
-}
-
-size_t TierManager::RunPosted() {
-  std::vector<std::function<void()>> fns;
-  {
-    std::lock_guard<std::mutex> g(posted_mu_);
-    fns.swap(posted_);
-  }
-  for (auto& f : fns) f();
-  return fns.size();
-}
+void TierManager::Deliver(std::function<void()> fn) { runner_.Reply(std::move(fn)); }
 
 void TierManager::RecordColdLatency(int64_t us) {
   if (us < 0) us = 0;
@@ -889,6 +837,15 @@ void TierManager::EndMove(const Seg* src, bool cold) {
     compacting_ = false;
 }
 
+struct TierManager::MoveScan {
+  uint32_t src_id = 0, dst_id = 0;
+  bool cold = false;
+  std::unordered_map<uint32_t, Moved> by_off;  // source offset -> its copy
+  size_t db = 0;
+  uint64_t cursor = 0;
+  int pass = 0;
+};
+
 void TierManager::FinishMove(uint32_t src_id, uint32_t dst_id, bool cold, Codec codec,
                              std::shared_ptr<std::vector<Moved>> moved, size_t from, Status st,
                              uint64_t dst_size) {
@@ -960,23 +917,67 @@ void TierManager::FinishMove(uint32_t src_id, uint32_t dst_id, bool cold, Codec 
   // Values renamed or moved to another database since are not found by key: find them by
   // a scan (rare), so nothing points into the source once it is retired.
   if (src && src->live_values > 0) {
-    std::unordered_map<uint32_t, const Moved*> by_off;
-    for (const Moved& m : *moved) by_off[m.old_off] = &m;
-    for (Database* d : dbs_) {
-      d->ForEach([&](Entry& e) {
-        if (!e.value.tiered() || e.value.tier_segment() != src_id) return;
-        auto it = by_off.find(e.value.tier_offset());
-        if (it == by_off.end()) {
-          Value hot = Load(e.value);  // not copied (it was dead when the move started)
-          if (!hot.empty()) e.value = std::move(hot);
-          return;
-        }
-        repoint(e, *it->second);
-        auto& dd = dst->dead;
-        dd.erase(std::remove(dd.begin(), dd.end(), it->second->new_off), dd.end());
-      });
+    auto scan = std::make_shared<MoveScan>();
+    scan->src_id = src_id;
+    scan->dst_id = dst_id;
+    scan->cold = cold;
+    for (const Moved& m : *moved) scan->by_off[m.old_off] = m;
+    ScanMoveSlice(std::move(scan));
+    return;
+  }
+  RetireMoved(src, dst, cold);
+}
+
+void TierManager::ScanMoveSlice(std::shared_ptr<MoveScan> scan) {
+  // Up to this many buckets per loop turn (each at most 8 entries, mostly one test each).
+  constexpr size_t kBucketsPerSlice = 4096;
+  // Entries can move between slices (RENAME into a bucket already scanned), so a pass that
+  // ends with values still live in the source starts another; after a few the source is
+  // retired anyway, as a single walk would have.
+  constexpr int kMaxPasses = 4;
+  Seg* src = seg(scan->src_id);
+  Seg* dst = seg(scan->dst_id);
+  if (!dst) {  // cannot happen while the move is in flight; nothing to re-point into
+    EndMove(src, scan->cold);
+    return;
+  }
+  int64_t slice_t0 = clock_->MonotonicUs();
+  size_t buckets = 0;
+  std::function<void(Entry&)> visit = [&](Entry& e) {
+    if (!e.value.tiered() || e.value.tier_segment() != scan->src_id) return;
+    auto it = scan->by_off.find(e.value.tier_offset());
+    if (it == scan->by_off.end()) {
+      Value hot = Load(e.value);  // not copied (it was dead when the move started)
+      if (!hot.empty()) e.value = std::move(hot);
+      return;
+    }
+    const Moved& m = it->second;
+    ValueType t = e.value.type();
+    e.value = Value::Tiered(t, scan->dst_id, m.new_off, m.new_len);
+    dst->live_bytes += m.new_len;
+    dst->live_values++;
+    tiered_values_++;
+    auto& dd = dst->dead;
+    dd.erase(std::remove(dd.begin(), dd.end(), m.new_off), dd.end());
+  };
+  while (src && src->live_values > 0 && scan->db < dbs_.size() && buckets < kBucketsPerSlice) {
+    scan->cursor = dbs_[scan->db]->Scan(scan->cursor, visit);
+    buckets++;
+    if (scan->cursor == 0) {
+      scan->db++;
+      if (scan->db == dbs_.size() && src->live_values > 0 && ++scan->pass < kMaxPasses)
+        scan->db = 0;
     }
   }
+  if (latency_hook_) latency_hook_("tier-move-slice", (clock_->MonotonicUs() - slice_t0) / 1000);
+  if (src && src->live_values > 0 && scan->db < dbs_.size()) {
+    Deliver([this, scan] { ScanMoveSlice(scan); });
+    return;
+  }
+  RetireMoved(src, dst, scan->cold);
+}
+
+void TierManager::RetireMoved(Seg* src, Seg* dst, bool cold) {
   EndMove(src, cold);
   if (src) {
     bool recompress = src->state == State::kWarm && dst->state == State::kCold;
@@ -1003,7 +1004,15 @@ void TierManager::StartUpload(Seg* up, int64_t now_ms) {
   std::shared_ptr<RandomAccessFile> file = up->file;
   uint64_t size = up->size;
   S3Client* s3 = s3_.get();
-  Submit([this, id, key, file, size, s3] {
+  FileSystem* fs = fs_;
+  std::string local = up->path;
+  std::string marker = SegPath(id, State::kArchived);
+  std::string text = fmt::format("{}\n{}\n{}\n", key, up->size, up->created_ms);
+  // The disk and network work is the job's: read, upload, verify, then the marker (temp,
+  // fsync, rename, directory fsync). The segment is busy meanwhile, so nothing else
+  // touches it; the loop switches its state and only then deletes the local file (until
+  // the switch, an image may list that file as one to fsync).
+  Submit([this, id, key, file, size, s3, fs, local, marker, text] {
     std::string data(size, '\0');
     Status st = Status::Ok();
     auto n = file->Read(0, size_t(size), data.data());
@@ -1012,7 +1021,11 @@ void TierManager::StartUpload(Seg* up, int64_t now_ms) {
     else if (n.value() != size)
       st = Status::IOError(fmt::format("{}: short read", file->path()));
     if (st.ok()) st = s3->PutVerified(key, data);
-    Deliver([this, id, key, st] {
+    std::string().swap(data);
+    // The object is verified: write the marker (a crash before the local file's deletion
+    // leaves both; start-up keeps the local copy).
+    Status ms = st.ok() ? WriteFileAtomically(fs, marker, text) : Status::Ok();
+    Deliver([this, id, key, st, ms, marker, local] {
       Seg* s = seg(id);
       if (!s) return;
       s->busy = false;
@@ -1025,23 +1038,18 @@ void TierManager::StartUpload(Seg* up, int64_t now_ms) {
                      st.message());
         return;
       }
-      // The object is verified: write the marker, then drop the local file.
-      std::string marker = SegPath(id, State::kArchived);
-      std::string text = fmt::format("{}\n{}\n{}\n", key, s->size, s->created_ms);
-      Status ms = WriteFileAtomically(fs_, marker, text);
       if (!ms.ok()) {
         stats_.archive_upload_failures++;
         s->retry_after_ms = now + 10'000;
         spdlog::warn("Tier: cannot write the archive marker {}: {}", marker, ms.message());
         return;
       }
-      std::string local = s->path;
       s->state = State::kArchived;
       s->was_archived = true;
       s->object_key = key;
       s->file.reset();
       s->path = marker;
-      (void)fs_->DeleteFile(local);
+      (void)fs_->DeleteFile(local);  // an unlink, no sync: the marker is already durable
       stats_.archive_uploads++;
       spdlog::info("Tier: segment {} archived to s3://{}/{} ({} bytes)", id, opt_.s3.bucket, key,
                    s->size);
@@ -1370,7 +1378,7 @@ TierInfo TierManager::Info() const {
   t.cold_read_avg_usec = s.cold_read_count ? s.cold_read_us_total / s.cold_read_count : 0;
   t.cold_read_p50_usec = pct(0.5);
   t.cold_read_p99_usec = pct(0.99);
-  t.jobs_in_flight = jobs_in_flight_.load();
+  t.jobs_in_flight = runner_.pending();
   t.moves_in_flight = moves_in_flight_;
   t.paused = paused_;
   return t;

@@ -38,6 +38,7 @@
 #include "base/histogram.h"
 #include "base/memory.h"
 #include "base/status.h"
+#include "base/task_runner.h"
 #include "io/file_system.h"
 #include "keyspace/db.h"
 #include "tier/s3_client.h"
@@ -102,8 +103,10 @@ class TierManager : public TierResolver, public TierAccessHook {
   void Attach(std::vector<Database*> dbs, CollectionLimits limits);
   // How helper threads hand results to the loop (NetServer::Post). Without it (unit
   // tests) results are queued and run by RunPosted().
-  void SetPost(std::function<void(std::function<void()>)> post) { post_ = std::move(post); }
-  size_t RunPosted();  // runs results queued without a post function; returns how many
+  void SetPost(std::function<void(std::function<void()>)> post) {
+    runner_.SetPost(std::move(post));
+  }
+  size_t RunPosted() { return runner_.RunReplies(); }  // results queued without a post function
   // LATENCY events (loop thread): "tier-cold-read" (a cold/archive read, queued to read),
   // "tier-demote" (a demotion pass), "tier-move-slice" (re-pointing entries after a move).
   void set_latency_hook(std::function<void(const char* event, int64_t ms)> h) {
@@ -136,7 +139,7 @@ class TierManager : public TierResolver, public TierAccessHook {
   void ForceCold();
   // Makes every cold segment eligible for archiving now (DEBUG).
   void ForceArchive();
-  bool Busy() const { return jobs_in_flight_ > 0; }
+  bool Busy() const { return runner_.pending() > 0; }
   // DEBUG TIER PAUSE / RESUME: no background moves, uploads or deletions start while
   // paused (tests pin values where they are; demotion of new writes goes on).
   void set_paused(bool p) { paused_ = p; }
@@ -282,11 +285,16 @@ class TierManager : public TierResolver, public TierAccessHook {
   // Jobs.
   void Submit(std::function<void()> job);
   void Deliver(std::function<void()> fn);
-  void WorkerLoop();
   void StartMove(Seg* src, bool to_cold);
   void FinishMove(uint32_t src_id, uint32_t dst_id, bool cold, Codec codec,
                   std::shared_ptr<std::vector<Moved>> moved, size_t from, Status st,
                   uint64_t dst_size);
+  // The last step of a move: values renamed or moved to another database since it started
+  // are not found by key; a scan of the keyspace, in slices (one per loop turn), re-points
+  // them, until nothing live is left in the source; then the source is retired.
+  struct MoveScan;
+  void ScanMoveSlice(std::shared_ptr<MoveScan> scan);
+  void RetireMoved(Seg* src, Seg* dst, bool cold);
   void EndMove(const Seg* src, bool cold);
   size_t DemoteBatch(size_t want_bytes, size_t max_values, int64_t now_ms);
   void StartUpload(Seg* s, int64_t now_ms);
@@ -321,18 +329,12 @@ class TierManager : public TierResolver, public TierAccessHook {
   bool converting_ = false;  // a warm -> cold move is running
   bool compacting_ = false;  // a compaction is running
   size_t demote_above_ = 0;  // used memory above which values are demoted (cron refreshes)
-  std::atomic<int> jobs_in_flight_{0};
-  std::function<void(std::function<void()>)> post_;
   std::function<void(const char*, int64_t)> latency_hook_;
-  std::mutex posted_mu_;
-  std::vector<std::function<void()>> posted_;
-  // Helper threads.
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> jobs_;
-  bool stop_ = false;
-  std::vector<std::thread> workers_;
-  std::shared_ptr<std::atomic<bool>> alive_ = std::make_shared<std::atomic<bool>>(true);
+  // The helper threads (`threads` of them): cold and archive reads, moves (recompression,
+  // compaction), uploads with their archive markers, deletions. Results come back through
+  // Deliver, as replies run on the loop. Last member: stopped before anything its jobs use
+  // goes away.
+  TaskRunner runner_;
 };
 
 // INFO tiering's values (members named after the fields, without the tier_ prefix).

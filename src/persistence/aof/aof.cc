@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstring>
 #include <random>
 
@@ -332,23 +333,13 @@ Status Aof::Open() {
   }
   stats_.base_size = size_;
   selected_db_ = -1;
-  // The helper runs under every policy so CONFIG SET appendfsync can switch at any time;
-  // it only fsyncs under everysec.
-  stop_ = false;
-  fsync_thread_ = std::thread([this] { FsyncThread(); });
   return Status::Ok();
 }
 
 void Aof::Close() {
   if (snapshot_) AbortRewrite("the AOF is being closed");
-  if (fsync_thread_.joinable()) {
-    {
-      std::lock_guard<std::mutex> lk(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    fsync_thread_.join();
-  }
+  fsync_runner_.WaitIdle();  // a background fsync in flight ends first
+  fsync_runner_.RunReplies();
   if (out_) {
     if (!untrusted_) (void)FlushAndSync();  // an untrusted file is only ever replaced
     (void)out_->Close();
@@ -399,6 +390,7 @@ void Aof::PropagateArgs(int db, ArgList argv) {
 }
 
 Status Aof::WriteBuffer() {
+  AssertOnLoop();
   if (buf_.empty()) return Status::Ok();
   SealBuffer();
   if (untrusted_) {
@@ -447,6 +439,8 @@ Status Aof::WriteBuffer() {
 }
 
 bool Aof::BeforeSleep() {
+  AssertOnLoop();
+  MaybeFsyncInBackground();
   if (untrusted_) {
     (void)WriteBuffer();  // to a running rewrite's incremental part, or dropped
     fsync_errno_ = 0;
@@ -456,9 +450,9 @@ bool Aof::BeforeSleep() {
   if (!out_) return true;
   // Under `always`, bytes written since the last fsync (also by a rewrite's start or
   // switch, which flush the buffer first) must be fsynced before any reply goes out.
-  bool unsynced = policy_ == FsyncPolicy::kAlways && pending_fsync_.load();
-  if (buf_.empty() && !unsynced && fsync_errno_.load() == 0) return true;
-  if (policy_ == FsyncPolicy::kEverySec && fsync_in_progress_.load()) {
+  bool unsynced = policy_ == FsyncPolicy::kAlways && pending_fsync_;
+  if (buf_.empty() && !unsynced && fsync_errno_ == 0) return true;
+  if (policy_ == FsyncPolicy::kEverySec && fsync_in_progress_) {
     // A write while the helper fsyncs the same file can block the loop: postpone it, but
     // never more than 2 seconds (then write anyway, as Redis does, and count it).
     int64_t now = clock_->MonotonicUs();
@@ -479,8 +473,8 @@ bool Aof::BeforeSleep() {
     fsync_avg_us_ = fsync_avg_us_ == 0 ? t1 - t0 : (7 * fsync_avg_us_ + (t1 - t0)) / 8;
     if (st.ok()) pending_fsync_ = false;
   }
-  if (st.ok() && fsync_errno_.load() != 0) {
-    st = ErrnoStatus("fsync", path(), fsync_errno_.load());
+  if (st.ok() && fsync_errno_ != 0) {
+    st = ErrnoStatus("fsync", path(), fsync_errno_);
     fsync_errno_ = 0;
   }
   if (!st.ok()) {
@@ -517,12 +511,14 @@ void Aof::MarkUntrusted(const Status& st) {
 }
 
 int64_t Aof::GroupCommitWindowUs() const {
+  AssertOnLoop();
   if (!out_ || policy_ != FsyncPolicy::kAlways || untrusted_) return 0;
-  if (buf_.empty() && !pending_fsync_.load()) return 0;
+  if (buf_.empty() && !pending_fsync_) return 0;
   return std::min(engine_->config().persistence.aof_group_commit_wait_us, fsync_avg_us_);
 }
 
 Status Aof::FlushAndSync() {
+  AssertOnLoop();
   if (untrusted_) {
     return Status::IOError("the AOF file " + path() +
                            " is untrusted since: " + stats_.last_write_error);
@@ -534,30 +530,41 @@ Status Aof::FlushAndSync() {
   return Status::Ok();
 }
 
-void Aof::FsyncThread() {
-  std::unique_lock<std::mutex> lk(mu_);
-  while (!stop_) {
-    cv_.wait_for(lk, std::chrono::seconds(1), [this] { return stop_; });
-    if (stop_) break;
-    // Never an fsync of an untrusted file: it could "succeed" over dropped pages.
-    if (policy_ != FsyncPolicy::kEverySec || !pending_fsync_.load() || !out_ ||
-        untrusted_flag_.load())
-      continue;
-    lk.unlock();
-    fsync_in_progress_ = true;
-    pending_fsync_ = false;
-    int64_t t0 = clock_->MonotonicUs();
-    Status st = out_->SyncData();
-    int64_t t1 = clock_->MonotonicUs();
-    fsync_lat_.Record(t1, t1 - t0);
-    fsync_hist_.Record(t1 - t0);
-    fsync_in_progress_ = false;
-    if (!st.ok()) {
-      pending_fsync_ = true;
-      fsync_errno_ = EIO;
-    }
-    lk.lock();
-  }
+void Aof::MaybeFsyncInBackground() {
+  fsync_runner_.RunReplies();  // the outcome of the last one, if it is over
+  // Never an fsync of an untrusted file: it could "succeed" over dropped pages.
+  if (policy_ != FsyncPolicy::kEverySec || !pending_fsync_ || fsync_in_progress_ || !out_ ||
+      untrusted_)
+    return;
+  // Once a second of real time (not the engine's clock, which tests drive by hand).
+  int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
+                    std::chrono::steady_clock::now().time_since_epoch())
+                    .count();
+  if (last_bg_fsync_us_ != 0 && now - last_bg_fsync_us_ < 1'000'000) return;
+  last_bg_fsync_us_ = now;
+  fsync_in_progress_ = true;
+  pending_fsync_ = false;
+  std::shared_ptr<WritableFile> file = out_;
+  Clock* clock = clock_;
+  fsync_runner_.Schedule(std::function<Status()>([this, file, clock] {
+                           int64_t t0 = clock->MonotonicUs();
+                           Status st = file->SyncData();
+                           int64_t t1 = clock->MonotonicUs();
+                           fsync_lat_.Record(t1, t1 - t0);  // both take records from any thread
+                           fsync_hist_.Record(t1 - t0);
+                           return st;
+                         }),
+                         std::function<void(Status)>([this, file](Status st) {
+                           AssertOnLoop();
+                           fsync_in_progress_ = false;
+                           // A failure of a file replaced meanwhile (a rewrite switched
+                           // generations, fsyncing the new one) concerns nothing the AOF still
+                           // holds.
+                           if (!st.ok() && file == out_) {
+                             pending_fsync_ = true;
+                             fsync_errno_ = EIO;
+                           }
+                         }));
 }
 
 // ------------------------------------------------------------------ rewrite
@@ -775,6 +782,7 @@ void Aof::RewriteStep(int64_t budget_us, size_t max_buckets) {
 }
 
 Status Aof::AfterRename(const Status& st, const std::string& what) {
+  AssertOnLoop();
   // From here the new file is the AOF by name, whatever else fails: the old descriptor
   // (and the fsync helper using it) must go, or writes would land in an orphaned inode.
   bool was_untrusted = untrusted_;
@@ -800,7 +808,6 @@ Status Aof::AfterRename(const Status& st, const std::string& what) {
   }
   if (untrusted_) {
     untrusted_ = false;
-    untrusted_flag_ = false;
     pending_fsync_ = false;
     stats_.recoveries++;
     spdlog::warn(

@@ -22,17 +22,15 @@
 // (PostgreSQL's choice since 2018), and start-up recovers from what is on disk.
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "base/clock.h"
 #include "base/histogram.h"
 #include "base/status.h"
+#include "base/task_runner.h"
 #include "commands/engine.h"
 #include "io/atomic_file.h"
 #include "io/file_system.h"
@@ -130,7 +128,10 @@ class Aof : public PropagationSink {
   const AofStats& stats() const { return stats_; }
   uint64_t current_size() const { return size_; }
   size_t buffer_length() const { return buf_.size(); }
-  bool fsync_pending() const { return pending_fsync_.load(); }
+  bool fsync_pending() const {
+    AssertOnLoop();
+    return pending_fsync_;
+  }
   // Under `always`, with writes waiting for this iteration's fsync: how long the loop may
   // keep gathering requests so that the fsync covers more of them — the recent fsync time,
   // at most aof_group_commit_wait_us. 0 otherwise (other policies, nothing to sync,
@@ -152,7 +153,8 @@ class Aof : public PropagationSink {
   // The first failure of the open file: from now on it is not written, only replaced.
   void MarkUntrusted(const Status& st);
   void BeforeAppend(int db);  // the timestamp annotation and SELECT a command may need
-  void FsyncThread();
+  // everysec: starts the background fsync when one is due; runs the finished one's reply.
+  void MaybeFsyncInBackground() REQUIRES(loop_thread);
   Status AppendDump(std::string* out);
   ckpt::Header PreambleHeader();
   ckpt::WriterOptions PreambleOptions() const;
@@ -197,7 +199,8 @@ class Aof : public PropagationSink {
   bool timestamps_;
   Clock* clock_;
   FileSystem* fs_;
-  std::unique_ptr<WritableFile> out_;
+  // Shared with a background fsync in flight, which keeps the file open if it is replaced.
+  std::shared_ptr<WritableFile> out_;
   uint64_t size_ = 0;
   uint64_t id_ = 0;
   std::string buf_;
@@ -206,17 +209,14 @@ class Aof : public PropagationSink {
   int selected_db_ = -1;
   int64_t last_ts_ = -1;
   AofStats stats_;
-  // everysec helper
-  std::thread fsync_thread_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::atomic<bool> pending_fsync_{false};  // written since the last fsync
-  std::atomic<bool> fsync_in_progress_{false};
-  std::atomic<int> fsync_errno_{0};
+  // everysec: one fsync a second, as a job of fsync_runner_ (Redis's bio fsync), its
+  // outcome handed back as a reply that BeforeSleep runs. All of these are the loop's.
+  bool pending_fsync_ GUARDED_BY(loop_thread) = false;  // written since the last fsync
+  bool fsync_in_progress_ GUARDED_BY(loop_thread) = false;
+  int fsync_errno_ GUARDED_BY(loop_thread) = 0;
+  int64_t last_bg_fsync_us_ GUARDED_BY(loop_thread) = 0;  // the last background fsync's start
   bool untrusted_ = false;
   std::function<void(const std::string&, uint64_t)> retire_hook_;
-  std::atomic<bool> untrusted_flag_{false};  // the same, for the fsync helper
   int64_t postponed_since_us_ = 0;
   int64_t fsync_avg_us_ = 0;  // `always`: moving average of the loop's fsync time
   // Background rewrite state.
@@ -233,6 +233,8 @@ class Aof : public PropagationSink {
   int64_t freeze_ms_ = 0;
   int64_t rewrite_start_us_ = 0;
   Status rewrite_error_;
+  // Last member: destroyed first, so a background fsync never outlives the Aof.
+  TaskRunner fsync_runner_{"aof-fsync", 1};
 };
 
 }  // namespace ferrite

@@ -6,11 +6,8 @@
 #include <xxhash.h>
 
 #include <algorithm>
-#include <condition_variable>
 #include <cstring>
 #include <deque>
-#include <mutex>
-#include <thread>
 #include <vector>
 
 #include "base/coding.h"
@@ -26,13 +23,15 @@ XXH3_state_t* State(const std::shared_ptr<void>& p) { return static_cast<XXH3_st
 
 }  // namespace
 
+// The blocks handed to the runner and not yet written, and the first write error.
 struct Writer::Queue {
-  std::mutex mu;
-  std::condition_variable cv;
-  std::deque<std::pair<uint8_t, std::string>> blocks;  // (kEntries | kValueChunk, data)
-  bool done = false;
-  Status error = Status::Ok();
-  std::thread thread;
+  std::unique_ptr<TaskRunner> own_runner;  // when the options name none
+  TaskRunner* runner = nullptr;
+  Mutex mu;
+  CondVar cv;  // a block was written
+  size_t outstanding GUARDED_BY(mu) = 0;
+  bool cancelled GUARDED_BY(mu) = false;  // the writer is being destroyed: write nothing more
+  Status error GUARDED_BY(mu) = Status::Ok();
 };
 
 Status Writer::WriteBlock(uint8_t type, std::string_view payload) {
@@ -74,7 +73,11 @@ Status Writer::Begin(const Header& h) {
   block_.reserve(kBlockTarget + 1024);
   if (options_.threaded) {
     queue_ = std::make_unique<Queue>();
-    queue_->thread = std::thread([this] { WriterLoop(); });
+    queue_->runner = options_.runner;
+    if (!queue_->runner) {
+      queue_->own_runner = std::make_unique<TaskRunner>("ckpt-writer", 1);
+      queue_->runner = queue_->own_runner.get();
+    }
   }
   return Status::Ok();
 }
@@ -83,15 +86,20 @@ Writer::Writer(std::unique_ptr<WritableFile> out, WriterOptions options)
     : out_(std::move(out)), options_(options) {}
 
 Writer::~Writer() {
-  if (queue_ && queue_->thread.joinable()) {
+  if (queue_) {
     {
-      std::lock_guard<std::mutex> lk(queue_->mu);
-      queue_->done = true;
-      queue_->blocks.clear();
+      MutexLock l(&queue_->mu);
+      queue_->cancelled = true;
     }
-    queue_->cv.notify_all();
-    queue_->thread.join();
+    (void)DrainQueue();  // the jobs still queued reference this writer
   }
+}
+
+Status Writer::DrainQueue() {
+  Queue& q = *queue_;
+  MutexLock l(&q.mu);
+  while (q.outstanding > 0) q.cv.Wait(&q.mu);
+  return q.error;
 }
 
 Status Writer::WriteData(uint8_t type, std::string_view raw) {
@@ -113,35 +121,30 @@ Status Writer::WriteData(uint8_t type, std::string_view raw) {
   return WriteBlock(type, raw);
 }
 
-void Writer::WriterLoop() {
-  Queue& q = *queue_;
-  while (true) {
-    std::pair<uint8_t, std::string> block;
-    {
-      std::unique_lock<std::mutex> lk(q.mu);
-      q.cv.wait(lk, [&] { return q.done || !q.blocks.empty(); });
-      if (q.blocks.empty()) return;  // done and drained
-      block = std::move(q.blocks.front());
-      q.blocks.pop_front();
-    }
-    q.cv.notify_all();  // room in the queue
-    Status st = WriteData(block.first, block.second);
-    if (!st.ok()) {
-      std::lock_guard<std::mutex> lk(q.mu);
-      if (q.error.ok()) q.error = st;
-    }
-  }
-}
-
 Status Writer::Submit(uint8_t type, std::string block) {
   if (!queue_) return WriteData(type, block);
   Queue& q = *queue_;
-  std::unique_lock<std::mutex> lk(q.mu);
-  q.cv.wait(lk, [&] { return q.blocks.size() < options_.queue_blocks || !q.error.ok(); });
-  if (!q.error.ok()) return q.error;
-  q.blocks.emplace_back(type, std::move(block));
-  lk.unlock();
-  q.cv.notify_all();
+  {
+    MutexLock l(&q.mu);
+    // Back-pressure: the encoder (the loop) waits while the disk is queue_blocks behind.
+    while (q.outstanding >= options_.queue_blocks && q.error.ok()) q.cv.Wait(&q.mu);
+    if (!q.error.ok()) return q.error;
+    q.outstanding++;
+  }
+  q.runner->Schedule([this, type, block = std::move(block)] {
+    Queue& qq = *queue_;
+    bool skip;
+    {
+      MutexLock l(&qq.mu);
+      skip = qq.cancelled || !qq.error.ok();
+    }
+    // One runner thread: blocks are written in order, and only by it, until Finish.
+    Status st = skip ? Status::Ok() : WriteData(type, block);
+    MutexLock l(&qq.mu);
+    if (!st.ok() && qq.error.ok()) qq.error = st;
+    qq.outstanding--;
+    qq.cv.SignalAll();
+  });
   return Status::Ok();
 }
 
@@ -220,20 +223,15 @@ Status Writer::Add(const Record& r) {
 Status Writer::Finish() {
   if (in_value_)
     return Status::InvalidArgument("checkpoint writer: Finish inside a streamed value");
-  if (!block_.empty()) {
-    if (Status st = Submit(kEntries, std::move(block_)); !st.ok()) return st;
-    block_.clear();
-  }
-  if (queue_) {  // drain the queue, then the footer is written here
-    {
-      std::lock_guard<std::mutex> lk(queue_->mu);
-      queue_->done = true;
-    }
-    queue_->cv.notify_all();
-    queue_->thread.join();
-    Status err = queue_->error;
+  if (queue_) {  // the queued blocks first; the rest is written here, on this thread
+    // (never queued: Finish may itself be a job of the runner, behind which nothing runs)
+    Status err = DrainQueue();
     queue_.reset();
     if (!err.ok()) return err;
+  }
+  if (!block_.empty()) {
+    if (Status st = WriteData(kEntries, block_); !st.ok()) return st;
+    block_.clear();
   }
   std::string footer;
   PutFixed64(&footer, keys_);

@@ -33,6 +33,7 @@
 #include <string_view>
 
 #include "base/status.h"
+#include "base/task_runner.h"
 #include "io/file_system.h"
 
 namespace ferrite::ckpt {
@@ -93,15 +94,19 @@ struct Record {
 std::unique_ptr<WritableFile> Borrow(WritableFile* target);
 
 struct WriterOptions {
-  bool lz4 = false;          // compress entries blocks (kept raw when lz4 does not shrink them)
-  bool threaded = false;     // compress + checksum + write on a writer thread, fed by a
-                             // bounded queue of full blocks (the caller only encodes records)
+  bool lz4 = false;       // compress entries blocks (kept raw when lz4 does not shrink them)
+  bool threaded = false;  // compress + checksum + write as jobs of a task runner, at most
+                          // queue_blocks full blocks waiting (the caller only encodes records)
+  // The runner for threaded writing; it must have one thread (blocks are written in
+  // order). Null: the writer makes its own.
+  TaskRunner* runner = nullptr;
   size_t queue_blocks = 16;  // queue bound: at most this many blocks (~64 KB each) waiting
 };
 
 // Streams blocks into a WritableFile. Add() is for one thread (the owner); with
-// options.threaded the file is written by the writer's own thread, and Add() waits only
-// when the queue is full. Finish() may run on another thread once Add() calls are over.
+// options.threaded the blocks are written by jobs on the runner's thread, and Add() waits
+// only when queue_blocks of them are waiting. Finish() may run on another thread once
+// Add() calls are over (also as a job of the same runner: the blocks are written before).
 class Writer {
  public:
   explicit Writer(std::unique_ptr<WritableFile> out, WriterOptions options = {});
@@ -130,7 +135,8 @@ class Writer {
   Status Submit(uint8_t type, std::string data);  // queue (threaded) or write
   Status SubmitChunk(bool last);
   void PutHead(const Record& r);
-  void WriterLoop();
+  // Waits until every block handed to the runner is written; their first error.
+  Status DrainQueue();
   std::unique_ptr<WritableFile> out_;
   WriterOptions options_;
   std::string block_;
