@@ -131,6 +131,7 @@ Session* Engine::NewSession() {
 }
 
 void Engine::DropSession(Session* s) {
+  if (replication_) replication_->SessionClosed(*s);
   UnwatchAll(*s);
   if (s->monitor)
     monitors_.erase(std::remove(monitors_.begin(), monitors_.end(), s), monitors_.end());
@@ -171,6 +172,7 @@ void Engine::Execute(Session& s, ArgList args, ReplyBuilder& rb) {
   std::string* out = rb.buffer();
   size_t mark = out->size();
   ExecuteCommand(s, args, rb);
+  s.repl_woff = repl_offset;
   if ((s.reply_off || s.reply_skip) && rb.buffer() == out && out->size() > mark &&
       !IsSubscribeCommand(args[0])) {
     out->resize(mark);
@@ -252,6 +254,9 @@ void Engine::ExecuteCommand(Session& s, ArgList args, ReplyBuilder& rb) {
     return;
   } else if (config_.server.maxmemory > 0 && !s.replaying && DeniedByOom(s, *spec, flags)) {
     reject(err::kOom);
+  } else if (replication_ && (flags & cmd::kWrite) && !s.replaying &&
+             !(refusal = std::string(replication_->WriteRefusal(s))).empty()) {
+    reject(refusal);  // a read-only replica
   } else if (s.in_multi && !(spec->flags & cmd::kNoMulti)) {
     s.queued.emplace_back(args.begin(), args.end());
     size_t bytes = 0;

@@ -198,9 +198,9 @@ std::string StatsSection(Engine& e) {
   Line(o, "instantaneous_input_repl_kbps", "0.00");
   Line(o, "instantaneous_output_repl_kbps", "0.00");
   Line(o, "rejected_connections", st.rejected_connections);
-  Line(o, "sync_full", 0);
-  Line(o, "sync_partial_ok", 0);
-  Line(o, "sync_partial_err", 0);
+  Line(o, "sync_full", st.sync_full);
+  Line(o, "sync_partial_ok", st.sync_partial_ok);
+  Line(o, "sync_partial_err", st.sync_partial_err);
   Line(o, "expired_keys", ks.expired_keys);
   Line(o, "expired_stale_perc", "0.00");
   Line(o, "expired_time_cap_reached_count", 0);
@@ -242,6 +242,7 @@ std::string StatsSection(Engine& e) {
 }
 
 std::string ReplicationSection(Engine& e) {
+  if (e.replication()) return e.replication()->InfoSection();  // src/replication
   std::string o = "# Replication\r\n";
   Line(o, "role", "master");
   Line(o, "connected_slaves", 0);
