@@ -73,7 +73,8 @@ std::vector<RedisParam> BuildTable() {
       B("aof-timestamp-enabled", "", 0, "no", "persistence.aof_timestamp_enabled"),
       B("cluster-replica-no-failover", "cluster-slave-no-failover", 0, "no", ""),
       B("replica-lazy-flush", "slave-lazy-flush", 0, "no", ""),
-      B("replica-serve-stale-data", "slave-serve-stale-data", 0, "yes", "replication.replica_serve_stale_data"),
+      B("replica-serve-stale-data", "slave-serve-stale-data", 0, "yes",
+        "replication.replica_serve_stale_data"),
       B("replica-read-only", "slave-read-only", 0, "yes", "replication.replica_read_only"),
       B("replica-ignore-maxmemory", "slave-ignore-maxmemory", 0, "yes", ""),
       B("jemalloc-bg-thread", "", 0, "yes", ""),
@@ -570,11 +571,10 @@ std::string GetRedisParam(const RedisParam& p, Config& c) {
   if (name == "client-output-buffer-limit") {
     const auto& s = c.server;
     const auto& r = c.replication;
-    return fmt::format("normal {} {} {} slave {} {} {} pubsub {} {} {}",
-                       s.output_buffer_hard_limit, s.output_buffer_soft_limit,
-                       s.output_buffer_soft_seconds, r.output_buffer_hard_limit,
-                       r.output_buffer_soft_limit, r.output_buffer_soft_seconds,
-                       s.pubsub_output_buffer_hard_limit,
+    return fmt::format("normal {} {} {} slave {} {} {} pubsub {} {} {}", s.output_buffer_hard_limit,
+                       s.output_buffer_soft_limit, s.output_buffer_soft_seconds,
+                       r.output_buffer_hard_limit, r.output_buffer_soft_limit,
+                       r.output_buffer_soft_seconds, s.pubsub_output_buffer_hard_limit,
                        s.pubsub_output_buffer_soft_limit, s.pubsub_output_buffer_soft_seconds);
   }
   if (p.ferrite[0]) {

@@ -104,7 +104,7 @@ class NetServer {
   bool stop_ = false;
   bool held_replies_ = false;
   size_t conn_count_ = 0;
-  std::vector<Conn*> conns_;  // by fd
+  std::vector<Conn*> conns_;                                  // by fd
   std::map<int, std::function<void(uint32_t)>> watched_fds_;  // WatchFd
 };
 

@@ -81,7 +81,6 @@ std::string HostOf(const std::string& addr) {
   return ip;
 }
 
-
 // The RDB writer's output: appended to the replicas' outputs (diskless sync).
 class FnFile : public WritableFile {
  public:
@@ -321,7 +320,8 @@ void ReplicationManager::MaybeStartJob() {
   job->to_socket = to_socket;
   job->freeze_ms = now;
   for (auto& r : replicas_) {
-    if (r->state == RState::kWaitBgsaveStart && !r->s->kill_now && (r->eof && diskless) == to_socket)
+    if (r->state == RState::kWaitBgsaveStart && !r->s->kill_now &&
+        (r->eof && diskless) == to_socket)
       job->replicas.push_back(r.get());
   }
   std::unique_ptr<WritableFile> out;
@@ -332,8 +332,8 @@ void ReplicationManager::MaybeStartJob() {
       for (Replica* r : j->replicas) AppendOut(*r, d);
     });
   } else {
-    job->path = fmt::format("{}/temp-repl-{}-{}.rdb", engine_->config().server.dir, getpid(),
-                            ++job_seq_);
+    job->path =
+        fmt::format("{}/temp-repl-{}-{}.rdb", engine_->config().server.dir, getpid(), ++job_seq_);
     auto f = FileSystem::Default()->NewWritableFile(job->path, /*append=*/false);
     if (!f.ok()) {
       spdlog::warn("Cannot create the RDB file for replicas: {}", f.status().message());
@@ -362,25 +362,25 @@ void ReplicationManager::MaybeStartJob() {
   Status st = job->writer->Begin();
   if (st.ok() && engine_->scripting()) {
     for (const std::string& code : engine_->scripting()->LibraryCodes()) {
-      st = job->writer->Add(ckpt::Record{0, ckpt::kFunctionLibrary, 0,
-                                         rdb::FunctionLibraryName(code), code});
+      st = job->writer->Add(
+          ckpt::Record{0, ckpt::kFunctionLibrary, 0, rdb::FunctionLibraryName(code), code});
       if (!st.ok()) break;
     }
   }
   SyncJob* j = job.get();
   int64_t freeze_ms = now;
-  job->snap = std::make_unique<Snapshot>(engine_, engine_->clock(), [j, freeze_ms](int db,
-                                                                                   const Entry& e) {
-    if (!j->error.ok()) return;
-    if (e.expire_ms && e.expire_ms <= freeze_ms) return;
-    if (e.value.tiered()) {
-      j->error = Status::NotSupported(
-          "a value is in a tier segment (replication of tiered values is not built yet)");
-      return;
-    }
-    std::string scratch;
-    j->error = j->writer->Add(MakeRecord(db, e, &scratch));
-  });
+  job->snap =
+      std::make_unique<Snapshot>(engine_, engine_->clock(), [j, freeze_ms](int db, const Entry& e) {
+        if (!j->error.ok()) return;
+        if (e.expire_ms && e.expire_ms <= freeze_ms) return;
+        if (e.value.tiered()) {
+          j->error = Status::NotSupported(
+              "a value is in a tier segment (replication of tiered values is not built yet)");
+          return;
+        }
+        std::string scratch;
+        j->error = j->writer->Add(MakeRecord(db, e, &scratch));
+      });
   job_ = std::move(job);
   job_->snap->Start(next_epoch ? next_epoch() : ++job_seq_);
   if (!st.ok()) job_->error = st;
@@ -414,8 +414,7 @@ void ReplicationManager::FinishJob() {
   job_->snap->Stop();
   Status st = job_->writer->Finish();
   if (!st.ok()) return FailJob(st.message());
-  spdlog::info("Background RDB transfer terminated with success ({} keys)",
-               job_->writer->keys());
+  spdlog::info("Background RDB transfer terminated with success ({} keys)", job_->writer->keys());
   if (job_->to_socket) {
     for (Replica* r : job_->replicas) {
       AppendOut(*r, job_->mark);
@@ -484,8 +483,7 @@ bool ReplicationManager::TryPartial(CommandContext& ctx, std::string_view replid
   const std::string& id = engine_->replication_id();
   if (!strcasecmp(std::string(replid).c_str(), id.c_str())) {
     // ours
-  } else if (strcasecmp(std::string(replid).c_str(), replid2_.c_str()) ||
-             offset > second_offset_) {
+  } else if (strcasecmp(std::string(replid).c_str(), replid2_.c_str()) || offset > second_offset_) {
     return false;
   }
   if (!backlog_ || offset < 0 || !backlog_->Has(uint64_t(offset))) return false;
@@ -501,9 +499,10 @@ bool ReplicationManager::TryPartial(CommandContext& ctx, std::string_view replid
   std::string out = r->psync2 ? "+CONTINUE " + id + "\r\n" : std::string("+CONTINUE\r\n");
   backlog_->CopyFrom(uint64_t(offset), &out);
   ctx.rb.buffer()->append(out);
-  spdlog::info("Partial resynchronization request from {} accepted. Sending {} bytes of backlog "
-               "starting from offset {}.",
-               ctx.session.conn.addr, master_repl_offset() + 1 - uint64_t(offset), offset);
+  spdlog::info(
+      "Partial resynchronization request from {} accepted. Sending {} bytes of backlog "
+      "starting from offset {}.",
+      ctx.session.conn.addr, master_repl_offset() + 1 - uint64_t(offset), offset);
   replicas_.push_back(std::move(r));
   return true;
 }
@@ -618,9 +617,10 @@ void ReplicationManager::ShiftReplicationId() {
   replid2_ = engine_->replication_id();
   second_offset_ = int64_t(master_repl_offset()) + 1;
   engine_->ChangeReplicationId();
-  spdlog::info("Setting secondary replication ID to {}, valid up to offset: {}. New replication "
-               "ID is {}",
-               replid2_, second_offset_, engine_->replication_id());
+  spdlog::info(
+      "Setting secondary replication ID to {}, valid up to offset: {}. New replication "
+      "ID is {}",
+      replid2_, second_offset_, engine_->replication_id());
 }
 
 void ReplicationManager::SetMaster(const std::string& host, int port) {
@@ -831,8 +831,7 @@ bool ReplicationManager::ProcessHandshake() {
           spdlog::info("(Non critical) Master does not understand REPLCONF capa: {}", line);
         hs_ = Hs::kPsync;
         std::string id = master_replid_.empty() ? "?" : master_replid_;
-        std::string off =
-            master_replid_.empty() ? "-1" : std::to_string(master_repl_offset() + 1);
+        std::string off = master_replid_.empty() ? "-1" : std::to_string(master_repl_offset() + 1);
         spdlog::info("Trying a partial resynchronization (request {}:{}).", id, off);
         if (!SendLine({"PSYNC", id, off})) return false;
         break;
@@ -842,7 +841,8 @@ bool ReplicationManager::ProcessHandshake() {
           auto w = Words(line);
           uint64_t off = 0;
           int64_t o;
-          if (w.size() >= 3 && w[1].size() == 40 && ParseInt64(w[2], &o) && o >= 0) off = uint64_t(o);
+          if (w.size() >= 3 && w[1].size() == 40 && ParseInt64(w[2], &o) && o >= 0)
+            off = uint64_t(o);
           else {
             spdlog::warn("Master replied with a malformed FULLRESYNC: '{}'", line);
             CancelLink();
@@ -872,8 +872,7 @@ bool ReplicationManager::ProcessHandshake() {
           return false;
         }
         if (line.rfind("-NOMASTERLINK", 0) == 0 || line.rfind("-LOADING", 0) == 0) {
-          spdlog::info("Master is currently unable to PSYNC but should be in the future: {}",
-                       line);
+          spdlog::info("Master is currently unable to PSYNC but should be in the future: {}", line);
         } else {
           spdlog::warn("Unexpected reply to PSYNC from master: {}", line);
         }
@@ -1035,8 +1034,8 @@ void ReplicationManager::SendAck() {
   ack_now_ = false;
   if (!master_) return;
   std::string buf;
-  AppendCommand(&buf, std::vector<std::string>{"REPLCONF", "ACK",
-                                               std::to_string(master_repl_offset())});
+  AppendCommand(&buf,
+                std::vector<std::string>{"REPLCONF", "ACK", std::to_string(master_repl_offset())});
   engine_->OutputOf(*master_)->append(buf);
   engine_->Wake(master_);
   last_ack_s_ = engine_->clock()->NowMs() / 1000;
@@ -1066,7 +1065,8 @@ void ReplicationManager::ReplicaCron() {
       break;
     case Link::kConnected:
       if (master_) {
-        if (now - master_->conn.last_interaction_ms > rc.repl_timeout * 1000 && !master_->kill_now) {
+        if (now - master_->conn.last_interaction_ms > rc.repl_timeout * 1000 &&
+            !master_->kill_now) {
           spdlog::warn("MASTER timeout: no data nor PING received...");
           master_->kill_now = true;
           engine_->pending_kills = true;

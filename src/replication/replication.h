@@ -155,7 +155,7 @@ class ReplicationManager : public ReplicationHooks {
   void Connect();
   void CancelLink();  // handshake/transfer aborted (socket closed), retry later
   void OnLinkEvent(uint32_t events);
-  bool ReadLink();        // false: the link failed (already cancelled)
+  bool ReadLink();  // false: the link failed (already cancelled)
   bool ProcessHandshake();
   bool ProcessTransfer();
   bool SendLine(const std::vector<std::string>& argv);

@@ -249,7 +249,8 @@ std::string ReplicationManager::InfoSection() {
   auto line = [&](std::string_view k, const auto& v) { o += fmt::format("{}:{}\r\n", k, v); };
   line("role", master_host_.empty() ? "master" : "slave");
   if (!master_host_.empty()) {
-    uint64_t off = master_ ? master_repl_offset() : (master_replid_.empty() ? 1 : master_repl_offset());
+    uint64_t off =
+        master_ ? master_repl_offset() : (master_replid_.empty() ? 1 : master_repl_offset());
     uint64_t read_off = off;
     if (master_ && engine_->refresh_conn_info) {
       engine_->refresh_conn_info(*master_);

@@ -304,7 +304,7 @@ int main(int argc, char** argv) {
   replication.Start();  // `replicaof` in the configuration
   int rc = server.Run();
   persistence.external_freeze = nullptr;  // replication
-  tiers.StopWorkers();  // #7: no tier job posts to the loop after this
+  tiers.StopWorkers();                    // #7: no tier job posts to the loop after this
   if (rc == 0) rc = engine->exit_code;
   metrics_http.Stop();  // #8
   spdlog::info("Ferrite is now ready to exit, bye bye...");
