@@ -588,6 +588,12 @@ bool ReplicationManager::BeforeSleep() {
     PrimaryCron();
     ReplicaCron();
   }
+  if (!master_host_.empty() && !engine_->loading()) {
+    // A replica never expires keys itself: its primary's DELs do (a key it deleted early
+    // could meet a command the primary ran on the still-live key, and the two diverge).
+    // Unlike Redis, reads still see such a key until the DEL arrives.
+    for (int i = 0; i < engine_->db_count(); i++) engine_->db(i).set_expiry_paused(true);
+  }
   MaybeStartJob();
   StepJob();
   for (auto& r : replicas_) {
@@ -664,6 +670,7 @@ void ReplicationManager::UnsetMaster() {
   master_port_ = 0;
   engine_->config().replication.replicaof.clear();
   link_ = Link::kNone;
+  for (int i = 0; i < engine_->db_count(); i++) engine_->db(i).set_expiry_paused(false);
   DisconnectReplicas();  // they PSYNC again and learn the new ID (+CONTINUE via replid2)
   selected_db_ = -1;
   UpdateSink();

@@ -248,6 +248,11 @@ def test_full_sync_stream_and_partial_resync(nodes, pk, rk):
     # A read-only replica refuses writes.
     with pytest.raises(redis.ResponseError, match="^You can't write against a read only replica"):
         r.set("x", "y")
+    with pytest.raises(redis.ResponseError, match="^You can't write against a read only replica"):
+        r.eval("return redis.call('set', 'x', 'y')", 0)
+    with pytest.raises(redis.ResponseError, match="^You can't write against a read only replica"):
+        r.eval("#!lua\nreturn redis.call('set', 'x', 'y')", 0)
+    assert r.eval("return redis.call('get', 'waited')", 0) == "1"
 
     # The link dies (killed on the replica's side, then on the primary's): both come back
     # with a partial resync, and writes made meanwhile arrive.
