@@ -58,6 +58,7 @@ class ReplicationHooks : public PropagationSink {
   // A command read from our master has run; raw: its bytes in the replication stream.
   virtual void MasterApplied(Session& s, std::string_view raw) = 0;
   virtual std::string InfoSection() = 0;
+  virtual bool IsReplica() const = 0;  // REPLICAOF <host> <port> in effect
 };
 // ---- end replication ----
 

@@ -89,6 +89,7 @@ class ReplicationManager : public ReplicationHooks {
   std::string_view WriteRefusal(const Session& s) override;
   void MasterApplied(Session& s, std::string_view raw) override;
   std::string InfoSection() override;
+  bool IsReplica() const override { return !master_host_.empty(); }
 
   // ---- commands (replication_commands.cc) ----
   static void Register(Engine& engine);

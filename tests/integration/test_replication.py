@@ -237,6 +237,7 @@ def test_full_sync_stream_and_partial_resync(nodes, pk, rk):
     assert role[0] == "master" and role[2][0][:2] == ["127.0.0.1", str(replica.port)]
     rrole = r.execute_command("ROLE")
     assert rrole[:4] == ["slave", "127.0.0.1", primary.port, "connected"]
+    assert replica.client().execute_command("HELLO", "2")[11] == "replica"
     assert "S" in [c for c in p.client_list() if c.get("flags") == "S"][0]["flags"]
     assert [c for c in r.client_list() if c.get("flags") == "M"]
 
@@ -276,7 +277,7 @@ def test_promotion_keeps_history_for_psync(nodes):
     """REPLICAOF NO ONE: the old ID becomes replid2, so the old primary, attached to the
     promoted replica, continues with a partial resync (PSYNC2)."""
     kind = "ferrite"  # Server(): a redis-server under FERRITE_TEST_TARGET=redis
-    a, b = nodes(kind), nodes(kind)
+    a, b = nodes(kind, aof="everysec"), nodes(kind, aof="everysec")  # the AOF beside
     workload(a, 500, seed=4)
     attach(a, b)
     old = repl_info(a.client())
