@@ -541,6 +541,11 @@ void ReplicationManager::ServeWaiters(bool timeouts_only) {
 // ------------------------------------------------------------------ loop hooks
 
 bool ReplicationManager::Busy() const {
+  // An RDB file being sent: more can go while the replica's output has room (a full output
+  // wakes the loop with EPOLLOUT once it drains).
+  for (auto& r : replicas_) {
+    if (r->state == RState::kSendBulk && r->s->conn.obl < kOutputRoom) return true;
+  }
   if (!job_) return false;
   if (!job_->to_socket) return true;
   for (Replica* r : job_->replicas) {

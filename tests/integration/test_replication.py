@@ -16,7 +16,7 @@ import time
 import pytest
 import redis
 
-from conftest import RedisServer, Server, poll
+from conftest import RedisServer, Server, free_port, poll
 
 DBS = (0, 1)
 
@@ -424,3 +424,27 @@ def test_redis_cli_rdb_backup(nodes, tmp_path):
         assert a == b
     finally:
         copy.stop()
+
+
+def test_backlog_overrun_means_full_resync(nodes):
+    """Writes larger than the backlog while the link is down: the replica's PSYNC cannot
+    continue (sync_partial_err), it gets a full sync and ends up equal."""
+    primary, replica = nodes("ferrite"), nodes("ferrite")
+    workload(primary, 500, seed=6)
+    attach(primary, replica)
+    p = primary.client()
+    stats = p.info("stats")
+    r = replica.client()
+    # Away (following a primary that does not exist) while 2.4 MB go through a 1 MB backlog.
+    r.execute_command("REPLICAOF", "127.0.0.1", free_port())
+    pipe = p.pipeline(transaction=False)
+    for i in range(6):
+        pipe.set(f"huge{i}", str(i) * 400_000)
+    pipe.execute()
+    time.sleep(1)  # redis-server trims its backlog in the background
+    r.execute_command("REPLICAOF", "127.0.0.1", primary.port)
+    wait_synced(primary, replica)
+    assert poll(lambda: p.info("stats")["sync_full"] == stats["sync_full"] + 1, 10)
+    assert p.info("stats")["sync_partial_err"] == stats["sync_partial_err"] + 1
+    assert replica.client().get("huge5") == "5" * 400_000
+    assert_same(primary, replica)
