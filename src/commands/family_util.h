@@ -36,6 +36,37 @@ inline Entry* FindTyped(CommandContext& ctx, std::string_view key, ValueType t, 
 
 // An option keyword, compared as Redis compares it (strcasecmp on a C string): the argument up
 // to its first NUL byte, ignoring case. "nx\0junk" is NX there, and here.
+// The one rule for a command that gives a key an absolute expiry `when_ms` (Redis's
+// expireGenericCommand, setGenericCommand, getexCommand): a time already past deletes the
+// key and the command is propagated as DEL (a replay or replica must not resurrect it);
+// any other time is set, and the caller propagates its own absolute form (PEXPIREAT,
+// SET ... PXAT) so a later replay gives the same expiry, never a relative TTL counted
+// again from the replay's clock. Returns true when the key was deleted.
+inline bool ExpireAtOrDelete(CommandContext& ctx, Entry* e, std::string_view key, int64_t when_ms) {
+  Database& db = ctx.db();
+  if (db.ExpiredAt(when_ms, ctx.now_ms)) {
+    db.Delete(e);
+    ctx.PropagateAs({"DEL", std::string(key)});
+    return true;
+  }
+  db.SetExpire(e, when_ms);
+  return false;
+}
+
+// ExpireAtOrDelete for the commands whose only effect is the expiry (EXPIRE and its
+// forms, GETEX): PEXPIREAT propagated and the "expire" event, or DEL and "del".
+inline void SetExpireCommandEffect(CommandContext& ctx, Entry* e, std::string_view key,
+                                   int64_t when_ms) {
+  if (ExpireAtOrDelete(ctx, e, key, when_ms)) {
+    ctx.NotifyModified(key);
+    ctx.Notify(notify::kGeneric, "del", key);
+    return;
+  }
+  ctx.PropagateAs({"PEXPIREAT", std::string(key), FormatInt64(when_ms)});
+  ctx.NotifyModified(key);
+  ctx.Notify(notify::kGeneric, "expire", key);
+}
+
 inline bool ArgIs(std::string_view arg, std::string_view upper) {
   size_t nul = arg.find('\0');
   if (nul != std::string_view::npos) arg = arg.substr(0, nul);
@@ -226,6 +257,31 @@ inline void ScanEmptyReply(CommandContext& ctx) {
   ctx.rb.Bulk("0");
   ctx.rb.EmptyArray();
 }
+// HSCAN, SSCAN, ZSCAN: the cursor, then the key (find(&wrongtype); a missing key answers an
+// empty scan whatever the options), then the options, as Redis. The entry, or nullptr when
+// a reply (an error or the empty scan) went out.
+template <typename Find>
+Entry* StartCollectionScan(CommandContext& ctx, Find&& find, uint64_t* cursor, ScanOpts* o) {
+  if (!ParseScanCursor(ctx, ctx.args[2], cursor)) return nullptr;
+  bool wrong;
+  Entry* e = find(&wrong);
+  if (wrong) return nullptr;
+  if (!e) {
+    ScanEmptyReply(ctx);
+    return nullptr;
+  }
+  return ParseScanOpts(ctx, 3, o) ? e : nullptr;
+}
+
+// HRANDFIELD, SRANDMEMBER, ZRANDMEMBER on a missing key: an empty array with a count, else
+// a null.
+inline void RandomOnMissingKey(CommandContext& ctx, bool with_count) {
+  if (with_count)
+    ctx.rb.EmptyArray();
+  else
+    ctx.rb.Null();
+}
+
 inline bool ScanMatch(const ScanOpts& o, std::string_view s) {
   return !o.use_pattern || GlobMatch(o.pattern, s);
 }

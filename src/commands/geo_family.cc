@@ -218,37 +218,38 @@ void GeoDist(CommandContext& ctx) {
   ctx.rb.Bulk(geo::FormatDistance(geo::Distance(lon1, lat1, lon2, lat2) / to_meter));
 }
 
-void GeoHash(CommandContext& ctx) {
+// GEOHASH and GEOPOS: one reply per member named after the key; a missing key or member
+// gets missing(), a present one found(lon, lat).
+template <typename Missing, typename Found>
+void ReplyPerMember(CommandContext& ctx, Missing&& missing, Found&& found) {
   bool wrong;
   Entry* e = FindTyped(ctx, ctx.args[1], ValueType::kZSet, &wrong);
   if (wrong) return;
   ctx.rb.ArrayHeader(ctx.args.size() - 2);
   for (size_t i = 2; i < ctx.args.size(); i++) {
     double lon, lat;
-    if (!e || !MemberPosition(e->value, ctx.args[i], &lon, &lat)) {
-      ctx.rb.Null();
-      continue;
-    }
-    // Stored hashes use latitude ±85.05; the standard string is re-encoded over ±90.
-    ctx.rb.Bulk(geo::StandardGeohash(lon, lat));
+    if (!e || !MemberPosition(e->value, ctx.args[i], &lon, &lat))
+      missing();
+    else
+      found(lon, lat);
   }
 }
 
+void GeoHash(CommandContext& ctx) {
+  ReplyPerMember(
+      ctx, [&] { ctx.rb.Null(); },
+      // Stored hashes use latitude ±85.05; the standard string is re-encoded over ±90.
+      [&](double lon, double lat) { ctx.rb.Bulk(geo::StandardGeohash(lon, lat)); });
+}
+
 void GeoPos(CommandContext& ctx) {
-  bool wrong;
-  Entry* e = FindTyped(ctx, ctx.args[1], ValueType::kZSet, &wrong);
-  if (wrong) return;
-  ctx.rb.ArrayHeader(ctx.args.size() - 2);
-  for (size_t i = 2; i < ctx.args.size(); i++) {
-    double lon, lat;
-    if (!e || !MemberPosition(e->value, ctx.args[i], &lon, &lat)) {
-      ctx.rb.NullArray();
-      continue;
-    }
-    ctx.rb.ArrayHeader(2);
-    ReplyCoordinate(ctx, lon);
-    ReplyCoordinate(ctx, lat);
-  }
+  ReplyPerMember(
+      ctx, [&] { ctx.rb.NullArray(); },
+      [&](double lon, double lat) {
+        ctx.rb.ArrayHeader(2);
+        ReplyCoordinate(ctx, lon);
+        ReplyCoordinate(ctx, lat);
+      });
 }
 
 // ---- searches ----------------------------------------------------------------------------

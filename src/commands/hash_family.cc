@@ -196,13 +196,7 @@ void HRandField(CommandContext& ctx) {
   }
   Entry* e = FindTyped(ctx, a[1], ValueType::kHash, &wrong);
   if (wrong) return;
-  if (!e) {
-    if (with_count)
-      ctx.rb.EmptyArray();
-    else
-      ctx.rb.Null();
-    return;
-  }
+  if (!e) return RandomOnMissingKey(ctx, with_count);
   const Value& h = e->value;
   std::string_view f, v;
   if (!with_count) {
@@ -266,13 +260,10 @@ void HRandField(CommandContext& ctx) {
 void HScan(CommandContext& ctx) {
   auto& a = ctx.args;
   uint64_t cursor;
-  if (!ParseScanCursor(ctx, a[2], &cursor)) return;
-  bool wrong;
-  Entry* e = FindTyped(ctx, a[1], ValueType::kHash, &wrong);
-  if (wrong) return;
-  if (!e) return ScanEmptyReply(ctx);
   ScanOpts o;
-  if (!ParseScanOpts(ctx, 3, &o)) return;
+  Entry* e = StartCollectionScan(
+      ctx, [&](bool* w) { return FindTyped(ctx, a[1], ValueType::kHash, w); }, &cursor, &o);
+  if (!e) return;
   std::vector<std::pair<std::string, std::string>> out;
   cursor =
       hashv::Scan(e->value, cursor, size_t(o.count), [&](std::string_view f, std::string_view v) {

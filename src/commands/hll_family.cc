@@ -414,26 +414,18 @@ int SparseSet(HllBuf& h, long index, uint8_t count) {
     // after (at most 5 bytes).
     uint8_t seq[5];
     int n = 0;
+    auto zeros = [&](long len) {  // a run of len zero registers: ZERO or XZERO
+      if (len > kSparseZeroMaxLen) {
+        XZeroOp(seq + n, int(len));
+        n += 2;
+      } else {
+        seq[n++] = ZeroOp(int(len));
+      }
+    };
     if (is_zero || is_xzero) {
-      if (index != first) {
-        long len = index - first;
-        if (len > kSparseZeroMaxLen) {
-          XZeroOp(seq + n, int(len));
-          n += 2;
-        } else {
-          seq[n++] = ZeroOp(int(len));
-        }
-      }
+      if (index != first) zeros(index - first);
       seq[n++] = ValOp(count, 1);
-      if (index != last) {
-        long len = last - index;
-        if (len > kSparseZeroMaxLen) {
-          XZeroOp(seq + n, int(len));
-          n += 2;
-        } else {
-          seq[n++] = ZeroOp(int(len));
-        }
-      }
+      if (index != last) zeros(last - index);
     } else {
       int curval = ValValue(op);
       if (index != first) seq[n++] = ValOp(curval, int(index - first));

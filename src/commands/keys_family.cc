@@ -247,18 +247,7 @@ void ExpireGeneric(CommandContext& ctx, bool ms, bool absolute, const char* name
   if (xx && !cur) return ctx.rb.Integer(0);
   if (gt && (!cur || when <= cur)) return ctx.rb.Integer(0);
   if (lt && cur && when >= cur) return ctx.rb.Integer(0);
-  std::string key(a[1]);
-  if (db.ExpiredAt(when, ctx.now_ms)) {
-    db.Delete(e);
-    ctx.PropagateAs({"DEL", key});
-    ctx.NotifyModified(key);
-    ctx.Notify(notify::kGeneric, "del", key);
-  } else {
-    db.SetExpire(e, when);
-    ctx.PropagateAs({"PEXPIREAT", key, FormatInt64(when)});
-    ctx.NotifyModified(key);
-    ctx.Notify(notify::kGeneric, "expire", key);
-  }
+  SetExpireCommandEffect(ctx, e, std::string(a[1]), when);
   ctx.rb.Integer(1);
 }
 void Expire(CommandContext& ctx) { ExpireGeneric(ctx, false, false, "expire"); }

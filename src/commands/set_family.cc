@@ -168,13 +168,7 @@ void SRandMember(CommandContext& ctx) {
   bool wrong;
   Entry* e = FindTyped(ctx, a[1], ValueType::kSet, &wrong);
   if (wrong) return;
-  if (!e) {
-    if (with_count)
-      ctx.rb.EmptyArray();
-    else
-      ctx.rb.Null();
-    return;
-  }
+  if (!e) return RandomOnMissingKey(ctx, with_count);
   std::string m;
   if (!with_count) {
     setv::Random(e->value, CommandRandom(), &m);
@@ -331,13 +325,10 @@ void SInterCard(CommandContext& ctx) {
 void SScan(CommandContext& ctx) {
   auto& a = ctx.args;
   uint64_t cursor;
-  if (!ParseScanCursor(ctx, a[2], &cursor)) return;
-  bool wrong;
-  Entry* e = FindTyped(ctx, a[1], ValueType::kSet, &wrong);
-  if (wrong) return;
-  if (!e) return ScanEmptyReply(ctx);
   ScanOpts o;
-  if (!ParseScanOpts(ctx, 3, &o)) return;
+  Entry* e = StartCollectionScan(
+      ctx, [&](bool* w) { return FindTyped(ctx, a[1], ValueType::kSet, w); }, &cursor, &o);
+  if (!e) return;
   std::vector<std::string> out;
   cursor = setv::Scan(e->value, cursor, size_t(o.count), [&](std::string_view m) {
     if (ScanMatch(o, m)) out.emplace_back(m);

@@ -26,6 +26,23 @@
 namespace ferrite {
 namespace {
 
+// The consumer a group command acts for (Redis's streamLookupConsumer, then
+// streamCreateConsumer): an existing one is marked seen now; a new one counts as a change
+// and fires "xgroup-createconsumer" on key. *created (if given) says which.
+StreamConsumer* SeenOrCreatedConsumer(CommandContext& ctx, StreamGroup* g, std::string_view name,
+                                      std::string_view key, int64_t now, bool* created) {
+  StreamConsumer* c = g->FindConsumer(name);
+  if (created) *created = !c;
+  if (c) {
+    c->seen_time = now;
+    return c;
+  }
+  c = g->CreateConsumer(name, now);
+  ctx.dirty++;
+  ctx.Notify(notify::kStream, "xgroup-createconsumer", key);
+  return c;
+}
+
 // A key or group name inside an error text: Redis formats them with %s, so the text stops at
 // the first NUL byte of the name.
 std::string CStr(std::string_view name) { return std::string(name.substr(0, name.find('\0'))); }
@@ -577,16 +594,8 @@ void ServeOne(CommandContext& ctx, ReplyBuilder& rb, std::string_view key, Strea
         {"XGROUP", "CREATECONSUMER", std::string(key), std::string(groupname), consumer->name});
   };
   if (group) {
-    consumer = group->FindConsumer(consumername);
-    if (consumer) {
-      consumer->seen_time = ctx.now_ms;
-    } else {
-      consumer = group->CreateConsumer(consumername, ctx.now_ms);
-      created = true;
-      ctx.dirty++;
-      ctx.Notify(notify::kStream, "xgroup-createconsumer", key);
-      if (noack && fx) create_effect();
-    }
+    consumer = SeenOrCreatedConsumer(ctx, group, consumername, key, ctx.now_ms, &created);
+    if (created && noack && fx) create_effect();
   }
   int flags = (noack ? kRwrNoAck : 0) | (history ? kRwrHistory : 0);
   size_t n = ReplyRange(rb, s, start, StreamID::Max(), count, false, group, consumer, flags,
@@ -1140,16 +1149,7 @@ void XClaim(CommandContext& ctx) {
     if (it == g->pel.end()) continue;
     StreamNack& nack = *it->second;
     if (nack.consumer && minidle && now - nack.delivery_time < minidle) continue;
-    if (!consumer) {
-      consumer = g->FindConsumer(name);
-      if (consumer) {
-        consumer->seen_time = now;
-      } else {
-        consumer = g->CreateConsumer(name, now);
-        ctx.dirty++;
-        ctx.Notify(notify::kStream, "xgroup-createconsumer", ctx.args[1]);
-      }
-    }
+    if (!consumer) consumer = SeenOrCreatedConsumer(ctx, g, name, ctx.args[1], now, nullptr);
     if (nack.consumer != consumer && nack.consumer) nack.consumer->pel.erase(id);
     nack.delivery_time = deliverytime;
     if (retrycount >= 0)
@@ -1247,16 +1247,7 @@ void XAutoClaim(CommandContext& ctx) {
       ++it;
       continue;
     }
-    if (!consumer) {
-      consumer = g->FindConsumer(name);
-      if (consumer) {
-        consumer->seen_time = now;
-      } else {
-        consumer = g->CreateConsumer(name, now);
-        ctx.dirty++;
-        ctx.Notify(notify::kStream, "xgroup-createconsumer", ctx.args[1]);
-      }
-    }
+    if (!consumer) consumer = SeenOrCreatedConsumer(ctx, g, name, ctx.args[1], now, nullptr);
     if (nack.consumer != consumer && nack.consumer) nack.consumer->pel.erase(id);
     nack.delivery_time = now;
     if (!justid) nack.delivery_count++;

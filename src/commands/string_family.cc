@@ -117,21 +117,12 @@ void DoSet(CommandContext& ctx, std::string_view key, std::string_view value, in
   ctx.NotifyModified(key);
   ctx.Notify(notify::kString, "set", key);
   if (when_ms > 0) ctx.Notify(notify::kGeneric, "expire", key);
+  if (when_ms > 0 && ExpireAtOrDelete(ctx, e, key, when_ms)) return;
   if (!ctx.propagating()) {
     ctx.custom_propagation = true;
-    if (when_ms > 0 && db.ExpiredAt(when_ms, ctx.now_ms))
-      db.Delete(e);
-    else if (when_ms > 0)
-      db.SetExpire(e, when_ms);
     return;
   }
   if (when_ms > 0) {
-    if (db.ExpiredAt(when_ms, ctx.now_ms)) {  // already expired: the key is gone
-      db.Delete(e);
-      ctx.PropagateAs({"DEL", std::string(key)});
-      return;
-    }
-    db.SetExpire(e, when_ms);
     ctx.PropagateAs({"SET", std::string(key), std::string(value), "PXAT", FormatInt64(when_ms)});
   } else if (keep_ttl) {
     ctx.PropagateAs({"SET", std::string(key), std::string(value), "KEEPTTL"});
@@ -235,17 +226,7 @@ void GetEx(CommandContext& ctx) {
   Database& db = ctx.db();
   std::string key(a[1]);
   if (set_ttl) {
-    if (db.ExpiredAt(when, ctx.now_ms)) {
-      db.Delete(e);
-      ctx.PropagateAs({"DEL", key});
-      ctx.NotifyModified(key);
-      ctx.Notify(notify::kGeneric, "del", key);
-    } else {
-      db.SetExpire(e, when);
-      ctx.PropagateAs({"PEXPIREAT", key, FormatInt64(when)});
-      ctx.NotifyModified(key);
-      ctx.Notify(notify::kGeneric, "expire", key);
-    }
+    SetExpireCommandEffect(ctx, e, key, when);
   } else if (persist && e->has_expire()) {
     db.ClearExpire(e);
     ctx.PropagateAs({"PERSIST", key});

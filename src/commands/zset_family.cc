@@ -661,13 +661,7 @@ void ZRandMember(CommandContext& ctx) {
   bool wrong;
   Entry* e = ZSetForRead(ctx, a[1], &wrong);
   if (wrong) return;
-  if (!e) {
-    if (with_count)
-      ctx.rb.EmptyArray();
-    else
-      ctx.rb.Null();
-    return;
-  }
+  if (!e) return RandomOnMissingKey(ctx, with_count);
   const Value& z = e->value;
   size_t card = zsetv::Card(z);
   auto at = [&](size_t rank) {
@@ -912,13 +906,10 @@ void ZInterCard(CommandContext& ctx) {
 void ZScan(CommandContext& ctx) {
   auto& a = ctx.args;
   uint64_t cursor;
-  if (!ParseScanCursor(ctx, a[2], &cursor)) return;
-  bool wrong;
-  Entry* e = ZSetForRead(ctx, a[1], &wrong);
-  if (wrong) return;
-  if (!e) return ScanEmptyReply(ctx);
   ScanOpts o;
-  if (!ParseScanOpts(ctx, 3, &o)) return;
+  Entry* e = StartCollectionScan(
+      ctx, [&](bool* w) { return ZSetForRead(ctx, a[1], w); }, &cursor, &o);
+  if (!e) return;
   std::vector<std::pair<std::string, double>> out;
   cursor = zsetv::Scan(e->value, cursor, size_t(o.count), [&](std::string_view m, double s) {
     if (ScanMatch(o, m)) out.emplace_back(m, s);

@@ -136,6 +136,10 @@ void FaultInjectionFileSystem::DelaySyncs(int64_t micros) {
 
 void FaultInjectionFileSystem::ClearFaults() {
   std::lock_guard<std::mutex> lk(mu_);
+  ClearFaultsLocked();
+}
+
+void FaultInjectionFileSystem::ClearFaultsLocked() {
   sync_delay_us_ = 0;
   append_fail_count_ = 0;
   torn_next_ = false;
@@ -458,13 +462,7 @@ Status FaultInjectionFileSystem::SimulateCrash() {
   }
   killed_ = true;
   kill_point_ = "(power cut)";
-  sync_delay_us_ = 0;
-  append_fail_count_ = 0;
-  torn_next_ = false;
-  space_limit_ = -1;
-  sync_fail_count_ = 0;
-  dir_sync_fail_count_ = 0;
-  open_fail_count_ = 0;
+  ClearFaultsLocked();
   return Status::Ok();
 }
 

@@ -105,6 +105,7 @@ class FaultInjectionFileSystem final : public FileSystem {
   Status TruncateFile(const std::string& path, uint64_t size) override;
 
  private:
+  void ClearFaultsLocked();  // ClearFaults with mu_ held
   friend class FaultWritableFile;
   // One file's data, whatever names it has (a hard link or rename keeps it).
   struct Inode {

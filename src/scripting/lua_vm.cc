@@ -1365,6 +1365,18 @@ bool LuaVm::LoadLibrary(std::string_view code, int64_t timeout_ms, std::vector<R
   return ok;
 }
 
+namespace {
+// Pushes a Lua array of the strings (KEYS, ARGV, a function's keys and args).
+void PushStringArray(lua_State* L, const std::vector<std::string_view>& list) {
+  lua_createtable(L, int(list.size()), 0);
+  int j = 1;
+  for (std::string_view v : list) {
+    lua_pushlstring(L, v.data(), v.size());
+    lua_rawseti(L, -2, j++);
+  }
+}
+}  // namespace
+
 void LuaVm::CallScript(RunCtx& rc, int ref, const std::vector<std::string_view>& keys,
                        const std::vector<std::string_view>& args) {
   lua_State* L = L_;
@@ -1372,16 +1384,10 @@ void LuaVm::CallScript(RunCtx& rc, int ref, const std::vector<std::string_view>&
   lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
   // KEYS and ARGV are globals: set in the real globals table.
   lua_rawgeti(L, LUA_REGISTRYINDEX, globals_ref_);
-  for (int which = 0; which < 2; which++) {
-    const auto& list = which == 0 ? keys : args;
-    lua_createtable(L, int(list.size()), 0);
-    int j = 1;
-    for (std::string_view v : list) {
-      lua_pushlstring(L, v.data(), v.size());
-      lua_rawseti(L, -2, j++);
-    }
-    lua_setfield(L, -2, which == 0 ? "KEYS" : "ARGV");
-  }
+  PushStringArray(L, keys);
+  lua_setfield(L, -2, "KEYS");
+  PushStringArray(L, args);
+  lua_setfield(L, -2, "ARGV");
   lua_pop(L, 1);
   Run(rc, 0);
 }
@@ -1391,15 +1397,8 @@ void LuaVm::CallFunction(RunCtx& rc, int ref, const std::vector<std::string_view
   lua_State* L = L_;
   lua_rawgeti(L, LUA_REGISTRYINDEX, err_handler_ref_);
   lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
-  for (int which = 0; which < 2; which++) {
-    const auto& list = which == 0 ? keys : args;
-    lua_createtable(L, int(list.size()), 0);
-    int j = 1;
-    for (std::string_view v : list) {
-      lua_pushlstring(L, v.data(), v.size());
-      lua_rawseti(L, -2, j++);
-    }
-  }
+  PushStringArray(L, keys);
+  PushStringArray(L, args);
   Run(rc, 2);
 }
 

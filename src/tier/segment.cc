@@ -10,24 +10,11 @@
 #include <memory>
 #include <vector>
 
+#include "base/coding.h"
+
 namespace ferrite::tier {
 namespace {
 
-void Put32(std::string* out, uint32_t v) {
-  char b[4];
-  memcpy(b, &v, 4);
-  out->append(b, 4);
-}
-uint32_t Get32(const char* p) {
-  uint32_t v;
-  memcpy(&v, p, 4);
-  return v;
-}
-uint16_t Get16(const char* p) {
-  uint16_t v;
-  memcpy(&v, p, 2);
-  return v;
-}
 uint32_t Checksum(const char* p, size_t n) { return uint32_t(XXH3_64bits(p, n)); }
 
 constexpr int kZstdLevel = 3;
@@ -56,11 +43,11 @@ const char* CodecName(Codec c) {
 
 std::string EncodeFileHeader(uint64_t id, Codec codec, int64_t created_ms) {
   std::string h(kSegMagic, 8);
-  Put32(&h, kSegVersion);
+  PutFixed32(&h, kSegVersion);
   h.push_back(char(codec));
   h.append(3, '\0');
-  h.append(reinterpret_cast<const char*>(&id), 8);
-  h.append(reinterpret_cast<const char*>(&created_ms), 8);
+  PutFixed64(&h, id);
+  PutFixed64(&h, uint64_t(created_ms));
   return h;
 }
 
@@ -74,14 +61,14 @@ Status ParseFileHeader(std::string_view b, const std::string& path, uint64_t* id
     return Status::Corruption(
         fmt::format("{}: not a Ferrite tier segment (bad magic) at offset 0", path));
   }
-  uint32_t version = Get32(b.data() + 8);
+  uint32_t version = DecodeFixed32(b.data() + 8);
   if (version == 0 || version > kSegVersion) {
     return Status::NotSupported(
         fmt::format("{}: segment format version {} is newer than this build reads ({})", path,
                     version, kSegVersion));
   }
   *codec = Codec(uint8_t(b[12]));
-  memcpy(id, b.data() + 16, 8);
+  *id = DecodeFixed64(b.data() + 16);
   return Status::Ok();
 }
 
@@ -117,14 +104,14 @@ uint32_t EncodeRecord(std::string* out, uint16_t db, uint8_t type, std::string_v
   char* h = out->data() + start;
   uint32_t key_len = uint32_t(key.size()), stored = uint32_t(out->size() - vstart),
            raw = uint32_t(value.size());
-  memcpy(h + 4, &key_len, 4);
-  memcpy(h + 8, &stored, 4);
-  memcpy(h + 12, &raw, 4);
-  memcpy(h + 16, &db, 2);
+  EncodeFixed32(h + 4, key_len);
+  EncodeFixed32(h + 8, stored);
+  EncodeFixed32(h + 12, raw);
+  EncodeFixed16(h + 16, db);
   h[18] = char(type);
   h[19] = char(used);
   uint32_t sum = Checksum(h + 4, out->size() - start - 4);
-  memcpy(h, &sum, 4);
+  EncodeFixed32(h, sum);
   return uint32_t(out->size() - start);
 }
 
@@ -136,14 +123,14 @@ Result<RecordView> ParseRecord(const char* data, size_t avail, const std::string
   if (avail < kRecordHeaderSize)
     return bad(fmt::format("truncated header ({} of {} bytes)", avail, kRecordHeaderSize));
   RecordView r;
-  uint32_t key_len = Get32(data + 4), stored = Get32(data + 8);
-  r.raw_len = Get32(data + 12);
-  r.db = Get16(data + 16);
+  uint32_t key_len = DecodeFixed32(data + 4), stored = DecodeFixed32(data + 8);
+  r.raw_len = DecodeFixed32(data + 12);
+  r.db = DecodeFixed16(data + 16);
   r.type = uint8_t(data[18]);
   r.codec = Codec(uint8_t(data[19]));
   uint64_t total = uint64_t(kRecordHeaderSize) + key_len + stored;
   if (total > avail) return bad(fmt::format("truncated ({} bytes, {} present)", total, avail));
-  if (Checksum(data + 4, size_t(total) - 4) != Get32(data)) return bad("checksum mismatch");
+  if (Checksum(data + 4, size_t(total) - 4) != DecodeFixed32(data)) return bad("checksum mismatch");
   if (uint8_t(r.codec) > 2) return bad(fmt::format("unknown codec {}", uint8_t(r.codec)));
   r.key = std::string_view(data + kRecordHeaderSize, key_len);
   r.stored = std::string_view(data + kRecordHeaderSize + key_len, stored);
@@ -240,8 +227,9 @@ Status ScanSegment(FileSystem* fs, const std::string& path,
     if (Status st = need_more(kRecordHeaderSize); !st.ok()) return st;
     size_t avail = size_t(buf_off + buf.size() - off);
     if (avail >= kRecordHeaderSize) {
-      uint64_t total = uint64_t(kRecordHeaderSize) + Get32(buf.data() + (off - buf_off) + 4) +
-                       Get32(buf.data() + (off - buf_off) + 8);
+      uint64_t total = uint64_t(kRecordHeaderSize) +
+                       DecodeFixed32(buf.data() + (off - buf_off) + 4) +
+                       DecodeFixed32(buf.data() + (off - buf_off) + 8);
       if (total <= *file_size - off) {
         if (Status st = need_more(size_t(total)); !st.ok()) return st;
         avail = size_t(buf_off + buf.size() - off);
@@ -274,9 +262,9 @@ SegmentFiles::~SegmentFiles() = default;
 bool SegmentFiles::ParseRef(std::string_view ref, uint32_t* segment, uint32_t* offset,
                             uint32_t* length) {
   if (ref.size() != 12) return false;
-  memcpy(segment, ref.data(), 4);
-  memcpy(offset, ref.data() + 4, 4);
-  memcpy(length, ref.data() + 8, 4);
+  *segment = DecodeFixed32(ref.data());
+  *offset = DecodeFixed32(ref.data() + 4);
+  *length = DecodeFixed32(ref.data() + 8);
   return true;
 }
 

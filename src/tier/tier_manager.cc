@@ -8,6 +8,7 @@
 #include <cstring>
 #include <unordered_map>
 
+#include "base/coding.h"
 #include "base/memory.h"
 #include "io/atomic_file.h"
 #include "types/serialize.h"
@@ -215,7 +216,7 @@ Status TierManager::Open() {
         reserve();
         continue;
       }
-      memcpy(&s->created_ms, head.data() + 24, 8);
+      s->created_ms = int64_t(DecodeFixed64(head.data() + 24));
       if (kind == "warm") {
         s->state = State::kWarm;
         auto m = fs_->MapFile(path, size_t(s->size));
@@ -677,10 +678,7 @@ void TierManager::RecordColdLatency(int64_t us) {
   stats_.cold_read_us_total += uint64_t(us);
   stats_.cold_read_count++;
   stats_.cold_read_us_max = std::max<uint64_t>(stats_.cold_read_us_max, uint64_t(us));
-  int b = 0;
-  while (b < 31 && (int64_t(1) << (b + 1)) <= us) b++;
-  int q = b >= 2 ? int((us >> (b - 2)) & 3) : b == 1 ? int((us & 1) * 2) : 0;
-  stats_.cold_read_hist[4 * b + q]++;
+  stats_.cold_read_latency.Record(uint64_t(us));
 }
 
 void TierManager::Fetch(std::vector<FetchKey> keys,
@@ -1054,23 +1052,19 @@ void TierManager::StartUpload(Seg* up, int64_t now_ms) {
 // ---------------------------------------------------------------- images (checkpoints)
 
 std::string TierManager::EncodeRef(const Value& v) {
-  std::string out(12, '\0');
-  uint32_t a = v.tier_segment(), b = v.tier_offset(), c = v.tier_length();
-  memcpy(out.data(), &a, 4);
-  memcpy(out.data() + 4, &b, 4);
-  memcpy(out.data() + 8, &c, 4);
+  std::string out;  // the 12 bytes SegmentFiles::ParseRef reads
+  PutFixed32(&out, v.tier_segment());
+  PutFixed32(&out, v.tier_offset());
+  PutFixed32(&out, v.tier_length());
   return out;
 }
 
 Result<Value> TierManager::RefToValue(uint8_t type, std::string_view ref, std::string_view key) {
-  if (ref.size() != 12) {
+  uint32_t id, off, len;
+  if (!SegmentFiles::ParseRef(ref, &id, &off, &len)) {
     return Status::Corruption(
         fmt::format("key '{}': tier reference of {} bytes (expected 12)", key, ref.size()));
   }
-  uint32_t id, off, len;
-  memcpy(&id, ref.data(), 4);
-  memcpy(&off, ref.data() + 4, 4);
-  memcpy(&len, ref.data() + 8, 4);
   return Value::Tiered(ValueType(type), id, off, len);
 }
 
@@ -1362,16 +1356,9 @@ std::string TierManager::InfoSection() const {
   Usage u = GetUsage();
   const TierStats& s = stats_;
   uint64_t avg = s.cold_read_count ? s.cold_read_us_total / s.cold_read_count : 0;
+  // The highest value of the bucket holding the percentile, never above the largest read.
   auto pct = [&](double q) -> uint64_t {
-    if (s.cold_read_count == 0) return 0;
-    uint64_t want = uint64_t(double(s.cold_read_count) * q + 0.5), acc = 0;
-    if (want == 0) want = 1;
-    for (int i = 0; i < 128; i++) {
-      acc += s.cold_read_hist[i];
-      // The bucket's upper bound.
-      if (acc >= want) return (uint64_t(1) << (i / 4)) * uint64_t(4 + i % 4 + 1) / 4;
-    }
-    return s.cold_read_us_max;
+    return std::min(s.cold_read_latency.ValueAtPercentile(q * 100), s.cold_read_us_max);
   };
   size_t retired = 0;
   for (const auto& sp : segs_) retired += sp && sp->state == State::kRetired;

@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "base/histogram.h"
 #include "base/memory.h"
 #include "base/status.h"
 #include "io/file_system.h"
@@ -76,10 +77,10 @@ struct TierStats {
   uint64_t segments_deleted = 0;
   uint64_t parked_commands = 0;
   uint64_t lent_reads = 0;  // cold/archived values read for one command and left where they are
-  // Cold/archive read latency (microseconds, job queued -> value read): buckets of a
-  // quarter power of two (bucket 4*b + q covers [2^b * (1 + q/4), 2^b * (1 + (q+1)/4))).
+  // Cold/archive read latency (microseconds, job queued -> value read), in the histogram
+  // INFO latencystats uses (base/histogram.h).
   uint64_t cold_read_us_total = 0, cold_read_count = 0, cold_read_us_max = 0;
-  uint64_t cold_read_hist[128] = {};
+  LatencyHistogram cold_read_latency;
 };
 
 class TierManager : public TierResolver, public TierAccessHook {

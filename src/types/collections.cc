@@ -3,48 +3,22 @@
 #include <algorithm>
 #include <cstring>
 
+#include "base/coding.h"
 #include "base/strutil.h"
 
 namespace ferrite {
 namespace {
 
-size_t PutVarint(char* out, size_t v) {
-  size_t n = 0;
-  while (v >= 0x80) {
-    out[n++] = char((v & 0x7F) | 0x80);
-    v >>= 7;
-  }
-  out[n++] = char(v);
-  return n;
-}
-
-size_t VarintSize(size_t v) {
-  size_t n = 1;
-  for (; v >= 0x80; v >>= 7) ++n;
-  return n;
-}
-
-std::string_view ReadVarintStr(const char* p) {
-  const auto* u = reinterpret_cast<const unsigned char*>(p);
-  size_t len = 0, n = 0;
-  int shift = 0;
-  while (true) {
-    unsigned char c = u[n++];
-    len |= size_t(c & 0x7F) << shift;
-    if (!(c & 0x80)) break;
-    shift += 7;
-  }
-  return {p + n, len};
-}
-
 // Hash node payload: varint value length, value bytes.
 void WriteHashValue(StrTable::Node* n, std::string_view value) {
   char* p = n->payload();
-  p += PutVarint(p, value.size());
+  p = EncodeVarint64(p, value.size());
   if (!value.empty()) memcpy(p, value.data(), value.size());
 }
 
-std::string_view HashValue(const StrTable::Node* n) { return ReadVarintStr(n->payload()); }
+std::string_view HashValue(const StrTable::Node* n) {
+  return DecodeLengthPrefixedUnchecked(n->payload());
+}
 
 size_t HashValueSize(const StrTable::Node* n) {
   std::string_view v = HashValue(n);
@@ -73,7 +47,7 @@ Object* HashObject::Clone() const {
   auto* o = new HashObject;
   table.ForEach([&](StrTable::Node* n) {
     std::string_view v = HashValue(n);
-    WriteHashValue(o->table.Insert(n->key(), VarintSize(v.size()) + v.size()), v);
+    WriteHashValue(o->table.Insert(n->key(), VarintLength(v.size()) + v.size()), v);
   });
   return o;
 }
@@ -115,17 +89,7 @@ namespace {
 
 // Finds field in a packed hash: byte offset of the field entry, or -1.
 int64_t PackFind(const PackBlock* b, std::string_view field, uint32_t* value_off) {
-  std::string_view f, v;
-  for (uint32_t off = 0; off < b->bytes;) {
-    uint32_t voff = pack::Read(b, off, &f);
-    uint32_t next = pack::Read(b, voff, &v);
-    if (f == field) {
-      if (value_off) *value_off = voff;
-      return off;
-    }
-    off = next;
-  }
-  return -1;
+  return pack::FindPair(b, field, value_off);
 }
 
 void Convert(Value& v) {
@@ -135,7 +99,7 @@ void Convert(Value& v) {
   for (uint32_t off = 0; off < b->bytes;) {
     off = pack::Read(b, off, &f);
     off = pack::Read(b, off, &val);
-    WriteHashValue(o->table.Insert(f, VarintSize(val.size()) + val.size()), val);
+    WriteHashValue(o->table.Insert(f, VarintLength(val.size()) + val.size()), val);
   }
   v = Value::FromObject(o);
 }
@@ -182,7 +146,7 @@ bool Set(Value& v, std::string_view field, std::string_view value, const Collect
     }
   }
   StrTable& t = v.As<HashObject>()->table;
-  size_t need = VarintSize(value.size()) + value.size();
+  size_t need = VarintLength(value.size()) + value.size();
   bool inserted;
   StrTable::Node* n = t.FindOrInsert(field, need, &inserted);
   if (!inserted && HashValueSize(n) != need) n = t.Resize(n, need);
@@ -441,17 +405,14 @@ namespace {
 
 // Packed sorted set: member, 8-byte score, … in (score, member) order.
 int64_t PackFind(const PackBlock* b, std::string_view m, double* score) {
-  std::string_view e, s;
-  for (uint32_t off = 0; off < b->bytes;) {
-    uint32_t soff = pack::Read(b, off, &e);
-    uint32_t next = pack::Read(b, soff, &s);
-    if (e == m) {
-      if (score) *score = BytesScore(s);
-      return off;
-    }
-    off = next;
+  uint32_t soff;
+  int64_t off = pack::FindPair(b, m, &soff);
+  if (off >= 0 && score) {
+    std::string_view s;
+    pack::Read(b, soff, &s);
+    *score = BytesScore(s);
   }
-  return -1;
+  return off;
 }
 
 void PackInsertSorted(Value& v, std::string_view m, double score) {

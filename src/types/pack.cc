@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <new>
 
+#include "base/coding.h"
+
 namespace ferrite::pack {
 namespace {
 
@@ -11,16 +13,6 @@ PackBlock* Alloc(size_t payload) {
   b->bytes = 0;
   b->count = 0;
   return b;
-}
-
-size_t PutVarint(char* out, size_t v) {
-  size_t n = 0;
-  while (v >= 0x80) {
-    out[n++] = char((v & 0x7F) | 0x80);
-    v >>= 7;
-  }
-  out[n++] = char(v);
-  return n;
 }
 
 }  // namespace
@@ -52,7 +44,7 @@ PackBlock* Insert(PackBlock* b, uint32_t off, const std::string_view* elems, siz
   memcpy(nb->data(), b->data(), off);
   char* w = nb->data() + off;
   for (size_t i = 0; i < n; ++i) {
-    w += PutVarint(w, elems[i].size());
+    w = EncodeVarint64(w, elems[i].size());
     if (!elems[i].empty()) memcpy(w, elems[i].data(), elems[i].size());
     w += elems[i].size();
   }
@@ -84,14 +76,14 @@ PackBlock* Replace(PackBlock* b, uint32_t off, std::string_view elem) {
   size_t new_size = EntrySize(elem.size());
   if (new_size == old_size) {
     char* w = b->data() + off;
-    w += PutVarint(w, elem.size());
+    w = EncodeVarint64(w, elem.size());
     memmove(w, elem.data(), elem.size());
     return b;
   }
   PackBlock* nb = Alloc(b->bytes - old_size + new_size);
   memcpy(nb->data(), b->data(), off);
   char* w = nb->data() + off;
-  w += PutVarint(w, elem.size());
+  w = EncodeVarint64(w, elem.size());
   memcpy(w, elem.data(), elem.size());
   w += elem.size();
   memcpy(w, b->data() + end, b->bytes - end);

@@ -14,6 +14,8 @@
 #include <cstring>
 #include <string_view>
 
+#include "base/coding.h"
+
 namespace ferrite {
 
 struct PackBlock {
@@ -35,18 +37,9 @@ inline uint32_t End(const PackBlock* b) { return b->bytes; }
 
 // Reads the entry at byte offset off; returns the offset of the next entry.
 inline uint32_t Read(const PackBlock* b, uint32_t off, std::string_view* out) {
-  const unsigned char* p = reinterpret_cast<const unsigned char*>(b->data()) + off;
-  uint32_t len = 0;
-  int shift = 0;
-  uint32_t n = 0;
-  while (true) {
-    unsigned char c = p[n++];
-    len |= uint32_t(c & 0x7F) << shift;
-    if (!(c & 0x80)) break;
-    shift += 7;
-  }
-  *out = std::string_view(reinterpret_cast<const char*>(p + n), len);
-  return off + n + len;
+  const char* start = b->data() + off;
+  *out = DecodeLengthPrefixedUnchecked(start);
+  return uint32_t(out->data() + out->size() - b->data());
 }
 
 // Calls fn(view) for each entry in order; stops early when fn returns false.
@@ -57,6 +50,23 @@ void ForEach(const PackBlock* b, F&& fn) {
     off = Read(b, off, &v);
     if (!fn(v)) return;
   }
+}
+
+// In a block of pairs (a hash's field, value; a sorted set's member, score): the byte offset
+// of the pair whose first entry is key, or -1; *second_off (if given) the offset of the
+// pair's second entry.
+inline int64_t FindPair(const PackBlock* b, std::string_view key, uint32_t* second_off) {
+  std::string_view k, v;
+  for (uint32_t off = 0; off < b->bytes;) {
+    uint32_t soff = Read(b, off, &k);
+    uint32_t next = Read(b, soff, &v);
+    if (k == key) {
+      if (second_off) *second_off = soff;
+      return off;
+    }
+    off = next;
+  }
+  return -1;
 }
 
 // Byte offset of entry index i (0-based; i == count gives End).
@@ -74,11 +84,7 @@ PackBlock* Erase(PackBlock* b, uint32_t off, uint32_t n);
 PackBlock* Replace(PackBlock* b, uint32_t off, std::string_view elem);
 
 // Encoded size of one entry.
-inline size_t EntrySize(size_t len) {
-  size_t n = 1;
-  for (size_t l = len; l >= 0x80; l >>= 7) ++n;
-  return n + len;
-}
+inline size_t EntrySize(size_t len) { return VarintLength(len) + len; }
 
 }  // namespace pack
 }  // namespace ferrite

@@ -4,73 +4,16 @@
 #include <xxhash.h>
 
 #include <algorithm>
-#include <bit>
 #include <cmath>
 #include <cstring>
 #include <functional>
 
+#include "base/coding.h"
 #include "base/strutil.h"
 #include "types/stream.h"
 
 namespace ferrite {
 namespace {
-
-void PutVarint(std::string* out, uint64_t v) {
-  while (v >= 0x80) {
-    out->push_back(char((v & 0x7F) | 0x80));
-    v >>= 7;
-  }
-  out->push_back(char(v));
-}
-
-void PutStr(std::string* out, std::string_view s) {
-  PutVarint(out, s.size());
-  out->append(s);
-}
-
-void PutDouble(std::string* out, double d) {
-  uint64_t u;
-  memcpy(&u, &d, 8);
-  if constexpr (std::endian::native == std::endian::big) u = __builtin_bswap64(u);
-  out->append(reinterpret_cast<const char*>(&u), 8);
-}
-
-class Reader {
- public:
-  explicit Reader(std::string_view s) : s_(s) {}
-  bool Varint(uint64_t* v) {
-    *v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (pos_ >= s_.size()) return false;
-      unsigned char c = static_cast<unsigned char>(s_[pos_++]);
-      *v |= uint64_t(c & 0x7F) << shift;
-      if (!(c & 0x80)) return true;
-    }
-    return false;
-  }
-  bool Str(std::string_view* out) {
-    uint64_t n;
-    if (!Varint(&n) || n > s_.size() - pos_) return false;
-    *out = s_.substr(pos_, n);
-    pos_ += n;
-    return true;
-  }
-  bool Double(double* d) {
-    if (s_.size() - pos_ < 8) return false;
-    uint64_t u;
-    memcpy(&u, s_.data() + pos_, 8);
-    if constexpr (std::endian::native == std::endian::big) u = __builtin_bswap64(u);
-    memcpy(d, &u, 8);
-    pos_ += 8;
-    return true;
-  }
-  size_t pos() const { return pos_; }
-  bool done() const { return pos_ == s_.size(); }
-
- private:
-  std::string_view s_;
-  size_t pos_ = 0;
-};
 
 size_t Count(const Value& v) {
   switch (v.type()) {
@@ -150,9 +93,10 @@ void EncodeCollection(const Value& v, std::string* out) {
     return;
   }
   if (v.type() == ValueType::kStream) return EncodeStream(*v.As<StreamObject>(), out);
-  PutVarint(out, Count(v));
+  PutVarint64(out, Count(v));
   WalkItems(
-      v, [&](std::string_view s) { PutStr(out, s); }, [&](double d) { PutDouble(out, d); });
+      v, [&](std::string_view s) { PutLengthPrefixed(out, s); },
+      [&](double d) { PutDouble(out, d); });
 }
 
 void EncodeCollectionStream(const Value& v, size_t piece_size,
@@ -170,11 +114,11 @@ void EncodeCollectionStream(const Value& v, size_t piece_size,
     sink(buf, false);
     buf.clear();
   };
-  PutVarint(&buf, Count(v));
+  PutVarint64(&buf, Count(v));
   WalkItems(
       v,
       [&](std::string_view s) {
-        PutVarint(&buf, s.size());
+        PutVarint64(&buf, s.size());
         if (s.size() >= piece_size) {  // a big item goes by reference
           flush();
           sink(s, false);
@@ -192,55 +136,39 @@ void EncodeCollectionStream(const Value& v, size_t piece_size,
 
 Result<Value> DecodeCollection(ValueType t, std::string_view blob, const CollectionLimits& lim) {
   if (t == ValueType::kStream) return DecodeStream(blob);
-  Reader r(blob);
-  uint64_t n;
-  auto bad = [&](const char* what) {
-    return Status::Corruption(std::string(what) + " at byte " + std::to_string(r.pos()) +
-                              " of the value");
-  };
-  if (!r.Varint(&n)) return bad("truncated item count");
-  if (n == 0) return bad("empty collection");
-  if (n > blob.size()) return bad("item count larger than the value");
-  std::string_view a, b;
   Value v;
-  switch (t) {
-    case ValueType::kHash:
-      v = hashv::New();
-      for (uint64_t i = 0; i < n; i++) {
-        if (!r.Str(&a) || !r.Str(&b)) return bad("truncated hash field");
-        if (!hashv::Set(v, a, b, lim)) return bad("duplicate hash field");
-      }
-      break;
-    case ValueType::kSet:
-      for (uint64_t i = 0; i < n; i++) {
-        if (!r.Str(&a)) return bad("truncated set member");
-        if (i == 0) v = setv::NewFor(a, lim);
-        if (!setv::Add(v, a, lim)) return bad("duplicate set member");
-      }
-      break;
-    case ValueType::kZSet: {
-      v = zsetv::New(n, 0, lim);
-      for (uint64_t i = 0; i < n; i++) {
-        double s;
-        if (!r.Str(&a) || !r.Double(&s)) return bad("truncated sorted-set member");
-        if (std::isnan(s)) return bad("NaN score");
-        double cur;
-        if (zsetv::Score(v, a, &cur)) return bad("duplicate sorted-set member");
-        zsetv::Set(v, a, s, lim);
-      }
-      break;
-    }
-    case ValueType::kList:
-      v = listv::New();
-      for (uint64_t i = 0; i < n; i++) {
-        if (!r.Str(&a)) return bad("truncated list element");
-        listv::Push(v, a, false, lim);
-      }
-      break;
-    default:
-      return Status::Corruption("unknown value type " + std::to_string(int(t)));
-  }
-  if (!r.done()) return bad("trailing bytes");
+  bool first = true;
+  Status st = WalkCollectionBlob(
+      t, blob,
+      [&](uint64_t n) -> const char* {
+        if (n == 0) return "empty collection";
+        if (t == ValueType::kHash) v = hashv::New();
+        if (t == ValueType::kZSet) v = zsetv::New(n, 0, lim);
+        if (t == ValueType::kList) v = listv::New();
+        return nullptr;
+      },
+      [&](std::string_view a, std::string_view b, double score) -> const char* {
+        switch (t) {
+          case ValueType::kHash:
+            if (!hashv::Set(v, a, b, lim)) return "duplicate hash field";
+            break;
+          case ValueType::kSet:
+            if (first) v = setv::NewFor(a, lim);
+            if (!setv::Add(v, a, lim)) return "duplicate set member";
+            break;
+          case ValueType::kZSet: {
+            double cur;
+            if (zsetv::Score(v, a, &cur)) return "duplicate sorted-set member";
+            zsetv::Set(v, a, score, lim);
+            break;
+          }
+          default:
+            listv::Push(v, a, false, lim);
+        }
+        first = false;
+        return nullptr;
+      });
+  if (!st.ok()) return st;
   return v;
 }
 
@@ -260,7 +188,7 @@ std::string CanonicalBytes(const Value& v) {
         return true;
       });
       out.append(reinterpret_cast<const char*>(acc), 16);
-      PutVarint(&out, hashv::Len(v));
+      PutVarint64(&out, hashv::Len(v));
       break;
     case ValueType::kSet:
       setv::ForEach(v, [&](std::string_view m) {
@@ -268,7 +196,7 @@ std::string CanonicalBytes(const Value& v) {
         return true;
       });
       out.append(reinterpret_cast<const char*>(acc), 16);
-      PutVarint(&out, setv::Card(v));
+      PutVarint64(&out, setv::Card(v));
       break;
     case ValueType::kStream:
       StreamCanonicalBytes(*v.As<StreamObject>(), &out);

@@ -5,27 +5,10 @@
 #include <algorithm>
 #include <new>
 
+#include "base/coding.h"
+
 namespace ferrite {
 namespace {
-
-size_t VarintSize(size_t v) {
-  size_t n = 1;
-  while (v >= 0x80) {
-    v >>= 7;
-    ++n;
-  }
-  return n;
-}
-
-size_t PutVarint(unsigned char* out, size_t v) {
-  size_t n = 0;
-  while (v >= 0x80) {
-    out[n++] = static_cast<unsigned char>((v & 0x7F) | 0x80);
-    v >>= 7;
-  }
-  out[n++] = static_cast<unsigned char>(v);
-  return n;
-}
 
 uint64_t ReverseBits(uint64_t v) {
   v = ((v >> 1) & 0x5555555555555555ULL) | ((v & 0x5555555555555555ULL) << 1);
@@ -44,7 +27,7 @@ StrTable::~StrTable() {
 }
 
 size_t StrTable::NodeSize(size_t key_len, size_t payload_len) {
-  return sizeof(Node) + VarintSize(key_len) + key_len + payload_len;
+  return sizeof(Node) + VarintLength(key_len) + key_len + payload_len;
 }
 
 uint64_t StrTable::Hash(std::string_view key) {
@@ -80,8 +63,7 @@ StrTable::Node* StrTable::InsertHashed(std::string_view key, size_t payload_len,
   if (size_ + 1 > nbuckets_) Rehash(nbuckets_ ? nbuckets_ * 2 : 4);
   size_t sz = NodeSize(key.size(), payload_len);
   auto* n = static_cast<Node*>(::operator new(sz));
-  auto* p = reinterpret_cast<unsigned char*>(n + 1);
-  p += PutVarint(p, key.size());
+  char* p = EncodeVarint64(reinterpret_cast<char*>(n + 1), key.size());
   memcpy(p, key.data(), key.size());
   Node** head = &buckets_[h & (nbuckets_ - 1)];
   n->next = *head;

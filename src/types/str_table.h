@@ -16,6 +16,8 @@
 #include <cstring>
 #include <string_view>
 
+#include "base/coding.h"
+
 namespace ferrite {
 
 class StrTable {
@@ -24,17 +26,7 @@ class StrTable {
     Node* next;
     // followed by varint key length, key, payload
     std::string_view key() const {
-      const unsigned char* p = reinterpret_cast<const unsigned char*>(this + 1);
-      size_t len = 0;
-      int shift = 0;
-      size_t n = 0;
-      while (true) {
-        unsigned char c = p[n++];
-        len |= size_t(c & 0x7F) << shift;
-        if (!(c & 0x80)) break;
-        shift += 7;
-      }
-      return {reinterpret_cast<const char*>(p + n), len};
+      return DecodeLengthPrefixedUnchecked(reinterpret_cast<const char*>(this + 1));
     }
     char* payload() {
       std::string_view k = key();

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "base/coding.h"
 #include "base/strutil.h"
 
 namespace ferrite {
@@ -100,72 +101,15 @@ EntryPos ReadEntry(const uint8_t* lp, uint32_t flags_pos, StreamID master, int64
   return e;
 }
 
-void PutVarint(std::string* out, uint64_t v) {
-  while (v >= 0x80) {
-    out->push_back(char((v & 0x7F) | 0x80));
-    v >>= 7;
-  }
-  out->push_back(char(v));
-}
-void PutStr(std::string* out, std::string_view s) {
-  PutVarint(out, s.size());
-  out->append(s);
-}
-void PutU64(std::string* out, uint64_t v) {
-  char b[8];
-  for (int i = 0; i < 8; i++) b[i] = char(v >> (8 * i));
-  out->append(b, 8);
-}
+// A stream ID as 16 big-endian bytes, so IDs sort as bytes.
 void PutID(std::string* out, StreamID id) {
-  char b[16];
-  for (int i = 0; i < 8; i++) b[i] = char(id.ms >> (8 * (7 - i)));
-  for (int i = 0; i < 8; i++) b[8 + i] = char(id.seq >> (8 * (7 - i)));
-  out->append(b, 16);
+  PutFixed64BE(out, id.ms);
+  PutFixed64BE(out, id.seq);
 }
-
-class Reader {
- public:
-  explicit Reader(std::string_view s) : s_(s) {}
-  bool Varint(uint64_t* v) {
-    *v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (pos_ >= s_.size()) return false;
-      unsigned char c = static_cast<unsigned char>(s_[pos_++]);
-      *v |= uint64_t(c & 0x7F) << shift;
-      if (!(c & 0x80)) return true;
-    }
-    return false;
-  }
-  bool Str(std::string_view* out) {
-    uint64_t n;
-    if (!Varint(&n) || n > s_.size() - pos_) return false;
-    *out = s_.substr(pos_, n);
-    pos_ += n;
-    return true;
-  }
-  bool U64(uint64_t* v) {
-    if (s_.size() - pos_ < 8) return false;
-    *v = 0;
-    for (int i = 0; i < 8; i++) *v |= uint64_t(uint8_t(s_[pos_ + i])) << (8 * i);
-    pos_ += 8;
-    return true;
-  }
-  bool ID(StreamID* id) {
-    if (s_.size() - pos_ < 16) return false;
-    id->ms = id->seq = 0;
-    for (int i = 0; i < 8; i++) id->ms = id->ms << 8 | uint8_t(s_[pos_ + i]);
-    for (int i = 0; i < 8; i++) id->seq = id->seq << 8 | uint8_t(s_[pos_ + 8 + i]);
-    pos_ += 16;
-    return true;
-  }
-  size_t pos() const { return pos_; }
-  size_t left() const { return s_.size() - pos_; }
-  bool done() const { return pos_ == s_.size(); }
-
- private:
-  std::string_view s_;
-  size_t pos_ = 0;
-};
+// All 16 bytes or none: an error names the offset where the ID begins.
+bool ReadID(Cursor& r, StreamID* id) {
+  return r.left() >= 16 && r.Fixed64BE(&id->ms) && r.Fixed64BE(&id->seq);
+}
 
 }  // namespace
 
@@ -752,41 +696,53 @@ size_t StreamObject::RadixTreeNodes() const {
 // ---------------------------------------------------------------- persistence
 namespace {
 
+// Pieces shared by the checkpoint form and the canonical bytes (DEBUG DIGEST): the IDs
+// and counters after the entries, a group's head, a pending entry.
+void PutStreamMeta(std::string* out, const StreamObject& s) {
+  PutID(out, s.last_id);
+  PutID(out, s.first_id);
+  PutID(out, s.max_deleted_id);
+  PutFixed64(out, s.entries_added);
+  PutVarint64(out, s.group_count());
+}
+void PutGroupHead(std::string* out, std::string_view name, const StreamGroup& g) {
+  PutLengthPrefixed(out, name);
+  PutID(out, g.last_id);
+  PutFixed64(out, uint64_t(g.entries_read));
+  PutVarint64(out, g.pel.size());
+}
+void PutNack(std::string* out, StreamID id, const StreamNack& n) {
+  PutID(out, id);
+  PutFixed64(out, uint64_t(n.delivery_time));
+  PutFixed64(out, n.delivery_count);
+}
+
 // Writes the checkpoint form into *out, calling flush() between items (a node, a pending
 // entry, a consumer) so a caller can hand the bytes over in pieces.
 template <typename Flush>
 void EncodeStreamTo(const StreamObject& s, std::string* out, Flush&& flush) {
-  PutVarint(out, s.node_count());
+  PutVarint64(out, s.node_count());
   for (size_t i = 0; i < s.node_count(); i++) {
     const auto& nd = s.node(i);
     PutID(out, nd.master);
     uint32_t n = slp::TotalBytes(nd.lp.lp);
-    PutVarint(out, n);
+    PutVarint64(out, n);
     out->append(reinterpret_cast<const char*>(nd.lp.lp), n);
     flush();
   }
-  PutU64(out, s.length);
-  PutID(out, s.last_id);
-  PutID(out, s.first_id);
-  PutID(out, s.max_deleted_id);
-  PutU64(out, s.entries_added);
-  PutVarint(out, s.group_count());
+  PutFixed64(out, s.length);
+  PutStreamMeta(out, s);
   for (auto& [name, g] : s.groups()) {
-    PutStr(out, name);
-    PutID(out, g->last_id);
-    PutU64(out, uint64_t(g->entries_read));
-    PutVarint(out, g->pel.size());
+    PutGroupHead(out, name, *g);
     for (auto& [id, nack] : g->pel) {
-      PutID(out, id);
-      PutU64(out, uint64_t(nack->delivery_time));
-      PutU64(out, nack->delivery_count);
+      PutNack(out, id, *nack);
       flush();
     }
-    PutVarint(out, g->consumers.size());
+    PutVarint64(out, g->consumers.size());
     for (auto& [cname, c] : g->consumers) {
-      PutStr(out, cname);
-      PutU64(out, uint64_t(c->seen_time));
-      PutVarint(out, c->pel.size());
+      PutLengthPrefixed(out, cname);
+      PutFixed64(out, uint64_t(c->seen_time));
+      PutVarint64(out, c->pel.size());
       for (auto& [id, nack] : c->pel) {
         PutID(out, id);
         flush();
@@ -888,7 +844,7 @@ Status CheckStreamNode(StreamID master, const uint8_t* lp, size_t size, NodeChec
 }
 
 Result<Value> DecodeStream(std::string_view blob) {
-  Reader r(blob);
+  Cursor r(blob);
   auto bad = [&](const std::string& what) {
     return Status::Corruption(what + " at byte " + std::to_string(r.pos()) +
                               " of the stream value");
@@ -901,7 +857,7 @@ Result<Value> DecodeStream(std::string_view blob) {
   for (uint64_t i = 0; i < nodes; i++) {
     StreamID master;
     std::string_view bytes;
-    if (!r.ID(&master) || !r.Str(&bytes)) return bad("truncated node");
+    if (!ReadID(r, &master) || !r.LengthPrefixed(&bytes)) return bad("truncated node");
     NodeCheck nc;
     Status st =
         CheckStreamNode(master, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), &nc);
@@ -911,8 +867,8 @@ Result<Value> DecodeStream(std::string_view blob) {
   }
   if (!s->SortNodes()) return bad("two stream nodes with the same master ID");
   uint64_t groups;
-  if (!r.U64(&s->length) || !r.ID(&s->last_id) || !r.ID(&s->first_id) ||
-      !r.ID(&s->max_deleted_id) || !r.U64(&s->entries_added))
+  if (!r.Fixed64(&s->length) || !ReadID(r, &s->last_id) || !ReadID(r, &s->first_id) ||
+      !ReadID(r, &s->max_deleted_id) || !r.Fixed64(&s->entries_added))
     return bad("truncated stream metadata");
   if (s->length != live) return bad("stream length does not match its entries");
   if (!r.Varint(&groups) || groups > r.left()) return bad("bad group count");
@@ -920,7 +876,8 @@ Result<Value> DecodeStream(std::string_view blob) {
     std::string_view name;
     StreamID last;
     uint64_t er, npel;
-    if (!r.Str(&name) || !r.ID(&last) || !r.U64(&er) || !r.Varint(&npel) || npel > r.left())
+    if (!r.LengthPrefixed(&name) || !ReadID(r, &last) || !r.Fixed64(&er) || !r.Varint(&npel) ||
+        npel > r.left())
       return bad("truncated consumer group");
     int64_t entries_read = int64_t(er);
     if (entries_read < -1) return bad("bad entries-read");
@@ -929,7 +886,8 @@ Result<Value> DecodeStream(std::string_view blob) {
     for (uint64_t k = 0; k < npel; k++) {
       StreamID id;
       uint64_t t, cnt;
-      if (!r.ID(&id) || !r.U64(&t) || !r.U64(&cnt)) return bad("truncated pending entry");
+      if (!ReadID(r, &id) || !r.Fixed64(&t) || !r.Fixed64(&cnt))
+        return bad("truncated pending entry");
       auto [it, ins] = g->pel.try_emplace(id);
       if (!ins) return bad("duplicate pending entry");
       it->second = std::make_unique<StreamNack>();
@@ -941,13 +899,13 @@ Result<Value> DecodeStream(std::string_view blob) {
     for (uint64_t ci = 0; ci < ncons; ci++) {
       std::string_view cname;
       uint64_t seen, cpel;
-      if (!r.Str(&cname) || !r.U64(&seen) || !r.Varint(&cpel) || cpel > r.left())
+      if (!r.LengthPrefixed(&cname) || !r.Fixed64(&seen) || !r.Varint(&cpel) || cpel > r.left())
         return bad("truncated consumer");
       StreamConsumer* c = g->CreateConsumer(cname, int64_t(seen));
       if (!c) return bad("duplicate consumer");
       for (uint64_t k = 0; k < cpel; k++) {
         StreamID id;
-        if (!r.ID(&id)) return bad("truncated consumer pending entry");
+        if (!ReadID(r, &id)) return bad("truncated consumer pending entry");
         auto it = g->pel.find(id);
         if (it == g->pel.end() || it->second->consumer)
           return bad("consumer pending entry not in the group's list, or owned twice");
@@ -966,33 +924,25 @@ void StreamCanonicalBytes(const StreamObject& s, std::string* out) {
   StreamIterator it(s, {0, 0}, StreamID::Max(), false);
   StreamID id;
   int64_t nf;
-  PutU64(out, s.length);
+  PutFixed64(out, s.length);
   while (it.Next(&id, &nf)) {
     PutID(out, id);
-    PutVarint(out, uint64_t(nf));
+    PutVarint64(out, uint64_t(nf));
     it.ForEachField([&](std::string_view f, std::string_view v) {
-      PutStr(out, f);
-      PutStr(out, v);
+      PutLengthPrefixed(out, f);
+      PutLengthPrefixed(out, v);
     });
   }
-  PutID(out, s.last_id);
-  PutID(out, s.first_id);
-  PutID(out, s.max_deleted_id);
-  PutU64(out, s.entries_added);
-  PutVarint(out, s.group_count());
+  PutStreamMeta(out, s);
   for (auto& [name, g] : s.groups()) {
-    PutStr(out, name);
-    PutID(out, g->last_id);
-    PutU64(out, uint64_t(g->entries_read));
-    PutVarint(out, g->pel.size());
+    PutGroupHead(out, name, *g);
     for (auto& [pid, nack] : g->pel) {
-      PutID(out, pid);
-      PutU64(out, uint64_t(nack->delivery_time));
-      PutU64(out, nack->delivery_count);
-      PutStr(out, nack->consumer ? std::string_view(nack->consumer->name) : std::string_view());
+      PutNack(out, pid, *nack);
+      PutLengthPrefixed(
+          out, nack->consumer ? std::string_view(nack->consumer->name) : std::string_view());
     }
-    PutVarint(out, g->consumers.size());
-    for (auto& [cname, c] : g->consumers) PutStr(out, cname);
+    PutVarint64(out, g->consumers.size());
+    for (auto& [cname, c] : g->consumers) PutLengthPrefixed(out, cname);
   }
 }
 

@@ -331,6 +331,23 @@ void AppendInt(Buf* b, int64_t v) {
   AppendRaw(b, enc, n, nullptr, 0);
 }
 
+void EncodeElement(std::string_view s, std::string* out) {
+  uint8_t hdr[9];
+  uint32_t n;
+  int64_t v;
+  std::string_view data;
+  if (StringToInt64(s, &v)) {
+    n = EncodeInt(v, hdr);
+  } else {
+    n = EncodeStrHeader(s.size(), hdr);
+    data = s;
+  }
+  out->append(reinterpret_cast<const char*>(hdr), n);
+  out->append(data);
+  uint8_t back[5];
+  out->append(reinterpret_cast<const char*>(back), EncodeBacklen(n + data.size(), back));
+}
+
 void AppendStr(Buf* b, std::string_view s) {
   int64_t v;
   if (StringToInt64(s, &v)) return AppendInt(b, v);

@@ -42,6 +42,11 @@ inline uint16_t NumElements(const uint8_t* lp) { return uint16_t(lp[4] | lp[5] <
 // at most 20 bytes (Redis's lpStringToInt64).
 bool StringToInt64(std::string_view s, int64_t* v);
 
+// One element as Redis writes it (an integer encoding when s is one, else a string), its
+// backlen included, appended to out: for code that assembles a listpack of its own (the RDB
+// writer's ListpackBuilder).
+void EncodeElement(std::string_view s, std::string* out);
+
 // Size of the encoding byte(s) + data of the element at p (0 if the first byte is no valid
 // encoding). Reads up to 5 bytes at p.
 uint32_t EncodedSize(const uint8_t* p);

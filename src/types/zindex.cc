@@ -46,17 +46,7 @@ void ZIndex::Erase(const Node* n) {
   auto it = std::lower_bound(b.begin(), b.end(), n, Less);
   assert(it != b.end() && *it == n);
   b.erase(it);
-  --size_;
-  if (b.empty()) {
-    delete blocks_[bi];
-    blocks_.erase(blocks_.begin() + long(bi));
-  } else if (bi + 1 < blocks_.size() && b.size() + blocks_[bi + 1]->size() <= kMaxBlock / 2) {
-    // Merge thin neighbours so pops from one end do not leave a trail of tiny blocks.
-    Block* next = blocks_[bi + 1];
-    b.insert(b.end(), next->begin(), next->end());
-    delete next;
-    blocks_.erase(blocks_.begin() + long(bi) + 1);
-  }
+  AfterErase(bi);
 }
 
 void ZIndex::EraseAt(size_t rank) {
@@ -64,11 +54,17 @@ void ZIndex::EraseAt(size_t rank) {
   Locate(rank, &bi, &pos);
   Block& b = *blocks_[bi];
   b.erase(b.begin() + long(pos));
+  AfterErase(bi);
+}
+
+void ZIndex::AfterErase(size_t bi) {
   --size_;
+  Block& b = *blocks_[bi];
   if (b.empty()) {
     delete blocks_[bi];
     blocks_.erase(blocks_.begin() + long(bi));
   } else if (bi + 1 < blocks_.size() && b.size() + blocks_[bi + 1]->size() <= kMaxBlock / 2) {
+    // Merge thin neighbours so pops from one end do not leave a trail of tiny blocks.
     Block* next = blocks_[bi + 1];
     b.insert(b.end(), next->begin(), next->end());
     delete next;

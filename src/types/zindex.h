@@ -136,6 +136,9 @@ class ZIndex {
   using Block = std::vector<const Node*>;
   size_t FindBlock(const Node* n) const;  // first block whose last element is >= n
   void Locate(size_t rank, size_t* block, size_t* pos) const;
+  // After one element left block bi: counts it, drops the block if empty, else merges it
+  // with a thin right neighbour.
+  void AfterErase(size_t bi);
 
   std::vector<Block*> blocks_;
   size_t size_ = 0;

@@ -352,14 +352,3 @@ def raw(server):
 def redis_cli(port, *args, stdin=None, timeout=30):
     return subprocess.run(["redis-cli", "-p", str(port), *args], input=stdin,
                           capture_output=True, timeout=timeout)
-
-
-def require_commands(client, *names):
-    """Skips the calling test when the server lacks a command (a feature that has not
-    landed yet in Ferrite, named in docs/status.md). Redis has them all."""
-    c = Raw(client.connection_pool.connection_kwargs["port"])
-    info = c.cmd("COMMAND", "INFO", *names)
-    c.close()
-    missing = [n for n, i in zip(names, info) if i is None]
-    if missing:
-        pytest.skip("server lacks " + ", ".join(missing) + " (not landed yet, see docs/status.md)")

@@ -2,8 +2,6 @@
 import pytest
 import redis
 
-from conftest import require_commands
-
 
 def err(fn):
     with pytest.raises(redis.ResponseError) as e:
@@ -120,7 +118,6 @@ def test_bitfield(rb):
 
 
 def test_bit_commands_wrongtype(rb):
-    require_commands(rb, "rpush")
     rb.rpush("l", "x")
     wt = "WRONGTYPE Operation against a key holding the wrong kind of value"
     for fn in (lambda: rb.setbit("l", 1, 1), lambda: rb.getbit("l", 1), lambda: rb.bitcount("l"),

@@ -242,7 +242,8 @@ def test_corrupted_payloads_never_hurt_the_server(server):
         p = c.dump(k)
         # Every truncation (the checksum then no longer matches) and every byte flipped.
         for n in range(len(p)):
-            assert err(lambda: c.restore("t", 0, p[:n])) is not None
+            assert err(lambda: c.restore("t", 0, p[:n])) == \
+                "DUMP payload version or checksum are wrong"
         for i in range(len(p)):
             bad = p[:i] + bytes([p[i] ^ 0xFF]) + p[i + 1:]
             assert err(lambda: c.restore("t", 0, bad)) == "DUMP payload version or checksum are wrong"

@@ -6,7 +6,7 @@ import hashlib
 import pytest
 import redis
 
-from conftest import Raw, require_commands
+from conftest import Raw
 
 NOT_HLL = "Key is not a valid HyperLogLog string value."  # after the WRONGTYPE code
 CORRUPT = "Corrupted HLL object detected"                  # after the INVALIDOBJ code
@@ -211,7 +211,6 @@ def test_wrong_types_and_invalid_values(rb):
 
 
 def test_wrong_type_collection(rb):
-    require_commands(rb, "rpush")
     rb.rpush("l", "x")
     assert raw_err(rb, "PFADD", "l", "a") == \
         "WRONGTYPE Operation against a key holding the wrong kind of value"

@@ -240,8 +240,9 @@ def test_memory_stats_keys_and_types(r):
               "clients.slaves", "clients.normal", "aof.buffer", "lua.caches", "overhead.total",
               "keys.count", "keys.bytes-per-key", "dataset.bytes", "fragmentation.bytes"]:
         assert isinstance(stats[k], int), k
-    for k in ["dataset.percentage", "peak.percentage", "fragmentation"]:
-        assert float(stats[k]) >= 0, k  # RESP2 doubles are bulk strings
+    # RESP2 doubles are bulk strings.
+    assert 0 < float(stats["peak.percentage"]) <= 100  # total.allocated as a share of the peak
+    assert float(stats["fragmentation"]) > 0  # rss / allocated
     assert stats["keys.count"] == 1001
     assert stats["total.allocated"] > stats["startup.allocated"] > 0
     assert stats["peak.allocated"] >= stats["total.allocated"]

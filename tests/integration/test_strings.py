@@ -4,8 +4,6 @@ import time
 import pytest
 import redis
 
-from conftest import require_commands
-
 
 def err(fn):
     with pytest.raises(redis.ResponseError) as e:
@@ -65,7 +63,6 @@ def test_getex(r):
 
 
 def test_mget_mset_msetnx(r):
-    require_commands(r, "rpush")
     assert r.mset({"a": "1", "b": "2"})
     r.rpush("list", "x")
     assert r.mget("a", "b", "nope", "list") == ["1", "2", None, None]
@@ -125,7 +122,6 @@ def test_append_strlen_ranges(r):
 
 
 def test_wrongtype(r):
-    require_commands(r, "rpush")
     r.rpush("list", "a")
     wt = "WRONGTYPE Operation against a key holding the wrong kind of value"
     for fn in (lambda: r.get("list"), lambda: r.incr("list"), lambda: r.append("list", "x"),

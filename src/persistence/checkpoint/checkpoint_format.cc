@@ -13,66 +13,16 @@
 #include <thread>
 #include <vector>
 
+#include "base/coding.h"
+
 namespace ferrite::ckpt {
 namespace {
-
-void PutU32(std::string* s, uint32_t v) { s->append(reinterpret_cast<const char*>(&v), 4); }
-void PutU64(std::string* s, uint64_t v) { s->append(reinterpret_cast<const char*>(&v), 8); }
-void PutVarint(std::string* s, uint64_t v) {
-  while (v >= 0x80) {
-    s->push_back(char(v | 0x80));
-    v >>= 7;
-  }
-  s->push_back(char(v));
-}
 
 // The most an lz4 block of n bytes can decode to (a match's length bytes add 255 each):
 // a larger raw length is refused before its buffer is allocated.
 uint64_t MaxLz4Output(size_t n) { return uint64_t(n) * 255 + 16; }
 
 XXH3_state_t* State(const std::shared_ptr<void>& p) { return static_cast<XXH3_state_t*>(p.get()); }
-
-// Bounds-checked cursor over a block payload.
-struct Cursor {
-  const char* p;
-  const char* end;
-  bool U8(uint8_t* v) {
-    if (end - p < 1) return false;
-    *v = uint8_t(*p++);
-    return true;
-  }
-  bool U32(uint32_t* v) {
-    if (end - p < 4) return false;
-    memcpy(v, p, 4);
-    p += 4;
-    return true;
-  }
-  bool U64(uint64_t* v) {
-    if (end - p < 8) return false;
-    memcpy(v, p, 8);
-    p += 8;
-    return true;
-  }
-  bool Varint(uint64_t* v) {
-    uint64_t r = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (p >= end) return false;
-      uint8_t b = uint8_t(*p++);
-      r |= uint64_t(b & 0x7F) << shift;
-      if (!(b & 0x80)) {
-        *v = r;
-        return true;
-      }
-    }
-    return false;
-  }
-  bool Bytes(uint64_t n, std::string_view* out) {
-    if (uint64_t(end - p) < n) return false;
-    *out = std::string_view(p, size_t(n));
-    p += n;
-    return true;
-  }
-};
 
 }  // namespace
 
@@ -88,13 +38,13 @@ struct Writer::Queue {
 Status Writer::WriteBlock(uint8_t type, std::string_view payload) {
   std::string head;
   head.push_back(char(type));
-  PutU32(&head, uint32_t(payload.size()));
+  PutFixed32(&head, uint32_t(payload.size()));
   XXH3_state_t block;
   XXH3_64bits_reset(&block);
   XXH3_64bits_update(&block, head.data(), head.size());
   XXH3_64bits_update(&block, payload.data(), payload.size());
   std::string tail;
-  PutU64(&tail, XXH3_64bits_digest(&block));
+  PutFixed64(&tail, XXH3_64bits_digest(&block));
   for (std::string_view part : {std::string_view(head), payload, std::string_view(tail)}) {
     XXH3_64bits_update(State(file_hash_), part.data(), part.size());
     if (Status st = out_->Append(part); !st.ok()) return st;
@@ -107,18 +57,18 @@ Status Writer::Begin(const Header& h) {
       XXH3_createState(), [](void* s) { XXH3_freeState(static_cast<XXH3_state_t*>(s)); });
   XXH3_64bits_reset(State(file_hash_));
   std::string start(kMagic, 8);
-  PutU32(&start, kVersion);
+  PutFixed32(&start, kVersion);
   XXH3_64bits_update(State(file_hash_), start.data(), start.size());
   if (Status st = out_->Append(start); !st.ok()) return st;
   std::string payload;
-  PutU64(&payload, uint64_t(h.created_ms));
-  PutU64(&payload, h.aof_offset);
-  PutU32(&payload, h.databases);
-  PutU32(&payload, h.flags);
+  PutFixed64(&payload, uint64_t(h.created_ms));
+  PutFixed64(&payload, h.aof_offset);
+  PutFixed32(&payload, h.databases);
+  PutFixed32(&payload, h.flags);
   if (Status st = WriteBlock(kHeader, payload); !st.ok()) return st;
   if (h.aof_id != 0) {
     std::string link;
-    PutU64(&link, h.aof_id);
+    PutFixed64(&link, h.aof_id);
     if (Status st = WriteBlock(kAofLink, link); !st.ok()) return st;
   }
   block_.reserve(kBlockTarget + 1024);
@@ -153,7 +103,7 @@ Status Writer::WriteData(uint8_t type, std::string_view raw) {
     lz4_buf_.resize(pre + 4 + size_t(bound));
     if (pre) lz4_buf_[0] = raw[0];
     uint32_t raw_len = uint32_t(body.size());
-    memcpy(lz4_buf_.data() + pre, &raw_len, 4);
+    EncodeFixed32(lz4_buf_.data() + pre, raw_len);
     int n = LZ4_compress_default(body.data(), lz4_buf_.data() + pre + 4, int(body.size()), bound);
     if (n > 0 && size_t(n) + 4 < body.size()) {
       return WriteBlock(type == kValueChunk ? kValueChunkLz4 : kEntriesLz4,
@@ -196,11 +146,11 @@ Status Writer::Submit(uint8_t type, std::string block) {
 }
 
 void Writer::PutHead(const Record& r) {
-  PutVarint(&block_, r.db);
+  PutVarint64(&block_, r.db);
   block_.push_back(char(r.type));
   block_.push_back(char(r.expire_ms ? 1 : 0));
-  if (r.expire_ms) PutU64(&block_, uint64_t(r.expire_ms));
-  PutVarint(&block_, r.key.size());
+  if (r.expire_ms) PutFixed64(&block_, uint64_t(r.expire_ms));
+  PutVarint64(&block_, r.key.size());
   block_.append(r.key);
 }
 
@@ -255,7 +205,7 @@ Status Writer::EndValue() {
 Status Writer::Add(const Record& r) {
   if (in_value_) return Status::InvalidArgument("checkpoint writer: Add inside a streamed value");
   PutHead(r);
-  PutVarint(&block_, r.value.size());
+  PutVarint64(&block_, r.value.size());
   block_.append(r.value);
   keys_++;
   if (block_.size() >= kBlockTarget) {
@@ -286,8 +236,8 @@ Status Writer::Finish() {
     if (!err.ok()) return err;
   }
   std::string footer;
-  PutU64(&footer, keys_);
-  PutU64(&footer, XXH3_64bits_digest(State(file_hash_)));
+  PutFixed64(&footer, keys_);
+  PutFixed64(&footer, XXH3_64bits_digest(State(file_hash_)));
   if (Status st = WriteBlock(kFooter, footer); !st.ok()) return st;
   if (Status st = out_->Sync(); !st.ok()) return st;
   return out_->Close();
@@ -371,8 +321,7 @@ Status ReadImpl(FileSystem* fs, const std::string& path, bool verify,
   if (memcmp(buf.data(), kMagic, 8) != 0) {
     return Status::Corruption(path + ": not a Ferrite checkpoint (bad magic at offset 0)");
   }
-  uint32_t version;
-  memcpy(&version, buf.data() + 8, 4);
+  uint32_t version = DecodeFixed32(buf.data() + 8);
   if (version > kVersion || version == 0) {
     return Status::NotSupported(
         fmt::format("{}: checkpoint format version {} at offset 8; this build reads version {}",
@@ -399,8 +348,7 @@ Status ReadImpl(FileSystem* fs, const std::string& path, bool verify,
     if (Status s = need(off, 5); !s.ok()) return s;
     const char* h = buf.data() + (off - buf_offset);
     uint8_t type = uint8_t(h[0]);
-    uint32_t len;
-    memcpy(&len, h + 1, 4);
+    uint32_t len = DecodeFixed32(h + 1);
     if (off + 5 + uint64_t(len) + 8 > total) {
       return Status::Corruption(fmt::format(
           "{}: block at offset {} (type 0x{:02x}) claims {} bytes but the file ends at {}", path,
@@ -408,8 +356,7 @@ Status ReadImpl(FileSystem* fs, const std::string& path, bool verify,
     }
     if (Status s = need(off, 5 + uint64_t(len) + 8); !s.ok()) return s;
     h = buf.data() + (off - buf_offset);
-    uint64_t stored;
-    memcpy(&stored, h + 5 + len, 8);
+    uint64_t stored = DecodeFixed64(h + 5 + len);
     if (verify && XXH3_64bits(h, 5 + size_t(len)) != stored) {
       return Status::Corruption(
           fmt::format("{}: bad block at offset {} (type 0x{:02x}, {} bytes): "
@@ -417,7 +364,7 @@ Status ReadImpl(FileSystem* fs, const std::string& path, bool verify,
                       path, off, type, len));
     }
     std::string_view payload(h + 5, len);
-    Cursor c{payload.data(), payload.data() + payload.size()};
+    Cursor c(payload);
     if (pending && type != kValueChunk && type != kValueChunkLz4 && !header_only) {
       return Status::Corruption(fmt::format(
           "{}: the streamed value of key '{}' (record in the block at offset {}) ends early: "
@@ -426,7 +373,7 @@ Status ReadImpl(FileSystem* fs, const std::string& path, bool verify,
     }
     if (type == kFooter) {
       uint64_t keys, file_sum;
-      if (!c.U64(&keys) || !c.U64(&file_sum)) {
+      if (!c.Fixed64(&keys) || !c.Fixed64(&file_sum)) {
         return Status::Corruption(fmt::format("{}: short footer at offset {}", path, off));
       }
       if (verify && file_sum != XXH3_64bits_digest(&file_hash)) {
@@ -453,15 +400,15 @@ Status ReadImpl(FileSystem* fs, const std::string& path, bool verify,
     rs.blocks++;
     if (type == kHeader) {
       uint64_t created, aof;
-      if (!c.U64(&created) || !c.U64(&aof) || !c.U32(&rs.header.databases) ||
-          !c.U32(&rs.header.flags)) {
+      if (!c.Fixed64(&created) || !c.Fixed64(&aof) || !c.Fixed32(&rs.header.databases) ||
+          !c.Fixed32(&rs.header.flags)) {
         return Status::Corruption(fmt::format("{}: short header block at offset {}", path, off));
       }
       rs.header.created_ms = int64_t(created);
       rs.header.aof_offset = aof;
       header_seen = true;
     } else if (type == kAofLink) {
-      if (!c.U64(&rs.header.aof_id)) {
+      if (!c.Fixed64(&rs.header.aof_id)) {
         return Status::Corruption(fmt::format("{}: short AOF link block at offset {}", path, off));
       }
     } else if ((type == kEntries || type == kEntriesLz4) && header_only) {
@@ -474,13 +421,13 @@ Status ReadImpl(FileSystem* fs, const std::string& path, bool verify,
             fmt::format("{}: entries before the header at offset {}", path, off));
       if (type == kEntriesLz4) {
         uint32_t raw_len;
-        if (!c.U32(&raw_len) || raw_len > (1u << 30) ||
-            uint64_t(raw_len) > MaxLz4Output(size_t(c.end - c.p))) {
+        if (!c.Fixed32(&raw_len) || raw_len > (1u << 30) ||
+            uint64_t(raw_len) > MaxLz4Output(c.left())) {
           return Status::Corruption(
               fmt::format("{}: bad lz4 block header at offset {}", path, off));
         }
         inflated.resize(raw_len);
-        int n = LZ4_decompress_safe(c.p, inflated.data(), int(c.end - c.p), int(raw_len));
+        int n = LZ4_decompress_safe(c.rest().data(), inflated.data(), int(c.left()), int(raw_len));
         if (n < 0 || uint32_t(n) != raw_len) {
           return Status::Corruption(
               fmt::format("{}: lz4 block at offset {} does not decompress "
@@ -488,19 +435,20 @@ Status ReadImpl(FileSystem* fs, const std::string& path, bool verify,
                           path, off, raw_len));
         }
         payload = std::string_view(inflated.data(), raw_len);
-        c = Cursor{payload.data(), payload.data() + payload.size()};
+        c = Cursor(payload);
       }
-      while (c.p < c.end) {
+      while (!c.done()) {
         Record r{};
         uint64_t db, klen, vlen;
         uint8_t has_exp;
         uint64_t exp = 0;
-        size_t at = size_t(c.p - payload.data());
-        bool ok = c.Varint(&db) && c.U8(&r.type) && c.U8(&has_exp) && (!has_exp || c.U64(&exp)) &&
-                  c.Varint(&klen) && c.Bytes(klen, &r.key) && db < rs.header.databases;
+        size_t at = c.pos();
+        bool ok = c.Varint(&db) && c.U8(&r.type) && c.U8(&has_exp) &&
+                  (!has_exp || c.Fixed64(&exp)) && c.Varint(&klen) && c.Bytes(klen, &r.key) &&
+                  db < rs.header.databases;
         bool streamed = ok && (r.type & kChunkedFlag);
         if (ok && !streamed) ok = c.Varint(&vlen) && c.Bytes(vlen, &r.value);
-        if (!ok || (streamed && c.p != c.end)) {
+        if (!ok || (streamed && !c.done())) {
           return Status::Corruption(fmt::format(
               "{}: malformed record in the block at offset {} (record at +{})", path, off, at));
         }
@@ -528,14 +476,15 @@ Status ReadImpl(FileSystem* fs, const std::string& path, bool verify,
         return Status::Corruption(fmt::format("{}: empty value chunk at offset {}", path, off));
       if (type == kValueChunkLz4) {
         uint32_t raw_len;
-        if (!c.U32(&raw_len) || raw_len > (1u << 30) ||
-            uint64_t(raw_len) > MaxLz4Output(size_t(c.end - c.p))) {
+        if (!c.Fixed32(&raw_len) || raw_len > (1u << 30) ||
+            uint64_t(raw_len) > MaxLz4Output(c.left())) {
           return Status::Corruption(
               fmt::format("{}: bad lz4 chunk header at offset {}", path, off));
         }
         size_t at = pending_value.size();
         pending_value.resize(at + raw_len);
-        int n = LZ4_decompress_safe(c.p, pending_value.data() + at, int(c.end - c.p), int(raw_len));
+        int n = LZ4_decompress_safe(c.rest().data(), pending_value.data() + at, int(c.left()),
+                                    int(raw_len));
         if (n < 0 || uint32_t(n) != raw_len) {
           return Status::Corruption(
               fmt::format("{}: lz4 value chunk at offset {} does not decompress "
@@ -543,7 +492,7 @@ Status ReadImpl(FileSystem* fs, const std::string& path, bool verify,
                           path, off, raw_len));
         }
       } else {
-        pending_value.append(c.p, size_t(c.end - c.p));
+        pending_value.append(c.rest());
       }
       if (flags & kChunkLast) {
         pending = false;

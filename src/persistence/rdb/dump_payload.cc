@@ -6,6 +6,7 @@
 #include <cstring>
 #include <vector>
 
+#include "base/coding.h"
 #include "base/crc64.h"
 #include "base/strutil.h"
 #include "persistence/rdb/rdb_codec.h"
@@ -176,22 +177,18 @@ void EncodeRdbValue(const Value& v, const DumpOptions& o, std::string* out) {
 std::string CreateDumpPayload(const Value& v, const DumpOptions& options) {
   std::string out;
   EncodeRdbValue(v, options, &out);
-  out.push_back(char(kDumpRdbVersion & 0xff));
-  out.push_back(char(kDumpRdbVersion >> 8));
-  uint64_t crc = Crc64(0, out.data(), out.size());
-  out.append(reinterpret_cast<const char*>(&crc), 8);
+  PutFixed16(&out, kDumpRdbVersion);
+  PutFixed64(&out, Crc64(0, out.data(), out.size()));
   return out;
 }
 
 bool VerifyDumpPayload(std::string_view p, uint16_t* version) {
   if (p.size() < 10) return false;
   const char* footer = p.data() + p.size() - 10;
-  uint16_t ver = uint16_t(uint8_t(footer[0]) | uint16_t(uint8_t(footer[1])) << 8);
+  uint16_t ver = DecodeFixed16(footer);
   if (version) *version = ver;
   if (ver > kDumpRdbVersion) return false;
-  uint64_t crc = Crc64(0, p.data(), p.size() - 8), stored;
-  memcpy(&stored, footer + 2, 8);
-  return crc == stored;
+  return Crc64(0, p.data(), p.size() - 8) == DecodeFixed64(footer + 2);
 }
 
 Result<Value> DecodeDumpPayload(std::string_view payload, const CollectionLimits& limits) {

@@ -16,6 +16,7 @@
 #include "base/crc64.h"
 #include "persistence/rdb/rdb_codec.h"
 #include "types/serialize.h"
+#include "types/stream_listpack.h"
 
 namespace ferrite {
 namespace {
@@ -657,12 +658,12 @@ TEST(Listpack, ScoresAsZzlInsertAtWritesThem) {
 
 TEST(Listpack, StringToInt64IsRedisRule) {
   int64_t v;
-  EXPECT_TRUE(rdb::LpStringToInt64("-9223372036854775808", &v));
+  EXPECT_TRUE(slp::StringToInt64("-9223372036854775808", &v));
   EXPECT_EQ(v, INT64_MIN);
-  EXPECT_TRUE(rdb::LpStringToInt64("9223372036854775807", &v));
+  EXPECT_TRUE(slp::StringToInt64("9223372036854775807", &v));
   for (const char* bad : {"9223372036854775808", "-9223372036854775809", "-0", "+1", " 1", "1 ",
                           "01", "", "-", "1e3", "00"}) {
-    EXPECT_FALSE(rdb::LpStringToInt64(bad, &v)) << bad;
+    EXPECT_FALSE(slp::StringToInt64(bad, &v)) << bad;
   }
 }
 

@@ -12,7 +12,10 @@
 #include <cstring>
 #include <unordered_set>
 
+#include "base/coding.h"
 #include "base/strutil.h"
+#include "types/serialize.h"
+#include "types/stream_listpack.h"
 
 namespace ferrite::rdb {
 namespace {
@@ -30,23 +33,24 @@ enum ModuleOpcode : uint64_t {
   kModString = 5
 };
 
-uint16_t Le16(const char* p) {
-  uint16_t v;
-  memcpy(&v, p, 2);
-  return v;
+// A two's complement little-endian integer of 1, 2, 3, 4 or 8 bytes (the integer entries
+// of ziplists and listpacks).
+int64_t SignedLE(const char* d, int bytes) {
+  switch (bytes) {
+    case 1:
+      return int8_t(d[0]);
+    case 2:
+      return int16_t(DecodeFixed16(d));
+    case 3:
+      return int32_t(uint32_t(uint8_t(d[0])) << 8 | uint32_t(uint8_t(d[1])) << 16 |
+                     uint32_t(uint8_t(d[2])) << 24) >>
+             8;
+    case 4:
+      return int32_t(DecodeFixed32(d));
+    default:
+      return int64_t(DecodeFixed64(d));
+  }
 }
-uint32_t Le32(const char* p) {
-  uint32_t v;
-  memcpy(&v, p, 4);
-  return v;
-}
-uint64_t Le64(const char* p) {
-  uint64_t v;
-  memcpy(&v, p, 8);
-  return v;
-}
-uint32_t Be32(const char* p) { return __builtin_bswap32(Le32(p)); }
-uint64_t Be64(const char* p) { return __builtin_bswap64(Le64(p)); }
 
 // Redis parses scores kept as text with strtod; the whole text must be the number.
 bool ParseScore(std::string_view s, double* out) {
@@ -60,14 +64,6 @@ bool ParseScore(std::string_view s, double* out) {
   if (end != buf + s.size() || std::isnan(v)) return false;
   *out = v;
   return true;
-}
-
-void PutVarint(std::string* s, uint64_t v) {
-  while (v >= 0x80) {
-    s->push_back(char(v | 0x80));
-    v >>= 7;
-  }
-  s->push_back(char(v));
 }
 
 // ---- the compact encodings inside a value string: ziplist, listpack, intset, zipmap ----
@@ -89,9 +85,10 @@ struct BlobParser {
 bool ParseZiplist(std::string_view z, std::vector<std::string>* out, std::string* err) {
   BlobParser bp{z, "ziplist", err};
   if (z.size() < 11) return bp.Fail("shorter than a ziplist header", 0);
-  if (Le32(z.data()) != z.size()) return bp.Fail("zlbytes disagrees with the string's length", 0);
-  if (Le32(z.data() + 4) >= z.size()) return bp.Fail("zltail points past the end", 4);
-  uint16_t count = Le16(z.data() + 8);
+  if (DecodeFixed32(z.data()) != z.size())
+    return bp.Fail("zlbytes disagrees with the string's length", 0);
+  if (DecodeFixed32(z.data() + 4) >= z.size()) return bp.Fail("zltail points past the end", 4);
+  uint16_t count = DecodeFixed16(z.data() + 8);
   size_t p = 10, n = 0;
   while (true) {
     if (p >= z.size()) return bp.Fail("no end marker", p);
@@ -123,7 +120,7 @@ bool ParseZiplist(std::string_view z, std::vector<std::string>* out, std::string
         break;
       case 2:
         if (!bp.Has(p, 5)) return bp.Fail("truncated entry header", entry);
-        slen = Be32(z.data() + p + 1);
+        slen = DecodeFixed32BE(z.data() + p + 1);
         hdr = 5;
         break;
       default:
@@ -148,18 +145,7 @@ bool ParseZiplist(std::string_view z, std::vector<std::string>* out, std::string
     if (ibytes >= 0) {
       if (!bp.Has(p, size_t(ibytes))) return bp.Fail("truncated integer entry", entry);
       const char* d = z.data() + p;
-      if (ibytes == 1)
-        ival = int8_t(d[0]);
-      else if (ibytes == 2)
-        ival = int16_t(Le16(d));
-      else if (ibytes == 3)
-        ival = int32_t(uint32_t(uint8_t(d[0])) << 8 | uint32_t(uint8_t(d[1])) << 16 |
-                       uint32_t(uint8_t(d[2])) << 24) >>
-               8;
-      else if (ibytes == 4)
-        ival = int32_t(Le32(d));
-      else if (ibytes == 8)
-        ival = int64_t(Le64(d));
+      if (ibytes > 0) ival = SignedLE(d, ibytes);
       out->push_back(FormatInt64(ival));
       p += size_t(ibytes);
     } else {
@@ -176,9 +162,9 @@ bool ParseZiplist(std::string_view z, std::vector<std::string>* out, std::string
 bool ParseListpack(std::string_view lp, std::vector<std::string>* out, std::string* err) {
   BlobParser bp{lp, "listpack", err};
   if (lp.size() < 7) return bp.Fail("shorter than a listpack header", 0);
-  if (Le32(lp.data()) != lp.size())
+  if (DecodeFixed32(lp.data()) != lp.size())
     return bp.Fail("total-bytes disagrees with the string's length", 0);
-  uint16_t count = Le16(lp.data() + 4);
+  uint16_t count = DecodeFixed16(lp.data() + 4);
   size_t p = 6, n = 0;
   while (true) {
     if (p >= lp.size()) return bp.Fail("no end marker", p);
@@ -208,7 +194,7 @@ bool ParseListpack(std::string_view lp, std::vector<std::string>* out, std::stri
       hdr = 2;
     } else if (b == 0xF0) {
       if (!bp.Has(p, 5)) return bp.Fail("truncated entry", p);
-      slen = Le32(lp.data() + p + 1);
+      slen = DecodeFixed32(lp.data() + p + 1);
       hdr = 5;
     } else if (b >= 0xF1 && b <= 0xF4) {
       ibytes = b == 0xF1 ? 2 : b == 0xF2 ? 3 : b == 0xF3 ? 4 : 8;
@@ -221,16 +207,7 @@ bool ParseListpack(std::string_view lp, std::vector<std::string>* out, std::stri
     if (ibytes < 0) {
       out->emplace_back(d, size_t(slen));
     } else {
-      if (ibytes == 2)
-        ival = int16_t(Le16(d));
-      else if (ibytes == 3)
-        ival = int32_t(uint32_t(uint8_t(d[0])) << 8 | uint32_t(uint8_t(d[1])) << 16 |
-                       uint32_t(uint8_t(d[2])) << 24) >>
-               8;
-      else if (ibytes == 4)
-        ival = int32_t(Le32(d));
-      else if (ibytes == 8)
-        ival = int64_t(Le64(d));
+      if (ibytes > 0) ival = SignedLE(d, ibytes);
       out->push_back(FormatInt64(ival));
     }
     // The entry's length again, 1..5 bytes: the first byte holds the high bits, every
@@ -261,15 +238,17 @@ bool ParseListpack(std::string_view lp, std::vector<std::string>* out, std::stri
 bool ParseIntset(std::string_view s, std::vector<std::string>* out, std::string* err) {
   BlobParser bp{s, "intset", err};
   if (s.size() < 8) return bp.Fail("shorter than an intset header", 0);
-  uint32_t width = Le32(s.data());
+  uint32_t width = DecodeFixed32(s.data());
   if (width != 2 && width != 4 && width != 8) return bp.Fail("element width is not 2, 4 or 8", 0);
-  uint64_t n = Le32(s.data() + 4);
+  uint64_t n = DecodeFixed32(s.data() + 4);
   if (uint64_t(s.size()) - 8 != n * width)
     return bp.Fail("length disagrees with the string's length", 4);
   int64_t prev = 0;
   for (uint64_t i = 0; i < n; i++) {
     const char* d = s.data() + 8 + i * width;
-    int64_t v = width == 2 ? int16_t(Le16(d)) : width == 4 ? int32_t(Le32(d)) : int64_t(Le64(d));
+    int64_t v = width == 2   ? int16_t(DecodeFixed16(d))
+                : width == 4 ? int32_t(DecodeFixed32(d))
+                             : int64_t(DecodeFixed64(d));
     if (i > 0 && v <= prev)
       return bp.Fail("elements not in strictly ascending order", size_t(8 + i * width));
     prev = v;
@@ -292,7 +271,7 @@ bool ParseZipmap(std::string_view z, std::vector<std::string>* out, std::string*
       return true;
     }
     if (c != 254 || !bp.Has(p, 5)) return false;
-    *v = Le32(z.data() + p + 1);
+    *v = DecodeFixed32(z.data() + p + 1);
     p += 5;
     return true;
   };
@@ -368,12 +347,10 @@ void PutLen(std::string* s, uint64_t n) {
     s->push_back(char(n & 0xff));
   } else if (n <= UINT32_MAX) {
     s->push_back(char(0x80));
-    uint32_t be = __builtin_bswap32(uint32_t(n));
-    s->append(reinterpret_cast<const char*>(&be), 4);
+    PutFixed32BE(s, uint32_t(n));
   } else {
     s->push_back(char(0x81));
-    uint64_t be = __builtin_bswap64(n);
-    s->append(reinterpret_cast<const char*>(&be), 8);
+    PutFixed64BE(s, n);
   }
 }
 
@@ -386,12 +363,10 @@ void PutString(std::string* out, std::string_view s, bool compress, std::string*
       out->push_back(char(int8_t(v)));
     } else if (v >= INT16_MIN && v <= INT16_MAX) {
       out->push_back(char(0xC1));
-      int16_t x = int16_t(v);
-      out->append(reinterpret_cast<const char*>(&x), 2);
+      PutFixed16(out, uint16_t(int16_t(v)));
     } else {
       out->push_back(char(0xC2));
-      int32_t x = int32_t(v);
-      out->append(reinterpret_cast<const char*>(&x), 4);
+      PutFixed32(out, uint32_t(int32_t(v)));
     }
     return;
   }
@@ -406,9 +381,7 @@ void PutString(std::string* out, std::string_view s, bool compress, std::string*
   out->append(s);
 }
 
-void PutBinaryDouble(std::string* out, double d) {
-  out->append(reinterpret_cast<const char*>(&d), 8);
-}
+void PutBinaryDouble(std::string* out, double d) { PutDouble(out, d); }
 
 std::string ListpackScoreText(double d) {
   // zzlInsertAt: util.c's double2ll first (inside +-LLONG_MAX/2 an integral double, -0
@@ -424,82 +397,13 @@ std::string ListpackScoreText(double d) {
   return std::string(buf, size_t(n));
 }
 
-bool LpStringToInt64(std::string_view s, int64_t* out) {
-  if (s.empty() || s.size() >= 21) return false;
-  if (s.size() == 1 && s[0] == '0') {
-    *out = 0;
-    return true;
-  }
-  size_t i = 0;
-  bool negative = s[0] == '-';
-  if (negative && ++i == s.size()) return false;
-  if (s[i] < '1' || s[i] > '9') return false;
-  uint64_t v = uint64_t(s[i++] - '0');
-  for (; i < s.size(); i++) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    if (v > UINT64_MAX / 10) return false;
-    v *= 10;
-    uint64_t d = uint64_t(s[i] - '0');
-    if (v > UINT64_MAX - d) return false;
-    v += d;
-  }
-  if (negative) {
-    if (v > uint64_t(INT64_MAX) + 1) return false;
-    *out = int64_t(0 - v);
-  } else {
-    if (v > uint64_t(INT64_MAX)) return false;
-    *out = int64_t(v);
-  }
-  return true;
-}
-
 void ListpackBuilder::Clear() {
   body_.assign(6, '\0');
   count_ = 0;
 }
 
 void ListpackBuilder::Append(std::string_view s) {
-  size_t start = body_.size();
-  int64_t v;
-  if (LpStringToInt64(s, &v)) {
-    if (v >= 0 && v <= 127) {
-      body_.push_back(char(v));
-    } else if (v >= -4096 && v <= 4095) {
-      uint32_t u = uint32_t(v) & 0x1fff;
-      body_.push_back(char(0xC0 | (u >> 8)));
-      body_.push_back(char(u & 0xff));
-    } else {
-      int width = v >= INT16_MIN && v <= INT16_MAX   ? 2
-                  : v >= -(1 << 23) && v < (1 << 23) ? 3
-                  : v >= INT32_MIN && v <= INT32_MAX ? 4
-                                                     : 8;
-      body_.push_back(char(width == 2 ? 0xF1 : width == 3 ? 0xF2 : width == 4 ? 0xF3 : 0xF4));
-      uint64_t u = uint64_t(v);
-      for (int i = 0; i < width; i++) body_.push_back(char(u >> (8 * i)));
-    }
-  } else if (s.size() < 64) {
-    body_.push_back(char(0x80 | s.size()));
-    body_.append(s);
-  } else if (s.size() < 4096) {
-    body_.push_back(char(0xE0 | (s.size() >> 8)));
-    body_.push_back(char(s.size() & 0xff));
-    body_.append(s);
-  } else {
-    body_.push_back(char(0xF0));
-    uint32_t n = uint32_t(s.size());
-    body_.append(reinterpret_cast<const char*>(&n), 4);
-    body_.append(s);
-  }
-  // The entry's length again, most significant 7 bits first, every byte after the first
-  // with its top bit set (lpEncodeBacklen).
-  uint64_t l = body_.size() - start;
-  char back[5];
-  int n = l <= 127 ? 1 : l < 16383 ? 2 : l < 2097151 ? 3 : l < 268435455 ? 4 : 5;
-  for (int i = 0; i < n; i++) {
-    uint8_t group = uint8_t((l >> (7 * (n - 1 - i))) & 127);
-    back[i] = char(i == 0 ? group : group | 128);
-  }
-  body_.append(back, size_t(n));
+  slp::EncodeElement(s, &body_);
   count_++;
 }
 
@@ -507,8 +411,8 @@ std::string ListpackBuilder::Finish() {
   body_.push_back(char(0xFF));
   uint32_t total = uint32_t(body_.size());
   uint16_t n = count_ < 65535 ? uint16_t(count_) : uint16_t(65535);
-  memcpy(body_.data(), &total, 4);
-  memcpy(body_.data() + 4, &n, 2);
+  EncodeFixed32(body_.data(), total);
+  EncodeFixed16(body_.data() + 4, n);
   std::string out = std::move(body_);
   Clear();
   return out;
@@ -524,18 +428,15 @@ std::string IntsetBlob(const std::vector<int64_t>& v) {
       width = 4;
   }
   std::string out;
-  uint32_t n = uint32_t(v.size());
-  out.append(reinterpret_cast<const char*>(&width), 4);
-  out.append(reinterpret_cast<const char*>(&n), 4);
+  PutFixed32(&out, width);
+  PutFixed32(&out, uint32_t(v.size()));
   for (int64_t x : v) {
     if (width == 2) {
-      int16_t y = int16_t(x);
-      out.append(reinterpret_cast<const char*>(&y), 2);
+      PutFixed16(&out, uint16_t(int16_t(x)));
     } else if (width == 4) {
-      int32_t y = int32_t(x);
-      out.append(reinterpret_cast<const char*>(&y), 4);
+      PutFixed32(&out, uint32_t(int32_t(x)));
     } else {
-      out.append(reinterpret_cast<const char*>(&x), 8);
+      PutFixed64(&out, uint64_t(x));
     }
   }
   return out;
@@ -556,11 +457,10 @@ Status ItemsToBlob(const RdbItems& it, std::string* blob) {
     }
   }
   blob->clear();
-  PutVarint(blob, count);
+  CollectionBlobBuilder b(blob, count);
   for (size_t i = 0; i < it.items.size(); i++) {
-    PutVarint(blob, it.items[i].size());
-    blob->append(it.items[i]);
-    if (it.type == ValueType::kZSet) blob->append(reinterpret_cast<const char*>(&it.scores[i]), 8);
+    b.Item(it.items[i]);
+    if (it.type == ValueType::kZSet) b.Score(it.scores[i]);
   }
   return Status::Ok();
 }
@@ -610,12 +510,12 @@ Status ValueDecoder::Len(uint64_t* v, bool* encoded) {
     case 2:
       if (b == 0x80) {
         if (Status s = Take(4, &p); !s.ok()) return s;
-        *v = Be32(p);
+        *v = DecodeFixed32BE(p);
         return Status::Ok();
       }
       if (b == 0x81) {
         if (Status s = Take(8, &p); !s.ok()) return s;
-        *v = Be64(p);
+        *v = DecodeFixed64BE(p);
         return Status::Ok();
       }
       return Bad(at, fmt::format("bad length byte 0x{:02x}", b));
@@ -672,11 +572,11 @@ Status ValueDecoder::String(std::string* out, const char* what) {
       break;
     case 1:
       if (Status s = Take(2, &p); !s.ok()) return s;
-      v = int16_t(Le16(p));
+      v = int16_t(DecodeFixed16(p));
       break;
     case 2:
       if (Status s = Take(4, &p); !s.ok()) return s;
-      v = int32_t(Le32(p));
+      v = int32_t(DecodeFixed32(p));
       break;
     case 3: {
       uint64_t clen, ulen;
@@ -730,7 +630,7 @@ Status ValueDecoder::ScoreBinary(double* v) {
   uint64_t at = offset();
   const char* p;
   if (Status s = Take(8, &p); !s.ok()) return s;
-  memcpy(v, p, 8);
+  *v = DecodeDouble(p);
   if (std::isnan(*v)) return Bad(at, "NaN score");
   return Status::Ok();
 }

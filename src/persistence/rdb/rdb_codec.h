@@ -99,8 +99,6 @@ void PutBinaryDouble(std::string* out, double d);  // 8 bytes, little endian
 // A score as a sorted-set listpack stores it (t_zset.c zzlInsertAt): integral values
 // within +-2^62 (and -0) as that integer, otherwise d2string's "inf", "-inf" or "%.17g".
 std::string ListpackScoreText(double d);
-// listpack.c's lpStringToInt64: a canonical int64 of at most 20 characters.
-bool LpStringToInt64(std::string_view s, int64_t* out);
 
 // Builds a listpack entry by entry as Redis's lpAppend does (integers in the smallest
 // integer encoding, strings with 6/12/32-bit lengths, each entry followed by its length).

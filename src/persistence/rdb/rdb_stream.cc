@@ -4,24 +4,20 @@
 
 #include <cstring>
 
+#include "base/coding.h"
+
 namespace ferrite::rdb {
 namespace {
 
+// Redis's streamID as 16 big-endian bytes (rax keys and PEL entries).
 void PutRawId(std::string* out, StreamID id) {
-  char b[16];
-  for (int i = 0; i < 8; i++) b[i] = char(id.ms >> (8 * (7 - i)));
-  for (int i = 0; i < 8; i++) b[8 + i] = char(id.seq >> (8 * (7 - i)));
-  out->append(b, 16);
+  PutFixed64BE(out, id.ms);
+  PutFixed64BE(out, id.seq);
 }
 
-StreamID RawId(const char* p) {
-  StreamID id;
-  for (int i = 0; i < 8; i++) id.ms = id.ms << 8 | uint8_t(p[i]);
-  for (int i = 0; i < 8; i++) id.seq = id.seq << 8 | uint8_t(p[8 + i]);
-  return id;
-}
+StreamID RawId(const char* p) { return {DecodeFixed64BE(p), DecodeFixed64BE(p + 8)}; }
 
-void PutMs(std::string* out, int64_t ms) { out->append(reinterpret_cast<const char*>(&ms), 8); }
+void PutMs(std::string* out, int64_t ms) { PutFixed64(out, uint64_t(ms)); }
 
 }  // namespace
 
@@ -142,7 +138,7 @@ Result<Value> ReadRdbStream(ValueDecoder& d, uint8_t type) {
       it->second = std::make_unique<StreamNack>();
       StreamNack* nack = it->second.get();
       if (Status st = d.Take(8, &p); !st.ok()) return st;
-      memcpy(&nack->delivery_time, p, 8);
+      nack->delivery_time = int64_t(DecodeFixed64(p));
       if (Status st = d.PlainLen(&nack->delivery_count, "delivery count"); !st.ok()) return st;
     }
     uint64_t ncons;
@@ -153,7 +149,7 @@ Result<Value> ReadRdbStream(ValueDecoder& d, uint8_t type) {
       StreamConsumer* c = g->CreateConsumer(name, 0);
       if (!c) return d.Bad(at, "duplicate consumer " + Printable(name));
       if (Status st = d.Take(8, &p); !st.ok()) return st;
-      memcpy(&c->seen_time, p, 8);
+      c->seen_time = int64_t(DecodeFixed64(p));
       if (type == kTStreamListpacks3) {  // 7.2's active-time: Redis 7.0 has no such field
         if (Status st = d.Take(8, &p); !st.ok()) return st;
       }

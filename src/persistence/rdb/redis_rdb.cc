@@ -13,9 +13,11 @@
 #include <ctime>
 #include <unordered_set>
 
+#include "base/coding.h"
 #include "base/crc64.h"
 #include "base/strutil.h"
 #include "persistence/rdb/rdb_stream.h"
+#include "types/serialize.h"
 #include "types/stream.h"
 #include "types/value.h"
 
@@ -167,7 +169,7 @@ Status Reader::Run() {
         if (version >= 5) {
           uint64_t sum_at = d.offset();
           if (Status s = d.Take(8, &p); !s.ok()) return s;
-          memcpy(&st_.checksum, p, 8);
+          st_.checksum = DecodeFixed64(p);
           if (st_.checksum != 0 && st_.checksum != crc) {
             return Status::Corruption(
                 fmt::format("{}: checksum mismatch: the file says {:016x}, its bytes give "
@@ -211,15 +213,13 @@ Status Reader::Run() {
       }
       case kOpExpireMs: {
         if (Status s = d.Take(8, &p); !s.ok()) return s;
-        int64_t ms;
-        memcpy(&ms, p, 8);
+        auto ms = int64_t(DecodeFixed64(p));
         expire_ms_ = ms > 0 ? ms : 1;  // at or before the epoch: long expired, not "no expiry"
         continue;
       }
       case kOpExpireSec: {
         if (Status s = d.Take(4, &p); !s.ok()) return s;
-        int32_t sec;
-        memcpy(&sec, p, 4);
+        auto sec = int32_t(DecodeFixed32(p));
         expire_ms_ = sec > 0 ? int64_t(sec) * 1000 : 1;
         continue;
       }
@@ -342,37 +342,6 @@ namespace {
 
 constexpr size_t kFlushAt = 1 << 20;
 
-void PutLe64(std::string* s, uint64_t v) { s->append(reinterpret_cast<const char*>(&v), 8); }
-
-// The collection blob of types/serialize.h, read with bounds checks.
-struct BlobCursor {
-  std::string_view s;
-  size_t pos = 0;
-  bool Varint(uint64_t* v) {
-    *v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (pos >= s.size()) return false;
-      uint8_t c = uint8_t(s[pos++]);
-      *v |= uint64_t(c & 0x7f) << shift;
-      if (!(c & 0x80)) return true;
-    }
-    return false;
-  }
-  bool Str(std::string_view* out) {
-    uint64_t n;
-    if (!Varint(&n) || n > s.size() - pos) return false;
-    *out = s.substr(pos, size_t(n));
-    pos += size_t(n);
-    return true;
-  }
-  bool Double(double* d) {
-    if (s.size() - pos < 8) return false;
-    memcpy(d, s.data() + pos, 8);
-    pos += 8;
-    return true;
-  }
-};
-
 }  // namespace
 
 RedisRdbWriter::RedisRdbWriter(std::unique_ptr<WritableFile> out, RdbWriterOptions opts)
@@ -433,16 +402,16 @@ Status RedisRdbWriter::Add(const ckpt::Record& r) {
   auto head = [&](uint8_t type) {
     if (r.expire_ms) {
       buf_.push_back(char(kOpExpireMs));
-      PutLe64(&buf_, uint64_t(r.expire_ms));
+      PutFixed64(&buf_, uint64_t(r.expire_ms));
     }
     buf_.push_back(char(type));
     PutString(r.key);
   };
-  auto bad = [&](const char* what, size_t at) {
+  // what names the problem and its byte offset (types/serialize.h, types/stream.h).
+  auto bad = [&](std::string_view what) {
     buf_.resize(mark);
     return Status::Corruption(
-        fmt::format("key '{}' (db {}): malformed value: {} at byte {} of the value",
-                    Printable(r.key), r.db, what, at));
+        fmt::format("key '{}' (db {}): malformed value: {}", Printable(r.key), r.db, what));
   };
   ValueType t = ValueType(r.type);
   if (t == ValueType::kString) {
@@ -450,38 +419,34 @@ Status RedisRdbWriter::Add(const ckpt::Record& r) {
     PutString(r.value);
   } else if (t == ValueType::kList || t == ValueType::kSet || t == ValueType::kZSet ||
              t == ValueType::kHash) {
-    BlobCursor c{r.value};
-    uint64_t n;
-    if (!c.Varint(&n)) return bad("truncated item count", c.pos);
-    if (n > r.value.size()) return bad("item count larger than the value", 0);
-    if (n == 0) {
+    uint8_t rdb_type = t == ValueType::kList   ? kTList
+                       : t == ValueType::kSet  ? kTSet
+                       : t == ValueType::kZSet ? kTZSet2
+                                               : kTHash;
+    bool empty = false;
+    Status st = WalkCollectionBlob(
+        t, r.value,
+        [&](uint64_t n) -> const char* {
+          empty = n == 0;
+          if (empty) return nullptr;
+          head(rdb_type);
+          PutLen(&buf_, n);
+          return nullptr;
+        },
+        [&](std::string_view a, std::string_view b, double score) -> const char* {
+          PutString(a);
+          if (t == ValueType::kHash) PutString(b);
+          if (t == ValueType::kZSet) PutBinaryDouble(&buf_, score);
+          return nullptr;
+        });
+    if (!st.ok()) return bad(st.message());
+    if (empty) {
       empty_skipped_++;
       return Status::Ok();
     }
-    head(t == ValueType::kList   ? kTList
-         : t == ValueType::kSet  ? kTSet
-         : t == ValueType::kZSet ? kTZSet2
-                                 : kTHash);
-    PutLen(&buf_, n);
-    std::string_view a, b;
-    for (uint64_t i = 0; i < n; i++) {
-      size_t at = c.pos;
-      if (!c.Str(&a)) return bad("truncated item", at);
-      PutString(a);
-      if (t == ValueType::kHash) {
-        if (!c.Str(&b)) return bad("truncated hash value", c.pos);
-        PutString(b);
-      } else if (t == ValueType::kZSet) {
-        double score;
-        if (!c.Double(&score)) return bad("truncated score", c.pos);
-        if (std::isnan(score)) return bad("NaN score", c.pos - 8);
-        buf_.append(reinterpret_cast<const char*>(&score), 8);
-      }
-    }
-    if (c.pos != r.value.size()) return bad("trailing bytes", c.pos);
   } else if (t == ValueType::kStream) {
     auto v = DecodeStream(r.value);
-    if (!v.ok()) return bad(v.status().message().c_str(), 0);
+    if (!v.ok()) return bad(v.status().message());
     std::string body;
     EncodeRdbStream(*v.value().As<StreamObject>(), opts_.compress, &body);
     head(uint8_t(body[0]));  // the type byte and the key, then the value
@@ -499,7 +464,7 @@ Status RedisRdbWriter::Finish() {
   buf_.push_back(char(kOpEof));
   if (Status st = Flush(true); !st.ok()) return st;
   std::string sum;
-  PutLe64(&sum, crc_);
+  PutFixed64(&sum, crc_);
   if (Status st = out_->Append(sum); !st.ok()) return st;
   if (Status st = out_->Sync(); !st.ok()) return st;
   return out_->Close();

@@ -904,10 +904,17 @@ TEST_F(RedisRdbTest, WriterRefusesMalformedBlobsAndSkipsEmptyOnes) {
   Status st = w.Add({0, 3, 0, "cut", std::string_view(good).substr(0, good.size() - 1)});
   EXPECT_EQ(st.code(), Status::Code::kCorruption);
   EXPECT_NE(st.message().find("key 'cut'"), std::string::npos) << st.message();
+  // The blob is read by types/serialize's walker, with its words and offsets.
+  EXPECT_NE(st.message().find("malformed value: truncated set member at byte 4 of the value"),
+            std::string::npos)
+      << st.message();
   st = w.Add({0, 3, 0, "trailing", good + "x"});
   EXPECT_EQ(st.code(), Status::Code::kCorruption);
+  EXPECT_NE(st.message().find("trailing bytes at byte 5 of the value"), std::string::npos)
+      << st.message();
   st = w.Add({0, 4, 0, "nan", Blob(ValueType::kZSet, {"m"}, {std::nan("")})});
   EXPECT_EQ(st.code(), Status::Code::kCorruption);
+  EXPECT_NE(st.message().find("NaN score"), std::string::npos) << st.message();
   EXPECT_EQ(w.Add({0, 9, 0, "weird", "x"}).code(), Status::Code::kNotSupported);
   ASSERT_TRUE(w.Add({0, 3, 0, "empty", std::string(1, '\0')}).ok());
   ASSERT_TRUE(w.Add({0, 3, 0, "good", good}).ok());
