@@ -28,6 +28,7 @@ LAYERS = [
     ("commands", ["commands/"]),
     ("persistence", ["persistence/"]),
     ("scripting", ["scripting/"]),
+    ("replication", ["replication/"]),
     ("net", ["net/"]),
     ("metrics", ["metrics/"]),
     ("server", ["server/"]),

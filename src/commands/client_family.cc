@@ -12,7 +12,7 @@ namespace ferrite {
 namespace {
 
 // Redis's client types: a subscribed client is "pubsub", every other one (MONITOR included)
-// "normal"; there are no masters or replicas yet.
+// "normal"; a replica's connection is "replica" (slave), the link to our master "master".
 enum class ClientType { kNormal, kReplica, kPubSub, kMaster, kUnknown };
 
 ClientType ClientTypeByName(std::string_view n) {
@@ -24,6 +24,8 @@ ClientType ClientTypeByName(std::string_view n) {
 }
 
 ClientType TypeOf(const Session& s) {
+  if (s.repl_role == Session::ReplRole::kMaster) return ClientType::kMaster;
+  if (s.repl_role == Session::ReplRole::kReplica) return ClientType::kReplica;
   return s.subscriptions() > 0 ? ClientType::kPubSub : ClientType::kNormal;
 }
 
@@ -33,6 +35,8 @@ std::string ClientLine(Engine& e, Session& s) {
   int64_t now_s = e.clock()->NowMs() / 1000;
   std::string flags;
   if (s.monitor) flags += 'O';
+  if (s.repl_role == Session::ReplRole::kReplica) flags += 'S';
+  if (s.repl_role == Session::ReplRole::kMaster) flags += 'M';
   if (s.subscriptions() > 0) flags += 'P';
   if (s.in_multi) flags += 'x';
   if (s.blocked) flags += 'b';

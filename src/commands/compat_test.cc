@@ -714,7 +714,7 @@ TEST(CommandLineTest, RedisServerForm) {
   Config c2 = DefaultConfig();
   ASSERT_TRUE(ApplyCommandLine(r2.value(), c2).ok());
   EXPECT_TRUE(c2.persistence.checkpoint_rules.empty());
-  EXPECT_EQ(c2.redis_stored["repl-ping-replica-period"], "3");
+  EXPECT_EQ(c2.replication.repl_ping_replica_period, 3);
 
   const char* bad[] = {"ferrite", "--appendfsync", "sometimes"};
   Config c3 = DefaultConfig();

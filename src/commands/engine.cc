@@ -132,6 +132,7 @@ Session* Engine::NewSession() {
 }
 
 void Engine::DropSession(Session* s) {
+  if (replication_) replication_->SessionClosed(*s);
   UnwatchAll(*s);
   if (s->tracking.on) tracking_.Disable(*s);
   if (current_ == s) current_ = nullptr;
@@ -176,6 +177,7 @@ void Engine::Execute(Session& s, ArgList args, ReplyBuilder& rb) {
   Session* outer = current_;
   current_ = &s;
   ExecuteCommand(s, args, rb);
+  s.repl_woff = repl_offset;
   current_ = outer;
   if ((s.reply_off || s.reply_skip) && rb.buffer() == out && out->size() > mark &&
       !IsSubscribeCommand(args[0])) {
@@ -267,6 +269,9 @@ void Engine::ExecuteCommand(Session& s, ArgList args, ReplyBuilder& rb) {
     return;
   } else if (config_.server.maxmemory > 0 && !s.replaying && DeniedByOom(s, *spec, flags)) {
     reject(err::kOom);
+  } else if (replication_ && (flags & cmd::kWrite) && !s.replaying &&
+             !(refusal = std::string(replication_->WriteRefusal(s))).empty()) {
+    reject(refusal);  // a read-only replica
   } else if (s.in_multi && !(spec->flags & cmd::kNoMulti)) {
     s.queued.emplace_back(args.begin(), args.end());
     size_t bytes = 0;

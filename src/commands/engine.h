@@ -91,6 +91,22 @@ struct PersistenceInfo {
   std::optional<Aof> aof;
 };
 
+// What the engine calls of the replication layer (src/replication).
+// The replication layer receives the write stream like the AOF (a second sink: the engine
+// fans every effect out to both) and answers the few questions commands and the net layer
+// ask about roles. Loop thread only.
+class ReplicationHooks : public PropagationSink {
+ public:
+  // A session is going away (a replica's connection, the link to our master).
+  virtual void SessionClosed(Session& s) = 0;
+  // Non-empty: writes are refused on this server now (-READONLY on a read-only replica).
+  virtual std::string_view WriteRefusal(const Session& s) = 0;
+  // A command read from our master has run; raw: its bytes in the replication stream.
+  virtual void MasterApplied(Session& s, std::string_view raw) = 0;
+  virtual std::string InfoSection() = 0;
+  virtual bool IsReplica() const = 0;  // REPLICAOF <host> <port> in effect
+};
+
 // Implemented by the persistence layer (server wiring); commands reach it through the
 // engine: BGREWRITEAOF, the -MISCONF write refusal, INFO persistence.
 class PersistenceControl {
@@ -178,6 +194,7 @@ struct ServerStats {
   uint64_t instantaneous_ops = 0;
   double instantaneous_input_kbps = 0, instantaneous_output_kbps = 0;
   uint64_t reply_buffer_shrinks = 0, reply_buffer_expands = 0;
+  uint64_t sync_full = 0, sync_partial_ok = 0, sync_partial_err = 0;  // replication
   // Samples for the instantaneous_* rates: (monotonic us, total_commands, net bytes in and
   // out), ring of 16, one per cron tick.
   int64_t ops_sample_time[16] = {};
@@ -245,7 +262,21 @@ class Engine : public KeyspaceListener {
   ServerStats& stats() { return stats_; }
   std::unordered_map<const CommandSpec*, CommandStats>& command_stats() { return cmd_stats_; }
 
-  void set_propagation_sink(PropagationSink* sink) { sink_ = sink; }
+  // The AOF's sink (persistence) and the replication stream's: the engine fans each
+  // effect out to both when both are set.
+  void set_propagation_sink(PropagationSink* sink) {
+    aof_sink_ = sink;
+    UpdateSink();
+  }
+  void set_replication_sink(PropagationSink* sink) {
+    repl_sink_ = sink;
+    UpdateSink();
+  }
+  void set_replication(ReplicationHooks* r) { replication_ = r; }
+  ReplicationHooks* replication() const { return replication_; }
+  // master_repl_offset, kept by the replication layer: after each command a session
+  // remembers it (WAIT waits for the replicas to reach the offset of its last write).
+  uint64_t repl_offset = 0;
   void set_persistence(PersistenceControl* p) { persistence_ = p; }
   // Tiered storage: values that moved out of RAM are fetched before a command runs.
   void set_tier(tier::TierManager* t);
@@ -429,6 +460,7 @@ class Engine : public KeyspaceListener {
   bool reply_buffer_resizing = true;
   // DEBUG CHANGE-REPL-ID: a new replication ID (INFO replication master_replid).
   void ChangeReplicationId();
+  void set_replication_id(std::string id) { replid_ = std::move(id); }
   bool pending_kills = false;  // CLIENT KILL marked sessions; the loop closes them
   std::string executable_path;
   std::string config_file;
@@ -482,7 +514,27 @@ class Engine : public KeyspaceListener {
   // (db, key) -> watching sessions
   std::unordered_map<std::string, std::vector<Session*>> watched_keys_;
   size_t watched_count_ = 0;
-  PropagationSink* sink_ = nullptr;
+  PropagationSink* sink_ = nullptr;  // aof_sink_, repl_sink_, or fanout_ for both
+  PropagationSink* aof_sink_ = nullptr;
+  PropagationSink* repl_sink_ = nullptr;
+  ReplicationHooks* replication_ = nullptr;
+  struct Fanout : PropagationSink {
+    PropagationSink* a = nullptr;
+    PropagationSink* b = nullptr;
+    void Propagate(int db, const std::vector<std::string>& argv) override {
+      a->Propagate(db, argv);
+      b->Propagate(db, argv);
+    }
+    void PropagateArgs(int db, ArgList argv) override {
+      a->PropagateArgs(db, argv);
+      b->PropagateArgs(db, argv);
+    }
+  } fanout_;
+  void UpdateSink() {
+    fanout_.a = aof_sink_;
+    fanout_.b = repl_sink_;
+    sink_ = aof_sink_ && repl_sink_ ? &fanout_ : aof_sink_ ? aof_sink_ : repl_sink_;
+  }
   PersistenceControl* persistence_ = nullptr;
   ScriptingHooks* scripting_ = nullptr;
   bool propagation_enabled_ = true;

@@ -185,9 +185,9 @@ std::string StatsSection(Engine& e) {
   Line(o, "instantaneous_input_repl_kbps", "0.00");
   Line(o, "instantaneous_output_repl_kbps", "0.00");
   Line(o, "rejected_connections", v.rejected_connections);
-  Line(o, "sync_full", 0);
-  Line(o, "sync_partial_ok", 0);
-  Line(o, "sync_partial_err", 0);
+  Line(o, "sync_full", v.sync_full);
+  Line(o, "sync_partial_ok", v.sync_partial_ok);
+  Line(o, "sync_partial_err", v.sync_partial_err);
   Line(o, "expired_keys", v.expired_keys);
   Line(o, "expired_stale_perc", "0.00");
   Line(o, "expired_time_cap_reached_count", 0);
@@ -229,6 +229,7 @@ std::string StatsSection(Engine& e) {
 }
 
 std::string ReplicationSection(Engine& e) {
+  if (e.replication()) return e.replication()->InfoSection();  // src/replication
   std::string o = "# Replication\r\n";
   Line(o, "role", "master");
   Line(o, "connected_slaves", 0);
@@ -527,6 +528,9 @@ StatsInfo GetStatsInfo(Engine& e) {
   v.instantaneous_input_kbps = st.instantaneous_input_kbps;
   v.instantaneous_output_kbps = st.instantaneous_output_kbps;
   v.rejected_connections = st.rejected_connections;
+  v.sync_full = st.sync_full;
+  v.sync_partial_ok = st.sync_partial_ok;
+  v.sync_partial_err = st.sync_partial_err;
   v.expired_keys = ks.expired_keys;
   v.expire_cycle_cpu_milliseconds = ks.expire_cycle_cpu_us / 1000;
   v.evicted_keys = ks.evicted_keys;

@@ -128,6 +128,7 @@ struct StatsInfo {
   double instantaneous_input_kbps = 0;
   double instantaneous_output_kbps = 0;
   uint64_t rejected_connections = 0;
+  uint64_t sync_full = 0, sync_partial_ok = 0, sync_partial_err = 0;
   uint64_t expired_keys = 0;
   uint64_t expire_cycle_cpu_milliseconds = 0;
   uint64_t evicted_keys = 0;

@@ -139,7 +139,7 @@ void Hello(CommandContext& ctx) {
   rb.Bulk("mode");
   rb.Bulk("standalone");
   rb.Bulk("role");
-  rb.Bulk("master");
+  rb.Bulk(ctx.engine.replication() && ctx.engine.replication()->IsReplica() ? "replica" : "master");
   rb.Bulk("modules");
   rb.ArrayHeader(0);
 }

@@ -119,6 +119,13 @@ struct Session {
   bool tier_wait = false;
   bool tier_resume = false;  // re-running it: no second fetch
 
+  // Replication: this connection is a replica of ours (CLIENT LIST flag S, type replica)
+  // or the link to our master (M, type master); repl_woff: master_repl_offset after the
+  // session's last command (WAIT).
+  enum class ReplRole : uint8_t { kNone, kReplica, kMaster };
+  ReplRole repl_role = ReplRole::kNone;
+  uint64_t repl_woff = 0;
+
   bool monitor = false;  // MONITOR: receives every command the server executes
   bool script = false;   // the client Lua scripts run their commands as
 

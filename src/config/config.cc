@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include "base/strutil.h"
 #include "config/redis_config.h"
 #include "config/schema.h"
 #include "config/units.h"
@@ -218,8 +219,8 @@ class Parser {
                                                  e.description()));
     }
     Config c = DefaultConfig();
-    static const char* kSections[] = {"server",  "encoding", "persistence",
-                                      "storage", "recovery", "metrics"};
+    static const char* kSections[] = {"server",   "encoding", "persistence", "storage",
+                                      "recovery", "metrics",  "replication"};
     for (auto&& [k, node] : root) {
       std::string name(k.str());
       if (name == "redis" && node.is_table()) {
@@ -231,7 +232,7 @@ class Parser {
       if (!known || !node.is_table()) {
         return Status::InvalidArgument(fmt::format(
             "{}:{}: unknown section [{}] (sections: server, encoding, persistence, storage, "
-            "storage.archive, recovery, metrics, redis)",
+            "storage.archive, recovery, metrics, replication, redis)",
             source_, node.source().begin.line, name));
       }
       if (Status st = Section(name, *node.as_table(), c); !st.ok()) return st;
@@ -303,6 +304,16 @@ Status ValidateConfig(const Config& c) {
   }
   if (c.server.databases < 1)
     return Status::InvalidArgument("server.databases: expected at least 1");
+  if (!c.replication.replicaof.empty()) {
+    const std::string& v = c.replication.replicaof;
+    size_t sp = v.find(' ');
+    int64_t port = -1;
+    if (sp == std::string::npos || sp == 0 ||
+        !ParseInt64(std::string_view(v).substr(sp + 1), &port) || port < 0 || port > 65535) {
+      return Status::InvalidArgument(
+          "replication.replicaof: expected \"<host> <port>\" (port 0..65535), got \"" + v + "\"");
+    }
+  }
   if (c.persistence.aof_file.empty() || c.persistence.aof_file.find('/') != std::string::npos) {
     return Status::InvalidArgument(
         "persistence.aof_file: expected a file name inside server.dir, got \"" +

@@ -196,6 +196,22 @@ struct Config {
     // key; negative -N waits 1 us once every N keys. 0 = off.
     int64_t key_load_delay = 0;
   } recovery;
+  // [replication]: Redis's replication settings under their CONFIG names (replicaof,
+  // masterauth, replica-read-only …), seconds where Redis counts seconds.
+  struct Replication {
+    std::string replicaof;  // "host port" at start-up; empty: a primary
+    std::string masterauth;
+    std::string masteruser;
+    bool replica_read_only = true;
+    bool replica_serve_stale_data = true;
+    int64_t repl_backlog_size = 1 << 20;  // bytes
+    int64_t repl_ping_replica_period = 10;
+    int64_t repl_timeout = 60;
+    // client-output-buffer-limit's replica class.
+    int64_t output_buffer_hard_limit = 256 << 20;
+    int64_t output_buffer_soft_limit = 64 << 20;
+    int64_t output_buffer_soft_seconds = 60;
+  } replication;
   struct Metrics {
     bool enabled = false;
     std::string bind = "127.0.0.1";

@@ -272,7 +272,7 @@ TEST(Registry, RenderedTomlParsesBackToTheSameConfig) {
     EXPECT_EQ(FormatParam(p, c, false), FormatParam(p, d, false)) << p.canonical();
   }
   // Stored Redis parameters round-trip through the [redis] section.
-  c.redis_stored["repl-ping-replica-period"] = "5";
+  c.redis_stored["repl-backlog-ttl"] = "5";
   c.redis_stored["shutdown-on-sigterm"] = "save now";
   auto r2 = ParseConfig(RenderToml(c), "rendered.toml");
   ASSERT_TRUE(r2.ok()) << r2.status().message();

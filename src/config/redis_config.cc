@@ -73,8 +73,9 @@ std::vector<RedisParam> BuildTable() {
       B("aof-timestamp-enabled", "", 0, "no", "persistence.aof_timestamp_enabled"),
       B("cluster-replica-no-failover", "cluster-slave-no-failover", 0, "no", ""),
       B("replica-lazy-flush", "slave-lazy-flush", 0, "no", ""),
-      B("replica-serve-stale-data", "slave-serve-stale-data", 0, "yes", ""),
-      B("replica-read-only", "slave-read-only", 0, "yes", ""),
+      B("replica-serve-stale-data", "slave-serve-stale-data", 0, "yes",
+        "replication.replica_serve_stale_data"),
+      B("replica-read-only", "slave-read-only", 0, "yes", "replication.replica_read_only"),
       B("replica-ignore-maxmemory", "slave-ignore-maxmemory", 0, "yes", ""),
       B("jemalloc-bg-thread", "", 0, "yes", ""),
       B("activedefrag", "", 0, "no", ""),
@@ -96,7 +97,7 @@ std::vector<RedisParam> BuildTable() {
       S("unixsocket", "", kImmutable, "", ""),
       S("pidfile", "", kImmutable, "", "server.pidfile"),
       S("replica-announce-ip", "slave-announce-ip", 0, "", ""),
-      S("masteruser", "", kSensitive, "", ""),
+      S("masteruser", "", kSensitive, "", "replication.masteruser"),
       S("cluster-announce-ip", "", 0, "", ""),
       S("cluster-config-file", "", kImmutable, "nodes.conf", ""),
       S("cluster-announce-hostname", "", 0, "", ""),
@@ -112,7 +113,7 @@ std::vector<RedisParam> BuildTable() {
       S("proc-title-template", "", 0, "{title} {listen-addr} {server-mode}", ""),
       S("bind-source-addr", "", 0, "", ""),
       S("logfile", "", kImmutable, "", "server.logfile"),
-      S("masterauth", "", kSensitive, "", ""),
+      S("masterauth", "", kSensitive, "", "replication.masterauth"),
       S("requirepass", "", kSensitive, "", "server.requirepass"),
       E("supervised", "", kImmutable, "upstart systemd auto no", "no", ""),
       E("syslog-facility", "", kImmutable,
@@ -163,8 +164,9 @@ std::vector<RedisParam> BuildTable() {
       N("cluster-announce-bus-port", "", 0, 0, 65535, "0", 0, ""),
       N("cluster-announce-port", "", 0, 0, 65535, "0", 0, ""),
       N("cluster-announce-tls-port", "", 0, 0, 65535, "0", 0, ""),
-      N("repl-timeout", "", 0, 1, INT32_MAX, "60", 0, ""),
-      N("repl-ping-replica-period", "repl-ping-slave-period", 0, 1, INT32_MAX, "10", 0, ""),
+      N("repl-timeout", "", 0, 1, INT32_MAX, "60", 0, "replication.repl_timeout"),
+      N("repl-ping-replica-period", "repl-ping-slave-period", 0, 1, INT32_MAX, "10", 0,
+        "replication.repl_ping_replica_period"),
       N("list-compress-depth", "", 0, 0, INT32_MAX, "0", 0, "encoding.list_compress_depth"),
       N("rdb-key-save-delay", "", kHidden, INT32_MIN, INT32_MAX, "0", 0, ""),
       N("key-load-delay", "", kHidden, INT32_MIN, INT32_MAX, "0", 0, "recovery.key_load_delay"),
@@ -192,7 +194,7 @@ std::vector<RedisParam> BuildTable() {
         "server.proto_max_bulk_len"),
       N("stream-node-max-entries", "", 0, 0, INT64_MAX, "100", 0,
         "encoding.stream_node_max_entries"),
-      N("repl-backlog-size", "", 0, 1, INT64_MAX, "1048576", kMem, ""),
+      N("repl-backlog-size", "", 0, 1, INT64_MAX, "1048576", kMem, "replication.repl_backlog_size"),
       N("maxmemory", "", 0, 0, -1, "0", kMem | kUnsigned, "server.maxmemory"),
       N("cluster-link-sendbuf-limit", "", 0, 0, -1, "0", kMem | kUnsigned, ""),
       N("hash-max-listpack-entries", "hash-max-ziplist-entries", 0, 0, INT64_MAX, "512", kUnsigned,
@@ -245,7 +247,7 @@ std::vector<RedisParam> BuildTable() {
       X("oom-score-adj-values", "", kMultiArg, "", "0 200 800"),
       X("notify-keyspace-events", "", 0, "server.notify_keyspace_events"),
       X("bind", "", kMultiArg, "server.bind"),
-      X("replicaof", "slaveof", kImmutable | kMultiArg, ""),
+      X("replicaof", "slaveof", kImmutable | kMultiArg, "replication.replicaof"),
       X("latency-tracking-info-percentiles", "", kMultiArg, "", "50 99 99.9"),
   };
 }
@@ -424,7 +426,7 @@ std::string FormatPercentile(double d) {
 }
 
 // client-output-buffer-limit: "<class> <hard> <soft> <soft seconds>" groups. Ferrite keeps
-// the normal and pubsub classes; the replica class is accepted (no replicas yet).
+// the normal, replica and pubsub classes.
 Status SetOutputLimit(Config& c, std::string_view v) {
   auto parts = Words(v);
   if (parts.empty() || parts.size() % 4 != 0) {
@@ -448,6 +450,10 @@ Status SetOutputLimit(Config& c, std::string_view v) {
       next.server.output_buffer_hard_limit = int64_t(hard);
       next.server.output_buffer_soft_limit = int64_t(soft);
       next.server.output_buffer_soft_seconds = secs;
+    } else if (cls == "replica" || cls == "slave") {
+      next.replication.output_buffer_hard_limit = int64_t(hard);
+      next.replication.output_buffer_soft_limit = int64_t(soft);
+      next.replication.output_buffer_soft_seconds = secs;
     } else if (cls == "pubsub") {
       next.server.pubsub_output_buffer_hard_limit = int64_t(hard);
       next.server.pubsub_output_buffer_soft_limit = int64_t(soft);
@@ -565,9 +571,11 @@ std::string GetRedisParam(const RedisParam& p, Config& c) {
   std::string_view name = p.name;
   if (name == "client-output-buffer-limit") {
     const auto& s = c.server;
-    return fmt::format("normal {} {} {} slave 268435456 67108864 60 pubsub {} {} {}",
-                       s.output_buffer_hard_limit, s.output_buffer_soft_limit,
-                       s.output_buffer_soft_seconds, s.pubsub_output_buffer_hard_limit,
+    const auto& r = c.replication;
+    return fmt::format("normal {} {} {} slave {} {} {} pubsub {} {} {}", s.output_buffer_hard_limit,
+                       s.output_buffer_soft_limit, s.output_buffer_soft_seconds,
+                       r.output_buffer_hard_limit, r.output_buffer_soft_limit,
+                       r.output_buffer_soft_seconds, s.pubsub_output_buffer_hard_limit,
                        s.pubsub_output_buffer_soft_limit, s.pubsub_output_buffer_soft_seconds);
   }
   if (p.ferrite[0]) {

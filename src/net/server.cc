@@ -21,7 +21,7 @@ namespace ferrite {
 namespace {
 constexpr size_t kReadChunk = 16 * 1024;  // as Redis's PROTO_IOBUF_LEN
 constexpr int kMaxEvents = 1024;
-enum : uint64_t { kTagListen = 1, kTagWake = 2, kTagSignal = 3 };
+enum : uint64_t { kTagListen = 1, kTagWake = 2, kTagSignal = 3, kTagWatched = 4 };
 
 std::string AddrString(const sockaddr_storage& ss) {
   char ip[INET6_ADDRSTRLEN] = "?";
@@ -371,6 +371,10 @@ void NetServer::ProcessInputLoop(Conn* c) {
     }
     const auto& args = c->parser.args();
     if (!args.empty()) engine_->Execute(*s, args, rb);
+    if (s->repl_role == Session::ReplRole::kMaster && engine_->replication()) {
+      // replication: the command from our master has run; its bytes go on to our backlog
+      engine_->replication()->MasterApplied(*s, {c->in.read_ptr(), c->parser.consumed()});
+    }
     prefetch.Executed(c->parser.consumed());
     c->in.Consumed(c->parser.consumed());
     if (engine_->has_woken()) DrainWoken(c);
@@ -415,6 +419,14 @@ void NetServer::CheckOutputLimits(Conn* c) {
   int64_t hard = pubsub ? sc.pubsub_output_buffer_hard_limit : sc.output_buffer_hard_limit;
   int64_t soft = pubsub ? sc.pubsub_output_buffer_soft_limit : sc.output_buffer_soft_limit;
   int64_t soft_secs = pubsub ? sc.pubsub_output_buffer_soft_seconds : sc.output_buffer_soft_seconds;
+  if (c->session->repl_role == Session::ReplRole::kReplica) {  // the replica class
+    const auto& rc = engine_->config().replication;
+    hard = rc.output_buffer_hard_limit;
+    soft = rc.output_buffer_soft_limit;
+    soft_secs = rc.output_buffer_soft_seconds;
+  } else if (c->session->repl_role == Session::ReplRole::kMaster) {
+    hard = soft = 0;  // ACKs only
+  }
   // close_asap: a reply crossed the hard limit while it was being built (ReplyBuilder).
   size_t counted = CountedOutputBytes(pending);
   bool close_now = (hard > 0 && counted >= size_t(hard)) || c->session->close_asap;
@@ -502,6 +514,54 @@ void NetServer::FlushWrites() {
   pending_writes_.clear();
 }
 
+// ---- replication (src/replication) ----
+void NetServer::WatchFd(int fd, uint32_t events, std::function<void(uint32_t)> cb) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.u64 = kTagWatched | (uint64_t(fd) << 8);
+  bool known = watched_fds_.count(fd) > 0;
+  watched_fds_[fd] = std::move(cb);
+  epoll_ctl(epfd_, known ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev);
+}
+
+void NetServer::UnwatchFd(int fd) {
+  if (watched_fds_.erase(fd)) epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
+}
+
+Session* NetServer::AdoptConnection(int fd, const std::string& addr, std::string_view input,
+                                    const std::function<void(Session&)>& init) {
+  const auto& sc = engine_->config().server;
+  auto* c = new Conn();
+  c->fd = fd;
+  c->parser = RespParser(RespLimits{size_t(sc.proto_max_bulk_len), 64 * 1024, 1024 * 1024});
+  c->session = engine_->NewSession();
+  c->session->conn.fd = fd;
+  c->session->out = &c->out;
+  c->session->net_conn = c;
+  c->session->conn.addr = addr;
+  sockaddr_storage ls{};
+  socklen_t llen = sizeof(ls);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&ls), &llen);
+  c->session->conn.laddr = AddrString(ls);
+  if (size_t(fd) >= conns_.size()) conns_.resize(size_t(fd) * 2 + 1, nullptr);
+  conns_[size_t(fd)] = c;
+  conn_count_++;
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.ptr = c;
+  epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev);
+  Session* s = c->session;
+  init(*s);
+  if (!input.empty()) {
+    c->in.Reserve(input.size());
+    memcpy(c->in.write_ptr(), input.data(), input.size());
+    c->in.Produced(input.size());
+    ProcessInput(c);
+  }
+  return c->closed ? nullptr : s;
+}
+// ---- end replication ----
+
 void NetServer::Close(Conn* c) {
   if (c->closed) return;
   c->closed = true;
@@ -572,7 +632,8 @@ void NetServer::Cron() {
   if (sc.timeout > 0) {
     for (Conn* c : conns_) {
       if (c && !c->closed && now - c->session->conn.last_interaction_ms > sc.timeout &&
-          !c->session->in_multi && !c->session->blocked && c->session->subscriptions() == 0) {
+          !c->session->in_multi && !c->session->blocked && c->session->subscriptions() == 0 &&
+          c->session->repl_role == Session::ReplRole::kNone) {
         Close(c);
       }
     }
@@ -585,6 +646,14 @@ void NetServer::Dispatch(epoll_event* events, int n) {
     // Connection pointers are at least 8-aligned, so a low byte of 1..3 is a tag.
     if ((tag & 0xFF) == kTagListen) {
       Accept(int(tag >> 8));
+      continue;
+    }
+    if ((tag & 0xFF) == kTagWatched) {
+      auto it = watched_fds_.find(int(tag >> 8));
+      if (it != watched_fds_.end()) {
+        auto cb = it->second;  // the callback may unwatch itself
+        cb(events[i].events);
+      }
       continue;
     }
     if (tag == kTagWake) {
@@ -637,7 +706,7 @@ void NetServer::ProcessEventsWhileBusy() {
       Accept(int(tag >> 8));
       continue;
     }
-    if (tag == kTagWake) continue;
+    if (tag == kTagWake || (tag & 0xFF) == kTagWatched) continue;
     if (tag == kTagSignal) {
       // SIGTERM/SIGINT while a script is busy: the dataset holds part of the script, so
       // the shutdown must not save it (Redis exits from inside the script too). The script
@@ -747,6 +816,7 @@ int NetServer::Run() {
     if (engine_->shutdown_requested()) stop_ = true;
     bool release = true;
     for (auto& hook : before_sleep_hooks) release &= hook();
+    if (engine_->has_woken()) DrainWoken(nullptr);  // output a hook produced (replication)
     held_replies_ = !release;
     if (release) FlushWrites();
     if (engine_->pending_kills) {

@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -50,6 +52,18 @@ class NetServer {
   // Under `always`: how long (µs) the loop may keep taking requests before this
   // iteration's fsync so that it covers more of them (0: none; see GatherGroupCommit).
   std::function<int64_t()> group_commit_window;
+  // ---- replication (src/replication) ----
+  // A socket the loop watches for another layer (the link to our master while it connects
+  // and receives the initial sync): cb(epoll events) runs on the loop. Unwatch before
+  // closing the fd.
+  void WatchFd(int fd, uint32_t events, std::function<void(uint32_t)> cb);
+  void UnwatchFd(int fd);
+  // Takes over a connected socket as a client connection (the link to our master once
+  // synchronised): init sets its session up, then `input` (bytes already read from the
+  // socket) is processed as if just read. Returns the session.
+  Session* AdoptConnection(int fd, const std::string& addr, std::string_view input,
+                           const std::function<void(Session&)>& init);
+  // ---- end replication ----
   // Run on the loop when SIGHUP arrives (main: reopen the log file for logrotate).
   std::vector<std::function<void()>> sighup_hooks;
 
@@ -91,7 +105,8 @@ class NetServer {
   bool stop_ = false;
   bool held_replies_ = false;
   size_t conn_count_ = 0;
-  std::vector<Conn*> conns_;  // by fd
+  std::vector<Conn*> conns_;                                  // by fd
+  std::map<int, std::function<void(uint32_t)>> watched_fds_;  // WatchFd
 };
 
 }  // namespace ferrite

@@ -371,7 +371,7 @@ bool PersistenceManager::BeforeSleep() {
     return true;
   }
   PollFinishing(/*wait=*/false);
-  if (aof_enable_scheduled_) {
+  if (aof_enable_scheduled_ && !ExternalFreeze()) {
     aof_enable_scheduled_ = false;
     if (!aof_ && engine_->config().persistence.aof_enabled) {
       if (Status st = EnableAof(/*write_base=*/true); !st.ok()) {
@@ -391,6 +391,8 @@ bool PersistenceManager::BeforeSleep() {
     CheckpointStep(1000);
   } else if (aof_ && aof_->rewriting()) {
     aof_->RewriteStep(1000);
+  } else if (ExternalFreeze()) {
+    // a full sync's image is being taken: nothing new starts until it is done
   } else if (aof_ && aof_->untrusted()) {
     MaybeRecoverAof();
   } else if (rewrite_scheduled_ && aof_) {
@@ -412,7 +414,7 @@ std::string PersistenceManager::checkpoint_path() const {
 }
 
 Status PersistenceManager::StartCheckpoint() {
-  if (saving()) return Status::Busy("Background save already in progress");
+  if (saving() || ExternalFreeze()) return Status::Busy("Background save already in progress");
   if (aof_ && aof_->rewriting()) {
     return Status::Busy(
         "Another background operation is in progress (an AOF rewrite): can't BGSAVE "
@@ -583,7 +585,7 @@ Status PersistenceManager::Save() {
 }
 
 Status PersistenceManager::BgSave(bool schedule, std::string* reply) {
-  if (saving()) {
+  if (saving() || ExternalFreeze()) {
     if (schedule) {
       *reply = "Background saving scheduled";
       bgsave_scheduled_ = true;
@@ -730,7 +732,8 @@ Status PersistenceManager::ApplyConfig(const std::vector<std::string>& changed, 
     if (name == "persistence.aof_enabled" &&
         c.persistence.aof_enabled != old.persistence.aof_enabled) {
       if (c.persistence.aof_enabled) {
-        if (engine_->in_atomic_unit()) {
+        if (engine_->in_atomic_unit() || ExternalFreeze()) {
+          // (A full sync's freeze: after it, one freeze at a time.)
           // Inside EXEC: the base written now would hold the transaction's first commands
           // and the log would then get the whole transaction again. After the unit.
           aof_enable_scheduled_ = true;
@@ -762,7 +765,7 @@ Status PersistenceManager::RewriteAof(bool* scheduled) {
   }
   // One freeze at a time (run it after a save), and never inside a transaction: the cut
   // is taken after the unit (Redis: "Background append only file rewriting scheduled").
-  if (saving() || engine_->in_atomic_unit()) {
+  if (saving() || engine_->in_atomic_unit() || ExternalFreeze()) {
     rewrite_scheduled_ = true;
     if (scheduled) *scheduled = true;
     return Status::Ok();

@@ -3,6 +3,8 @@
 // recovery, reacts to CONFIG SET, and answers the engine's PersistenceControl calls.
 // Loop thread only.
 
+#include <functional>
+#include <future>
 #include <memory>
 #include <set>
 #include <string>
@@ -77,6 +79,13 @@ class PersistenceManager : public PersistenceControl {
   void TEST_set_step_buckets(size_t n) { step_buckets_ = n; }
 
   Aof* aof() { return aof_.get(); }
+
+  // ---- replication: a full sync freezes the keyspace with its own Snapshot. One freeze
+  // at a time: while external_freeze() says true no checkpoint or rewrite starts (they are
+  // scheduled for after it), and the sync waits while Busy(). Epochs come from here.
+  std::function<bool()> external_freeze;
+  uint64_t NextSnapshotEpoch() { return ++epoch_; }
+  bool ExternalFreeze() const { return external_freeze && external_freeze(); }
 
  private:
   Status EnableAof(bool write_base);

@@ -295,6 +295,11 @@ bool ScriptingEngine::PrepareRun(RunCtx& rc, CommandContext& ctx, uint32_t scrip
         }
         return false;
       }
+      if (e.replication() && !ctx.session.replaying &&
+          !e.replication()->WriteRefusal(ctx.session).empty()) {  // a read-only replica
+        ctx.rb.Error("READONLY Can not run script with write flag on readonly replica");
+        return false;
+      }
       if (ro) {
         ctx.rb.Error("ERR Can not execute a script with write flag using *_ro command.");
         return false;
@@ -443,6 +448,10 @@ int ScriptingEngine::LuaRedisCall(lua_State* L, bool raise) {
       !rc->caller->replaying) {
     std::string refusal = engine_->persistence()->WriteRefusal();
     if (!refusal.empty()) return reject("-" + refusal);
+  }
+  if ((spec->flags & cmd::kWrite) && engine_->replication() && !rc->caller->replaying) {
+    std::string_view ro = engine_->replication()->WriteRefusal(*rc->caller);  // a replica
+    if (!ro.empty()) return reject("-" + std::string(ro));
   }
   const auto& sc = engine_->config().server;
   if (!rc->allow_oom && sc.maxmemory > 0 && !rc->write_dirty && rc->pre_oom &&

@@ -31,6 +31,7 @@
 #include "metrics/http_server.h"
 #include "net/server.h"
 #include "persistence/manager.h"
+#include "replication/replication.h"
 #include "scripting/script_engine.h"
 #include "server/wiring.h"
 
@@ -241,10 +242,32 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  // ---- replication (src/replication): REPLICAOF, PSYNC, WAIT …; fed with the engine's
+  // write stream beside the AOF.
+  repl::ReplicationManager replication(engine.get());
+  repl::ReplicationManager::Register(*engine);
+  replication.persistence_busy = [&persistence] { return persistence.Busy(); };
+  replication.next_epoch = [&persistence] { return persistence.NextSnapshotEpoch(); };
+  persistence.external_freeze = [&replication] { return replication.FreezeActive(); };
+  // ---- end replication
+
   NetServer server(engine.get());
   tiers.SetPost([&server](std::function<void()> fn) { server.Post(std::move(fn)); });
   server.before_sleep_hooks.push_back([&persistence] { return persistence.BeforeSleep(); });
   server.shutdown_hooks.push_back([&persistence] { persistence.Shutdown(); });
+  // ---- replication
+  replication.watch_fd = [&server](int fd, uint32_t ev, std::function<void(uint32_t)> cb) {
+    server.WatchFd(fd, ev, std::move(cb));
+  };
+  replication.unwatch_fd = [&server](int fd) { server.UnwatchFd(fd); };
+  replication.adopt = [&server](int fd, const std::string& addr, std::string_view input,
+                                const std::function<void(Session&)>& init) {
+    return server.AdoptConnection(fd, addr, input, init);
+  };
+  server.before_sleep_hooks.push_back([&replication] { return replication.BeforeSleep(); });
+  server.busy_probes.push_back([&replication] { return replication.Busy(); });
+  server.shutdown_hooks.push_back([&replication] { replication.Shutdown(); });
+  // ---- end replication
   server.busy_probes.push_back([&persistence] { return persistence.Busy(); });
   server.busy_flush_hooks.push_back([&persistence] { return persistence.FlushForBusyScript(); });
   server.group_commit_window = [&persistence] { return persistence.GroupCommitWindowUs(); };
@@ -284,8 +307,10 @@ int main(int argc, char** argv) {
                  metrics_http.port());
   }
   spdlog::info("Ready to accept connections tcp on {}:{}", config.server.bind, server.port());
+  replication.Start();  // `replicaof` in the configuration
   int rc = server.Run();
-  tiers.StopWorkers();  // no tier job posts to the loop after this
+  persistence.external_freeze = nullptr;  // replication
+  tiers.StopWorkers();                    // no tier job posts to the loop after this
   if (rc == 0) rc = engine->exit_code;
   metrics_http.Stop();
   spdlog::info("Ferrite is now ready to exit, bye bye...");

@@ -85,7 +85,7 @@ class Server(LoggedProcess):
     """One server process on a free port in its own temporary directory."""
 
     def __init__(self, dir=None, aof=None, timestamps=False, persistence=None, storage=None, archive=None,
-                 metrics=None, **settings):
+                 metrics=None, replication=None, **settings):
         """aof: None (off) or an fsync policy ("always", "everysec", "no"). dir: reuse a data
         directory (a restart); the directory is then kept when the server stops."""
         self.own_dir = dir is None
@@ -103,6 +103,8 @@ class Server(LoggedProcess):
             if aof:
                 cmd += ["--appendonly", "yes", "--appendfsync", aof,
                         "--auto-aof-rewrite-percentage", "0"]
+            for k, v in (replication or {}).items():  # [replication]: Redis's names
+                cmd += ["--" + k.replace("_", "-")] + str(v).split()
             for k, v in (persistence or {}).items():
                 if k == "aof_use_checkpoint_preamble":
                     cmd += ["--aof-use-rdb-preamble", "yes" if v else "no"]
@@ -130,7 +132,8 @@ class Server(LoggedProcess):
                 if isinstance(v, bool):
                     return str(v).lower()
                 return str(v) if isinstance(v, (int, float)) else f'"{v}"'
-            for section, keys in (("storage", storage), ("storage.archive", archive), ("metrics", metrics)):
+            for section, keys in (("storage", storage), ("storage.archive", archive), ("metrics", metrics),
+                                  ("replication", replication)):
                 if keys:  # [storage] / [storage.archive] (#7 tiered storage)
                     lines.append(f"[{section}]")
                     lines += [f"{k} = {toml(v)}" for k, v in keys.items()]
