@@ -490,7 +490,6 @@ void Aof::MarkUntrusted(const Status& st) {
   stats_.write_errors++;
   if (untrusted_) return;
   untrusted_ = true;
-  untrusted_flag_ = true;
   if (engine_->config().persistence.aof_on_fsync_error == AofFsyncErrorAction::kExit) {
     spdlog::critical(
         "Error writing to the AOF file {}: {}. persistence.aof_on_fsync_error = \"exit\": "
