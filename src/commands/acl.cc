@@ -19,10 +19,9 @@
 namespace ferrite::acl {
 
 const char* const kCategoryNames[] = {
-    "keyspace", "read",       "write",    "set",        "sortedset",   "list",      "hash",
-    "string",   "bitmap",     "hyperloglog", "geo",     "stream",      "pubsub",    "admin",
-    "fast",     "slow",       "blocking", "dangerous",  "connection",  "transaction",
-    "scripting"};
+    "keyspace", "read",   "write",       "set",       "sortedset",  "list",        "hash",
+    "string",   "bitmap", "hyperloglog", "geo",       "stream",     "pubsub",      "admin",
+    "fast",     "slow",   "blocking",    "dangerous", "connection", "transaction", "scripting"};
 const size_t kCategoryCount = sizeof(kCategoryNames) / sizeof(kCategoryNames[0]);
 
 uint64_t CategoryFlag(std::string_view name) {
@@ -179,11 +178,23 @@ void Acl::Reindex() {
   const auto& all = table_.All();
   if (all.size() == indexed_top_) return;
   indexed_top_ = all.size();
+  // A command keeps its ID by name: one registered after the index was first built (EVAL,
+  // REPLCONF…) takes over the ID its Redis description had, with the rules already set on it.
   auto add = [&](const CommandSpec* s) {
-    if (ids_.count(s)) return;
-    uint32_t id = uint32_t(by_id_.size());
+    auto it = id_by_name_.find(s->name);
+    uint32_t id;
+    if (it != id_by_name_.end()) {
+      id = it->second;
+      if (by_id_[id] == s) return;
+      ids_.erase(by_id_[id]);
+      by_id_[id] = s;
+    } else {
+      id = uint32_t(by_id_.size());
+      by_id_.push_back(s);
+      cats_.push_back(0);
+      id_by_name_[s->name] = id;
+    }
     ids_[s] = id;
-    by_id_.push_back(s);
     uint64_t cats = 0;
     if (s->meta) {
       for (const std::string& c : s->meta->acl_categories) {
@@ -194,11 +205,35 @@ void Acl::Reindex() {
       std::string c;
       while (in >> c) cats |= CategoryFlag(std::string_view(c).substr(c[0] == '@' ? 1 : 0));
     }
-    cats_.push_back(cats);
+    cats_[id] = cats;
   };
   for (const CommandSpec* s : all) {
     add(s);
     for (const CommandSpec* sub : s->subcommands) add(sub);
+    tops_[s->name] = s;
+  }
+  // Redis 7.0's commands Ferrite does not have (CLUSTER, READONLY, MODULE…): rules may name
+  // them and categories hold them, as in Redis, so an ACL file written for redis-server
+  // loads unchanged. They are never run (the engine answers "unknown command").
+  for (const CommandMeta& m : AllCommandMeta()) {
+    if (tops_.count(m.name)) continue;
+    phantoms_.emplace_back();
+    CommandSpec& p = phantoms_.back();
+    p.name = m.name.c_str();
+    p.arity = m.arity;
+    p.meta = &m;
+    for (const CommandMeta& sm : m.subcommands) {
+      phantoms_.emplace_back();
+      CommandSpec& sub = phantoms_.back();
+      sub.name = sm.name.c_str();
+      sub.arity = sm.arity;
+      sub.meta = &sm;
+      sub.parent = &p;
+      p.subcommands.push_back(&sub);
+    }
+    add(&p);
+    for (const CommandSpec* sub : p.subcommands) add(sub);
+    tops_[m.name] = &p;
   }
 }
 
@@ -219,10 +254,12 @@ uint64_t Acl::Categories(const CommandSpec& spec) {
 }
 
 const CommandSpec* Acl::LookupForRule(std::string_view name) {
+  Reindex();
   size_t bar = name.find('|');
-  if (bar == std::string_view::npos) return table_.Find(name);
-  const CommandSpec* c = table_.Find(name.substr(0, bar));
-  if (!c) return nullptr;
+  auto it = tops_.find(ToLower(name.substr(0, bar)));
+  if (it == tops_.end()) return nullptr;
+  const CommandSpec* c = it->second;
+  if (bar == std::string_view::npos) return c;
   // Only one level of subcommands: "a|b|c" is unknown.
   return c->FindSubcommand(name.substr(bar + 1));
 }
@@ -237,7 +274,8 @@ Selector Acl::NewSelector(bool root) const {
 }
 
 void Acl::SetBit(Selector& s, uint32_t id, bool v) {
-  if (id >= s.allowed.size()) s.allowed.resize(by_id_.size() > id ? by_id_.size() : id + 1, s.future);
+  if (id >= s.allowed.size())
+    s.allowed.resize(by_id_.size() > id ? by_id_.size() : id + 1, s.future);
   s.allowed[id] = v;
   if (!v) s.allcommands = false;
 }
@@ -323,7 +361,7 @@ bool Acl::ApplySelectorRule(Selector& s, std::string_view op, std::string* err) 
     std::string_view name = op.substr(1);
     size_t bar = name.rfind('|');
     if (bar == std::string_view::npos) {
-      const CommandSpec* c = table_.Find(name);
+      const CommandSpec* c = LookupForRule(name);
       if (!c) return Fail(err, kENOENT);
       ChangePerm(s, *c, true);
     } else {
@@ -428,8 +466,7 @@ std::optional<std::string> Acl::SetUser(std::string_view name,
                                         const std::vector<std::string>& rules, bool* created) {
   size_t bad = 0;
   auto merged = MergeSelectorArgs(rules, &bad);
-  if (!merged)
-    return "Unmatched parenthesis in acl selector starting at '" + rules[bad] + "'.";
+  if (!merged) return "Unmatched parenthesis in acl selector starting at '" + rules[bad] + "'.";
   User* existing = Find(name);
   User temp;
   if (existing) {
@@ -440,8 +477,7 @@ std::optional<std::string> Acl::SetUser(std::string_view name,
   }
   for (const std::string& r : *merged) {
     std::string err;
-    if (!ApplyRule(temp, r, &err))
-      return "Error in ACL SETUSER modifier '" + r + "': " + err;
+    if (!ApplyRule(temp, r, &err)) return "Error in ACL SETUSER modifier '" + r + "': " + err;
   }
   if (created) *created = !existing;
   if (existing) {
@@ -531,7 +567,7 @@ std::string Acl::DescribeCommandRules(const Selector& sel) {
       for (const CommandSpec* sub : c->subcommands) fake[ids_[sub]] = target[id];
     }
   };
-  for (const CommandSpec* c : table_.All()) {
+  for (const auto& [name, c] : tops_) {
     single(c);
     for (const CommandSpec* sub : c->subcommands) single(sub);
     uint32_t id = ids_[c];
@@ -806,8 +842,8 @@ std::optional<std::string> Acl::LoadFile(const std::string& path,
     std::vector<std::string> rest(argv.begin() + 2, argv.end());
     auto merged = MergeSelectorArgs(rest, nullptr);
     if (!merged) {
-      errors += path + ":" + std::to_string(linenum) +
-                ": Unmatched parenthesis in selector definition.";
+      errors +=
+          path + ":" + std::to_string(linenum) + ": Unmatched parenthesis in selector definition.";
     } else {
       bool syntax_error = false;
       for (std::string r : *merged) {
@@ -817,8 +853,8 @@ std::optional<std::string> Acl::LoadFile(const std::string& path,
         std::string err;
         if (!ApplyRule(*u, r, &err)) {
           if (err == ErrText(kENOENT)) {
-            errors += path + ":" + std::to_string(linenum) + ": Error in applying operation '" +
-                      r + "': " + err + ". ";
+            errors += path + ":" + std::to_string(linenum) + ": Error in applying operation '" + r +
+                      "': " + err + ". ";
           } else if (!syntax_error) {
             errors += path + ":" + std::to_string(linenum) + ": " + err + ". ";
             syntax_error = true;

@@ -61,8 +61,8 @@ struct Selector {
   bool root = false;
   bool allkeys = false;
   bool allchannels = false;
-  bool allcommands = false;  // the ALLCOMMANDS flag: no bit test at all
-  bool future = false;       // +@all was the last word on commands not in the bitmap
+  bool allcommands = false;   // the ALLCOMMANDS flag: no bit test at all
+  bool future = false;        // +@all was the last word on commands not in the bitmap
   std::vector<bool> allowed;  // by command ID
   // `+cmd|arg` for a command without subcommands: first arguments allowed (by ID).
   std::map<uint32_t, std::vector<std::string>> firstargs;
@@ -100,9 +100,7 @@ class Acl {
   // ---- users ----
   User* Find(std::string_view name);
   User* default_user() { return default_; }
-  const std::map<std::string, std::unique_ptr<User>, std::less<>>& users() const {
-    return users_;
-  }
+  const std::map<std::string, std::unique_ptr<User>, std::less<>>& users() const { return users_; }
   // ACL SETUSER name rules...: applies every rule to a copy and installs it only if all are
   // valid. Returns the error text (without "ERR ") or nullopt. *created: the user is new.
   std::optional<std::string> SetUser(std::string_view name, const std::vector<std::string>& rules,
@@ -172,6 +170,10 @@ class Acl {
   std::vector<const CommandSpec*> by_id_;
   std::vector<uint64_t> cats_;  // by ID
   std::unordered_map<const CommandSpec*, uint32_t> ids_;
+  std::map<std::string, uint32_t, std::less<>> id_by_name_;
+  // Top-level commands by name (the table's and the phantoms), the order descriptions use.
+  std::map<std::string, const CommandSpec*, std::less<>> tops_;
+  std::deque<CommandSpec> phantoms_;  // Redis commands Ferrite lacks (stable addresses)
   std::map<std::string, std::unique_ptr<User>, std::less<>> users_;
   User* default_ = nullptr;
   std::deque<LogEntry> log_;

@@ -123,8 +123,7 @@ void Cat(CommandContext& ctx, acl::Acl& a) {
   }
   uint64_t f = acl::CategoryFlag(ctx.args[2]);
   if (!f) {
-    return ctx.rb.Error("ERR Unknown category '" + std::string(ctx.args[2].substr(0, 128)) +
-                        "'");
+    return ctx.rb.Error("ERR Unknown category '" + std::string(ctx.args[2].substr(0, 128)) + "'");
   }
   std::vector<const CommandSpec*> out;
   for (const CommandSpec* c : a.Commands()) {

@@ -14,9 +14,7 @@
 namespace ferrite {
 namespace {
 
-std::vector<std::string_view> V(const std::vector<std::string>& v) {
-  return {v.begin(), v.end()};
-}
+std::vector<std::string_view> V(const std::vector<std::string>& v) { return {v.begin(), v.end()}; }
 
 class AclTest : public ::testing::Test {
  protected:
@@ -80,8 +78,7 @@ TEST_F(AclTest, FailedSetUserChangesNothing) {
             "Error in ACL SETUSER modifier '+nosuchcommand': Unknown command or category name "
             "in ACL");
   EXPECT_EQ(Check("u", {"set", "k", "v"}), acl::kDeniedCmd);
-  EXPECT_EQ(*A().SetUser("v", {"bogus"}),
-            "Error in ACL SETUSER modifier 'bogus': Syntax error");
+  EXPECT_EQ(*A().SetUser("v", {"bogus"}), "Error in ACL SETUSER modifier 'bogus': Syntax error");
   EXPECT_EQ(A().Find("v"), nullptr);
 }
 
@@ -208,8 +205,9 @@ TEST_F(AclTest, FileRoundTripAndErrors) {
   }
   auto err = A().LoadFile(path, &dropped);
   ASSERT_TRUE(err.has_value());
-  EXPECT_EQ(*err, path + ":1: Error in applying operation '+nosuch': Unknown command or "
-                         "category name in ACL. " +
+  EXPECT_EQ(*err, path +
+                      ":1: Error in applying operation '+nosuch': Unknown command or "
+                      "category name in ACL. " +
                       path +
                       ":2 should start with user keyword followed by the username. WARNING: "
                       "ACL errors detected, no change to the previously active ACL rules was "
