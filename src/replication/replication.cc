@@ -350,14 +350,6 @@ std::string_view ReplicationManager::WriteRefusal(const Session& s) {
   return {};
 }
 
-std::string_view ReplicationManager::StaleRefusal(const Session& s) {
-  (void)s;
-  if (!master_host_.empty() && link_ != Link::kConnected &&
-      !engine_->config().replication.replica_serve_stale_data)
-    return "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
-  return {};
-}
-
 void ReplicationManager::RefreshGoodReplicas() {
   // Every loop iteration: the parameters' table entries are looked up once.
   static const RedisParam* const kMin = FindRedisParam("min-replicas-to-write");

@@ -103,7 +103,6 @@ class ReplicationManager : public ReplicationHooks {
   void MasterApplied(Session& s, std::string_view raw) override;
   std::string InfoSection() override;
   bool IsReplica() const override { return !master_host_.empty(); }
-  std::string_view StaleRefusal(const Session& s);
 
   // ---- commands (replication_commands.cc) ----
   static void Register(Engine& engine);

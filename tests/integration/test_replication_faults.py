@@ -152,6 +152,45 @@ def test_restarted_primary_lets_replica_continue(cluster, pk, rk):
     assert stats(primary)[0] == 0
 
 
+@pytest.mark.skipif(IS_REDIS, reason="Redis restores no replication position with the AOF on")
+@pytest.mark.parametrize("who", ["primary", "replica"])
+def test_restart_with_aof_on_continues(cluster, who):
+    """With the AOF on, SHUTDOWN SAVE leaves a checkpoint the AOF continues with no tail
+    after it (hybrid recovery loads exactly the checkpoint): the position is restored, and
+    the restarted side continues with a partial resync where Redis 7.0 would full-sync."""
+    primary = cluster(Node("ferrite", aof="everysec"))
+    replica = cluster(Node("ferrite", aof="everysec"))
+    workload(primary, 800, seed=101)
+    attach(primary, replica)
+    workload(primary, 300, seed=102)
+    wait_synced(primary, replica)
+    full, partial = stats(primary)
+    node = primary if who == "primary" else replica
+    shutdown_save(node)
+    if who == "primary":
+        n = Node.__new__(Node)
+        n.kind, n.tmp = "ferrite", None
+        n.proc = Server(dir=node.proc.dir, port=node.port, aof="everysec")
+        n.port = n.proc.port
+        primary = cluster(n)
+        wait_synced(primary, replica)
+        assert poll(lambda: stats(primary) == (0, 1), 10), stats(primary)
+    else:
+        primary.client().set("while-down", "1")
+        replica = cluster(restart_aof(replica, primary, policy="everysec"))
+        wait_synced(primary, replica)
+        assert poll(lambda: stats(primary)[1] == partial + 1, 10), stats(primary)
+        assert stats(primary)[0] == full
+    assert "Replication position restored" in node_log(primary if who == "primary" else replica)
+    workload(primary, 300, seed=103)
+    wait_synced(primary, replica)
+    assert_same(primary, replica)
+
+
+def node_log(node):
+    return node.proc.logs()
+
+
 def test_restarted_replica_that_missed_too_much_full_syncs(cluster):
     """The restarted replica's offset is no longer in the primary's backlog: a full sync
     (sync_full counts it, sync_partial_err too), data equal."""
@@ -200,10 +239,10 @@ def test_replica_with_aof_tail_after_checkpoint_full_syncs(cluster):
     assert "Replication position restored" not in log
 
 
-def restart_aof(node, primary):
+def restart_aof(node, primary, policy="always"):
     n = Node.__new__(Node)
     n.kind, n.tmp = node.kind, None
-    n.proc = Server(dir=node.proc.dir, port=node.port, aof="always",
+    n.proc = Server(dir=node.proc.dir, port=node.port, aof=policy,
                     replication={"replicaof": f"127.0.0.1 {primary.port}"})
     n.port = n.proc.port
     return n

@@ -1,6 +1,5 @@
 """Replication options with real processes on 127.0.0.1: min-replicas-to-write /
-min-replicas-max-lag (-NOREPLICAS), replica-serve-stale-data no (-MASTERDOWN),
-repl-backlog-ttl, repl-diskless-sync-delay / repl-diskless-sync-max-replicas (several
+min-replicas-max-lag (-NOREPLICAS), repl-timeout on both sides of a link, repl-backlog-ttl, repl-diskless-sync-delay / repl-diskless-sync-max-replicas (several
 replicas sharing one image). With FERRITE_TEST_TARGET=redis every server is a redis-server,
 which proves the tests test Redis's behaviour.
 """
@@ -17,7 +16,6 @@ from conftest import poll
 from test_replication import Node, assert_same, repl_info, wait_synced, workload
 
 NOREPLICAS = "NOREPLICAS Not enough good replicas to write."
-MASTERDOWN = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
 
 
 @pytest.fixture
@@ -89,35 +87,6 @@ def test_min_replicas_to_write(nodes):
     assert poll(lambda: repl_info(p)["min_slaves_good_slaves"] == 0, 10)
     assert error_of(lambda: p.set("a", "f")) == NOREPLICAS
     assert p.get("a") == "e"
-
-
-def test_replica_serve_stale_data_no(nodes):
-    primary, replica = nodes(), nodes()
-    r = replica.client()
-    r.set("k", "v")
-    r.config_set("replica-serve-stale-data", "no")
-    assert r.get("k") == "v"  # a primary: nothing is stale
-    r.execute_command("REPLICAOF", "127.0.0.1", "1")  # nothing listens there
-    for cmd in (("GET", "k"), ("PING",), ("DBSIZE",), ("EXISTS", "k")):
-        assert error_of(lambda: r.execute_command(*cmd)) == MASTERDOWN, cmd
-    # Commands flagged stale still answer.
-    assert r.info("server")
-    assert r.config_get("replica-serve-stale-data")["replica-serve-stale-data"] == "no"
-    assert repl_info(r)["master_link_status"] == "down"
-    # serve-stale-data yes: the old data is served again.
-    r.config_set("replica-serve-stale-data", "yes")
-    assert r.get("k") == "v"
-    r.config_set("replica-serve-stale-data", "no")
-    # The link up: commands run.
-    primary.client().set("k", "from-primary")
-    attach(primary, replica)
-    assert r.get("k") == "from-primary"
-    # The primary goes away: stale again.
-    primary.stop()
-    assert poll(lambda: repl_info(r)["master_link_status"] == "down", 30)
-    assert error_of(lambda: r.get("k")) == MASTERDOWN
-    assert r.execute_command("REPLICAOF", "NO", "ONE") in ("OK", True)
-    assert r.get("k") == "from-primary"
 
 
 def test_repl_backlog_ttl(nodes):
@@ -208,3 +177,38 @@ def test_redis_cli_replica(nodes):
     finally:
         proc.kill()
         proc.wait(10)
+
+
+def test_repl_timeout_both_sides(nodes):
+    """repl-timeout: a primary drops a replica that stops acknowledging; a replica drops a
+    link that goes silent. Both come back with a partial resync."""
+    primary, replica = nodes(), nodes()
+    p, r = primary.client(), replica.client()
+    workload(primary, 300, seed=53)
+    attach(primary, replica)
+    for c in (p, r):
+        c.config_set("repl-timeout", 2)
+    p.config_set("repl-ping-replica-period", 1)
+    full, partial = p.info("stats")["sync_full"], p.info("stats")["sync_partial_ok"]
+
+    def asleep(node):
+        t = threading.Thread(target=lambda: node.client().execute_command("DEBUG", "SLEEP", 5))
+        t.start()
+        time.sleep(0.3)
+        return t
+
+    t = asleep(replica)  # no ACKs from it
+    assert poll(lambda: repl_info(p)["connected_slaves"] == 0, 8)
+    t.join()
+    p.set("after-replica-timeout", "1")
+    wait_synced(primary, replica)
+    assert poll(lambda: p.info("stats")["sync_partial_ok"] == partial + 1, 10)
+    t = asleep(primary)  # no data nor PING from it
+    assert poll(lambda: repl_info(r)["master_link_status"] == "down", 8)
+    t.join()
+    p.set("after-master-timeout", "1")
+    wait_synced(primary, replica)
+    assert poll(lambda: p.info("stats")["sync_partial_ok"] == partial + 2, 10)
+    assert p.info("stats")["sync_full"] == full
+    assert r.get("after-replica-timeout") == "1" and r.get("after-master-timeout") == "1"
+    assert_same(primary, replica)
