@@ -389,7 +389,7 @@ def bulk_workload(node, n, seed, batch=1000):
 @pytest.mark.parametrize("pk,rk", PAIRS, ids=IDS)
 def test_hundred_thousand_mixed_writes(cluster, pk, rk):
     primary, replica = make(cluster, pk), make(cluster, rk)
-    bulk_workload(primary, 20_000, seed=81)
+    bulk_workload(primary, 5_000, seed=81)
     attach(primary, replica)  # a full sync of what is there
     assert_same(primary, replica)
     bulk_workload(primary, 100_000, seed=82)  # the stream
