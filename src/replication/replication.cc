@@ -24,6 +24,8 @@
 #include "persistence/checkpoint/checkpoint_format.h"
 #include "persistence/rdb/redis_rdb.h"
 #include "persistence/snapshot.h"
+#include "tier/tier_manager.h"
+#include "types/serialize.h"
 
 namespace ferrite::repl {
 
@@ -132,6 +134,11 @@ struct ReplicationManager::SyncJob {
   int64_t key_delay_us = 0;  // rdb-key-save-delay
   int64_t last_step_us = 0;
   double key_credit = 0;
+  // Tiered storage: no segment is deleted while the image reads values from them.
+  tier::TierManager* tier = nullptr;
+  ~SyncJob() {
+    if (tier) tier->EndImage(tier::ImageKind::kCheckpoint, /*ok=*/false, {});
+  }
 };
 
 ReplicationManager::ReplicationManager(Engine* engine) : engine_(engine) {
@@ -448,16 +455,40 @@ void ReplicationManager::MaybeStartJob() {
   }
   SyncJob* j = job.get();
   int64_t freeze_ms = now;
-  job->snap =
-      std::make_unique<Snapshot>(engine_, engine_->clock(), [j, freeze_ms](int db, const Entry& e) {
+  tier::TierManager* tier = engine_->tier();
+  if (tier) {
+    tier->BeginImage();
+    job->tier = tier;
+  }
+  job->snap = std::make_unique<Snapshot>(
+      engine_, engine_->clock(), [j, freeze_ms, tier](int db, const Entry& e) {
         if (!j->error.ok()) return;
         if (e.expire_ms && e.expire_ms <= freeze_ms) return;
+        std::string scratch;
         if (e.value.tiered()) {
-          j->error = Status::NotSupported(
-              "a value is in a tier segment (replication of tiered values is not built yet)");
+          // A warm or cold value is read from its segment for this record only (one value
+          // in memory at a time, never the data set); a failed read fails the sync.
+          if (!tier) {
+            j->error = Status::NotSupported("a tiered value but no tier manager");
+            return;
+          }
+          auto read = tier->ReadForImage(e.value, e.key());
+          if (!read.ok()) {
+            j->error = read.status();
+            return;
+          }
+          const Value& v = read.value();
+          std::string_view bytes;
+          if (v.is_string()) {
+            bytes = v.GetString(&scratch);
+          } else {
+            EncodeCollection(v, &scratch);
+            bytes = scratch;
+          }
+          j->error = j->writer->Add(
+              ckpt::Record{uint32_t(db), uint8_t(v.type()), e.expire_ms, e.key(), bytes});
           return;
         }
-        std::string scratch;
         j->error = j->writer->Add(MakeRecord(db, e, &scratch));
       });
   job_ = std::move(job);

@@ -15,6 +15,8 @@
 //    REPLCONF ACK (it detects the end of the payload by the mark, so nothing may follow
 //    it until it has loaded), as Redis;
 //  - otherwise (SYNC, old replicas): to a temp file in `dir`, then sent as `$<len>`.
+// Values in tier segments are read one by one into the image (no segment is deleted while
+// it is taken).
 // One image at a time (a checkpoint or AOF rewrite waits for it, and it waits for them);
 // replicas that arrive while one is taken wait for the next. PING every
 // repl-ping-replica-period, REPLCONF GETACK when a WAIT is blocked.

@@ -423,3 +423,31 @@ def test_replica_output_limit_then_backlog_overrun(cluster):
     wait_synced(primary, replica, timeout=60)
     assert stats(primary)[0] == full + 1
     assert_same(primary, replica)
+
+
+@pytest.mark.skipif(IS_REDIS, reason="tiered storage is Ferrite's")
+def test_full_sync_of_tiered_values(cluster):
+    """A primary whose values moved to warm and cold segments (hot tier 4 MB, ~24 MB
+    written): the full sync reads each from its segment into the image; the replica has
+    every value, byte for byte."""
+    tiers = {"enabled": True, "hot_tier_size": "4MB", "warm_tier_size": "8MB",
+             "segment_size": "2MB", "compaction_rate": "256MB"}
+    primary = cluster(Node("ferrite", storage=tiers))
+    replica = make(cluster, "ferrite")
+    p = primary.client()
+    for lo in range(0, 8000, 500):
+        pipe = p.pipeline(transaction=False)
+        for i in range(lo, lo + 500):
+            pipe.set(f"s{i}", f"{i}:" + "x" * 2000 + str(i * 7919))
+            if i % 20 == 0:
+                pipe.hset(f"h{i}", mapping={f"f{j}": f"{i}-{j}" * 20 for j in range(30)})
+                pipe.rpush(f"l{i}", *[f"{i}/{j}" * 10 for j in range(30)])
+                pipe.expire(f"h{i}", 100_000)
+        pipe.execute()
+    tiering = p.info("tiering")
+    assert tiering["tier_demotions"] > 1000, tiering
+    attach(primary, replica)
+    assert_same(primary, replica)
+    p.set("after", "1")
+    wait_synced(primary, replica)
+    assert replica.client().get("after") == "1"
