@@ -300,8 +300,10 @@ def test_sentinel_failover_under_write_load(cluster):
     assert not lost, (len(lost), lost[:5])
 
     # CONFIG REWRITE ran inside Sentinel's transactions: the promoted server's file no
-    # longer names a primary, the other one's names the new primary.
-    assert not re.search(r"^\s*replicaof", new.config_text(), re.M), new.config_text()
+    # longer names a primary (Redis drops the line, Ferrite's TOML editor keeps the key,
+    # empty), the other one's names the new primary.
+    assert not re.search(r'^\s*replicaof(\s*=\s*"[^"\s]|\s+[^\s=])', new.config_text(), re.M), \
+        new.config_text()
     assert re.search(rf'^\s*replicaof\s*=?\s*"?127\.0\.0\.1 {new_port}"?\s*$', other.config_text(),
                      re.M), other.config_text()
 
@@ -315,3 +317,63 @@ def test_sentinel_failover_under_write_load(cluster):
         (digest(new), digest(other), digest(primary))
     assert c.dbsize() >= len(keys)
     print(f"failover in {switch_s:.1f} s; {len(keys)} acknowledged writes kept")
+
+
+def test_replica_announce_and_priority(cluster):
+    """What Sentinel learns about a replica comes from the primary's slaveN lines (the
+    address it connects to: replica-announce-ip/-port, sent as REPLCONF ip-address /
+    listening-port) and from the replica's own INFO (slave_priority, replica_announced)."""
+    root, started = cluster
+    primary = Node(root)
+    started.append(primary)
+    replica = Node(root)
+    started.append(replica)
+    rc = replica.client()
+    assert rc.config_set("replica-announce-ip", "10.1.2.3")
+    assert rc.config_set("replica-announce-port", 7777)
+    assert rc.config_set("replica-priority", 7)
+    assert rc.config_set("replica-announced", "no")
+    rc.execute_command("REPLICAOF", "127.0.0.1", primary.port)
+    assert poll(lambda: replica_of(replica, primary), 20), info(replica)
+    pi = info(primary)
+    assert pi["slave0"]["ip"] == "10.1.2.3" and pi["slave0"]["port"] == 7777, pi
+    assert [r[:2] for r in primary.client().execute_command("ROLE")[2]] == [["10.1.2.3", "7777"]]
+    ri = info(replica)
+    assert ri["slave_priority"] == 7 and ri["replica_announced"] == 0, ri
+    assert rc.config_get("slave-priority") == {"slave-priority": "7"}
+    # Without the announce settings the primary shows the connection's address and port.
+    assert rc.config_set("replica-announce-ip", "")
+    assert rc.config_set("replica-announce-port", 0)
+    rc.execute_command("CLIENT", "KILL", "TYPE", "master")  # reconnects: a new handshake
+    assert poll(lambda: info(primary).get("slave0", {}).get("port") == replica.port, 20), \
+        info(primary)
+    assert info(primary)["slave0"]["ip"] == "127.0.0.1"
+
+
+def test_sentinel_kills_a_busy_script(cluster):
+    """A primary stuck in a script answers PING with -BUSY; once it has been down for
+    down-after-milliseconds, Sentinel sends SCRIPT KILL (instead of failing over a server
+    that is only busy) and the script ends with Redis's error."""
+    root, started = cluster
+    primary = Node(root)
+    started.append(primary)
+    assert primary.client().config_set("busy-reply-threshold", 100)
+    sentinel = Sentinel(root, primary.port)
+    started.append(sentinel)
+    assert poll(lambda: sentinel.master_state()["flags"] == "master", 10), sentinel.master_state()
+    outcome = []
+
+    def script():
+        c = primary.client(socket_timeout=30)
+        try:
+            outcome.append(c.eval("local i = 0 while true do i = i + 1 end", 0))
+        except redis.exceptions.ResponseError as e:
+            outcome.append(e)
+    t = threading.Thread(target=script, daemon=True)
+    t0 = time.time()
+    t.start()
+    t.join(20)
+    assert outcome and isinstance(outcome[0], redis.exceptions.ResponseError), outcome
+    assert "Script killed by user with SCRIPT KILL" in str(outcome[0]), outcome
+    assert time.time() - t0 >= DOWN_AFTER_MS / 1000  # killed by Sentinel, after the timeout
+    assert primary.client().ping()
