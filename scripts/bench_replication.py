@@ -2,15 +2,18 @@
 """Replication figures beside Redis in one run: Ferrite -> Ferrite and redis-server 7.0 ->
 redis-server 7.0, the same steps for each:
 
-  1. the primary gets N keys (DEBUG POPULATE, 100-byte values); its memory is its base;
-  2. base write speed: redis-benchmark SET (50 clients, pipeline 1) in short rounds;
+  1. the primary gets N keys (DEBUG POPULATE, 100-byte values);
+  2. base write speed: redis-benchmark SET (50 clients, pipeline 1, 100-byte values) in
+     short rounds (--round requests each; rps averaged, p99 the worst round's); the
+     primary's memory after them is its base;
   3. a replica (repl-diskless-sync yes, delay 0: Redis forks a child that streams the RDB
      to the socket; Ferrite streams its fork-less frozen image) is attached with REPLICAOF;
      while the full sync runs, the same redis-benchmark rounds run against the primary, and
      the primary's memory (PSS of the process and its children, so Redis's forked child
      counts for the pages it really holds) is sampled every 20 ms;
   4. full sync time: REPLICAOF until the replica's link is up with all N keys;
-  5. steady state: redis-benchmark SET with the replica attached.
+  5. steady state: redis-benchmark SET with the replica attached (rounds 4 x as long).
+The last round during the sync may end after it: the sync's figures are a little diluted.
 
 Both primaries are pinned to CPU 0; the replica and redis-benchmark to CPU 1. A shared
 machine makes absolute numbers noisy: the ratios between the two columns are the figures.
@@ -49,7 +52,7 @@ class Node:
             cmd = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
                    "--dir", self.dir, "--save", "", "--appendonly", "no",
                    "--enable-debug-command", "yes", "--repl-diskless-sync", "yes",
-                   "--repl-diskless-sync-delay", "0", "--repl-backlog-size", "64mb",
+                   "--repl-diskless-sync-delay", "0",
                    "--client-output-buffer-limit", "replica 0 0 0"]
         else:
             conf = os.path.join(self.dir, "ferrite.toml")
@@ -57,7 +60,7 @@ class Node:
                 f.write(f'[server]\nport = {self.port}\nbind = "127.0.0.1"\ndir = "{self.dir}"\n'
                         'enable_debug_command = "yes"\n[persistence]\naof_enabled = false\n'
                         'checkpoint_enabled = false\n[replication]\n'
-                        'repl_backlog_size = "64MB"\noutput_buffer_hard_limit = 0\n'
+                        'output_buffer_hard_limit = 0\n'
                         'output_buffer_soft_limit = 0\n[redis]\n"repl-diskless-sync" = "yes"\n'
                         '"repl-diskless-sync-delay" = 0\n')
             cmd = [binary, "--config", conf]
@@ -139,10 +142,10 @@ def run(kind, binary, keys, round_n):
         t = time.time()
         p.c.execute_command("DEBUG", "POPULATE", keys, "key", 100)
         populate_s = time.time() - t
-        base_pss = pss_kb(server_pid(p))
-        base = rounds(p.port, round_n, count=3)
-        # The benchmark keys (key:000000123456) are other keys: the dataset grows a little.
+        base = rounds(p.port, round_n, count=5)
+        # The benchmark's keys (key:000000123456) are other keys: the dataset grew a little.
         n_before = p.c.dbsize()
+        base_pss = pss_kb(server_pid(p))
 
         peak = [base_pss]
         done = threading.Event()
@@ -177,18 +180,18 @@ def run(kind, binary, keys, round_n):
         sampler.join()
         # Let the replica catch up with the writes made during the sync, then steady state.
         time.sleep(1)
-        steady = rounds(p.port, round_n * 4, count=2)
+        steady = rounds(p.port, round_n * 4, count=3)
         return {
             "populate_s": populate_s,
             "sync_s": sync_s[0],
             "base_mb": base_pss / 1024,
             "peak_mb": peak[0] / 1024,
-            "base_rps": sorted(x[0] for x in base)[len(base) // 2],
+            "base_rps": sum(x[0] for x in base) / len(base),
             "base_p99": max(x[1] for x in base),
             "during_rps": sum(x[0] for x in during) / len(during),
             "during_p99": max(x[1] for x in during),
             "during_rounds": len(during),
-            "steady_rps": max(x[0] for x in steady),
+            "steady_rps": sum(x[0] for x in steady) / len(steady),
             "steady_p99": max(x[1] for x in steady),
         }
     finally:
@@ -199,7 +202,8 @@ def run(kind, binary, keys, round_n):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--keys", type=int, default=3_000_000)
-    ap.add_argument("--round", type=int, default=50_000, help="requests per benchmark round")
+    ap.add_argument("--round", type=int, default=10_000,
+                    help="requests per benchmark round (short: several rounds fit in a sync)")
     ap.add_argument("--ferrite", default=default_binary())
     a = ap.parse_args()
     print(f"keys={a.keys} ferrite={a.ferrite} load={os.getloadavg()[0]:.2f}")
