@@ -116,6 +116,11 @@ int64_t RedisNumberParam(Engine& e, const char* name, int64_t dflt) {
   return ParseInt64(GetRedisParam(*p, e.config()), &v) ? v : dflt;
 }
 
+std::string RedisStringParam(Engine& e, const char* name) {
+  const RedisParam* p = FindRedisParam(name);
+  return p ? GetRedisParam(*p, e.config()) : std::string();
+}
+
 bool RedisYesParam(Engine& e, const char* name) {
   const RedisParam* p = FindRedisParam(name);
   return p && GetRedisParam(*p, e.config()) == "yes";
@@ -967,13 +972,30 @@ bool ReplicationManager::ProcessHandshake() {
           return false;
         }
         hs_ = Hs::kPort;
-        if (!SendLine({"REPLCONF", "listening-port", std::to_string(engine_->tcp_port)}))
-          return false;
+        {
+          // replica-announce-port / -ip: what the primary shows in INFO's slaveN lines (and
+          // Sentinel connects to), for replicas behind NAT or port forwarding.
+          int64_t announce = RedisNumberParam(*engine_, "replica-announce-port", 0);
+          if (!SendLine({"REPLCONF", "listening-port",
+                         std::to_string(announce ? announce : engine_->tcp_port)}))
+            return false;
+        }
         break;
-      case Hs::kPort:
+      case Hs::kPort: {
         if (line[0] == '-')
           spdlog::info("(Non critical) Master does not understand REPLCONF listening-port: {}",
                        line);
+        std::string ip = RedisStringParam(*engine_, "replica-announce-ip");
+        if (!ip.empty()) {
+          hs_ = Hs::kIp;
+          if (!SendLine({"REPLCONF", "ip-address", ip})) return false;
+          break;
+        }
+      }
+        [[fallthrough]];
+      case Hs::kIp:
+        if (hs_ == Hs::kIp && line[0] == '-')
+          spdlog::info("(Non critical) Master does not understand REPLCONF ip-address: {}", line);
         hs_ = Hs::kCapa;
         if (!SendLine({"REPLCONF", "capa", "eof", "capa", "psync2"})) return false;
         break;

@@ -58,6 +58,7 @@ namespace repl {
 // as CONFIG GET shows them.
 int64_t RedisNumberParam(Engine& e, const char* name, int64_t dflt);
 bool RedisYesParam(Engine& e, const char* name);
+std::string RedisStringParam(Engine& e, const char* name);
 
 class ReplicationManager : public ReplicationHooks {
  public:
@@ -164,7 +165,7 @@ class ReplicationManager : public ReplicationHooks {
 
   // ---- replica side ----
   enum class Link { kNone, kConnect, kConnecting, kHandshake, kTransfer, kConnected };
-  enum class Hs { kPing, kAuth, kPort, kCapa, kPsync, kBulkHeader };
+  enum class Hs { kPing, kAuth, kPort, kIp, kCapa, kPsync, kBulkHeader };
   void SetMaster(const std::string& host, int port);
   void UnsetMaster();
   void ShiftReplicationId();
