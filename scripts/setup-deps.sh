@@ -7,6 +7,7 @@ PKGS=(
   build-essential cmake ninja-build pkg-config git
   libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev libmimalloc-dev libxxhash-dev zlib1g-dev
   liblz4-dev libzstd-dev libcurl4-openssl-dev
+  libssl-dev  # OpenSSL's libcrypto: SHA-256 of ACL passwords, ACL GENPASS's random bytes
   liblzf-dev  # LZF as Redis compresses RDB strings (the same code Redis bundles)
   libgtest-dev libgmock-dev libbenchmark-dev libhiredis-dev
   python3 python3-redis python3-pytest

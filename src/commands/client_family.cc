@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "base/strutil.h"
+#include "commands/acl.h"
 #include "commands/command_table.h"
 #include "commands/family_util.h"
 
@@ -28,6 +29,8 @@ ClientType TypeOf(const Session& s) {
   if (s.repl_role == Session::ReplRole::kReplica) return ClientType::kReplica;
   return s.subscriptions() > 0 ? ClientType::kPubSub : ClientType::kNormal;
 }
+
+}  // namespace
 
 // One line of CLIENT LIST / CLIENT INFO: Redis 7.0's fields in its order.
 std::string ClientLine(Engine& e, Session& s) {
@@ -56,13 +59,16 @@ std::string ClientLine(Engine& e, Session& s) {
   return fmt::format(
       "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 "
       "multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl={} oll={} "
-      "omem={} tot-mem={} events={} cmd={} user=default redir={} resp={}",
+      "omem={} tot-mem={} events={} cmd={} user={} redir={} resp={}",
       s.id, c.addr, c.laddr, c.fd, s.name, now_s - c.created_ms / 1000,
       now_s - c.last_interaction_ms / 1000, flags, s.db, s.channels.size(), s.patterns.size(),
       s.in_multi ? int64_t(s.queued.size()) : -1, c.qbuf, c.qbuf_free, s.argv_mem, s.multi_mem,
       c.rbs, c.rbp, std::min(c.obl, c.rbs), oll, omem, tot_mem, c.write_pending ? "rw" : "r",
-      s.last_cmd, s.tracking.on ? int64_t(s.tracking.redirect) : -1, s.resp3 ? 3 : 2);
+      s.last_cmd, s.user ? std::string_view(s.user->name) : std::string_view("default"),
+      s.tracking.on ? int64_t(s.tracking.redirect) : -1, s.resp3 ? 3 : 2);
 }
+
+namespace {
 
 void List(CommandContext& ctx) {
   auto& a = ctx.args;
@@ -100,6 +106,7 @@ void Kill(CommandContext& ctx) {
   uint64_t id = 0;
   bool skipme = true;
   bool filter_user = false;
+  const acl::User* user = nullptr;
   if (a.size() == 3) {  // the old form: CLIENT KILL addr:port (may kill the caller)
     addr = a[2];
     filter_addr = true;
@@ -124,8 +131,9 @@ void Kill(CommandContext& ctx) {
         laddr = a[i + 1];
         filter_laddr = true;
       } else if (ArgIs(k, "USER") && more) {
-        if (a[i + 1] != "default") return ctx.rb.Error(err::NoSuchUser(a[i + 1]));
-        filter_user = true;  // every client is the default user
+        user = e.acl().Find(a[i + 1]);
+        if (!user) return ctx.rb.Error(err::NoSuchUser(a[i + 1]));
+        filter_user = true;
       } else if (ArgIs(k, "SKIPME") && more) {
         if (ArgIs(a[i + 1], "yes"))
           skipme = true;
@@ -138,13 +146,13 @@ void Kill(CommandContext& ctx) {
       }
     }
   }
-  (void)filter_user;
   int64_t killed = 0;
   for (auto& [sid, other] : e.sessions()) {
     if (filter_addr && other->conn.addr != addr) continue;
     if (filter_laddr && other->conn.laddr != laddr) continue;
     if (filter_type && TypeOf(*other) != type) continue;
     if (id && sid != id) continue;
+    if (filter_user && other->user != user) continue;
     if (other == &ctx.session && skipme) continue;
     if (other == &ctx.session) {
       ctx.session.close_after_reply = true;  // after this reply, as Redis

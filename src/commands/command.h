@@ -119,6 +119,7 @@ void RegisterGeoFamily(CommandTable& t);
 void RegisterStreamFamily(CommandTable& t);
 void RegisterSlowlogFamily(CommandTable& t);  // SLOWLOG, LATENCY
 void RegisterDumpFamily(CommandTable& t);     // DUMP, RESTORE, MIGRATE
+void RegisterAclFamily(CommandTable& t);      // ACL
 // Closes MIGRATE's cached connections unused for 10 s (the engine's cron calls it).
 void MigrateCachedSocketsCron(int64_t now_ms);
 

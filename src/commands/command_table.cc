@@ -39,6 +39,7 @@ CommandTable::CommandTable() {
   RegisterStreamFamily(*this);
   RegisterSlowlogFamily(*this);  // SLOWLOG, LATENCY
   RegisterDumpFamily(*this);
+  RegisterAclFamily(*this);
   all_.clear();
   for (auto& [name, spec] : by_name_) {
     AttachMeta(spec);

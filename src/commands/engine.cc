@@ -115,6 +115,8 @@ Engine::Engine(Config config, Clock* clock)
     dbs_.push_back(std::make_unique<Database>(i, this, &ks_stats_));
   }
   exec_spec_ = table_.Find("exec");
+  acl_ = std::make_unique<acl::Acl>(table_);
+  acl_->pubsub_default_allchannels = config_.acl.pubsub_default == AclPubsubDefault::kAllChannels;
   ApplyConfig();
 }
 
@@ -123,7 +125,8 @@ Engine::~Engine() = default;
 Session* Engine::NewSession() {
   auto* s = new Session();
   s->id = next_session_id_++;
-  s->authenticated = config_.server.requirepass.empty();
+  s->user = acl_->default_user();
+  s->authenticated = s->user->nopass && s->user->enabled;
   s->conn.created_ms = clock_->NowMs();
   s->conn.last_interaction_ms = s->conn.created_ms;
   sessions_[s->id] = s;
@@ -250,6 +253,12 @@ void Engine::ExecuteCommand(Session& s, ArgList args, ReplyBuilder& rb) {
     reject(err::kNoAuth);
   } else if (s.in_multi && (spec->flags & cmd::kDenyInMulti)) {
     reject(err::kNotInMulti);
+  } else if (!acl::Acl::Unrestricted(s.user) && !s.replaying && !s.reexec &&
+             !(refusal =
+                   AclDenial(s, *spec, args,
+                             s.in_multi ? acl::LogContext::kMulti : acl::LogContext::kToplevel))
+                  .empty()) {
+    reject(refusal);
   } else if (!s.resp3 && s.subscriptions() > 0 && !AllowedWhileSubscribed(spec->name)) {
     reject("ERR Can't execute '" + std::string(spec->name) +
            "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this "
@@ -452,6 +461,111 @@ void Engine::ChangeReplicationId() { replid_ = RandomHex(40); }
 
 void Engine::ApplyConfig() {
   Database::SetLfuParams(config_.server.lfu_log_factor, config_.server.lfu_decay_time);
+  acl_->pubsub_default_allchannels = config_.acl.pubsub_default == AclPubsubDefault::kAllChannels;
+  SyncRequirepass();
+}
+
+// ---------------------------------------------------------------- ACL
+
+void Engine::SyncRequirepass() {
+  // Only a change of requirepass touches the default user: ACL SETUSER default >x stays
+  // until requirepass itself is set again (Redis's updateRequirePass).
+  if (config_.server.requirepass == acl_requirepass_) return;
+  acl_requirepass_ = config_.server.requirepass;
+  acl_->SetDefaultPassword(acl_requirepass_);
+}
+
+Status Engine::LoadAclAtStartup() {
+  acl_->SetDefaultPassword(config_.server.requirepass);
+  acl_requirepass_ = config_.server.requirepass;
+  if (!config_.acl.aclfile.empty() && !config_.acl.users.empty()) {
+    return Status::InvalidArgument(
+        "Configuring Redis with users defined in redis.conf and at the same setting an ACL "
+        "file path is invalid. This setup is very likely to lead to configuration errors and "
+        "security holes, please define either an ACL file or declare users directly in your "
+        "redis.conf, but not both.");
+  }
+  if (Status st = acl_->LoadConfigUsers(config_.acl.users); !st.ok()) return st;
+  if (!config_.acl.aclfile.empty()) {
+    std::vector<std::unique_ptr<acl::User>> dropped;
+    if (auto e = acl_->LoadFile(config_.acl.aclfile, &dropped))
+      return Status::InvalidArgument("Aborting Redis startup because of ACL errors: " + *e);
+  }
+  // Sessions opened before (none in the server; tests) follow the default user's password.
+  for (auto& [id, s] : sessions_) {
+    if (s->user == acl_->default_user())
+      s->authenticated = s->authenticated || (s->user->nopass && s->user->enabled);
+  }
+  return Status::Ok();
+}
+
+void Engine::AclLog(Session& s, acl::Result reason, acl::LogContext ctx, std::string object,
+                    const std::string* username) {
+  // A script's own session logs as its caller (Redis's script_caller).
+  Session& real = s.script && current_ ? *current_ : s;
+  std::string user = username ? *username : (s.user ? s.user->name : "default");
+  acl_->AddLog(reason, ctx, std::move(object), std::move(user), ClientLine(*this, real),
+               clock_->NowMs(), size_t(config_.acl.log_max_len));
+}
+
+std::string Engine::AclDenial(Session& s, const CommandSpec& spec, ArgList args,
+                              acl::LogContext ctx) {
+  int pos = 0;
+  acl::Result r = acl_->Check(s.user, spec, args, &pos);
+  if (r == acl::kOk) return {};
+  std::string object =
+      r == acl::kDeniedCmd ? std::string(spec.name) : std::string(args[size_t(pos)]);
+  AclLog(s, r, ctx, std::move(object));
+  if (ctx == acl::LogContext::kMulti && s.in_exec) {
+    const char* reason = r == acl::kDeniedCmd ? "no permission to execute the command or subcommand"
+                         : r == acl::kDeniedKey ? "no permission to touch the specified keys"
+                                                : "no permission to access one of the channels "
+                                                  "used as arguments";
+    return std::string(
+               "NOPERM ACLs rules changed between the moment the transaction was accumulated "
+               "and the EXEC call. This command is no longer allowed for the following reason: ") +
+           reason;
+  }
+  switch (r) {
+    case acl::kDeniedCmd:
+      return "NOPERM this user has no permissions to run the '" + std::string(spec.name) +
+             "' command";
+    case acl::kDeniedKey:
+      return "NOPERM this user has no permissions to access one of the keys used as arguments";
+    default:
+      return "NOPERM this user has no permissions to access one of the channels used as "
+             "arguments";
+  }
+}
+
+void Engine::DisconnectUser(const acl::User* u) {
+  for (auto& [id, s] : sessions_) {
+    if (s->user != u) continue;
+    s->user = acl_->default_user();
+    s->authenticated = false;
+    if (s == current_) {
+      s->close_after_reply = true;
+    } else {
+      s->kill_now = true;
+      pending_kills = true;
+    }
+  }
+}
+
+void Engine::DisconnectPubsubOf(const acl::User* u) {
+  for (auto& [id, s] : sessions_) {
+    if (s->user != u || s->subscriptions() == 0) continue;
+    bool kill = false;
+    for (const std::string& p : s->patterns) kill |= !acl_->ChannelAllowed(u, p, true);
+    for (const std::string& c : s->channels) kill |= !acl_->ChannelAllowed(u, c, false);
+    if (!kill) continue;
+    if (s == current_) {
+      s->close_after_reply = true;
+    } else {
+      s->kill_now = true;
+      pending_kills = true;
+    }
+  }
 }
 
 // Redis's lazyfreeGetFreeEffort, so lazyfreed_objects counts what Redis's does: a packed
@@ -744,7 +858,13 @@ void Engine::ExecMulti(Session& s, ReplyBuilder& rb) {
     const CommandSpec* spec = table_.Lookup(argv);
     if (!spec) spec = table_.Find(argv[0]);
     uint64_t errors_before = rb.errors_written();
-    if (config_.server.maxmemory > 0 && (spec->flags & cmd::kDenyOom) && !PerformEviction()) {
+    std::string denied;
+    if (!acl::Acl::Unrestricted(s.user) && !s.replaying &&
+        !(denied = AclDenial(s, *spec, argv, acl::LogContext::kMulti)).empty()) {
+      // The rules changed since the command was queued (Redis checks again at EXEC).
+      rb.Error(denied);
+    } else if (config_.server.maxmemory > 0 && (spec->flags & cmd::kDenyOom) &&
+               !PerformEviction()) {
       rb.Error(err::kOom);
     } else {
       s.last_cmd = spec->name;

@@ -18,6 +18,7 @@
 #include "base/clock.h"
 #include "base/histogram.h"
 #include "base/status.h"
+#include "commands/acl.h"
 #include "commands/command.h"
 #include "commands/command_table.h"
 #include "commands/session.h"
@@ -405,6 +406,25 @@ class Engine : public KeyspaceListener {
   // stops there. SIZE_MAX when the limit is off.
   size_t OutputLimit(const Session& s) const;
 
+  // ACL (commands/acl.h): the users, the permission check every command passes, the log.
+  acl::Acl& acl() { return *acl_; }
+  // Records a denial in ACL LOG (object: the command, key, channel or AUTH's user name).
+  void AclLog(Session& s, acl::Result reason, acl::LogContext ctx, std::string object,
+              const std::string* username = nullptr);
+  // The check of a command line against s's user; on denial logs it and returns Redis's
+  // -NOPERM text for the context (top level, MULTI's EXEC), else "".
+  std::string AclDenial(Session& s, const CommandSpec& spec, ArgList args, acl::LogContext ctx);
+  // Disconnects the sessions authenticated as u (ACL DELUSER, ACL LOAD): the caller after
+  // its reply, others at once; they fall back to the default user, unauthenticated.
+  void DisconnectUser(const acl::User* u);
+  // A changed user's pub/sub clients whose subscriptions its new rules no longer allow are
+  // disconnected (Redis's ACLKillPubsubClientsIfNeeded).
+  void DisconnectPubsubOf(const acl::User* u);
+  // Brings the default user's password in line with requirepass after a change of it.
+  void SyncRequirepass();
+  // Loads the configured users and the ACL file at start-up (error: the server must stop).
+  Status LoadAclAtStartup();
+
   // MONITOR: s receives a line per executed command from now on.
   void AddMonitor(Session& s);
   void RemoveMonitor(Session& s);
@@ -581,6 +601,8 @@ class Engine : public KeyspaceListener {
   void SignalKeyReady(int db, std::string_view key);
   void FeedMonitors(const Session& s, const CommandSpec& spec, ArgList args);
   std::vector<Session*> monitors_;
+  std::unique_ptr<acl::Acl> acl_;
+  std::string acl_requirepass_;  // the requirepass value the default user last got
   // ---- Observability ----
   std::deque<SlowlogEntry> slowlog_;
   int64_t slowlog_next_id_ = 0;
@@ -605,6 +627,9 @@ inline CollectionLimits LimitsFromConfig(const Config& c) {
 // Whether argument j of a command line is a secret SLOWLOG and MONITOR show as
 // "(redacted)" (slowlog_family.cc).
 bool RedactedArgument(const CommandSpec& spec, ArgList args, size_t j);
+
+// One line of CLIENT LIST / CLIENT INFO for s (client_family.cc); ACL LOG's client-info.
+std::string ClientLine(Engine& e, Session& s);
 
 // Common argument helpers for handlers.
 bool ParseIntArg(CommandContext& ctx, std::string_view s, int64_t* out, const char* err = nullptr);

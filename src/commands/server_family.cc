@@ -66,28 +66,37 @@ void Reset(CommandContext& ctx) {
   s.no_evict = false;
   s.reply_off = false;
   s.reply_skip_next = false;
-  s.authenticated = ctx.engine.config().server.requirepass.empty();
+  // Back to the default user, authenticated only if it needs no password.
+  s.user = ctx.engine.acl().default_user();
+  s.authenticated = s.user->nopass && s.user->enabled;
   ctx.rb.SimpleString("RESET");
 }
 
-// Checks a user/password pair against requirepass (the only user is "default").
+// Authenticates the session as user with pass (Redis's ACLAuthenticateUser); a failure is
+// logged in ACL LOG with the user name as its object.
 bool CheckPassword(CommandContext& ctx, std::string_view user, std::string_view pass) {
-  const std::string& req = ctx.engine.config().server.requirepass;
-  if (user != "default") return false;
-  return req.empty() || pass == req;
+  if (acl::User* u = ctx.engine.acl().CheckCredentials(user, pass)) {
+    ctx.session.authenticated = true;
+    ctx.session.user = u;
+    return true;
+  }
+  std::string name(user);
+  ctx.engine.AclLog(ctx.session, acl::kDeniedAuth,
+                    ctx.session.in_multi ? acl::LogContext::kMulti : acl::LogContext::kToplevel,
+                    std::string(ctx.args[0]), &name);
+  return false;
 }
 
 void Auth(CommandContext& ctx) {
   auto& a = ctx.args;
   if (a.size() > 3) return ctx.rb.Error(err::kSyntax);
-  const std::string& req = ctx.engine.config().server.requirepass;
-  if (a.size() == 2 && req.empty()) return ctx.rb.Error(err::kAuthNoPass);
+  if (a.size() == 2 && ctx.engine.acl().default_user()->nopass)
+    return ctx.rb.Error(err::kAuthNoPass);
   std::string_view user = a.size() == 3 ? a[1] : "default";
   std::string_view pass = a.back();
   if (!CheckPassword(ctx, user, pass)) {
     return ctx.rb.Error(err::kWrongPass);
   }
-  ctx.session.authenticated = true;
   ctx.rb.Ok();
 }
 
@@ -108,7 +117,6 @@ void Hello(CommandContext& ctx) {
   for (; i < a.size(); i++) {
     if (ArgIs(a[i], "AUTH") && i + 2 < a.size()) {
       if (!CheckPassword(ctx, a[i + 1], a[i + 2])) return ctx.rb.Error(err::kWrongPass);
-      s.authenticated = true;
       i += 2;
     } else if (ArgIs(a[i], "SETNAME") && i + 1 < a.size()) {
       setname = a[++i];

@@ -13,6 +13,10 @@
 
 namespace ferrite {
 
+namespace acl {
+struct User;
+}
+
 // Output bytes as Redis counts them against client-output-buffer-limit: the first 16 KB of a
 // client's pending output sit in Redis's per-client static reply buffer, which its limit
 // check does not count (only the reply list is). The limits trip at >= as in Redis.
@@ -50,6 +54,9 @@ struct Session {
   int db = 0;
   bool resp3 = false;
   bool authenticated = false;
+  // The ACL user the session runs as (Engine::NewSession sets the default user); nullptr:
+  // the server's own sessions (AOF replay, a master's link), which may run anything.
+  acl::User* user = nullptr;
   std::string name;
   ConnInfo conn;
   std::string last_cmd = "NULL";  // full name of the last command ("client|list")

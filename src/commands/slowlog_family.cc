@@ -26,6 +26,8 @@ constexpr const char* kRedacted = "(redacted)";
 bool RedactedArgument(const CommandSpec& spec, ArgList args, size_t j) {
   std::string_view name = spec.name;
   if (name == "auth") return j >= 1;
+  if ((name == "acl" || name == "acl|setuser") && args.size() > 2 && ArgIs(args[1], "SETUSER"))
+    return j >= 2;        // a user's rules may hold passwords
   if (name == "hello") {  // HELLO protover [AUTH user pass] [SETNAME name]
     for (size_t i = 2; i + 2 < args.size() && i < j; i++) {
       if (ArgIs(args[i], "AUTH")) {

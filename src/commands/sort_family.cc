@@ -18,6 +18,7 @@
 #include <cstdlib>
 
 #include "commands/command_table.h"
+#include "commands/engine.h"
 #include "commands/family_util.h"
 
 namespace ferrite {
@@ -91,6 +92,19 @@ void SortGeneric(CommandContext& ctx, bool readonly) {
   std::string_view storekey;
   bool store = false;
   std::vector<std::string_view> gets;
+  // BY with a pattern and GET read keys the key specs do not name: Redis allows them only
+  // to a user with read access to every key (for a script, its caller's user).
+  int full_access = -1;  // unknown yet
+  auto full_key_access = [&] {
+    if (full_access < 0) {
+      Session* who = ctx.session.script && ctx.engine.current_session()
+                         ? ctx.engine.current_session()
+                         : &ctx.session;
+      const CommandSpec* spec = ctx.engine.commands().Find(a[0]);
+      full_access = !spec || ctx.engine.acl().HasUnrestrictedRead(who->user, *spec, a);
+    }
+    return full_access == 1;
+  };
 
   for (size_t j = 2; j < a.size(); j++) {
     size_t left = a.size() - j - 1;
@@ -111,8 +125,14 @@ void SortGeneric(CommandContext& ctx, bool readonly) {
       sortby = a[++j];
       has_sortby = true;
       // Only a pattern that can name a key per element sorts; the flag sticks.
-      if (sortby.substr(0, sortby.find('\0')).find('*') == std::string_view::npos) dontsort = true;
+      if (sortby.substr(0, sortby.find('\0')).find('*') == std::string_view::npos) {
+        dontsort = true;
+      } else if (!full_key_access()) {
+        return ctx.rb.Error("ERR BY option of SORT denied due to insufficient ACL permissions.");
+      }
     } else if (ArgIs(a[j], "GET") && left >= 1) {
+      if (!full_key_access())
+        return ctx.rb.Error("ERR GET option of SORT denied due to insufficient ACL permissions.");
       gets.push_back(a[++j]);
     } else {
       return ctx.rb.Error(err::kSyntax);

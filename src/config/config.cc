@@ -172,6 +172,24 @@ class Parser {
     bool saw_sync = false, saw_fsync = false;
     for (auto&& [k, node] : t) {
       std::string key(k.str());
+      if (section == "acl" && key == "users") {
+        // A list of strings, each "name rule rule ..." (redis.conf's user lines).
+        const toml::array* arr = node.as_array();
+        if (!arr)
+          return Error(node, "acl.users",
+                       std::string("expected an array of strings like \"alice on >pw ~app:* "
+                                   "+@read\", got ") +
+                           TomlTypeName(node));
+        c.acl.users.clear();
+        for (const toml::node& el : *arr) {
+          if (!el.is_string()) return Error(el, "acl.users", "expected a string");
+          std::string line = el.as_string()->get();
+          if (line.find_first_not_of(" \t") == std::string::npos)
+            return Error(el, "acl.users", "an empty user line");
+          c.acl.users.push_back(std::move(line));
+        }
+        continue;
+      }
       if (section == "storage" && key == "archive") {
         if (!node.is_table())
           return Error(node, "storage.archive", "expected a table [storage.archive]");
@@ -220,7 +238,7 @@ class Parser {
     }
     Config c = DefaultConfig();
     static const char* kSections[] = {"server",   "encoding", "persistence", "storage",
-                                      "recovery", "metrics",  "replication"};
+                                      "recovery", "metrics",  "replication", "acl"};
     for (auto&& [k, node] : root) {
       std::string name(k.str());
       if (name == "redis" && node.is_table()) {
@@ -232,7 +250,7 @@ class Parser {
       if (!known || !node.is_table()) {
         return Status::InvalidArgument(fmt::format(
             "{}:{}: unknown section [{}] (sections: server, encoding, persistence, storage, "
-            "storage.archive, recovery, metrics, replication, redis)",
+            "storage.archive, recovery, metrics, replication, acl, redis)",
             source_, node.source().begin.line, name));
       }
       if (Status st = Section(name, *node.as_table(), c); !st.ok()) return st;

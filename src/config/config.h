@@ -62,6 +62,8 @@ enum class RecoveryTimeAction { kAbort, kContinue };
 // recovery.on_corruption: a torn AOF tail is cut back to the last whole command, or the
 // start-up refuses. (Damage in the middle of the file always refuses.)
 enum class CorruptionAction { kTruncate, kAbort };
+// acl.pubsub_default: the channels a new user (or `reset`) starts with: none or all.
+enum class AclPubsubDefault { kResetChannels, kAllChannels };
 
 using ConfigNameList = std::span<const std::string_view>;
 ConfigNameList ConfigNames(MaxmemoryPolicy);
@@ -75,6 +77,7 @@ ConfigNameList ConfigNames(ColdTierCompression);
 ConfigNameList ConfigNames(ArchiveProvider);
 ConfigNameList ConfigNames(RecoveryTimeAction);
 ConfigNameList ConfigNames(CorruptionAction);
+ConfigNameList ConfigNames(AclPubsubDefault);
 template <typename E>
 std::string_view ConfigName(E e) {
   return ConfigNames(e)[size_t(e)];
@@ -212,6 +215,14 @@ struct Config {
     int64_t output_buffer_soft_limit = 64 << 20;
     int64_t output_buffer_soft_seconds = 60;
   } replication;
+  // ACL users (commands/acl.h). users: each "name rule rule ..." as redis.conf's `user`
+  // lines without the keyword; aclfile: Redis's ACL file (not both, as Redis).
+  struct Acl {
+    std::string aclfile;
+    std::vector<std::string> users;
+    int64_t log_max_len = 128;  // ACL LOG entries kept
+    AclPubsubDefault pubsub_default = AclPubsubDefault::kResetChannels;
+  } acl;
   struct Metrics {
     bool enabled = false;
     std::string bind = "127.0.0.1";

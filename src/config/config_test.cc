@@ -123,6 +123,24 @@ TEST(Config, FsyncPolicyAlias) {
   EXPECT_NE(e.find("both set"), std::string::npos) << e;
 }
 
+TEST(Config, AclSection) {
+  auto r = ParseConfig(
+      "[acl]\naclfile = \"/etc/u.acl\"\nlog_max_len = 5\npubsub_default = \"allchannels\"\n"
+      "users = [\"app on >pw ~app:* +@all\", \"mon on +info\"]\n",
+      "a.toml");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r.value().acl.aclfile, "/etc/u.acl");
+  EXPECT_EQ(r.value().acl.log_max_len, 5);
+  EXPECT_EQ(r.value().acl.pubsub_default, AclPubsubDefault::kAllChannels);
+  EXPECT_EQ(r.value().acl.users,
+            (std::vector<std::string>{"app on >pw ~app:* +@all", "mon on +info"}));
+  EXPECT_EQ(ErrorOf("[acl]\nusers = \"app on\"\n"),
+            "ferrite.toml:2: acl.users: expected an array of strings like \"alice on >pw ~app:* "
+            "+@read\", got a string");
+  EXPECT_EQ(ErrorOf("[acl]\nusers = [1]\n"), "ferrite.toml:2: acl.users: expected a string");
+  EXPECT_EQ(ErrorOf("[acl]\nusers = [\" \"]\n"), "ferrite.toml:2: acl.users: an empty user line");
+}
+
 TEST(Config, ErrorsNameFileLineKeyAndExpectation) {
   std::string e =
       ErrorOf("[server]\nport = 6379\n\n[persistence]\naof_sync_policy = \"sometimes\"\n");

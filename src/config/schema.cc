@@ -63,6 +63,7 @@ constexpr std::string_view kColdTierCompressionNames[] = {"lz4", "zstd", "none"}
 constexpr std::string_view kArchiveProviderNames[] = {"s3"};
 constexpr std::string_view kRecoveryTimeActionNames[] = {"abort", "continue"};
 constexpr std::string_view kCorruptionActionNames[] = {"truncate", "abort"};
+constexpr std::string_view kAclPubsubDefaultNames[] = {"resetchannels", "allchannels"};
 
 std::vector<Param> BuildSchema() {
   using K = ParamKind;
@@ -242,6 +243,10 @@ std::vector<Param> BuildSchema() {
         FIELD(replication.output_buffer_soft_limit)),
       Int("replication", "output_buffer_soft_seconds",
           FIELD(replication.output_buffer_soft_seconds), 0, INT32_MAX),
+      // [acl] (acl.users is read by the parser itself: a list of strings)
+      P("acl", "aclfile", K::kString, FIELD(acl.aclfile), {"aclfile"}, false),
+      Int("acl", "log_max_len", FIELD(acl.log_max_len), 0, INT64_MAX, {"acllog-max-len"}),
+      Enum("acl", "pubsub_default", ENUM_FIELD(acl.pubsub_default), {"acl-pubsub-default"}),
       // [metrics]
       P("metrics", "enabled", K::kBool, FIELD(metrics.enabled), {}, false),
       P("metrics", "bind", K::kString, FIELD(metrics.bind), {}, false),
@@ -271,6 +276,7 @@ ConfigNameList ConfigNames(ColdTierCompression) { return kColdTierCompressionNam
 ConfigNameList ConfigNames(ArchiveProvider) { return kArchiveProviderNames; }
 ConfigNameList ConfigNames(RecoveryTimeAction) { return kRecoveryTimeActionNames; }
 ConfigNameList ConfigNames(CorruptionAction) { return kCorruptionActionNames; }
+ConfigNameList ConfigNames(AclPubsubDefault) { return kAclPubsubDefaultNames; }
 
 const std::vector<Param>& ConfigSchema() {
   static const std::vector<Param> schema = BuildSchema();

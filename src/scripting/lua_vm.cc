@@ -469,7 +469,7 @@ int RedisLog(lua_State* L) {
   return 0;
 }
 
-// redis.acl_check_cmd: Ferrite has one user with every permission; the command must exist.
+// redis.acl_check_cmd: whether the script's caller's user may run the command line.
 int RedisAclCheckCmd(lua_State* L) {
   if (!Current(L))
     return RaiseError(L, "redis.acl_check_cmd can only be called inside a script invocation");
@@ -483,8 +483,17 @@ int RedisAclCheckCmd(lua_State* L) {
   size_t len;
   const char* name = lua_tolstring(L, 1, &len);
   const CommandSpec* spec = Owner(L)->engine().commands().Find(std::string_view(name, len));
+  std::vector<std::string_view> args;
+  for (int j = 1; j <= argc; j++) {
+    size_t l;
+    const char* p = lua_tolstring(L, j, &l);
+    args.emplace_back(p, l);
+  }
+  spec = Owner(L)->engine().commands().Lookup(args);
   if (!spec) return RaiseError(L, "Invalid command passed to redis.acl_check_cmd()");
-  lua_pushboolean(L, 1);
+  const Session* caller = Current(L)->caller;
+  lua_pushboolean(
+      L, Owner(L)->engine().acl().Check(caller ? caller->user : nullptr, *spec, args) == acl::kOk);
   return 1;
 }
 

@@ -448,6 +448,23 @@ int ScriptingEngine::LuaRedisCall(lua_State* L, bool raise) {
   if (((spec->flags & cmd::kNoScript) || DeniedInScripts(spec->name)) &&
       !engine_->script_disable_deny_script)
     return reject("This Redis command is not allowed from script");
+  if (!acl::Acl::Unrestricted(rc->caller->user) && !rc->caller->replaying) {
+    // The caller's user's permissions apply to every command its script runs.
+    int pos = 0;
+    acl::Result r = engine_->acl().Check(rc->caller->user, *spec, argv_, &pos);
+    if (r != acl::kOk) {
+      engine_->AclLog(
+          *rc->caller, r, acl::LogContext::kLua,
+          r == acl::kDeniedCmd ? std::string(spec->name) : std::string(argv_[size_t(pos)]));
+      return reject(r == acl::kDeniedCmd ? "The user executing the script can't run this "
+                                           "command or subcommand"
+                    : r == acl::kDeniedKey
+                        ? "The user executing the script can't access at least one of the keys "
+                          "mentioned in the command arguments"
+                        : "The user executing the script can't publish to the channel mentioned "
+                          "in the command");
+    }
+  }
   if (rc->read_only && (spec->flags & (cmd::kWrite | cmd::kMayReplicate)))
     return reject("Write commands are not allowed from read-only scripts.");
   if ((spec->flags & cmd::kWrite) && !rc->write_dirty && engine_->persistence() &&

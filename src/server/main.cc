@@ -255,6 +255,12 @@ int main(int argc, char** argv) {
   };
   // ---- end replication
 
+  // ACL users (acl.users, acl.aclfile), once every command is registered: rules name them.
+  if (Status st = engine->LoadAclAtStartup(); !st.ok()) {
+    spdlog::critical("{}", st.message());
+    return 1;
+  }
+
   NetServer server(engine.get());
   tiers.SetPost([&server](std::function<void()> fn) { server.Post(std::move(fn)); });
   server.before_sleep_hooks.push_back([&persistence] { return persistence.BeforeSleep(); });

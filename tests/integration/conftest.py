@@ -4,6 +4,7 @@ Target selection:
   FERRITE_TEST_TARGET=redis  -> Debian's redis-server (proves the tests test Redis behaviour)
   default                    -> the ferrite binary named by FERRITE_BIN
 """
+import json
 import os
 import shutil
 import signal
@@ -85,10 +86,11 @@ class Server(LoggedProcess):
     """One server process on a free port in its own temporary directory."""
 
     def __init__(self, dir=None, aof=None, timestamps=False, persistence=None, storage=None, archive=None,
-                 metrics=None, replication=None, port=None, **settings):
+                 metrics=None, replication=None, port=None, acl=None, **settings):
         """aof: None (off) or an fsync policy ("always", "everysec", "no"). dir: reuse a data
         directory (a restart); the directory is then kept when the server stops. port: reuse
-        a port (a restart where peers know the address)."""
+        a port (a restart where peers know the address). acl: {"aclfile": path, "users":
+        ["name rule ...", ...], "log_max_len": N}."""
         self.own_dir = dir is None
         self.dir = dir or tempfile.mkdtemp(prefix="ferrite-it-")
         self.port = port or free_port()
@@ -106,6 +108,12 @@ class Server(LoggedProcess):
                         "--auto-aof-rewrite-percentage", "0"]
             for k, v in (replication or {}).items():  # [replication]: Redis's names
                 cmd += ["--" + k.replace("_", "-")] + str(v).split()
+            for k, v in (acl or {}).items():  # [acl]: aclfile, `user` lines, acllog-max-len
+                if k == "users":
+                    for line in v:
+                        cmd += ["--user"] + line.split()
+                else:
+                    cmd += [{"aclfile": "--aclfile", "log_max_len": "--acllog-max-len"}[k], str(v)]
             for k, v in (persistence or {}).items():
                 if k == "aof_use_checkpoint_preamble":
                     cmd += ["--aof-use-rdb-preamble", "yes" if v else "no"]
@@ -138,6 +146,13 @@ class Server(LoggedProcess):
                 if keys:  # [storage] / [storage.archive] (#7 tiered storage)
                     lines.append(f"[{section}]")
                     lines += [f"{k} = {toml(v)}" for k, v in keys.items()]
+            if acl:
+                lines.append("[acl]")
+                for k, v in acl.items():
+                    if k == "users":
+                        lines.append("users = [" + ", ".join(json.dumps(u) for u in v) + "]")
+                    else:
+                        lines.append(f"{k} = {toml(v)}")
             with open(conf, "w") as f:
                 f.write("\n".join(lines) + "\n")
             cmd = [binary, "--config", conf]
