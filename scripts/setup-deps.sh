@@ -8,6 +8,7 @@ PKGS=(
   libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev libmimalloc-dev libxxhash-dev zlib1g-dev
   liblz4-dev libzstd-dev libcurl4-openssl-dev
   liblzf-dev  # LZF as Redis compresses RDB strings (the same code Redis bundles)
+  libssl-dev  # TLS (OpenSSL)
   libgtest-dev libgmock-dev libbenchmark-dev libhiredis-dev
   python3 python3-redis python3-pytest
   redis-server redis-tools
