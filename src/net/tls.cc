@@ -86,8 +86,13 @@ Result<std::shared_ptr<TlsContext>> TlsContext::Create(const Config::Tls& cfg) {
   std::unique_ptr<SSL_CTX, CtxDeleter> ctx(SSL_CTX_new(TLS_server_method()));
   if (!ctx) return Status::IOError("SSL_CTX_new: " + OpenSslError());
   SSL_CTX* c = ctx.get();
+  // Client-initiated renegotiation stays off (OpenSSL 3's default for servers; the option
+  // to refuse it explicitly exists in some versions only).
   uint64_t opts = SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3 | SSL_OP_NO_COMPRESSION |
-                  SSL_OP_NO_CLIENT_RENEGOTIATION | SSL_OP_SINGLE_DH_USE | SSL_OP_SINGLE_ECDH_USE;
+                  SSL_OP_SINGLE_DH_USE | SSL_OP_SINGLE_ECDH_USE;
+#ifdef SSL_OP_NO_CLIENT_RENEGOTIATION
+  opts |= SSL_OP_NO_CLIENT_RENEGOTIATION;
+#endif
   if (!(protocols & kV1)) opts |= SSL_OP_NO_TLSv1;
   if (!(protocols & kV11)) opts |= SSL_OP_NO_TLSv1_1;
   if (!(protocols & kV12)) opts |= SSL_OP_NO_TLSv1_2;

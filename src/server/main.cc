@@ -329,7 +329,8 @@ int main(int argc, char** argv) {
     spdlog::info("Metrics endpoint on {}://{}:{}/metrics", config.metrics.tls ? "https" : "http",
                  config.metrics.bind, metrics_http.port());
   }
-  spdlog::info("Ready to accept connections tcp on {}:{}", config.server.bind, server.port());
+  if (config.server.port != 0 || config.tls.port == 0)
+    spdlog::info("Ready to accept connections tcp on {}:{}", config.server.bind, server.port());
   replication.Start();  // `replicaof` in the configuration
   int rc = server.Run();
   persistence.external_freeze = nullptr;  // replication
