@@ -88,8 +88,8 @@ Result<std::shared_ptr<TlsContext>> TlsContext::Create(const Config::Tls& cfg) {
   SSL_CTX* c = ctx.get();
   // Client-initiated renegotiation stays off (OpenSSL 3's default for servers; the option
   // to refuse it explicitly exists in some versions only).
-  uint64_t opts = SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3 | SSL_OP_NO_COMPRESSION |
-                  SSL_OP_SINGLE_DH_USE | SSL_OP_SINGLE_ECDH_USE;
+  uint64_t opts = SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3 | SSL_OP_NO_COMPRESSION | SSL_OP_SINGLE_DH_USE |
+                  SSL_OP_SINGLE_ECDH_USE;
 #ifdef SSL_OP_NO_CLIENT_RENEGOTIATION
   opts |= SSL_OP_NO_CLIENT_RENEGOTIATION;
 #endif
