@@ -399,7 +399,7 @@ void NetServer::HandleRead(Conn* c) {
   size_t bulk = c->parser.pending_bulk_len();
   if (bulk > 32 * 1024) want = std::min<size_t>(bulk + 2, size_t(sc.client_query_buffer_limit));
   c->in.Reserve(want);
-  ssize_t n = c->tls ? TransportRead(c, c->in.write_ptr(), c->in.writable())
+  ssize_t n = c->tls ? TransportRead(c, c->in.write_ptr(), c->in.writable(), bulk > 32 * 1024)
                      : read(c->fd, c->in.write_ptr(), c->in.writable());
   if (n == 0) return Close(c);
   if (n < 0) {
@@ -419,7 +419,7 @@ void NetServer::HandleRead(Conn* c) {
     return Close(c);
   }
   ProcessInput(c);
-  if (c->tls && !c->closed && !c->tls_pending && c->tls->Pending() > 0) {
+  if (c->tls && !c->closed && !c->tls_pending && c->tls->Pending()) {
     c->tls_pending = true;
     tls_pending_.push_back(c);
   }
@@ -984,9 +984,11 @@ namespace ferrite {
 
 // Reads up to `len` decrypted bytes: as read(2) (> 0 bytes, 0 at the peer's close, -1 with
 // errno EAGAIN when nothing is there yet — the handshake included — or EIO on failure).
-// Reads records until the buffer is full or the socket is drained, so a large argument
-// does not cost a loop iteration per 16 KB record.
-ssize_t NetServer::TransportRead(Conn* c, char* buf, size_t len) {
+// Takes every record OpenSSL already holds; with `drain` (a large argument in flight) also
+// reads the socket until it is empty, so the argument does not cost a loop iteration per
+// 16 KB record. Without it, no read(2) that would only say EAGAIN: the next epoll event
+// brings the rest.
+ssize_t NetServer::TransportRead(Conn* c, char* buf, size_t len, bool drain) {
   size_t total = 0;
   bool was_wanting = c->tls_read_wants_write;
   c->tls_read_wants_write = false;
@@ -996,6 +998,7 @@ ssize_t NetServer::TransportRead(Conn* c, char* buf, size_t len) {
     switch (c->tls->Read(buf + total, len - total, &got)) {
       case TlsConn::Io::kOk:
         total += got;
+        if (!drain && !c->tls->Pending()) done = true;
         break;
       case TlsConn::Io::kWantWrite:
         c->tls_read_wants_write = true;
@@ -1046,7 +1049,7 @@ ssize_t NetServer::TransportWrite(Conn* c, const char* buf, size_t len) {
   return -1;
 }
 
-// Bytes OpenSSL decrypted but the read buffer had no room for: epoll will not announce them
+// Bytes OpenSSL holds but the read buffer had no room for: epoll will not announce them
 // (they left the socket), so the loop reads them on its own, without sleeping (Redis's
 // tlsProcessPendingData).
 void NetServer::ProcessTlsPending() {

@@ -83,7 +83,7 @@ class NetServer {
   Status BindAll(const std::string& bind, int port, uint64_t tag, std::vector<int>* fds,
                  int* bound);
   // ---- TLS (net/tls.h): a connection's transport is its socket or its TLS session.
-  ssize_t TransportRead(Conn* c, char* buf, size_t len);
+  ssize_t TransportRead(Conn* c, char* buf, size_t len, bool drain);
   ssize_t TransportWrite(Conn* c, const char* buf, size_t len);
   Status ChangeTlsPort(int port);
   Status ReloadTls();

@@ -105,6 +105,9 @@ Result<std::shared_ptr<TlsContext>> TlsContext::Create(const Config::Tls& cfg) {
   // move) between a write that wanted to be retried and its retry.
   SSL_CTX_set_mode(c, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   SSL_CTX_set_dh_auto(c, 1);
+  // Read ahead: one read(2) takes every record the socket holds (without it each record
+  // costs two, header and body). What is read but not yet decrypted is Pending().
+  SSL_CTX_set_read_ahead(c, 1);
   if (cfg.session_caching) {
     SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_SERVER);
     SSL_CTX_sess_set_cache_size(c, long(cfg.session_cache_size));
@@ -221,6 +224,6 @@ TlsConn::Io TlsConn::Write(const char* buf, size_t len, size_t* n) {
   return Fail(r);
 }
 
-size_t TlsConn::Pending() const { return ssl_ ? size_t(SSL_pending(ssl_)) : 0; }
+bool TlsConn::Pending() const { return ssl_ && SSL_has_pending(ssl_) == 1; }
 
 }  // namespace ferrite

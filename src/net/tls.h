@@ -52,8 +52,9 @@ class TlsConn {
   // The same bytes (or more) must be offered again after kWantRead/kWantWrite; the buffer
   // may move in between (SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER).
   Io Write(const char* buf, size_t len, size_t* n);
-  // Decrypted bytes OpenSSL holds that the socket will not announce again.
-  size_t Pending() const;
+  // Bytes OpenSSL holds (decrypted, or read ahead from the socket and not yet decrypted)
+  // that the socket will not announce again.
+  bool Pending() const;
   // The last failure, for the log.
   const std::string& error() const { return error_; }
 
