@@ -12,6 +12,7 @@ PKGS=(
   libgtest-dev libgmock-dev libbenchmark-dev libhiredis-dev
   python3 python3-redis python3-pytest
   redis-server redis-tools
+  redis-sentinel  # Sentinel 7.0 for the failover test (tests/integration/test_sentinel.py)
   prometheus prometheus-redis-exporter  # promtool + a real Prometheus and redis_exporter for the metrics tests (#8)
   clang libclang-rt-14-dev clang-format  # fuzz targets, sanitizers, scripts/check-format.sh
 )

@@ -47,18 +47,35 @@ class PropagationSink {
   }
 };
 
+// INFO persistence's loading_* fields, while the start-up load runs. (At namespace scope:
+// clang cannot default-construct a nested struct with member initializers inside
+// std::optional while the enclosing struct is still being defined.)
+struct LoadingInfo {
+  int64_t start_time = 0;  // unix seconds
+  uint64_t total_bytes = 0;
+  uint64_t loaded_bytes = 0;
+  double loaded_perc = 0;
+  int64_t eta_seconds = 0;
+};
+
+// The open AOF's figures in INFO persistence (only while the AOF is on).
+struct AofFileInfo {
+  uint64_t current_size = 0;
+  uint64_t base_size = 0;
+  uint64_t buffer_length = 0;
+  bool pending_fsync = false;  // aof_pending_bio_fsync and aof_pending_fsync
+  uint64_t delayed_fsync = 0;
+  // Ferrite's: the worst write() / fsync latency of the last 10-20 s (metrics gauges).
+  int64_t write_latency_max_us = 0;
+  int64_t fsync_latency_max_us = 0;
+};
+
 // INFO persistence's values (Redis 7.0's field names; the fields of fork-based saving are
 // written as 0 by the renderer). Times are seconds; -1: none yet / none running.
 struct PersistenceInfo {
+  using Loading = LoadingInfo;
+  using Aof = AofFileInfo;
   bool loading = false;
-  // While the start-up load runs: its progress (loading_* fields).
-  struct Loading {
-    int64_t start_time = 0;  // unix seconds
-    uint64_t total_bytes = 0;
-    uint64_t loaded_bytes = 0;
-    double loaded_perc = 0;
-    int64_t eta_seconds = 0;
-  };
   std::optional<Loading> loading_progress;
   std::optional<uint64_t> current_save_keys_processed;  // set by the persistence manager
   uint64_t rdb_changes_since_last_save = 0;
@@ -77,17 +94,6 @@ struct PersistenceInfo {
   bool aof_last_bgrewrite_ok = true;  // aof_last_bgrewrite_status
   uint64_t aof_rewrites = 0;
   bool aof_last_write_ok = true;  // aof_last_write_status
-  // The open AOF's figures (only while the AOF is on).
-  struct Aof {
-    uint64_t current_size = 0;
-    uint64_t base_size = 0;
-    uint64_t buffer_length = 0;
-    bool pending_fsync = false;  // aof_pending_bio_fsync and aof_pending_fsync
-    uint64_t delayed_fsync = 0;
-    // Ferrite's: the worst write() / fsync latency of the last 10-20 s (metrics gauges).
-    int64_t write_latency_max_us = 0;
-    int64_t fsync_latency_max_us = 0;
-  };
   std::optional<Aof> aof;
 };
 

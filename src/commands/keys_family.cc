@@ -333,8 +333,8 @@ void ObjectCmd(CommandContext& ctx) {
   // Judged now, where Redis judges when the value is made: they differ only for values made
   // before such a CONFIG SET. A COPY's int is its own object in Redis too (refcount 1).
   int64_t iv;
-  bool shared_ints =
-      ctx.engine.config().server.maxmemory == 0 || !(lfu || IsLru(ctx.engine.config().server.maxmemory_policy));
+  bool shared_ints = ctx.engine.config().server.maxmemory == 0 ||
+                     !(lfu || IsLru(ctx.engine.config().server.maxmemory_policy));
   if (shared_ints && e->value.encoding() == Encoding::kInt && !e->value.unshared_int() &&
       e->value.GetInt(&iv) && iv >= 0 && iv < 10000)
     return ctx.rb.Integer(2147483647);

@@ -130,6 +130,7 @@ Status PersistenceManager::StartLoading() {
   }
   if (!use_ckpt && !use_aof) return c.persistence.aof_enabled ? EnableAof(false) : Status::Ok();
   enable_aof_after_load_ = true;
+  startup_load_ = true;
   return LoadFiles(use_ckpt, use_aof, aof_start);
 }
 
@@ -194,6 +195,8 @@ Status PersistenceManager::LoadFiles(bool use_ckpt, bool use_aof, uint64_t aof_s
                                           : BackgroundLoader::Duplicates::kFail);
   }
   loader_->bytes_total = total;
+  loaded_header_ = ckpt::Header{};
+  aof_replayed_.store(0);
   std::string ckpt_file = checkpoint_path();
   CorruptionAction on_corruption = c.recovery.on_corruption;
   bool verify = c.recovery.verify_checksum;
@@ -267,14 +270,19 @@ Status PersistenceManager::LoadFiles(bool use_ckpt, bool use_aof, uint64_t aof_s
       base = stats.bytes;
       out.bytes_done.store(base, std::memory_order_relaxed);
       last_save_loaded_s_ = stats.header.created_ms / 1000;
+      loaded_header_ = stats.header;
       spdlog::info("Checkpoint read: {} keys", stats.keys);
     }
     if (use_aof) {
       Aof reader(engine_, fs_, c.server.dir, c.persistence.aof_file, FsyncPolicy::kNo, false,
                  clock_);
       Aof::ReplaySink sink;
-      sink.record = [&](const ckpt::Record& r) { return push_record(aof_path, r); };
+      sink.record = [&](const ckpt::Record& r) {
+        aof_replayed_.fetch_add(1, std::memory_order_relaxed);
+        return push_record(aof_path, r);
+      };
       sink.command = [&](ArgList args) -> Status {
+        aof_replayed_.fetch_add(1, std::memory_order_relaxed);
         return out.PushCommand(args) ? Status::Ok() : Status::Busy("cancelled");
       };
       std::atomic<uint64_t> progress{0};
@@ -332,6 +340,13 @@ Status PersistenceManager::LoadStep(int64_t budget_us) {
   spdlog::info("DB loaded from disk: {:.3f} seconds ({} keys, {} commands)", secs, keys, cmds);
   if (c.persistence.aof_enabled && enable_aof_after_load_) {
     if (Status es = EnableAof(load_write_base_); !es.ok()) return es;
+  }
+  if (startup_load_) {
+    startup_load_ = false;
+    // Replayed AOF records changed the data past the recorded position: it no longer
+    // describes it (Redis restores no position from an AOF either).
+    if (!loaded_header_.repl_id.empty() && aof_replayed_.load() == 0 && repl_position_loaded)
+      repl_position_loaded(loaded_header_);
   }
   ExpireAfterLoad();
   return Status::Ok();
@@ -437,6 +452,7 @@ Status PersistenceManager::StartCheckpoint() {
   // of it: such a checkpoint does not continue the AOF (recovery replays the AOF alone).
   h.aof_id = aof_ && !engine_->in_atomic_unit() ? aof_->id() : 0;
   h.databases = uint32_t(c.server.databases);
+  if (repl_position) repl_position(&h);
   Status began = ckpt_writer_->Begin(h);
   if (began.ok()) began = WriteFunctionRecords(ckpt_writer_.get(), engine_);
   if (Status st = began; !st.ok()) {

@@ -3,6 +3,7 @@
 // recovery, reacts to CONFIG SET, and answers the engine's PersistenceControl calls.
 // Loop thread only.
 
+#include <atomic>
 #include <functional>
 #include <future>
 #include <memory>
@@ -86,6 +87,12 @@ class PersistenceManager : public PersistenceControl {
   std::function<bool()> external_freeze;
   uint64_t NextSnapshotEpoch() { return ++epoch_; }
   bool ExternalFreeze() const { return external_freeze && external_freeze(); }
+  // The replication position a checkpoint records (repl_id empty: none), asked at its
+  // freeze; and, after the start-up load, the position the loaded data holds — called
+  // only when the data is exactly the checkpoint's (no AOF tail replayed after it), before
+  // the keys that expired while the server was down are deleted.
+  std::function<void(ckpt::Header*)> repl_position;
+  std::function<void(const ckpt::Header&)> repl_position_loaded;
 
  private:
   Status EnableAof(bool write_base);
@@ -121,6 +128,10 @@ class PersistenceManager : public PersistenceControl {
   int64_t load_start_us_ = 0;
   int64_t load_start_s_ = 0;
   int64_t last_save_loaded_s_ = 0;
+  // The start-up load: the checkpoint's header, and the AOF records replayed after it.
+  bool startup_load_ = false;
+  ckpt::Header loaded_header_;
+  std::atomic<uint64_t> aof_replayed_{0};
   int64_t now_progress_log_us_ = 0;
 
   uint64_t epoch_ = 0;  // last snapshot epoch handed out (tables start at 0)

@@ -21,8 +21,11 @@
 #include "config/redis_config.h"
 #include "io/file_system.h"
 #include "persistence/apply_record.h"
+#include "persistence/checkpoint/checkpoint_format.h"
 #include "persistence/rdb/redis_rdb.h"
 #include "persistence/snapshot.h"
+#include "tier/tier_manager.h"
+#include "types/serialize.h"
 
 namespace ferrite::repl {
 
@@ -113,6 +116,11 @@ int64_t RedisNumberParam(Engine& e, const char* name, int64_t dflt) {
   return ParseInt64(GetRedisParam(*p, e.config()), &v) ? v : dflt;
 }
 
+std::string RedisStringParam(Engine& e, const char* name) {
+  const RedisParam* p = FindRedisParam(name);
+  return p ? GetRedisParam(*p, e.config()) : std::string();
+}
+
 bool RedisYesParam(Engine& e, const char* name) {
   const RedisParam* p = FindRedisParam(name);
   return p && GetRedisParam(*p, e.config()) == "yes";
@@ -128,6 +136,14 @@ struct ReplicationManager::SyncJob {
   std::unique_ptr<rdb::RedisRdbWriter> writer;
   Status error = Status::Ok();
   int64_t freeze_ms = 0;
+  int64_t key_delay_us = 0;  // rdb-key-save-delay
+  int64_t last_step_us = 0;
+  double key_credit = 0;
+  // Tiered storage: no segment is deleted while the image reads values from them.
+  tier::TierManager* tier = nullptr;
+  ~SyncJob() {
+    if (tier) tier->EndImage(tier::ImageKind::kCheckpoint, /*ok=*/false, {});
+  }
 };
 
 ReplicationManager::ReplicationManager(Engine* engine) : engine_(engine) {
@@ -141,11 +157,62 @@ ReplicationManager::~ReplicationManager() {
 }
 
 void ReplicationManager::Start() {
+  if (engine_->loading()) {  // the data must be in (and its position restored) first
+    start_pending_ = true;
+    return;
+  }
+  start_pending_ = false;
   const std::string& of = engine_->config().replication.replicaof;
   auto w = Words(of);
   if (w.size() == 2) {
     int64_t port;
     if (ParseInt64(w[1], &port) && port >= 0 && port <= 65535) SetMaster(w[0], int(port));
+  }
+}
+
+void ReplicationManager::FillPosition(ckpt::Header* h) const {
+  if (!backlog_) return;
+  h->repl_id = engine_->replication_id();
+  if (!master_host_.empty()) {
+    if (master_replid_.empty()) {  // never synchronised: nothing to continue
+      h->repl_id.clear();
+      return;
+    }
+    h->repl_offset = master_ && master_->in_multi ? applied_off_ : master_repl_offset();
+    h->repl_db = uint32_t(master_ ? master_->db : cached_db_);
+  } else {
+    h->repl_offset = master_repl_offset();
+    h->repl_db = uint32_t(std::max(selected_db_, 0));
+  }
+}
+
+void ReplicationManager::RestorePosition(const ckpt::Header& h) {
+  if (h.repl_id.size() != 40 || h.repl_db >= uint32_t(engine_->db_count())) return;
+  bool replica = Words(engine_->config().replication.replicaof).size() == 2;
+  engine_->repl_offset = h.repl_offset;
+  if (replica) {
+    // Our history is the master's up to there: PSYNC asks for what follows. The backlog
+    // is made without turning on the propagation sink (a replica's stream is its master's).
+    engine_->set_replication_id(h.repl_id);
+    backlog_ = std::make_unique<Backlog>(
+        size_t(std::max<int64_t>(engine_->config().replication.repl_backlog_size, 1)),
+        h.repl_offset);
+    restored_db_ = int(h.repl_db);
+    spdlog::info("Replication position restored from the checkpoint: {}:{} (db {})", h.repl_id,
+                 h.repl_offset, h.repl_db);
+  } else {
+    // A new history (our ID is new) that continues the saved one: replicas at exactly the
+    // saved offset continue (+CONTINUE <new id>); deletions of keys that expired while we
+    // were down go into the backlog first, as Redis feeds them.
+    replid2_ = h.repl_id;
+    second_offset_ = int64_t(h.repl_offset) + 1;
+    backlog_.reset();
+    CreateBacklog();
+    no_replicas_since_s_ = engine_->clock()->NowMs() / 1000;
+    spdlog::info(
+        "Replication position restored from the checkpoint: previous ID {} valid up to offset "
+        "{}; new ID {}",
+        replid2_, second_offset_, engine_->replication_id());
   }
 }
 
@@ -184,6 +251,7 @@ void ReplicationManager::UpdateSink() {
 void ReplicationManager::CreateBacklog() {
   backlog_ = std::make_unique<Backlog>(size_t(engine_->config().replication.repl_backlog_size),
                                        engine_->repl_offset);
+  if (replicas_.empty()) no_replicas_since_s_ = engine_->clock()->NowMs() / 1000;
   UpdateSink();
 }
 
@@ -284,9 +352,30 @@ void ReplicationManager::SessionClosed(Session& s) {
 
 std::string_view ReplicationManager::WriteRefusal(const Session& s) {
   (void)s;
-  if (!master_host_.empty() && engine_->config().replication.replica_read_only)
-    return "READONLY You can't write against a read only replica.";
+  if (!master_host_.empty()) {
+    if (engine_->config().replication.replica_read_only)
+      return "READONLY You can't write against a read only replica.";
+    return {};
+  }
+  if (min_to_write_ > 0 && min_max_lag_ > 0 && good_ < size_t(min_to_write_))
+    return "NOREPLICAS Not enough good replicas to write.";
   return {};
+}
+
+void ReplicationManager::RefreshGoodReplicas() {
+  // Every loop iteration: the parameters' table entries are looked up once.
+  static const RedisParam* const kMin = FindRedisParam("min-replicas-to-write");
+  static const RedisParam* const kLag = FindRedisParam("min-replicas-max-lag");
+  int64_t v;
+  min_to_write_ = kMin && ParseInt64(GetRedisParam(*kMin, engine_->config()), &v) ? v : 0;
+  if (min_to_write_ <= 0) return;
+  min_max_lag_ = kLag && ParseInt64(GetRedisParam(*kLag, engine_->config()), &v) ? v : 10;
+  int64_t now_s = engine_->clock()->NowMs() / 1000;
+  good_ = 0;
+  for (auto& r : replicas_) {
+    good_ +=
+        r->state == RState::kOnline && !r->s->kill_now && now_s - r->ack_time_s <= min_max_lag_;
+  }
 }
 
 // ------------------------------------------------------------------ full sync
@@ -319,6 +408,8 @@ void ReplicationManager::MaybeStartJob() {
   auto job = std::make_unique<SyncJob>();
   job->to_socket = to_socket;
   job->freeze_ms = now;
+  job->key_delay_us = RedisNumberParam(*engine_, "rdb-key-save-delay", 0);
+  job->last_step_us = engine_->clock()->MonotonicUs();
   for (auto& r : replicas_) {
     if (r->state == RState::kWaitBgsaveStart && !r->s->kill_now &&
         (r->eof && diskless) == to_socket)
@@ -369,16 +460,40 @@ void ReplicationManager::MaybeStartJob() {
   }
   SyncJob* j = job.get();
   int64_t freeze_ms = now;
-  job->snap =
-      std::make_unique<Snapshot>(engine_, engine_->clock(), [j, freeze_ms](int db, const Entry& e) {
+  tier::TierManager* tier = engine_->tier();
+  if (tier) {
+    tier->BeginImage();
+    job->tier = tier;
+  }
+  job->snap = std::make_unique<Snapshot>(
+      engine_, engine_->clock(), [j, freeze_ms, tier](int db, const Entry& e) {
         if (!j->error.ok()) return;
         if (e.expire_ms && e.expire_ms <= freeze_ms) return;
+        std::string scratch;
         if (e.value.tiered()) {
-          j->error = Status::NotSupported(
-              "a value is in a tier segment (replication of tiered values is not built yet)");
+          // A warm or cold value is read from its segment for this record only (one value
+          // in memory at a time, never the data set); a failed read fails the sync.
+          if (!tier) {
+            j->error = Status::NotSupported("a tiered value but no tier manager");
+            return;
+          }
+          auto read = tier->ReadForImage(e.value, e.key());
+          if (!read.ok()) {
+            j->error = read.status();
+            return;
+          }
+          const Value& v = read.value();
+          std::string_view bytes;
+          if (v.is_string()) {
+            bytes = v.GetString(&scratch);
+          } else {
+            EncodeCollection(v, &scratch);
+            bytes = scratch;
+          }
+          j->error = j->writer->Add(
+              ckpt::Record{uint32_t(db), uint8_t(v.type()), e.expire_ms, e.key(), bytes});
           return;
         }
-        std::string scratch;
         j->error = j->writer->Add(MakeRecord(db, e, &scratch));
       });
   job_ = std::move(job);
@@ -395,7 +510,18 @@ void ReplicationManager::StepJob() {
       if (PendingOut(*r) >= kOutputRoom) return;  // paced by the slowest replica
     }
   }
-  bool done = job_->snap->Step(2000);
+  // rdb-key-save-delay (microseconds per key; Redis's tests slow a sync with it): here
+  // without sleeping on the loop — a step takes only the keys the time since allows.
+  size_t max_keys = SIZE_MAX;
+  if (job_->key_delay_us > 0) {
+    int64_t now_us = engine_->clock()->MonotonicUs();
+    job_->key_credit += double(now_us - job_->last_step_us) / double(job_->key_delay_us);
+    job_->last_step_us = now_us;
+    if (job_->key_credit < 1) return;
+    max_keys = size_t(std::min(job_->key_credit, 1e6));
+    job_->key_credit -= double(max_keys);
+  }
+  bool done = job_->snap->Step(2000, max_keys);
   if (job_->snap->invalidated()) return FailJob("the dataset was flushed during the sync");
   if (!job_->error.ok()) return FailJob(job_->error.message());
   if (done) FinishJob();
@@ -547,6 +673,7 @@ bool ReplicationManager::Busy() const {
     if (r->state == RState::kSendBulk && r->s->conn.obl < kOutputRoom) return true;
   }
   if (!job_) return false;
+  if (job_->key_delay_us > 0) return false;  // paced by time: the loop's timer steps it
   if (!job_->to_socket) return true;
   for (Replica* r : job_->replicas) {
     if (r->s->conn.obl >= kOutputRoom) return false;
@@ -564,6 +691,19 @@ void ReplicationManager::PrimaryCron() {
       now_s - last_ping_s_ >= rc.repl_ping_replica_period) {
     last_ping_s_ = now_s;
     if (engine_->pause_type() == Engine::PauseType::kNone) FeedStream("*1\r\n$4\r\nPING\r\n");
+  }
+  // repl-backlog-ttl: a primary without replicas frees its backlog after that many seconds
+  // (0: never), and takes a new ID without a previous one — with no backlog its offset no
+  // longer follows its writes, so no replica may continue from its history (Redis's rule).
+  int64_t ttl = RedisNumberParam(*engine_, "repl-backlog-ttl", 3600);
+  if (replicas_.empty() && ttl > 0 && backlog_ && master_host_.empty() &&
+      now_s - no_replicas_since_s_ > ttl) {
+    engine_->ChangeReplicationId();
+    replid2_ = std::string(40, '0');
+    second_offset_ = -1;
+    backlog_.reset();
+    UpdateSink();
+    spdlog::info("Replication backlog freed after {} seconds without connected replicas.", ttl);
   }
   // A newline a second to replicas waiting for their image (keeps the link alive).
   if (now_s != last_newline_s_) {
@@ -587,6 +727,8 @@ void ReplicationManager::PrimaryCron() {
 }
 
 bool ReplicationManager::BeforeSleep() {
+  if (start_pending_ && !engine_->loading()) Start();
+  RefreshGoodReplicas();
   int64_t now = engine_->clock()->NowMs();
   if (now - last_cron_ms_ >= 100) {
     last_cron_ms_ = now;
@@ -651,14 +793,15 @@ void ReplicationManager::SetMaster(const std::string& host, int port) {
   if (was_master) {
     // PSYNC with our own history: a new master that had been our replica continues it.
     master_replid_ = engine_->replication_id();
-    cached_db_ = 0;
+    cached_db_ = restored_db_ >= 0 ? restored_db_ : 0;
+    restored_db_ = -1;
   }
   DisconnectReplicas();
   UpdateSink();
   link_ = Link::kConnect;
   down_since_s_ = 0;
   next_connect_ms_ = 0;
-  Connect();
+  if (!engine_->loading()) Connect();  // else the cron connects once the data is in
 }
 
 void ReplicationManager::UnsetMaster() {
@@ -673,6 +816,7 @@ void ReplicationManager::UnsetMaster() {
   ShiftReplicationId();
   master_host_.clear();
   master_port_ = 0;
+  no_replicas_since_s_ = engine_->clock()->NowMs() / 1000;
   engine_->config().replication.replicaof.clear();
   link_ = Link::kNone;
   for (int i = 0; i < engine_->db_count(); i++) engine_->db(i).set_expiry_paused(false);
@@ -828,13 +972,30 @@ bool ReplicationManager::ProcessHandshake() {
           return false;
         }
         hs_ = Hs::kPort;
-        if (!SendLine({"REPLCONF", "listening-port", std::to_string(engine_->tcp_port)}))
-          return false;
+        {
+          // replica-announce-port / -ip: what the primary shows in INFO's slaveN lines (and
+          // Sentinel connects to), for replicas behind NAT or port forwarding.
+          int64_t announce = RedisNumberParam(*engine_, "replica-announce-port", 0);
+          if (!SendLine({"REPLCONF", "listening-port",
+                         std::to_string(announce ? announce : engine_->tcp_port)}))
+            return false;
+        }
         break;
-      case Hs::kPort:
+      case Hs::kPort: {
         if (line[0] == '-')
           spdlog::info("(Non critical) Master does not understand REPLCONF listening-port: {}",
                        line);
+        std::string ip = RedisStringParam(*engine_, "replica-announce-ip");
+        if (!ip.empty()) {
+          hs_ = Hs::kIp;
+          if (!SendLine({"REPLCONF", "ip-address", ip})) return false;
+          break;
+        }
+      }
+        [[fallthrough]];
+      case Hs::kIp:
+        if (hs_ == Hs::kIp && line[0] == '-')
+          spdlog::info("(Non critical) Master does not understand REPLCONF ip-address: {}", line);
         hs_ = Hs::kCapa;
         if (!SendLine({"REPLCONF", "capa", "eof", "capa", "psync2"})) return false;
         break;
@@ -860,9 +1021,11 @@ bool ReplicationManager::ProcessHandshake() {
             CancelLink();
             return false;
           }
-          master_replid_ = w[1];
+          // Ours only once the payload is loaded: a transfer cut short leaves our data and
+          // offset as they were, and the next PSYNC must still name the history they are.
+          sync_replid_ = w[1];
           master_initial_offset_ = off;
-          spdlog::info("Full resync from master: {}:{}", master_replid_, off);
+          spdlog::info("Full resync from master: {}:{}", sync_replid_, off);
           hs_ = Hs::kBulkHeader;
           break;
         }
@@ -980,11 +1143,14 @@ bool ReplicationManager::ProcessTransfer() {
   unlink(tmp_path_.c_str());
   if (!ok) {
     spdlog::warn("Failed trying to load the MASTER synchronization DB from disk: {}", err);
+    // The old data set is gone too: no history to continue, the next sync is a full one.
+    master_replid_.clear();
     CancelLink();
     return false;
   }
   // The master's history is ours now: its ID, its offset, a fresh backlog; our replicas
   // must sync again.
+  master_replid_ = sync_replid_;
   engine_->set_replication_id(master_replid_);
   replid2_ = std::string(40, '0');
   second_offset_ = -1;
@@ -992,6 +1158,14 @@ bool ReplicationManager::ProcessTransfer() {
   backlog_.reset();
   CreateBacklog();
   DisconnectReplicas();
+  // Our AOF holds the data set the sync replaced: a rewrite makes the loaded one its base
+  // (Redis restarts its AOF after a sync for the same reason). Until it ends, a restart
+  // loads no replication position from it and synchronises in full again.
+  if (engine_->persistence() && engine_->config().persistence.aof_enabled) {
+    bool scheduled = false;
+    if (Status rs = engine_->persistence()->RewriteAof(&scheduled); !rs.ok())
+      spdlog::warn("Cannot rewrite the AOF after the sync: {}", rs.message());
+  }
   spdlog::info("MASTER <-> REPLICA sync: Finished with success");
   AttachMaster(leftover, 0);
   return false;
@@ -1031,6 +1205,7 @@ void ReplicationManager::AttachMaster(std::string_view leftover, int db) {
   std::string addr = fmt::format("{}:{}", master_host_, master_port_);
   std::string input(leftover);  // stream bytes that came with the reply or the payload
   rbuf_.clear();
+  applied_off_ = master_repl_offset();
   Session* s = adopt(fd, addr, input, [&](Session& ms) {
     ms.repl_role = Session::ReplRole::kMaster;
     ms.replaying = true;  // obeyed: no read-only, OOM or pause gate
@@ -1056,6 +1231,7 @@ void ReplicationManager::SendAck() {
 void ReplicationManager::MasterApplied(Session& s, std::string_view raw) {
   if (&s != master_ || !backlog_) return;
   FeedStream(raw);
+  if (!s.in_multi) applied_off_ = master_repl_offset();
   if (ack_now_) SendAck();
 }
 
@@ -1065,7 +1241,7 @@ void ReplicationManager::ReplicaCron() {
   const auto& rc = engine_->config().replication;
   switch (link_) {
     case Link::kConnect:
-      if (now >= next_connect_ms_) Connect();
+      if (now >= next_connect_ms_ && !engine_->loading()) Connect();
       break;
     case Link::kConnecting:
     case Link::kHandshake:

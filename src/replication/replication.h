@@ -15,6 +15,8 @@
 //    REPLCONF ACK (it detects the end of the payload by the mark, so nothing may follow
 //    it until it has loaded), as Redis;
 //  - otherwise (SYNC, old replicas): to a temp file in `dir`, then sent as `$<len>`.
+// Values in tier segments are read one by one into the image (no segment is deleted while
+// it is taken).
 // One image at a time (a checkpoint or AOF rewrite waits for it, and it waits for them);
 // replicas that arrive while one is taken wait for the next. PING every
 // repl-ping-replica-period, REPLCONF GETACK when a WAIT is blocked.
@@ -46,6 +48,9 @@ class FileSystem;
 namespace rdb {
 class RedisRdbWriter;
 }
+namespace ckpt {
+struct Header;
+}
 
 namespace repl {
 
@@ -53,6 +58,7 @@ namespace repl {
 // as CONFIG GET shows them.
 int64_t RedisNumberParam(Engine& e, const char* name, int64_t dflt);
 bool RedisYesParam(Engine& e, const char* name);
+std::string RedisStringParam(Engine& e, const char* name);
 
 class ReplicationManager : public ReplicationHooks {
  public:
@@ -72,8 +78,18 @@ class ReplicationManager : public ReplicationHooks {
   std::function<bool()> persistence_busy;
   std::function<uint64_t()> next_epoch;
 
-  // After loading: `replicaof` from the configuration.
+  // `replicaof` from the configuration; the link is made once the data is loaded.
   void Start();
+  // Persisted position (checkpoint block 0x81, Redis's repl-id / repl-offset aux fields).
+  // FillPosition: what an image frozen now holds — the replication ID, the offset of the
+  // last stream byte applied (on a replica, never inside a MULTI the master has not yet
+  // EXECed), the stream's database; nothing when there is no stream yet (no backlog).
+  void FillPosition(ckpt::Header* h) const;
+  // After the start-up load, when the data is exactly the image's. A replica (`replicaof`
+  // configured) continues as that history (PSYNC <id> <offset+1>, Redis's cached master
+  // made from itself); a primary keeps it as its previous ID (replid2, valid up to
+  // offset + 1) with a backlog starting there, so its replicas can continue.
+  void RestorePosition(const ckpt::Header& h);
   // Loop hooks: paced sync work, ACKs, pings, timeouts, WAIT; schedules replicas' output.
   bool BeforeSleep();
   // True while the loop should not sleep (an image is streaming and its outputs have room).
@@ -149,7 +165,7 @@ class ReplicationManager : public ReplicationHooks {
 
   // ---- replica side ----
   enum class Link { kNone, kConnect, kConnecting, kHandshake, kTransfer, kConnected };
-  enum class Hs { kPing, kAuth, kPort, kCapa, kPsync, kBulkHeader };
+  enum class Hs { kPing, kAuth, kPort, kIp, kCapa, kPsync, kBulkHeader };
   void SetMaster(const std::string& host, int port);
   void UnsetMaster();
   void ShiftReplicationId();
@@ -199,7 +215,8 @@ class ReplicationManager : public ReplicationHooks {
   int64_t down_since_s_ = 0;
   Session* master_ = nullptr;
   int cached_db_ = 0;
-  std::string master_replid_;  // what the master told us (+FULLRESYNC / +CONTINUE)
+  std::string master_replid_;  // the history our data and offset belong to (PSYNC asks it)
+  std::string sync_replid_;    // +FULLRESYNC's ID, ours once its payload is loaded
   uint64_t master_initial_offset_ = 0;
   bool usemark_ = false;
   std::string mark_;
@@ -211,6 +228,15 @@ class ReplicationManager : public ReplicationHooks {
   std::string tmp_path_;
   bool ack_now_ = false;
   int64_t last_ack_s_ = 0;
+  // min-replicas-to-write / min-replicas-max-lag, read before each loop iteration's
+  // commands (a CONFIG SET applies from the next one); good_: replicas online whose last
+  // ACK is at most max-lag seconds old (Redis's repl_good_slaves_count).
+  int64_t min_to_write_ = 0, min_max_lag_ = 10;
+  size_t good_ = 0;
+  void RefreshGoodReplicas();
+  bool start_pending_ = false;  // Start() ran while loading: connect once loaded
+  uint64_t applied_off_ = 0;    // replica: offset after the last command outside a MULTI
+  int restored_db_ = -1;        // the restored stream's database, for the first PSYNC
 };
 
 }  // namespace repl

@@ -280,6 +280,7 @@ std::string ReplicationManager::InfoSection() {
     line("replica_announced", RedisYesParam(*engine_, "replica-announced") ? 1 : 0);
   }
   line("connected_slaves", replicas_.size());
+  if (min_to_write_ > 0 && min_max_lag_ > 0) line("min_slaves_good_slaves", good_);
   int id = 0;
   for (auto& r : replicas_) {
     const char* state = "";

@@ -295,13 +295,19 @@ bool ScriptingEngine::PrepareRun(RunCtx& rc, CommandContext& ctx, uint32_t scrip
         }
         return false;
       }
-      if (e.replication() && !ctx.session.replaying &&
-          !e.replication()->WriteRefusal(ctx.session).empty()) {  // a read-only replica
+      std::string_view repl_refusal = e.replication() && !ctx.session.replaying
+                                          ? e.replication()->WriteRefusal(ctx.session)
+                                          : std::string_view();
+      if (repl_refusal.starts_with("READONLY")) {  // a read-only replica
         ctx.rb.Error("READONLY Can not run script with write flag on readonly replica");
         return false;
       }
       if (ro) {
         ctx.rb.Error("ERR Can not execute a script with write flag using *_ro command.");
+        return false;
+      }
+      if (!repl_refusal.empty()) {  // -NOREPLICAS: too few good replicas
+        ctx.rb.Error(std::string(repl_refusal));
         return false;
       }
     }

@@ -250,6 +250,10 @@ int main(int argc, char** argv) {
   replication.persistence_busy = [&persistence] { return persistence.Busy(); };
   replication.next_epoch = [&persistence] { return persistence.NextSnapshotEpoch(); };
   persistence.external_freeze = [&replication] { return replication.FreezeActive(); };
+  persistence.repl_position = [&replication](ckpt::Header* h) { replication.FillPosition(h); };
+  persistence.repl_position_loaded = [&replication](const ckpt::Header& h) {
+    replication.RestorePosition(h);
+  };
   // ---- end replication
 
   NetServer server(engine.get());
@@ -334,7 +338,9 @@ int main(int argc, char** argv) {
   replication.Start();  // `replicaof` in the configuration
   int rc = server.Run();
   persistence.external_freeze = nullptr;  // replication
-  tiers.StopWorkers();                    // no tier job posts to the loop after this
+  persistence.repl_position = nullptr;
+  persistence.repl_position_loaded = nullptr;
+  tiers.StopWorkers();  // no tier job posts to the loop after this
   if (rc == 0) rc = engine->exit_code;
   metrics_http.Stop();
   spdlog::info("Ferrite is now ready to exit, bye bye...");

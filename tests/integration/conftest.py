@@ -85,12 +85,13 @@ class Server(LoggedProcess):
     """One server process on a free port in its own temporary directory."""
 
     def __init__(self, dir=None, aof=None, timestamps=False, persistence=None, storage=None, archive=None,
-                 metrics=None, replication=None, **settings):
+                 metrics=None, replication=None, port=None, **settings):
         """aof: None (off) or an fsync policy ("always", "everysec", "no"). dir: reuse a data
-        directory (a restart); the directory is then kept when the server stops."""
+        directory (a restart); the directory is then kept when the server stops. port: reuse
+        a port (a restart where peers know the address)."""
         self.own_dir = dir is None
         self.dir = dir or tempfile.mkdtemp(prefix="ferrite-it-")
-        self.port = free_port()
+        self.port = port or free_port()
         self.aof = aof
         self.settings = settings
         self.log_path = os.path.join(self.dir, f"server-{self.port}.log")
@@ -225,15 +226,16 @@ def server_factory():
 class RedisServer(LoggedProcess):
     """Debian's redis-server on a free port; stopped by its own PID only."""
 
-    def __init__(self, dir, dbfilename="dump.rdb"):
+    def __init__(self, dir, dbfilename="dump.rdb", port=None, args=()):
+        """port: reuse a port (a restart); args: more redis-server options."""
         self.dir = dir
-        self.port = free_port()
+        self.port = port or free_port()
         self.log_path = os.path.join(dir, f"redis-{self.port}.log")
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", dir,
              "--dbfilename", dbfilename, "--save", "", "--appendonly", "no",
-             "--enable-debug-command", "yes"],
+             "--enable-debug-command", "yes", *args],
             stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 60
         while time.time() < deadline:

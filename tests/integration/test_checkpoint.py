@@ -104,7 +104,8 @@ def test_large_values_are_saved_at_the_cut_and_restored(server_factory):
     import os
     import subprocess
     s = server_factory()
-    c = s.client()
+    # DEBUG DIGEST of 600 000 elements: seconds on a loaded 2-core machine.
+    c = s.client(socket_timeout=60)
     big = bytes(range(256)) * (32 * 1024)  # 8 MB
     c.set("bigstr", big)
     p = c.pipeline(transaction=False)
@@ -136,7 +137,7 @@ def test_large_values_are_saved_at_the_cut_and_restored(server_factory):
         assert b"db0 hash: 2 keys" in out.stdout, out.stdout
         assert b"streamed_values=5" in out.stdout, out.stdout
     s2 = server_factory(dir=s.dir)
-    c2 = s2.client()
+    c2 = s2.client(socket_timeout=60)
     assert c2.execute_command("DEBUG", "DIGEST") == digest
     assert c2.strlen("bigstr") == len(big)
     assert c2.hlen("bighash") == 200000 and c2.llen("biglist") == 200000

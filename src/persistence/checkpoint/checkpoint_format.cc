@@ -70,6 +70,14 @@ Status Writer::Begin(const Header& h) {
     PutFixed64(&link, h.aof_id);
     if (Status st = WriteBlock(kAofLink, link); !st.ok()) return st;
   }
+  if (!h.repl_id.empty()) {
+    std::string repl;
+    repl.push_back(char(uint8_t(h.repl_id.size())));
+    repl.append(h.repl_id);
+    PutFixed64(&repl, h.repl_offset);
+    PutFixed32(&repl, h.repl_db);
+    if (Status st = WriteBlock(kReplInfo, repl); !st.ok()) return st;
+  }
   block_.reserve(kBlockTarget + 1024);
   if (options_.threaded) {
     queue_ = std::make_unique<Queue>();
@@ -409,6 +417,15 @@ Status ReadImpl(FileSystem* fs, const std::string& path, bool verify,
       if (!c.Fixed64(&rs.header.aof_id)) {
         return Status::Corruption(fmt::format("{}: short AOF link block at offset {}", path, off));
       }
+    } else if (type == kReplInfo) {
+      uint8_t n = 0;
+      std::string_view id;
+      if (!c.U8(&n) || n == 0 || n > 64 || !c.Bytes(n, &id) || !c.Fixed64(&rs.header.repl_offset) ||
+          !c.Fixed32(&rs.header.repl_db)) {
+        return Status::Corruption(
+            fmt::format("{}: bad replication position block at offset {}", path, off));
+      }
+      rs.header.repl_id.assign(id);
     } else if ((type == kEntries || type == kEntriesLz4) && header_only) {
       return header_seen ? Status::Ok()
                          : Status::Corruption(fmt::format(

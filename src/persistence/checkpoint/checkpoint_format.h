@@ -13,6 +13,9 @@
 //            0x7F footer:  u64 key-count , u64 file-checksum (XXH3-64 of every byte before
 //                          the footer block)
 //            0x80-0xFE optional records: a reader that does not know one skips it
+//            0x80 AOF link: u64 aof_id
+//            0x81 replication position: u8 id-len (40) , replication ID , u64 offset ,
+//                 u32 stream db (an optional block: files with it stay version 6)
 //   value-type bit 0x40: the value is a tier reference (segment, offset, length)      (v3)
 //   value-type 6: a stream (types/stream.h, EncodeStream)                          (v5)
 //   value-type bit 0x20: a streamed (large) value: the record has no value-len/value and
@@ -62,6 +65,7 @@ enum BlockType : uint8_t {
   kValueChunkLz4 = 0x05,  // u8 flags, u32 raw length, lz4 block of those bytes
   kFooter = 0x7F,
   kAofLink = 0x80,
+  kReplInfo = 0x81,
 };
 inline constexpr uint8_t kChunkLast = 0x01;        // value-chunk flags: the value's last chunk
 inline constexpr size_t kBlockTarget = 64 * 1024;  // entries per block: about this many bytes
@@ -77,6 +81,14 @@ struct Header {
   // block 0x80 right after the header; with aof_offset it lets recovery replay only the
   // AOF's tail after loading the checkpoint.
   uint64_t aof_id = 0;
+  // The replication position the image holds (Redis's RDB aux fields repl-id, repl-offset,
+  // repl-stream-db): the replication ID, the offset of the last stream byte the data
+  // includes, and the database the stream had selected there. Empty id: none (block 0x81
+  // is not written). A restarted replica continues from it with PSYNC; a restarted primary
+  // keeps it as its previous ID (replid2) so its replicas can.
+  std::string repl_id;
+  uint64_t repl_offset = 0;
+  uint32_t repl_db = 0;
 };
 
 // One key as stored. Views are valid during the visitor call only.

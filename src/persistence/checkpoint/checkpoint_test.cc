@@ -109,6 +109,49 @@ TEST_F(CheckpointTest, HeaderCarriesTheAofLink) {
   EXPECT_EQ(keys, 10u);
 }
 
+TEST_F(CheckpointTest, HeaderCarriesTheReplicationPosition) {
+  // Without a position no block 0x81 is written (the reader reports none).
+  WriteSample(3);
+  ckpt::Header none;
+  ASSERT_TRUE(ckpt::ReadHeader(FileSystem::Default(), path(), &none).ok());
+  EXPECT_TRUE(none.repl_id.empty());
+  EXPECT_EQ(Bytes().find(std::string(40, 'a')), std::string::npos);
+  auto f = FileSystem::Default()->NewWritableFile(path(), false);
+  ASSERT_TRUE(f.ok());
+  ckpt::Writer w(std::move(f.value()));
+  ckpt::Header h;
+  h.aof_id = 7;
+  h.repl_id = std::string(40, 'a');
+  h.repl_offset = 123456789012ULL;
+  h.repl_db = 9;
+  ASSERT_TRUE(w.Begin(h).ok());
+  ASSERT_TRUE(w.Add({0, 1, 0, "k", "v"}).ok());
+  ASSERT_TRUE(w.Finish().ok());
+  ckpt::Header got;
+  ASSERT_TRUE(ckpt::ReadHeader(FileSystem::Default(), path(), &got).ok());
+  EXPECT_EQ(got.repl_id, std::string(40, 'a'));
+  EXPECT_EQ(got.repl_offset, 123456789012ULL);
+  EXPECT_EQ(got.repl_db, 9u);
+  EXPECT_EQ(got.aof_id, 7u);
+  uint64_t keys;
+  ckpt::ReadStats stats;
+  ASSERT_TRUE(ReadAll(&keys, &stats).ok());
+  EXPECT_EQ(stats.version, ckpt::kVersion);  // an optional block: the version stays
+  EXPECT_EQ(stats.header.repl_id, std::string(40, 'a'));
+  EXPECT_EQ(keys, 1u);
+  // A block cut short is damage, not a silently absent position.
+  std::string data = Bytes();
+  size_t at = data.find(std::string(40, 'a'));
+  ASSERT_NE(at, std::string::npos);
+  ASSERT_EQ(uint8_t(data[at - 1]), 40u);
+  data[at - 1] = char(100);  // claims more than the block holds
+  Put(data);
+  EXPECT_FALSE(ckpt::Read(
+                   FileSystem::Default(), path(), false,
+                   [](const ckpt::Record&) { return Status::Ok(); }, nullptr)
+                   .ok());
+}
+
 TEST_F(CheckpointTest, CollectionsRoundTrip) {
   EngineHarness a;
   a.Run({"rpush", "l", "x", "y"});
