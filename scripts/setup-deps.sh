@@ -9,6 +9,7 @@ PKGS=(
   liblz4-dev libzstd-dev libcurl4-openssl-dev
   libssl-dev  # OpenSSL's libcrypto: SHA-256 of ACL passwords, ACL GENPASS's random bytes
   liblzf-dev  # LZF as Redis compresses RDB strings (the same code Redis bundles)
+  libssl-dev  # TLS (OpenSSL)
   libgtest-dev libgmock-dev libbenchmark-dev libhiredis-dev
   python3 python3-redis python3-pytest
   redis-server redis-tools

@@ -44,8 +44,10 @@ struct ConnInfo {
   uint64_t tot_net_out = 0;
   uint64_t tot_cmds = 0;
   bool is_unix = false;
+  // Redis's islocalClient: a unix socket, or exactly 127.0.0.1 or ::1 (not the rest of
+  // 127.0.0.0/8). Protected mode, enable-debug-command and enable-protected-configs ask it.
   bool is_local() const {
-    return addr.rfind("127.", 0) == 0 || addr.rfind("[::1]", 0) == 0 || is_unix;
+    return addr.rfind("127.0.0.1:", 0) == 0 || addr.rfind("[::1]:", 0) == 0 || is_unix;
   }
 };
 

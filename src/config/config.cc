@@ -238,7 +238,7 @@ class Parser {
     }
     Config c = DefaultConfig();
     static const char* kSections[] = {"server",   "encoding", "persistence", "storage",
-                                      "recovery", "metrics",  "replication", "acl"};
+                                      "recovery", "metrics",  "replication", "acl", "tls"};
     for (auto&& [k, node] : root) {
       std::string name(k.str());
       if (name == "redis" && node.is_table()) {
@@ -250,7 +250,7 @@ class Parser {
       if (!known || !node.is_table()) {
         return Status::InvalidArgument(fmt::format(
             "{}:{}: unknown section [{}] (sections: server, encoding, persistence, storage, "
-            "storage.archive, recovery, metrics, replication, acl, redis)",
+            "storage.archive, recovery, metrics, replication, acl, tls, redis)",
             source_, node.source().begin.line, name));
       }
       if (Status st = Section(name, *node.as_table(), c); !st.ok()) return st;

@@ -64,6 +64,9 @@ enum class RecoveryTimeAction { kAbort, kContinue };
 enum class CorruptionAction { kTruncate, kAbort };
 // acl.pubsub_default: the channels a new user (or `reset`) starts with: none or all.
 enum class AclPubsubDefault { kResetChannels, kAllChannels };
+// tls.auth_clients (tls-auth-clients): client certificates not asked for, required, or
+// verified when a client sends one.
+enum class TlsAuthClients { kNo, kYes, kOptional };
 
 using ConfigNameList = std::span<const std::string_view>;
 ConfigNameList ConfigNames(MaxmemoryPolicy);
@@ -78,6 +81,7 @@ ConfigNameList ConfigNames(ArchiveProvider);
 ConfigNameList ConfigNames(RecoveryTimeAction);
 ConfigNameList ConfigNames(CorruptionAction);
 ConfigNameList ConfigNames(AclPubsubDefault);
+ConfigNameList ConfigNames(TlsAuthClients);
 template <typename E>
 std::string_view ConfigName(E e) {
   return ConfigNames(e)[size_t(e)];
@@ -90,6 +94,9 @@ struct Config {
     std::string dir = "./data";
     int64_t databases = 16;
     std::string requirepass;
+    // Redis's protected-mode: while the default user has no password, only loopback
+    // clients (127.0.0.1, ::1) are served; others get -DENIED and are closed.
+    bool protected_mode = true;
     int64_t maxclients = 10000;
     int64_t maxmemory = 0;
     MaxmemoryPolicy maxmemory_policy = MaxmemoryPolicy::kNoEviction;
@@ -227,7 +234,33 @@ struct Config {
     bool enabled = false;
     std::string bind = "127.0.0.1";
     int64_t port = 9379;
+    bool tls = false;  // HTTPS with the [tls] certificate, key, CA and auth_clients
   } metrics;
+  // [tls]: Redis's tls-* parameters (docs/operations.md, "TLS"). The certificate files are
+  // read when the TLS listener starts and again on every CONFIG SET of a tls-* key (new
+  // connections use the new context, open ones keep theirs).
+  struct Tls {
+    int64_t port = 0;  // 0: no TLS listener
+    std::string cert_file;
+    std::string key_file;
+    std::string key_file_pass;
+    std::string client_cert_file;  // outgoing links (tls-replication): accepted, not used yet
+    std::string client_key_file;
+    std::string client_key_file_pass;
+    std::string dh_params_file;  // OpenSSL 3 picks DH parameters itself: accepted only
+    std::string ca_cert_file;
+    std::string ca_cert_dir;
+    TlsAuthClients auth_clients = TlsAuthClients::kYes;
+    std::string protocols;  // "TLSv1.2 TLSv1.3" when empty
+    std::string ciphers;
+    std::string ciphersuites;
+    bool prefer_server_ciphers = false;
+    bool session_caching = true;
+    int64_t session_cache_size = 20480;   // sessions
+    int64_t session_cache_timeout = 300;  // seconds
+    bool replication = false;             // accepted; the replication link is plain TCP for now
+    bool cluster = false;                 // accepted; no cluster bus yet
+  } tls;
   // Redis 7.0 parameters Ferrite accepts, validates and shows back but whose feature is not
   // built (replication, cluster, TLS …): Redis name -> value as CONFIG GET shows it. Set by
   // CONFIG SET, the `--name value` command line and the [redis] TOML section

@@ -64,6 +64,7 @@ constexpr std::string_view kArchiveProviderNames[] = {"s3"};
 constexpr std::string_view kRecoveryTimeActionNames[] = {"abort", "continue"};
 constexpr std::string_view kCorruptionActionNames[] = {"truncate", "abort"};
 constexpr std::string_view kAclPubsubDefaultNames[] = {"resetchannels", "allchannels"};
+constexpr std::string_view kTlsAuthClientsNames[] = {"no", "yes", "optional"};
 
 std::vector<Param> BuildSchema() {
   using K = ParamKind;
@@ -74,6 +75,7 @@ std::vector<Param> BuildSchema() {
       P("server", "dir", K::kString, FIELD(server.dir), {"dir"}, false),
       Int("server", "databases", FIELD(server.databases), 1, 1'000'000, {"databases"}, false),
       P("server", "requirepass", K::kString, FIELD(server.requirepass), {"requirepass"}),
+      P("server", "protected_mode", K::kBool, FIELD(server.protected_mode), {"protected-mode"}),
       Int("server", "maxclients", FIELD(server.maxclients), 1, 1'000'000, {"maxclients"}),
       P("server", "maxmemory", K::kSize, FIELD(server.maxmemory), {"maxmemory"}),
       Enum("server", "maxmemory_policy", ENUM_FIELD(server.maxmemory_policy), {"maxmemory-policy"}),
@@ -251,6 +253,33 @@ std::vector<Param> BuildSchema() {
       P("metrics", "enabled", K::kBool, FIELD(metrics.enabled), {}, false),
       P("metrics", "bind", K::kString, FIELD(metrics.bind), {}, false),
       Int("metrics", "port", FIELD(metrics.port), 0, 65535, {}, false),
+      P("metrics", "tls", K::kBool, FIELD(metrics.tls), {}, false),
+      // [tls]
+      Int("tls", "port", FIELD(tls.port), 0, 65535, {"tls-port"}),
+      P("tls", "cert_file", K::kString, FIELD(tls.cert_file), {"tls-cert-file"}),
+      P("tls", "key_file", K::kString, FIELD(tls.key_file), {"tls-key-file"}),
+      P("tls", "key_file_pass", K::kString, FIELD(tls.key_file_pass), {"tls-key-file-pass"}),
+      P("tls", "client_cert_file", K::kString, FIELD(tls.client_cert_file),
+        {"tls-client-cert-file"}),
+      P("tls", "client_key_file", K::kString, FIELD(tls.client_key_file), {"tls-client-key-file"}),
+      P("tls", "client_key_file_pass", K::kString, FIELD(tls.client_key_file_pass),
+        {"tls-client-key-file-pass"}),
+      P("tls", "dh_params_file", K::kString, FIELD(tls.dh_params_file), {"tls-dh-params-file"}),
+      P("tls", "ca_cert_file", K::kString, FIELD(tls.ca_cert_file), {"tls-ca-cert-file"}),
+      P("tls", "ca_cert_dir", K::kString, FIELD(tls.ca_cert_dir), {"tls-ca-cert-dir"}),
+      Enum("tls", "auth_clients", ENUM_FIELD(tls.auth_clients), {"tls-auth-clients"}),
+      P("tls", "protocols", K::kString, FIELD(tls.protocols), {"tls-protocols"}),
+      P("tls", "ciphers", K::kString, FIELD(tls.ciphers), {"tls-ciphers"}),
+      P("tls", "ciphersuites", K::kString, FIELD(tls.ciphersuites), {"tls-ciphersuites"}),
+      P("tls", "prefer_server_ciphers", K::kBool, FIELD(tls.prefer_server_ciphers),
+        {"tls-prefer-server-ciphers"}),
+      P("tls", "session_caching", K::kBool, FIELD(tls.session_caching), {"tls-session-caching"}),
+      Int("tls", "session_cache_size", FIELD(tls.session_cache_size), 0, INT32_MAX,
+          {"tls-session-cache-size"}),
+      Int("tls", "session_cache_timeout", FIELD(tls.session_cache_timeout), 0, INT32_MAX,
+          {"tls-session-cache-timeout"}),
+      P("tls", "replication", K::kBool, FIELD(tls.replication), {"tls-replication"}),
+      P("tls", "cluster", K::kBool, FIELD(tls.cluster), {"tls-cluster"}),
   };
   return s;
 }
@@ -277,6 +306,7 @@ ConfigNameList ConfigNames(ArchiveProvider) { return kArchiveProviderNames; }
 ConfigNameList ConfigNames(RecoveryTimeAction) { return kRecoveryTimeActionNames; }
 ConfigNameList ConfigNames(CorruptionAction) { return kCorruptionActionNames; }
 ConfigNameList ConfigNames(AclPubsubDefault) { return kAclPubsubDefaultNames; }
+ConfigNameList ConfigNames(TlsAuthClients) { return kTlsAuthClientsNames; }
 
 const std::vector<Param>& ConfigSchema() {
   static const std::vector<Param> schema = BuildSchema();

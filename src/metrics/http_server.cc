@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "metrics/exporter.h"
+#include "net/tls.h"
 
 namespace ferrite::metrics {
 namespace {
@@ -39,7 +40,23 @@ bool WaitFd(int fd, short events, int64_t deadline) {
   }
 }
 
-bool SendAll(int fd, std::string_view data, int64_t deadline) {
+// Over TLS: waits (until the deadline) for whatever OpenSSL needs. false on failure.
+bool TlsWait(TlsConn::Io io, int fd, int64_t deadline) {
+  if (io == TlsConn::Io::kWantRead) return WaitFd(fd, POLLIN, deadline);
+  if (io == TlsConn::Io::kWantWrite) return WaitFd(fd, POLLOUT, deadline);
+  return false;
+}
+
+bool SendAll(int fd, std::string_view data, int64_t deadline, TlsConn* tls = nullptr) {
+  while (tls && !data.empty()) {
+    size_t put = 0;
+    TlsConn::Io io = tls->Write(data.data(), data.size(), &put);
+    if (io == TlsConn::Io::kOk) {
+      data.remove_prefix(put);
+      continue;
+    }
+    if (!TlsWait(io, fd, deadline)) return false;
+  }
   while (!data.empty()) {
     ssize_t n = send(fd, data.data(), data.size(), MSG_NOSIGNAL);
     if (n > 0) {
@@ -69,7 +86,10 @@ HttpServer::HttpServer(const Snapshot* snapshot) : snapshot_(snapshot) {}
 
 HttpServer::~HttpServer() { Stop(); }
 
-Status HttpServer::Start(const std::string& bind, int port) {
+Status HttpServer::Start(const std::string& bind, int port, std::shared_ptr<TlsContext> tls,
+                         TlsAuthClients auth) {
+  tls_ = std::move(tls);
+  auth_ = auth;
   std::string addr = bind.empty() ? "127.0.0.1" : bind;
   sockaddr_storage ss{};
   socklen_t len;
@@ -148,6 +168,23 @@ void HttpServer::Loop() {
 
 void HttpServer::Serve(int fd) {
   int64_t deadline = NowMs() + kDeadlineMs;
+  std::unique_ptr<TlsConn> tls;
+  if (tls_) tls = std::make_unique<TlsConn>(*tls_, fd, auth_);
+  // recv(2), or over TLS a read that waits (within the deadline) for the handshake and a
+  // record: -1 with errno ETIMEDOUT when it cannot.
+  auto receive = [&](char* b, size_t n) -> ssize_t {
+    if (!tls) return recv(fd, b, n, 0);
+    for (;;) {
+      size_t got = 0;
+      TlsConn::Io io = tls->Read(b, n, &got);
+      if (io == TlsConn::Io::kOk) return ssize_t(got);
+      if (io == TlsConn::Io::kClosed) return 0;
+      if (!TlsWait(io, fd, deadline)) {
+        errno = ETIMEDOUT;
+        return -1;
+      }
+    }
+  };
   std::string req;
   char buf[2048];
   while (req.find("\r\n\r\n") == std::string::npos && req.find("\n\n") == std::string::npos) {
@@ -155,10 +192,10 @@ void HttpServer::Serve(int fd) {
       SendAll(fd,
               Response("431 Request Header Fields Too Large", "text/plain", "request too large\n",
                        false),
-              deadline);
+              deadline, tls.get());
       return;
     }
-    ssize_t r = recv(fd, buf, sizeof(buf), 0);
+    ssize_t r = receive(buf, sizeof(buf));
     if (r > 0) {
       req.append(buf, size_t(r));
       continue;
@@ -174,7 +211,8 @@ void HttpServer::Serve(int fd) {
   size_t sp1 = line.find(' ');
   size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
   if (sp2 == std::string_view::npos || !line.substr(sp2 + 1).starts_with("HTTP/1.")) {
-    SendAll(fd, Response("400 Bad Request", "text/plain", "bad request\n", false), deadline);
+    SendAll(fd, Response("400 Bad Request", "text/plain", "bad request\n", false), deadline,
+            tls.get());
     return;
   }
   std::string_view method = line.substr(0, sp1);
@@ -193,7 +231,7 @@ void HttpServer::Serve(int fd) {
     out =
         Response("200 OK", "text/plain; version=0.0.4; charset=utf-8", text ? *text : kEmpty, head);
   }
-  SendAll(fd, out, deadline);
+  SendAll(fd, out, deadline, tls.get());
   served_.fetch_add(1, std::memory_order_relaxed);
 }
 

@@ -8,10 +8,16 @@
 // never touches the engine: it only reads the Snapshot the loop thread publishes.
 
 #include <atomic>
+#include <memory>
 #include <string>
 #include <thread>
 
 #include "base/status.h"
+#include "config/config.h"
+
+namespace ferrite {
+class TlsContext;
+}
 
 namespace ferrite::metrics {
 
@@ -25,8 +31,10 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
 
   // Binds bind:port (one address, IPv4 or IPv6; port 0 = any free port) and starts the
-  // thread.
-  Status Start(const std::string& bind, int port);
+  // thread. With `tls`, it serves HTTPS (client certificates as `auth` asks); the handshake
+  // is inside the same 2 s deadline.
+  Status Start(const std::string& bind, int port, std::shared_ptr<TlsContext> tls = nullptr,
+               TlsAuthClients auth = TlsAuthClients::kNo);
   int port() const { return port_; }
   // Stops and joins the thread; idempotent.
   void Stop();
@@ -37,6 +45,8 @@ class HttpServer {
   void Serve(int fd);
 
   const Snapshot* snapshot_;
+  std::shared_ptr<TlsContext> tls_;
+  TlsAuthClients auth_ = TlsAuthClients::kNo;
   int listen_fd_ = -1;
   int stop_fd_ = -1;  // eventfd: Stop() wakes the thread's poll()
   int port_ = 0;

@@ -15,13 +15,20 @@
 #include <cstring>
 
 #include "commands/errors.h"
+#include "net/tls.h"
 
 namespace ferrite {
 
 namespace {
 constexpr size_t kReadChunk = 16 * 1024;  // as Redis's PROTO_IOBUF_LEN
 constexpr int kMaxEvents = 1024;
-enum : uint64_t { kTagListen = 1, kTagWake = 2, kTagSignal = 3, kTagWatched = 4 };
+enum : uint64_t {
+  kTagListen = 1,
+  kTagWake = 2,
+  kTagSignal = 3,
+  kTagWatched = 4,
+  kTagListenTls = 5
+};
 
 std::string AddrString(const sockaddr_storage& ss) {
   char ip[INET6_ADDRSTRLEN] = "?";
@@ -42,6 +49,58 @@ std::string AddrString(const sockaddr_storage& ss) {
   }
   return "?:0";
 }
+
+// Redis 7.0's protected-mode refusal, byte for byte (clients parse the -DENIED prefix).
+constexpr std::string_view kProtectedModeDenied =
+    "-DENIED Redis is running in protected mode because protected "
+    "mode is enabled and no password is set for the default user. "
+    "In this mode connections are only accepted from the loopback interface. "
+    "If you want to connect from external computers to Redis you "
+    "may adopt one of the following solutions: "
+    "1) Just disable protected mode sending the command "
+    "'CONFIG SET protected-mode no' from the loopback interface "
+    "by connecting to Redis from the same host the server is "
+    "running, however MAKE SURE Redis is not publicly accessible "
+    "from internet if you do so. Use CONFIG REWRITE to make this "
+    "change permanent. "
+    "2) Alternatively you can just disable the protected mode by "
+    "editing the Redis configuration file, and setting the protected "
+    "mode option to 'no', and then restarting the server. "
+    "3) If you started the server manually just for testing, restart "
+    "it with the '--protected-mode no' option. "
+    "4) Setup a an authentication password for the default user. "
+    "NOTE: You only need to do one of the above things in order for "
+    "the server to start accepting connections from the outside.\r\n";
+
+// The one question protected mode asks of authentication: does the default user have a
+// password? (requirepass is that password.)
+// Redis's protected-mode test: the default user is not `nopass` (requirepass or ACL
+// SETUSER default >... / resetpass cleared the flag).
+bool DefaultUserHasPassword(Engine& e) {
+  const acl::User* u = e.acl().default_user();
+  return u != nullptr && !u->nopass;
+}
+
+// Every tls-* key whose change rebuilds the context (Redis's applyTlsCfg); tls-port moves
+// the listener, tls-auth-clients is read at each accept.
+constexpr const char* kTlsContextKeys[] = {"tls.cert_file",
+                                           "tls.key_file",
+                                           "tls.key_file_pass",
+                                           "tls.client_cert_file",
+                                           "tls.client_key_file",
+                                           "tls.client_key_file_pass",
+                                           "tls.dh_params_file",
+                                           "tls.ca_cert_file",
+                                           "tls.ca_cert_dir",
+                                           "tls.protocols",
+                                           "tls.ciphers",
+                                           "tls.ciphersuites",
+                                           "tls.prefer_server_ciphers",
+                                           "tls.session_caching",
+                                           "tls.session_cache_size",
+                                           "tls.session_cache_timeout",
+                                           "tls.replication",
+                                           "tls.cluster"};
 }  // namespace
 
 struct NetServer::Conn {
@@ -55,6 +114,13 @@ struct NetServer::Conn {
   bool epollout = false;
   bool closed = false;
   bool processing = false;  // inside ProcessInput (guards re-entry from DrainWoken)
+  // TLS transport (null: plain socket). OpenSSL may need the other direction to go on: a
+  // read that must write first waits for EPOLLOUT, a write that must read for EPOLLIN.
+  std::unique_ptr<TlsConn> tls;
+  bool tls_read_wants_write = false;
+  bool tls_write_wants_read = false;
+  bool tls_pending = false;  // queued in tls_pending_
+  bool ev_out = false;       // EPOLLOUT registered
   int64_t soft_since_ms = 0;
   // Query buffer: the largest amount held since the last cron pass (Redis's querybuf_peak).
   size_t qb_peak = 0;
@@ -115,6 +181,7 @@ NetServer::NetServer(Engine* engine) : engine_(engine) {
         return ChangePort(want);
       });
   engine_->set_event_pump([this] { ProcessEventsWhileBusy(); });
+  InstallTlsHooks();
 }
 
 Status NetServer::ChangePort(int port) {
@@ -144,6 +211,7 @@ NetServer::~NetServer() {
   engine_->set_event_pump(nullptr);
   engine_->lazyfree().set_post(nullptr);  // the helper thread no longer posts here
   engine_->registry().RemoveKeyHook(port_hook_);
+  for (int id : tls_hooks_) engine_->registry().RemoveKeyHook(id);
   engine_->refresh_conn_info = nullptr;
   for (Conn* c : conns_) {
     if (c) {
@@ -155,13 +223,22 @@ NetServer::~NetServer() {
     }
   }
   for (int fd : listen_fds_) close(fd);
+  for (int fd : tls_listen_fds_) close(fd);
   close(epfd_);
   close(wakefd_);
   close(sigfd_);
 }
 
-Status NetServer::Listen(const std::string& bind, int port) {
-  bind_ = bind;
+Status NetServer::BindAll(const std::string& bind, int port, uint64_t tag, std::vector<int>* fds,
+                          int* bound) {
+  auto fail = [&](Status st) {
+    for (int fd : *fds) {
+      epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
+      close(fd);
+    }
+    fds->clear();
+    return st;
+  };
   std::vector<std::string> addrs;
   size_t i = 0;
   while (i < bind.size()) {
@@ -174,7 +251,7 @@ Status NetServer::Listen(const std::string& bind, int port) {
   for (auto& a : addrs) {
     bool v6 = a.find(':') != std::string::npos;
     int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) return Status::IOError(std::string("socket: ") + strerror(errno));
+    if (fd < 0) return fail(Status::IOError(std::string("socket: ") + strerror(errno)));
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     sockaddr_storage ss{};
@@ -186,7 +263,7 @@ Status NetServer::Listen(const std::string& bind, int port) {
       setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
       if (inet_pton(AF_INET6, a.c_str(), &s6->sin6_addr) != 1) {
         close(fd);
-        return Status::InvalidArgument("invalid bind address '" + a + "'");
+        return fail(Status::InvalidArgument("invalid bind address '" + a + "'"));
       }
       len = sizeof(sockaddr_in6);
     } else {
@@ -195,14 +272,15 @@ Status NetServer::Listen(const std::string& bind, int port) {
       s4->sin_port = htons(uint16_t(port));
       if (inet_pton(AF_INET, a.c_str(), &s4->sin_addr) != 1) {
         close(fd);
-        return Status::InvalidArgument("invalid bind address '" + a + "'");
+        return fail(Status::InvalidArgument("invalid bind address '" + a + "'"));
       }
       len = sizeof(sockaddr_in);
     }
     if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 || listen(fd, 511) != 0) {
       std::string e = strerror(errno);
       close(fd);
-      return Status::IOError("could not listen on " + a + ":" + std::to_string(port) + ": " + e);
+      return fail(
+          Status::IOError("could not listen on " + a + ":" + std::to_string(port) + ": " + e));
     }
     if (port == 0) {  // ephemeral port: learn it (tests)
       getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
@@ -211,12 +289,23 @@ Status NetServer::Listen(const std::string& bind, int port) {
     }
     epoll_event ev{};
     ev.events = EPOLLIN;
-    ev.data.u64 = kTagListen | (uint64_t(fd) << 8);
+    ev.data.u64 = tag | (uint64_t(fd) << 8);
     epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev);
-    listen_fds_.push_back(fd);
+    fds->push_back(fd);
   }
-  port_ = port;
-  engine_->tcp_port = port;
+  *bound = port;
+  return Status::Ok();
+}
+
+Status NetServer::Listen(const std::string& bind, int port) {
+  bind_ = bind;
+  int bound = 0;
+  std::vector<int> fds;
+  Status st = BindAll(bind, port, kTagListen, &fds, &bound);
+  listen_fds_.insert(listen_fds_.end(), fds.begin(), fds.end());
+  if (!st.ok()) return st;
+  port_ = bound;
+  engine_->tcp_port = bound;
   return Status::Ok();
 }
 
@@ -230,7 +319,7 @@ void NetServer::Post(std::function<void()> fn) {
   (void)r;
 }
 
-void NetServer::Accept(int lfd) {
+void NetServer::Accept(int lfd, bool tls) {
   const auto& sc = engine_->config().server;
   for (int n = 0; n < 1000; n++) {
     sockaddr_storage ss{};
@@ -250,6 +339,14 @@ void NetServer::Accept(int lfd) {
     if (sc.tcp_keepalive > 0) setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
     auto* c = new Conn();
     c->fd = fd;
+    if (tls) {
+      if (!tls_ctx_) {  // the listener outlived its context: cannot happen, refuse anyway
+        close(fd);
+        delete c;
+        continue;
+      }
+      c->tls = std::make_unique<TlsConn>(*tls_ctx_, fd, engine_->config().tls.auth_clients);
+    }
     c->parser = RespParser(RespLimits{size_t(sc.proto_max_bulk_len), 64 * 1024, 1024 * 1024});
     c->session = engine_->NewSession();
     c->session->conn.fd = fd;
@@ -267,16 +364,37 @@ void NetServer::Accept(int lfd) {
     ev.events = EPOLLIN;
     ev.data.ptr = c;
     epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev);
+    RefuseProtected(c);
   }
 }
 
+// Redis's clientAcceptHandler: protected mode on, no password for the default user, and a
+// client that is not local (127.0.0.1, ::1): it gets the -DENIED text and is closed once
+// that is written (over TLS, after the handshake the write drives). Its input is ignored.
+bool NetServer::RefuseProtected(Conn* c) {
+  if (!engine_->config().server.protected_mode || DefaultUserHasPassword(*engine_) ||
+      c->session->conn.is_local()) {
+    return false;
+  }
+  c->out.append(kProtectedModeDenied);
+  c->session->close_after_reply = true;
+  engine_->stats().rejected_connections++;
+  c->pending_write = true;
+  pending_writes_.push_back(c);
+  return true;
+}
+
 void NetServer::UpdateEvents(Conn* c, bool want_write) {
-  if (c->epollout == want_write) return;
+  c->epollout = want_write;
+  // TLS: a write waiting for the peer's bytes waits for EPOLLIN, not for a writable socket
+  // (that would spin); a read that must send first needs EPOLLOUT.
+  bool out = (want_write && !c->tls_write_wants_read) || c->tls_read_wants_write;
+  if (c->ev_out == out) return;
   epoll_event ev{};
-  ev.events = want_write ? uint32_t(EPOLLIN | EPOLLOUT) : uint32_t(EPOLLIN);
+  ev.events = out ? uint32_t(EPOLLIN | EPOLLOUT) : uint32_t(EPOLLIN);
   ev.data.ptr = c;
   epoll_ctl(epfd_, EPOLL_CTL_MOD, c->fd, &ev);
-  c->epollout = want_write;
+  c->ev_out = out;
 }
 
 void NetServer::HandleRead(Conn* c) {
@@ -286,7 +404,8 @@ void NetServer::HandleRead(Conn* c) {
   size_t bulk = c->parser.pending_bulk_len();
   if (bulk > 32 * 1024) want = std::min<size_t>(bulk + 2, size_t(sc.client_query_buffer_limit));
   c->in.Reserve(want);
-  ssize_t n = read(c->fd, c->in.write_ptr(), c->in.writable());
+  ssize_t n = c->tls ? TransportRead(c, c->in.write_ptr(), c->in.writable(), bulk > 32 * 1024)
+                     : read(c->fd, c->in.write_ptr(), c->in.writable());
   if (n == 0) return Close(c);
   if (n < 0) {
     if (errno == EAGAIN || errno == EINTR) return;
@@ -305,6 +424,10 @@ void NetServer::HandleRead(Conn* c) {
     return Close(c);
   }
   ProcessInput(c);
+  if (c->tls && !c->closed && !c->tls_pending && c->tls->Pending()) {
+    c->tls_pending = true;
+    tls_pending_.push_back(c);
+  }
 }
 
 void NetServer::ProcessInput(Conn* c) {
@@ -451,7 +574,8 @@ bool NetServer::WriteConn(Conn* c) {
   size_t end = c->sendable_end();
   c->rbp = std::max(c->rbp, std::min(end - c->out_pos, c->rbs));
   while (c->out_pos < end) {
-    ssize_t n = write(c->fd, c->out.data() + c->out_pos, end - c->out_pos);
+    ssize_t n = c->tls ? TransportWrite(c, c->out.data() + c->out_pos, end - c->out_pos)
+                       : write(c->fd, c->out.data() + c->out_pos, end - c->out_pos);
     if (n < 0) {
       if (errno == EAGAIN || errno == EINTR) break;
       Close(c);
@@ -644,8 +768,8 @@ void NetServer::Dispatch(epoll_event* events, int n) {
   for (int i = 0; i < n; i++) {
     uint64_t tag = events[i].data.u64;
     // Connection pointers are at least 8-aligned, so a low byte of 1..3 is a tag.
-    if ((tag & 0xFF) == kTagListen) {
-      Accept(int(tag >> 8));
+    if ((tag & 0xFF) == kTagListen || (tag & 0xFF) == kTagListenTls) {
+      Accept(int(tag >> 8), (tag & 0xFF) == kTagListenTls);
       continue;
     }
     if ((tag & 0xFF) == kTagWatched) {
@@ -683,8 +807,11 @@ void NetServer::Dispatch(epoll_event* events, int n) {
     }
     Conn* c = static_cast<Conn*>(events[i].data.ptr);
     if (c->closed) continue;
-    if (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) HandleRead(c);
-    if (!c->closed && (events[i].events & EPOLLOUT)) WriteConn(c);
+    uint32_t ev = events[i].events;
+    if (ev & (EPOLLIN | EPOLLERR | EPOLLHUP)) HandleRead(c);
+    if (!c->closed && c->tls_write_wants_read && (ev & EPOLLIN)) WriteConn(c);
+    if (!c->closed && c->tls_read_wants_write && (ev & EPOLLOUT)) HandleRead(c);
+    if (!c->closed && (ev & EPOLLOUT)) WriteConn(c);
   }
 }
 
@@ -702,8 +829,8 @@ void NetServer::ProcessEventsWhileBusy() {
   int n = epoll_wait(epfd_, events, 64, 0);
   for (int i = 0; i < n; i++) {
     uint64_t tag = events[i].data.u64;
-    if ((tag & 0xFF) == kTagListen) {
-      Accept(int(tag >> 8));
+    if ((tag & 0xFF) == kTagListen || (tag & 0xFF) == kTagListenTls) {
+      Accept(int(tag >> 8), (tag & 0xFF) == kTagListenTls);
       continue;
     }
     if (tag == kTagWake || (tag & 0xFF) == kTagWatched) continue;
@@ -726,8 +853,11 @@ void NetServer::ProcessEventsWhileBusy() {
     }
     Conn* c = static_cast<Conn*>(events[i].data.ptr);
     if (c->closed || c->processing) continue;
-    if (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) HandleRead(c);
-    if (!c->closed && (events[i].events & EPOLLOUT)) WriteConn(c);
+    uint32_t ev = events[i].events;
+    if (ev & (EPOLLIN | EPOLLERR | EPOLLHUP)) HandleRead(c);
+    if (!c->closed && c->tls_write_wants_read && (ev & EPOLLIN)) WriteConn(c);
+    if (!c->closed && c->tls_read_wants_write && (ev & EPOLLOUT)) HandleRead(c);
+    if (!c->closed && (ev & EPOLLOUT)) WriteConn(c);
   }
   // Replies waiting for this iteration's end (also ones produced before the script, e.g.
   // a PING answered just before it started): the AOF's pending bytes hold only whole units
@@ -795,6 +925,7 @@ int NetServer::Run() {
     for (auto& busy : busy_probes) {
       if (busy()) timeout_ms = 0;
     }
+    if (!tls_pending_.empty()) timeout_ms = 0;
     // Busy polling: right after traffic, poll instead of sleeping. A client's write to a
     // loop that sleeps in epoll_wait must wake it (scheduler, IPI; on a VM an exit), and
     // that cost lands on the client's CPU; a loop that is still polling is only handed the
@@ -805,6 +936,7 @@ int NetServer::Run() {
     int n = epoll_wait(epfd_, events, kMaxEvents, timeout_ms);
     if (n > 0) last_active_us_ = clock->MonotonicUs();
     Dispatch(events, n);
+    ProcessTlsPending();
     GatherGroupCommit(events);
     if (clock->MonotonicUs() >= next_cron_us_) {
       Cron();
@@ -830,6 +962,9 @@ int NetServer::Run() {
     if (!to_close_.empty() && !pending_writes_.empty()) {
       std::erase_if(pending_writes_, [](Conn* c) { return c->closed; });
     }
+    if (!to_close_.empty() && !tls_pending_.empty()) {
+      std::erase_if(tls_pending_, [](Conn* c) { return c->closed; });
+    }
     for (Conn* c : to_close_) delete c;
     to_close_.clear();
   }
@@ -844,6 +979,157 @@ int NetServer::Run() {
     spdlog::warn("Replies of writes that are not durable are not sent");
   for (auto& hook : shutdown_hooks) hook();
   return 0;
+}
+
+}  // namespace ferrite
+
+namespace ferrite {
+
+// ---- TLS transport ----
+
+// Reads up to `len` decrypted bytes: as read(2) (> 0 bytes, 0 at the peer's close, -1 with
+// errno EAGAIN when nothing is there yet — the handshake included — or EIO on failure).
+// Takes every record OpenSSL already holds; with `drain` (a large argument in flight) also
+// reads the socket until it is empty, so the argument does not cost a loop iteration per
+// 16 KB record. Without it, no read(2) that would only say EAGAIN: the next epoll event
+// brings the rest.
+ssize_t NetServer::TransportRead(Conn* c, char* buf, size_t len, bool drain) {
+  size_t total = 0;
+  bool was_wanting = c->tls_read_wants_write;
+  c->tls_read_wants_write = false;
+  bool done = false;
+  while (!done && total < len) {
+    size_t got = 0;
+    switch (c->tls->Read(buf + total, len - total, &got)) {
+      case TlsConn::Io::kOk:
+        total += got;
+        if (!drain && !c->tls->Pending()) done = true;
+        break;
+      case TlsConn::Io::kWantWrite:
+        c->tls_read_wants_write = true;
+        done = true;
+        break;
+      case TlsConn::Io::kWantRead:
+        done = true;
+        break;
+      case TlsConn::Io::kClosed:
+        if (total == 0) return 0;
+        done = true;  // the bytes before the close first; the next read sees it
+        break;
+      case TlsConn::Io::kError:
+        spdlog::info("Error accepting a client connection: {} (conn: {})", c->tls->error(),
+                     c->session->conn.addr);
+        errno = EIO;
+        return -1;
+    }
+  }
+  if (was_wanting != c->tls_read_wants_write) UpdateEvents(c, c->epollout);
+  if (total == 0) {
+    errno = EAGAIN;
+    return -1;
+  }
+  return ssize_t(total);
+}
+
+// As write(2): bytes written, or -1 with errno EAGAIN (retry on the event OpenSSL waits for)
+// or EIO.
+ssize_t NetServer::TransportWrite(Conn* c, const char* buf, size_t len) {
+  c->tls_write_wants_read = false;
+  size_t put = 0;
+  switch (c->tls->Write(buf, len, &put)) {
+    case TlsConn::Io::kOk:
+      return ssize_t(put);
+    case TlsConn::Io::kWantRead:
+      c->tls_write_wants_read = true;
+      errno = EAGAIN;
+      return -1;
+    case TlsConn::Io::kWantWrite:
+      errno = EAGAIN;
+      return -1;
+    case TlsConn::Io::kClosed:
+    case TlsConn::Io::kError:
+      break;
+  }
+  errno = EIO;
+  return -1;
+}
+
+// Bytes OpenSSL holds but the read buffer had no room for: epoll will not announce them
+// (they left the socket), so the loop reads them on its own, without sleeping (Redis's
+// tlsProcessPendingData).
+void NetServer::ProcessTlsPending() {
+  if (tls_pending_.empty()) return;
+  std::vector<Conn*> todo;
+  todo.swap(tls_pending_);
+  for (Conn* c : todo) {
+    c->tls_pending = false;
+    if (!c->closed && !c->processing) HandleRead(c);
+  }
+}
+
+Status NetServer::ReloadTls() {
+  auto ctx = TlsContext::Create(engine_->config().tls);
+  if (!ctx.ok()) {
+    spdlog::warn("{}", ctx.status().message());
+    return Status::InvalidArgument("Unable to update TLS configuration. Check server logs.");
+  }
+  tls_ctx_ = std::move(ctx).value();
+  return Status::Ok();
+}
+
+Status NetServer::ListenTls(const std::string& bind, int port) {
+  bind_ = bind;
+  auto ctx = TlsContext::Create(engine_->config().tls);
+  if (!ctx.ok()) return ctx.status();
+  tls_ctx_ = std::move(ctx).value();
+  std::vector<int> fds;
+  int bound = 0;
+  if (Status st = BindAll(bind, port, kTagListenTls, &fds, &bound); !st.ok()) return st;
+  tls_listen_fds_.insert(tls_listen_fds_.end(), fds.begin(), fds.end());
+  tls_port_ = bound;
+  return Status::Ok();
+}
+
+// CONFIG SET tls-port: the new listener first, then the old one closes (0 closes it).
+Status NetServer::ChangeTlsPort(int port) {
+  std::vector<int> fds;
+  int bound = 0;
+  if (port != 0) {
+    if (!tls_ctx_) {
+      if (Status st = ReloadTls(); !st.ok()) return st;
+    }
+    if (Status st = BindAll(bind_, port, kTagListenTls, &fds, &bound); !st.ok()) {
+      spdlog::warn("{}", st.message());
+      return Status::IOError("Unable to listen on this port. Check server logs.");
+    }
+  }
+  for (int fd : tls_listen_fds_) {
+    epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
+    close(fd);
+  }
+  tls_listen_fds_ = std::move(fds);
+  tls_port_ = bound;
+  if (port != 0) spdlog::info("Now listening on TLS port {}", tls_port_);
+  return Status::Ok();
+}
+
+void NetServer::InstallTlsHooks() {
+  auto& reg = engine_->registry();
+  tls_hooks_.push_back(
+      reg.AddKeyHook("tls.port", [this](const std::vector<std::string>&, const Config&) -> Status {
+        int want = int(engine_->config().tls.port);
+        if (want == tls_port_) return Status::Ok();
+        return ChangeTlsPort(want);
+      }));
+  for (const char* key : kTlsContextKeys) {
+    tls_hooks_.push_back(
+        reg.AddKeyHook(key, [this](const std::vector<std::string>&, const Config&) -> Status {
+          // As Redis: only while TLS is in use (a listener, or TLS links configured).
+          const auto& t = engine_->config().tls;
+          if (!tls_ctx_ && t.port == 0 && !t.replication && !t.cluster) return Status::Ok();
+          return ReloadTls();
+        }));
+  }
 }
 
 }  // namespace ferrite

@@ -11,6 +11,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -23,6 +24,8 @@
 
 namespace ferrite {
 
+class TlsContext;
+
 class NetServer {
  public:
   explicit NetServer(Engine* engine);
@@ -34,6 +37,11 @@ class NetServer {
   // CONFIG SET port: listens on `port` (same addresses) and then closes the old sockets;
   // on failure the old ones stay.
   Status ChangePort(int port);
+  // The TLS listener (tls-port) on the same addresses: reads the certificates now (an
+  // error names the file or setting at fault). CONFIG SET of a tls-* key rebuilds the
+  // context for new connections (net/tls.h); CONFIG SET tls-port moves the listener.
+  Status ListenTls(const std::string& bind, int port);
+  int tls_port() const { return tls_port_; }
   // Runs until shutdown is requested (SHUTDOWN, SIGTERM, SIGINT). Returns the exit code.
   int Run();
   // Thread-safe: runs fn on the loop thread soon.
@@ -69,7 +77,20 @@ class NetServer {
 
  private:
   struct Conn;
-  void Accept(int lfd);
+  void Accept(int lfd, bool tls);
+  // Sockets bound to every address of `bind` on `port`, registered with `tag`; *bound is the
+  // port (learnt when 0). On failure none stays open.
+  Status BindAll(const std::string& bind, int port, uint64_t tag, std::vector<int>* fds,
+                 int* bound);
+  // ---- TLS (net/tls.h): a connection's transport is its socket or its TLS session.
+  ssize_t TransportRead(Conn* c, char* buf, size_t len, bool drain);
+  ssize_t TransportWrite(Conn* c, const char* buf, size_t len);
+  Status ChangeTlsPort(int port);
+  Status ReloadTls();
+  void InstallTlsHooks();
+  void ProcessTlsPending();
+  // Protected mode: a non-local client while the default user has no password.
+  bool RefuseProtected(Conn* c);
   void HandleRead(Conn* c);
   void ProcessInput(Conn* c);
   void Dispatch(epoll_event* events, int n);
@@ -96,6 +117,11 @@ class NetServer {
   int port_ = 0;
   std::string bind_;
   int port_hook_ = 0;
+  std::vector<int> tls_listen_fds_;
+  int tls_port_ = 0;
+  std::shared_ptr<TlsContext> tls_ctx_;  // new connections' context; null: no TLS
+  std::vector<int> tls_hooks_;
+  std::vector<Conn*> tls_pending_;  // decrypted input OpenSSL holds (see ProcessTlsPending)
   std::vector<Conn*> pending_writes_;
   std::vector<Conn*> to_close_;
   Mutex post_mu_;

@@ -30,6 +30,7 @@
 #include "metrics/exporter.h"
 #include "metrics/http_server.h"
 #include "net/server.h"
+#include "net/tls.h"
 #include "persistence/manager.h"
 #include "replication/replication.h"
 #include "scripting/script_engine.h"
@@ -294,9 +295,20 @@ int main(int argc, char** argv) {
     }
     spdlog::info("Received SIGHUP, log file {} reopened", g_log_file->path());
   });
-  if (Status st = server.Listen(config.server.bind, int(config.server.port)); !st.ok()) {
-    spdlog::critical("{}", st.message());
-    return 1;
+  // `port 0` with a tls-port: TLS only, as Redis. (Without a tls-port, 0 is an ephemeral
+  // port, for tests.)
+  if (config.server.port != 0 || config.tls.port == 0) {
+    if (Status st = server.Listen(config.server.bind, int(config.server.port)); !st.ok()) {
+      spdlog::critical("{}", st.message());
+      return 1;
+    }
+  }
+  if (config.tls.port != 0) {
+    if (Status st = server.ListenTls(config.server.bind, int(config.tls.port)); !st.ok()) {
+      spdlog::critical("Failed to configure TLS: {}", st.message());
+      return 1;
+    }
+    spdlog::info("Ready to accept connections tls on {}:{}", config.server.bind, server.tls_port());
   }
   // The Prometheus endpoint. The loop renders a snapshot about once per second in
   // its before-sleep step; the HTTP thread only serves the last one.
@@ -305,7 +317,18 @@ int main(int argc, char** argv) {
   metrics::HttpServer metrics_http(&metrics_snapshot);
   if (config.metrics.enabled) {
     metrics_publisher.PublishNow();
-    if (Status st = metrics_http.Start(config.metrics.bind, int(config.metrics.port)); !st.ok()) {
+    std::shared_ptr<TlsContext> metrics_tls;
+    if (config.metrics.tls) {
+      auto ctx = TlsContext::Create(config.tls);
+      if (!ctx.ok()) {
+        spdlog::critical("[metrics] tls: {}", ctx.status().message());
+        return 1;
+      }
+      metrics_tls = std::move(ctx).value();
+    }
+    if (Status st = metrics_http.Start(config.metrics.bind, int(config.metrics.port), metrics_tls,
+                                       config.tls.auth_clients);
+        !st.ok()) {
       spdlog::critical("{}", st.message());
       return 1;
     }
@@ -313,10 +336,11 @@ int main(int argc, char** argv) {
       metrics_publisher.MaybePublish();
       return true;
     });
-    spdlog::info("Metrics endpoint on http://{}:{}/metrics", config.metrics.bind,
-                 metrics_http.port());
+    spdlog::info("Metrics endpoint on {}://{}:{}/metrics", config.metrics.tls ? "https" : "http",
+                 config.metrics.bind, metrics_http.port());
   }
-  spdlog::info("Ready to accept connections tcp on {}:{}", config.server.bind, server.port());
+  if (config.server.port != 0 || config.tls.port == 0)
+    spdlog::info("Ready to accept connections tcp on {}:{}", config.server.bind, server.port());
   replication.Start();  // `replicaof` in the configuration
   int rc = server.Run();
   persistence.external_freeze = nullptr;  // replication
