@@ -237,8 +237,9 @@ class Parser {
                                                  e.description()));
     }
     Config c = DefaultConfig();
-    static const char* kSections[] = {"server",   "encoding", "persistence", "storage",
-                                      "recovery", "metrics",  "replication", "acl", "tls"};
+    static const char* kSections[] = {"server",      "encoding", "persistence",
+                                      "storage",     "recovery", "metrics",
+                                      "replication", "acl",      "tls"};
     for (auto&& [k, node] : root) {
       std::string name(k.str());
       if (name == "redis" && node.is_table()) {
