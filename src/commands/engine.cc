@@ -263,6 +263,9 @@ void Engine::ExecuteCommand(Session& s, ArgList args, ReplyBuilder& rb) {
     reject("ERR Can't execute '" + std::string(spec->name) +
            "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this "
            "context");
+  } else if (replication_ && !s.replaying && replication_->RefuseStale() &&
+             (!(spec->flags & cmd::kStale) || (is_exec && (s.queued_inv_flags & cmd::kStale)))) {
+    reject(err::kMasterDown);
   } else if (loading_ && !s.replaying &&
              (!(spec->flags & cmd::kLoading) ||
               (is_exec && (s.queued_inv_flags & cmd::kLoading)))) {

@@ -112,6 +112,9 @@ class ReplicationHooks : public PropagationSink {
   virtual void MasterApplied(Session& s, std::string_view raw) = 0;
   virtual std::string InfoSection() = 0;
   virtual bool IsReplica() const = 0;  // REPLICAOF <host> <port> in effect
+  // A replica whose link to its master is not up with replica-serve-stale-data off: commands
+  // without the stale flag get -MASTERDOWN.
+  virtual bool RefuseStale() const = 0;
 };
 
 // Implemented by the persistence layer (server wiring); commands reach it through the

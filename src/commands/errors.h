@@ -37,6 +37,8 @@ inline constexpr const char* kBitOffset = "ERR bit offset is not an integer or o
 inline constexpr const char* kBitValue = "ERR bit is not an integer or out of range";
 inline constexpr const char* kMaxClients = "ERR max number of clients reached";
 inline constexpr const char* kLoading = "LOADING Ferrite is loading the dataset in memory";
+inline constexpr const char* kMasterDown =
+    "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
 inline constexpr const char* kNoProto = "NOPROTO unsupported protocol version";
 inline constexpr const char* kSameObject = "ERR source and destination objects are the same";
 inline constexpr const char* kExpireNxXxGtLt =

@@ -106,6 +106,10 @@ class ReplicationManager : public ReplicationHooks {
   void MasterApplied(Session& s, std::string_view raw) override;
   std::string InfoSection() override;
   bool IsReplica() const override { return !master_host_.empty(); }
+  bool RefuseStale() const override {
+    return !master_host_.empty() && link_ != Link::kConnected &&
+           !engine_->config().replication.replica_serve_stale_data;
+  }
 
   // ---- commands (replication_commands.cc) ----
   static void Register(Engine& engine);

@@ -1,5 +1,5 @@
 """Replication options with real processes on 127.0.0.1: min-replicas-to-write /
-min-replicas-max-lag (-NOREPLICAS), repl-timeout on both sides of a link, repl-backlog-ttl, repl-diskless-sync-delay / repl-diskless-sync-max-replicas (several
+min-replicas-max-lag (-NOREPLICAS), replica-serve-stale-data no (-MASTERDOWN), repl-timeout on both sides of a link, repl-backlog-ttl, repl-diskless-sync-delay / repl-diskless-sync-max-replicas (several
 replicas sharing one image). With FERRITE_TEST_TARGET=redis every server is a redis-server,
 which proves the tests test Redis's behaviour.
 """
@@ -212,3 +212,36 @@ def test_repl_timeout_both_sides(nodes):
     assert p.info("stats")["sync_full"] == full
     assert r.get("after-replica-timeout") == "1" and r.get("after-master-timeout") == "1"
     assert_same(primary, replica)
+
+
+MASTERDOWN = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
+
+
+def test_replica_serve_stale_data_no(nodes):
+    """A replica whose primary is gone: with replica-serve-stale-data no, commands without
+    the stale flag (GET, PING, DBSIZE, EXEC of such) get -MASTERDOWN; INFO, CONFIG, REPLICAOF
+    still answer; with yes (the default) it serves its data again."""
+    primary = nodes()
+    replica = nodes()
+    primary.client().set("k", "v")
+    attach(primary, replica)
+    r = replica.client()
+    assert r.get("k") == "v"
+    primary.stop()
+    poll(lambda: repl_info(r)["master_link_status"] == "down", timeout=30)
+    assert r.get("k") == "v"  # stale data served by default
+    r.config_set("replica-serve-stale-data", "no")
+    for cmd in (("GET", "k"), ("PING",), ("DBSIZE",), ("EXISTS", "k")):
+        assert error_of(lambda: r.execute_command(*cmd)) == MASTERDOWN, cmd
+    assert repl_info(r)["role"] == "slave"  # INFO answers
+    assert r.config_get("replica-serve-stale-data") == {"replica-serve-stale-data": "no"}
+    p = r.pipeline(transaction=True)
+    p.get("k")
+    with pytest.raises(redis.ResponseError) as e:
+        p.execute()
+    assert MASTERDOWN in str(e.value)
+    r.config_set("replica-serve-stale-data", "yes")
+    assert r.get("k") == "v"
+    r.config_set("replica-serve-stale-data", "no")
+    assert r.execute_command("REPLICAOF", "NO", "ONE") in ("OK", True)
+    assert r.get("k") == "v"  # a primary is never stale
