@@ -1492,6 +1492,47 @@ def g_memory(g):
     return args
 
 
+@grammar("acl", weight=0.3)
+def g_acl(g):
+    # Questions and refusals only: a SETUSER/DELUSER/LOAD that took effect could lock the
+    # fuzzer's own connections out (default off) or leave users whose rule order differs by
+    # design (Redis lists single-command rules in its hash-table order).
+    sub = g.opt_case(g.pick([b"WHOAMI", b"USERS", b"LIST", b"GETUSER", b"CAT", b"DRYRUN",
+                             b"GENPASS", b"LOG", b"HELP", b"FOO", b"SETUSER", b"DELUSER"]))
+    u = sub.upper()
+    args = ["acl", sub]
+    if u == b"GETUSER":
+        args.append(g.pick([b"default", b"nobody", b""]))
+    elif u == b"CAT":
+        if g.chance(0.6):
+            args.append(g.pick([b"read", b"write", b"keyspace", b"string", b"dangerous",
+                                b"nosuchcategory", b"pubsub", b"scripting"]))
+        g.mode = "set"
+    elif u == b"DRYRUN":
+        args += g.pick([[b"default", b"get", b"k"], [b"default", b"set", b"k", b"v"],
+                        [b"nobody", b"get", b"k"], [b"default", b"nosuchcmd"],
+                        [b"default", b"get"], [b"default"], [b"default", b"config", b"get", b"hz"]])
+    elif u == b"GENPASS":
+        if g.chance(0.7):
+            args.append(g.pick([b"0", b"1", b"64", b"255", b"4096", b"4097", b"-5", b"abc"]))
+        g.mode = "shape"
+    elif u == b"LOG":
+        if g.chance(0.5):
+            args.append(g.pick([b"0", b"5", b"-1", b"abc", b"RESET"]))
+        g.mode = "shape"  # entries carry times and client ids
+    elif u == b"HELP":
+        g.mode = "shape"
+    elif u == b"SETUSER":
+        # Each refused by the rule parser before anything changes.
+        args += g.pick([[b"fuzzuser", b"+nosuchcmd"], [b"fuzzuser", b"bogusrule"],
+                        [b"fuzzuser", b"~"], [b"fuzzuser", b"+@nosuchcat"],
+                        [b"fuzzuser", b"(~x", b"+get"], [b"fuzzuser", b"%Q~x"],
+                        [b"default", b"+get|x|y"], [b"fuzzuser", b"#xyz"]])
+    elif u == b"DELUSER":
+        args += g.pick([[b"nobody"], [b"nobody", b"nobody2"], [b"default"], []])
+    return args
+
+
 @grammar("latency")
 def g_latency(g):
     sub = g.opt_case(g.pick([b"LATEST", b"HISTORY", b"RESET", b"HELP", b"FOO"]))
