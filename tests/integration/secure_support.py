@@ -112,3 +112,18 @@ class SecureServer(LoggedProcess):
     def stop(self):
         self.terminate(10)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# Servers made by a test and stopped after it (import it into the test module).
+@pytest.fixture
+def started():
+    servers = []
+
+    def make(settings=None):
+        s = SecureServer(settings)
+        servers.append(s)
+        return s
+
+    yield make
+    for s in servers:
+        s.stop()

@@ -12,7 +12,7 @@ import pytest
 import redis
 
 from conftest import IS_REDIS
-from secure_support import SecureServer
+from secure_support import started  # noqa: F401 (a fixture)
 
 BOUND_S = 2.0
 
@@ -72,20 +72,6 @@ def under_abuse(server, name, abuse, baseline_s=1.5):
     vals = c.mget([f"probe:{i}" for i in range(written)])
     assert vals == [str(i).encode() for i in range(written)], "a write was lost"
     return result
-
-
-@pytest.fixture
-def started():
-    servers = []
-
-    def make(settings=None):
-        s = SecureServer(settings)
-        servers.append(s)
-        return s
-
-    yield make
-    for s in servers:
-        s.stop()
 
 
 def rss_kb(pid):

@@ -9,7 +9,7 @@ import socket
 import pytest
 
 from conftest import IS_REDIS
-from secure_support import SecureServer
+from secure_support import started  # noqa: F401 (a fixture)
 
 DENIED = (
     b"-DENIED Redis is running in protected mode because protected mode is enabled and no "
@@ -67,20 +67,6 @@ class Conn:
 
     def close(self):
         self.s.close()
-
-
-@pytest.fixture
-def started():
-    servers = []
-
-    def make(settings=None):
-        s = SecureServer(settings)
-        servers.append(s)
-        return s
-
-    yield make
-    for s in servers:
-        s.stop()
 
 
 def test_non_local_client_is_denied_with_redis_text_and_closed(started):
