@@ -335,6 +335,9 @@ def test_replica_announce_and_priority(cluster):
     assert rc.config_set("replica-announced", "no")
     rc.execute_command("REPLICAOF", "127.0.0.1", primary.port)
     assert poll(lambda: replica_of(replica, primary), 20), info(replica)
+    # The replica's link is up a moment before the primary lists it as online (seen racing
+    # against redis-server): wait until ROLE lists it.
+    assert poll(lambda: primary.client().execute_command("ROLE")[2], 20)
     pi = info(primary)
     assert pi["slave0"]["ip"] == "10.1.2.3" and pi["slave0"]["port"] == 7777, pi
     assert [r[:2] for r in primary.client().execute_command("ROLE")[2]] == [["10.1.2.3", "7777"]]
